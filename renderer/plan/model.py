@@ -1,0 +1,76 @@
+"""Records of a plan: what the planner produces and the executor consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Mapping
+
+from renderer.providers.base import Price, Range
+
+Action = Literal["run", "reuse", "skip"]
+
+# The outputs of a finished instance, as templates see them under `needs.<job>`.
+OUTPUT_FIELDS = (
+    "request_id", "session_id", "status", "result_url", "result_urls",
+    "thumbnail_url", "credits_charged", "duration", "response",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    request_id: str | None = None
+    session_id: str | None = None
+    status: str | None = None
+    result_url: str | None = None
+    result_urls: tuple[str, ...] = ()
+    thumbnail_url: str | None = None
+    credits_charged: float | None = None
+    duration: float | None = None
+    response: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "session_id": self.session_id,
+            "status": self.status,
+            "result_url": self.result_url,
+            "result_urls": list(self.result_urls),
+            "thumbnail_url": self.thumbnail_url,
+            "credits_charged": self.credits_charged,
+            "duration": self.duration,
+            "response": self.response,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """One request the run would make."""
+
+    id: str  # "teaser[city=lisbon,language=es]"
+    job: str  # "teaser"
+    endpoint: str
+    matrix: Mapping[str, Any]
+    needs: tuple[str, ...]  # upstream instance ids
+    body: Any  # the request body as the docs show it; may hold Pending values
+    pending: bool  # the body depends on upstream outputs not known yet
+    input_sha256: str | None  # of the resolved body; None while pending
+    price: Price
+    action: Action = "run"
+    reuse_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    campaign: Any  # renderer.spec.campaign.Campaign
+    instances: tuple[Instance, ...]  # in dependency order
+    by_id: Mapping[str, Instance] = field(default_factory=dict)
+
+    @property
+    def to_run(self) -> list[Instance]:
+        return [i for i in self.instances if i.action == "run"]
+
+    def credits(self) -> Range | None:
+        """What the plan would spend: the sum over instances it runs; None if any is unknown."""
+        from renderer.providers.base import add_ranges
+
+        return add_ranges([i.price.credits for i in self.to_run])

@@ -1,0 +1,76 @@
+"""EnhanceCraft: image jobs made of operations, on a local file or a stored key.
+
+A campaign names ``input_key`` (already uploaded) or ``input_file`` (a local
+path, relative to the campaign, that the executor uploads first through
+``POST /api/v1/upload/api``). Credit prices of the paid operations are not
+published, so they are unknown until a campaign's ``pricing`` gives them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from renderer.providers.base import Price, PriceContext, Range, Route, Status, add_ranges
+
+NAME = "enhancecraft"
+ENV_KEY = "ENHANCECRAFT_API_KEY"
+ENV_BASE_URL = "ENHANCECRAFT_BASE_URL"
+DEFAULT_BASE_URL = "https://api.enhancecraft.com"
+UPLOAD_PATH = "/api/v1/upload/api"
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        endpoint="enhancecraft/jobs",
+        provider=NAME,
+        path="/api/v1/jobs/api",
+        schema="enhancecraft.jobs.schema.json",
+        family="enhancecraft_job",
+        status_path="/api/v1/jobs/api/{id}",
+    ),
+)
+
+
+def price(route: Route, body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    table = ctx.table["enhancecraft"]["operations"]
+    ops = body.get("operations")
+    if not isinstance(ops, list):
+        return Price(None, None, ("operations known at run time",))
+    parts: list[Range | None] = []
+    unknown: list[str] = []
+    for op in ops:
+        kind = op.get("type") if isinstance(op, Mapping) else None
+        credits = table.get(kind) if isinstance(kind, str) else None
+        if credits is None:
+            unknown.append(str(kind))
+            parts.append(None)
+        else:
+            parts.append(Range.exact(credits))
+    notes = ()
+    if unknown:
+        names = ", ".join(sorted(set(unknown)))
+        notes = (f"EnhanceCraft does not publish credit prices for: {names}; set pricing.enhancecraft.operations",)
+    return Price(add_ranges(parts), None, notes)
+
+
+def parse_submit(route: Route, payload: Any) -> str | None:
+    if isinstance(payload, Mapping):
+        for key in ("id", "job_id"):
+            if isinstance(payload.get(key), str) and payload[key]:
+                return payload[key]
+    return None
+
+
+def status_request(route: Route, request_id: str) -> tuple[str, dict[str, str]]:
+    return route.status_path.replace("{id}", request_id), {}
+
+
+def parse_status(route: Route, payload: Any) -> Status:
+    if not isinstance(payload, Mapping):
+        return Status("pending")
+    raw = str(payload.get("status") or "queued").lower()
+    url = payload.get("output_url") if isinstance(payload.get("output_url"), str) else None
+    if raw == "completed":
+        return Status("completed", url, (url,) if url else ())
+    if raw == "failed":
+        return Status("failed", error=str(payload.get("error_message") or "job failed"))
+    return Status("pending")

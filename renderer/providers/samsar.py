@@ -1,0 +1,346 @@
+"""Samsar: the video, image and older create_movie APIs.
+
+Routes, prices and status shapes are taken from ``shared/api-docs``. Where the
+official client ``samsar-js`` calls a different path than the docs
+(``video/create``, ``image/enhance_and_generate_rollup_banner``) both are routes
+here, the client's marked ``alias_of`` the documented one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from renderer.providers.base import (
+    Pending,
+    Price,
+    PriceContext,
+    Range,
+    Route,
+    Status,
+    add_ranges,
+    is_pending,
+)
+
+NAME = "samsar"
+ENV_KEY = "SAMSAR_API_KEY"
+ENV_BASE_URL = "SAMSAR_BASE_URL"
+DEFAULT_BASE_URL = "https://api.samsar.one/v1"
+
+_VIDEO = ("webhookUrl",)
+_EXTERNAL = ("external_user", "webhookUrl")
+
+
+def _video(route: str, family: str, *, path: str | None = None, schema: str | None = None, **kw: Any) -> Route:
+    external = route.startswith("external_users/")
+    return Route(
+        endpoint=f"samsar/{route}",
+        provider=NAME,
+        path=path or f"/{route.removeprefix('v2/')}",
+        schema=schema or f"samsar.{route.replace('/', '.')}.schema.json",
+        family=family,
+        wrap_input=True,
+        job_keys=_EXTERNAL if external else _VIDEO,
+        status_path="/external_users/status" if external else "/status",
+        **kw,
+    )
+
+
+def _image(route: str, family: str, **kw: Any) -> Route:
+    kw.setdefault("schema", f"samsar.{route.replace('/', '.')}.schema.json")
+    return Route(
+        endpoint=f"samsar/{route}", provider=NAME, path=f"/{route}", family=family,
+        status_path="/image/status", **kw,
+    )
+
+
+ROUTES: tuple[Route, ...] = (
+    _video("video/text_to_video", "text_to_video"),
+    _video("video/create", "text_to_video", schema="samsar.video.text_to_video.schema.json",
+           alias_of="samsar/video/text_to_video", note="the path samsar-js calls for text-to-video"),
+    _video("video/image_list_to_video", "image_list_to_video"),
+    _video("video/translate_video", "translate"),
+    _video("video/retranslate_video", "translate", schema="samsar.video.translate_video.schema.json",
+           alias_of="samsar/video/translate_video"),
+    _video("video/join_videos", "join"),
+    _video("video/clone", "clone"),
+    _video("v2/video/clone", "clone", schema="samsar.video.clone.schema.json", api_version="v2",
+           alias_of="samsar/video/clone"),
+    _video("video/add_subtitles", "subtitles"),
+    _video("video/remove_subtitles", "subtitles"),
+    _video("video/add_outro_image", "outro_footer"),
+    _video("video/update_outro_image", "outro_footer"),
+    _video("video/update_footer_image", "outro_footer"),
+    _video("video/cancel_render", "cancel", creates_session=False),
+    Route(
+        endpoint="samsar/video/create_movie", provider=NAME, path="/video/create_movie",
+        schema="samsar.video.create_movie.schema.json", family="create_movie", wrap_input=True,
+        job_keys=_VIDEO, status_path="/video/status",
+    ),
+    _video("external_users/text_to_video", "text_to_video"),
+    _video("external_users/image_list_to_video", "image_list_to_video"),
+    _video("external_users/add_outro_image", "outro_footer"),
+    _video("external_users/update_outro_image", "outro_footer"),
+    _video("external_users/update_footer_image", "outro_footer"),
+    _video("external_users/translate_video", "translate"),
+    _video("external_users/join_videos", "join"),
+    _image("image/enhance", "image_enhance"),
+    _image("image/remove_branding", "image_remove_branding"),
+    _image("image/add_image_set", "image_add_image_set"),
+    _image("image/create_rollup_banner", "image_rollup"),
+    _image("image/create_rollup_banner_with_enhance", "image_rollup_enhance"),
+    _image("image/enhance_and_generate_rollup_banner", "image_rollup_enhance",
+           schema="samsar.image.create_rollup_banner_with_enhance.schema.json",
+           alias_of="samsar/image/create_rollup_banner_with_enhance",
+           note="the path samsar-js calls for rollup-with-enhance"),
+)
+
+# Aliases the docs give for image_list_to_video's express CTA switch.
+EXPRESS_CTA_KEYS = (
+    "express_cta_generation", "expressCtaGeneration", "auto_generate_cta_text",
+    "autoGenerateCtaText", "generate_cta_texts", "generateCtaTexts",
+)
+SOURCE_KEYS = ("videoSessionId", "request_id", "session_id")  # the session a follow-up acts on
+
+
+# -- pricing -----------------------------------------------------------------
+
+
+def price(route: Route, body: Mapping[str, Any], ctx: PriceContext) -> Price:
+    """Credits for one request, from the docs' tables (see prices.json)."""
+    fn = _PRICERS[route.family]
+    return fn(route, body.get("input", body) if route.wrap_input else body, ctx)
+
+
+def _table(ctx: PriceContext) -> Mapping[str, Any]:
+    return ctx.table["samsar"]
+
+
+def _estimate_range(value: Any) -> Range | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return Range.exact(value)
+    if isinstance(value, Mapping) and isinstance(value.get("min"), (int, float)) and isinstance(value.get("max"), (int, float)):
+        return Range(value["min"], value["max"])
+    return None
+
+
+def _model_rate(ctx: PriceContext, model: Any) -> tuple[Any, float | None]:
+    rates = _table(ctx)["video_model_per_second"]
+    if isinstance(model, Pending):
+        return model, None
+    return model, rates.get(model)
+
+
+def _text_to_video(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+    model, rate = _model_rate(ctx, inp.get("video_model"))
+    duration = _estimate_range(inp.get("duration"))
+    notes: list[str] = []
+    if rate is None:
+        notes.append(f"no published price for video_model {model}; add it under pricing.samsar.video_model_per_second")
+    if duration is None:
+        notes.append("duration is not known until run time")
+    credits = duration.scale(rate) if (rate is not None and duration is not None) else None
+    return Price(credits, duration, tuple(notes))
+
+
+def _image_list_to_video(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+    t = _table(ctx)
+    model, rate = _model_rate(ctx, inp.get("video_model", "RUNWAYML"))
+    notes: list[str] = []
+    if rate is None:
+        notes.append(f"no published price for video_model {model}; add it under pricing.samsar.video_model_per_second")
+        rate_total = None
+    else:
+        rate_total = rate
+        if inp.get("add_narrator_avatar") is True:
+            rate_total += t["narrator_avatar_per_second"]
+        if any(inp.get(k) is True for k in EXPRESS_CTA_KEYS):
+            rate_total += t["express_cta_per_second"]
+    duration = _estimate_range(ctx.estimate.get("duration"))
+    if duration is None:
+        images = inp.get("image_urls", inp.get("images", inp.get("image_list")))
+        units = t["video_model_units_seconds"].get(model) if isinstance(model, str) else None
+        if isinstance(images, list) and units:
+            n = len(images)
+            duration = Range(n * min(units), n * max(units))
+            notes.append(
+                f"duration assumed {duration.min}-{duration.max} s ({n} image(s) x one "
+                f"{min(units)}-{max(units)} s {model} clip each); set estimate.duration to pin it"
+            )
+        else:
+            notes.append("duration unknown: the server decides it; set estimate.duration")
+    credits = duration.scale(rate_total) if (duration is not None and rate_total is not None) else None
+    return Price(credits, duration, tuple(notes))
+
+
+def _source_duration(inp: Mapping[str, Any], ctx: PriceContext) -> tuple[Range | None, list[str]]:
+    estimated = _estimate_range(ctx.estimate.get("duration"))
+    if estimated is not None:
+        return estimated, []
+    for key in SOURCE_KEYS:
+        if key in inp:
+            d = ctx.duration_of(inp[key])
+            if d is None:
+                return None, [f"duration of source session {inp[key]} is unknown; set estimate.duration"]
+            return d, []
+    return None, ["no source session; set estimate.duration"]
+
+
+def _per_second_of_source(key: str):
+    def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+        duration, notes = _source_duration(inp, ctx)
+        rate = _table(ctx)[key]
+        return Price(duration.scale(rate) if duration is not None else None, duration, tuple(notes))
+
+    return pricer
+
+
+def _flat(key: str, keeps_duration: bool = True):
+    def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+        duration, notes = _source_duration(inp, ctx) if keeps_duration else (None, [])
+        # the price does not depend on the duration, so an unknown one is no caveat here
+        return Price(Range.exact(_table(ctx)[key]), duration, ())
+
+    return pricer
+
+
+def _join(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+    estimated = _estimate_range(ctx.estimate.get("duration"))
+    ids = inp.get("session_ids")
+    notes: list[str] = []
+    if estimated is not None:
+        duration: Range | None = estimated
+    elif isinstance(ids, list) and ids:
+        duration = add_ranges([ctx.duration_of(i) for i in ids])
+        if duration is None:
+            notes.append("duration of a joined session is unknown; set estimate.duration")
+    else:
+        duration = None
+        notes.append("joined sessions are not known until run time; set estimate.duration")
+    rate = _table(ctx)["join_per_second"]
+    return Price(duration.scale(rate) if duration is not None else None, duration, tuple(notes))
+
+
+def _create_movie(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+    rates = ctx.table["samsar_create_movie"]["per_second"]
+    model = inp.get("video_model")
+    rate = rates.get(model) if isinstance(model, str) else None
+    duration = _estimate_range(inp.get("duration"))
+    notes = []
+    if rate is None:
+        notes.append(
+            f"create_movie price for video_model {model} is not published; "
+            "add it under pricing.samsar_create_movie.per_second"
+        )
+    credits = duration.scale(rate) if (duration is not None and rate is not None) else None
+    return Price(credits, duration, tuple(notes))
+
+
+def _image_enhance(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+    res = inp.get("resolution", "1k")
+    table = _table(ctx)["image_enhance"]
+    if isinstance(res, str) and res.lower() in table:
+        return Price(Range.exact(table[res.lower()]))
+    return Price(Range(min(table.values()), max(table.values())), None, ("resolution known at run time",))
+
+
+def _image_add_image_set(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+    per = _table(ctx)["image_add_image_set_per_image"]
+    n = inp.get("num_images")
+    if isinstance(n, (int, float)) and not isinstance(n, bool):
+        return Price(Range.exact(per * n))
+    urls = inp.get("image_urls")
+    if isinstance(urls, list):
+        return Price(Range.exact(per * len(urls)))
+    return Price(None, None, ("number of images known at run time",))
+
+
+def _image_rollup_enhance(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+    t = _table(ctx)
+    flat = t["image_rollup_banner"]
+    per_tile = Range(min(t["image_enhance"].values()), max(t["image_enhance"].values()))
+    low_res = _estimate_range(ctx.estimate.get("low_res_images"))
+    notes: list[str] = []
+    if low_res is None:
+        images = next((inp[k] for k in ("images", "image_list", "image_urls") if k in inp), None)
+        if not isinstance(images, list):
+            return Price(None, None, ("tiles known at run time; set estimate.low_res_images",))
+        low_res = Range(0, len(images))
+        notes.append(
+            f"0-{len(images)} tile(s) assumed below 2020x2526 and enhanced; set estimate.low_res_images"
+        )
+    notes.append(f"enhanced tiles priced {per_tile.min}-{per_tile.max} each (1k-4k: the server picks)")
+    return Price(low_res.times(per_tile) + Range.exact(flat), None, tuple(notes))
+
+
+def _fixed(key: str):
+    def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+        return Price(Range.exact(_table(ctx)[key]))
+
+    return pricer
+
+
+_PRICERS = {
+    "text_to_video": _text_to_video,
+    "image_list_to_video": _image_list_to_video,
+    "translate": _per_second_of_source("translate_per_second"),
+    "join": _join,
+    "clone": _flat("clone_per_request"),
+    "subtitles": _flat("subtitles_per_request"),
+    "outro_footer": _flat("outro_footer_per_request"),
+    "cancel": _flat("cancel_per_request", keeps_duration=False),
+    "create_movie": _create_movie,
+    "image_enhance": _image_enhance,
+    "image_remove_branding": _fixed("image_remove_branding"),
+    "image_add_image_set": _image_add_image_set,
+    "image_rollup": _fixed("image_rollup_banner"),
+    "image_rollup_enhance": _image_rollup_enhance,
+}
+
+
+# -- answers -----------------------------------------------------------------
+
+
+def parse_submit(route: Route, payload: Any) -> str | None:
+    """The id to poll, from a 200 answer to a submission."""
+    if not isinstance(payload, Mapping):
+        return None
+    for key in ("request_id", "session_id", "sessionID", "external_request_id"):
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def status_request(route: Route, request_id: str) -> tuple[str, dict[str, str]]:
+    return route.status_path, {"request_id": request_id}
+
+
+_STATES = {"COMPLETED": "completed", "FAILED": "failed", "CANCELLED": "cancelled", "CANCELED": "cancelled"}
+
+
+def parse_status(route: Route, payload: Any) -> Status:
+    """Normalise the three status shapes (video, image, create_movie)."""
+    if not isinstance(payload, Mapping):
+        return Status("pending")
+    raw = str(payload.get("status") or "PENDING").upper()
+    state = _STATES.get(raw, "pending")
+    urls = tuple(u for u in payload.get("result_urls") or () if isinstance(u, str) and u)
+    result = payload.get("result")
+    url = (
+        payload.get("result_url")
+        or (urls[0] if urls else None)
+        or payload.get("videoLink")
+        or payload.get("remoteURL")
+        or (result.get("url") if isinstance(result, Mapping) else None)
+    )
+    if url and not urls:
+        urls = (url,)
+    error = None
+    if state == "failed":
+        error = str(payload.get("expressGenerationError") or payload.get("message") or payload.get("details") or "render failed")
+    return Status(state, url if isinstance(url, str) else None, urls, payload.get("thumbnail_url"), error)
+
+
+__all__ = ["ROUTES", "price", "parse_submit", "parse_status", "status_request", "is_pending"]

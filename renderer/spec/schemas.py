@@ -1,0 +1,172 @@
+"""The one place jsonschema is used: load our Draft 2020-12 schemas, check values.
+
+Schemas live in the top-level ``schemas/`` folder, shipped as ``renderer.schemas``.
+They may carry two annotations of ours, which editors ignore:
+
+- ``x-message``: the sentence to show when this subschema fails (rules between
+  fields read better as one sentence than as jsonschema's wording);
+- ``x-at``: the property that error should point at (the field that triggered
+  the rule) instead of the enclosing object.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterator
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+CAMPAIGN_SCHEMA = "campaign.schema.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One schema error: where (a path into the checked value) and what."""
+
+    path: tuple[Any, ...]
+    message: str
+    at_key: bool = False  # point at the key itself (an unknown field), not its value
+
+
+def schema_names() -> list[str]:
+    return sorted(
+        p.name for p in resources.files("renderer.schemas").iterdir() if p.name.endswith(".schema.json")
+    )
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    return json.loads(resources.files("renderer.schemas").joinpath(name).read_text("utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Registry:
+    # Schemas refer to each other by file name, as editors resolve them.
+    resources_ = [(n, Resource.from_contents(load_schema(n))) for n in schema_names()]
+    return Registry().with_resources(resources_)
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Draft202012Validator:
+    schema = load_schema(name)
+    return Draft202012Validator(schema, registry=_registry(), format_checker=None)
+
+
+def check(name: str, value: Any) -> list[Violation]:
+    """Every violation of schema ``name`` by ``value``, in document order."""
+    v = validator(name)
+    return [_violation(e) for e in _leaves(v.iter_errors(value))]
+
+
+def is_valid(name: str, value: Any) -> bool:
+    return validator(name).is_valid(value)
+
+
+def _leaves(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
+    """Replace anyOf/oneOf failures by their most telling branch error."""
+    for error in errors:
+        if error.validator in ("anyOf", "oneOf") and error.context and not _message_of(error):
+            yield _best(error)
+        else:
+            yield error
+
+
+def _best(error: ValidationError) -> ValidationError:
+    # the deepest branch error is usually the one the author meant
+    ctx = sorted(error.context, key=lambda e: (-len(e.absolute_path), e.validator in ("type", "const")))
+    best = ctx[0]
+    if best.validator in ("anyOf", "oneOf") and best.context and not _message_of(best):
+        return _best(best)
+    return best
+
+
+def _message_of(error: ValidationError) -> tuple[str, str | None] | None:
+    e: ValidationError | None = error
+    while e is not None:
+        schema = e.schema if isinstance(e.schema, dict) else {}
+        if "x-message" in schema:
+            return schema["x-message"], schema.get("x-at")
+        e = e.parent
+    return None
+
+
+def _field(path: tuple[Any, ...]) -> str:
+    parts = []
+    for p in path:
+        parts.append(f"[{p}]" if isinstance(p, int) else ("." + p if parts else p))
+    return "".join(parts) or "the value"
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _violation(e: ValidationError) -> Violation:
+    path = tuple(e.absolute_path)
+    custom = _message_of(e)
+    if custom:
+        message, at = custom
+        if at:
+            return Violation(path + (at,), message, at_key=True)
+        return Violation(path, message)
+    name = _field(path)
+    kind = e.validator
+    v = e.validator_value
+    if kind == "required":
+        missing = [r for r in v if isinstance(e.instance, dict) and r not in e.instance]
+        return Violation(path, f"missing required field {_field(path + (missing[0],)) if missing else v}")
+    if kind == "additionalProperties" or kind == "unevaluatedProperties":
+        allowed = sorted((e.schema.get("properties") or {}).keys())
+        extra = [k for k in e.instance if k not in allowed] if isinstance(e.instance, dict) else []
+        key = extra[0] if extra else "?"
+        hint = difflib.get_close_matches(str(key), allowed, n=1)
+        msg = f"unknown field {_field(path + (key,))}"
+        msg += f"; did you mean {hint[0]!r}?" if hint else (f"; allowed: {', '.join(allowed)}" if allowed else "")
+        return Violation(path + (key,), msg, at_key=True)
+    if kind == "enum":
+        hint = difflib.get_close_matches(str(e.instance), [str(x) for x in v], n=1)
+        msg = f"{name}: {_show(e.instance)} is not allowed; use one of: {', '.join(map(str, v))}"
+        return Violation(path, msg + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    if kind == "const":
+        return Violation(path, f"{name} must be {_show(v)}, not {_show(e.instance)}")
+    if kind == "type":
+        want = " or ".join(v) if isinstance(v, list) else v
+        return Violation(path, f"{name} must be {_article(want)}, not {_show(e.instance)}")
+    if kind == "maxLength":
+        return Violation(path, f"{name} is {len(e.instance)} characters long; the limit is {v}")
+    if kind == "minLength":
+        return Violation(path, f"{name} must not be empty" if v == 1 else f"{name} needs at least {v} characters")
+    if kind == "maximum":
+        return Violation(path, f"{name} is {_show(e.instance)}; the maximum is {v}")
+    if kind == "minimum":
+        return Violation(path, f"{name} is {_show(e.instance)}; the minimum is {v}")
+    if kind == "exclusiveMinimum":
+        return Violation(path, f"{name} must be greater than {v}, not {_show(e.instance)}")
+    if kind == "exclusiveMaximum":
+        return Violation(path, f"{name} must be less than {v}, not {_show(e.instance)}")
+    if kind == "minItems":
+        return Violation(path, f"{name} needs at least {v} item(s), it has {len(e.instance)}")
+    if kind == "maxItems":
+        return Violation(path, f"{name} takes at most {v} item(s), it has {len(e.instance)}")
+    if kind == "uniqueItems":
+        return Violation(path, f"{name} has repeated items; they must be unique")
+    if kind == "pattern":
+        return Violation(path, f"{name}: {_show(e.instance)} does not match the expected form {v}")
+    if kind == "multipleOf":
+        return Violation(path, f"{name} must be a multiple of {v}")
+    if kind == "minProperties":
+        return Violation(path, f"{name} must not be empty")
+    if kind == "propertyNames":
+        return Violation(path, f"{name}: {e.message}")
+    return Violation(path, f"{name}: {e.message}")
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1] in "aeiou" else "a ") + word

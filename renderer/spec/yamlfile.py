@@ -1,0 +1,235 @@
+"""The one place PyYAML is used: safe loading with source positions.
+
+PyYAML's own constructors lose positions, accept duplicate keys silently (the
+last one wins, which hides mistakes in committed files) and expand aliases
+eagerly. So we let the (C, when available) parser compose the node graph and
+build plain Python values from it ourselves, recording where each value and
+each key came from. Anything off the standard safe tag set is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from renderer.errors import LoadError, LimitError, Location
+
+try:  # the C parser is several times faster on large files
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+_T = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_T + n for n in ("str", "int", "float", "bool", "null", "timestamp", "binary")}
+_SEQ_TAGS = {_T + "seq"}
+_MAP_TAGS = {_T + "map"}
+_MERGE = _T + "merge"
+_scalars = yaml.constructor.SafeConstructor()
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what one file may cost to load."""
+
+    max_bytes: int = 8 * 1024 * 1024
+    max_nodes: int = 500_000  # counts every visit, so alias bombs stop here
+    max_depth: int = 200
+
+
+@dataclass(slots=True)
+class Document:
+    """A loaded YAML file: its data and where every value came from."""
+
+    path: str
+    data: Any
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def loc(self, path: Path_ = (), *, key: bool = False, instance: str | None = None) -> Location:
+        """The location of the value (or its key) at ``path``, or its nearest ancestor."""
+        path = tuple(path)
+        if key and path in self.key_positions:
+            line, col = self.key_positions[path]
+            return Location(self.path, line, col, instance)
+        while True:
+            if path in self.positions:
+                line, col = self.positions[path]
+                return Location(self.path, line, col, instance)
+            if not path:
+                return Location(self.path, 1, 1, instance)
+            path = path[:-1]
+
+
+def load_file(path: str | Path, limits: Limits = Limits(), display: str | None = None) -> Document:
+    name = display if display is not None else str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > limits.max_bytes:
+            raise LimitError(
+                f"file is {size} bytes; the limit is {limits.max_bytes} bytes", Location(name, 1, 1)
+            )
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise LoadError(f"cannot read file: {exc.strerror or exc}", Location(name)) from None
+    return load_bytes(raw, name, limits)
+
+
+def load_bytes(raw: bytes, name: str, limits: Limits = Limits()) -> Document:
+    if len(raw) > limits.max_bytes:
+        raise LimitError(f"file is {len(raw)} bytes; the limit is {limits.max_bytes} bytes", Location(name, 1, 1))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise LoadError("not UTF-8 text (is this a binary file?)", Location(name, line, col)) from None
+    return load_text(text, name, limits)
+
+
+def load_text(text: str, name: str, limits: Limits = Limits()) -> Document:
+    if not text.strip() or _only_comments(text):
+        raise LoadError("file is empty; a campaign is a YAML mapping", Location(name, 1, 1))
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as exc:
+        raise _translate(exc, name, text) from None
+    except yaml.YAMLError as exc:  # ReaderError carries an offset, not a mark
+        reason = getattr(exc, "reason", None) or _one_line(str(exc))
+        raise LoadError(f"invalid YAML: {reason}", _reader_location(exc, text, name)) from None
+    except RecursionError:
+        raise LimitError("YAML is nested too deeply", Location(name, 1, 1)) from None
+    if node is None:
+        raise LoadError("file is empty; a campaign is a YAML mapping", Location(name, 1, 1))
+    doc = Document(name, None)
+    builder = _Builder(doc, limits)
+    doc.data = builder.build(node, (), 0)
+    return doc
+
+
+def _only_comments(text: str) -> bool:
+    return all(not ln.strip() or ln.lstrip().startswith("#") or ln.strip() in ("---", "...") for ln in text.splitlines())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _translate(exc: yaml.MarkedYAMLError, name: str, text: str) -> LoadError:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = exc.problem or exc.context or "invalid YAML"
+    if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+        problem = "tab character: YAML indents with spaces only"
+    elif "expected a single document" in (exc.context or "") + problem:
+        problem = "more than one YAML document; a campaign file holds exactly one"
+    elif exc.context and exc.problem:
+        problem = f"{exc.problem} ({exc.context})"
+    return LoadError(f"invalid YAML: {_one_line(problem)}", Location(name, line, col))
+
+
+def _reader_location(exc: yaml.YAMLError, text: str, name: str) -> Location:
+    pos = getattr(exc, "position", None)
+    if isinstance(pos, int):
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        return Location(name, line, col)
+    return Location(name, 1, 1)
+
+
+class _Builder:
+    def __init__(self, doc: Document, limits: Limits) -> None:
+        self.doc = doc
+        self.limits = limits
+        self.visits = 0
+
+    def _loc(self, node: yaml.Node) -> Location:
+        return Location(self.doc.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: Path_, depth: int) -> Any:
+        self.visits += 1
+        if self.visits > self.limits.max_nodes:
+            raise LimitError(
+                f"YAML expands to more than {self.limits.max_nodes} values "
+                "(aliases that multiply? limits.max_nodes)",
+                self._loc(node),
+            )
+        if depth > self.limits.max_depth:
+            raise LimitError(f"YAML is nested deeper than {self.limits.max_depth} levels", self._loc(node))
+        self.doc.positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag not in _SEQ_TAGS:
+                raise self._bad_tag(node)
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            if node.tag not in _MAP_TAGS:
+                raise self._bad_tag(node)
+            return self._mapping(node, path, depth)
+        raise LoadError("unsupported YAML node", self._loc(node))  # pragma: no cover
+
+    def _bad_tag(self, node: yaml.Node) -> LoadError:
+        tag = node.tag.replace(_T, "!!")
+        return LoadError(
+            f"tag {tag} is not allowed; campaign files use plain YAML values only",
+            self._loc(node),
+        )
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag not in _SCALAR_TAGS:
+            raise self._bad_tag(node)
+        if tag == _T + "str" or tag == _T + "timestamp" or tag == _T + "binary":
+            return node.value  # dates stay text: JSON has no date type
+        try:
+            if tag == _T + "int":
+                return _scalars.construct_yaml_int(node)
+            if tag == _T + "float":
+                return _scalars.construct_yaml_float(node)
+            if tag == _T + "bool":
+                return _scalars.construct_yaml_bool(node)
+            return None
+        except (ValueError, yaml.YAMLError):
+            raise LoadError(f"cannot read {node.value!r} as {tag.rsplit(':', 1)[-1]}", self._loc(node)) from None
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
+        out: dict[Any, Any] = {}
+        seen: dict[Any, yaml.Node] = {}
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merged.extend(self._merge_sources(value_node))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise LoadError("mapping keys must be plain scalars", self._loc(key_node))
+            key = self._scalar(key_node)
+            if isinstance(key, float) or key is None or isinstance(key, bool):
+                key = key_node.value  # `yes:` or `1.0:` as a key means the text
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                raise LoadError(f"duplicate key {key!r} (first defined on line {first})", self._loc(key_node))
+            seen[key] = key_node
+            self.doc.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = self.build(value_node, path + (key,), depth + 1)
+        # `<<: *base` fills in only the keys the mapping did not set itself
+        for key_node, value_node in merged:
+            key = self._scalar(key_node)
+            if key not in out:
+                self.doc.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                out[key] = self.build(value_node, path + (key,), depth + 1)
+        return out
+
+    def _merge_sources(self, node: yaml.Node) -> list[tuple[yaml.Node, yaml.Node]]:
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        pairs: list[tuple[yaml.Node, yaml.Node]] = []
+        for src in sources:
+            if not isinstance(src, yaml.MappingNode):
+                raise LoadError("'<<' merges mappings only", self._loc(src))
+            pairs.extend(p for p in src.value if p[0].tag != _MERGE)
+        return pairs
