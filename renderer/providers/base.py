@@ -96,7 +96,12 @@ class Pending:
     instance: str
     output: str
 
-    def __str__(self) -> str:  # what a template sees when it formats one
+    def __str__(self) -> str:
+        # How it formats inside a template string: a marker the planner finds
+        # again, so "{{ needs.a.result_url }}?x=1" is known to be pending too.
+        return f"\x00pending:{self.instance}.{self.output}\x00"
+
+    def __repr__(self) -> str:
         return f"<pending {self.instance}.{self.output}>"
 
 

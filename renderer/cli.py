@@ -1,0 +1,187 @@
+"""Command line: parse arguments, call a command function, render errors once.
+
+Exit codes (campaign-format.md §2): 0 ok, 1 invalid input or jobs not completed,
+2 usage, 3 over budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Mapping, Sequence, TextIO
+
+from renderer.errors import Invalid, RendererError, UsageError, UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 itself; keep one path
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="renderer", description="Declarative campaigns for generative-media APIs.")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check campaign files; every error as FILE:LINE:COL")
+    v.add_argument("files", nargs="+")
+    _limits(v)
+
+    pl = sub.add_parser("plan", help="expand, price and show what a run would do")
+    pl.add_argument("file")
+    fmt = pl.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="fmt", action="store_const", const="json")
+    fmt.add_argument("--markdown", dest="fmt", action="store_const", const="markdown")
+    pl.add_argument("--manifest", metavar="PREV", help="compare with this manifest (default: beside the campaign)")
+    pl.add_argument("--select", action="append", default=[], metavar="PATTERN",
+                    help="only these jobs/instances (fnmatch); PATTERN+ adds dependants, +PATTERN upstreams")
+    _limits(pl)
+
+    r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
+    r.add_argument("file")
+    r.add_argument("--sandbox", action="store_true", help="run against a local stand-in: no key, no credits")
+    r.add_argument("--manifest", metavar="PATH")
+    r.add_argument("--select", action="append", default=[], metavar="PATTERN")
+    r.add_argument("--detach", action="store_true", help="submit and exit; a later run resumes polling")
+    r.add_argument("--resubmit-unknown", action="store_true",
+                   help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
+    r.add_argument("--state-dir", default=".renderer", help="where the journal lives (default .renderer)")
+    _limits(r)
+
+    st = sub.add_parser("status", help="show a run's state from the journal")
+    st.add_argument("file")
+    st.add_argument("--state-dir", default=".renderer")
+    st.add_argument("--json", action="store_true")
+
+    c = sub.add_parser("cancel", help="cancel pending video renders of a run")
+    c.add_argument("file")
+    c.add_argument("--state-dir", default=".renderer")
+    c.add_argument("--sandbox", action="store_true")
+
+    s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
+    s.add_argument("--render-seconds", type=float, default=2.0)
+    s.add_argument("--credits", type=int, default=1_000_000)
+    s.add_argument("--seed", type=int, default=0)
+
+    pr = sub.add_parser("pricing", help="price table tools")
+    prs = pr.add_subparsers(dest="pricing_command", parser_class=_Parser)
+    prs.add_parser("refresh", help="compare built-in prices with /video/supported_models")
+
+    i = sub.add_parser("init", help="write a starter campaign")
+    i.add_argument("file", nargs="?", default="campaign.yaml")
+    i.add_argument("--force", action="store_true")
+
+    sc = sub.add_parser("schema", help="print a JSON Schema (the campaign's, or an endpoint's)")
+    sc.add_argument("endpoint", nargs="?")
+    sc.add_argument("--list", action="store_true", help="list endpoints")
+    return p
+
+
+def _limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--max-instances", type=int, default=None, help="refuse campaigns that expand past this")
+
+
+def _settings(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from renderer.commands import Settings
+
+    s = Settings()
+    if getattr(args, "max_instances", None):
+        s = replace(s, plan=replace(s.plan, matrix=replace(s.plan.matrix, max_instances=args.max_instances)))
+    return s
+
+
+def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer import commands
+
+    if args.command == "validate":
+        code = commands.validate(args.files, _settings(args))
+        out.write(f"{len(args.files)} file(s) valid\n")
+        return code
+    if args.command == "plan":
+        from renderer.ui import plan_table
+
+        return commands.plan(
+            args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
+            env=env, settings=_settings(args), table_renderer=plan_table,
+        )
+    if args.command in ("run", "status", "cancel"):
+        from renderer.execute import command as execute
+
+        return getattr(execute, args.command)(args, out, env, _settings(args) if args.command == "run" else None)
+    if args.command == "sandbox":
+        from renderer.sandbox.server import sandbox_command
+
+        return sandbox_command(args, out)
+    if args.command == "pricing":
+        from renderer.pricing_refresh import refresh
+
+        if args.pricing_command != "refresh":
+            raise UsageError("renderer pricing: choose a subcommand: refresh")
+        return refresh(out, env)
+    if args.command == "init":
+        from renderer.starter import init
+
+        return init(args.file, out, force=args.force)
+    if args.command == "schema":
+        from renderer.starter import schema
+
+        return schema(args.endpoint, out, list_only=args.list)
+    raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+
+
+def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> None:
+    """Print an error once; on GitHub Actions also as annotations on the diff."""
+    errors: list[RendererError] = list(error.errors) if isinstance(error, Invalid) else [error]
+    for e in errors:
+        err.write(f"{e}\n" if isinstance(e, UserError) else f"error: {e}\n")
+    if env.get("GITHUB_ACTIONS") == "true":
+        for e in errors:
+            if isinstance(e, UserError):
+                loc = e.location
+                msg = (f"{loc.instance}: " if loc.instance else "") + e.message
+                err.write(f"::error file={_escape_prop(loc.file)},line={loc.line},col={loc.col}::{_escape_data(msg)}\n")
+            else:
+                err.write(f"::error::{_escape_data(str(e))}\n")
+    if isinstance(error, Invalid) and len(errors) > 1:
+        err.write(f"{len(errors)} errors\n")
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_prop(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None,
+         env: Mapping[str, str] | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    env = dict(os.environ) if env is None else env
+    try:
+        args = build_parser().parse_args(argv)
+        if args.version:
+            from importlib.metadata import version
+
+            out.write(f"renderer {version('renderer')}\n")
+            return 0
+        return dispatch(args, out, env)
+    except RendererError as exc:
+        render_error(exc, err, env)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.write("interrupted\n")
+        return 130
+    except BrokenPipeError:  # `renderer plan | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

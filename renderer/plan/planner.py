@@ -1,0 +1,362 @@
+"""From a campaign to a plan: instances, their needs, bodies, prices and actions.
+
+``build_plan`` is shared by ``validate`` (which only wants the errors), ``plan``
+and ``run``. It collects every error before raising ``Invalid``: one broken job
+does not hide the problems of the next. An error that every instance of a job
+repeats at the same place is reported once, naming the first instance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
+from typing import Any, Callable, Iterable, Mapping
+
+from renderer import providers
+from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UserError
+from renderer.plan.matrix import Combo, MatrixLimits, expand, ident, instance_id
+from renderer.plan.model import Instance, Outputs, Plan
+from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
+from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
+from renderer.spec import schemas
+from renderer.spec.campaign import Campaign, JobSpec
+
+
+@dataclass(frozen=True, slots=True)
+class PlanLimits:
+    matrix: MatrixLimits = MatrixLimits()
+    templates: TemplateLimits = TemplateLimits()
+    max_errors_per_job: int = 50  # past this, a job's errors are summarised
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """How one job's instances find their instances of one upstream job."""
+
+    upstream: str
+    shared: tuple[str, ...]
+    fan_in: bool  # the upstream has matrix keys this job lacks: a list
+    index: Mapping[tuple[Any, ...], list[str]]
+
+
+@dataclass(slots=True)
+class _Job:
+    spec: JobSpec
+    combos: list[Combo] | None
+    render_input: Callable[[Mapping[str, Any]], Any]
+    render_extras: Callable[[Mapping[str, Any]], Any]
+    render_estimate: Callable[[Mapping[str, Any]], Any]
+    links: list[_Link] = field(default_factory=list)
+
+
+def canonical_sha256(endpoint: str, body: Any) -> str:
+    text = json.dumps({"endpoint": endpoint, "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Planner:
+    """Holds a campaign's compiled templates; renders instances now or at run time."""
+
+    def __init__(self, campaign: Campaign, limits: PlanLimits = PlanLimits()) -> None:
+        self.campaign = campaign
+        self.limits = limits
+        self.compiler = Compiler(limits.templates)
+        self.table = providers.price_table(campaign.pricing)
+        self.jobs: dict[str, _Job] = {}
+        self.instances: dict[str, Instance] = {}
+        self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
+        self.errors: list[UserError] = []
+
+    # -- building --------------------------------------------------------------
+
+    def build(self, manifest: Mapping[str, Any] | None = None, select: Iterable[str] = ()) -> Plan:
+        c = self.campaign
+        previous = (manifest or {}).get("jobs") or {}
+        outputs: dict[str, Any] = {}  # instance id -> PendingOutputs | dict of known outputs
+        durations: dict[str, Range | None] = {}
+        session_durations: dict[str, Range] = {}
+        instance_budget = self.limits.matrix.max_instances
+        ordered: list[Instance] = []
+        broken: set[str] = set()
+        for spec in _topological(c.jobs):
+            if any(n in broken for n in spec.needs):
+                broken.add(spec.name)  # its upstream failed to expand; no second error
+                continue
+            before = len(self.errors)
+            job = self._prepare(spec, instance_budget)
+            if job is None or len(self.errors) > before:
+                broken.add(spec.name)
+                continue
+            self.jobs[spec.name] = job
+            instance_budget -= len(job.combos or [None])
+            job_errors: dict[tuple[Any, ...], list[UserError]] = {}
+            for combo in job.combos if job.combos is not None else [None]:
+                iid = instance_id(spec.name, combo)
+                try:
+                    inst = self._instance(job, iid, combo, outputs, durations, session_durations, previous)
+                except UserError as exc:
+                    key = (exc.location, exc.message)
+                    job_errors.setdefault(key, []).append(exc)
+                    broken.add(spec.name)
+                    continue
+                except Invalid as exc:
+                    for e in exc.errors:
+                        job_errors.setdefault((e.location, e.message), []).append(e)
+                    broken.add(spec.name)
+                    continue
+                ordered.append(inst)
+                self.instances[iid] = inst
+                durations[iid] = inst.price.duration
+                if inst.action == "reuse":
+                    entry = previous[iid]
+                    outputs[iid] = _known_outputs(entry)
+                    sid = entry.get("session_id")
+                    if sid and inst.price.duration is not None:
+                        session_durations[sid] = inst.price.duration
+                else:
+                    outputs[iid] = PendingOutputs(iid)
+            self._summarise(job_errors)
+        if self.errors:
+            raise Invalid(self.errors)
+        plan = Plan(c, tuple(ordered), self.instances)
+        if select:
+            plan = _select(plan, list(select), c)
+        return plan
+
+    def _summarise(self, job_errors: dict[tuple[Any, ...], list[UserError]]) -> None:
+        for (location, message), errs in list(job_errors.items())[: self.limits.max_errors_per_job]:
+            first = errs[0]
+            if len(errs) > 1:
+                first = type(first)(f"{message} (and in {len(errs) - 1} more instance(s))", location)
+            self.errors.append(first)
+        hidden = len(job_errors) - self.limits.max_errors_per_job
+        if hidden > 0:
+            last = next(iter(job_errors.values()))[0]
+            self.errors.append(LimitError(f"{hidden} more error(s) in this job not shown", last.location.with_instance(None)))
+
+    def _prepare(self, spec: JobSpec, budget: int) -> _Job | None:
+        c = self.campaign
+        base = ("jobs", spec.name)
+        try:
+            combos = expand(spec.name, spec.matrix, c.doc, c.folder, self.limits.matrix, budget_left=budget)
+        except UserError as exc:
+            self.errors.append(exc)
+            return None
+        compiled = []
+        for key, value in (("input", spec.input), ("extras", dict(spec.extras)), ("estimate", dict(spec.estimate))):
+            # extras live beside `input` in the file, not under a key of their own
+            prefix = base + ((key,) if key != "extras" else ())
+            where = lambda p, prefix=prefix: c.doc.loc(prefix + p)
+            try:
+                compiled.append(self.compiler.compile(value, where))
+            except UserError as exc:
+                self.errors.append(exc)
+        if len(compiled) < 3:
+            return None
+        job = _Job(spec, combos, *compiled)
+        for need in spec.needs:
+            up = self.jobs[need]
+            up_keys = tuple(up.combos[0].values) if up.combos else ()
+            my_keys = tuple(combos[0].values) if combos else ()
+            shared = tuple(k for k in my_keys if k in up_keys)
+            fan_in = any(k not in my_keys for k in up_keys)
+            index: dict[tuple[Any, ...], list[str]] = {}
+            for combo in up.combos or [None]:
+                key = tuple(combo.ident(k) for k in shared if k in combo.values) if combo else ()
+                index.setdefault(key, []).append(instance_id(need, combo))
+            job.links.append(_Link(need, shared, fan_in, index))
+        return job
+
+    def _instance(
+        self,
+        job: _Job,
+        iid: str,
+        combo: Combo | None,
+        outputs: Mapping[str, Any],
+        durations: Mapping[str, Range | None],
+        session_durations: Mapping[str, Range],
+        previous: Mapping[str, Any],
+    ) -> Instance:
+        spec = job.spec
+        needs_ctx, needs_ids = self._needs(job, iid, combo, outputs)
+        matrix = dict(combo.values) if combo else {}
+        ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": needs_ctx}
+        body, estimate = self._render(job, iid, ctx)
+        pending = is_pending(body)
+        self._check(job, iid, body, pending)
+
+        def duration_of(ref: Any) -> Range | None:
+            if isinstance(ref, Pending):
+                return durations.get(ref.instance)
+            return session_durations.get(ref) if isinstance(ref, str) else None
+
+        module = providers.module(spec.route)
+        price = module.price(spec.route, body, PriceContext(self.table, estimate, duration_of))
+        sha = None if pending else canonical_sha256(spec.endpoint, body)
+        action, reason = "run", None
+        old = previous.get(iid)
+        if sha and isinstance(old, Mapping) and old.get("status") == "completed" and old.get("input_sha256") == sha:
+            action, reason = "reuse", "completed in the manifest with the same input"
+        self.contexts[iid] = matrix
+        return Instance(iid, spec.name, spec.endpoint, matrix, needs_ids, body, pending, sha, price, action, reason)
+
+    def _needs(self, job: _Job, iid: str, combo: Combo | None, outputs: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+        ctx: dict[str, Any] = {}
+        ids: list[str] = []
+        for link in job.links:
+            key = tuple(combo.ident(k) for k in link.shared) if combo else ()
+            matched = link.index.get(key, [])
+            if not matched:
+                shown = ", ".join(f"{k}={combo.values[k]}" for k in link.shared) if combo else ""
+                raise ReferenceError_(
+                    f"no instance of {link.upstream!r} matches this one ({shown or 'no shared matrix keys'})",
+                    self.campaign.loc("jobs", job.spec.name, "needs", job.spec.needs.index(link.upstream), instance=iid),
+                )
+            ids.extend(matched)
+            if link.fan_in:
+                ctx[link.upstream] = [outputs[m] for m in matched]
+            else:
+                ctx[link.upstream] = outputs[matched[0]]
+        return ctx, tuple(ids)
+
+    def _render(self, job: _Job, iid: str, ctx: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
+        errors: list[UserError] = []
+        values = []
+        for fn in (job.render_input, job.render_extras, job.render_estimate):
+            try:
+                values.append(fn(ctx))
+            except UserError as exc:
+                errors.append(type(exc)(exc.message, exc.location.with_instance(iid)))
+                values.append(None)
+        if errors:
+            raise Invalid(errors)
+        inner, extras, estimate = values
+        if not isinstance(inner, dict):
+            raise SchemaError("input must be a mapping of request fields", self.campaign.loc("jobs", job.spec.name, "input", instance=iid))
+        return job.spec.route.body(inner, extras or {}), estimate or {}
+
+    def _check(self, job: _Job, iid: str, body: Any, pending: bool) -> None:
+        route = job.spec.route
+        inner = body.get("input", body) if route.wrap_input else body
+        if schemas.is_valid(route.schema, inner):
+            return
+        base = ("jobs", job.spec.name, "input")
+        errors: list[UserError] = []
+        for v in schemas.check(route.schema, inner):
+            if pending and _under_pending(inner, v.path):
+                continue  # judged again at run time, when the value is known
+            errors.append(SchemaError(v.message, self.campaign.doc.loc(base + v.path, key=v.at_key, instance=iid)))
+        if errors:
+            raise Invalid(errors)
+
+    # -- run time --------------------------------------------------------------
+
+    def resolve(self, iid: str, upstream: Mapping[str, Outputs]) -> tuple[Any, str, Price]:
+        """Render a pending instance with the outputs of its upstream instances."""
+        inst = self.instances[iid]
+        job = self.jobs[inst.job]
+        combo_values = self.contexts[iid]
+        known = {k: v.as_dict() for k, v in upstream.items()}
+        ctx_needs: dict[str, Any] = {}
+        for link in job.links:
+            key = tuple(ident(combo_values[k]) for k in link.shared)
+            matched = link.index.get(key, [])
+            ctx_needs[link.upstream] = [known[m] for m in matched] if link.fan_in else known[matched[0]]
+        ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": ctx_needs}
+        body, estimate = self._render(job, iid, ctx)
+        self._check(job, iid, body, pending=False)
+        by_session = {o.session_id: o.duration for o in upstream.values() if o.session_id and o.duration is not None}
+
+        def duration_of(ref: Any) -> Range | None:
+            d = by_session.get(ref) if isinstance(ref, str) else None
+            return Range.exact(d) if d is not None else None
+
+        module = providers.module(job.spec.route)
+        price = module.price(job.spec.route, body, PriceContext(self.table, estimate, duration_of))
+        return body, canonical_sha256(inst.endpoint, body), price
+
+
+def build_plan(
+    campaign: Campaign,
+    manifest: Mapping[str, Any] | None = None,
+    select: Iterable[str] = (),
+    limits: PlanLimits = PlanLimits(),
+) -> tuple[Plan, Planner]:
+    planner = Planner(campaign, limits)
+    return planner.build(manifest, select), planner
+
+
+def _known_outputs(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "request_id": entry.get("request_id"),
+        "session_id": entry.get("session_id"),
+        "status": entry.get("status"),
+        "result_url": entry.get("result_url"),
+        "result_urls": list(entry.get("result_urls") or []),
+        "thumbnail_url": entry.get("thumbnail_url"),
+        "credits_charged": (entry.get("credits") or {}).get("charged"),
+        "duration": entry.get("duration"),
+        "response": entry.get("response"),
+    }
+
+
+def _under_pending(value: Any, path: tuple[Any, ...]) -> bool:
+    """True when the value at ``path`` (or one inside it) is pending."""
+    for step in path:
+        if isinstance(value, Pending):
+            return True
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return is_pending(value)
+
+
+def _topological(jobs: Mapping[str, JobSpec]) -> list[JobSpec]:
+    """Jobs in dependency order; ties keep file order. Cycles were refused on load."""
+    done: set[str] = set()
+    out: list[JobSpec] = []
+    remaining = sorted(jobs.values(), key=lambda j: j.order)
+    while remaining:
+        ready = [j for j in remaining if all(n in done for n in j.needs)]
+        if not ready:  # pragma: no cover - load_campaign refuses cycles
+            break
+        for j in ready:
+            done.add(j.name)
+            out.append(j)
+        remaining = [j for j in remaining if j.name not in done]
+    return out
+
+
+def _select(plan: Plan, patterns: list[str], campaign: Campaign) -> Plan:
+    """--select: fnmatch on instance ids or job names; `x+` adds dependants, `+x` upstreams."""
+    chosen: set[str] = set()
+    down: dict[str, set[str]] = {}
+    for inst in plan.instances:
+        for n in inst.needs:
+            down.setdefault(n, set()).add(inst.id)
+    for pattern in patterns:
+        want_down = pattern.endswith("+")
+        want_up = pattern.startswith("+")
+        core = pattern.strip("+")
+        hits = {i.id for i in plan.instances if fnmatchcase(i.id, core) or fnmatchcase(i.job, core)}
+        frontier = set(hits)
+        if want_down:
+            stack = list(hits)
+            while stack:
+                for d in down.get(stack.pop(), ()):
+                    if d not in frontier:
+                        frontier.add(d)
+                        stack.append(d)
+        if want_up:
+            stack = list(hits)
+            while stack:
+                for u in plan.by_id[stack.pop()].needs:
+                    if u not in frontier:
+                        frontier.add(u)
+                        stack.append(u)
+        chosen |= frontier
+    instances = tuple(i if (i.id in chosen or i.action == "reuse") else replace(i, action="skip") for i in plan.instances)
+    return Plan(campaign, instances, {i.id: i for i in instances})

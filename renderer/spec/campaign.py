@@ -1,0 +1,193 @@
+"""A campaign file, loaded and checked against the campaign schema.
+
+``load_campaign`` collects every problem it can find at file level (schema,
+unknown endpoints, unknown needs, cycles) before raising ``Invalid``; request
+bodies are checked later, per expanded instance, by the planner.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from renderer import providers
+from renderer.errors import Invalid, LoadError, ReferenceError_, SchemaError, UserError
+from renderer.providers.base import Route
+from renderer.spec import schemas
+from renderer.spec.yamlfile import Document, Limits, load_bytes
+
+JOB_KEYS_BESIDE_INPUT = ("webhookUrl", "external_user")
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    name: str
+    endpoint: str
+    route: Route
+    input: Any
+    extras: Mapping[str, Any]  # the keys the docs put beside `input`
+    needs: tuple[str, ...]
+    matrix: Mapping[str, Any] | None
+    estimate: Mapping[str, Any]
+    order: int  # position in the file
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    path: str  # as the user named it; used in every location
+    folder: Path  # data files are read below this folder only
+    doc: Document
+    sha256: str
+    name: str
+    budget: float | None
+    vars: Mapping[str, Any]
+    providers: Mapping[str, Any]
+    pricing: Mapping[str, Any]
+    jobs: Mapping[str, JobSpec]
+
+    def loc(self, *path: Any, key: bool = False, instance: str | None = None):
+        return self.doc.loc(path, key=key, instance=instance)
+
+
+def load_campaign(path: str | Path, limits: Limits = Limits()) -> Campaign:
+    """Load and check one campaign file; raise ``Invalid`` with every problem found."""
+    name = str(path)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > limits.max_bytes:
+            from renderer.errors import LimitError, Location
+
+            raise Invalid([LimitError(f"file is {size} bytes; the limit is {limits.max_bytes} bytes", Location(name, 1, 1))])
+        raw = p.read_bytes()
+    except OSError as exc:
+        from renderer.errors import Location
+
+        raise Invalid([LoadError(f"cannot read file: {exc.strerror or exc}", Location(name))]) from None
+    try:
+        doc = load_bytes(raw, name, limits)
+    except UserError as exc:
+        raise Invalid([exc]) from None
+    return campaign_from_document(doc, p.resolve().parent, hashlib.sha256(raw).hexdigest())
+
+
+def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign:
+    data = doc.data
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single value ({type(data).__name__})"
+        raise Invalid([LoadError(f"a campaign is a YAML mapping with version, name and jobs; this file holds {kind}", doc.loc(()))])
+    errors: list[UserError] = []
+    for v in schemas.check(schemas.CAMPAIGN_SCHEMA, data):
+        # request bodies are checked per instance, after templates are rendered
+        if len(v.path) >= 3 and v.path[0] == "jobs" and v.path[2] == "input":
+            continue
+        if len(v.path) == 3 and v.path[0] == "jobs" and v.path[2] == "endpoint":
+            continue  # reported below with a suggestion
+        errors.append(SchemaError(v.message, doc.loc(v.path, key=v.at_key)))
+
+    jobs: dict[str, JobSpec] = {}
+    raw_jobs = data.get("jobs")
+    if isinstance(raw_jobs, dict):
+        for order, (job_name, job) in enumerate(raw_jobs.items()):
+            if not isinstance(job, dict):
+                continue  # the schema has reported it
+            spec = _job(doc, str(job_name), job, order, errors)
+            if spec is not None:
+                jobs[str(job_name)] = spec
+        _check_needs(doc, raw_jobs, errors)
+    if errors:
+        raise Invalid(errors)
+    budget = data.get("budget") or {}
+    return Campaign(
+        path=doc.path,
+        folder=folder,
+        doc=doc,
+        sha256=sha256,
+        name=str(data.get("name", "")),
+        budget=budget.get("max_credits") if isinstance(budget, dict) else None,
+        vars=data.get("vars") or {},
+        providers=data.get("providers") or {},
+        pricing=data.get("pricing") or {},
+        jobs=jobs,
+    )
+
+
+def _job(doc: Document, name: str, job: dict[str, Any], order: int, errors: list[UserError]) -> JobSpec | None:
+    endpoint = job.get("endpoint")
+    if not isinstance(endpoint, str):
+        if "endpoint" not in job:
+            errors.append(SchemaError(f"job {name!r} needs an endpoint, e.g. samsar/video/text_to_video", doc.loc(("jobs", name), key=True)))
+        else:
+            errors.append(SchemaError("endpoint must be a string like samsar/video/text_to_video", doc.loc(("jobs", name, "endpoint"))))
+        return None
+    route = providers.route(endpoint)
+    if route is None:
+        hint = difflib.get_close_matches(endpoint, list(providers.ROUTES), n=1, cutoff=0.5)
+        msg = f"unknown endpoint {endpoint!r}"
+        msg += f"; did you mean {hint[0]!r}?" if hint else "; run `renderer schema` to list endpoints"
+        errors.append(ReferenceError_(msg, doc.loc(("jobs", name, "endpoint"))))
+        return None
+    needs = job.get("needs") or []
+    return JobSpec(
+        name=name,
+        endpoint=endpoint,
+        route=route,
+        input=job.get("input") if job.get("input") is not None else {},
+        extras={k: job[k] for k in JOB_KEYS_BESIDE_INPUT if k in job},
+        needs=tuple(n for n in needs if isinstance(n, str)) if isinstance(needs, list) else (),
+        matrix=job.get("matrix") if isinstance(job.get("matrix"), dict) else None,
+        estimate=job.get("estimate") if isinstance(job.get("estimate"), dict) else {},
+        order=order,
+    )
+
+
+def _check_needs(doc: Document, raw_jobs: dict[str, Any], errors: list[UserError]) -> None:
+    names = list(raw_jobs)
+    graph: dict[str, list[str]] = {}
+    for name, job in raw_jobs.items():
+        needs = job.get("needs") if isinstance(job, dict) else None
+        graph[name] = []
+        if not isinstance(needs, list):
+            continue
+        for i, need in enumerate(needs):
+            if not isinstance(need, str):
+                continue
+            if need not in raw_jobs:
+                hint = difflib.get_close_matches(need, names, n=1)
+                msg = f"needs {need!r}: no job of that name"
+                msg += f"; did you mean {hint[0]!r}?" if hint else f"; jobs are: {', '.join(names)}"
+                errors.append(ReferenceError_(msg, doc.loc(("jobs", name, "needs", i))))
+            elif need == name:
+                errors.append(ReferenceError_(f"job {name!r} needs itself", doc.loc(("jobs", name, "needs", i))))
+            else:
+                graph[name].append(need)
+    for cycle in find_cycles(graph):
+        first = cycle[0]
+        idx = raw_jobs[first]["needs"].index(cycle[1])
+        errors.append(ReferenceError_("needs form a cycle: " + " -> ".join(cycle), doc.loc(("jobs", first, "needs", idx))))
+
+
+def find_cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:
+    """One cycle per strongly connected group, each as a closed path a -> b -> a."""
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node)
+    return cycles

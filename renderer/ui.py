@@ -1,0 +1,53 @@
+"""The one place rich is used: tables and progress for people at a terminal."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from renderer.plan.model import Plan
+from renderer.plan.report import Summary, show_credits
+from renderer.providers.base import Range
+
+MAX_ROWS = 200  # a terminal table past this is noise; --json has everything
+
+
+def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
+    console = Console(file=out, width=120, soft_wrap=False, highlight=False)
+    table = Table(title=f"plan: {plan.campaign.name}", show_lines=False)
+    for col, justify in (("job", "left"), ("endpoint", "left"), ("action", "left"), ("credits", "right"), ("notes", "left")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for inst in plan.instances[:MAX_ROWS]:
+        notes = "; ".join(inst.price.assumptions)
+        if inst.pending:
+            notes = ("waits for " + ", ".join(inst.needs[:3]) + ("…" if len(inst.needs) > 3 else "") + ("; " + notes if notes else ""))
+        # Text(): ids like teaser[city=lisbon] are not rich markup
+        table.add_row(Text(inst.id), inst.endpoint, inst.action, show_credits(inst.price.credits) if inst.action == "run" else "0", Text(notes))
+    if len(plan.instances) > MAX_ROWS:
+        table.add_row(f"… {len(plan.instances) - MAX_ROWS} more", "", "", "", "see --json")
+    console.print(table)
+    totals = Table(title="totals", show_header=True)
+    totals.add_column("endpoint")
+    totals.add_column("jobs", justify="right")
+    totals.add_column("credits", justify="right")
+    for endpoint, t in summary.totals["endpoint"].items():
+        cr = t["credits"]
+        totals.add_row(endpoint, str(t["jobs"]), "unknown" if cr.get("unknown") else show_credits(_r(cr)))
+    console.print(totals)
+    spend = show_credits(summary.credits) if summary.credits else f"{show_credits(summary.known_credits)} + unknown"
+    console.print(f"credits: {spend}" + (f" of budget {summary.budget:,}" if summary.budget is not None else ""))
+    req = summary.requests
+    line = f"requests: {req['submissions']} submission(s)"
+    if req["uploads"]:
+        line += f", {req['uploads']} upload(s)"
+    for name, p in req["by_provider"].items():
+        if "least_wall_seconds" in p:
+            line += f"; {name}: at least {p['least_wall_seconds']} s at {p['requests_per_minute']}/min"
+    console.print(line)
+
+
+def _r(cr: dict) -> Range:
+    return Range(cr["min"], cr["max"])
