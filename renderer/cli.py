@@ -181,6 +181,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return 130
     except BrokenPipeError:  # `renderer plan | head`
         return 0
+    except Exception as exc:  # a bug of ours: say so in one line, keep the details for a report
+        if env.get("RENDERER_DEBUG"):
+            raise
+        err.write(f"internal error: {type(exc).__name__}: {_one_line(str(exc))[:300]}\n"
+                  "this is a bug in renderer; set RENDERER_DEBUG=1 for the traceback and report it\n")
+        return 1
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,7 +15,8 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from renderer.errors import DataFileError, LimitError, Location, UserError
 from renderer.spec.yamlfile import Document, load_bytes
@@ -40,6 +41,8 @@ class Combo:
 
 def ident(value: Any) -> Any:
     """A hashable stand-in for a matrix value: rows stand for their id."""
+    if type(value) is str:
+        return value
     if isinstance(value, Mapping):
         if "id" in value:
             return ident(value["id"])

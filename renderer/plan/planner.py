@@ -12,7 +12,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from renderer import providers
 from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UserError
@@ -68,6 +69,7 @@ class Planner:
         self.instances: dict[str, Instance] = {}
         self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
+        self._pending: dict[str, PendingOutputs] = {}
 
     # -- building --------------------------------------------------------------
 
@@ -115,8 +117,6 @@ class Planner:
                     sid = entry.get("session_id")
                     if sid and inst.price.duration is not None:
                         session_durations[sid] = inst.price.duration
-                else:
-                    outputs[iid] = PendingOutputs(iid)
             self._summarise(job_errors)
         if self.errors:
             raise Invalid(self.errors)
@@ -184,7 +184,7 @@ class Planner:
         matrix = dict(combo.values) if combo else {}
         ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": needs_ctx}
         body, estimate = self._render(job, iid, ctx)
-        pending = is_pending(body)
+        pending = bool(spec.needs) and is_pending(body)  # only needs can make values pending
         self._check(job, iid, body, pending)
 
         def duration_of(ref: Any) -> Range | None:
@@ -216,10 +216,19 @@ class Planner:
                 )
             ids.extend(matched)
             if link.fan_in:
-                ctx[link.upstream] = [outputs[m] for m in matched]
+                ctx[link.upstream] = [self._outputs(m, outputs) for m in matched]
             else:
-                ctx[link.upstream] = outputs[matched[0]]
+                ctx[link.upstream] = self._outputs(matched[0], outputs)
         return ctx, tuple(ids)
+
+    def _outputs(self, iid: str, known: Mapping[str, Any]) -> Any:
+        """Known outputs of a reused instance, else its (shared) pending outputs."""
+        if iid in known:
+            return known[iid]
+        pending = self._pending.get(iid)
+        if pending is None:
+            pending = self._pending[iid] = PendingOutputs(iid)
+        return pending
 
     def _render(self, job: _Job, iid: str, ctx: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
         errors: list[UserError] = []

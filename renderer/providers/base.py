@@ -16,7 +16,8 @@ of an image-list video, how many rollup tiles need enhancing) is carried as
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 Number = int | float
 

@@ -8,7 +8,8 @@ published, so they are unknown until a campaign's ``pricing`` gives them.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from renderer.providers.base import Price, PriceContext, Range, Route, Status, add_ranges
 

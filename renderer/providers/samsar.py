@@ -8,7 +8,8 @@ here, the client's marked ``alias_of`` the documented one.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from renderer.providers.base import (
     Pending,

@@ -1,0 +1,132 @@
+"""Knobs of `renderer run`, as small frozen records.
+
+Defaults suit the real APIs (renders take seconds to minutes, rate limits are per
+minute). Tests and the benchmark pass tighter values instead of sleeping; nothing
+here is read from the process environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from renderer import providers
+from renderer.errors import ConfigError
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """Retries of one request that provably did nothing (connect error, 429, 503 + Retry-After).
+
+    Delays are exponential with full jitter (``uniform(0, min(max_delay, base * 2**n))``)
+    so many jobs that failed together do not come back together; a Retry-After header
+    wins over the computed delay. ``max_elapsed`` caps the time one request may spend
+    retrying, so a dead API ends a run instead of hanging it.
+    """
+
+    max_attempts: int = 8
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_elapsed: float = 300.0
+    max_retry_after: float = 120.0  # a server asking for longer than this is treated as down
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    """How often to ask about accepted jobs.
+
+    A job is first read ``initial`` seconds after acceptance, then at intervals that
+    grow by ``factor`` up to ``max_interval``. Batch reads (``/image/list``,
+    ``/video/list_completed_video_sessions``) answer for many jobs at once and are
+    made at most every ``list_interval`` seconds.
+    """
+
+    initial: float = 2.0
+    factor: float = 1.5
+    max_interval: float = 30.0
+    list_interval: float = 1.0
+    list_min_jobs: int = 2  # below this many due jobs, per-id reads are as cheap
+    image_list_limit: int = 500  # the documented maximum of /image/list
+    # /image/list shows the most recent sessions only: keep at most this many image
+    # jobs unfinished so every one of them stays visible to the batch read.
+    image_window: int = 450
+    video_list_limit: int = 5000
+    not_found_grace: int = 3  # a status 404 this many times in a row fails the job
+    job_timeout: float = 6 * 3600.0  # after this, a job is left pending for a later run
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 10.0
+    read: float = 60.0
+    write: float = 60.0
+    pool: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """One provider as this run talks to it. ``api_key`` never shows in a repr."""
+
+    name: str
+    base_url: str
+    api_key: str = field(repr=False)
+    concurrency: int = DEFAULT_CONCURRENCY
+    requests_per_minute: float | None = None
+    idempotent_keys: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ExecSettings:
+    retry: RetrySettings = RetrySettings()
+    poll: PollSettings = PollSettings()
+    timeouts: Timeouts = Timeouts()
+    progress_interval: float = 5.0  # seconds between plain progress lines
+    reconcile_delay: float = 1.0  # wait before reading a list to settle an ambiguous POST
+    clock_skew: float = 300.0  # tolerated difference between our clock and the API's
+    sandbox_render_seconds: float = 1.0
+    seed: int | None = None  # jitter; None: unpredictable
+    durable_intents: bool = True  # fsync the journal when an intent is written
+
+
+def provider_settings(
+    campaign_providers: Mapping[str, Any],
+    name: str,
+    env: Mapping[str, str],
+    *,
+    sandbox_url: str | None = None,
+    price_table: Mapping[str, Any] | None = None,
+) -> ProviderSettings:
+    """Settings of one provider from the campaign's ``providers`` block and the environment.
+
+    Keys and base URLs come only from ``env``; with the sandbox a dummy key is used and
+    keys are always honoured (the sandbox replays Idempotency-Key answers).
+    """
+    module = providers.MODULES[name]
+    conf = campaign_providers.get(name) or {}
+    if not isinstance(conf, Mapping):
+        conf = {}
+    if sandbox_url is not None:
+        base_url, key, idempotent = sandbox_url, "sandbox-key", True
+    else:
+        key = env.get(module.ENV_KEY, "").strip()
+        if not key:
+            raise ConfigError(
+                f"{module.ENV_KEY} is not set: the campaign has {name} jobs "
+                f"(or use --sandbox to run against the local stand-in)"
+            )
+        base_url = env.get(module.ENV_BASE_URL, "").strip() or module.DEFAULT_BASE_URL
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{module.ENV_BASE_URL} must be an http(s) URL")
+        idempotent = bool(conf.get("idempotent_keys", False))
+    rpm = conf.get("requests_per_minute")
+    if rpm is None and name == "enhancecraft":
+        table = price_table or providers.price_table()
+        rpm = table["enhancecraft"]["tiers_requests_per_minute"].get(conf.get("tier", "pro"))
+    concurrency = conf.get("concurrency", DEFAULT_CONCURRENCY)
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise ConfigError(f"providers.{name}.concurrency must be a positive integer")
+    if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, (int, float)) or rpm <= 0):
+        raise ConfigError(f"providers.{name}.requests_per_minute must be a positive number")
+    return ProviderSettings(name, base_url.rstrip("/"), key, concurrency, rpm, idempotent)

@@ -1,0 +1,68 @@
+"""Settings of one sandbox run, and the clock it reads."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from renderer.sandbox.faults import FaultSettings
+
+ENHANCECRAFT_TIERS = ("pro", "business", "enterprise")
+# Monthly request quotas from enhancecraft-api.txt; None: unlimited (no -Month headers).
+ENHANCECRAFT_MONTHLY = {"pro": 50_000, "business": 200_000, "enterprise": None}
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxConfig:
+    """Everything that shapes a sandbox's behaviour; the same config gives the same run."""
+
+    render_seconds: float = 2.0  # from acceptance to COMPLETED/FAILED
+    api_key: str | None = None  # None: any non-empty bearer key is valid
+    credits: int | float = 100_000  # starting balance of every account (per key, per provider)
+    seed: int = 0  # faults and ids
+    faults: FaultSettings = field(default_factory=FaultSettings)
+    enhancecraft_tier: str = "pro"
+    # Samsar publishes no rate limits; set this to rehearse throttling (429 + Retry-After).
+    samsar_requests_per_minute: int | None = None
+    # Campaign-style `pricing` overrides merged over the built-in table (e.g. EnhanceCraft
+    # operations, whose prices are unpublished and otherwise charged as 0).
+    pricing: Mapping[str, Any] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic  # injectable so tests advance time without sleeping
+    wall_clock: Callable[[], float] = time.time  # only for timestamps shown to clients
+    max_body_bytes: int = 32 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.enhancecraft_tier not in ENHANCECRAFT_TIERS:
+            raise ValueError(f"enhancecraft_tier must be one of {', '.join(ENHANCECRAFT_TIERS)}")
+        if self.render_seconds < 0:
+            raise ValueError("render_seconds must be >= 0")
+        if self.api_key is not None and not self.api_key.strip():
+            raise ValueError("api_key must be None or a non-empty string")
+
+    def public(self) -> dict[str, Any]:
+        """What the control API shows: never the key itself."""
+        return {
+            "render_seconds": self.render_seconds,
+            "api_key_required": self.api_key is not None,
+            "credits": self.credits,
+            "seed": self.seed,
+            "enhancecraft_tier": self.enhancecraft_tier,
+            "samsar_requests_per_minute": self.samsar_requests_per_minute,
+        }
+
+
+class ManualClock:
+    """A clock that moves only when told to: ``clock.advance(10)``."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds

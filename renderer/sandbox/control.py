@@ -1,0 +1,81 @@
+"""The sandbox's own routes: state and fault control for tests, and placeholder result files.
+
+    GET  /_sandbox/state    counters, balances, sessions by status (no keys: accounts are hashes)
+    GET  /_sandbox/faults   the fault settings in force
+    POST /_sandbox/faults   replace them: {"rates": {...}, "schedule": {"2": "drop_after"}, ...,
+                            "seed": N}; the schedule counts submissions from now
+    POST /_sandbox/clock    {"advance": seconds}: move sandbox time forward
+    GET  /files/{name}      a tiny placeholder for every result URL the sandbox hands out
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as HttpRoute
+
+from renderer.sandbox.faults import FaultSettings
+from renderer.sandbox.pipeline import message, ok
+from renderer.sandbox.state import SandboxState
+
+# A 1x1 transparent PNG, so image URLs open in a browser.
+_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
+_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"  # a bare header: enough to be a file
+
+
+async def _json_body(request: Request) -> object:
+    raw = await request.body()
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        raise ValueError("body must be JSON") from None
+
+
+def routes(state: SandboxState) -> list[HttpRoute]:
+    async def get_state(request: Request) -> Response:
+        return ok(state.snapshot())
+
+    async def get_faults(request: Request) -> Response:
+        return ok(state.faults.settings.as_json())
+
+    async def post_faults(request: Request) -> Response:
+        try:
+            data = await _json_body(request)
+            settings = FaultSettings.from_json(data)
+        except ValueError as exc:
+            return message(400, str(exc))
+        seed = data.get("seed") if isinstance(data, dict) else None
+        if seed is not None and not isinstance(seed, int):
+            return message(400, "seed must be an integer")
+        state.set_faults(settings, seed)
+        return ok(settings.as_json())
+
+    async def post_clock(request: Request) -> Response:
+        try:
+            data = await _json_body(request)
+        except ValueError as exc:
+            return message(400, str(exc))
+        seconds = data.get("advance") if isinstance(data, dict) else None
+        if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+            return message(400, "advance must be a number of seconds >= 0")
+        state.advance(seconds)
+        return ok({"now": state.now()})
+
+    async def get_file(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name.endswith(".mp4"):
+            return Response(_MP4, media_type="video/mp4")
+        return Response(_PNG, media_type="image/png")
+
+    return [
+        HttpRoute("/_sandbox/state", get_state, methods=["GET"]),
+        HttpRoute("/_sandbox/faults", get_faults, methods=["GET"]),
+        HttpRoute("/_sandbox/faults", post_faults, methods=["POST"]),
+        HttpRoute("/_sandbox/clock", post_clock, methods=["POST"]),
+        HttpRoute("/files/{name}", get_file, methods=["GET"]),
+    ]

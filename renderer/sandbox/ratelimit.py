@@ -1,0 +1,63 @@
+"""Per-key fixed-minute (and monthly) request windows, as EnhanceCraft publishes them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    headers: dict[str, str]
+    retry_after: int  # seconds until the minute window resets
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        per_minute: int,
+        per_month: int | None,
+        now: Callable[[], float],
+        wall: Callable[[], float],
+    ) -> None:
+        self.per_minute = per_minute
+        self.per_month = per_month
+        self._now = now
+        self._wall = wall
+        self._minute: dict[str, tuple[int, int]] = {}  # owner -> (window index, used)
+        self._month: dict[str, int] = {}  # the sandbox lives less than a month
+
+    def _window(self, owner: str) -> tuple[int, int, float]:
+        now = self._now()
+        index = math.floor(now / 60.0)
+        seen, used = self._minute.get(owner, (index, 0))
+        if seen != index:
+            used = 0
+        return index, used, (index + 1) * 60.0 - now
+
+    def exhaust(self, owner: str) -> None:
+        """Use up the key's current minute window (the rate_limit_exhausted fault)."""
+        index, _, _ = self._window(owner)
+        self._minute[owner] = (index, self.per_minute)
+
+    def hit(self, owner: str) -> Verdict:
+        index, used, left = self._window(owner)
+        month_used = self._month.get(owner, 0)
+        allowed = used < self.per_minute and (self.per_month is None or month_used < self.per_month)
+        if allowed:  # a refused request does not use quota
+            used += 1
+            month_used += 1
+            self._month[owner] = month_used
+        self._minute[owner] = (index, used)
+        retry_after = max(1, math.ceil(left))
+        headers = {
+            "X-RateLimit-Limit": str(self.per_minute),
+            "X-RateLimit-Remaining": str(max(0, self.per_minute - used)),
+            "X-RateLimit-Reset": str(int(self._wall() + left)),
+        }
+        if self.per_month is not None:
+            headers["X-RateLimit-Limit-Month"] = str(self.per_month)
+            headers["X-RateLimit-Remaining-Month"] = str(max(0, self.per_month - month_used))
+        return Verdict(allowed, headers, retry_after)

@@ -1,0 +1,170 @@
+"""Serving the sandbox: blocking for `renderer sandbox`, or in a background thread for tests and runs.
+
+The in-process variants bind the socket first (port 0: the OS picks a free one), so
+the URL is known before the server starts and early connections simply queue. The
+server runs on its own event loop in a thread, which works the same from sync code,
+asyncio or trio, and keeps a busy test from starving it. Leaving the context stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import AsyncIterator, Iterator
+
+import anyio
+import uvicorn
+
+from renderer.errors import ConfigError
+from renderer.sandbox.app import SandboxApp, build_app
+from renderer.sandbox.config import SandboxConfig
+from renderer.sandbox.state import SandboxState
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """A running sandbox: where it listens and what it has seen."""
+
+    host: str
+    port: int
+    app: SandboxApp
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def samsar_base_url(self) -> str:
+        return f"{self.base_url}/v1"
+
+    @property
+    def enhancecraft_base_url(self) -> str:
+        return f"{self.base_url}/enhancecraft"
+
+    @property
+    def state(self) -> SandboxState:
+        return self.app.state
+
+    @property
+    def config(self) -> SandboxConfig:
+        return self.app.config
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _uvicorn(app: SandboxApp, *, quiet: bool) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        http="h11",  # the dropped-connection faults rely on h11's transport handling
+        loop="asyncio",
+        lifespan="off",
+        access_log=False,  # an access log is one place a key could leak; keep none
+        proxy_headers=False,
+        log_level="warning",
+        log_config=None if quiet else uvicorn.config.LOGGING_CONFIG,
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=30,
+    )
+    return uvicorn.Server(config)
+
+
+class _Thread:
+    """uvicorn on its own loop in a daemon thread."""
+
+    def __init__(self, config: SandboxConfig, host: str, port: int) -> None:
+        self.app = build_app(config)
+        self.sock = _bind(host, port)
+        self.sandbox = Sandbox(host, self.sock.getsockname()[1], self.app)
+        self.server = _uvicorn(self.app, quiet=True)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="renderer-sandbox", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.server.serve(sockets=[self.sock]))
+        except BaseException as exc:  # surfaced by start()
+            self.error = exc
+
+    def start(self) -> Sandbox:
+        self.thread.start()
+        while not self.server.started and self.thread.is_alive():
+            time.sleep(0.001)  # startup only; requests would queue on the socket anyway
+        if not self.server.started:
+            self.sock.close()
+            raise ConfigError(f"sandbox failed to start: {self.error}")
+        return self.sandbox
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@contextmanager
+def running_sandbox_sync(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int = 0) -> Iterator[Sandbox]:
+    """``with running_sandbox_sync(cfg) as sb:`` for sync code (tests, `renderer run --sandbox`)."""
+    runner = _Thread(config or SandboxConfig(), host, port)
+    sandbox = runner.start()
+    try:
+        yield sandbox
+    finally:
+        runner.stop()
+
+
+@asynccontextmanager
+async def running_sandbox(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int = 0) -> AsyncIterator[Sandbox]:
+    """``async with running_sandbox(cfg) as sb:`` under any anyio backend."""
+    runner = _Thread(config or SandboxConfig(), host, port)
+    sandbox = await anyio.to_thread.run_sync(runner.start)
+    try:
+        yield sandbox
+    finally:
+        with anyio.CancelScope(shield=True):  # stop even when the caller is being cancelled
+            await anyio.to_thread.run_sync(runner.stop)
+
+
+def serve(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int = 0) -> None:
+    """Serve until interrupted (Ctrl-C). Prints one line: where it listens."""
+    config = config or SandboxConfig()
+    sock = _bind(host, port)
+    app = build_app(config)
+    sandbox = Sandbox(host, sock.getsockname()[1], app)
+    keys = "any non-empty bearer key" if config.api_key is None else "the configured key only"
+    print(
+        f"renderer sandbox: SAMSAR_BASE_URL={sandbox.samsar_base_url} "
+        f"ENHANCECRAFT_BASE_URL={sandbox.enhancecraft_base_url} "
+        f"({keys}; state at {sandbox.base_url}/_sandbox/state; Ctrl-C stops)",
+        flush=True,
+    )
+    try:
+        _uvicorn(app, quiet=False).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def sandbox_command(host: str, port: int, config: SandboxConfig) -> int:
+    """`renderer sandbox [--host H] [--port N] ...`: serve until interrupted; exit code 0."""
+    try:
+        serve(config, host, port)
+    except KeyboardInterrupt:
+        pass
+    return 0

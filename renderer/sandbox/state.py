@@ -1,0 +1,201 @@
+"""What the sandbox remembers: sessions, balances, idempotency answers, and counters.
+
+Everything here is mutated on the server's event loop only; tests read it from
+another thread. Counters are plain dicts, so copying one is atomic under the GIL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from renderer.providers import price_table
+from renderer.providers.base import Range
+from renderer.sandbox.config import ENHANCECRAFT_MONTHLY, SandboxConfig
+from renderer.sandbox.faults import FaultInjector, FaultSettings
+from renderer.sandbox.ratelimit import RateLimiter
+
+Number = int | float
+
+PENDING, COMPLETED, FAILED, CANCELLED = "PENDING", "COMPLETED", "FAILED", "CANCELLED"
+
+
+def owner_of(api_key: str) -> str:
+    """A stable account id for a key; the key itself is never stored."""
+    return "acct_" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:12]
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(slots=True)
+class Session:
+    """One unit of accepted work, as every status route sees it."""
+
+    id: str
+    owner: str
+    endpoint: str
+    kind: str  # "video" | "image" | "movie" | "enhancecraft"
+    created_at: float  # sandbox clock
+    ready_at: float
+    created_wall: float
+    fail: bool = False  # a render_failure fault hit it
+    cancelled: bool = False
+    duration: Number | None = None  # seconds of video
+    aspect_ratio: str = "16:9"
+    language: str = "en"
+    has_subtitles: bool | None = None
+    provider: str | None = None
+    case_type: str | None = None
+    result_urls: tuple[str, ...] = ()
+    thumbnail_url: str | None = None
+    credits_charged: Number = 0
+    external: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def status(self, now: float) -> str:
+        if self.cancelled:
+            return CANCELLED
+        if now < self.ready_at:
+            return PENDING
+        return FAILED if self.fail else COMPLETED
+
+
+@dataclass(slots=True)
+class Stored:
+    """The first answer to an Idempotency-Key, replayed verbatim."""
+
+    fingerprint: tuple[str, str]  # (endpoint, body sha256)
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(slots=True)
+class Counters:
+    requests: Counter[str] = field(default_factory=Counter)  # "POST /v1/video/text_to_video"
+    responses: Counter[str] = field(default_factory=Counter)  # "200", "402", "dropped"
+    accepted: Counter[str] = field(default_factory=Counter)  # by endpoint
+    status_reads: Counter[str] = field(default_factory=Counter)  # by status route
+    status_reads_by_id: Counter[str] = field(default_factory=Counter)  # by request id
+    duplicates: Counter[str] = field(default_factory=Counter)  # by endpoint
+    idempotent_replays: int = 0
+    faults: Counter[str] = field(default_factory=Counter)  # by kind, when applied
+    rate_limited: int = 0  # 429s from a rate limit (not from faults)
+    credits_charged: Counter[str] = field(default_factory=Counter)  # by provider
+    unpriced: Counter[str] = field(default_factory=Counter)  # accepted with no published price
+
+    def snapshot(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in (
+            "requests", "responses", "accepted", "status_reads", "status_reads_by_id",
+            "duplicates", "faults", "credits_charged", "unpriced",
+        ):
+            values = dict(getattr(self, name))
+            out[name] = values
+            out[f"{name}_total"] = sum(values.values())
+        out["idempotent_replays"] = self.idempotent_replays
+        out["rate_limited"] = self.rate_limited
+        return out
+
+
+class SandboxState:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.table = price_table(config.pricing)
+        self.counters = Counters()
+        self.sessions: dict[str, Session] = {}
+        self.uploads: dict[str, str] = {}  # storage_key -> owner
+        self.balances: dict[tuple[str, str], Number] = {}  # (provider, owner) -> credits
+        self.idempotency: dict[tuple[str, str], Stored] = {}  # (owner, key)
+        self.bodies_seen: Counter[tuple[str, str, str]] = Counter()  # (owner, endpoint, sha)
+        self.faults = FaultInjector(config.faults, config.seed)
+        self._ids = random.Random(f"ids:{config.seed}")
+        self._offset = 0.0
+        self._lock = threading.Lock()
+        tiers = self.table["enhancecraft"]["tiers_requests_per_minute"]
+        tier = config.enhancecraft_tier
+        self.enhancecraft_limiter = RateLimiter(tiers[tier], ENHANCECRAFT_MONTHLY[tier], self.now, config.wall_clock)
+        self.samsar_limiter = (
+            RateLimiter(config.samsar_requests_per_minute, None, self.now, config.wall_clock)
+            if config.samsar_requests_per_minute
+            else None
+        )
+
+    # -- time ------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.config.clock() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Move sandbox time forward (on top of the injected clock)."""
+        if seconds < 0:
+            raise ValueError("time only moves forward")
+        with self._lock:
+            self._offset += seconds
+
+    # -- ids and sessions --------------------------------------------------------
+
+    def new_id(self, prefix: str, bits: int = 48) -> str:
+        while True:
+            candidate = f"{prefix}{self._ids.getrandbits(bits):0{bits // 4}x}"
+            if candidate not in self.sessions:
+                return candidate
+
+    def add(self, session: Session) -> Session:
+        self.sessions[session.id] = session
+        return session
+
+    def find(self, owner: str, session_id: Any, kinds: tuple[str, ...] | None = None) -> Session | None:
+        """A session of this owner; None for unknown ids and other keys' ids alike."""
+        if not isinstance(session_id, str):
+            return None
+        s = self.sessions.get(session_id)
+        if s is None or s.owner != owner or (kinds is not None and s.kind not in kinds):
+            return None
+        return s
+
+    def duration_of(self, owner: str, ref: Any) -> Range | None:
+        s = self.find(owner, ref)
+        return Range.exact(s.duration) if s is not None and s.duration is not None else None
+
+    # -- credits -----------------------------------------------------------------
+
+    def balance(self, provider: str, owner: str) -> Number:
+        return self.balances.get((provider, owner), self.config.credits)
+
+    def charge(self, provider: str, owner: str, amount: Number) -> bool:
+        """Deduct `amount` if the balance covers it; nothing happens otherwise."""
+        have = self.balance(provider, owner)
+        if amount > have:
+            return False
+        self.balances[(provider, owner)] = have - amount
+        self.counters.credits_charged[provider] += amount
+        return True
+
+    def remaining(self, api_key: str, provider: str = "samsar") -> Number:
+        return self.balance(provider, owner_of(api_key))
+
+    # -- faults ------------------------------------------------------------------
+
+    def set_faults(self, settings: FaultSettings, seed: int | None = None) -> None:
+        self.faults.replace(settings, seed)
+
+    # -- reading -----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        now = self.now()
+        sessions = list(self.sessions.values())
+        by_status = Counter(s.status(now) for s in sessions)
+        out = self.counters.snapshot()
+        out["now"] = now
+        out["config"] = self.config.public()
+        out["sessions"] = {"total": len(sessions), "by_status": dict(by_status)}
+        out["credits_remaining"] = {f"{p}/{o}": v for (p, o), v in dict(self.balances).items()}
+        return out
