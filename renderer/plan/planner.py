@@ -99,13 +99,12 @@ class Planner:
                 try:
                     inst = self._instance(job, iid, combo, outputs, durations, session_durations, previous)
                 except UserError as exc:
-                    key = (exc.location, exc.message)
-                    job_errors.setdefault(key, []).append(exc)
+                    job_errors.setdefault((exc.location.with_instance(None), exc.message), []).append(exc)
                     broken.add(spec.name)
                     continue
                 except Invalid as exc:
                     for e in exc.errors:
-                        job_errors.setdefault((e.location, e.message), []).append(e)
+                        job_errors.setdefault((e.location.with_instance(None), e.message), []).append(e)
                     broken.add(spec.name)
                     continue
                 ordered.append(inst)
@@ -126,10 +125,10 @@ class Planner:
         return plan
 
     def _summarise(self, job_errors: dict[tuple[Any, ...], list[UserError]]) -> None:
-        for (location, message), errs in list(job_errors.items())[: self.limits.max_errors_per_job]:
+        for (_, message), errs in list(job_errors.items())[: self.limits.max_errors_per_job]:
             first = errs[0]
-            if len(errs) > 1:
-                first = type(first)(f"{message} (and in {len(errs) - 1} more instance(s))", location)
+            if len(errs) > 1:  # the same fault in every instance: say it once
+                first = type(first)(f"{message} (and in {len(errs) - 1} more instance(s))", first.location)
             self.errors.append(first)
         hidden = len(job_errors) - self.limits.max_errors_per_job
         if hidden > 0:
@@ -256,7 +255,9 @@ class Planner:
         for v in schemas.check(route.schema, inner):
             if pending and _under_pending(inner, v.path):
                 continue  # judged again at run time, when the value is known
-            errors.append(SchemaError(v.message, self.campaign.doc.loc(base + v.path, key=v.at_key, instance=iid)))
+            # a missing field points at the key of the object that lacks it
+            at_key = v.at_key or isinstance(schemas.value_at(inner, v.path), (dict, list))
+            errors.append(SchemaError(v.message, self.campaign.doc.loc(base + v.path, key=at_key, instance=iid)))
         if errors:
             raise Invalid(errors)
 

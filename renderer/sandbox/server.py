@@ -71,7 +71,28 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _uvicorn(app: SandboxApp, *, quiet: bool) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn, stoppable from another thread without waiting for its next 0.1 s tick."""
+
+    async def main_loop(self) -> None:
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        counter = 0
+        while not await self.on_tick(counter):
+            counter = (counter + 1) % 864000
+            try:
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+            except asyncio.TimeoutError:
+                pass
+
+    def stop_soon(self) -> None:
+        self.should_exit = True
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
+
+
+def _uvicorn(app: SandboxApp, *, quiet: bool) -> _Server:
     config = uvicorn.Config(
         app,
         http="h11",  # the dropped-connection faults rely on h11's transport handling
@@ -84,7 +105,7 @@ def _uvicorn(app: SandboxApp, *, quiet: bool) -> uvicorn.Server:
         timeout_graceful_shutdown=2,
         timeout_keep_alive=30,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 class _Thread:
@@ -114,7 +135,7 @@ class _Thread:
         return self.sandbox
 
     def stop(self) -> None:
-        self.server.should_exit = True
+        self.server.stop_soon()
         self.thread.join(timeout=10)
         self.sock.close()
 

@@ -31,17 +31,22 @@ def _schema_exists(name: str) -> bool:
 
 
 def validate(route: Route, body: Mapping[str, Any], table: Mapping[str, Any]) -> str | None:
-    """The first problem with a (canonical, wrapped) request body, as one message; None if fine."""
+    """The problems with a (canonical, wrapped) request body, as one message; None if fine.
+
+    Like the campaign's `input`, a wrapped route's schema describes the fields inside
+    `input`, so its messages name those fields as a campaign author writes them.
+    """
+    checked = body["input"] if route.wrap_input else body
     if _schema_exists(route.schema):
-        violations = check(route.schema, body)
+        violations = check(route.schema, checked)
         if violations:
-            return "; ".join(v.message for v in violations[:5])
+            return "; ".join(dict.fromkeys(v.message for v in violations[:5]))
     rule = _RULES.get(route.family)
     if rule is None:
         return None
     if route.wrap_input:
-        return _external_user(route, body) or rule(route, body["input"], "input.", table)
-    return rule(route, body, "", table)
+        return _external_user(route, body) or rule(route, checked, "input.", table)
+    return rule(route, checked, "", table)
 
 
 # -- small predicates ------------------------------------------------------------

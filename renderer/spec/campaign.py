@@ -86,7 +86,8 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
             continue
         if len(v.path) == 3 and v.path[0] == "jobs" and v.path[2] == "endpoint":
             continue  # reported below with a suggestion
-        errors.append(SchemaError(v.message, doc.loc(v.path, key=v.at_key)))
+        container = isinstance(schemas.value_at(data, v.path), (dict, list))
+        errors.append(SchemaError(v.message, doc.loc(v.path, key=v.at_key or container)))
 
     jobs: dict[str, JobSpec] = {}
     raw_jobs = data.get("jobs")

@@ -92,6 +92,16 @@ def _fast_validator(name: str) -> Any:
     return jsonschema_rs.validator_for(load_schema(name), registry=registry, validate_formats=False)
 
 
+def value_at(value: Any, path: tuple[Any, ...]) -> Any:
+    """The part of ``value`` at a violation's path, or None when there is none."""
+    for step in path:
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
 def _leaves(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
     """Replace anyOf/oneOf failures by their most telling branch error."""
     for error in errors:

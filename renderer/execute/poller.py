@@ -1,0 +1,233 @@
+"""Polling that costs little: one loop per provider, batch reads where the API has them.
+
+Each accepted job is a ``Watch`` with its own next-read time; intervals start at
+``PollSettings.initial`` and grow by ``factor`` (renders that take long are read
+rarely). On every tick the loop reads what is due:
+
+- Samsar image jobs: one ``GET /image/list?limit=500`` answers for every image job
+  it shows (due or not). Jobs it does not show fall back to ``/image/status``.
+  The list shows the most recent sessions only, so the scheduler keeps at most
+  ``PollSettings.image_window`` image jobs unfinished (see ``Scheduler``).
+- Samsar video jobs (``/status`` routes): ``GET /video/list_completed_video_sessions``
+  says which are done. It never lists failed or cancelled renders, so a job missing
+  from it is also read by id every few misses.
+- Everything else (create_movie, external users, EnhanceCraft): per-id reads.
+
+A read that fails is retried on the next tick; a 404 several times in a row ends
+the watch as failed (the API does not know the id).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import anyio
+import anyio.lowlevel
+
+from renderer import providers
+from renderer.execute.client import ProviderClient, route_url
+from renderer.execute.settings import PollSettings
+from renderer.providers.base import Route, Status
+
+Clock = Callable[[], float]
+
+IMAGE_STATUS_PATH = "/image/status"
+IMAGE_LIST_PATH = "/image/list"
+VIDEO_LIST_PATH = "/video/list_completed_video_sessions"
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """How a watch ended: a final status, or ``stopped`` (still rendering; read later)."""
+
+    status: Status | None
+    payload: Any = None
+    credits_charged: float | None = None
+    stopped: str | None = None
+
+
+@dataclass(slots=True, eq=False)
+class Watch:
+    route: Route
+    request_id: str
+    next_due: float
+    interval: float
+    started: float
+    done: anyio.Event = field(default_factory=anyio.Event)
+    result: PollResult | None = None
+    not_found: int = 0
+    list_misses: int = 0
+
+    @property
+    def batch(self) -> str | None:
+        if self.route.provider != "samsar":
+            return None
+        if self.route.status_path == IMAGE_STATUS_PATH:
+            return "image"
+        if self.route.status_path == "/status" and self.route.api_version == "v1":
+            return "video"
+        return None
+
+
+def batch_kind(route: Route) -> str | None:
+    return Watch(route, "", 0, 0, 0).batch
+
+
+class Poller:
+    """All watches of one provider. ``run`` is its loop; ``watch`` waits for one job."""
+
+    def __init__(self, client: ProviderClient, settings: PollSettings, clock: Clock = time.monotonic) -> None:
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.watches: dict[str, Watch] = {}
+        self._wake = anyio.Event()
+        self._last_list: dict[str, float] = {}
+        self.reads: dict[str, int] = {"per_id": 0, "image_list": 0, "video_list": 0}
+
+    async def watch(self, route: Route, request_id: str, first_read: float | None = None) -> PollResult:
+        now = self.clock()
+        delay = self.settings.initial if first_read is None else first_read
+        w = Watch(route, request_id, now + delay, self.settings.initial, now)
+        self.watches[request_id] = w
+        self._wake.set()
+        try:
+            await w.done.wait()
+        finally:
+            self.watches.pop(request_id, None)
+        assert w.result is not None
+        return w.result
+
+    def stop(self, reason: str) -> None:
+        """End every watch now, leaving the jobs pending (first Ctrl-C, --detach)."""
+        for w in list(self.watches.values()):
+            self._end(w, PollResult(None, stopped=reason))
+
+    def _end(self, w: Watch, result: PollResult) -> None:
+        if w.result is None:
+            w.result = result
+            w.done.set()
+
+    async def run(self) -> None:
+        """Read what is due, forever; cancelled by the scheduler when every job is done."""
+        while True:
+            await anyio.lowlevel.checkpoint()  # let ended watchers leave before looking again
+            active = [w for w in self.watches.values() if w.result is None]
+            if not active:
+                self._wake = anyio.Event()
+                await self._wake.wait()
+                continue
+            now = self.clock()
+            next_due = min(w.next_due for w in active)
+            if next_due > now:
+                self._wake = anyio.Event()
+                with anyio.move_on_after(next_due - now):
+                    await self._wake.wait()
+                continue
+            await self._tick(now)
+
+    async def _tick(self, now: float) -> None:
+        due = [w for w in self.watches.values() if w.next_due <= now and w.result is None]
+        per_id: list[Watch] = []
+        groups: dict[str, list[Watch]] = {}
+        for w in due:
+            kind = w.batch
+            if kind is None:
+                per_id.append(w)
+            else:
+                groups.setdefault(kind, []).append(w)
+        for kind, ws in groups.items():
+            last = self._last_list.get(kind, -1e18)
+            if len(ws) < self.settings.list_min_jobs:
+                per_id.extend(ws)
+            elif now - last < self.settings.list_interval:
+                for w in ws:  # the next list read is close; wait for it
+                    w.next_due = last + self.settings.list_interval
+            else:
+                self._last_list[kind] = now
+                per_id.extend(await self._list_read(kind, ws))
+        if per_id:
+            async with anyio.create_task_group() as tg:
+                for w in per_id:
+                    tg.start_soon(self._read_one, w)
+
+    def _reschedule(self, w: Watch) -> None:
+        w.next_due = self.clock() + w.interval
+        w.interval = min(self.settings.max_interval, w.interval * self.settings.factor)
+        if self.clock() - w.started > self.settings.job_timeout:
+            self._end(w, PollResult(None, stopped=f"still rendering after {self.settings.job_timeout:.0f} s"))
+
+    async def _list_read(self, kind: str, due: list[Watch]) -> list[Watch]:
+        """One batch read; returns the due watches it could not answer for."""
+        c = self.client
+        any_route = due[0].route
+        if kind == "image":
+            path, params = IMAGE_LIST_PATH, {"limit": str(self.settings.image_list_limit)}
+        else:
+            path, params = VIDEO_LIST_PATH, {"limit": str(self.settings.video_list_limit)}
+        answer = await c.send("GET", route_url(c.base_url, any_route, path), params=params, label=f"{kind}_list")
+        self.reads[f"{kind}_list"] += 1
+        if not answer.ok:
+            return due  # fall back to per-id reads this time
+        items = answer.payload.get("sessions") if kind == "image" and isinstance(answer.payload, Mapping) else answer.payload
+        if not isinstance(items, list):
+            return due
+        by_id: dict[str, Mapping[str, Any]] = {}
+        for item in items:
+            if isinstance(item, Mapping):
+                for key in ("request_id", "session_id"):
+                    if isinstance(item.get(key), str):
+                        by_id[item[key]] = item
+        left: list[Watch] = []
+        due_set = set(map(id, due))
+        for w in list(self.watches.values()):
+            if w.batch != kind or w.result is not None:
+                continue
+            item = by_id.get(w.request_id)
+            if item is None:
+                if id(w) in due_set:
+                    w.list_misses += 1
+                    # images missing from the list are read by id; videos missing from the
+                    # completed list are unfinished or failed: read by id every third miss
+                    if kind == "image" or w.list_misses % 3 == 0:
+                        left.append(w)
+                    else:
+                        self._reschedule(w)
+                continue
+            payload = dict(item) if kind == "image" else {"status": "COMPLETED", "request_id": w.request_id, **item}
+            self._apply(w, payload, reschedule=id(w) in due_set)
+        return left
+
+    async def _read_one(self, w: Watch) -> None:
+        c = self.client
+        module = providers.module(w.route)
+        path, params = module.status_request(w.route, w.request_id)
+        answer = await c.send("GET", route_url(c.base_url, w.route, path), params=params, label="status")
+        self.reads["per_id"] += 1
+        if answer.ok:
+            w.not_found = 0
+            self._apply(w, answer.payload, reschedule=True)
+        elif answer.kind == "not_found":
+            w.not_found += 1
+            if w.not_found >= self.settings.not_found_grace:
+                status = Status("failed", error=f"the API does not know request {w.request_id} ({answer.error})")
+                self._end(w, PollResult(status, answer.payload))
+            else:
+                self._reschedule(w)
+        elif answer.kind == "auth":
+            self._end(w, PollResult(None, stopped=f"status reads refused: {answer.error}"))
+        else:
+            self._reschedule(w)
+
+    def _apply(self, w: Watch, payload: Any, reschedule: bool) -> None:
+        status = providers.module(w.route).parse_status(w.route, payload)
+        if status.state == "pending":
+            if reschedule:
+                self._reschedule(w)
+            return
+        charged = None
+        if isinstance(payload, Mapping) and isinstance(payload.get("creditsCharged"), (int, float)):
+            charged = float(payload["creditsCharged"])
+        self._end(w, PollResult(status, payload, charged))
