@@ -1,0 +1,81 @@
+"""`renderer init` and `renderer schema`: help people and editors start right."""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import TextIO
+
+from renderer import providers
+from renderer.errors import UsageError
+from renderer.spec import schemas
+
+STARTER = """\
+# yaml-language-server: $schema={schema}
+# A starter campaign. `renderer validate {name}` checks it, `renderer plan {name}`
+# prices it, and `renderer run --sandbox {name}` runs it for free on this machine.
+version: 1
+name: {stem}
+description: One still per city, then a short teaser per city and language
+budget:
+  max_credits: 5000
+vars:
+  book_url: https://example.com/book
+jobs:
+  stills:
+    endpoint: samsar/image/enhance
+    matrix:
+      city: [lisbon, tokyo]
+    input:
+      image_url: "https://cdn.example.com/{{{{ matrix.city }}}}.png"
+      resolution: 2k
+  teaser:
+    endpoint: samsar/video/image_list_to_video
+    needs: [stills]
+    matrix:
+      city: [lisbon, tokyo]
+      language: [en, es]
+    estimate:
+      duration: 10
+    input:
+      image_urls: ["{{{{ needs.stills.result_url }}}}"]
+      video_model: RUNWAYML
+      aspect_ratio: "9:16"
+      language: "{{{{ matrix.language }}}}"
+      generate_outro_image: true
+      cta_url: "{{{{ vars.book_url }}}}?city={{{{ matrix.city }}}}"
+"""
+
+def init(path: str, out: TextIO, force: bool = False) -> int:
+    target = Path(path)
+    if target.exists() and not force:
+        raise UsageError(f"{path} exists; use --force to overwrite it")
+    # point editors at the schema this installation ships (in a checkout: schemas/)
+    local = Path(str(resources.files("renderer.schemas").joinpath(schemas.CAMPAIGN_SCHEMA)))
+    try:
+        ref = os.path.relpath(local, target.resolve().parent)
+    except ValueError:  # another drive
+        ref = str(local)
+    target.write_text(STARTER.format(schema=ref, name=target.name, stem=target.stem), "utf-8")
+    out.write(f"wrote {path}; next: renderer plan {path}\n")
+    return 0
+
+
+def schema(endpoint: str | None, out: TextIO, list_only: bool = False) -> int:
+    if list_only:
+        for name, route in sorted(providers.ROUTES.items()):
+            note = f"  (client path for {route.alias_of})" if route.alias_of else ""
+            out.write(f"{name}{note}\n")
+        return 0
+    if endpoint is None:
+        name = schemas.CAMPAIGN_SCHEMA
+    else:
+        route = providers.route(endpoint)
+        if route is None:
+            raise UsageError(f"unknown endpoint {endpoint!r}; `renderer schema --list` shows them")
+        name = route.schema
+    json.dump(schemas.load_schema(name), out, indent=2, ensure_ascii=False)
+    out.write("\n")
+    return 0
