@@ -36,6 +36,8 @@ EC = {"input_key": "uploads/a.jpg"}
 def write(tmp_path: Path, endpoint: str, body: dict[str, Any], extra: str = "") -> Path:
     lines = ["version: 1", "name: rules", "jobs:", "  job:", f"    endpoint: {endpoint}", "    input:"]
     lines += [f"      {k}: {json.dumps(v)}" for k, v in body.items()]
+    if "/external_users/" in endpoint and not extra:  # after the input: positions stay put
+        extra = "    external_user: {provider: acme, external_user_id: u1}\n"
     path = tmp_path / "c.yaml"
     path.write_text("\n".join(lines) + "\n" + extra)
     return path
@@ -151,7 +153,7 @@ def test_the_same_bodies_without_the_fault_are_valid(tmp_path, endpoint, body):
 
 def test_external_user_routes_need_external_user(tmp_path):
     body = {**T2V}
-    path = write(tmp_path, "samsar/external_users/text_to_video", body)
+    path = write(tmp_path, "samsar/external_users/text_to_video", body, extra="\n")
     code, errors = validate(path)
     assert code == 1
     assert any(e.startswith(f"{path}:4:3: ") and "external_user" in e for e in errors), errors
