@@ -29,10 +29,11 @@ class SandboxApp:
         state = self.state
         inner = Starlette(
             routes=[
+                # Status routes first: the router scans in order and polls outnumber submissions.
                 Mount("/v1", routes=[
-                    *samsar_video.routes(state, "v1"), *samsar_image.routes(state), *samsar_status.routes(state, "v1"),
+                    *samsar_status.routes(state, "v1"), *samsar_video.routes(state, "v1"), *samsar_image.routes(state),
                 ]),
-                Mount("/v2", routes=[*samsar_video.routes(state, "v2"), *samsar_status.routes(state, "v2")]),
+                Mount("/v2", routes=[*samsar_status.routes(state, "v2"), *samsar_video.routes(state, "v2")]),
                 Mount(enhancecraft.MOUNT, routes=enhancecraft.routes(state)),
                 *control.routes(state),
             ],

@@ -17,10 +17,9 @@ from starlette.routing import Route as HttpRoute
 
 from renderer.providers import enhancecraft as ec_provider
 from renderer.sandbox.faults import FaultPlan
-from renderer.sandbox.pipeline import (
-    Accepted, Admission, Call, bearer, detail, endpoint, handle, key_is_valid, ok, submission,
-)
+from renderer.sandbox.pipeline import Admission, Process, bearer, detail, endpoint, handle, key_is_valid, ok
 from renderer.sandbox.state import COMPLETED, FAILED, PENDING, SandboxState, Session, iso, owner_of
+from renderer.sandbox.submit import Accepted, Call, submission
 
 MOUNT = "/enhancecraft"
 JOB_ROUTE = ec_provider.ROUTES[0]
@@ -76,7 +75,7 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, tuple[str | Non
     return fields
 
 
-def _upload(state: SandboxState):
+def _upload(state: SandboxState) -> Process:
     async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         body = await request.body()
         if len(body) > MAX_UPLOAD_BYTES:
@@ -158,7 +157,7 @@ def job_payload(session: Session, now: float) -> dict[str, Any]:
     }
 
 
-def _job_status(state: SandboxState, label: str):
+def _job_status(state: SandboxState, label: str) -> Process:
     async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         state.counters.status_reads[label] += 1
         job_id = request.path_params["job_id"]

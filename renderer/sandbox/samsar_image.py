@@ -14,10 +14,11 @@ from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
 from renderer.providers import samsar as samsar_provider
-from renderer.providers.base import Route
-from renderer.sandbox.pipeline import Accepted, Call, Handler, endpoint, handle, message, ok, samsar_gate, submission
+from renderer.sandbox.faults import FaultPlan
+from renderer.sandbox.pipeline import Process, endpoint, handle, message, ok, samsar_gate
 from renderer.sandbox.samsar_video import submit_route
 from renderer.sandbox.state import COMPLETED, FAILED, PENDING, SandboxState, Session, iso
+from renderer.sandbox.submit import Accepted, Call, Handler
 from renderer.sandbox.validation import rollup_images
 
 _IMAGE_KINDS = ("image",)
@@ -184,8 +185,8 @@ def parse_limit(raw: str | None, cap: int) -> int | None | str:
     return min(value, cap)
 
 
-def _image_list(state: SandboxState):
-    async def process(request: Request, owner: str | None, plan: Any) -> Response:
+def _image_list(state: SandboxState) -> Process:
+    async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         limit = parse_limit(request.query_params.get("limit"), LIST_CAP)
         if isinstance(limit, str):
             return message(400, limit)

@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
-from renderer.sandbox.pipeline import endpoint, handle, message, ok, open_gate, samsar_gate
+from renderer.sandbox.faults import FaultPlan
+from renderer.sandbox.pipeline import Endpoint, Process, endpoint, handle, message, ok, open_gate, samsar_gate
 from renderer.sandbox.samsar_image import image_payload, parse_limit
 from renderer.sandbox.state import COMPLETED, FAILED, PENDING, SandboxState, Session
 
@@ -61,11 +62,11 @@ def movie_payload(session: Session, now: float) -> dict[str, Any]:
     return {"status": status, "details": details, "result": result}
 
 
-def _status_reader(state: SandboxState, label: str, kinds: tuple[str, ...], shape: Shape):
+def _status_reader(state: SandboxState, label: str, kinds: tuple[str, ...], shape: Shape) -> Process:
     reads = state.counters.status_reads
     by_id = state.counters.status_reads_by_id
 
-    async def process(request: Request, owner: str | None, plan: Any) -> Response:
+    async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         reads[label] += 1
         query = request.query_params
         rid = query.get("request_id") or query.get("session_id")
@@ -80,10 +81,10 @@ def _status_reader(state: SandboxState, label: str, kinds: tuple[str, ...], shap
     return process
 
 
-def _latest_version(state: SandboxState, label: str):
+def _latest_version(state: SandboxState, label: str) -> Process:
     reads = state.counters.status_reads
 
-    async def process(request: Request, owner: str | None, plan: Any) -> Response:
+    async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         reads[label] += 1
         sid = request.query_params.get("session_id") or request.query_params.get("request_id")
         if not sid:
@@ -106,8 +107,8 @@ def _latest_version(state: SandboxState, label: str):
     return process
 
 
-def _completed_list(state: SandboxState):
-    async def process(request: Request, owner: str | None, plan: Any) -> Response:
+def _completed_list(state: SandboxState) -> Process:
+    async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         limit = parse_limit(request.query_params.get("limit"), COMPLETED_LIST_CAP)
         if isinstance(limit, str):
             return message(400, limit)
@@ -153,7 +154,7 @@ def supported_models(table: dict[str, Any]) -> dict[str, Any]:
 
 def routes(state: SandboxState, version: str) -> list[HttpRoute]:
     mount = f"/{version}"
-    readers: list[tuple[str, Any]] = [("/status", _status_reader(state, f"GET {mount}/status", ("video", "image", "movie"), any_payload))]
+    readers: list[tuple[str, Process]] = [("/status", _status_reader(state, f"GET {mount}/status", ("video", "image", "movie"), any_payload))]
     if version == "v1":
         readers += [
             ("/external_users/status", _status_reader(state, "GET /v1/external_users/status", ("video", "image", "movie"), any_payload)),
@@ -172,15 +173,15 @@ def routes(state: SandboxState, version: str) -> list[HttpRoute]:
     return out
 
 
-def _authed(state: SandboxState, process: Any):
+def _authed(state: SandboxState, process: Process) -> Endpoint:
     async def get(request: Request) -> Response:
         return await handle(state, request, samsar_gate, process)
 
     return get
 
 
-def _public(state: SandboxState, payload: dict[str, Any]):
-    async def process(request: Request, owner: str | None, plan: Any) -> Response:
+def _public(state: SandboxState, payload: dict[str, Any]) -> Endpoint:
+    async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         return ok(payload)
 
     async def get(request: Request) -> Response:  # no authentication, as documented

@@ -17,8 +17,9 @@ from starlette.routing import Route as HttpRoute
 
 from renderer.providers import samsar as samsar_provider
 from renderer.providers.base import Route
-from renderer.sandbox.pipeline import Accepted, Call, Handler, endpoint, handle, samsar_gate, submission
+from renderer.sandbox.pipeline import endpoint, handle, samsar_gate
 from renderer.sandbox.state import CANCELLED, COMPLETED, PENDING, SandboxState, Session
+from renderer.sandbox.submit import Accepted, Call, Handler, submission
 from renderer.sandbox.validation import source_id
 
 _PREFIX = {

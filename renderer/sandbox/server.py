@@ -2,8 +2,8 @@
 
 The in-process variants bind the socket first (port 0: the OS picks a free one), so
 the URL is known before the server starts and early connections simply queue. The
-server runs on its own event loop in a thread, which works the same from sync code,
-asyncio or trio, and keeps a busy test from starving it. Leaving the context stops it.
+server runs on its own event loop in a thread, which works the same from sync code
+or any anyio backend, and keeps a busy test from starving it. Leaving the context stops it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import AsyncIterator, Iterator
 
 import anyio
 import uvicorn
+from starlette.types import ASGIApp
 
 from renderer.errors import ConfigError
 from renderer.sandbox.app import SandboxApp, build_app
@@ -59,7 +60,9 @@ class Sandbox:
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then; without
+    # it every answer waits ~40 ms on Nagle and delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -85,6 +88,21 @@ class _Server(uvicorn.Server):
             except asyncio.TimeoutError:
                 pass
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's own shutdown sleeps a fixed 0.1 s and polls at 0.1 s; tests start and
+        # stop many sandboxes, so poll finely instead. Same steps otherwise.
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + (self.config.timeout_graceful_shutdown or 0)
+        while (self.server_state.connections or self.server_state.tasks) and time.monotonic() < deadline:
+            await asyncio.sleep(0.002)
+        for task in list(self.server_state.tasks):
+            task.cancel(msg="sandbox stopped")
+        for server in self.servers:
+            await server.wait_closed()
+
     def stop_soon(self) -> None:
         self.should_exit = True
         loop = getattr(self, "_loop", None)
@@ -92,7 +110,7 @@ class _Server(uvicorn.Server):
             loop.call_soon_threadsafe(self._wake.set)
 
 
-def _uvicorn(app: SandboxApp, *, quiet: bool) -> _Server:
+def _uvicorn(app: ASGIApp, *, quiet: bool) -> _Server:
     config = uvicorn.Config(
         app,
         http="h11",  # the dropped-connection faults rely on h11's transport handling
@@ -109,13 +127,12 @@ def _uvicorn(app: SandboxApp, *, quiet: bool) -> _Server:
 
 
 class _Thread:
-    """uvicorn on its own loop in a daemon thread."""
+    """uvicorn on its own loop in a daemon thread, serving any ASGI app."""
 
-    def __init__(self, config: SandboxConfig, host: str, port: int) -> None:
-        self.app = build_app(config)
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
         self.sock = _bind(host, port)
-        self.sandbox = Sandbox(host, self.sock.getsockname()[1], self.app)
-        self.server = _uvicorn(self.app, quiet=True)
+        self.host, self.port = host, self.sock.getsockname()[1]
+        self.server = _uvicorn(app, quiet=True)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="renderer-sandbox", daemon=True)
 
@@ -125,14 +142,13 @@ class _Thread:
         except BaseException as exc:  # surfaced by start()
             self.error = exc
 
-    def start(self) -> Sandbox:
+    def start(self) -> None:
         self.thread.start()
         while not self.server.started and self.thread.is_alive():
             time.sleep(0.001)  # startup only; requests would queue on the socket anyway
         if not self.server.started:
             self.sock.close()
             raise ConfigError(f"sandbox failed to start: {self.error}")
-        return self.sandbox
 
     def stop(self) -> None:
         self.server.stop_soon()
@@ -141,23 +157,32 @@ class _Thread:
 
 
 @contextmanager
-def running_sandbox_sync(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int = 0) -> Iterator[Sandbox]:
-    """``with running_sandbox_sync(cfg) as sb:`` for sync code (tests, `renderer run --sandbox`)."""
-    runner = _Thread(config or SandboxConfig(), host, port)
-    sandbox = runner.start()
+def serving(app: ASGIApp, host: str = LOOPBACK, port: int = 0) -> Iterator[tuple[str, int]]:
+    """Serve any ASGI app as the sandbox is served (used by the benchmark's baseline)."""
+    runner = _Thread(app, host, port)
+    runner.start()
     try:
-        yield sandbox
+        yield runner.host, runner.port
     finally:
         runner.stop()
+
+
+@contextmanager
+def running_sandbox_sync(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int = 0) -> Iterator[Sandbox]:
+    """``with running_sandbox_sync(cfg) as sb:`` for sync code (tests, `renderer run --sandbox`)."""
+    app = build_app(config)
+    with serving(app, host, port) as (bound, port_):
+        yield Sandbox(bound, port_, app)
 
 
 @asynccontextmanager
 async def running_sandbox(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int = 0) -> AsyncIterator[Sandbox]:
     """``async with running_sandbox(cfg) as sb:`` under any anyio backend."""
-    runner = _Thread(config or SandboxConfig(), host, port)
-    sandbox = await anyio.to_thread.run_sync(runner.start)
+    app = build_app(config)
+    runner = _Thread(app, host, port)
+    await anyio.to_thread.run_sync(runner.start)
     try:
-        yield sandbox
+        yield Sandbox(runner.host, runner.port, app)
     finally:
         with anyio.CancelScope(shield=True):  # stop even when the caller is being cancelled
             await anyio.to_thread.run_sync(runner.stop)

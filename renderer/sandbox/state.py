@@ -84,7 +84,7 @@ class Counters:
     accepted: Counter[str] = field(default_factory=Counter)  # by endpoint
     status_reads: Counter[str] = field(default_factory=Counter)  # by status route
     status_reads_by_id: Counter[str] = field(default_factory=Counter)  # by request id
-    duplicates: Counter[str] = field(default_factory=Counter)  # by endpoint
+    duplicates: Counter[str] = field(default_factory=Counter)  # by documented endpoint (aliases folded)
     idempotent_replays: int = 0
     faults: Counter[str] = field(default_factory=Counter)  # by kind, when applied
     rate_limited: int = 0  # 429s from a rate limit (not from faults)
