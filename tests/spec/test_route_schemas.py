@@ -567,8 +567,11 @@ CASES: list[tuple[str, str, dict[str, Any], tuple, bool, list[str]]] = [
      ("add_outro_focus_area",), True, ["add_outro_animation"]),
     ("add-outro-focus-needs-area", ADD_OUTRO, without(OUTRO_PROVIDED, "outro_focust_area"),
      ("add_outro_focus_area",), True, ["outro_focust_area"]),
-    ("add-outro-no-generate", ADD_OUTRO, with_(OUTRO_PROVIDED, generate_outro_image=True),
-     ("generate_outro_image",), True, ["generate_outro_image"]),
+    # samsar-js also sends the generated mode to add_outro_image: one mode at a time
+    ("add-outro-one-mode", ADD_OUTRO, with_(OUTRO_PROVIDED, generate_outro_image=True, cta_url="https://e.com"),
+     ("outro_image_url",), True, ["outro_image_url"]),
+    ("add-outro-generated-needs-cta", ADD_OUTRO, {"videoSessionId": "vid_1", "generate_outro_image": True},
+     ("generate_outro_image",), True, ["cta_url"]),
     # update_outro_image
     ("update-outro-needs-url", UPD_OUTRO, {"videoSessionId": "vid_1", "add_outro_animation": True}, (), False,
      ["outro_image_url", "outroImageUrl", "new_outro_image_url", "newOutroImageUrl", "generate_outro_image",
