@@ -49,9 +49,8 @@ await finish(b.data.request_id);
 const tr = await client.translateVideo({ videoSessionId: a.data.request_id, language: 'es' });
 const join = await client.joinVideos({ session_ids: [a.data.request_id, b.data.request_id] });
 const clone = await client.cloneVideo({ videoSessionId: a.data.request_id });
-// addVideoOutroImage always sends generate_outro_image: false, which the add_outro_image
-// schema (from the docs) does not list; updateVideoOutroImage takes the same inputs.
-const outro = await client.updateVideoOutroImage({ videoSessionId: a.data.request_id, outro_image_url: 'https://cdn.example.com/o.png' });
+// addVideoOutroImage always sends generate_outro_image: false; the schema accepts it
+const outro = await client.addVideoOutroImage({ videoSessionId: a.data.request_id, outro_image_url: 'https://cdn.example.com/o.png' });
 const outro2 = await client.updateVideoOutroImage({ videoSessionId: a.data.request_id, generate_outro_image: true, cta_url: 'https://example.com/book' });
 const list = await client.createVideoFromImageList({ image_urls: ['https://cdn.example.com/1.png', 'https://cdn.example.com/2.png'], video_model: 'RUNWAYML' });
 out.charges = {
