@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from typing import Mapping, Sequence, TextIO
 
@@ -82,7 +83,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _limits(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-instances", type=int, default=None, help="refuse campaigns that expand past this")
+    p.add_argument("--max-instances", type=_positive, default=None, help="refuse campaigns that expand past this")
+
+
+def _positive(text: str) -> int:
+    """A count of 1 or more: 0 used to mean "no flag" and -5 refused every campaign."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
+    return n
 
 
 def _settings(args: argparse.Namespace):
@@ -139,17 +151,42 @@ def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> N
     """Print an error once; on GitHub Actions also as annotations on the diff."""
     errors: list[RendererError] = list(error.errors) if isinstance(error, Invalid) else [error]
     for e in errors:
-        err.write(f"{e}\n" if isinstance(e, UserError) else f"error: {e}\n")
+        err.write(_printable(f"{e}" if isinstance(e, UserError) else f"error: {e}") + "\n")
     if env.get("GITHUB_ACTIONS") == "true":
         for e in errors:
             if isinstance(e, UserError):
                 loc = e.location
-                msg = (f"{loc.instance}: " if loc.instance else "") + e.message
-                err.write(f"::error file={_escape_prop(loc.file)},line={loc.line},col={loc.col}::{_escape_data(msg)}\n")
+                msg = _printable((f"{loc.instance}: " if loc.instance else "") + e.message, keep="\r\n")
+                props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
+                if loc.line:  # 0: the whole file
+                    props += f",line={loc.line},col={loc.col}"
+                err.write(f"::error {props}::{_escape_data(msg)}\n")
             else:
-                err.write(f"::error::{_escape_data(str(e))}\n")
+                err.write("::error::" + _escape_data(_printable(str(e), keep="\r\n")) + "\n")
     if isinstance(error, Invalid) and len(errors) > 1:
         err.write(f"{len(errors)} errors\n")
+
+
+def _workspace_path(file: str, env: Mapping[str, str]) -> str:
+    """An annotation's file as GitHub wants it: relative to the workspace (the repository)."""
+    workspace = env.get("GITHUB_WORKSPACE")
+    if not workspace:
+        return file
+    try:
+        rel = os.path.relpath(os.path.abspath(file), os.path.abspath(workspace))
+    except ValueError:  # another drive
+        return file
+    return file if rel == ".." or rel.startswith(".." + os.sep) else rel.replace(os.sep, "/")
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str, keep: str = "") -> str:
+    """One line, no terminal escapes: messages quote campaign values, and a value's
+    newline could start a `::workflow-command::` line in a CI log. Annotations
+    keep newlines: _escape_data encodes them as %0A."""
+    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else repr(m.group())[1:-1], text)
 
 
 def _escape_data(s: str) -> str:

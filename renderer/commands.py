@@ -16,7 +16,7 @@ from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserEr
 from renderer.plan.planner import PlanLimits, build_plan
 from renderer.plan.report import budget_message, plan_json, plan_markdown, summarise
 from renderer.spec.campaign import Campaign, load_campaign
-from renderer.spec.yamlfile import Limits
+from renderer.spec.yamlfile import FileRefused, Limits, read_regular_file
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub's cap on one step summary
 
@@ -48,21 +48,63 @@ def default_manifest_path(campaign_path: str | Path) -> Path:
     return p.with_name(p.stem + ".manifest.json")
 
 
-def read_manifest(path: Path | None, required: bool) -> dict[str, Any] | None:
-    """A previous results manifest, or None when there is none yet."""
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+
+
+def read_manifest(path: Path | None, required: bool, max_bytes: int = MAX_MANIFEST_BYTES) -> dict[str, Any] | None:
+    """A previous results manifest, or None when there is none yet.
+
+    It is committed beside the campaign, so a pull request can change it too:
+    read a regular file only (not a symlink to /dev/zero), within a size, and
+    check the fields that plan and run compute with.
+    """
     if path is None:
         return None
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = json.loads(read_regular_file(path, max_bytes).decode("utf-8"))
     except FileNotFoundError:
         if required:
             raise Invalid([LoadError("manifest not found", Location(str(path)))]) from None
         return None
-    except (OSError, ValueError) as exc:
+    except FileRefused as exc:
+        raise Invalid([LoadError(f"manifest: {exc}", Location(str(path)))]) from None
+    except (OSError, ValueError, RecursionError) as exc:
         raise Invalid([LoadError(f"manifest is not readable JSON: {exc}", Location(str(path)))]) from None
     if not isinstance(data, dict) or not isinstance(data.get("jobs", {}), dict):
         raise Invalid([LoadError("manifest must be a JSON object with a `jobs` mapping", Location(str(path)))])
+    problem = _manifest_problem(data.get("jobs", {}))
+    if problem:
+        raise Invalid([LoadError(f"manifest: {problem}", Location(str(path)))])
     return data
+
+
+def _manifest_problem(jobs: Mapping[str, Any]) -> str | None:
+    def number(v: Any) -> bool:
+        return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+    for iid, entry in jobs.items():
+        where = f"jobs[{iid!r}]"
+        if any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in iid):
+            return f"{where}: an instance id holds control characters"
+        if not isinstance(entry, dict):
+            return f"{where} must be an object"
+        for key in ("status", "input_sha256", "endpoint"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                return f"{where}.{key} must be a string"
+        urls = entry.get("result_urls")
+        if urls is not None and not (isinstance(urls, list) and all(isinstance(u, str) for u in urls)):
+            return f"{where}.result_urls must be a list of strings"
+        if not number(entry.get("duration")):
+            return f"{where}.duration must be a number"
+        credits = entry.get("credits")
+        if credits is None:
+            continue
+        if not isinstance(credits, dict) or not number(credits.get("charged")):
+            return f"{where}.credits must be an object with a number `charged`"
+        est = credits.get("estimated")
+        if est is not None and not (isinstance(est, dict) and number(est.get("min")) and number(est.get("max"))):
+            return f"{where}.credits.estimated must be an object with numbers `min` and `max`"
+    return None
 
 
 def plan(
@@ -82,14 +124,17 @@ def plan(
     previous = read_manifest(manifest_path, required=manifest is not None)
     the_plan, _ = build_plan(campaign, previous, select, settings.plan)
     summary = summarise(the_plan, previous)
+    wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
+    markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
     if fmt == "json":
         json.dump(plan_json(the_plan, summary), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif fmt == "markdown":
-        out.write(plan_markdown(the_plan, summary))
+        out.write(markdown)
     elif table_renderer is not None:
         table_renderer(the_plan, summary, out)
-    append_step_summary(env or {}, plan_markdown(the_plan, summary))
+    if wants_summary:
+        append_step_summary(env or {}, markdown)
     if summary.over_budget:
         raise BudgetExceeded(budget_message(the_plan, summary))
     return 0
@@ -108,7 +153,9 @@ def append_step_summary(env: Mapping[str, str], markdown: str) -> None:
     data = markdown.encode("utf-8")
     if len(data) > room:
         note = "\n\n_(summary truncated: GitHub's 1 MiB step summary limit)_\n".encode()
-        data = data[: max(0, room - len(note))].decode("utf-8", "ignore").encode() + note
+        if room < len(note):  # not even the note fits
+            return
+        data = data[: room - len(note)].decode("utf-8", "ignore").encode() + note
     with p.open("ab") as fh:
         fh.write(data + b"\n")
 

@@ -50,8 +50,11 @@ jobs:
 
 def init(path: str, out: TextIO, force: bool = False) -> int:
     target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{path} is a folder; name the campaign file to write, e.g. {Path(path) / 'campaign.yaml'}")
     if target.exists() and not force:
         raise UsageError(f"{path} exists; use --force to overwrite it")
+    target.parent.mkdir(parents=True, exist_ok=True)
     # point editors at the schema this installation ships (in a checkout: schemas/)
     local = Path(str(resources.files("renderer.schemas").joinpath(schemas.CAMPAIGN_SCHEMA)))
     try:

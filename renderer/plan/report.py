@@ -8,9 +8,10 @@ against it.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from renderer import providers
@@ -20,58 +21,157 @@ from renderer.providers.base import Range, add_ranges, is_pending
 PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "renderer plan --json",
+    "description": "What a run of the campaign would do and spend. docs/plan-json.md explains each field.",
     "type": "object",
-    "required": ["campaign", "credits", "jobs", "requests", "budget", "changes"],
+    "required": ["campaign", "credits", "budget", "requests", "totals", "changes", "unknown_prices", "jobs"],
     "$defs": {
         "credits": {
-            "description": "credits as a range; null bounds mean a price is unknown",
+            "description": "Credits as a closed range {min, max}; equal bounds when the price is exact.",
             "type": "object",
             "required": ["min", "max"],
-            "properties": {"min": {"type": ["number", "null"]}, "max": {"type": ["number", "null"]}, "unknown": {"type": "boolean"}},
-        }
+            "properties": {
+                "min": {"type": ["number", "null"], "description": "Least credits; null when the price is unknown."},
+                "max": {"type": ["number", "null"], "description": "Most credits; null when the price is unknown."},
+                "unknown": {"const": True, "description": "Present when some price is unknown (never priced as 0)."},
+            },
+            "additionalProperties": False,
+        },
+        "seconds": {
+            "description": "Seconds of video as a closed range {min, max}.",
+            "type": "object",
+            "required": ["min", "max"],
+            "properties": {
+                "min": {"type": "number", "description": "Shortest length."},
+                "max": {"type": "number", "description": "Longest length."},
+            },
+            "additionalProperties": False,
+        },
+        "ids": {"description": "Instance ids.", "type": "array", "items": {"type": "string"}},
+        "group": {
+            "description": "Jobs to run in one group, and their credits.",
+            "type": "object",
+            "required": ["jobs", "credits"],
+            "properties": {
+                "jobs": {"type": "integer", "description": "Instances to run in this group."},
+                "credits": {"$ref": "#/$defs/credits"},
+            },
+            "additionalProperties": False,
+        },
     },
     "properties": {
-        "campaign": {"type": "string"},
-        "credits": {"$ref": "#/$defs/credits", "description": "what the plan would spend (jobs with action run)"},
+        "campaign": {"type": "string", "description": "The campaign's name."},
+        "credits": {
+            "$ref": "#/$defs/credits",
+            "description": (
+                "What the plan would spend: the sum over jobs whose action is run (reused and skipped jobs add "
+                "nothing). When some price is unknown, min/max are the sum of the known prices and unknown is true."
+            ),
+        },
         "budget": {
             "type": "object",
-            "properties": {"max_credits": {"type": ["number", "null"]}, "over": {"type": "boolean"}},
+            "description": "The campaign's budget and whether the plan may pass it.",
+            "required": ["max_credits", "over"],
+            "properties": {
+                "max_credits": {"type": ["number", "null"], "description": "budget.max_credits, or null when the campaign sets none."},
+                "over": {"type": "boolean", "description": "credits.max (of the known prices) is above max_credits; the command exits 3."},
+            },
+            "additionalProperties": False,
         },
         "requests": {
             "type": "object",
-            "description": "API requests the run needs, and the least wall time published rate limits allow",
+            "description": "API requests the run needs at least, and the least wall time the rate limits allow.",
+            "required": ["submissions", "uploads", "requests", "by_provider"],
             "properties": {
-                "submissions": {"type": "integer"},
-                "uploads": {"type": "integer"},
-                "by_provider": {"type": "object"},
+                "submissions": {"type": "integer", "description": "Jobs to submit (action run)."},
+                "uploads": {"type": "integer", "description": "Local files to upload first (EnhanceCraft input_file)."},
+                "requests": {"type": "integer", "description": "Uploads + submissions + one status read per job."},
+                "by_provider": {
+                    "type": "object",
+                    "description": "The same counts per provider (samsar, enhancecraft), with the rate limit that applies.",
+                    "additionalProperties": {
+                        "description": "One provider's counts.",
+                        "type": "object",
+                        "required": ["submissions", "uploads", "requests"],
+                        "properties": {
+                            "submissions": {"type": "integer", "description": "Jobs of this provider to submit."},
+                            "uploads": {"type": "integer", "description": "Files to upload to this provider."},
+                            "requests": {"type": "integer", "description": "Uploads + submissions + one status read per job."},
+                            "tier": {
+                                "enum": ["pro", "business", "enterprise"],
+                                "description": "EnhanceCraft tier whose published limit applies (pro when the campaign names none).",
+                            },
+                            "requests_per_minute": {
+                                "type": "number",
+                                "description": "`providers.<name>.requests_per_minute`, else the tier's published limit (pro 50, business 200, enterprise 10,000).",
+                            },
+                            "least_wall_seconds": {
+                                "type": "integer",
+                                "description": "ceil(requests x 60 / requests_per_minute): the run cannot finish sooner.",
+                            },
+                        },
+                        "additionalProperties": False,
+                    },
+                },
             },
+            "additionalProperties": False,
+        },
+        "totals": {
+            "type": "object",
+            "description": "Jobs to run and their credits, grouped.",
+            "required": ["endpoint", "video_model"],
+            "properties": {
+                "endpoint": {"type": "object", "description": "By endpoint.", "additionalProperties": {"$ref": "#/$defs/group"}},
+                "video_model": {"type": "object", "description": "By input.video_model (video routes).", "additionalProperties": {"$ref": "#/$defs/group"}},
+            },
+            "additionalProperties": False,
         },
         "changes": {
             "type": "object",
-            "description": "against the manifest: instances added, changed, unchanged (reused), removed",
-            "properties": {k: {"type": "array", "items": {"type": "string"}} for k in ("added", "changed", "reused", "removed")},
+            "description": "Instance ids compared with the manifest (--manifest, or the one beside the campaign).",
+            "required": ["added", "changed", "reused", "removed"],
+            "properties": {
+                "added": {"$ref": "#/$defs/ids", "description": "Not in the manifest."},
+                "changed": {"$ref": "#/$defs/ids", "description": "In the manifest but not reusable: another input, or not completed."},
+                "reused": {"$ref": "#/$defs/ids", "description": "Completed in the manifest with the same input_sha256 (action reuse)."},
+                "removed": {"$ref": "#/$defs/ids", "description": "In the manifest, no longer in the campaign."},
+            },
+            "additionalProperties": False,
         },
-        "totals": {"type": "object", "description": "credits per endpoint and per video model"},
+        "unknown_prices": {"$ref": "#/$defs/ids", "description": "Jobs to run whose price is unknown (see their assumptions)."},
         "jobs": {
             "type": "array",
+            "description": "Every instance, in dependency order (a job's instances in matrix order).",
             "items": {
                 "type": "object",
-                "required": ["id", "endpoint", "needs", "action", "credits", "assumptions"],
+                "required": ["id", "job", "endpoint", "needs", "action", "credits", "estimated_credits", "duration",
+                             "pending", "input_sha256", "assumptions"],
                 "properties": {
-                    "id": {"type": "string"},
-                    "job": {"type": "string"},
-                    "endpoint": {"type": "string"},
-                    "needs": {"type": "array", "items": {"type": "string"}},
-                    "action": {"enum": ["run", "reuse", "skip"]},
-                    "credits": {"$ref": "#/$defs/credits"},
-                    "duration": {"type": ["object", "null"]},
-                    "pending": {"type": "boolean", "description": "some input waits for upstream outputs"},
-                    "input_sha256": {"type": ["string", "null"]},
-                    "assumptions": {"type": "array", "items": {"type": "string"}},
+                    "id": {"type": "string", "description": "Instance id: the job name, with `[key=value,...]` for a matrix job."},
+                    "job": {"type": "string", "description": "The job (key under jobs:) it comes from."},
+                    "endpoint": {"type": "string", "description": "`<provider>/<route>`, as the campaign names it."},
+                    "needs": {"$ref": "#/$defs/ids", "description": "Upstream instance ids it waits for."},
+                    "action": {
+                        "enum": ["run", "reuse", "skip"],
+                        "description": "run; reuse (completed in the manifest with the same input); skip (left out by --select).",
+                    },
+                    "credits": {"$ref": "#/$defs/credits", "description": "What this plan spends on it: its price when run, else 0."},
+                    "estimated_credits": {"$ref": "#/$defs/credits", "description": "Its price, whatever the action."},
+                    "duration": {
+                        "anyOf": [{"$ref": "#/$defs/seconds"}, {"type": "null"}],
+                        "description": "Seconds of video it yields, when known; translations and joins are priced from it.",
+                    },
+                    "pending": {"type": "boolean", "description": "Some input waits for upstream outputs; it is rendered and checked at run time."},
+                    "input_sha256": {
+                        "type": ["string", "null"],
+                        "description": "SHA-256 of the canonical request (endpoint and body); null while pending. Matched against the manifest.",
+                    },
+                    "assumptions": {"type": "array", "items": {"type": "string"}, "description": "What the price assumes, in words."},
                 },
+                "additionalProperties": False,
             },
         },
     },
+    "additionalProperties": False,
 }
 
 
@@ -129,18 +229,22 @@ def _requests(plan: Plan) -> dict[str, Any]:
             p["uploads"] += 1
     tiers = providers.price_table(plan.campaign.pricing)["enhancecraft"]["tiers_requests_per_minute"]
     for name, p in by_provider.items():
+        # each job needs its upload (if any), its submission and at least one status read
+        p["requests"] = p["submissions"] * 2 + p["uploads"]
         conf = plan.campaign.providers.get(name) or {}
         rpm = conf.get("requests_per_minute")
         if rpm is None and name == "enhancecraft":
-            rpm = tiers.get(conf.get("tier", "pro"))
+            p["tier"] = conf.get("tier", "pro")  # the lowest tier with API access, when none is named
+            rpm = tiers.get(p["tier"])
         if rpm:
-            # each job needs its submission (and upload) plus at least one status read
-            needed = p["submissions"] * 2 + p["uploads"]
             p["requests_per_minute"] = rpm
-            p["least_wall_seconds"] = math.ceil(needed / rpm * 60) if needed else 0
+            # n requests at r a minute take at least n/r minutes; n*60/r, not n/r*60,
+            # so that 415 requests at 50/min are 498 s, not 499 (float rounding)
+            p["least_wall_seconds"] = math.ceil(p["requests"] * 60 / rpm)
     return {
         "submissions": sum(p["submissions"] for p in by_provider.values()),
         "uploads": sum(p["uploads"] for p in by_provider.values()),
+        "requests": sum(p["requests"] for p in by_provider.values()),
         "by_provider": dict(by_provider),
     }
 
@@ -206,54 +310,80 @@ def costliest(plan: Plan, n: int = 5) -> list[Instance]:
     return sorted(priced, key=lambda i: (-i.price.credits.max, i.id))[:n]
 
 
-def budget_message(plan: Plan, summary: Summary) -> str:
-    top = ", ".join(f"{i.id} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
+def budget_message(plan: Plan, summary: Summary, name: Callable[[str], str] = str) -> str:
+    """Why a plan is over budget; ``name`` formats instance ids (Markdown quotes them)."""
+    top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
     return (
         f"over budget: the plan may spend up to {summary.known_credits.max:,} credits; "
         f"budget.max_credits is {summary.budget:,}. Costliest: {top}"
     )
 
 
+def requests_line(req: Mapping[str, Any]) -> str:
+    """API requests and, where a rate limit applies, the least wall time it allows."""
+    line = f"Requests: at least {req['requests']:,} ({req['submissions']:,} submission(s) and their status reads"
+    line += f", {req['uploads']:,} upload(s))" if req["uploads"] else ")"
+    for name, p in req["by_provider"].items():
+        if "least_wall_seconds" in p:
+            tier = f"{p['tier']} tier, " if "tier" in p else ""
+            line += (f"; {name} ({tier}{p['requests_per_minute']:,}/min): {p['requests']:,} requests "
+                     f"take at least {p['least_wall_seconds']:,} s")
+    return line + "."
+
+
 MARKDOWN_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
+MARKDOWN_ID_CHARS = 200  # ids carry matrix values, which may be whole prompts
+
+
+def md_code(text: str, cell: bool = False, limit: int = MARKDOWN_ID_CHARS) -> str:
+    """``text`` as one short Markdown code span; ``cell``: safe inside a table row too."""
+    text = re.sub(r"[\r\n\t]", " ", str(text))
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] == "`" or text[-1:] == "`" else ""
+    span = f"{fence}{pad}{text}{pad}{fence}"
+    return span.replace("|", "\\|") if cell else span
 
 
 def plan_markdown(plan: Plan, summary: Summary, limit: int = MARKDOWN_LIMIT) -> str:
     """A pull-request comment: totals, changes, costliest jobs, warnings; never over ``limit``."""
     c = plan.campaign
-    lines = [f"### renderer plan: `{c.name}`", ""]
+    lines = [f"### renderer plan: {md_code(c.name)}", ""]
     spend = show_credits(summary.credits) if summary.credits else f"{show_credits(summary.known_credits)} + unknown"
     run = plan.to_run
-    lines.append(f"**{spend} credits** for {len(run)} job(s) to run; "
-                 f"{len(summary.changes['reused'])} reused from the manifest.")
+    lines.append(f"**{spend} credits** for {len(run):,} job(s) to run; "
+                 f"{len(summary.changes['reused']):,} reused from the manifest.")
     if summary.budget is not None:
         mark = "over budget" if summary.over_budget else "within budget"
         lines.append(f"Budget: {summary.budget:,} credits ({mark}).")
+    lines.append(requests_line(summary.requests))
     lines.append("")
     if summary.over_budget:
-        lines += [f"> [!WARNING]\n> {budget_message(plan, summary)}", ""]
+        lines += [f"> [!WARNING]\n> {budget_message(plan, summary, md_code)}", ""]
     if summary.unknown:
-        lines += [f"> [!NOTE]\n> {len(summary.unknown)} job(s) have no known price: "
-                  + ", ".join(f"`{i}`" for i in summary.unknown[:10]) + ("…" if len(summary.unknown) > 10 else ""), ""]
+        lines += [f"> [!NOTE]\n> {len(summary.unknown):,} job(s) have no known price: "
+                  + ", ".join(md_code(i) for i in summary.unknown[:10]) + ("…" if len(summary.unknown) > 10 else ""), ""]
     lines += ["| endpoint | jobs | credits |", "|---|---:|---:|"]
     for endpoint, t in summary.totals["endpoint"].items():
         cr = t["credits"]
-        lines.append(f"| `{endpoint}` | {t['jobs']} | {show_credits(None if cr.get('unknown') else Range(cr['min'], cr['max']))} |")
+        lines.append(f"| `{endpoint}` | {t['jobs']:,} | {show_credits(None if cr.get('unknown') else Range(cr['min'], cr['max']))} |")
     lines.append("")
     top = costliest(plan, 5)
     if top:
         lines += ["**Costliest jobs**", "", "| job | credits |", "|---|---:|"]
-        lines += [f"| `{i.id}` | {show_credits(i.price.credits)} |" for i in top]
+        lines += [f"| {md_code(i.id, cell=True)} | {show_credits(i.price.credits)} |" for i in top]
         lines.append("")
     head = "\n".join(lines)
     changes = summary.changes
     tail = ["<details><summary>Changes against the manifest: "
-            + ", ".join(f"{len(changes[k])} {k}" for k in ("added", "changed", "removed", "reused"))
+            + ", ".join(f"{len(changes[k]):,} {k}" for k in ("added", "changed", "removed", "reused"))
             + "</summary>", ""]
     budget_left = limit - len(head) - 200
     shown = 0
     for kind in ("added", "changed", "removed"):
         for iid in changes[kind]:
-            line = f"- {kind}: `{iid}`"
+            line = f"- {kind}: {md_code(iid)}"
             if budget_left - len(line) - 1 < 0:
                 break
             tail.append(line)
@@ -261,6 +391,6 @@ def plan_markdown(plan: Plan, summary: Summary, limit: int = MARKDOWN_LIMIT) -> 
             shown += 1
     total = sum(len(changes[k]) for k in ("added", "changed", "removed"))
     if shown < total:
-        tail.append(f"- … and {total - shown} more (see `renderer plan --json`)")
+        tail.append(f"- … and {total - shown:,} more (see `renderer plan --json`)")
     tail += ["", "</details>", ""]
     return head + "\n" + "\n".join(tail)

@@ -1,0 +1,176 @@
+"""The GitHub Action: action.yml run as written (see actions.py), and its helper renderer.ci."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from renderer.ci import ActionInputs, InputError, action_argv, action_outputs, github_output
+
+from .actions import read_outputs, run_action
+from .conftest import ROOT
+from .test_step_summary import FAST_RUN
+
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+
+
+# -- action.yml as written ---------------------------------------------------------------
+
+
+def test_inputs_reach_scripts_only_through_env():
+    """`${{ inputs.x }}` pasted into a script is a command injection; env is not."""
+    for step in ACTION["runs"]["steps"]:
+        assert "${{ inputs." not in step["run"], step["name"]
+
+
+def test_install_step_installs_the_actions_own_copy(work: Path):
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "command": "validate"})
+    assert run.code == 0, run.stderr
+    assert run.stub_calls == [["pip", "install", str(ROOT)]]
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "command": "validate", "install": "false"})
+    assert run.stub_calls == [["pip", "install", str(ROOT)]]  # no second call
+
+
+def test_plan_outputs_credits_markdown_and_json(work: Path):
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "install": "false"})
+    assert run.code == 0, run.stderr
+    out = run.outputs
+    assert out["exit-code"] == "0" and out["credits"] == "6165" and out["manifest"] == ""
+    markdown = Path(out["markdown"]).read_text()
+    assert markdown.startswith("### renderer plan: `spring-launch`\n")
+    assert json.loads(Path(out["plan-json"]).read_text())["credits"] == {"min": 6165, "max": 6165}
+    assert run.summary.rstrip() == markdown.rstrip()  # the step summary gets it once
+    assert markdown in run.stdout  # and the log shows it
+    assert "$ renderer plan campaigns/spring-launch.yaml --json\n" in run.stderr
+
+
+def test_plan_over_budget_fails_the_step_but_still_gives_its_outputs(work: Path):
+    campaign = work / "campaigns" / "legacy-movie.yaml"
+    campaign.write_text(campaign.read_text().replace("max_credits: 2000", "max_credits: 100"))
+    run = run_action(work, {"campaign": "campaigns/legacy-movie.yaml", "install": "false"})
+    assert run.code == 3
+    assert run.outputs["exit-code"] == "3" and run.outputs["credits"] == "1200"
+    assert "> [!WARNING]" in Path(run.outputs["markdown"]).read_text()
+    assert "::error::over budget: the plan may spend up to 1,200 credits" in run.stderr
+
+
+def test_validate_takes_a_glob_and_annotates_errors(work: Path):
+    run = run_action(work, {"campaign": "campaigns/*.yaml", "command": "validate", "install": "false"})
+    assert run.code == 0, run.stderr
+    assert f"{len(list((work / 'campaigns').glob('*.yaml')))} file(s) valid" in run.stdout
+    (work / "campaigns" / "zz-broken.yaml").write_text("version: 1\nname: x\njobs:\n  a:\n    endpoint: samsar/video/nope\n    input: {}\n")
+    run = run_action(work, {"campaign": "campaigns/*.yaml", "command": "validate", "install": "false"})
+    assert run.code == 1 and run.outputs["exit-code"] == "1"
+    assert "::error file=campaigns/zz-broken.yaml,line=5,col=15::unknown endpoint 'samsar/video/nope'" in run.stderr
+
+
+def test_run_in_the_sandbox_then_plan_reuses_everything(work: Path):
+    inputs = {"campaign": "campaigns/spring-launch.yaml", "install": "false"}
+    run = run_action(work, {**inputs, "command": "run", "sandbox": "true"}, {"RENDERER_EXEC_SETTINGS": FAST_RUN})
+    assert run.code == 0, run.stdout + run.stderr
+    manifest_path = "campaigns/spring-launch.manifest.json"
+    assert run.outputs["manifest"] == manifest_path
+    manifest = json.loads((work / manifest_path).read_text())
+    assert run.outputs["credits"] == str(manifest["credits"]["charged"])
+    assert Path(run.outputs["markdown"]).read_text().startswith("### renderer run: spring-launch")
+    assert run.outputs["plan-json"] == ""
+
+    again = run_action(work, inputs)
+    assert again.code == 0
+    assert again.outputs["credits"] == "0" and again.outputs["manifest"] == manifest_path
+    assert "12 reused from the manifest" in Path(again.outputs["markdown"]).read_text()
+
+
+def test_args_are_split_like_a_shell_and_working_directory_is_honoured(work: Path):
+    (work / "marketing").mkdir()
+    (work / "campaigns").rename(work / "marketing" / "campaigns")
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "working-directory": "marketing",
+                            "args": "--select 'stills[city=l*]'", "install": "false"})
+    assert run.code == 0, run.stderr
+    assert run.outputs["credits"] == "100"  # lisbon and lima
+    assert run.outputs["manifest"] == ""
+    (work / "marketing" / "campaigns" / "spring-launch.manifest.json").write_text('{"jobs": {}}')
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "working-directory": "marketing",
+                            "install": "false"})
+    # later steps run in the workspace: paths are given from there
+    assert run.outputs["manifest"] == "marketing/campaigns/spring-launch.manifest.json"
+    (work / "marketing" / "campaigns" / "spring-launch.yaml").write_text("version: 2\n")
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "working-directory": "marketing",
+                            "install": "false"})
+    assert run.code == 1
+    # annotations name the file from the repository root, so they land on the diff
+    assert "::error file=marketing/campaigns/spring-launch.yaml,line=1" in run.stderr
+
+
+def test_max_instances_and_manifest_inputs(work: Path):
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "max-instances": "5", "install": "false"})
+    assert run.code == 1 and "::error file=campaigns/spring-launch.yaml" in run.stderr
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "manifest": "nowhere.json", "install": "false"})
+    assert run.code == 1 and "nowhere.json: manifest not found" in run.stderr
+
+
+def test_bad_inputs_are_usage_errors(work: Path):
+    run = run_action(work, {"campaign": "campaigns/spring-launch.yaml", "command": "deploy", "install": "false"})
+    assert run.code == 2 and run.outputs["exit-code"] == "2"
+    assert "::error::renderer action: command must be one of validate, plan, run, not 'deploy'" in run.stderr
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"campaign": "campaigns/*.yaml"}, "plan takes one campaign file; got "),
+    ({"sandbox": True}, "sandbox: true only applies to command: run"),
+    ({"max_instances": "many"}, "max-instances must be a whole number, not 'many'"),
+    ({"command": "validate", "manifest": "m.json"}, "manifest only applies to command: plan or run"),
+    ({"campaign": "  "}, "the campaign input is empty"),
+])
+def test_bad_inputs(work: Path, inputs: dict, message: str):
+    with pytest.raises(InputError) as caught:
+        action_argv(ActionInputs(**{"campaign": "campaigns/spring-launch.yaml", **inputs}))
+    assert str(caught.value).startswith(message)
+
+
+# -- renderer.ci -------------------------------------------------------------------------
+
+
+def test_argv_per_command():
+    base = ActionInputs(campaign="c.yaml")
+    assert action_argv(base) == ["plan", "c.yaml", "--json"]
+    assert action_argv(ActionInputs(campaign="c.yaml", command="run", sandbox=True, manifest="m.json",
+                                    max_instances="10", args="--select 'a b' --detach")) == [
+        "run", "c.yaml", "--sandbox", "--manifest", "m.json", "--max-instances", "10", "--select", "a b", "--detach"]
+    assert action_argv(ActionInputs(campaign="a.yaml 'b c.yaml'", command="validate")) == ["validate", "a.yaml", "b c.yaml"]
+
+
+def test_inputs_from_env():
+    env = {"RENDERER_CAMPAIGN": " c.yaml ", "RENDERER_COMMAND": "", "RENDERER_SANDBOX": "TRUE"}
+    assert ActionInputs.from_env(env) == ActionInputs(campaign="c.yaml", command="plan", sandbox=True)
+
+
+def test_outputs_of_plan_and_run(tmp_path: Path):
+    plan_json = tmp_path / "plan.json"
+    plan_json.write_text(json.dumps({"credits": {"min": 10, "max": 12.5, "unknown": True}}))
+    campaign = tmp_path / "c.yaml"
+    out = action_outputs("plan", str(campaign), exit_code=0, plan_json=plan_json, markdown=tmp_path / "none.md")
+    assert out == {"exit-code": "0", "credits": "12.5", "manifest": "", "markdown": "", "plan-json": str(plan_json)}
+
+    manifest = tmp_path / "c.manifest.json"
+    manifest.write_text(json.dumps({"credits": {"charged": 1215.0, "estimated": {"min": 1, "max": 2}}}))
+    out = action_outputs("run", str(campaign), exit_code=1)
+    assert out["credits"] == "1215" and out["manifest"] == str(manifest) and out["exit-code"] == "1"
+    assert action_outputs("plan", str(campaign), exit_code=0)["manifest"] == str(manifest)
+
+    manifest.write_text("{not json")
+    assert action_outputs("run", str(campaign), exit_code=1)["credits"] == ""
+    assert action_outputs("validate", str(campaign), exit_code=0) == {
+        "exit-code": "0", "credits": "", "manifest": "", "markdown": "", "plan-json": ""}
+
+
+def test_github_output_format_round_trips(tmp_path: Path):
+    values = {"a": "1", "b": "two\nlines", "c": "", "d": "x=y"}
+    path = tmp_path / "out"
+    path.write_text(github_output(values))
+    assert read_outputs(path) == values
+    assert re.search(r"^b<<ghadelimiter_[0-9a-f-]+$", path.read_text(), flags=re.M)

@@ -1,0 +1,104 @@
+"""`renderer init` writes a campaign that validates and plans; `renderer schema` prints schemas."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from renderer import providers
+
+from .conftest import ROOT, cli
+
+
+def test_init_writes_a_campaign_that_validates_and_plans(work: Path):
+    r = cli(["init"])
+    assert r.code == 0, r.err
+    assert r.out == "wrote campaign.yaml; next: renderer plan campaign.yaml\n"
+    text = (work / "campaign.yaml").read_text()
+    assert yaml.safe_load(text)["name"] == "campaign"
+    assert cli(["validate", "campaign.yaml"]).code == 0
+    plan = cli(["plan", "--json", "campaign.yaml"])
+    assert plan.code == 0, plan.err
+    doc = json.loads(plan.out)
+    assert doc["campaign"] == "campaign" and len(doc["jobs"]) == 6
+    assert doc["credits"]["max"] <= doc["budget"]["max_credits"]
+
+
+def test_init_names_the_campaign_after_the_file_and_creates_folders(work: Path):
+    r = cli(["init", "marketing/campaigns/autumn-sale.yaml"])
+    assert r.code == 0, r.err
+    path = work / "marketing" / "campaigns" / "autumn-sale.yaml"
+    assert yaml.safe_load(path.read_text())["name"] == "autumn-sale"
+    assert cli(["plan", str(path)]).code == 0
+
+
+def test_init_points_editors_at_a_schema_that_exists(work: Path):
+    cli(["init", "deep/er/c.yaml"])
+    path = work / "deep" / "er" / "c.yaml"
+    first = path.read_text().splitlines()[0]
+    ref = re.fullmatch(r"# yaml-language-server: \$schema=(.+)", first).group(1)
+    schema = (path.parent / ref).resolve()
+    assert schema.name == "campaign.schema.json" and schema.is_file()
+    assert json.loads(schema.read_text()) == json.loads((ROOT / "schemas" / "campaign.schema.json").read_text())
+
+
+def test_init_refuses_a_folder(work: Path):
+    r = cli(["init", "campaigns", "--force"])
+    assert r.code == 2 and r.err.startswith("error: campaigns is a folder; name the campaign file")
+
+
+def test_init_refuses_to_overwrite_without_force(work: Path):
+    (work / "campaign.yaml").write_text("mine\n")
+    r = cli(["init"])
+    assert r.code == 2
+    assert r.err == "error: campaign.yaml exists; use --force to overwrite it\n"
+    assert (work / "campaign.yaml").read_text() == "mine\n"
+    r = cli(["init", "--force"])
+    assert r.code == 0 and "version: 1" in (work / "campaign.yaml").read_text()
+
+
+def test_schema_without_an_endpoint_is_the_campaign_schema():
+    r = cli(["schema"])
+    assert r.code == 0
+    doc = json.loads(r.out)
+    Draft202012Validator.check_schema(doc)
+    assert doc == json.loads((ROOT / "schemas" / "campaign.schema.json").read_text())
+
+
+def test_schema_list_lists_every_endpoint():
+    r = cli(["schema", "--list"])
+    assert r.code == 0
+    listed = [line.split()[0] for line in r.out.splitlines()]
+    assert listed == sorted(providers.ROUTES)
+    campaign_schema = json.loads((ROOT / "schemas" / "campaign.schema.json").read_text())
+    assert set(listed) == set(campaign_schema["$defs"]["job"]["properties"]["endpoint"]["enum"])
+
+
+@pytest.mark.parametrize("endpoint", sorted(providers.ROUTES))
+def test_schema_of_every_endpoint_is_valid_json_schema(endpoint: str):
+    r = cli(["schema", endpoint])
+    assert r.code == 0, r.err
+    doc = json.loads(r.out)
+    Draft202012Validator.check_schema(doc)
+    assert doc["$id"] == providers.route(endpoint).schema
+    # schemas refer to each other by file name (editors resolve them beside the file
+    # `renderer init` points at): every file named is one renderer ships
+    shipped = {p.name for p in (ROOT / "schemas").glob("*.schema.json")}
+    refs = {ref.split("#")[0] for ref in re.findall(r'"\$ref": "([^"]+)"', r.out)} - {""}
+    assert refs <= shipped, refs - shipped
+
+
+def test_schema_of_an_alias_is_the_schema_of_the_route_it_stands_for():
+    assert cli(["schema", "samsar/video/create"]).out == cli(["schema", "samsar/video/text_to_video"]).out
+
+
+@pytest.mark.parametrize("endpoint", ["samsar/video/txt_to_video", "video/text_to_video", "nope"])
+def test_unknown_endpoint_is_a_usage_error(endpoint: str):
+    r = cli(["schema", endpoint])
+    assert r.code == 2 and r.out == ""
+    assert r.err == f"error: unknown endpoint {endpoint!r}; `renderer schema --list` shows them\n"
