@@ -3,8 +3,9 @@
 ``matrix`` maps keys (in written order) to a list of values or ``{from: FILE}``
 (rows of a .csv/.json/.yaml file below the campaign's folder). ``exclude``
 drops combinations that match an entry on every key it names; ``include`` adds
-its keys to every combination it matches on the original keys, or else adds a
-new combination (GitHub Actions' rules).
+its other keys to every original combination it matches on the original keys
+(an entry naming no original key matches them all), or else adds a new
+combination (GitHub Actions' rules).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import csv
 import io
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
 
 from renderer.errors import DataFileError, LimitError, Location, UserError
-from renderer.spec.yamlfile import Document, load_bytes
+from renderer.spec.yamlfile import Document, FileRefused, load_bytes, read_regular_file
 
 RESERVED = ("include", "exclude")
 
@@ -52,11 +54,15 @@ def ident(value: Any) -> Any:
     return value
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _show(value: Any) -> str:
     v = ident(value)
     if isinstance(v, bool):
         return "true" if v else "false"
-    return "null" if v is None else str(v)
+    # ids reach terminals and CI logs: a value's ESC or newline must not steer them
+    return "null" if v is None else _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(v))
 
 
 def instance_id(job: str, combo: Combo | None) -> str:
@@ -79,39 +85,40 @@ def expand(
     base = ("jobs", job, "matrix")
     keys = [k for k in matrix if k not in RESERVED]
     axes: list[list[Any]] = []
+    cap = limits.max_instances if budget_left is None else budget_left
     for k in keys:
         values = matrix[k]
         if isinstance(values, Mapping) and "from" in values:
-            values = read_rows(values["from"], doc, folder, base + (k, "from"), limits)
+            values = read_rows(values["from"], doc, folder, base + (k, "from"), limits, max_rows=cap)
         axes.append(list(values) if isinstance(values, list) else [values])
-    cap = limits.max_instances if budget_left is None else budget_left
     total = 1
     for axis in axes:
         total *= max(len(axis), 1)
     if keys and total > cap:
-        raise LimitError(
-            f"matrix of job {job!r} expands to {total} instances; the limit is {limits.max_instances} "
-            "(--max-instances)",
-            doc.loc(base),
-        )
+        raise LimitError(_too_many(job, total, cap, limits), doc.loc(base))
     combos = [dict(zip(keys, c)) for c in itertools.product(*axes)] if keys else []
     excludes = matrix.get("exclude") or []
     if excludes:
         combos = [c for c in combos if not any(_matches(c, ex) for ex in excludes if isinstance(ex, Mapping))]
+    # GitHub Actions' rules: an include entry extends every original combination
+    # whose original values it does not contradict (values added by an earlier
+    # include may be overwritten); one that extends none is a new combination.
+    # Entries never extend combinations that includes added.
+    added: list[dict[str, Any]] = []
     for entry in matrix.get("include") or []:
         if not isinstance(entry, Mapping):
             continue
         original = {k: v for k, v in entry.items() if k in keys}
         extra = {k: v for k, v in entry.items() if k not in keys}
-        hits = [c for c in combos if _matches(c, original)] if original else []
-        # an include that would overwrite an original value adds a new combination
-        if hits and all(all(k not in c or ident(c[k]) == ident(v) for k, v in entry.items()) for c in hits):
+        hits = [c for c in combos if _matches(c, original)]
+        if hits:
             for c in hits:
                 c.update(extra)
         else:
-            combos.append(dict(entry))
+            added.append(dict(entry))
+    combos += added
     if len(combos) > cap:
-        raise LimitError(f"matrix of job {job!r} expands to {len(combos)} instances; the limit is {limits.max_instances}", doc.loc(base))
+        raise LimitError(_too_many(job, len(combos), cap, limits), doc.loc(base))
     out = []
     for c in combos:
         id_keys = tuple(k for k in keys if k in c) or tuple(c)
@@ -119,41 +126,85 @@ def expand(
     return out
 
 
+def _too_many(job: str, n: int, cap: int, limits: MatrixLimits) -> str:
+    """Name the limit, and what earlier jobs used of it ("90000 > 200000?" confuses)."""
+    used = limits.max_instances - cap
+    if used > 0:
+        return (f"matrix of job {job!r} expands to {n} instances; with the {used} of the jobs before it "
+                f"that passes the limit of {limits.max_instances} (--max-instances)")
+    return f"matrix of job {job!r} expands to {n} instances; the limit is {limits.max_instances} (--max-instances)"
+
+
 def _matches(combo: Mapping[str, Any], entry: Mapping[str, Any]) -> bool:
     return all(k in combo and ident(combo[k]) == ident(v) for k, v in entry.items())
 
 
-def read_rows(name: Any, doc: Document, folder: Path, path: tuple[Any, ...], limits: MatrixLimits) -> list[Any]:
-    """Rows of a data file; only files below the campaign's folder are read."""
+def read_rows(
+    name: Any, doc: Document, folder: Path, path: tuple[Any, ...], limits: MatrixLimits, max_rows: int | None = None
+) -> list[Any]:
+    """Rows of a data file; only regular files below the campaign's folder are read."""
     where = doc.loc(path)
     if not isinstance(name, str) or not name:
         raise DataFileError("from: needs a file name relative to the campaign file", where)
     rel = Path(name)
     if rel.is_absolute():
         raise DataFileError(f"data file {name!r} is absolute; name it relative to the campaign's folder", where)
-    root = folder.resolve()
-    target = (root / rel).resolve()  # resolves symlinks too, so links out are caught
+    try:
+        root = folder.resolve()
+        target = (root / rel).resolve()  # resolves symlinks too, so links out are caught
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL in the name, a symlink loop
+        raise DataFileError(f"data file {name!r}: {getattr(exc, 'strerror', None) or exc}", where) from None
     if not target.is_relative_to(root):
         raise DataFileError(f"data file {name!r} is outside the campaign's folder", where)
     suffix = target.suffix.lower()
     if suffix not in (".csv", ".json", ".yaml", ".yml"):
         raise DataFileError(f"data file {name!r}: use .csv, .json, .yaml or .yml", where)
+    max_rows = limits.max_instances if max_rows is None else max_rows
     try:
-        size = target.stat().st_size
-        if size > limits.max_data_file_bytes:
-            raise LimitError(f"data file {name!r} is {size} bytes; the limit is {limits.max_data_file_bytes}", where)
-        raw = target.read_bytes()
+        st = target.stat()
+        key = (str(target), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        rows = _ROWS.get(key)
+        if isinstance(rows, UserError):  # a broken file named by a hundred jobs is parsed once
+            raise type(rows)(rows.message, where)
+        if rows is None:
+            # a symlink inside the folder may still name a FIFO or a device: regular files only
+            raw = read_regular_file(target, limits.max_data_file_bytes)
+            try:
+                rows = _parse(raw, name, suffix, where, max_rows)
+            except UserError as exc:
+                _remember(key, exc)
+                raise
+            if len(rows) <= max_rows:  # a CSV stops reading past max_rows: keep whole files only
+                _remember(key, rows)
+    except FileRefused as exc:
+        if exc.too_big:
+            raise LimitError(f"data file {name!r}: {exc}", where) from None
+        raise DataFileError(f"data file {name!r}: {exc}", where) from None
     except FileNotFoundError:
         raise DataFileError(f"data file {name!r} not found (looked in {root})", where) from None
-    except OSError as exc:
-        raise DataFileError(f"data file {name!r}: {exc.strerror or exc}", where) from None
-    rows = _parse(raw, name, suffix, where)
+    except (OSError, ValueError) as exc:
+        raise DataFileError(f"data file {name!r}: {getattr(exc, 'strerror', None) or exc}", where) from None
     if not rows:
         raise DataFileError(f"data file {name!r} has no rows", where)
-    return rows
+    if len(rows) > max_rows:
+        raise LimitError(
+            f"data file {name!r} has more than {max_rows} rows: more instances than the limit of "
+            f"{limits.max_instances} allows (--max-instances)", where)
+    return list(rows)
 
 
-def _parse(raw: bytes, name: str, suffix: str, where: Location) -> list[Any]:
+# Parsed data files, by identity: a campaign whose hundred jobs read one 32 MB
+# file parses it once. Templates cannot change rows (immutable sandbox).
+_ROWS: dict[tuple[Any, ...], list[Any] | UserError] = {}
+
+
+def _remember(key: tuple[Any, ...], rows: list[Any] | UserError) -> None:
+    if len(_ROWS) >= 8:
+        _ROWS.pop(next(iter(_ROWS)))
+    _ROWS[key] = rows
+
+
+def _parse(raw: bytes, name: str, suffix: str, where: Location, max_rows: int) -> list[Any]:
     if suffix == ".csv":
         try:
             text = raw.decode("utf-8-sig")
@@ -161,10 +212,18 @@ def _parse(raw: bytes, name: str, suffix: str, where: Location) -> list[Any]:
             raise DataFileError(f"data file {name!r} is not UTF-8 text", where) from None
         reader = csv.DictReader(io.StringIO(text))
         rows = []
-        for row in reader:
-            if None in row:
-                raise DataFileError(f"{name}:{reader.line_num}: more cells than header columns", where)
-            rows.append(dict(row))
+        try:
+            header = reader.fieldnames or []
+            if len(set(header)) < len(header):
+                raise DataFileError(f"{name}:1: a column name appears twice in the header", where)
+            for row in reader:
+                if None in row:
+                    raise DataFileError(f"{name}:{reader.line_num}: more cells than header columns", where)
+                rows.append(dict(row))
+                if len(rows) > max_rows:  # no need to read the rest: it is refused
+                    break
+        except csv.Error as exc:  # a field over csv's 128 KiB limit, a stray quote
+            raise DataFileError(f"{name}:{reader.line_num}: {exc}", where) from None
         return rows
     if suffix == ".json":
         try:

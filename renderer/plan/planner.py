@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from renderer import providers
-from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UserError
+from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError
 from renderer.plan.matrix import Combo, MatrixLimits, expand, ident, instance_id
 from renderer.plan.model import Instance, Outputs, Plan
 from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
@@ -96,6 +96,13 @@ class Planner:
             job_errors: dict[tuple[Any, ...], list[UserError]] = {}
             for combo in job.combos if job.combos is not None else [None]:
                 iid = instance_id(spec.name, combo)
+                if iid in self.instances:  # ids key the manifest: two requests may not share one
+                    self.errors.append(SchemaError(
+                        f"matrix names instance {iid} twice; the values that name instances "
+                        "(a data row's id, else its first column) must be unique",
+                        c.loc("jobs", spec.name, "matrix", instance=iid)))
+                    broken.add(spec.name)
+                    continue
                 try:
                     inst = self._instance(job, iid, combo, outputs, durations, session_durations, previous)
                 except UserError as exc:
@@ -113,9 +120,13 @@ class Planner:
                 if inst.action == "reuse":
                     entry = previous[iid]
                     outputs[iid] = _known_outputs(entry)
-                    sid = entry.get("session_id")
-                    if sid and inst.price.duration is not None:
-                        session_durations[sid] = inst.price.duration
+                    actual = entry.get("duration")  # what the finished render measured
+                    if isinstance(actual, (int, float)) and not isinstance(actual, bool):
+                        durations[iid] = Range.exact(actual)
+                    for key in ("session_id", "request_id"):  # follow-ups name either
+                        sid = entry.get(key)
+                        if isinstance(sid, str) and sid and durations[iid] is not None:
+                            session_durations[sid] = durations[iid]
             self._summarise(job_errors)
         if self.errors:
             raise Invalid(self.errors)
@@ -157,13 +168,13 @@ class Planner:
         job = _Job(spec, combos, *compiled)
         for need in spec.needs:
             up = self.jobs[need]
-            up_keys = tuple(up.combos[0].values) if up.combos else ()
-            my_keys = tuple(combos[0].values) if combos else ()
+            up_keys = _matrix_keys(up.combos)
+            my_keys = _matrix_keys(combos)
             shared = tuple(k for k in my_keys if k in up_keys)
             fan_in = any(k not in my_keys for k in up_keys)
             index: dict[tuple[Any, ...], list[str]] = {}
             for combo in up.combos or [None]:
-                key = tuple(combo.ident(k) for k in shared if k in combo.values) if combo else ()
+                key = _link_key(combo.values, shared) if combo else ()
                 index.setdefault(key, []).append(instance_id(need, combo))
             job.links.append(_Link(need, shared, fan_in, index))
         return job
@@ -205,10 +216,10 @@ class Planner:
         ctx: dict[str, Any] = {}
         ids: list[str] = []
         for link in job.links:
-            key = tuple(combo.ident(k) for k in link.shared) if combo else ()
+            key = _link_key(combo.values, link.shared) if combo else ()
             matched = link.index.get(key, [])
             if not matched:
-                shown = ", ".join(f"{k}={combo.values[k]}" for k in link.shared) if combo else ""
+                shown = ", ".join(f"{k}={combo.values[k]}" for k in link.shared if k in combo.values) if combo else ""
                 raise ReferenceError_(
                     f"no instance of {link.upstream!r} matches this one ({shown or 'no shared matrix keys'})",
                     self.campaign.loc("jobs", job.spec.name, "needs", job.spec.needs.index(link.upstream), instance=iid),
@@ -271,17 +282,23 @@ class Planner:
         known = {k: v.as_dict() for k, v in upstream.items()}
         ctx_needs: dict[str, Any] = {}
         for link in job.links:
-            key = tuple(ident(combo_values[k]) for k in link.shared)
+            key = _link_key(combo_values, link.shared)
             matched = link.index.get(key, [])
             ctx_needs[link.upstream] = [known[m] for m in matched] if link.fan_in else known[matched[0]]
         ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": ctx_needs}
         body, estimate = self._render(job, iid, ctx)
         self._check(job, iid, body, pending=False)
-        by_session = {o.session_id: o.duration for o in upstream.values() if o.session_id and o.duration is not None}
+        # what a finished upstream measured, else what the plan expected of it
+        by_session: dict[str, Range] = {}
+        for up_id, o in upstream.items():
+            planned = self.instances[up_id].price.duration if up_id in self.instances else None
+            d = Range.exact(o.duration) if o.duration is not None else planned
+            for ref in (o.session_id, o.request_id):
+                if ref and d is not None:
+                    by_session[ref] = d
 
         def duration_of(ref: Any) -> Range | None:
-            d = by_session.get(ref) if isinstance(ref, str) else None
-            return Range.exact(d) if d is not None else None
+            return by_session.get(ref) if isinstance(ref, str) else None
 
         module = providers.module(job.spec.route)
         price = module.price(job.spec.route, body, PriceContext(self.table, estimate, duration_of))
@@ -296,6 +313,25 @@ def build_plan(
 ) -> tuple[Plan, Planner]:
     planner = Planner(campaign, limits)
     return planner.build(manifest, select), planner
+
+
+def _matrix_keys(combos: list[Combo] | None) -> tuple[str, ...]:
+    """The keys that name a job's instances: its matrix axes (values an include adds
+    to existing combinations are not axes), in written order."""
+    if not combos:
+        return ()
+    keys = dict.fromkeys(combos[0].id_keys)
+    for combo in combos:
+        if combo.id_keys != combos[0].id_keys:  # a combination an include added
+            keys.update(dict.fromkeys(combo.id_keys))
+    return tuple(keys)
+
+
+_ABSENT = ("\x00absent",)  # a combination an include added may lack a key
+
+
+def _link_key(values: Mapping[str, Any], shared: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(ident(values[k]) if k in values else _ABSENT for k in shared)
 
 
 def _known_outputs(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -351,7 +387,12 @@ def _select(plan: Plan, patterns: list[str], campaign: Campaign) -> Plan:
         want_down = pattern.endswith("+")
         want_up = pattern.startswith("+")
         core = pattern.strip("+")
-        hits = {i.id for i in plan.instances if fnmatchcase(i.id, core) or fnmatchcase(i.job, core)}
+        # `[` is literal, so an id copied from the plan (teaser[city=lisbon]) matches
+        # itself, and teaser[city=lisbon,*] its languages; * and ? stay wildcards
+        glob = core.replace("[", "[[]")
+        hits = {i.id for i in plan.instances if fnmatchcase(i.id, glob) or fnmatchcase(i.job, glob)}
+        if not hits:
+            raise UsageError(f"--select {pattern!r} matches no job or instance id of {campaign.name!r}")
         frontier = set(hits)
         if want_down:
             stack = list(hits)

@@ -251,6 +251,8 @@ def _image_add_image_set(route: Route, inp: Mapping[str, Any], ctx: PriceContext
     n = inp.get("num_images")
     if isinstance(n, (int, float)) and not isinstance(n, bool):
         return Price(Range.exact(per * n))
+    if n is not None:  # given but not known yet (pending): the urls do not count then
+        return Price(None, None, ("number of images known at run time",))
     urls = inp.get("image_urls")
     if isinstance(urls, list):
         return Price(Range.exact(per * len(urls)))
