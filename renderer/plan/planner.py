@@ -349,7 +349,11 @@ def _known_outputs(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _under_pending(value: Any, path: tuple[Any, ...]) -> bool:
-    """True when the value at ``path`` (or one inside it) is pending."""
+    """True when the value at ``path``, or one it lies inside, is itself pending.
+
+    A list that merely holds pending items still has a known length, and an
+    object with one pending field still misses what it misses: those errors stand.
+    """
     for step in path:
         if isinstance(value, Pending):
             return True
@@ -357,7 +361,7 @@ def _under_pending(value: Any, path: tuple[Any, ...]) -> bool:
             value = value[step]
         except (KeyError, IndexError, TypeError):
             return False
-    return is_pending(value)
+    return isinstance(value, Pending)
 
 
 def _topological(jobs: Mapping[str, JobSpec]) -> list[JobSpec]:

@@ -353,3 +353,27 @@ def test_include_added_combination_lacking_a_shared_key(write) -> None:
     assert errors_of(p) == [
         f"{p}:12:13: teaser[city=lima]: no instance of 'stills' matches this one (city=lima)",
     ]
+
+
+def test_pending_values_do_not_hide_errors_about_what_is_known(tmp_path):
+    """A missing field, or a fan-in list that is too short, is an error before run time."""
+    import io
+
+    from renderer.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "version: 1\nname: x\njobs:\n"
+        "  clip:\n    endpoint: samsar/video/text_to_video\n    matrix:\n      city: [lisbon]\n"
+        "    input: {prompt: p, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 10}\n"
+        "  cut:\n    endpoint: samsar/video/join_videos\n    needs: [clip]\n"
+        "    input:\n      session_ids: \"{{ needs.clip | map(attribute='session_id') | list }}\"\n"
+        "  subs:\n    endpoint: samsar/video/translate_video\n    needs: [clip]\n    matrix:\n      city: [lisbon]\n"
+        "    input:\n      videoSessionId: \"{{ needs.clip.session_id }}\"\n"
+    )
+    err = io.StringIO()
+    assert main(["validate", str(path)], out=io.StringIO(), err=err, env={}) == 1
+    assert err.getvalue().splitlines()[:2] == [
+        f"{path}:13:7: cut: session_ids needs at least 2 item(s), it has 1",
+        f"{path}:19:5: subs[city=lisbon]: missing required field language",
+    ]
