@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 import anyio
 import httpx
@@ -38,7 +38,7 @@ from renderer.execute.limits import TokenBucket, retry_after
 from renderer.execute.settings import ProviderSettings, Timeouts
 from renderer.providers.base import Route
 
-Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found"]
+Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped"]
 _KEPT_HEADERS = (
     "x-credits-charged", "x-credits-remaining", "retry-after", "idempotent-replayed",
     "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
@@ -65,9 +65,10 @@ class Answer:
             if isinstance(raw, bool) or raw is None:
                 continue
             try:
-                return float(raw)
+                value = float(raw)
             except (TypeError, ValueError):
                 continue
+            return int(value) if value.is_integer() else value
         return None
 
 
@@ -133,12 +134,19 @@ class ProviderClient:
         files: Any = None,
         headers: Mapping[str, str] | None = None,
         label: str = "read",
+        prepare: Callable[[], bool] | None = None,
     ) -> Answer:
-        """One HTTP request under the provider's limits, classified (never raises on HTTP errors)."""
+        """One HTTP request under the provider's limits, classified (never raises on HTTP errors).
+
+        ``prepare`` runs once a slot and a token are held, right before sending: it
+        writes the journal's intent, or returns False to send nothing ("skipped").
+        """
         write = method != "GET"
         limiter = self.submit_limiter if write else self.read_limiter
         async with limiter:
             await self.bucket.acquire()
+            if prepare is not None and not prepare():
+                return Answer("skipped")
             self.counts[label] += 1
             try:
                 response = await self.http.request(

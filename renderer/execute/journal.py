@@ -26,7 +26,7 @@ import json
 import os
 import socket
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -117,6 +117,19 @@ CREATE TABLE IF NOT EXISTS events (     -- every transition, for `renderer statu
     kind          TEXT NOT NULL,
     detail        TEXT
 );
+-- Transitions are single statements (one implicit transaction each); these triggers
+-- keep the audit trail inside that same transaction.
+CREATE TRIGGER IF NOT EXISTS submissions_intent AFTER INSERT ON submissions BEGIN
+    INSERT INTO events (at, submission_id, instance_id, kind, detail)
+    VALUES (new.created_at, new.id, new.instance_id, 'intent', new.endpoint);
+END;
+CREATE TRIGGER IF NOT EXISTS submissions_transition AFTER UPDATE ON submissions
+WHEN old.state IS NOT new.state OR old.attempts IS NOT new.attempts BEGIN
+    INSERT INTO events (at, submission_id, instance_id, kind, detail)
+    VALUES (new.updated_at, new.id, new.instance_id,
+            CASE WHEN old.attempts IS NOT new.attempts THEN 'attempt ' || new.attempts ELSE new.state END,
+            COALESCE(new.error, new.request_id));
+END;
 """
 
 
@@ -230,28 +243,44 @@ class Journal:
         self._lock_fd: int | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db = self._connect("NORMAL")
             self._db.executescript(_DDL)
             version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
             elif version[0] != SCHEMA_VERSION:
                 raise StateError(f"{path}: journal schema {version[0]} is not {SCHEMA_VERSION}; use another --state-dir")
+            # Intents go through a second connection that fsyncs every commit: a lost
+            # intent after a sent POST is the one loss that could make a run pay twice.
+            self._intent_db = self._connect("FULL") if durable_intents else self._db
         except sqlite3.DatabaseError as exc:
             raise StateError(f"{path}: the journal is not readable ({exc}); move it aside to start over") from None
+        self._verdicts: set[str] = {r[0] for r in self._db.execute("SELECT instance_id FROM verdicts")}
+
+    def _connect(self, synchronous: str) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={synchronous}")
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
 
     # -- plumbing ---------------------------------------------------------------
 
     def close(self) -> None:
         self.release_lock()
+        if self._intent_db is not self._db:
+            self._intent_db.close()
         self._db.close()
 
-    def _transaction(self, durable: bool = False) -> "_Tx":
-        return _Tx(self, durable)
+    def _transaction(self) -> "_Tx":
+        return _Tx(self)
+
+    def _write(self, sql: str, params: tuple[Any, ...], db: sqlite3.Connection | None = None) -> sqlite3.Cursor:
+        """One statement, one implicit transaction: a transition."""
+        cur = (db or self._db).execute(sql, params)
+        self._committed()
+        return cur
 
     def _committed(self) -> None:
         self.transitions += 1
@@ -305,6 +334,30 @@ class Journal:
                 self._event("stale_lock_recovered", None, None, note)
         return note
 
+    def holder(self) -> dict[str, Any] | None:
+        """Who holds the lock, and whether that run is alive (``running``)."""
+        row = self._db.execute("SELECT pid, hostname, acquired_at FROM lock").fetchone()
+        if row is None:
+            return None
+        info = dict(row)
+        running = True
+        if fcntl is not None and self._lock_fd is None:
+            lock_path = self.path.with_name(self.path.name + ".lock")
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                fd = None
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    running = False  # nobody holds it: that run ended without cleaning up
+                except OSError:
+                    running = True
+                finally:
+                    os.close(fd)
+        info["running"] = running
+        return info
+
     def release_lock(self) -> None:
         if self._lock_fd is None:
             return
@@ -324,6 +377,14 @@ class Journal:
             (instance_id, input_sha256),
         ).fetchone()
         return _submission(row) if row else None
+
+    def current_all(self) -> dict[tuple[str, str], Submission]:
+        """``current`` for every (instance, input) at once: one query at the start of a run."""
+        rows = self._db.execute(
+            "SELECT * FROM submissions WHERE id IN"
+            " (SELECT MAX(id) FROM submissions GROUP BY instance_id, input_sha256)"
+        ).fetchall()
+        return {(r["instance_id"], r["input_sha256"]): _submission(r) for r in rows}
 
     def get(self, submission_id: int) -> Submission:
         row = self._db.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
@@ -381,42 +442,53 @@ class Journal:
     ) -> Submission:
         """The intent, with the exact body, before the first POST (fsynced)."""
         at = now_iso()
-        with self._transaction(durable=self.durable_intents):
-            cur = self._db.execute(
-                "INSERT INTO submissions (instance_id, endpoint, provider, input_sha256, generation, idempotency_key,"
-                " state, body, estimate_min, estimate_max, attempts, created_at, sent_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, SENDING,
-                 _dump(body), estimate[0], estimate[1], at, at, at),
-            )
-            sid = int(cur.lastrowid)
-            self._event("intent", sid, instance_id, f"attempt 1 {endpoint}")
-            self._db.execute("DELETE FROM verdicts WHERE instance_id = ?", (instance_id,))
-        return self.get(sid)
+        text = _dump(body)
+        cur = self._write(
+            "INSERT INTO submissions (instance_id, endpoint, provider, input_sha256, generation, idempotency_key,"
+            " state, body, estimate_min, estimate_max, attempts, created_at, sent_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+            (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, SENDING,
+             text, estimate[0], estimate[1], at, at, at),
+            self._intent_db,
+        )
+        if instance_id in self._verdicts:  # this run's earlier word on it no longer holds
+            self._write("DELETE FROM verdicts WHERE instance_id = ?", (instance_id,))
+            self._verdicts.discard(instance_id)
+        return Submission(
+            id=int(cur.lastrowid), instance_id=instance_id, endpoint=endpoint, provider=provider,
+            input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,
+            body=json.loads(text), estimate_min=_num(estimate[0]), estimate_max=_num(estimate[1]), attempts=1,
+            request_id=None, session_id=None, http_status=None, credits_charged=None, result_url=None,
+            result_urls=(), thumbnail_url=None, duration=None, response=None, error=None, created_at=at,
+            sent_at=at, submitted_at=None, finished_at=None, updated_at=at,
+        )
 
     def sending(self, sub: Submission) -> Submission:
         """Another attempt of the same POST (same body, same key), before it is sent (fsynced)."""
         at = now_iso()
-        with self._transaction(durable=self.durable_intents):
-            self._db.execute(
-                "UPDATE submissions SET state = ?, attempts = attempts + 1, sent_at = COALESCE(sent_at, ?),"
-                " updated_at = ? WHERE id = ?",
-                (SENDING, at, at, sub.id),
-            )
-            self._event("attempt", sub.id, sub.instance_id, f"attempt {sub.attempts + 1}")
-        return self.get(sub.id)
+        self._write(
+            "UPDATE submissions SET state = ?, attempts = ?, sent_at = COALESCE(sent_at, ?), updated_at = ? WHERE id = ?",
+            (SENDING, sub.attempts + 1, at, at, sub.id),
+            self._intent_db,
+        )
+        return replace(sub, state=SENDING, attempts=sub.attempts + 1, sent_at=sub.sent_at or at, updated_at=at)
 
-    def _update(self, sub: Submission, kind: str, detail: str | None, **fields: Any) -> Submission:
+    def _update(self, sub: Submission, **fields: Any) -> Submission:
         fields["updated_at"] = now_iso()
-        cols = ", ".join(f"{k} = ?" for k in fields)
-        with self._transaction():
-            self._db.execute(f"UPDATE submissions SET {cols} WHERE id = ?", (*fields.values(), sub.id))
-            self._event(kind, sub.id, sub.instance_id, detail)
-        return self.get(sub.id)
+        for k in ("credits_charged", "duration"):
+            if k in fields:
+                fields[k] = _num(fields[k])
+        stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v) if k == "response" and v is not None else v)
+                  for k, v in fields.items()}
+        cols = ", ".join(f"{k} = ?" for k in stored)
+        self._write(f"UPDATE submissions SET {cols} WHERE id = ?", (*stored.values(), sub.id))
+        if "result_urls" in fields:
+            fields["result_urls"] = tuple(fields["result_urls"])
+        return replace(sub, **fields)
 
     def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission:
         """The last attempt provably did nothing; another may follow."""
-        return self._update(sub, "not_processed", error, state=PREPARED, error=error, http_status=http_status)
+        return self._update(sub, state=PREPARED, error=error, http_status=http_status)
 
     def accepted(
         self,
@@ -426,19 +498,18 @@ class Journal:
         session_id: str | None,
         credits_charged: float | None,
         response: Any,
-        how: str = "answer",
     ) -> Submission:
+        """The request id, right after the answer (or after a reconciliation proved it)."""
         return self._update(
-            sub, "accepted", f"{request_id} ({how})", state=ACCEPTED, request_id=request_id,
-            session_id=session_id or request_id, credits_charged=credits_charged, http_status=200,
-            submitted_at=now_iso(), error=None, response=_dump(response) if response is not None else None,
+            sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
+            credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
         )
 
     def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
-        return self._update(sub, "rejected", error, state=REJECTED, error=error, http_status=http_status, finished_at=now_iso())
+        return self._update(sub, state=REJECTED, error=error, http_status=http_status, finished_at=now_iso())
 
     def unknown(self, sub: Submission, error: str) -> Submission:
-        return self._update(sub, "unknown", error, state=UNKNOWN, error=error)
+        return self._update(sub, state=UNKNOWN, error=error)
 
     def finish(
         self,
@@ -454,70 +525,63 @@ class Journal:
         error: str | None = None,
     ) -> Submission:
         return self._update(
-            sub, state, error, state=state, result_url=result_url, result_urls=_dump(list(result_urls)),
-            thumbnail_url=thumbnail_url,
+            sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
             credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
-            duration=duration, response=_dump(response) if response is not None else None, error=error,
-            finished_at=now_iso(),
+            duration=duration, response=response, error=error, finished_at=now_iso(),
         )
 
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
-        with self._transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
-                (path, file_sha256, storage_key, _dump(response), now_iso()),
-            )
-            self._event("uploaded", None, None, f"{path} -> {storage_key}")
+        self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
+                    (path, file_sha256, storage_key, _dump(response), now_iso()))
+
+    def note(self, kind: str, detail: str, instance_id: str | None = None) -> None:
+        """An event worth keeping that is not a state change (a reconciliation, a resubmission)."""
+        self._write("INSERT INTO events (at, submission_id, instance_id, kind, detail) VALUES (?, NULL, ?, ?, ?)",
+                    (now_iso(), instance_id, kind, detail))
 
     def set_verdict(self, instance_id: str, status: str, reason: str | None) -> None:
-        with self._transaction():
-            self._db.execute(
-                "INSERT INTO verdicts VALUES (?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET"
-                " status=excluded.status, reason=excluded.reason, at=excluded.at",
-                (instance_id, status, reason, now_iso()),
-            )
+        self._write(
+            "INSERT INTO verdicts VALUES (?, ?, ?, ?) ON CONFLICT(instance_id) DO UPDATE SET"
+            " status=excluded.status, reason=excluded.reason, at=excluded.at",
+            (instance_id, status, reason, now_iso()),
+        )
+        self._verdicts.add(instance_id)
 
     def clear_verdicts(self) -> None:
-        with self._transaction():
-            self._db.execute("DELETE FROM verdicts")
+        if self._verdicts:
+            self._write("DELETE FROM verdicts", ())
+            self._verdicts.clear()
 
 
 class _Tx:
-    """BEGIN IMMEDIATE ... COMMIT, fsynced when ``durable``; counts transitions."""
+    """BEGIN IMMEDIATE ... COMMIT for the few multi-statement writes; counts as one transition."""
 
-    def __init__(self, journal: Journal, durable: bool) -> None:
+    def __init__(self, journal: Journal) -> None:
         self.j = journal
-        self.durable = durable
 
     def __enter__(self) -> None:
-        db = self.j._db
-        if self.durable:
-            db.execute("PRAGMA synchronous=FULL")
-        db.execute("BEGIN IMMEDIATE")
+        self.j._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        db = self.j._db
-        try:
-            if exc_type is None:
-                db.execute("COMMIT")
-            else:
-                db.execute("ROLLBACK")
-        finally:
-            if self.durable:
-                db.execute("PRAGMA synchronous=NORMAL")
+        self.j._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         if exc_type is None:
             self.j._committed()
+
+
+def _num(x: float | None) -> float | int | None:
+    """SQLite hands back REALs: 50.0 credits read back as 50."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
 
 
 def _submission(row: sqlite3.Row) -> Submission:
     return Submission(
         id=row["id"], instance_id=row["instance_id"], endpoint=row["endpoint"], provider=row["provider"],
         input_sha256=row["input_sha256"], generation=row["generation"], idempotency_key=row["idempotency_key"],
-        state=row["state"], body=_load(row["body"]), estimate_min=row["estimate_min"],
-        estimate_max=row["estimate_max"], attempts=row["attempts"], request_id=row["request_id"],
-        session_id=row["session_id"], http_status=row["http_status"], credits_charged=row["credits_charged"],
+        state=row["state"], body=_load(row["body"]), estimate_min=_num(row["estimate_min"]),
+        estimate_max=_num(row["estimate_max"]), attempts=row["attempts"], request_id=row["request_id"],
+        session_id=row["session_id"], http_status=row["http_status"], credits_charged=_num(row["credits_charged"]),
         result_url=row["result_url"], result_urls=tuple(_load(row["result_urls"]) or ()),
-        thumbnail_url=row["thumbnail_url"], duration=row["duration"], response=_load(row["response"]),
+        thumbnail_url=row["thumbnail_url"], duration=_num(row["duration"]), response=_load(row["response"]),
         error=row["error"], created_at=row["created_at"], sent_at=row["sent_at"],
         submitted_at=row["submitted_at"], finished_at=row["finished_at"], updated_at=row["updated_at"],
     )

@@ -18,6 +18,8 @@ from typing import Awaitable, Callable, Mapping
 
 import anyio
 
+_EPSILON = 1e-9
+_MIN_WAIT = 0.001
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -96,15 +98,16 @@ class TokenBucket:
             while True:
                 now = self._clock()
                 if now < self._paused_until:
-                    await self._sleep(self._paused_until - now)
+                    await self._sleep(max(_MIN_WAIT, self._paused_until - now))
                     continue
                 if self.rate is None:
                     return
                 self._refill()
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - _EPSILON:  # refills are floats: 0.9999999 is a token
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return
-                await self._sleep((1.0 - self._tokens) / self.rate)
+                # never a sub-millisecond sleep: it may not move a clock at all
+                await self._sleep(max(_MIN_WAIT, (1.0 - self._tokens) / self.rate))
 
 
 def _number(value: str | None) -> float | None:

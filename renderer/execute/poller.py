@@ -140,8 +140,9 @@ class Poller:
                 groups.setdefault(kind, []).append(w)
         for kind, ws in groups.items():
             last = self._last_list.get(kind, -1e18)
-            if len(ws) < self.settings.list_min_jobs:
-                per_id.extend(ws)
+            watching = sum(1 for w in self.watches.values() if w.batch == kind and w.result is None)
+            if watching < self.settings.list_min_jobs:
+                per_id.extend(ws)  # one job: its own status read costs the same as a list
             elif now - last < self.settings.list_interval:
                 for w in ws:  # the next list read is close; wait for it
                     w.next_due = last + self.settings.list_interval

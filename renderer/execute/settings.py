@@ -7,7 +7,7 @@ here is read from the process environment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from renderer import providers
@@ -47,7 +47,7 @@ class PollSettings:
     factor: float = 1.5
     max_interval: float = 30.0
     list_interval: float = 1.0
-    list_min_jobs: int = 2  # below this many due jobs, per-id reads are as cheap
+    list_min_jobs: int = 2  # with fewer jobs of a kind in flight, per-id reads are as cheap
     image_list_limit: int = 500  # the documented maximum of /image/list
     # /image/list shows the most recent sessions only: keep at most this many image
     # jobs unfinished so every one of them stays visible to the batch read.
@@ -85,9 +85,16 @@ class ExecSettings:
     progress_interval: float = 5.0  # seconds between plain progress lines
     reconcile_delay: float = 1.0  # wait before reading a list to settle an ambiguous POST
     clock_skew: float = 300.0  # tolerated difference between our clock and the API's
-    sandbox_render_seconds: float = 1.0
+    sandbox_render_seconds: float = 0.5  # --sandbox: quick enough for a demo, slow enough to show polling
     seed: int | None = None  # jitter; None: unpredictable
     durable_intents: bool = True  # fsync the journal when an intent is written
+
+    def for_sandbox(self) -> "ExecSettings":
+        """The local stand-in renders in about a second: read it often, it costs nothing."""
+        quick = self.sandbox_render_seconds / 4
+        poll = replace(self.poll, initial=min(self.poll.initial, quick), list_interval=min(self.poll.list_interval, quick),
+                       max_interval=min(self.poll.max_interval, max(quick, 0.05) * 4))
+        return replace(self, poll=poll)
 
 
 def provider_settings(

@@ -1,0 +1,555 @@
+"""The run itself: one task per instance, in one task group, gated by its upstreams.
+
+An instance's task waits for its ``needs``, renders its body with their outputs
+(``Planner.resolve``), looks itself up in the journal, and then does the one thing
+the journal allows:
+
+==============================  ==============================================
+journal says                    the task
+==============================  ==============================================
+nothing, or failed/refused      submits (a new generation after a failure)
+``prepared``                    sends again: the last attempt provably did nothing
+``sending`` / ``unknown``       settles it: resend with the same Idempotency-Key
+                                when the provider honours keys, else reconcile
+                                (``renderer.execute.reconcile``), else ``unknown``
+``accepted``                    polls; never submits again
+``completed``                   reuses the outputs
+==============================  ==============================================
+
+Budget: every instance holds the credits it may spend (its estimate's max until
+the API says what it charged); a submission that would take the total past
+``budget.max_credits`` is not made. A 402 stops submissions to that provider,
+an interrupt (first Ctrl-C) stops all; what was accepted is still polled after a
+402, and left pending after an interrupt (a later run resumes it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Mapping
+
+import anyio
+
+from renderer import providers
+from renderer.errors import ApiError, DataFileError, Invalid, UserError
+from renderer.execute import journal as J
+from renderer.execute.client import Answer, ProviderClient, route_url
+from renderer.execute.journal import Journal, Submission
+from renderer.execute.limits import Backoff
+from renderer.execute.outputs import job_duration, outputs_from_manifest, outputs_of
+from renderer.execute.poller import Poller, batch_kind
+from renderer.execute.reconcile import Finding, can_reconcile, reconcile
+from renderer.execute.settings import ExecSettings
+from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
+from renderer.plan.model import Instance, Outputs, Plan
+from renderer.plan.planner import Planner
+from renderer.providers.base import Price, Route, Status
+
+WAITING, QUEUED, SUBMITTING, PENDING = "waiting", "queued", "submitting", "pending"
+FINAL = ("completed", "failed", "cancelled", "not_submitted", "unknown", "pending")
+
+
+def idempotency_key(campaign: str, instance_id: str, input_sha256: str, generation: int) -> str:
+    """The same for every retry of one submission; new only for a deliberate re-render."""
+    text = "\n".join((campaign, instance_id, input_sha256, str(generation)))
+    return "renderer-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    detach: bool = False
+    resubmit_unknown: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class JobState:
+    """One instance during a run (in memory; the journal holds what must survive)."""
+
+    inst: Instance
+    done: anyio.Event = field(default_factory=anyio.Event)
+    status: str = WAITING
+    error: str | None = None
+    sha: str | None = None
+    price: Price | None = None
+    sub: Submission | None = None
+    outputs: Outputs | None = None
+    reused: Mapping[str, Any] | None = None  # the previous manifest entry it reuses
+
+
+class Budget:
+    """Credits each instance may spend; submissions are admitted against ``limit``."""
+
+    def __init__(self, limit: float | None) -> None:
+        self.limit = limit
+        self.held: dict[str, float] = {}
+
+    @property
+    def total(self) -> float:
+        return sum(self.held.values())
+
+    def hold(self, iid: str, amount: float | None) -> None:
+        self.held[iid] = amount or 0.0
+
+    def release(self, iid: str) -> None:
+        self.held.pop(iid, None)
+
+    def admit(self, iid: str, need: float | None) -> str | None:
+        """None if the submission fits (and is then held), else why it does not."""
+        if self.limit is None:
+            self.held[iid] = need or 0.0
+            return None
+        if need is None:
+            return "its price is unknown and the campaign sets budget.max_credits; add the price under `pricing`"
+        others = self.total - self.held.get(iid, 0.0)
+        if others + need > self.limit:
+            return (f"it may cost {need:g} credits and {others:g} are already committed: "
+                    f"that would pass budget.max_credits {self.limit:g}")
+        self.held[iid] = need
+        return None
+
+
+class SubmissionGate:
+    """Submissions share it; a reconciliation takes it alone.
+
+    Reconciling reads a list of sessions and attributes an unclaimed one to the lost
+    submission. That is only sound when no other submission of the provider is on
+    the wire (its session would be unclaimed too, its answer still on the way), so
+    a reconciliation waits for in-flight POSTs to finish and holds new ones back.
+    """
+
+    def __init__(self) -> None:
+        self.active = 0
+        self._idle = anyio.Event()
+        self._idle.set()
+        self._open = anyio.Event()
+        self._open.set()
+        self._exclusive = anyio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        while not self._open.is_set():
+            await self._open.wait()
+        self.active += 1
+        if self.active == 1:
+            self._idle = anyio.Event()
+        try:
+            yield
+        finally:
+            self.active -= 1
+            if self.active == 0:
+                self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        async with self._exclusive:
+            self._open = anyio.Event()
+            try:
+                await self._idle.wait()
+                yield
+            finally:
+                self._open.set()
+
+
+class Scheduler:
+    def __init__(
+        self,
+        plan: Plan,
+        planner: Planner,
+        journal: Journal,
+        clients: Mapping[str, ProviderClient],
+        settings: ExecSettings,
+        options: RunOptions = RunOptions(),
+        *,
+        previous: Mapping[str, Any] | None = None,
+        campaign_folder: Path | None = None,
+        rng: random.Random | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.plan = plan
+        self.planner = planner
+        self.journal = journal
+        self.clients = clients
+        self.settings = settings
+        self.options = options
+        self.previous_jobs: Mapping[str, Any] = (previous or {}).get("jobs") or {}
+        self.folder = campaign_folder or Path(plan.campaign.folder)
+        self.rng = rng or random.Random(settings.seed)
+        self.clock = clock
+        self.campaign_name = plan.campaign.name
+        self.pollers = {name: Poller(c, settings.poll, clock) for name, c in clients.items()}
+        self.image_window = anyio.Semaphore(settings.poll.image_window)
+        self.gates = {name: SubmissionGate() for name in clients}
+        self.budget = Budget(plan.campaign.budget)
+        self.stop_reason: str | None = None
+        self.stopped_providers: dict[str, str] = {}
+        self.notes: list[str] = []
+        self.jobs: dict[str, JobState] = {i.id: JobState(i) for i in plan.instances}
+        self.started = clock()
+        self._cancel: anyio.CancelScope | None = None
+        self._known: dict[tuple[str, str], Submission] = {}
+
+    # -- control ------------------------------------------------------------------
+
+    def stop(self, reason: str) -> None:
+        """No new submissions from now on (in-flight POSTs finish and are journaled)."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            self.notes.append(reason)
+
+    def interrupt(self) -> None:
+        """First Ctrl-C: stop submitting, stop waiting for renders; finish quickly."""
+        self.stop("interrupted: no further submissions; unfinished jobs stay pending and a later run resumes them")
+        for p in self.pollers.values():
+            p.stop("interrupted")
+
+    def abort(self) -> None:
+        """Second Ctrl-C: stop at once. In-flight POSTs become `unknown` for the next run."""
+        if self._cancel is not None:
+            self._cancel.cancel()
+
+    def _blocked(self, provider: str) -> str | None:
+        return self.stop_reason or self.stopped_providers.get(provider)
+
+    # -- the run ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.journal.clear_verdicts()
+        self._known = self.journal.current_all()
+        for st in self.jobs.values():
+            inst = st.inst
+            if inst.action == "reuse":
+                st.reused = self.previous_jobs.get(inst.id)
+                st.outputs = outputs_from_manifest(st.reused or {})
+                st.status, st.sha = "completed", inst.input_sha256
+                st.done.set()
+            elif inst.action == "skip":
+                prev = self.previous_jobs.get(inst.id)
+                if isinstance(prev, Mapping) and prev.get("status") == "completed":
+                    st.reused, st.outputs, st.status = prev, outputs_from_manifest(prev), "completed"
+                else:
+                    st.status, st.error = "not_submitted", "not selected (--select)"
+                st.done.set()
+            else:
+                credits = inst.price.credits
+                self.budget.hold(inst.id, credits.max if credits is not None else 0.0)
+        with anyio.CancelScope() as scope:
+            self._cancel = scope
+            async with anyio.create_task_group() as outer:
+                for p in self.pollers.values():
+                    outer.start_soon(p.run)
+                async with anyio.create_task_group() as tg:
+                    for st in self.jobs.values():
+                        if not st.done.is_set():
+                            tg.start_soon(self._job, st)
+                outer.cancel_scope.cancel()
+        self._cancel = None
+
+    async def _job(self, st: JobState) -> None:
+        try:
+            await self._job_inner(st)
+        finally:
+            if st.status in (WAITING, QUEUED, SUBMITTING):
+                # cancelled mid-way (second Ctrl-C): say what the journal knows
+                sub = self.journal.current(st.inst.id, st.sha) if st.sha else None
+                if sub is not None:
+                    st.sub, st.status = sub, sub.public_status
+                else:
+                    st.status, st.error = "not_submitted", st.error or "interrupted"
+            st.done.set()
+
+    async def _job_inner(self, st: JobState) -> None:
+        inst = st.inst
+        for up in inst.needs:
+            await self.jobs[up].done.wait()
+        bad = [u for u in inst.needs if self.jobs[u].status != "completed"]
+        if bad:
+            up = self.jobs[bad[0]]
+            why = f"upstream {bad[0]} is {up.status}" + (f" ({up.error})" if up.error and up.status != "pending" else "")
+            if up.status == "pending":
+                why = f"upstream {bad[0]} is still rendering; run again to continue"
+            self._verdict(st, "not_submitted", why)
+            return
+        route = providers.route(inst.endpoint)
+        assert route is not None
+        if inst.pending:
+            try:
+                body, sha, price = self.planner.resolve(inst.id, {u: self.jobs[u].outputs for u in inst.needs})
+            except Invalid as exc:
+                self._verdict(st, "failed", "; ".join(str(e) for e in exc.errors))
+                return
+            except UserError as exc:
+                self._verdict(st, "failed", str(exc))
+                return
+            prev = self.previous_jobs.get(inst.id)
+            if isinstance(prev, Mapping) and prev.get("status") == "completed" and prev.get("input_sha256") == sha:
+                st.reused, st.outputs, st.status, st.sha = prev, outputs_from_manifest(prev), "completed", sha
+                self.budget.release(inst.id)
+                return
+        else:
+            body, sha, price = inst.body, inst.input_sha256, inst.price
+        assert sha is not None
+        st.sha, st.price = sha, price
+        sub = self._known.get((inst.id, sha))
+        if sub is not None and sub.state == J.COMPLETED:
+            self._finished(st, sub)
+            return
+        async with self._window(route):
+            if sub is None:
+                await self._submit(st, route, body, None, generation=1)
+            elif sub.state in (J.FAILED, J.CANCELLED, J.REJECTED):
+                await self._submit(st, route, body, None, generation=sub.generation + 1)
+            elif sub.state == J.ACCEPTED:
+                self.budget.hold(inst.id, sub.cost)
+                await self._poll(st, route, sub, first_read=0.0)
+            elif sub.state == J.PREPARED:
+                await self._submit(st, route, body, sub, generation=sub.generation)
+            else:  # SENDING or UNKNOWN: a previous run may have been charged for it
+                self.budget.hold(inst.id, sub.cost)
+                await self._settle(st, route, body, sub)
+
+    @contextlib.asynccontextmanager
+    async def _window(self, route: Route) -> AsyncIterator[None]:
+        """Image jobs hold a slot of the /image/list window while unfinished."""
+        if batch_kind(route) == "image":
+            async with self.image_window:
+                yield
+        else:
+            yield
+
+    # -- outcomes -------------------------------------------------------------------
+
+    def _verdict(self, st: JobState, status: str, reason: str) -> None:
+        st.status, st.error = status, reason
+        self.budget.release(st.inst.id)
+        self.journal.set_verdict(st.inst.id, status, reason)
+
+    def _leave(self, st: JobState, sub: Submission | None, reason: str) -> None:
+        """Not sent (now): the journal's state of ``sub`` says what that means."""
+        if sub is None or sub.state == J.PREPARED:
+            if sub is not None:
+                st.sub = sub
+            self._verdict(st, "not_submitted", reason)
+        else:
+            st.sub, st.status, st.error = sub, sub.public_status, reason
+
+    def _finished(self, st: JobState, sub: Submission) -> None:
+        st.sub, st.status, st.error = sub, sub.public_status, sub.error
+        if sub.state == J.COMPLETED:
+            st.outputs = outputs_of(sub)
+        if sub.state == J.REJECTED:
+            self.budget.release(st.inst.id)
+        else:
+            self.budget.hold(st.inst.id, sub.cost)
+
+    # -- submitting ---------------------------------------------------------------------
+
+    async def _settle(self, st: JobState, route: Route, body: Any, sub: Submission) -> None:
+        """A submission of an earlier run whose answer was never journaled."""
+        client = self.clients[route.provider]
+        if client.settings.idempotent_keys:
+            await self._submit(st, route, body, sub, generation=sub.generation)
+            return
+        finding = await self._reconcile(route, sub)
+        if finding.request_id:
+            sub = self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
+                                        credits_charged=None, response=finding.payload)
+            await self._poll(st, route, sub, first_read=0.0)
+        elif self.options.resubmit_unknown:
+            self.notes.append(f"{st.inst.id}: resubmitting a submission of unknown fate (--resubmit-unknown); it may be charged twice")
+            self.journal.note("resubmit_unknown", "resubmitted on request (--resubmit-unknown)", st.inst.id)
+            await self._submit(st, route, body, sub, generation=sub.generation)
+        else:
+            self._unknown(st, sub, sub.error or "the run that sent it ended before the answer was written", finding)
+
+    async def _reconcile(self, route: Route, sub: Submission) -> Finding:
+        if not can_reconcile(route):
+            return Finding(None, f"{route.endpoint} has no list route that ties a session to a request")
+        client = self.clients[route.provider]
+        async with self.gates[route.provider].exclusive():  # no other POST of this provider in flight
+            unsettled = [s for s in self.journal.latest_per_instance() if s.state in (J.SENDING, J.UNKNOWN)]
+            finding = await reconcile(
+                client, route, sub, claimed=self.journal.claimed_ids(), unsettled=unsettled,
+                clock_skew=self.settings.clock_skew, now=time.time(), list_limit=self.settings.poll.image_list_limit,
+            )
+        self.journal.note("reconcile", finding.note, sub.instance_id)
+        return finding
+
+    def _unknown(self, st: JobState, sub: Submission, why: str, finding: Finding) -> None:
+        """Record that a submission's fate is not known, keeping its first cause."""
+        first = (sub.error or "").split("; ")[0] if sub.state == J.UNKNOWN and sub.error else why
+        text = f"{first}; {finding.note}" if first else finding.note
+        if sub.state != J.UNKNOWN or sub.error != text:
+            sub = self.journal.unknown(sub, text[:2000])
+        st.sub, st.status, st.error = sub, "unknown", sub.error
+
+    async def _submit(self, st: JobState, route: Route, body: Any, sub: Submission | None, *, generation: int) -> None:
+        inst = st.inst
+        provider = route.provider
+        client = self.clients[provider]
+        retry = self.settings.retry
+        blocked = self._blocked(provider)
+        if blocked:
+            self._leave(st, sub, blocked)
+            return
+        price = st.price or inst.price
+        refusal = self.budget.admit(inst.id, price.credits.max if price.credits is not None else None)
+        if refusal:
+            self._leave(st, sub, refusal)
+            return
+        st.status = QUEUED
+        if sub is not None:
+            to_send = sub.body  # exactly what was sent before: the key's fingerprint must match
+        elif needs_upload(route, body):
+            try:
+                to_send = await upload_input(client, self.journal, route, body, self.folder, self.settings, self.rng)
+            except (DataFileError, ApiError) as exc:
+                self._verdict(st, "failed" if upload_failure_is_final(exc) else "not_submitted", str(exc))
+                return
+        else:
+            to_send = body
+        key = sub.idempotency_key if sub is not None else idempotency_key(self.campaign_name, inst.id, st.sha or "", generation)
+        url = route_url(client.base_url, route)
+        backoff = Backoff(retry.base_delay, retry.max_delay, self.rng)
+        started = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            current = sub
+
+            def prepare() -> bool:
+                nonlocal current
+                if self._blocked(provider):
+                    return False
+                if current is None:
+                    current = self.journal.begin(
+                        instance_id=inst.id, endpoint=inst.endpoint, provider=provider, input_sha256=st.sha or "",
+                        generation=generation, idempotency_key=key, body=to_send,
+                        estimate=(price.credits.min, price.credits.max) if price.credits is not None else (None, None),
+                    )
+                else:
+                    current = self.journal.sending(current)
+                st.status = SUBMITTING
+                return True
+
+            async with self.gates[provider].shared():
+                answer = await client.send("POST", url, json_body=to_send, headers={"Idempotency-Key": key},
+                                           label="submit", prepare=prepare)
+            sub = current
+            if answer.kind == "skipped":
+                self._leave(st, sub, self._blocked(provider) or "not sent")
+                return
+            assert sub is not None
+            elapsed = self.clock() - started
+            if answer.ok:
+                await self._accepted(st, route, sub, answer)
+                return
+            if answer.kind == "retry":
+                sub = self.journal.retryable(sub, answer.error or "not processed", answer.status)
+                wait = answer.retry_after if answer.retry_after is not None else backoff.delay(attempt)
+                if attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_retry_after:
+                    self._leave(st, sub, f"gave up after {attempt} attempt(s), none processed: {answer.error}")
+                    return
+                await anyio.sleep(wait)
+                continue
+            if answer.kind == "ambiguous":
+                if client.settings.idempotent_keys:
+                    wait = backoff.delay(attempt)
+                    if attempt < retry.max_attempts and elapsed + wait <= retry.max_elapsed and not self._blocked(provider):
+                        await anyio.sleep(wait)  # the same key again: the API answers once
+                        continue
+                    sub = self.journal.unknown(sub, f"no answer after {attempt} attempt(s) with the same Idempotency-Key: {answer.error}")
+                    st.sub, st.status, st.error = sub, "unknown", sub.error
+                    return
+                await anyio.sleep(self.settings.reconcile_delay)
+                finding = await self._reconcile(route, sub)
+                if finding.request_id:
+                    sub = self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
+                                                credits_charged=None, response=finding.payload)
+                    await self._poll(st, route, sub, first_read=0.0)
+                    return
+                self._unknown(st, sub, answer.error or "no answer", finding)
+                return
+            # refused: nothing was processed
+            sub = self.journal.rejected(sub, answer.error or "refused", answer.status)
+            self.budget.release(inst.id)
+            st.sub, st.error = sub, sub.error
+            st.status = sub.public_status
+            if answer.kind == "payment":
+                self.stopped_providers.setdefault(
+                    provider, f"{provider} answered 402 (insufficient credits): no further {provider} submissions")
+                self.notes.append(self.stopped_providers[provider])
+            elif answer.kind == "auth":
+                self.stopped_providers.setdefault(
+                    provider, f"{provider} refused the API key ({answer.error}): no further {provider} submissions")
+                self.notes.append(self.stopped_providers[provider])
+            return
+
+    async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
+        module = providers.module(route)
+        payload = answer.payload
+        rid = module.parse_submit(route, payload)
+        if rid is None:
+            sub = self.journal.unknown(sub, "the API answered 2xx without a request id; it may have been charged")
+            st.sub, st.status, st.error = sub, "unknown", sub.error
+            return
+        session_id = payload.get("session_id") if isinstance(payload, Mapping) and isinstance(payload.get("session_id"), str) else None
+        if answer.headers.get("idempotent-replayed"):
+            self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
+        sub = self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=answer.credits_charged(),
+                                    response=payload)
+        self.budget.hold(st.inst.id, sub.cost)
+        if not route.creates_session:  # cancel_render: the answer is the outcome
+            self._complete(st, route, sub, Status("completed"), payload, None)
+            return
+        status = module.parse_status(route, payload)
+        if status.state == "completed" and status.result_url or status.state in ("failed", "cancelled"):
+            self._complete(st, route, sub, status, payload, None)  # rollups can finish within the request
+            return
+        await self._poll(st, route, sub)
+
+    # -- polling ------------------------------------------------------------------------
+
+    async def _poll(self, st: JobState, route: Route, sub: Submission, first_read: float | None = None) -> None:
+        st.sub = sub
+        if self.options.detach:
+            st.status, st.error = PENDING, "submitted (--detach); run again to collect the result"
+            return
+        st.status = PENDING
+        result = await self.pollers[route.provider].watch(route, sub.request_id or "", first_read)
+        if result.status is None:
+            st.error = result.stopped
+            return
+        self._complete(st, route, sub, result.status, result.payload, result.credits_charged)
+
+    def _complete(self, st: JobState, route: Route, sub: Submission, status: Status, payload: Any, charged: float | None) -> None:
+        charged = charged if charged is not None else sub.credits_charged
+        duration = None
+        if status.state == "completed":
+            duration = job_duration(route, sub.body, st.price or st.inst.price, charged, self.planner.table)
+        sub = self.journal.finish(
+            sub, status.state, result_url=status.result_url, result_urls=status.result_urls,
+            thumbnail_url=status.thumbnail_url, credits_charged=charged, duration=duration,
+            response=payload, error=status.error,
+        )
+        self._finished(st, sub)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for st in self.jobs.values():
+            if st.inst.action == "skip":
+                continue
+            out[st.status] = out.get(st.status, 0) + 1
+        return out
+
+    def credits(self) -> tuple[float, float]:
+        """(charged so far as the API reported it, committed: charged or held estimates)."""
+        charged = sum(st.sub.credits_charged or 0.0 for st in self.jobs.values()
+                      if st.sub is not None and st.sub.state in J.SPENDING)
+        return charged, self.budget.total

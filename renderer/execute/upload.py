@@ -1,0 +1,104 @@
+"""EnhanceCraft's ``input_file``: upload a local file first, then submit its storage key.
+
+The path is relative to the campaign's folder and must stay inside it (no ``..``,
+no absolute paths, no symlink out): a campaign from a pull request must not be able
+to send ``~/.ssh/id_rsa`` to an API. The upload's answer is journaled by
+(path, content sha256), so a resumed run does not upload the same file again.
+Uploads cost no credits, so an upload whose answer was lost is simply repeated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+from typing import Any, Mapping
+
+import anyio
+
+from renderer.errors import ApiError, DataFileError, Location
+from renderer.execute.client import ProviderClient, route_url
+from renderer.execute.journal import Journal
+from renderer.execute.limits import Backoff
+from renderer.execute.settings import ExecSettings
+from renderer.providers import enhancecraft
+from renderer.providers.base import Route
+
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
+
+
+def upload_failure_is_final(exc: ApiError | DataFileError) -> bool:
+    """Whether a later run could succeed: not for a bad path or a refused file."""
+    if isinstance(exc, DataFileError):
+        return True
+    return exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 402, 403, 429)
+
+
+def needs_upload(route: Route, body: Any) -> bool:
+    return route.provider == enhancecraft.NAME and isinstance(body, Mapping) and "input_file" in body
+
+
+def confined(folder: Path, relative: Any) -> Path:
+    """The file a campaign names, or DataFileError if it is outside the campaign's folder."""
+    where = Location(str(folder))
+    if not isinstance(relative, str) or not relative.strip():
+        raise DataFileError("input_file must be a path relative to the campaign file", where)
+    if Path(relative).is_absolute():
+        raise DataFileError(f"input_file {relative!r} must be relative to the campaign's folder", where)
+    root = folder.resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise DataFileError(f"input_file {relative!r} points outside the campaign's folder", where)
+    if not path.is_file():
+        raise DataFileError(f"input_file {relative!r} does not exist (looked in {root})", where)
+    return path
+
+
+async def upload_input(
+    client: ProviderClient,
+    journal: Journal,
+    route: Route,
+    body: Mapping[str, Any],
+    folder: Path,
+    settings: ExecSettings,
+    rng: random.Random,
+) -> dict[str, Any]:
+    """The body to submit: ``input_file`` replaced by the uploaded file's ``input_key``.
+
+    Raises DataFileError (bad path) or ApiError (the upload did not happen).
+    """
+    relative = body["input_file"]
+    path = confined(folder, relative)
+    data = path.read_bytes()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise DataFileError(f"input_file {relative!r} is larger than {MAX_UPLOAD_BYTES} bytes", Location(str(folder)))
+    digest = hashlib.sha256(data).hexdigest()
+    known = journal.upload(str(relative), digest)
+    if known is None:
+        key, payload = await _send(client, route, path.name, data, settings, rng)
+        journal.record_upload(str(relative), digest, key, payload)
+    else:
+        key = known.storage_key
+    out = {k: v for k, v in body.items() if k != "input_file"}
+    out["input_key"] = key
+    return out
+
+
+async def _send(
+    client: ProviderClient, route: Route, name: str, data: bytes, settings: ExecSettings, rng: random.Random
+) -> tuple[str, Any]:
+    retry = settings.retry
+    backoff = Backoff(retry.base_delay, retry.max_delay, rng)
+    url = route_url(client.base_url, route, enhancecraft.UPLOAD_PATH)
+    for attempt in range(1, retry.max_attempts + 1):
+        answer = await client.send("POST", url, files={"file": (name, data)}, label="upload")
+        if answer.ok:
+            key = answer.payload.get("storage_key") if isinstance(answer.payload, Mapping) else None
+            if isinstance(key, str) and key:
+                return key, answer.payload
+            raise ApiError("upload answered without a storage_key", None)
+        if answer.kind in ("rejected", "payment", "auth", "not_found"):
+            raise ApiError(f"upload of {name} refused: {answer.error}", answer.status)
+        if attempt < retry.max_attempts:
+            await anyio.sleep(answer.retry_after if answer.retry_after is not None else backoff.delay(attempt))
+    raise ApiError(f"upload of {name} failed after {retry.max_attempts} attempts: {answer.error}", None)

@@ -1,0 +1,92 @@
+"""Helpers shared by the executor tests: a fast real sandbox on loopback, campaign files, `run`.
+
+Nothing here sleeps to wait for timing: renders take ~0.2 s in the sandbox and the
+executor's poll intervals are configured down to tens of milliseconds.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import pytest
+
+from renderer.execute.command import run
+from renderer.execute.settings import ExecSettings, PollSettings, RetrySettings
+from renderer.sandbox.config import SandboxConfig
+from renderer.sandbox.faults import FaultSettings
+from renderer.sandbox.server import running_sandbox_sync
+
+CANARY = "sk_live_CANARY_7f3a9c1e5b2d4f60"  # a key no output may ever show
+RENDER = 0.2
+
+FAST = ExecSettings(
+    retry=RetrySettings(max_attempts=6, base_delay=0.01, max_delay=0.05, max_elapsed=10.0),
+    poll=PollSettings(initial=0.05, factor=1.5, max_interval=0.2, list_interval=0.05),
+    reconcile_delay=0.0,
+    progress_interval=0.5,
+    sandbox_render_seconds=RENDER,
+    seed=7,
+)
+FAST_JSON = json.dumps({
+    "retry": {"max_attempts": 6, "base_delay": 0.01, "max_delay": 0.05, "max_elapsed": 10.0},
+    "poll": {"initial": 0.05, "max_interval": 0.2, "list_interval": 0.05},
+    "reconcile_delay": 0.0, "sandbox_render_seconds": RENDER, "seed": 7,
+})
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    with running_sandbox_sync(SandboxConfig(render_seconds=RENDER, credits=10**7)) as sb:
+        yield sb
+
+
+def make_sandbox(**kw: Any):
+    kw.setdefault("render_seconds", RENDER)
+    kw.setdefault("credits", 10**7)
+    if "faults" in kw and isinstance(kw["faults"], dict):
+        kw["faults"] = FaultSettings(**kw["faults"])
+    return running_sandbox_sync(SandboxConfig(**kw))
+
+
+def env_for(sb: Any, key: str = CANARY) -> dict[str, str]:
+    return {
+        "SAMSAR_API_KEY": key,
+        "SAMSAR_BASE_URL": sb.samsar_base_url,
+        "ENHANCECRAFT_API_KEY": key,
+        "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url,
+    }
+
+
+def write_campaign(folder: Path, text: str, name: str = "camp.yaml") -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def args_for(path: Path, **kw: Any) -> SimpleNamespace:
+    base = dict(file=str(path), sandbox=False, manifest=None, select=[], detach=False,
+                resubmit_unknown=False, state_dir=str(path.parent / ".renderer"), json=False)
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
+@pytest.fixture
+def runner():
+    """run(path, env, **args) -> (exit code, output, manifest dict)."""
+
+    def go(path: Path, env: dict[str, str], settings: ExecSettings = FAST, **kw: Any) -> tuple[int, str, dict]:
+        out = io.StringIO()
+        code = run(args_for(path, **kw), out, env, exec_settings=settings)
+        manifest_path = Path(kw["manifest"]) if kw.get("manifest") else path.with_name(path.stem + ".manifest.json")
+        data = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
+        return code, out.getvalue(), data
+
+    return go
+
+
+def counters(sb: Any) -> dict[str, Any]:
+    return sb.state.counters.snapshot()

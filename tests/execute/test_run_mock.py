@@ -1,0 +1,154 @@
+"""`renderer run` over httpx.MockTransport: exact control of every answer."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from exec_helpers import FAST, args_for, write_campaign
+from renderer.execute.command import run
+
+KEY = "sk_live_MOCK_5e6f7a8b9c"
+ENV = {"SAMSAR_API_KEY": KEY, "SAMSAR_BASE_URL": "https://api.mock/v1"}
+
+CAMPAIGN = """
+version: 1
+name: mock
+providers:
+  samsar: {{idempotent_keys: {keys}}}
+jobs:
+  clip:
+    endpoint: samsar/video/text_to_video
+    input: {{prompt: A clip, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}}
+  translated:
+    endpoint: samsar/video/translate_video
+    needs: [clip]
+    input: {{videoSessionId: "{{{{ needs.clip.session_id }}}}", language: es}}
+"""
+
+
+class MockSamsar:
+    """Answers POSTs from a script (then 200), and every status read with COMPLETED."""
+
+    def __init__(self, script: list[Callable[[httpx.Request], httpx.Response] | int]) -> None:
+        self.script = list(script)
+        self.posts: list[httpx.Request] = []
+        self.reads = 0
+        self.n = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            self.posts.append(request)
+            step = self.script.pop(0) if self.script else 200
+            if callable(step):
+                return step(request)
+            if step != 200:
+                return httpx.Response(step, json={"message": f"status {step}"}, headers={"Retry-After": "0"} if step == 429 else {})
+            self.n += 1
+            rid = f"vid_{self.n}"
+            return httpx.Response(200, json={"request_id": rid, "session_id": rid}, headers={"x-credits-charged": "150"})
+        self.reads += 1
+        rid = request.url.params.get("request_id")
+        return httpx.Response(200, json={"request_id": rid, "session_id": rid, "status": "COMPLETED",
+                                         "result_url": f"https://cdn/{rid}.mp4"})
+
+
+def go(tmp_path: Path, mock: MockSamsar, keys: bool = False, **kw) -> tuple[int, str, dict]:
+    path = write_campaign(tmp_path, CAMPAIGN.format(keys="true" if keys else "false"))
+    out = io.StringIO()
+    code = run(args_for(path, **kw), out, ENV, exec_settings=FAST,
+               transports={"samsar": httpx.MockTransport(mock)})
+    return code, out.getvalue(), json.loads(path.with_name("camp.manifest.json").read_text())
+
+
+def raise_(exc):
+    def step(request):
+        raise exc("lost", request=request)
+
+    return step
+
+
+def keys_of(mock: MockSamsar) -> list[str]:
+    return [r.headers["idempotency-key"] for r in mock.posts]
+
+
+def test_happy_path_sends_key_and_idempotency_key(tmp_path: Path) -> None:
+    mock = MockSamsar([])
+    code, _, data = go(tmp_path, mock)
+    assert code == 0 and data["counts"] == {"completed": 2}
+    assert all(r.headers["authorization"] == f"Bearer {KEY}" for r in mock.posts)
+    assert len(set(keys_of(mock))) == 2 and all(k.startswith("renderer-") for k in keys_of(mock))
+    body = json.loads(mock.posts[1].content)
+    assert body == {"input": {"videoSessionId": "vid_1", "language": "es"}}
+    assert data["jobs"]["translated"]["credits"]["charged"] == 150
+
+
+def test_429_then_success_retries_with_the_same_key(tmp_path: Path) -> None:
+    mock = MockSamsar([429, 429])
+    code, _, data = go(tmp_path, mock)
+    assert code == 0
+    assert keys_of(mock)[:3] == [keys_of(mock)[0]] * 3
+    assert data["jobs"]["clip"]["attempts"] == 3
+
+
+def test_connect_error_is_retried(tmp_path: Path) -> None:
+    mock = MockSamsar([raise_(httpx.ConnectError)])
+    code, _, data = go(tmp_path, mock)
+    assert code == 0 and data["jobs"]["clip"]["attempts"] == 2
+
+
+def test_read_timeout_without_keys_is_unknown_and_sent_once(tmp_path: Path) -> None:
+    mock = MockSamsar([raise_(httpx.ReadTimeout)])
+    code, out, data = go(tmp_path, mock)
+    assert code == 1 and len(mock.posts) == 1
+    assert data["jobs"]["clip"]["status"] == "unknown"
+    assert "ReadTimeout" in data["jobs"]["clip"]["error"]
+    assert data["jobs"]["translated"]["status"] == "not_submitted"
+
+
+def test_500_without_retry_after_with_keys_is_retried_with_the_same_key(tmp_path: Path) -> None:
+    mock = MockSamsar([500, raise_(httpx.RemoteProtocolError)])
+    code, _, data = go(tmp_path, mock, keys=True)
+    assert code == 0
+    assert keys_of(mock)[0] == keys_of(mock)[1] == keys_of(mock)[2]
+
+
+def test_500_without_keys_is_unknown(tmp_path: Path) -> None:
+    mock = MockSamsar([500])
+    code, _, data = go(tmp_path, mock)
+    assert code == 1 and len(mock.posts) == 1 and data["jobs"]["clip"]["status"] == "unknown"
+
+
+def test_400_fails_the_job_and_its_dependants_are_not_submitted(tmp_path: Path) -> None:
+    mock = MockSamsar([400])
+    code, _, data = go(tmp_path, mock)
+    assert code == 1 and len(mock.posts) == 1
+    assert data["jobs"]["clip"]["status"] == "failed" and "HTTP 400" in data["jobs"]["clip"]["error"]
+    assert data["jobs"]["translated"]["status"] == "not_submitted"
+
+
+def test_401_stops_the_provider_and_never_shows_the_key(tmp_path: Path) -> None:
+    mock = MockSamsar([lambda r: httpx.Response(401, json={"message": f"bad key {r.headers['authorization']}"})])
+    code, out, data = go(tmp_path, mock)
+    assert code == 1 and len(mock.posts) == 1
+    assert "refused the API key" in out
+    assert KEY not in out and KEY not in json.dumps(data)
+
+
+def test_answer_without_request_id_is_unknown(tmp_path: Path) -> None:
+    mock = MockSamsar([lambda r: httpx.Response(200, json={"ok": True})])
+    code, _, data = go(tmp_path, mock)
+    assert code == 1 and data["jobs"]["clip"]["status"] == "unknown"
+
+
+def test_too_many_retries_give_up_as_not_submitted(tmp_path: Path) -> None:
+    mock = MockSamsar([429] * 50)
+    code, _, data = go(tmp_path, mock)
+    assert code == 1
+    assert data["jobs"]["clip"]["status"] == "not_submitted"
+    assert "none processed" in data["jobs"]["clip"]["error"]
+    assert len(mock.posts) == FAST.retry.max_attempts
