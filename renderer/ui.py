@@ -17,7 +17,7 @@ MAX_ROWS = 200  # a terminal table past this is noise; --json has everything
 
 def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
     console = Console(file=out, width=120, soft_wrap=False, highlight=False)
-    table = Table(title=f"plan: {plan.campaign.name}", show_lines=False)
+    table = Table(title=Text(f"plan: {plan.campaign.name}"), show_lines=False)  # a name is not markup
     for col, justify in (("job", "left"), ("endpoint", "left"), ("action", "left"), ("credits", "right"), ("notes", "left")):
         table.add_column(col, justify=justify, overflow="fold")
     for inst in plan.instances[:MAX_ROWS]:

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 import anyio
 
+from renderer.spec.files import confined_path
 from renderer.errors import ApiError, DataFileError, Location
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal
@@ -41,16 +42,9 @@ def needs_upload(route: Route, body: Any) -> bool:
 def confined(folder: Path, relative: Any) -> Path:
     """The file a campaign names, or DataFileError if it is outside the campaign's folder."""
     where = Location(str(folder))
-    if not isinstance(relative, str) or not relative.strip():
-        raise DataFileError("input_file must be a path relative to the campaign file", where)
-    if Path(relative).is_absolute():
-        raise DataFileError(f"input_file {relative!r} must be relative to the campaign's folder", where)
-    root = folder.resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root):
-        raise DataFileError(f"input_file {relative!r} points outside the campaign's folder", where)
+    path = confined_path(folder, relative, "input_file", where)
     if not path.is_file():
-        raise DataFileError(f"input_file {relative!r} does not exist (looked in {root})", where)
+        raise DataFileError(f"input_file {relative!r} does not exist (looked in {folder.resolve()})", where)
     return path
 
 

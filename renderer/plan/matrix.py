@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from renderer.errors import DataFileError, LimitError, Location, UserError
+from renderer.spec.files import confined_path
 from renderer.spec.yamlfile import Document, FileRefused, load_bytes, read_regular_file
 
 RESERVED = ("include", "exclude")
@@ -146,16 +147,8 @@ def read_rows(
     where = doc.loc(path)
     if not isinstance(name, str) or not name:
         raise DataFileError("from: needs a file name relative to the campaign file", where)
-    rel = Path(name)
-    if rel.is_absolute():
-        raise DataFileError(f"data file {name!r} is absolute; name it relative to the campaign's folder", where)
-    try:
-        root = folder.resolve()
-        target = (root / rel).resolve()  # resolves symlinks too, so links out are caught
-    except (OSError, ValueError, RuntimeError) as exc:  # a NUL in the name, a symlink loop
-        raise DataFileError(f"data file {name!r}: {getattr(exc, 'strerror', None) or exc}", where) from None
-    if not target.is_relative_to(root):
-        raise DataFileError(f"data file {name!r} is outside the campaign's folder", where)
+    target = confined_path(folder, name, "data file", where)
+    root = target.parent
     suffix = target.suffix.lower()
     if suffix not in (".csv", ".json", ".yaml", ".yml"):
         raise DataFileError(f"data file {name!r}: use .csv, .json, .yaml or .yml", where)

@@ -23,6 +23,7 @@ from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
 from renderer.spec import schemas
 from renderer.spec.campaign import Campaign, JobSpec
+from renderer.spec.files import confined_path, file_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,12 @@ class _Job:
     links: list[_Link] = field(default_factory=list)
 
 
-def canonical_sha256(endpoint: str, body: Any) -> str:
-    text = json.dumps({"endpoint": endpoint, "body": body}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+def canonical_sha256(endpoint: str, body: Any, files: Mapping[str, str] | None = None) -> str:
+    """The identity of a request: endpoint, body, and the content of local files it sends."""
+    doc: dict[str, Any] = {"endpoint": endpoint, "body": body}
+    if files:
+        doc["files"] = dict(files)
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -204,7 +209,7 @@ class Planner:
 
         module = providers.module(spec.route)
         price = module.price(spec.route, body, PriceContext(self.table, estimate, duration_of))
-        sha = None if pending else canonical_sha256(spec.endpoint, body)
+        sha = None if pending else canonical_sha256(spec.endpoint, body, self._local_files(spec, iid, body))
         action, reason = "run", None
         old = previous.get(iid)
         if sha and isinstance(old, Mapping) and old.get("status") == "completed" and old.get("input_sha256") == sha:
@@ -230,6 +235,15 @@ class Planner:
             else:
                 ctx[link.upstream] = self._outputs(matched[0], outputs)
         return ctx, tuple(ids)
+
+    def _local_files(self, spec: JobSpec, iid: str, body: Any) -> dict[str, str] | None:
+        """Digests of the local files a request uploads: an edited image is a new input."""
+        name = body.get("input_file") if spec.route.provider == "enhancecraft" and isinstance(body, dict) else None
+        if not isinstance(name, str):
+            return None
+        where = self.campaign.loc("jobs", spec.name, "input", "input_file", instance=iid)
+        path = confined_path(self.campaign.folder, name, "input_file", where)
+        return {"input_file": file_digest(path, "input_file", where)}
 
     def _outputs(self, iid: str, known: Mapping[str, Any]) -> Any:
         """Known outputs of a reused instance, else its (shared) pending outputs."""
@@ -302,7 +316,7 @@ class Planner:
 
         module = providers.module(job.spec.route)
         price = module.price(job.spec.route, body, PriceContext(self.table, estimate, duration_of))
-        return body, canonical_sha256(inst.endpoint, body), price
+        return body, canonical_sha256(inst.endpoint, body, self._local_files(job.spec, iid, body)), price
 
 
 def build_plan(

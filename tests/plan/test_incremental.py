@@ -254,3 +254,37 @@ def test_select_matching_nothing_is_a_usage_error(write) -> None:
     with pytest.raises(UsageError) as exc:
         plan_file(write(CAMPAIGN), select=["teasers"])
     assert str(exc.value) == "--select 'teasers' matches no job or instance id of 'spring-launch'"
+
+
+def test_input_file_content_is_part_of_the_input(tmp_path):
+    """Editing the image an EnhanceCraft job uploads makes the job run again."""
+    from renderer.plan.planner import build_plan
+    from renderer.spec.campaign import load_campaign
+
+    (tmp_path / "photo.png").write_bytes(b"one")
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "version: 1\nname: x\njobs:\n  shot:\n    endpoint: enhancecraft/jobs\n    input:\n"
+        "      input_file: photo.png\n      operations: [{type: convert, params: {output_format: png}}]\n"
+    )
+    first = build_plan(load_campaign(path))[0].instances[0].input_sha256
+    assert build_plan(load_campaign(path))[0].instances[0].input_sha256 == first
+    (tmp_path / "photo.png").write_bytes(b"two")
+    assert build_plan(load_campaign(path))[0].instances[0].input_sha256 != first
+
+
+def test_missing_input_file_is_a_located_error_at_plan_time(tmp_path):
+    import io
+
+    from renderer.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "version: 1\nname: x\njobs:\n  shot:\n    endpoint: enhancecraft/jobs\n    input:\n"
+        "      input_file: ../outside.png\n      operations: [{type: convert, params: {output_format: png}}]\n"
+    )
+    err = io.StringIO()
+    assert main(["validate", str(path)], out=io.StringIO(), err=err, env={}) == 1
+    assert err.getvalue().splitlines()[0] == (
+        f"{path}:7:19: shot: input_file '../outside.png' is outside the campaign's folder"
+    )
