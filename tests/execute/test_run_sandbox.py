@@ -482,17 +482,24 @@ def test_detach_then_resume_polls_without_resubmitting(tmp_path: Path, runner) -
 
 
 def test_input_file_is_uploaded_once_and_confined_to_the_campaign(tmp_path: Path, runner) -> None:
+    from renderer.errors import Invalid
+
     (tmp_path / "photo.png").write_bytes(PNG)
     (tmp_path.parent / "secret.png").write_bytes(PNG)
     ops = "operations: [{type: convert, params: {output_format: png}}]"
     text = (
         "version: 1\nname: ec\njobs:\n  inside:\n    endpoint: enhancecraft/jobs\n"
         f"    input: {{input_file: photo.png, {ops}}}\n"
-        "  outside:\n    endpoint: enhancecraft/jobs\n"
-        f"    input: {{input_file: ../secret.png, {ops}}}\n"
     )
-    path = write_campaign(tmp_path, text)
+    outside = text + "  outside:\n    endpoint: enhancecraft/jobs\n" f"    input: {{input_file: ../secret.png, {ops}}}\n"
+    path = write_campaign(tmp_path, outside)
     with make_sandbox() as sb:
+        # a file outside the campaign's folder is refused before anything is sent
+        with pytest.raises(Invalid) as info:
+            runner(path, env_for(sb))
+        assert "outside the campaign's folder" in str(info.value)
+        assert counters(sb)["requests_total"] == 0
+        path.write_text(text, encoding="utf-8")
         code, _, data = runner(path, env_for(sb), detach=True)
         code, _, data = runner(path, env_for(sb))
         # a changed job on the same file: a new submission, but no second upload
@@ -500,8 +507,6 @@ def test_input_file_is_uploaded_once_and_confined_to_the_campaign(tmp_path: Path
         runner(path, env_for(sb))
         c = counters(sb)
     assert data["jobs"]["inside"]["status"] == "completed"
-    assert data["jobs"]["outside"]["status"] == "failed"
-    assert "outside the campaign" in data["jobs"]["outside"]["error"]
     assert c["requests"]["POST /enhancecraft/api/v1/upload/api"] == 1
     assert c["accepted_total"] == 2
 
