@@ -66,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
     s.add_argument("--render-seconds", type=float, default=2.0)
     s.add_argument("--credits", type=int, default=1_000_000)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
+    s.add_argument("--tier", default="pro", choices=("pro", "business", "enterprise"),
+                   help="EnhanceCraft rate-limit tier to enforce")
 
     pr = sub.add_parser("pricing", help="price table tools")
     prs = pr.add_subparsers(dest="pricing_command", parser_class=_Parser)
@@ -127,9 +129,14 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
 
         return getattr(execute, args.command)(args, out, env, _settings(args) if args.command == "run" else None)
     if args.command == "sandbox":
+        from renderer.sandbox import SandboxConfig
         from renderer.sandbox.server import sandbox_command
 
-        return sandbox_command(args, out)
+        config = SandboxConfig(
+            render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits, seed=args.seed,
+            enhancecraft_tier=args.tier,
+        )
+        return sandbox_command(args.host, args.port, config)
     if args.command == "pricing":
         from renderer.pricing_refresh import refresh
 
@@ -202,6 +209,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     env = dict(os.environ) if env is None else env
+    secrets = _secrets(env)
+    if secrets:  # the last line of defence: an exception's text may quote a header
+        out, err = _Redacting(out, secrets), _Redacting(err, secrets)
     try:
         args = build_parser().parse_args(argv)
         if args.version:
@@ -224,6 +234,32 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write(f"internal error: {type(exc).__name__}: {_one_line(str(exc))[:300]}\n"
                   "this is a bug in renderer; set RENDERER_DEBUG=1 for the traceback and report it\n")
         return 1
+
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
+
+
+def _secrets(env: Mapping[str, str]) -> list[str]:
+    """Values of variables named like credentials, longest first."""
+    found = {v for k, v in env.items() if isinstance(v, str) and len(v) >= 6 and _SECRET_NAME.search(k)}
+    return sorted(found, key=len, reverse=True)
+
+
+class _Redacting:
+    """A text stream that writes ``[redacted]`` for any of ``secrets``; the rest passes through."""
+
+    def __init__(self, stream: TextIO, secrets: list[str]) -> None:
+        self._stream = stream
+        self._secrets = secrets
+
+    def write(self, text: str) -> int:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, "[redacted]")
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):  # flush, isatty, encoding... as the stream has them
+        return getattr(self._stream, name)
 
 
 def _one_line(text: str) -> str:

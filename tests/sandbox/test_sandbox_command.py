@@ -1,0 +1,42 @@
+"""`renderer sandbox` serves on the port it is given, as a separate process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sandbox_command_serves_until_stopped():
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renderer.cli", "sandbox", "--port", str(port), "--render-seconds", "0",
+         "--api-key", "k1", "--tier", "business"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        banner = proc.stdout.readline()  # printed once the socket is bound
+        assert f"127.0.0.1:{port}" in banner
+        base = f"http://127.0.0.1:{port}"
+        r = httpx.get(f"{base}/v1/video/supported_models", timeout=5)
+        assert r.status_code == 200 and r.json()["VIDEO_MODELS"]
+        bad = httpx.post(f"{base}/v1/image/enhance", json={"image_url": "https://e.com/a.png"},
+                         headers={"Authorization": "Bearer nope"}, timeout=5)
+        assert bad.status_code == 401  # --api-key is enforced
+        ok = httpx.post(f"{base}/v1/image/enhance", json={"image_url": "https://e.com/a.png"},
+                        headers={"Authorization": "Bearer k1"}, timeout=5)
+        assert ok.status_code == 200 and ok.headers["x-credits-charged"] == "30"
+        ec = httpx.get(f"{base}/enhancecraft/api/v1/jobs/api/none", headers={"Authorization": "Bearer k1"}, timeout=5)
+        assert ec.headers["X-RateLimit-Limit"] == "200"  # --tier business
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0 or proc.returncode < 0
