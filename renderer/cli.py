@@ -206,6 +206,12 @@ def _escape_prop(s: str) -> str:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None,
          env: Mapping[str, str] | None = None) -> int:
+    if out is None or err is None:  # no character of a campaign may crash the console: write \udc80 instead
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+            except (AttributeError, ValueError, OSError):
+                pass
     out = out or sys.stdout
     err = err or sys.stderr
     env = dict(os.environ) if env is None else env

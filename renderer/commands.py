@@ -62,13 +62,14 @@ def read_manifest(path: Path | None, required: bool, max_bytes: int = MAX_MANIFE
         return None
     try:
         data = json.loads(read_regular_file(path, max_bytes).decode("utf-8"))
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # "\ud800": no stream could print it
     except FileNotFoundError:
         if required:
             raise Invalid([LoadError("manifest not found", Location(str(path)))]) from None
         return None
     except FileRefused as exc:
         raise Invalid([LoadError(f"manifest: {exc}", Location(str(path)))]) from None
-    except (OSError, ValueError, RecursionError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
         raise Invalid([LoadError(f"manifest is not readable JSON: {exc}", Location(str(path)))]) from None
     if not isinstance(data, dict) or not isinstance(data.get("jobs", {}), dict):
         raise Invalid([LoadError("manifest must be a JSON object with a `jobs` mapping", Location(str(path)))])

@@ -221,6 +221,10 @@ def _parse(raw: bytes, name: str, suffix: str, where: Location, max_rows: int) -
     if suffix == ".json":
         try:
             data = json.loads(raw)
+            # JSON may spell a lone surrogate ("\ud800"): not text, and no stream can print it
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise DataFileError(f"data file {name!r} holds a lone surrogate (\\ud800-\\udfff): not Unicode text", where) from None
         except (ValueError, RecursionError) as exc:
             raise DataFileError(f"data file {name!r} is not valid JSON: {exc}", where) from None
     else:

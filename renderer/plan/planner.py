@@ -18,8 +18,8 @@ from typing import Any
 from renderer import providers
 from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError
 from renderer.plan.matrix import Combo, MatrixLimits, expand, ident, instance_id
-from renderer.plan.model import Instance, Outputs, Plan
-from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
+from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
+from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits, written_size
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
 from renderer.spec import schemas
 from renderer.spec.campaign import Campaign, JobSpec
@@ -31,6 +31,12 @@ class PlanLimits:
     matrix: MatrixLimits = MatrixLimits()
     templates: TemplateLimits = TemplateLimits()
     max_errors_per_job: int = 50  # past this, a job's errors are summarised
+    # all request bodies, written out: 200,000 instances of a 7 MB constant prompt
+    # took an hour to hash, though each instance is fine on its own
+    max_request_chars: int = 1_000_000_000
+    # instance -> upstream instance links: two 100,000-instance jobs sharing no matrix
+    # key would link every instance to every other, 10**10 of them
+    max_needs_links: int = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,8 @@ class Planner:
         self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
         self._pending: dict[str, PendingOutputs] = {}
+        self._request_chars = 0
+        self._links = 0
 
     # -- building --------------------------------------------------------------
 
@@ -199,7 +207,14 @@ class Planner:
         matrix = dict(combo.values) if combo else {}
         ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": needs_ctx}
         body, estimate = self._render(job, iid, ctx)
+        cap = self.limits.max_request_chars
+        self._request_chars += written_size(body, cap)  # before the schema check and the hash
+        if self._request_chars > cap:
+            raise LimitError(f"the requests of this campaign add up to more than {cap} characters; the limit is {cap} "
+                             "(max_request_chars)", self.campaign.loc("jobs", spec.name, "input", instance=iid))
         pending = bool(spec.needs) and is_pending(body)  # only needs can make values pending
+        if pending:
+            _check_pending(body, needs_ids, self.campaign.loc("jobs", spec.name, "input", instance=iid))
         self._check(job, iid, body, pending)
 
         def duration_of(ref: Any) -> Range | None:
@@ -229,6 +244,12 @@ class Planner:
                     f"no instance of {link.upstream!r} matches this one ({shown or 'no shared matrix keys'})",
                     self.campaign.loc("jobs", job.spec.name, "needs", job.spec.needs.index(link.upstream), instance=iid),
                 )
+            self._links += len(matched)
+            if self._links > self.limits.max_needs_links:
+                n = self.limits.max_needs_links
+                raise LimitError(f"instances of this campaign need more than {n} upstream instances in all; the limit is {n} "
+                                 "(max_needs_links)", self.campaign.loc("jobs", job.spec.name, "needs",
+                                                                        job.spec.needs.index(link.upstream), instance=iid))
             ids.extend(matched)
             if link.fan_in:
                 ctx[link.upstream] = [self._outputs(m, outputs) for m in matched]
@@ -360,6 +381,26 @@ def _known_outputs(entry: Mapping[str, Any]) -> dict[str, Any]:
         "duration": entry.get("duration"),
         "response": entry.get("response"),
     }
+
+
+def _check_pending(value: Any, needs_ids: tuple[str, ...], where: Any) -> None:
+    """A pending value names an upstream instance of this one, and one of its outputs.
+
+    Pending values travel through template text as "\\x00pending:<id>.<output>\\x00"
+    markers; a campaign can write that text itself ("\\0pending:..." in YAML), and a
+    forged marker would skip the plan's checks and its price.
+    """
+    if isinstance(value, Pending):
+        if value.instance not in needs_ids or value.output not in OUTPUT_FIELDS:
+            raise ReferenceError_(
+                f"a value is pending on {value.instance}.{value.output}, which is not an output this instance needs "
+                "(a \\0pending marker written in the campaign?)", where)
+    elif isinstance(value, list):
+        for v in value:
+            _check_pending(v, needs_ids, where)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _check_pending(v, needs_ids, where)
 
 
 def _under_pending(value: Any, path: tuple[Any, ...]) -> bool:

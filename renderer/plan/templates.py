@@ -17,6 +17,7 @@ half-rendered URL.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import time
@@ -47,6 +48,7 @@ class TemplateLimits:
     max_total_seconds: float = 60.0  # every compile and render of one campaign
     max_template_chars: int = 100_000  # the source of one template
     max_int_bits: int = 10_000  # ~3,000 digits; Python will not print past 4,300
+    max_total_chars: int = 500_000_000  # all text the renders of one campaign produce
 
 
 class _Undefined(jinja2.StrictUndefined):
@@ -147,7 +149,7 @@ def _weight(value: Any, cap: int) -> int:
     seen: dict[int, tuple[Any, int]] = {}  # id -> (the object, kept alive; its weight)
 
     def w(v: Any) -> int:
-        if isinstance(v, (str, bytes)):
+        if isinstance(v, (str, bytes, range)):  # a range is a list waiting for `|list`
             return len(v)
         if not isinstance(v, (list, tuple, dict)):
             return 1
@@ -168,6 +170,9 @@ def _weight(value: Any, cap: int) -> int:
         return total
 
     return w(value)
+
+
+written_size = _weight  # the planner bounds the requests of a whole campaign with it
 
 
 def _built(value: Any) -> Any:
@@ -298,6 +303,20 @@ _BOUNDED_FILTERS = {
     "center": _center, "indent": _indent, "format": _format, "replace": _replace, "join": _join,
     "wordwrap": _wordwrap, "batch": _batch, "slice": _slice, "tojson": _tojson, "sum": _sum,
 }
+
+
+def _charged(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Any filter's result is charged for what it holds: `[range(10000)] * 800 | map('sort')`
+    builds 8,000,000 items one call at a time."""
+
+    @functools.wraps(fn)  # keeps jinja_pass_arg: pass_context and friends still work
+    def run(*args: Any, **kwargs: Any) -> Any:
+        out = fn(*args, **kwargs)
+        if isinstance(out, (str, list, tuple, dict)):
+            _ahead(_weight(out, _left()))
+        return out
+
+    return run
 # methods that build what their arguments ask for; the checked ones are in _Env.call
 _REFUSED_METHODS = frozenset({"format", "format_map", "translate", "maketrans", "expandtabs", "encode", "to_bytes"})
 
@@ -352,7 +371,7 @@ class _Env(ImmutableSandboxedEnvironment):
         super().__init__(undefined=_Undefined, autoescape=False, loader=None, finalize=self._finalize)
         self.limits = limits
         self.globals = {"range": self._range}  # no dict/lipsum/cycler/joiner/namespace
-        self.filters.update(_BOUNDED_FILTERS)
+        self.filters = {name: _charged(f) for name, f in {**self.filters, **_BOUNDED_FILTERS}.items()}
 
     @staticmethod
     @jinja2.pass_eval_context  # a context argument keeps Jinja from folding outputs at compile time
@@ -447,6 +466,7 @@ class Compiler:
         self.limits = limits
         self._cache: dict[str, Renderer] = {}
         self._used = 0.0  # seconds spent compiling and rendering, against max_total_seconds
+        self._produced = _Produced(limits.max_total_chars, limits.max_total_chars)
 
     def _meter(self) -> _Meter:
         """A fresh budget for one compile or render; the campaign's total time caps it."""
@@ -516,7 +536,7 @@ class Compiler:
             raise TemplateError(f"template syntax: {exc.message}", location) from None
         if fast is None:
             return slow
-        return _fast(fast, slow, location, self.limits)
+        return _fast(fast, slow, location, self.limits, self._produced)
 
     def _guard(self, fn: Callable[[Mapping[str, Any]], Any], location: Location, native: bool) -> Renderer:
         limits = self.limits
@@ -548,6 +568,7 @@ class Compiler:
                 return value
             if len(out) > limits.max_output_chars:
                 raise LimitError(f"template output is {len(out)} characters; the limit is {limits.max_output_chars}", location)
+            _refuse_surrogates(out, location)
             return _unmark(out)
 
         def checked(ctx: Mapping[str, Any]) -> Any:
@@ -555,7 +576,9 @@ class Compiler:
             started = time.monotonic()
             token = _METER.set(self._meter())
             try:
-                return render(ctx)
+                value = render(ctx)
+                self._produced.add(_weight(value, limits.max_output_chars) if not isinstance(value, str) else len(value), location)
+                return value
             except _Overrun as exc:
                 raise LimitError(str(exc), location) from None
             except jinja2.sandbox.SecurityError as exc:
@@ -635,7 +658,22 @@ def _lookup(ctx: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     return obj
 
 
-def _fast(parts: list[Any], slow: Renderer, location: Location, limits: TemplateLimits) -> Renderer:
+@dataclass(slots=True)
+class _Produced:
+    """Text all renders of one campaign produced: 200,000 instances of "x{{ vars.big }}"
+    are 200 GB, though each is within max_output_chars."""
+
+    left: int
+    limit: int
+
+    def add(self, chars: int, location: Location) -> None:
+        self.left -= chars
+        if self.left < 0:
+            n = self.limit
+            raise LimitError(f"templates produce more than {n} characters in all; the limit is {n} (max_total_chars)", location)
+
+
+def _fast(parts: list[Any], slow: Renderer, location: Location, limits: TemplateLimits, produced: _Produced) -> Renderer:
     if len(parts) == 1 and isinstance(parts[0], tuple):
         names = parts[0]
 
@@ -654,14 +692,25 @@ def _fast(parts: list[Any], slow: Renderer, location: Location, limits: Template
 
     def text(ctx: Mapping[str, Any]) -> Any:
         try:
-            out = "".join(p if isinstance(p, str) else str(_lookup(ctx, p)) for p in parts)
+            values = [p if isinstance(p, str) else _text_of(_lookup(ctx, p)) for p in parts]
         except _Fallback:
             return slow(ctx)
-        if len(out) > limits.max_output_chars:
-            raise LimitError(f"template output is {len(out)} characters; the limit is {limits.max_output_chars}", location)
-        return _unmark(out)
+        size = sum(map(len, values))  # before joining: "x{{ vars.big }}" need not copy 8 MB to refuse it
+        if size > limits.max_output_chars:
+            raise LimitError(f"template output is {size} characters; the limit is {limits.max_output_chars}", location)
+        produced.add(size, location)
+        return _unmark("".join(values))
 
     return text
+
+
+def _text_of(value: Any) -> str:
+    """A scalar as text; a list or mapping goes through Jinja (and its meter)."""
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, (int, float, bool, Pending)):
+        return str(value)
+    raise _Fallback
 
 
 def _constant(value: Any) -> Renderer:
@@ -680,12 +729,22 @@ def _unmark(text: str) -> Any:
     return Pending(m.group(1), m.group(2).lower()) if m else Pending("?", "?")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_surrogates(text: str, location: Location) -> None:
+    """`{{ '\\ud800' }}` makes a lone surrogate: not text, and printing it crashes."""
+    if _SURROGATE.search(text):
+        raise TemplateError("template yields a lone surrogate (\\ud800-\\udfff): not Unicode text", location)
+
+
 def _settle(value: Any, location: Location, limits: TemplateLimits) -> Any:
     """Turn a native result into plain data (lists, dicts, scalars, Pending)."""
     if isinstance(value, (str, int, float, bool)) or value is None or isinstance(value, Pending):
         if isinstance(value, str):
             if len(value) > limits.max_output_chars:
                 raise LimitError(f"template output is {len(value)} characters; the limit is {limits.max_output_chars}", location)
+            _refuse_surrogates(value, location)
             return _unmark(value)
         return value
     if isinstance(value, PendingOutputs):

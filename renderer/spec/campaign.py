@@ -17,7 +17,7 @@ from renderer import providers
 from renderer.errors import Invalid, LoadError, ReferenceError_, SchemaError, UserError
 from renderer.providers.base import Route
 from renderer.spec import schemas
-from renderer.spec.yamlfile import Document, Limits, load_bytes
+from renderer.spec.yamlfile import Document, Limits, load_bytes, read_file
 
 JOB_KEYS_BESIDE_INPUT = ("webhookUrl", "external_user")
 
@@ -57,17 +57,7 @@ def load_campaign(path: str | Path, limits: Limits = Limits()) -> Campaign:
     name = str(path)
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > limits.max_bytes:
-            from renderer.errors import LimitError, Location
-
-            raise Invalid([LimitError(f"file is {size} bytes; the limit is {limits.max_bytes} bytes", Location(name, 1, 1))])
-        raw = p.read_bytes()
-    except OSError as exc:
-        from renderer.errors import Location
-
-        raise Invalid([LoadError(f"cannot read file: {exc.strerror or exc}", Location(name))]) from None
-    try:
+        raw = read_file(p, limits, display=name)  # a regular file only, read no further than the limit
         doc = load_bytes(raw, name, limits)
     except UserError as exc:
         raise Invalid([exc]) from None
@@ -89,6 +79,10 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
         container = isinstance(schemas.value_at(data, v.path), (dict, list))
         errors.append(SchemaError(v.message, doc.loc(v.path, key=v.at_key or container)))
 
+    name = data.get("name")
+    if isinstance(name, str) and any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in name):
+        # plans, logs and terminals print the name: an ESC or a newline in it would steer them
+        errors.append(SchemaError("name must not contain control characters (newlines, tabs, escapes)", doc.loc(("name",))))
     jobs: dict[str, JobSpec] = {}
     raw_jobs = data.get("jobs")
     if isinstance(raw_jobs, dict):

@@ -138,8 +138,22 @@ def _field(path: tuple[Any, ...]) -> str:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = json.dumps(_clip(value), ensure_ascii=False, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _clip(value: Any, depth: int = 0) -> Any:
+    """Enough of a value to show 60 characters of it: a message about a 7 MB value
+    in each of 2,000 instances wrote out 14 GB to keep 60 characters of each."""
+    if isinstance(value, str):
+        return value[:61]
+    if depth > 60:  # past what 57 characters can show, so the message is the same as before
+        return "..."
+    if isinstance(value, list):
+        return [_clip(v, depth + 1) for v in value[:30]]
+    if isinstance(value, dict):
+        return {k: _clip(v, depth + 1) for k, v in list(value.items())[:30]}
+    return value
 
 
 def _violation(e: ValidationError) -> Violation:

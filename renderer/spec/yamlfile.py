@@ -5,10 +5,17 @@ last one wins, which hides mistakes in committed files) and expand aliases
 eagerly. So we let the (C, when available) parser compose the node graph and
 build plain Python values from it ourselves, recording where each value and
 each key came from. Anything off the standard safe tag set is refused.
+
+Before composing, one pass over the parser's events checks the limits: the C
+composer recurses once per nesting level (100,000 `[` crash the process), and
+an alias bomb of a few lines names billions of values; counting the events,
+and what each anchor would expand to, refuses both before a node is built.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +45,8 @@ class Limits:
 
     max_bytes: int = 8 * 1024 * 1024
     max_nodes: int = 500_000  # counts every visit, so alias bombs stop here
-    max_depth: int = 200
+    max_depth: int = 64
+    max_chars: int = 32 * 1024 * 1024  # text of all values, each alias counted as what it repeats
 
 
 @dataclass(slots=True)
@@ -65,19 +73,59 @@ class Document:
             path = path[:-1]
 
 
+class FileRefused(Exception):
+    """A file read_regular_file will not read; ``too_big`` tells a limit from a kind."""
+
+    def __init__(self, message: str, too_big: bool = False) -> None:
+        super().__init__(message)
+        self.too_big = too_big
+
+
+def read_regular_file(path: str | Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes`` of a regular file (after symlinks), else FileRefused.
+
+    A file from a pull request may be a symlink to /dev/zero or a FIFO, where a
+    plain read never ends, or to /proc (size 0, any length): open without
+    blocking, check what was opened, and never read past the limit.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileRefused("not a regular file (a folder, device, FIFO or socket)")
+        if st.st_size > max_bytes:
+            raise FileRefused(f"file is {st.st_size} bytes; the limit is {max_bytes} bytes", too_big=True)
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        raw = b"".join(chunks)
+        if len(raw) > max_bytes:
+            raise FileRefused(f"file is more than {max_bytes} bytes; the limit is {max_bytes} bytes", too_big=True)
+        return raw
+    finally:
+        os.close(fd)
+
+
+def read_file(path: str | Path, limits: Limits = Limits(), display: str | None = None) -> bytes:
+    """The bytes of a YAML file, or a located LoadError / LimitError."""
+    name = display if display is not None else str(path)
+    try:
+        return read_regular_file(path, limits.max_bytes)
+    except FileRefused as exc:
+        if exc.too_big:
+            raise LimitError(str(exc), Location(name, 1, 1)) from None
+        raise LoadError(f"cannot read file: {exc}", Location(name)) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise LoadError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}", Location(name)) from None
+
+
 def load_file(path: str | Path, limits: Limits = Limits(), display: str | None = None) -> Document:
     name = display if display is not None else str(path)
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > limits.max_bytes:
-            raise LimitError(
-                f"file is {size} bytes; the limit is {limits.max_bytes} bytes", Location(name, 1, 1)
-            )
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise LoadError(f"cannot read file: {exc.strerror or exc}", Location(name)) from None
-    return load_bytes(raw, name, limits)
+    return load_bytes(read_file(path, limits, name), name, limits)
 
 
 def load_bytes(raw: bytes, name: str, limits: Limits = Limits()) -> Document:
@@ -96,6 +144,7 @@ def load_text(text: str, name: str, limits: Limits = Limits()) -> Document:
     if not text.strip() or _only_comments(text):
         raise LoadError("file is empty; a campaign is a YAML mapping", Location(name, 1, 1))
     try:
+        _prescan(text, name, limits)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         raise _translate(exc, name, text) from None
@@ -110,6 +159,69 @@ def load_text(text: str, name: str, limits: Limits = Limits()) -> Document:
     builder = _Builder(doc, limits)
     doc.data = builder.build(node, (), 0)
     return doc
+
+
+def _prescan(text: str, name: str, limits: Limits) -> None:
+    """Check depth, value count and text size on the parser's events, before composing.
+
+    libyaml's parser keeps its own stack (any depth is safe); its composer and
+    our builder recurse. Each anchor's expanded size is recorded when it
+    closes, so an alias adds what it would repeat without repeating it. Values
+    are counted as the builder counts them: a key is text, not a value.
+    """
+    open_: list[list[Any]] = []  # per open collection: [values, chars, anchor, is_mapping, children]
+    anchors: dict[str, tuple[int, int]] = {}
+    values = chars = 0
+
+    def at(event: Any) -> Location:
+        return Location(name, event.start_mark.line + 1, event.start_mark.column + 1)
+
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            n, c, anchor, _, _ = open_.pop()
+            if anchor is not None:
+                anchors[anchor] = (n, c)
+            if open_:  # the totals counted these as they arrived
+                open_[-1][0] += n
+                open_[-1][1] += c
+            continue
+        starts = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        if starts:
+            n, c = 1, 0
+        elif isinstance(event, yaml.ScalarEvent):
+            n, c = 1, len(event.value)
+        elif isinstance(event, yaml.AliasEvent):
+            if any(o[2] == event.anchor for o in open_):
+                raise LoadError(f"alias *{event.anchor} is inside the node it names", at(event))
+            n, c = anchors.get(event.anchor, (1, 0))  # undefined: the composer says so
+        else:
+            continue
+        if open_:
+            parent = open_[-1]
+            is_key = parent[3] and parent[4] % 2 == 0
+            parent[4] += 1
+            if not starts:
+                parent[0] += 0 if is_key else n
+                parent[1] += c
+        else:
+            is_key = False
+        values += 0 if is_key and not starts else n
+        chars += c
+        if values > limits.max_nodes:
+            raise LimitError(
+                f"YAML expands to more than {limits.max_nodes} values (aliases that multiply? limits.max_nodes)", at(event)
+            )
+        if chars > limits.max_chars:
+            raise LimitError(
+                f"YAML values hold more than {limits.max_chars} characters once aliases are expanded; "
+                f"the limit is {limits.max_chars} (limits.max_chars)", at(event)
+            )
+        if starts:
+            if len(open_) >= limits.max_depth:
+                raise LimitError(f"YAML is nested deeper than {limits.max_depth} levels", at(event))
+            open_.append([1, 0, event.anchor, isinstance(event, yaml.MappingStartEvent), 0])
+        elif isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+            anchors[event.anchor] = (1, c)
 
 
 def _only_comments(text: str) -> bool:
@@ -196,7 +308,8 @@ class _Builder:
                 return _scalars.construct_yaml_bool(node)
             return None
         except (ValueError, yaml.YAMLError):
-            raise LoadError(f"cannot read {node.value!r} as {tag.rsplit(':', 1)[-1]}", self._loc(node)) from None
+            shown = node.value if len(node.value) <= 40 else node.value[:37] + "..."  # not 5,000 digits
+            raise LoadError(f"cannot read {shown!r} as {tag.rsplit(':', 1)[-1]}", self._loc(node)) from None
 
     def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
         out: dict[Any, Any] = {}
