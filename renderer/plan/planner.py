@@ -19,7 +19,8 @@ from renderer import providers
 from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError
 from renderer.plan.matrix import Combo, MatrixLimits, expand, ident, instance_id
 from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
-from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits, written_size
+from renderer.plan.jinja_env import written_size
+from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
 from renderer.spec import schemas
 from renderer.spec.campaign import Campaign, JobSpec

@@ -16,7 +16,7 @@ from typing import Any
 
 from renderer import providers
 from renderer.plan.model import Instance, Plan
-from renderer.providers.base import Range, add_ranges, is_pending
+from renderer.providers.base import Range, add_ranges
 
 PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
