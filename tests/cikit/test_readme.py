@@ -217,15 +217,10 @@ def test_environment_variables_are_the_ones_the_code_reads():
         assert f"`{name}`" in README, name
 
 
-PENDING_LINKS = {"SECURITY.md"}  # written in another issue; checked once it exists
-
-
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_relative_links_resolve(doc: Path):
     for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text()):
         if re.match(r"\w+://", target):
             continue
         path = (doc.parent / target).resolve()
-        if not path.exists() and path.relative_to(ROOT).as_posix() in PENDING_LINKS:
-            continue
         assert path.exists(), f"{doc.name}: broken link {target}"
