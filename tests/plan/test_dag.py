@@ -2,48 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from renderer.providers.base import Pending
 
 from .conftest import credits, errors_of, plan_file, shape
 
-SPRING = """
-version: 1
-name: spring-launch
-budget:
-  max_credits: 60000
-vars:
-  book_url: https://example.com/book
-jobs:
-  stills:
-    endpoint: samsar/image/enhance
-    matrix:
-      city: [lisbon, tokyo, lima]
-    input:
-      image_url: "https://cdn.example.com/{{ matrix.city }}.png"
-      resolution: 2k
-  teaser:
-    endpoint: samsar/video/image_list_to_video
-    needs: [stills]
-    matrix:
-      city: [lisbon, tokyo, lima]
-      language: [en, es]
-    estimate:
-      duration: 30
-    input:
-      image_urls: ["{{ needs.stills.result_url }}"]
-      video_model: RUNWAYML
-      aspect_ratio: "9:16"
-      language: "{{ matrix.language }}"
-      generate_outro_image: true
-      cta_url: "{{ vars.book_url }}?city={{ matrix.city }}"
-  spanish_cut:
-    endpoint: samsar/video/join_videos
-    needs: [teaser]
-    matrix:
-      language: [es]
-    input:
-      session_ids: "{{ needs.teaser | map(attribute='session_id') | list }}"
-"""
+SPRING = (Path(__file__).parents[1] / "data" / "contract-example.yaml").read_text()
 
 TEASERS = [
     "teaser[city=lisbon,language=en]", "teaser[city=lisbon,language=es]",

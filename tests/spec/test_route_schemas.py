@@ -8,6 +8,8 @@ docs wrap the body as {"input": {...}}).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import copy
 from typing import Any
 
@@ -790,49 +792,7 @@ def test_rendered_values_are_still_checked() -> None:
 
 # -- the campaign file ---------------------------------------------------------------------
 
-CAMPAIGN_EXAMPLE = """
-version: 1
-name: spring-launch
-description: Teasers for three cities in two languages
-budget:
-  max_credits: 60000
-vars:
-  brand: Acme
-  book_url: https://example.com/book
-providers:
-  enhancecraft:
-    tier: pro
-jobs:
-  stills:
-    endpoint: samsar/image/enhance
-    matrix:
-      city: [lisbon, tokyo, lima]
-    input:
-      image_url: "https://cdn.example.com/{{ matrix.city }}.png"
-      resolution: 2k
-  teaser:
-    endpoint: samsar/video/image_list_to_video
-    needs: [stills]
-    matrix:
-      city: [lisbon, tokyo, lima]
-      language: [en, es]
-    estimate:
-      duration: 30
-    input:
-      image_urls: ["{{ needs.stills.result_url }}"]
-      video_model: RUNWAYML
-      aspect_ratio: "9:16"
-      language: "{{ matrix.language }}"
-      generate_outro_image: true
-      cta_url: "{{ vars.book_url }}?city={{ matrix.city }}"
-  spanish_cut:
-    endpoint: samsar/video/join_videos
-    needs: [teaser]
-    matrix:
-      language: [es]
-    input:
-      session_ids: "{{ needs.teaser | map(attribute='session_id') | list }}"
-"""
+CAMPAIGN_EXAMPLE = (Path(__file__).parents[1] / "data" / "contract-example.yaml").read_text()
 
 
 def campaign() -> dict[str, Any]:
