@@ -26,6 +26,7 @@ import httpx
 
 from renderer import providers
 from renderer.commands import Settings, append_step_summary, default_manifest_path, read_manifest
+from renderer.plan.report import md_code
 from renderer.errors import BudgetExceeded, ConfigError, StateError
 from renderer.execute import journal as J
 from renderer.execute import manifest as M
@@ -252,11 +253,21 @@ def _report(out: TextIO, sched: Scheduler, data: Mapping[str, Any], manifest_pat
     out.flush()
 
 
+MAX_SUMMARY_PROBLEMS = 50  # a step summary is for people: the manifest has the rest
+
+
 def _markdown(data: Mapping[str, Any]) -> str:
-    lines = [f"### renderer run: {data['campaign']}", "", "| status | jobs |", "|---|---:|"]
-    lines += [f"| {k} | {v} |" for k, v in data["counts"].items()]
-    credits = data["credits"]
-    lines += ["", f"credits charged: {credits['charged']}"]
+    """The run for GitHub's step summary: counts, credits, and the jobs that did not complete."""
+    lines = [f"### renderer run: {md_code(data['campaign'])}", "", "| status | jobs |", "|---|---:|"]
+    lines += [f"| {k} | {v:,} |" for k, v in data["counts"].items()]
+    lines += ["", f"credits charged: {data['credits']['charged']:,}"]
+    problems = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") not in ("completed", "pending")]
+    if problems:
+        lines += ["", "| job | status | error |", "|---|---|---|"]
+        for iid, e in problems[:MAX_SUMMARY_PROBLEMS]:
+            lines.append(f"| {md_code(iid, cell=True)} | {e['status']} | {md_code(e.get('error') or '', cell=True)} |")
+        if len(problems) > MAX_SUMMARY_PROBLEMS:
+            lines.append(f"\n… and {len(problems) - MAX_SUMMARY_PROBLEMS:,} more in the manifest")
     return "\n".join(lines) + "\n"
 
 

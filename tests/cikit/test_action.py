@@ -76,7 +76,7 @@ def test_run_in_the_sandbox_then_plan_reuses_everything(work: Path):
     assert run.outputs["manifest"] == manifest_path
     manifest = json.loads((work / manifest_path).read_text())
     assert run.outputs["credits"] == str(manifest["credits"]["charged"])
-    assert Path(run.outputs["markdown"]).read_text().startswith("### renderer run: spring-launch")
+    assert Path(run.outputs["markdown"]).read_text().startswith("### renderer run: `spring-launch`")
     assert run.outputs["plan-json"] == ""
 
     again = run_action(work, inputs)

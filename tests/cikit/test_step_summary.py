@@ -92,6 +92,21 @@ def test_run_appends_its_summary(work: Path):
             env={"GITHUB_STEP_SUMMARY": str(target), "RENDERER_EXEC_SETTINGS": FAST_RUN})
     assert r.code == 0, r.out + r.err
     text = target.read_text()
-    assert text.startswith("plan was here\n### renderer run: spring-launch")
+    assert text.startswith("plan was here\n### renderer run: `spring-launch`")
     manifest = json.loads((work / "campaigns" / "spring-launch.manifest.json").read_text())
-    assert f"credits charged: {manifest['credits']['charged']}" in text
+    assert f"credits charged: {manifest['credits']['charged']:,}" in text
+    assert "| job | status | error |" not in text  # everything completed
+
+
+def test_run_summary_names_the_jobs_that_did_not_complete():
+    from renderer.execute.command import MAX_SUMMARY_PROBLEMS, _markdown
+
+    jobs = {f"clip[n={i}]": {"status": "failed", "error": "render failed | twice"} for i in range(MAX_SUMMARY_PROBLEMS + 3)}
+    jobs["ok"] = {"status": "completed"}
+    jobs["lost"] = {"status": "unknown", "error": "answer lost after sending"}
+    text = _markdown({"campaign": "c", "counts": {"completed": 1, "failed": 53, "unknown": 1},
+                      "credits": {"charged": 12500}, "jobs": jobs})
+    assert "| failed | 53 |" in text and "credits charged: 12,500" in text
+    assert "| `clip[n=0]` | failed | `render failed \\| twice` |" in text
+    assert "| `ok` |" not in text
+    assert "… and 4 more in the manifest" in text  # 50 shown of 54 problems
