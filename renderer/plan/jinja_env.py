@@ -318,7 +318,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         super().__init__(undefined=undefined, autoescape=False, loader=None, finalize=self._finalize)
         self.limits = limits
         self.globals = {"range": self._range}  # no dict/lipsum/cycler/joiner/namespace
-        self.filters = {name: _charged(f) for name, f in {**self.filters, **_BOUNDED_FILTERS}.items()}
+        filters = {**self.filters, **_BOUNDED_FILTERS}
+        # `random` would give a job a new input on every plan: never reused, paid for on every run
+        del filters["random"]
+        self.filters = {name: _charged(f) for name, f in filters.items()}
 
     @staticmethod
     @jinja2.pass_eval_context  # a context argument keeps Jinja from folding outputs at compile time

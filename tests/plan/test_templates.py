@@ -246,3 +246,19 @@ def test_slow_templates_are_stopped() -> None:
     with pytest.raises(LimitError) as exc:
         compiler.compile("{{ matrix.city }}{{ matrix.city }}{{ matrix.city }}", WHERE)({"matrix": {"city": "lisbon"}})
     assert exc.value.message == "template output is 18 characters; the limit is 10"
+
+
+def test_random_is_refused_so_inputs_stay_reproducible(tmp_path):
+    """A random input would never match the manifest: the job would be paid for on every run."""
+    import io
+
+    from renderer.cli import main
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "version: 1\nname: x\njobs:\n  shot:\n    endpoint: samsar/image/enhance\n    input:\n"
+        "      image_url: \"https://e.com/{{ ['a', 'b'] | random }}.png\"\n"
+    )
+    err = io.StringIO()
+    assert main(["validate", str(path)], out=io.StringIO(), err=err, env={}) == 1
+    assert err.getvalue().startswith(f"{path}:7:18: template syntax: No filter named 'random'")
