@@ -57,12 +57,12 @@ def test_invalid_exits_1_with_file_line_col(write) -> None:
     code, out, err = cli("plan", str(p))
     assert code == 1 and out == ""
     # reported once for the three instances; the jobs downstream of a broken one are not judged
-    assert err == (f"{p}:14:19: stills[city=lisbon]: resolution: \"3k\" is not allowed; use one of: "
+    assert err == (f"{p}:20:19: stills[city=lisbon]: resolution: \"3k\" is not allowed; use one of: "
                    "1k, 2k, 4k, 1K, 2K, 4K (and in 2 more instance(s))\n")
     p = write(SPRING.replace("video_model: RUNWAYML", "video_model: RUNWAY"), "two.yaml")
     code, out, err = cli("plan", str(p))
     assert code == 1 and out == ""
-    assert err.startswith(f"{p}:25:20: teaser[city=lisbon,language=en]: video_model: \"RUNWAY\" is not allowed")
+    assert err.startswith(f"{p}:31:20: teaser[city=lisbon,language=en]: video_model: \"RUNWAY\" is not allowed")
     assert err.endswith(" (and in 5 more instance(s))\n") and err.count("\n") == 1
 
 
@@ -70,7 +70,7 @@ def test_unknown_needs_exit_1_located(write) -> None:
     p = write(SPRING.replace("needs: [stills]", "needs: [still]"))
     code, _, err = cli("plan", str(p))
     assert code == 1
-    assert err == f"{p}:17:13: needs 'still': no job of that name; did you mean 'stills'?\n"
+    assert err == f"{p}:23:13: needs 'still': no job of that name; did you mean 'stills'?\n"
 
 
 @pytest.mark.parametrize(
