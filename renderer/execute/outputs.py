@@ -46,19 +46,3 @@ def outputs_of(sub: Submission) -> Outputs:
         duration=sub.duration,
         response=sub.response,
     )
-
-
-def outputs_from_manifest(entry: Mapping[str, Any]) -> Outputs:
-    """Outputs of an instance reused from a previous manifest."""
-    credits = entry.get("credits") if isinstance(entry.get("credits"), Mapping) else {}
-    return Outputs(
-        request_id=entry.get("request_id"),
-        session_id=entry.get("session_id"),
-        status=entry.get("status"),
-        result_url=entry.get("result_url"),
-        result_urls=tuple(entry.get("result_urls") or ()),
-        thumbnail_url=entry.get("thumbnail_url"),
-        credits_charged=credits.get("charged"),
-        duration=entry.get("duration"),
-        response=entry.get("response"),
-    )

@@ -41,7 +41,7 @@ from renderer.execute import journal as J
 from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Journal, Submission
 from renderer.execute.limits import Backoff
-from renderer.execute.outputs import job_duration, outputs_from_manifest, outputs_of
+from renderer.execute.outputs import job_duration, outputs_of
 from renderer.execute.poller import Poller, batch_kind
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.settings import ExecSettings
@@ -224,13 +224,13 @@ class Scheduler:
             inst = st.inst
             if inst.action == "reuse":
                 st.reused = self.previous_jobs.get(inst.id)
-                st.outputs = outputs_from_manifest(st.reused or {})
+                st.outputs = Outputs.from_manifest(st.reused or {})
                 st.status, st.sha = "completed", inst.input_sha256
                 st.done.set()
             elif inst.action == "skip":
                 prev = self.previous_jobs.get(inst.id)
                 if isinstance(prev, Mapping) and prev.get("status") == "completed":
-                    st.reused, st.outputs, st.status = prev, outputs_from_manifest(prev), "completed"
+                    st.reused, st.outputs, st.status = prev, Outputs.from_manifest(prev), "completed"
                 else:
                     st.status, st.error = "not_submitted", "not selected (--select)"
                 st.done.set()
@@ -287,7 +287,7 @@ class Scheduler:
                 return
             prev = self.previous_jobs.get(inst.id)
             if isinstance(prev, Mapping) and prev.get("status") == "completed" and prev.get("input_sha256") == sha:
-                st.reused, st.outputs, st.status, st.sha = prev, outputs_from_manifest(prev), "completed", sha
+                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), "completed", sha
                 self.budget.release(inst.id)
                 return
         else:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from renderer.providers.base import Price, Range
 
@@ -27,6 +28,22 @@ class Outputs:
     credits_charged: float | None = None
     duration: float | None = None
     response: Any = None
+
+    @classmethod
+    def from_manifest(cls, entry: Mapping[str, Any]) -> "Outputs":
+        """The outputs a results manifest recorded for a finished instance."""
+        credits = entry.get("credits") if isinstance(entry.get("credits"), Mapping) else {}
+        return cls(
+            request_id=entry.get("request_id"),
+            session_id=entry.get("session_id"),
+            status=entry.get("status"),
+            result_url=entry.get("result_url"),
+            result_urls=tuple(entry.get("result_urls") or ()),
+            thumbnail_url=entry.get("thumbnail_url"),
+            credits_charged=credits.get("charged"),
+            duration=entry.get("duration"),
+            response=entry.get("response"),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {

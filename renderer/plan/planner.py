@@ -133,7 +133,7 @@ class Planner:
                 durations[iid] = inst.price.duration
                 if inst.action == "reuse":
                     entry = previous[iid]
-                    outputs[iid] = _known_outputs(entry)
+                    outputs[iid] = Outputs.from_manifest(entry).as_dict()
                     actual = entry.get("duration")  # what the finished render measured
                     if isinstance(actual, (int, float)) and not isinstance(actual, bool):
                         durations[iid] = Range.exact(actual)
@@ -368,20 +368,6 @@ _ABSENT = ("\x00absent",)  # a combination an include added may lack a key
 
 def _link_key(values: Mapping[str, Any], shared: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple(ident(values[k]) if k in values else _ABSENT for k in shared)
-
-
-def _known_outputs(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "request_id": entry.get("request_id"),
-        "session_id": entry.get("session_id"),
-        "status": entry.get("status"),
-        "result_url": entry.get("result_url"),
-        "result_urls": list(entry.get("result_urls") or []),
-        "thumbnail_url": entry.get("thumbnail_url"),
-        "credits_charged": (entry.get("credits") or {}).get("charged"),
-        "duration": entry.get("duration"),
-        "response": entry.get("response"),
-    }
 
 
 def _check_pending(value: Any, needs_ids: tuple[str, ...], where: Any) -> None:
