@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
-from renderer.plan.planner import PlanLimits, build_plan
-from renderer.plan.report import budget_message, plan_json, plan_markdown, summarise
+from renderer.plan.planner import PlanLimits, build_plan, collector_paused
+from renderer.plan.report import budget_message, plan_json_text, plan_markdown, summarise
 from renderer.spec.campaign import Campaign, load_campaign
 from renderer.spec.yamlfile import FileRefused, Limits, read_regular_file
 
@@ -128,7 +128,9 @@ def plan(
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
     markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
     if fmt == "json":
-        json.dump(plan_json(the_plan, summary), out, indent=2, ensure_ascii=False)
+        with collector_paused():  # a few large writes: one per token was a system call each, unbuffered
+            for text in plan_json_text(the_plan, summary):
+                out.write(text)
         out.write("\n")
     elif fmt == "markdown":
         out.write(markdown)

@@ -11,10 +11,10 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from renderer import providers
+from renderer import jsonfast, providers
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
 
@@ -203,27 +203,31 @@ class Summary:
 
 def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None) -> Summary:
     run = plan.to_run
-    known = add_ranges([i.price.credits for i in run if i.price.credits is not None]) or Range(0, 0)
-    unknown = tuple(i.id for i in run if i.price.credits is None)
+    prices = [i.price.credits for i in run]
+    known = add_ranges([c for c in prices if c is not None]) or Range(0, 0)
+    unknown = tuple(i.id for i, c in zip(run, prices) if c is None)
     budget = plan.campaign.budget
     over = budget is not None and known.max > budget
     return Summary(
-        credits=plan.credits(),
+        credits=None if unknown else known,  # the sum over every instance run, as Plan.credits()
         known_credits=known,
         unknown=unknown,
         budget=budget,
         over_budget=over,
-        requests=_requests(plan),
+        requests=_requests(plan, run),
         totals=_totals(run),
         changes=_changes(plan, manifest),
     )
 
 
-def _requests(plan: Plan) -> dict[str, Any]:
+def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
     by_provider: dict[str, dict[str, Any]] = defaultdict(lambda: {"submissions": 0, "uploads": 0})
-    for inst in plan.to_run:
-        route = providers.route(inst.endpoint)
-        p = by_provider[route.provider]
+    provider_of: dict[str, str] = {}
+    for inst in run:
+        name = provider_of.get(inst.endpoint)
+        if name is None:
+            name = provider_of[inst.endpoint] = providers.route(inst.endpoint).provider
+        p = by_provider[name]
         p["submissions"] += 1
         if isinstance(inst.body, Mapping) and "input_file" in inst.body:
             p["uploads"] += 1
@@ -278,21 +282,11 @@ def _changes(plan: Plan, manifest: Mapping[str, Any] | None) -> dict[str, list[s
 
 
 def plan_json(plan: Plan, summary: Summary) -> dict[str, Any]:
-    jobs = []
-    for inst in plan.instances:
-        jobs.append({
-            "id": inst.id,
-            "job": inst.job,
-            "endpoint": inst.endpoint,
-            "needs": list(inst.needs),
-            "action": inst.action,
-            "credits": credits_json(inst.price.credits) if inst.action == "run" else {"min": 0, "max": 0},
-            "estimated_credits": credits_json(inst.price.credits),
-            "duration": inst.price.duration.as_dict() if inst.price.duration else None,
-            "pending": inst.pending,
-            "input_sha256": inst.input_sha256,
-            "assumptions": list(inst.price.assumptions),
-        })
+    return {**_head_json(plan, summary), "jobs": [_job_json(inst) for inst in plan.instances]}
+
+
+def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
+    """Every field of the plan's JSON but `jobs` (which comes last)."""
     return {
         "campaign": plan.campaign.name,
         "credits": credits_json(summary.credits) if summary.credits else {**summary.known_credits.as_dict(), "unknown": True},
@@ -301,8 +295,64 @@ def plan_json(plan: Plan, summary: Summary) -> dict[str, Any]:
         "totals": summary.totals,
         "changes": summary.changes,
         "unknown_prices": list(summary.unknown),
-        "jobs": jobs,
     }
+
+
+def _job_json(inst: Instance) -> dict[str, Any]:
+    return {
+        "id": inst.id,
+        "job": inst.job,
+        "endpoint": inst.endpoint,
+        "needs": list(inst.needs),
+        "action": inst.action,
+        "credits": credits_json(inst.price.credits) if inst.action == "run" else {"min": 0, "max": 0},
+        "estimated_credits": credits_json(inst.price.credits),
+        "duration": inst.price.duration.as_dict() if inst.price.duration else None,
+        "pending": inst.pending,
+        "input_sha256": inst.input_sha256,
+        "assumptions": list(inst.price.assumptions),
+    }
+
+
+JSON_CHUNK = 10_000  # jobs written at a time: a few large writes, and never the whole document in memory
+
+
+def plan_json_text(plan: Plan, summary: Summary, chunk: int = JSON_CHUNK) -> Iterator[str]:
+    """The text of ``json.dumps(plan_json(plan, summary), indent=2, ensure_ascii=False)``, in pieces.
+
+    Each piece holds ``chunk`` jobs, encoded as a list on its own and indented
+    one level deeper (JSON text has no raw newline but between its tokens).
+    """
+    head = _head_json(plan, summary)
+    text = jsonfast.indented({**head, "jobs": []}, floats=_floats_in(head))
+    if not plan.instances:
+        yield text
+        return
+    yield text[: -len("[]\n}")] + "["
+    for start in range(0, len(plan.instances), chunk):
+        part = plan.instances[start : start + chunk]
+        items = jsonfast.indented([_job_json(i) for i in part], floats=_job_floats(part))
+        yield ("," if start else "") + items[1:-2].replace("\n", "\n  ")  # "[" ... "\n]"
+    yield "\n  ]\n}"
+
+
+def _job_floats(instances: Iterable[Instance]) -> Iterator[float]:
+    """Every float in the JSON of these jobs: the numbers of their prices' ranges."""
+    for inst in instances:
+        for r in (inst.price.credits, inst.price.duration):
+            if r is not None and (type(r.min) is not int or type(r.max) is not int):
+                yield from (x for x in (r.min, r.max) if isinstance(x, float))
+
+
+def _floats_in(value: Any) -> Iterator[float]:
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _floats_in(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _floats_in(v)
 
 
 def costliest(plan: Plan, n: int = 5) -> list[Instance]:
