@@ -20,6 +20,7 @@ from renderer import jsonfast, providers
 from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError
 from renderer.plan.matrix import Combo, MatrixLimits, expand, ident, instance_id
 from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
+from renderer.plan.pending import PendingChecks
 from renderer.plan.jinja_env import written_size
 from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
@@ -85,6 +86,7 @@ class Planner:
         self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
         self._pending: dict[str, PendingOutputs] = {}
+        self._pending_checks = PendingChecks()
         self._request_chars = 0
         self._links = 0
 
@@ -298,7 +300,12 @@ class Planner:
     def _check(self, job: _Job, iid: str, body: Any, pending: bool) -> None:
         route = job.spec.route
         inner = body.get("input", body) if route.wrap_input else body
-        if schemas.is_valid(route.schema, inner):
+        clean: Any = False
+        if pending:  # pending values stand in by their shape (renderer/plan/pending.py)
+            clean = self._pending_checks.passes(job.spec.name, route.schema, inner)
+            if clean is True:
+                return
+        elif schemas.is_valid(route.schema, inner):
             return
         base = ("jobs", job.spec.name, "input")
         errors: list[UserError] = []
@@ -310,6 +317,8 @@ class Planner:
             errors.append(SchemaError(v.message, self.campaign.doc.loc(base + v.path, key=at_key, instance=iid)))
         if errors:
             raise Invalid(errors)
+        if clean:  # this layout of pending values passes the full check: the fast one will do
+            self._pending_checks.remember(clean)
 
     # -- run time --------------------------------------------------------------
 
