@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from renderer import jsonfast, providers
+from renderer.execute.limits import least_wall_seconds
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
 
@@ -106,7 +107,11 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                             },
                             "least_wall_seconds": {
                                 "type": "integer",
-                                "description": "ceil(requests x 60 / requests_per_minute): the run cannot finish sooner.",
+                                "description": (
+                                    "(ceil(requests / requests_per_minute) - 1) x 60: a one-minute window allows "
+                                    "requests_per_minute requests at once, each further share waits for a reset; "
+                                    "the run cannot finish sooner."
+                                ),
                             },
                         },
                         "additionalProperties": False,
@@ -242,9 +247,9 @@ def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
             rpm = tiers.get(p["tier"])
         if rpm:
             p["requests_per_minute"] = rpm
-            # n requests at r a minute take at least n/r minutes; n*60/r, not n/r*60,
-            # so that 415 requests at 50/min are 498 s, not 499 (float rounding)
-            p["least_wall_seconds"] = math.ceil(p["requests"] * 60 / rpm)
+            # a window of a minute allows rpm requests at once: the first rpm go now, the
+            # next when it resets (the model the run's rate limiter follows)
+            p["least_wall_seconds"] = least_wall_seconds(p["requests"], rpm)
     return {
         "submissions": sum(p["submissions"] for p in by_provider.values()),
         "uploads": sum(p["uploads"] for p in by_provider.values()),

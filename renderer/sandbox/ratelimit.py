@@ -1,4 +1,7 @@
-"""Per-key fixed-minute (and monthly) request windows, as EnhanceCraft publishes them."""
+"""Per-key fixed-minute (and monthly) request windows, as EnhanceCraft publishes them.
+
+``window`` shortens the minute for rehearsals (the same count per shorter window).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +24,10 @@ class RateLimiter:
         per_month: int | None,
         now: Callable[[], float],
         wall: Callable[[], float],
+        window: float = 60.0,
     ) -> None:
         self.per_minute = per_minute
+        self.window = window
         self.per_month = per_month
         self._now = now
         self._wall = wall
@@ -31,11 +36,11 @@ class RateLimiter:
 
     def _window(self, owner: str) -> tuple[int, int, float]:
         now = self._now()
-        index = math.floor(now / 60.0)
+        index = math.floor(now / self.window)
         seen, used = self._minute.get(owner, (index, 0))
         if seen != index:
             used = 0
-        return index, used, (index + 1) * 60.0 - now
+        return index, used, (index + 1) * self.window - now
 
     def exhaust(self, owner: str) -> None:
         """Use up the key's current minute window (the rate_limit_exhausted fault)."""
