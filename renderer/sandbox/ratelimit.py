@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,6 +34,7 @@ class RateLimiter:
         self._wall = wall
         self._minute: dict[str, tuple[int, int]] = {}  # owner -> (window index, used)
         self._month: dict[str, int] = {}  # the sandbox lives less than a month
+        self.accepted_by_window: Counter[int] = Counter()  # window index -> requests let through (all keys)
 
     def _window(self, owner: str) -> tuple[int, int, float]:
         now = self._now()
@@ -52,6 +54,7 @@ class RateLimiter:
         month_used = self._month.get(owner, 0)
         allowed = used < self.per_minute and (self.per_month is None or month_used < self.per_month)
         if allowed:  # a refused request does not use quota
+            self.accepted_by_window[index] += 1
             used += 1
             month_used += 1
             self._month[owner] = month_used
