@@ -1,11 +1,14 @@
-"""The starter campaign `renderer init` writes."""
+"""The starter campaign `renderer init` writes, and where it puts the schemas."""
 
 from __future__ import annotations
 
+SCHEMA_FOLDER = "renderer-schemas"  # beside .git: one copy per repository, committed with it
+
 STARTER = """\
 # yaml-language-server: $schema={schema}
-# A starter campaign. `renderer validate {name}` checks it, `renderer plan {name}`
-# prices it, and `renderer run --sandbox {name}` runs it for free on this machine.
+# A starter campaign. From {root}: `renderer validate {name}` checks it,
+# `renderer plan {name}` prices it, and `renderer run --sandbox {name}` runs it
+# for free on this machine.
 version: 1
 name: {stem}
 description: One still per city, then a short teaser per city and language
