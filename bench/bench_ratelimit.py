@@ -23,9 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
-from renderer.execute.command import run
+from renderer.commands.run import run
 from renderer.execute.limits import least_wall_seconds
 from renderer.execute.settings import ExecSettings
 from renderer.sandbox.config import SandboxConfig
@@ -58,12 +57,10 @@ def main() -> int:
     settings = dataclasses.replace(ExecSettings().for_sandbox(), sandbox_render_seconds=a.render_seconds)
     with tempfile.TemporaryDirectory() as tmp, running_sandbox_sync(config) as sb:
         path = campaign(Path(tmp), a.jobs)
-        args = SimpleNamespace(file=str(path), sandbox=False, manifest=None, select=[], detach=False,
-                               resubmit_unknown=False, state_dir=str(Path(tmp) / ".renderer"), json=False)
         env = {"ENHANCECRAFT_API_KEY": "bench-key", "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url}
         time.sleep(a.window - clock() % a.window)  # start as a window begins
         started = time.perf_counter()
-        code = run(args, io.StringIO(), env, exec_settings=settings)
+        code = run(str(path), io.StringIO(), env, state_dir=str(Path(tmp) / ".renderer"), exec_settings=settings)
         wall = time.perf_counter() - started
         snap = sb.state.counters.snapshot()
         windows = dict(sorted(sb.state.enhancecraft_limiter.accepted_by_window.items()))

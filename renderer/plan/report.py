@@ -15,6 +15,7 @@ from typing import Any
 
 from renderer import jsonfast, providers
 from renderer.execute.limits import least_wall_seconds
+from renderer.manifest import Manifest
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
 
@@ -205,7 +206,7 @@ class Summary:
     changes: dict[str, list[str]]
 
 
-def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None) -> Summary:
+def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None) -> Summary:
     run = plan.to_run
     prices = [i.price.credits for i in run]
     known = add_ranges([c for c in prices if c is not None]) or Range(0, 0)
@@ -220,7 +221,7 @@ def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None) -> Summary:
         over_budget=over,
         requests=_requests(plan, run),
         totals=_totals(run),
-        changes=_changes(plan, manifest),
+        changes=_changes(plan, Manifest.coerce(manifest)),
     )
 
 
@@ -271,8 +272,8 @@ def _totals(run: Iterable[Instance]) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
-def _changes(plan: Plan, manifest: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    old = (manifest or {}).get("jobs") or {}
+def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
+    old = manifest.jobs
     out: dict[str, list[str]] = {"added": [], "changed": [], "reused": [], "removed": []}
     for inst in plan.instances:
         if inst.action == "reuse":
