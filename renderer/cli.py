@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO, cast
 
 from renderer.errors import Invalid, RendererError, UsageError, UserError
 
@@ -256,7 +256,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     env = dict(os.environ) if env is None else env
     secrets = _secrets(env)
     if secrets:  # the last line of defence: an exception's text may quote a header
-        out, err = _Redacting(out, secrets), _Redacting(err, secrets)
+        out, err = cast(TextIO, _Redacting(out, secrets)), cast(TextIO, _Redacting(err, secrets))
     try:
         args = build_parser().parse_args(argv)
         if args.version:
