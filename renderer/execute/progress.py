@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Mapping, Protocol, TextIO
 
-DONE = ("completed", "failed", "cancelled", "not_submitted", "unknown")
+from renderer.manifest import STATUSES
+
+DONE = tuple(s for s in STATUSES if s != "pending")  # a job in one of these needs nothing more this run
 
 
 @dataclass(frozen=True, slots=True)
