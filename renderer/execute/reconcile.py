@@ -8,8 +8,9 @@ say "unknown" and leave the decision to a person (``--resubmit-unknown``).
 
 What the list routes can prove, and what they cannot:
 
-- Samsar image routes: ``GET /image/list`` shows recent image sessions with their
-  ``case_type`` and ``created_at`` but not their input. A submission is attributed
+- Routes whose provider has a reconciliation list (``Provider.RECONCILIATION``, e.g.
+  ``GET /image/list``): it shows recent sessions with their ``case_type`` and
+  ``created_at`` but not their input. A submission is attributed
   to a listed session only when exactly one session of the route's case type was
   created in the submission's time window (from ``clock_skew`` before the first
   attempt until now) that no other submission in the journal already owns, *and*
@@ -21,9 +22,8 @@ What the list routes can prove, and what they cannot:
 - An empty list does not prove that nothing was processed (a request can still be
   in the server's queue, and the list only shows the most recent sessions), so
   absence never allows a resubmission.
-- Samsar video routes: ``/video/list_completed_video_sessions`` shows neither
-  inputs nor creation times, so it cannot tie a session to a request: ``unknown``.
-- create_movie, external users, EnhanceCraft: no list route: ``unknown``.
+- A list of completed sessions that shows neither inputs nor creation times cannot
+  tie a session to a request, and routes without a list have nothing: ``unknown``.
 """
 
 from __future__ import annotations
