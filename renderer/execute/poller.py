@@ -158,7 +158,7 @@ class Poller:
         """One batch read; returns the due watches it could not answer for."""
         c = self.client
         read = self._batch_reads[kind]
-        params = {"limit": str(getattr(self.settings, f"{kind}_list_limit"))}
+        params = {"limit": str(getattr(self.settings, f"{kind}_list_limit", read.limit))}
         answer = await c.send("GET", route_url(c.base_url, due[0].route, read.path), params=params, label=f"{kind}_list")
         self.reads[f"{kind}_list"] += 1
         if not answer.ok:

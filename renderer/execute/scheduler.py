@@ -345,7 +345,8 @@ class Scheduler:
         if read is not None and read.windowed:
             window = self.windows.get(read.kind)
             if window is None:
-                window = self.windows[read.kind] = anyio.Semaphore(getattr(self.settings.poll, f"{read.kind}_window"))
+                size = getattr(self.settings.poll, f"{read.kind}_window", read.window)
+                window = self.windows[read.kind] = anyio.Semaphore(size)
             async with window:
                 yield
         else:

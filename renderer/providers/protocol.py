@@ -36,7 +36,11 @@ class BatchRead:
     items: Callable[[Any], list[Any] | None]  # the list inside an answer, None if the shape is off
     as_status: Callable[[Mapping[str, Any], str], Any]  # one item as a status answer of a request id
     missing_read_every: int = 1  # a job missing from the list is read by id on every Nth miss
-    windowed: bool = False  # lists only the most recent jobs: unfinished jobs hold a slot ("<kind>_window")
+    windowed: bool = False  # lists only the most recent jobs: unfinished jobs hold a slot of a window
+    # how many items one read asks for, and the window's size; PollSettings.<kind>_list_limit
+    # and PollSettings.<kind>_window override them where those settings exist
+    limit: int = 500
+    window: int = 450
 
 
 @dataclass(frozen=True, slots=True)
