@@ -264,6 +264,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
             out.write(f"renderer {version('renderer')}\n")
             return 0
+        if env.get("RENDERER_PROVIDERS"):  # provider plugins (renderer.providers.load_plugins)
+            from renderer.providers import load_plugins
+
+            load_plugins(env["RENDERER_PROVIDERS"])
         return dispatch(args, out, env)
     except RendererError as exc:
         render_error(exc, err, env)

@@ -19,16 +19,20 @@ from renderer.providers.base import Route
 from renderer.providers.base import builtin_prices as _builtin_prices
 from renderer.providers.protocol import BatchRead, Provider
 
+_MEMBERS = tuple(m for m in dir(Provider) if not m.startswith("_"))
 PROVIDERS: dict[str, Provider] = {}
 ROUTES: dict[str, Route] = {}
 MODULES = PROVIDERS  # the older name
 __all__ = ["PROVIDERS", "ROUTES", "Provider", "_builtin_prices", "all_providers", "batch_read", "example_endpoint",
-           "get", "of", "on_change", "price_table", "provider_of", "register", "route", "unregister"]
+           "get", "load_plugins", "of", "on_change", "price_table", "provider_of", "register", "route", "unregister"]
 _listeners: list[Callable[[], None]] = []  # caches that depend on the registry
 
 
 def register(provider: Provider) -> None:
-    """Add a provider. Its name and its endpoints must be new."""
+    """Add a provider. It must have every part of the protocol; its name and endpoints must be new."""
+    missing = [m for m in _MEMBERS if not hasattr(provider, m)]
+    if missing:
+        raise ValueError(f"not a provider: it lacks {', '.join(missing)} (see renderer.providers.protocol)")
     if provider.NAME in PROVIDERS:
         raise ValueError(f"a provider named {provider.NAME!r} is registered already")
     taken = [r.endpoint for r in provider.ROUTES if r.endpoint in ROUTES]
@@ -40,6 +44,34 @@ def register(provider: Provider) -> None:
     PROVIDERS[provider.NAME] = provider
     ROUTES.update({r.endpoint: r for r in provider.ROUTES})
     _changed()
+
+
+PLUGINS_ENV = "RENDERER_PROVIDERS"  # comma-separated modules, each a provider to register
+
+
+def load_plugins(names: str | None) -> list[str]:
+    """Import and register provider modules named like ``RENDERER_PROVIDERS=pkg.toy,pkg.other``.
+
+    A module that fails to import, or that register() refuses, is a ConfigError naming
+    it: a broken plugin must not look like a bug of ours. Registered ones are skipped.
+    """
+    import importlib
+
+    from renderer.errors import ConfigError
+
+    loaded: list[str] = []
+    for name in (n.strip() for n in (names or "").split(",")):
+        if not name:
+            continue
+        try:
+            provider = importlib.import_module(name)
+            if getattr(provider, "NAME", None) in PROVIDERS and PROVIDERS[provider.NAME] is provider:
+                continue
+            register(provider)
+        except Exception as exc:  # its import, or register() refusing it
+            raise ConfigError(f"{PLUGINS_ENV}: provider module {name!r} could not be registered: {exc}") from None
+        loaded.append(name)
+    return loaded
 
 
 def unregister(name: str) -> None:

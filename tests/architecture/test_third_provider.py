@@ -95,3 +95,26 @@ def test_unregistering_forgets_it(tmp_path: Path) -> None:
     assert "toy/echo" not in schemas.load_schema(schemas.CAMPAIGN_SCHEMA)["$defs"]["job"]["properties"]["endpoint"]["enum"]
     with pytest.raises(ValueError, match="registered already"):
         providers.register(providers.get("samsar"))
+
+
+def test_the_cli_registers_provider_modules_named_in_its_environment(tmp_path: Path) -> None:
+    path = tmp_path / "echoes.yaml"
+    path.write_text(CAMPAIGN, "utf-8")
+    try:
+        assert cli("validate", str(path), env={"RENDERER_PROVIDERS": "toy_provider"}) == (0, "1 file(s) valid\n", "")
+        assert providers.get("toy") is toy_provider
+    finally:
+        providers.unregister("toy")
+    code, _, err = cli("validate", str(path))
+    assert code == 1 and "unknown endpoint" in err  # without it, toy/echo is no endpoint
+
+
+def test_a_module_that_is_not_a_provider_is_a_configuration_error(tmp_path: Path) -> None:
+    path = tmp_path / "echoes.yaml"
+    path.write_text(CAMPAIGN, "utf-8")
+    code, _, err = cli("validate", str(path), env={"RENDERER_PROVIDERS": "json"})
+    assert code == 1 and err.startswith("error: RENDERER_PROVIDERS: provider module 'json' could not be registered: "
+                                        "not a provider: it lacks BATCH_READS, CANCEL"), err
+    code, _, err = cli("validate", str(path), env={"RENDERER_PROVIDERS": "no_such_module_here"})
+    assert code == 1 and "provider module 'no_such_module_here' could not be registered" in err
+    assert "json" not in providers.PROVIDERS
