@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from renderer.errors import Invalid, RendererError, UsageError, UserError
 
@@ -307,7 +307,7 @@ class _Redacting:
                 text = text.replace(secret, "[redacted]")
         return self._stream.write(text)
 
-    def __getattr__(self, name: str):  # flush, isatty, encoding... as the stream has them
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding... as the stream has them
         return getattr(self._stream, name)
 
 

@@ -9,7 +9,7 @@ here, the client's marked ``alias_of`` the documented one.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -113,6 +113,7 @@ EXPRESS_CTA_KEYS = (
     "autoGenerateCtaText", "generate_cta_texts", "generateCtaTexts",
 )
 SOURCE_KEYS = ("videoSessionId", "request_id", "session_id")  # the session a follow-up acts on
+Pricer = Callable[[Route, Mapping[str, Any], PriceContext], Price]
 
 
 # -- pricing -----------------------------------------------------------------
@@ -200,7 +201,7 @@ def _source_duration(inp: Mapping[str, Any], ctx: PriceContext) -> tuple[Range |
     return None, ["no source session; set estimate.duration"]
 
 
-def _per_second_of_source(key: str):
+def _per_second_of_source(key: str) -> Pricer:
     def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
         duration, notes = _source_duration(inp, ctx)
         rate = _table(ctx)[key]
@@ -209,7 +210,7 @@ def _per_second_of_source(key: str):
     return pricer
 
 
-def _flat(key: str, keeps_duration: bool = True):
+def _flat(key: str, keeps_duration: bool = True) -> Pricer:
     def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
         duration, notes = _source_duration(inp, ctx) if keeps_duration else (None, [])
         # the price does not depend on the duration, so an unknown one is no caveat here
@@ -289,7 +290,7 @@ def _image_rollup_enhance(route: Route, inp: Mapping[str, Any], ctx: PriceContex
     return Price(low_res.times(per_tile) + Range.exact(flat), None, tuple(notes))
 
 
-def _fixed(key: str):
+def _fixed(key: str) -> Pricer:
     def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
         return Price(Range.exact(_table(ctx)[key]))
 

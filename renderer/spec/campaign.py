@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from renderer import providers
-from renderer.errors import Invalid, LoadError, ReferenceError_, SchemaError, UserError
+from renderer.errors import Invalid, LoadError, Location, ReferenceError_, SchemaError, UserError
 from renderer.providers.base import Route
 from renderer.spec import schemas
 from renderer.spec.yamlfile import Document, Limits, load_bytes, read_file
@@ -48,7 +48,7 @@ class Campaign:
     pricing: Mapping[str, Any]
     jobs: Mapping[str, JobSpec]
 
-    def loc(self, *path: Any, key: bool = False, instance: str | None = None):
+    def loc(self, *path: Any, key: bool = False, instance: str | None = None) -> Location:
         return self.doc.loc(path, key=key, instance=instance)
 
 
