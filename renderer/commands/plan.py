@@ -13,7 +13,7 @@ from renderer.errors import BudgetExceeded
 from renderer.plan.model import Plan
 from renderer.plan.planner import build_plan
 from renderer.plan.report import Summary, budget_message, plan_json, plan_markdown, summarise
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 PlanFormat = Literal["table", "json", "markdown"]
 TableRenderer = Callable[[Plan, Summary, TextIO], None]

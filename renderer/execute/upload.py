@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import anyio
 
-from renderer.spec.files import confined_path
+from renderer.campaign.files import confined_path
 from renderer.errors import ApiError, DataFileError, Location
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal

@@ -11,7 +11,7 @@ from renderer.providers.base import Price, Range
 if TYPE_CHECKING:
     from renderer.manifest import ManifestEntry
     from renderer.plan.resolve import Resolver
-    from renderer.spec.campaign import Campaign
+    from renderer.campaign.campaign import Campaign
 
 Action = Literal["run", "reuse", "skip"]
 

@@ -23,7 +23,7 @@ from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_
 from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
-from renderer.spec.campaign import Campaign, JobSpec
+from renderer.campaign.campaign import Campaign, JobSpec
 
 __all__ = ["PlanLimits", "Planner", "build_plan", "canonical_sha256"]
 

@@ -17,9 +17,9 @@ from renderer import providers
 from renderer.errors import Invalid, SchemaError, UserError
 from renderer.plan.matrix import Combo, ident
 from renderer.providers.base import Pending
-from renderer.spec import schemas
-from renderer.spec.campaign import Campaign, JobSpec
-from renderer.spec.files import confined_path, file_digest
+from renderer.campaign import schemas
+from renderer.campaign.campaign import Campaign, JobSpec
+from renderer.campaign.files import confined_path, file_digest
 
 
 @dataclass(frozen=True, slots=True)

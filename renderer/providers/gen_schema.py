@@ -8,7 +8,7 @@ providers; everything else in the file is written by hand and kept as it is.
 ``python -m renderer.providers.gen_schema`` rewrites the file in ``schemas/`` when
 its content differs (``--check`` only says whether it is current); a test keeps
 it current. At run
-time ``renderer.spec.schemas`` validates against the generated schema, so a
+time ``renderer.campaign.schemas`` validates against the generated schema, so a
 provider registered by a plugin is part of the campaign schema at once.
 """
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from renderer.execute.scheduler import Scheduler
 from renderer.plan.model import Outputs
 from renderer.plan.planner import Planner, build_plan
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 CAMPAIGN = """\
 version: 1

@@ -12,7 +12,7 @@ import toy_provider
 
 from renderer import providers
 from renderer.cli import main
-from renderer.spec import schemas
+from renderer.campaign import schemas
 
 CAMPAIGN = """\
 version: 1

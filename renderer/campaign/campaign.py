@@ -16,8 +16,8 @@ from typing import Any, Mapping
 from renderer import providers
 from renderer.errors import Invalid, LoadError, Location, ReferenceError_, SchemaError, UserError
 from renderer.providers.base import Route
-from renderer.spec import schemas
-from renderer.spec.yamlfile import Document, Limits, load_bytes, read_file
+from renderer.campaign import schemas
+from renderer.campaign.yamlfile import Document, Limits, load_bytes, read_file
 
 JOB_KEYS_BESIDE_INPUT = ("webhookUrl", "external_user")
 
