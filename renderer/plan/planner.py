@@ -20,7 +20,7 @@ from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, U
 from renderer.plan.matrix import Combo, MatrixLimits, expand, ident, instance_id
 from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
 from renderer.plan.jinja_env import written_size
-from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
+from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
 from renderer.spec import schemas
 from renderer.spec.campaign import Campaign, JobSpec
@@ -84,6 +84,7 @@ class Planner:
         self._pending: dict[str, PendingOutputs] = {}
         self._request_chars = 0
         self._links = 0
+        self._job_names = frozenset(campaign.jobs)
 
     # -- building --------------------------------------------------------------
 
@@ -206,7 +207,7 @@ class Planner:
         spec = job.spec
         needs_ctx, needs_ids = self._needs(job, iid, combo, outputs)
         matrix = dict(combo.values) if combo else {}
-        ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": needs_ctx}
+        ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": Needs(needs_ctx, self._job_names)}
         body, estimate = self._render(job, iid, ctx)
         cap = self.limits.max_request_chars
         self._request_chars += written_size(body, cap)  # before the schema check and the hash
@@ -321,7 +322,7 @@ class Planner:
             key = _link_key(combo_values, link.shared)
             matched = link.index.get(key, [])
             ctx_needs[link.upstream] = [known[m] for m in matched] if link.fan_in else known[matched[0]]
-        ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": ctx_needs}
+        ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": Needs(ctx_needs, self._job_names)}
         body, estimate = self._render(job, iid, ctx)
         self._check(job, iid, body, pending=False)
         # what a finished upstream measured, else what the plan expected of it
