@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--manifest", metavar="PREV", help="compare with this manifest (default: beside the campaign)")
     pl.add_argument("--select", action="append", default=[], metavar="PATTERN",
                     help="only these jobs/instances (fnmatch); PATTERN+ adds dependants, +PATTERN upstreams")
+    pl.add_argument("--show-inputs", action="store_true",
+                    help="also show the request body of every job to run, and what changed against the manifest")
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -122,7 +124,7 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
 
         return commands.plan(
             args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
-            env=env, settings=_settings(args), table_renderer=plan_table,
+            env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
         )
     if args.command in ("run", "status", "cancel"):
         from renderer.execute import command as execute

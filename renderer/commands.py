@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
+from renderer.plan.inputs import inputs_text
 from renderer.plan.planner import PlanLimits, build_plan
 from renderer.plan.report import budget_message, plan_json, plan_markdown, summarise
 from renderer.spec.campaign import Campaign, load_campaign
@@ -118,8 +119,12 @@ def plan(
     env: Mapping[str, str] | None = None,
     settings: Settings = Settings(),
     table_renderer: Any = None,
+    show_inputs: bool = False,
 ) -> int:
-    """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget."""
+    """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
+
+    ``show_inputs``: also the request body of every job to run, and for one the
+    manifest holds, the fields that changed."""
     campaign = load_campaign(path, settings.yaml)
     manifest_path = Path(manifest) if manifest else default_manifest_path(path)
     previous = read_manifest(manifest_path, required=manifest is not None)
@@ -128,12 +133,16 @@ def plan(
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
     markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
     if fmt == "json":
-        json.dump(plan_json(the_plan, summary), out, indent=2, ensure_ascii=False)
+        inputs_of = ((previous or {}).get("jobs") or {}) if show_inputs else None
+        json.dump(plan_json(the_plan, summary, inputs_of), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif fmt == "markdown":
         out.write(markdown)
-    elif table_renderer is not None:
-        table_renderer(the_plan, summary, out)
+    else:
+        if table_renderer is not None:
+            table_renderer(the_plan, summary, out)
+        if show_inputs:
+            out.write(inputs_text(the_plan, previous))
     if wants_summary:
         append_step_summary(env or {}, markdown)
     if summary.over_budget:

@@ -2,8 +2,8 @@
 
 The manifest is meant to be committed, so it is written atomically (a temporary
 file in the same folder, fsynced, then ``os.replace``) with sorted keys: a re-run
-that changes nothing changes no byte. It holds request bodies' hashes, ids,
-URLs, credits and the API's final status payloads, never a key or a header.
+that changes nothing changes no byte. It holds request bodies and their hashes,
+ids, URLs, credits and the API's final status payloads, never a key or a header.
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ def build(scheduler: Scheduler, campaign: Any, previous: Mapping[str, Any] | Non
         inst = st.inst
         if st.reused is not None:
             jobs[iid] = dict(st.reused)
+            if "request" not in jobs[iid] and st.sha == inst.input_sha256 and not inst.pending:
+                jobs[iid]["request"] = inst.body  # same input hash: the body it was made from
             continue
         if inst.action == "skip":
             if iid in old:
@@ -97,6 +99,8 @@ def build(scheduler: Scheduler, campaign: Any, previous: Mapping[str, Any] | Non
             status = st.status if st.status in FINAL_STATUSES else "not_submitted"
             jobs[iid] = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
                                  st.error or "not submitted", None)
+        # the body input_sha256 hashes (an upload's file is in the hash, not here); None while pending
+        jobs[iid]["request"] = st.body if st.body is not None else (None if inst.pending else inst.body)
     return {
         "campaign": campaign.name,
         "campaign_sha256": campaign.sha256,
