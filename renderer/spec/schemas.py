@@ -6,7 +6,9 @@ They may carry two annotations of ours, which editors ignore:
 - ``x-message``: the sentence to show when this subschema fails (rules between
   fields read better as one sentence than as jsonschema's wording);
 - ``x-at``: the property that error should point at (the field that triggered
-  the rule) instead of the enclosing object.
+  the rule) instead of the enclosing object;
+- ``x-url``: on the ``pattern`` of a URL field: its error says what is wrong with
+  the URL (no scheme, a space) instead of quoting the pattern.
 """
 
 from __future__ import annotations
@@ -205,6 +207,8 @@ def _violation(e: ValidationError) -> Violation:
         return Violation(path, f"{name} takes at most {v} item(s), it has {len(e.instance)}")
     if kind == "uniqueItems":
         return Violation(path, f"{name} has repeated items; they must be unique")
+    if kind == "pattern" and isinstance(e.schema, dict) and e.schema.get("x-url") and isinstance(e.instance, str):
+        return Violation(path, _url_message(name, e.instance, v))
     if kind == "pattern":
         return Violation(path, f"{name}: {_show(e.instance)} does not match the expected form {v}")
     if kind == "multipleOf":
@@ -214,6 +218,17 @@ def _violation(e: ValidationError) -> Violation:
     if kind == "propertyNames":
         return Violation(path, f"{name}: {e.message}")
     return Violation(path, f"{name}: {e.message}")
+
+
+def _url_message(name: str, value: str, pattern: str) -> str:
+    """A URL field (marked ``x-url`` in the schemas) that is not one."""
+    shown = _show(value)
+    if any(ch.isspace() for ch in value):
+        return f"{name}: {shown} is not a URL: it contains a space (write %20, or remove it)"
+    scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+    if pattern.startswith("^https?") and scheme not in ("http", "https"):
+        return f"{name}: {shown} is not an http(s) URL: it needs https:// (or http://) in front"
+    return f"{name}: {shown} is not a URL: it has no scheme; write https://{value.lstrip('/')}"
 
 
 def _article(word: str) -> str:
