@@ -112,20 +112,29 @@ def _settings(args: argparse.Namespace):
     return s
 
 
-def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO | None = None) -> int:
     from renderer import commands
 
     if args.command == "validate":
-        code = commands.validate(args.files, _settings(args))
-        out.write(f"{len(args.files)} file(s) valid\n")
+        warnings: list[UserError] = []
+        try:
+            code = commands.validate(args.files, _settings(args), warnings)
+        finally:
+            render_warnings(warnings, err, env)
+        out.write(f"{len(args.files)} file(s) valid" + (f", {len(warnings)} warning(s)" if warnings else "") + "\n")
         return code
     if args.command == "plan":
         from renderer.ui import plan_table
 
-        return commands.plan(
-            args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
-            env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-        )
+        warnings = []
+        try:
+            return commands.plan(
+                args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
+                env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
+                warnings=warnings,
+            )
+        finally:
+            render_warnings(warnings, err, env)
     if args.command in ("run", "status", "cancel"):
         from renderer.execute import command as execute
 
@@ -174,6 +183,21 @@ def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> N
                 err.write("::error::" + _escape_data(_printable(str(e), keep="\r\n")) + "\n")
     if isinstance(error, Invalid) and len(errors) > 1:
         err.write(f"{len(errors)} errors\n")
+
+
+def render_warnings(warnings: Sequence[UserError], err: TextIO | None, env: Mapping[str, str]) -> None:
+    """``FILE:LINE:COL: warning: message`` each; on GitHub Actions also a warning annotation."""
+    if err is None:
+        return
+    for w in warnings:
+        err.write(_printable(str(w)) + "\n")
+        if env.get("GITHUB_ACTIONS") == "true":
+            loc = w.location
+            msg = _printable((f"{loc.instance}: " if loc.instance else "") + w.message, keep="\r\n")
+            props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
+            if loc.line:
+                props += f",line={loc.line},col={loc.col}"
+            err.write(f"::warning {props}::{_escape_data(msg)}\n")
 
 
 def _workspace_path(file: str, env: Mapping[str, str]) -> str:
@@ -227,7 +251,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
             out.write(f"renderer {version('renderer')}\n")
             return 0
-        return dispatch(args, out, env)
+        return dispatch(args, out, env, err)
     except RendererError as exc:
         render_error(exc, err, env)
         return exc.exit_code

@@ -30,13 +30,17 @@ class Settings:
     plan: PlanLimits = PlanLimits()
 
 
-def validate(paths: Sequence[str], settings: Settings = Settings()) -> int:
-    """Check every file; raise one ``Invalid`` with the errors of all of them."""
+def validate(paths: Sequence[str], settings: Settings = Settings(), warnings: list[UserError] | None = None) -> int:
+    """Check every file; raise one ``Invalid`` with the errors of all of them.
+
+    Warnings (allowed, but worth a look) are appended to ``warnings``."""
     errors: list[UserError] = []
     for path in paths:
         try:
             campaign = load_campaign(path, settings.yaml)
-            build_plan(campaign, limits=settings.plan)
+            the_plan, _ = build_plan(campaign, limits=settings.plan)
+            if warnings is not None:
+                warnings.extend(the_plan.warnings)
         except Invalid as exc:
             errors.extend(exc.errors)
     if errors:
@@ -120,6 +124,7 @@ def plan(
     settings: Settings = Settings(),
     table_renderer: Any = None,
     show_inputs: bool = False,
+    warnings: list[UserError] | None = None,
 ) -> int:
     """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
 
@@ -129,6 +134,8 @@ def plan(
     manifest_path = Path(manifest) if manifest else default_manifest_path(path)
     previous = read_manifest(manifest_path, required=manifest is not None)
     the_plan, _ = build_plan(campaign, previous, select, settings.plan)
+    if warnings is not None:
+        warnings.extend(the_plan.warnings)
     summary = summarise(the_plan, previous)
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
     markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""

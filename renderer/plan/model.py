@@ -81,6 +81,7 @@ class Plan:
     campaign: Any  # renderer.spec.campaign.Campaign
     instances: tuple[Instance, ...]  # in dependency order
     by_id: Mapping[str, Instance] = field(default_factory=dict)
+    warnings: tuple[Any, ...] = ()  # renderer.errors.Warning_: allowed, but worth a look
 
     @property
     def to_run(self) -> list[Instance]:

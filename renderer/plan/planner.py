@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from renderer import providers
-from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError
+from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError, Warning_
 from renderer.plan.matrix import Combo, MatrixLimits, expand, ident, instance_id
 from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
 from renderer.plan.jinja_env import written_size
@@ -81,6 +81,7 @@ class Planner:
         self.instances: dict[str, Instance] = {}
         self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
+        self.warnings: dict[tuple[Any, ...], list[Warning_]] = {}  # (job, where, message) -> one per instance
         self._pending: dict[str, PendingOutputs] = {}
         self._request_chars = 0
         self._links = 0
@@ -145,10 +146,35 @@ class Planner:
             self._summarise(job_errors)
         if self.errors:
             raise Invalid(self.errors)
-        plan = Plan(c, tuple(ordered), self.instances)
+        plan = Plan(c, tuple(ordered), self.instances, self._warnings())
         if select:
             plan = _select(plan, list(select), c)
         return plan
+
+    def _warnings(self) -> tuple[Warning_, ...]:
+        """One warning per place: a language in a template of 500 instances is said once."""
+        out = []
+        for found in self.warnings.values():
+            first = found[0]
+            if len(found) > 1:
+                first = Warning_(f"{first.message} (and in {len(found) - 1} more instance(s))", first.location)
+            out.append(first)
+        return tuple(sorted(out, key=lambda w: w.location.sort_key()))
+
+    def _warn_unknown(self, job: _Job, iid: str, body: Any) -> None:
+        """Values the docs do not list for this route (a language code): allowed, but said."""
+        route = job.spec.route
+        known = schemas.known_values(route.schema)
+        inner = body.get("input", body) if route.wrap_input and isinstance(body, dict) else body
+        if not known or not isinstance(inner, dict):
+            return
+        for name, values in known.items():
+            value = inner.get(name)
+            if isinstance(value, str) and value not in values:
+                where = self.campaign.doc.loc(("jobs", job.spec.name, "input", name), instance=iid)
+                message = (f"{name}: {value!r} is not one the docs list for {job.spec.endpoint} "
+                           f"({', '.join(map(str, values))}); the server may refuse it")
+                self.warnings.setdefault((where.with_instance(None), message), []).append(Warning_(message, where))
 
     def _summarise(self, job_errors: dict[tuple[Any, ...], list[UserError]]) -> None:
         for (_, message), errs in list(job_errors.items())[: self.limits.max_errors_per_job]:
@@ -218,6 +244,7 @@ class Planner:
         if pending:
             _check_pending(body, needs_ids, self.campaign.loc("jobs", spec.name, "input", instance=iid))
         self._check(job, iid, body, pending)
+        self._warn_unknown(job, iid, body)
 
         def duration_of(ref: Any) -> Range | None:
             if isinstance(ref, Pending):
@@ -457,4 +484,4 @@ def _select(plan: Plan, patterns: list[str], campaign: Campaign) -> Plan:
                         stack.append(u)
         chosen |= frontier
     instances = tuple(i if (i.id in chosen or i.action == "reuse") else replace(i, action="skip") for i in plan.instances)
-    return Plan(campaign, instances, {i.id: i for i in instances})
+    return Plan(campaign, instances, {i.id: i for i in instances}, plan.warnings)

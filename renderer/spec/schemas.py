@@ -94,6 +94,30 @@ def _fast_validator(name: str) -> Any:
     return jsonschema_rs.validator_for(load_schema(name), registry=registry, validate_formats=False)
 
 
+@lru_cache(maxsize=None)
+def known_values(name: str) -> dict[str, tuple[Any, ...]]:
+    """Top-level fields whose schema lists ``x-known`` values: any other value is allowed,
+    but the docs do not list it (a language code), so the plan warns."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for field, node in (load_schema(name).get("properties") or {}).items():
+        node = _resolve(name, node)
+        if isinstance(node.get("x-known"), list):
+            out[field] = tuple(node["x-known"])
+    return out
+
+
+def _resolve(name: str, node: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """Follow a node's $ref (to this file or another of ours), a few steps at most."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or depth > 4:
+        return node
+    file, _, pointer = ref.partition("#")
+    target: Any = load_schema(file or name)
+    for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
+        target = target.get(part, {}) if isinstance(target, dict) else {}
+    return _resolve(file or name, target, depth + 1) if isinstance(target, dict) else {}
+
+
 def value_at(value: Any, path: tuple[Any, ...]) -> Any:
     """The part of ``value`` at a violation's path, or None when there is none."""
     for step in path:
@@ -224,7 +248,7 @@ def _url_message(name: str, value: str, pattern: str) -> str:
     """A URL field (marked ``x-url`` in the schemas) that is not one."""
     shown = _show(value)
     if any(ch.isspace() for ch in value):
-        return f"{name}: {shown} is not a URL: it contains a space (write %20, or remove it)"
+        return f"{name}: {shown} is not a URL: it contains a space or a line break (write a space as %20)"
     scheme = value.split(":", 1)[0].lower() if ":" in value else ""
     if pattern.startswith("^https?") and scheme not in ("http", "https"):
         return f"{name}: {shown} is not an http(s) URL: it needs https:// (or http://) in front"
