@@ -340,10 +340,14 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__}, not JSON data"
 
 
+def not_json_message(why: str) -> str:
+    return f"a request holds JSON data only (text, numbers, true/false, null, lists, objects); this is {why}"
+
+
 def refuse_non_json(value: Any) -> None:
     why = json_problem(value)
     if why:
-        raise NotJson(f"a request holds JSON data only (text, numbers, true/false, null, lists, objects); this is {why}")
+        raise NotJson(not_json_message(why))
 
 
 def as_text(value: Any) -> str:

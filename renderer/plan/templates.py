@@ -28,7 +28,8 @@ import jinja2
 
 from renderer.errors import LimitError, Location, SchemaError, TemplateError
 from renderer.plan.jinja_env import (
-    METER, BoundedEnvironment, Meter, Namespace, NotJson, Overrun, TemplateLimits, json_problem, written_size,
+    METER, BoundedEnvironment, Meter, Namespace, NotJson, Overrun, TemplateLimits, json_problem, not_json_message,
+    written_size,
 )
 from renderer.plan.model import OUTPUT_FIELDS
 from renderer.providers.base import Pending, is_pending
@@ -401,7 +402,7 @@ def _settle(value: Any, location: Location, limits: TemplateLimits) -> Any:
         return items
     if isinstance(value, jinja2.Undefined):
         value._fail_with_undefined_error()
-    raise TemplateError(f"template yields {json_problem(value)}; a request holds JSON data only", location)
+    raise TemplateError(f"template: {not_json_message(json_problem(value) or type(value).__name__)}", location)
 
 
 def _is_iterable(value: Any) -> bool:
