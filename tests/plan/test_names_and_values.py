@@ -218,7 +218,7 @@ def test_non_finite_numbers_and_non_text_keys_are_located_errors(write) -> None:
         """)
     assert errors_of(path) == [
         f"{path}:9:25: a request holds JSON data only; this is the number nan (JSON has no NaN or infinity)",
-        f"{path}:14:46: key 1 must be text in a request; quote it: \"1\"",
+        f"{path}:14:44: key 1 must be text in a request; quote it: \"1\"",
         f"{path}:19:23: c: template yields the number inf; JSON has no NaN or infinity",
     ]
 
