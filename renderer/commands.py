@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
-from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
+from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UsageError, UserError
 from renderer.plan.inputs import inputs_text
 from renderer.plan.planner import PlanLimits, build_plan
 from renderer.plan.report import budget_message, plan_json, plan_markdown, summarise
@@ -130,6 +130,8 @@ def plan(
 
     ``show_inputs``: also the request body of every job to run, and for one the
     manifest holds, the fields that changed."""
+    if show_inputs and fmt == "markdown":
+        raise UsageError("renderer plan: --show-inputs shows bodies in the table or in --json, not in --markdown")
     campaign = load_campaign(path, settings.yaml)
     manifest_path = Path(manifest) if manifest else default_manifest_path(path)
     previous = read_manifest(manifest_path, required=manifest is not None)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from exec_helpers import FAST_JSON, counters, env_for, make_sandbox, write_campaign
 from jsonschema import Draft202012Validator
+
 from renderer.cli import main
 from renderer.plan.report import PLAN_JSON_SCHEMA
 
@@ -208,3 +209,5 @@ teaser[city=tokyo]  samsar/video/image_list_to_video  (changed)
     assert by_id["teaser[city=tokyo]"]["body"]["input"]["prompt"] == "Rainy tokyo"
     code, out, _ = cli("plan", str(path), "--json", env={})
     assert code == 0 and all("body" not in j and "change" not in j for j in json.loads(out)["jobs"])
+    code, _, err = cli("plan", str(path), "--markdown", "--show-inputs", env={})
+    assert code == 2 and "--show-inputs shows bodies in the table or in --json" in err

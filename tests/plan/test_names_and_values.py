@@ -16,7 +16,7 @@ from renderer.plan.templates import Compiler, Needs, PendingOutputs
 from .conftest import errors_of, plan_file
 
 NAMES = ("items", "keys", "values", "get", "copy", "update", "pop")
-WHERE = lambda path: Location("c.yaml", 3, 5)  # noqa: E731
+WHERE = lambda path: Location("c.yaml", 3, 5)
 
 
 def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -155,8 +155,8 @@ def test_a_translate_language_outside_the_translate_docs_is_a_warning(write) -> 
         """)
     plan, _ = plan_file(path)
     assert [str(w) for w in plan.warnings] == [
-        f"{path}:6:44: warning: tr: language: 'de' is not one the docs list for samsar/video/translate_video "
-        "(en, es, fr, ja, th, zh, bn, hi, sa, la); the server may refuse it"]
+        (f"{path}:6:44: warning: tr: language: 'de' is not one the docs list for samsar/video/translate_video "
+        "(en, es, fr, ja, th, zh, bn, hi, sa, la); the server may refuse it")]
 
 
 # -- a body holds JSON data only ---------------------------------------------------
@@ -239,8 +239,8 @@ def test_reading_needs_of_a_job_not_listed_says_add_needs(write) -> None:
             input: {image_url: "{{ needs.heroo.result_url }}"}
         """)
     assert errors_of(path) == [
-        f"{path}:9:24: teaser: template: needs.hero: this job does not wait for 'hero'; "
-        "add `needs: [hero]` to it (it needs: none)",
+        (f"{path}:9:24: teaser: template: needs.hero: this job does not wait for 'hero'; "
+        "add `needs: [hero]` to it (it needs: none)"),
         f"{path}:12:24: other: template: needs.heroo: there is no job 'heroo' (this job needs: none)",
     ]
 
@@ -269,14 +269,14 @@ def test_a_url_without_a_scheme_or_with_a_space_is_a_located_error(write) -> Non
               cta_url: www.example.com/book
         """)
     assert errors_of(path) == [
-        f'{path}:6:24: a: image_url: "cdn.example.com/x.png" is not a URL: it has no scheme; '
-        "write https://cdn.example.com/x.png",
-        f'{path}:11:20: b[n=1]: image_urls[0]: "https://cdn.example.com/a b.png" is not a URL: '
-        "it contains a space or a line break (write a space as %20)",
-        f'{path}:11:91: b[n=1]: image_urls[2].url: "//cdn.example.com/c.png" is not a URL: it has no scheme; '
-        "write https://cdn.example.com/c.png",
-        f'{path}:12:24: b[n=1]: outro_image_url: "https://cdn.example.com/1 .png" is not a URL: '
-        "it contains a space or a line break (write a space as %20)",
+        (f'{path}:6:24: a: image_url: "cdn.example.com/x.png" is not a URL: it has no scheme; '
+        "write https://cdn.example.com/x.png"),
+        (f'{path}:11:20: b[n=1]: image_urls[0]: "https://cdn.example.com/a b.png" is not a URL: '
+        "it contains a space or a line break (write a space as %20)"),
+        (f'{path}:11:91: b[n=1]: image_urls[2].url: "//cdn.example.com/c.png" is not a URL: it has no scheme; '
+        "write https://cdn.example.com/c.png"),
+        (f'{path}:12:24: b[n=1]: outro_image_url: "https://cdn.example.com/1 .png" is not a URL: '
+        "it contains a space or a line break (write a space as %20)"),
         f'{path}:18:16: c: cta_url: "www.example.com/book" is not an http(s) URL: it needs https:// (or http://) in front',
     ]
 
