@@ -10,13 +10,15 @@ import argparse
 import os
 import re
 import sys
-from typing import Mapping, Sequence, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from renderer.errors import Invalid, RendererError, UsageError, UserError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 itself; keep one path
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 itself; keep one path
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -101,10 +103,12 @@ def _positive(text: str) -> int:
     return n
 
 
-def _settings(args: argparse.Namespace):
-    from dataclasses import replace
+if TYPE_CHECKING:
+    from renderer.commands.common import Settings
 
-    from renderer.commands import Settings
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from renderer.commands.common import Settings
 
     s = Settings()
     if getattr(args, "max_instances", None):
@@ -113,56 +117,111 @@ def _settings(args: argparse.Namespace):
 
 
 def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO | None = None) -> int:
-    from renderer import commands
+    """Call the command ``args`` names (commands are imported when called: startup stays quick).
 
-    if args.command == "validate":
+    Warnings the command found go to ``err`` whatever it returns or raises."""
+    checking = _CHECKING.get(args.command or "")
+    if checking is not None:
         warnings: list[UserError] = []
         try:
-            code = commands.validate(args.files, _settings(args), warnings)
+            return checking(args, out, env, warnings)
         finally:
             render_warnings(warnings, err, env)
-        out.write(f"{len(args.files)} file(s) valid" + (f", {len(warnings)} warning(s)" if warnings else "") + "\n")
-        return code
-    if args.command == "plan":
-        from renderer.ui import plan_table
+    command = _COMMANDS.get(args.command or "")
+    if command is None:
+        raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+    return command(args, out, env)
 
-        warnings = []
-        try:
-            return commands.plan(
-                args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
+
+def _validate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
+    from renderer.commands.validate import validate
+
+    code = validate(args.files, _settings(args), warnings)
+    out.write(f"{len(args.files)} file(s) valid" + (f", {len(warnings)} warning(s)" if warnings else "") + "\n")
+    return code
+
+
+def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
+    from renderer.commands.plan import plan
+    from renderer.ui import plan_table
+
+    return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
                 env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-                warnings=warnings,
-            )
-        finally:
-            render_warnings(warnings, err, env)
-    if args.command in ("run", "status", "cancel"):
-        from renderer.execute import command as execute
+                warnings=warnings)
 
-        return getattr(execute, args.command)(args, out, env, _settings(args) if args.command == "run" else None)
-    if args.command == "sandbox":
-        from renderer.sandbox import SandboxConfig
-        from renderer.sandbox.server import sandbox_command
 
-        config = SandboxConfig(
-            render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits, seed=args.seed,
-            enhancecraft_tier=args.tier,
-        )
-        return sandbox_command(args.host, args.port, config)
-    if args.command == "pricing":
-        from renderer.pricing_refresh import refresh
+def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.run import run
 
-        if args.pricing_command != "refresh":
-            raise UsageError("renderer pricing: choose a subcommand: refresh")
-        return refresh(out, env)
-    if args.command == "init":
-        from renderer.starter import init
+    return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
+               sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
+               state_dir=args.state_dir)
 
-        return init(args.file, out, force=args.force)
-    if args.command == "schema":
-        from renderer.starter import schema
 
-        return schema(args.endpoint, out, list_only=args.list)
-    raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.status import status
+
+    return status(args.file, out, state_dir=args.state_dir, as_json=args.json)
+
+
+def _cancel(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.cancel import cancel
+
+    return cancel(args.file, out, env, state_dir=args.state_dir, sandbox=args.sandbox)
+
+
+def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.sandbox import sandbox
+    from renderer.sandbox.config import SandboxConfig
+
+    config = SandboxConfig(render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits,
+                           seed=args.seed, enhancecraft_tier=args.tier)
+    return sandbox(args.host, args.port, config)
+
+
+def _pricing(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.pricing_refresh import pricing_refresh
+
+    if args.pricing_command != "refresh":
+        raise UsageError("renderer pricing: choose a subcommand: refresh")
+    return pricing_refresh(out, env)
+
+
+def _init(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.init import init
+
+    return init(args.file, out, force=args.force)
+
+
+def _schema(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.schema import schema
+
+    return schema(args.endpoint, out, list_only=args.list)
+
+
+# commands that check a campaign, and so may find warnings (allowed, but worth a look)
+_CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], list[UserError]], int]] = {
+    "validate": _validate, "plan": _plan,
+}
+_COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
+    "run": _run, "status": _status, "cancel": _cancel,
+    "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
+}
+
+
+def render_warnings(warnings: Sequence[UserError], err: TextIO | None, env: Mapping[str, str]) -> None:
+    """``FILE:LINE:COL: warning: message`` each; on GitHub Actions also a warning annotation."""
+    if err is None:
+        return
+    for w in warnings:
+        err.write(_printable(str(w)) + "\n")
+        if env.get("GITHUB_ACTIONS") == "true":
+            loc = w.location
+            msg = _printable((f"{loc.instance}: " if loc.instance else "") + w.message, keep="\r\n")
+            props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
+            if loc.line:
+                props += f",line={loc.line},col={loc.col}"
+            err.write(f"::warning {props}::{_escape_data(msg)}\n")
 
 
 def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> None:
@@ -183,21 +242,6 @@ def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> N
                 err.write("::error::" + _escape_data(_printable(str(e), keep="\r\n")) + "\n")
     if isinstance(error, Invalid) and len(errors) > 1:
         err.write(f"{len(errors)} errors\n")
-
-
-def render_warnings(warnings: Sequence[UserError], err: TextIO | None, env: Mapping[str, str]) -> None:
-    """``FILE:LINE:COL: warning: message`` each; on GitHub Actions also a warning annotation."""
-    if err is None:
-        return
-    for w in warnings:
-        err.write(_printable(str(w)) + "\n")
-        if env.get("GITHUB_ACTIONS") == "true":
-            loc = w.location
-            msg = _printable((f"{loc.instance}: " if loc.instance else "") + w.message, keep="\r\n")
-            props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
-            if loc.line:
-                props += f",line={loc.line},col={loc.col}"
-            err.write(f"::warning {props}::{_escape_data(msg)}\n")
 
 
 def _workspace_path(file: str, env: Mapping[str, str]) -> str:

@@ -9,10 +9,11 @@ as ``<pending INSTANCE.OUTPUT>``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Pending
 
@@ -57,22 +58,21 @@ def shown_body(value: Any) -> Any:
     return value
 
 
-def change_of(inst: Instance, old: Any) -> Change | None:
+def change_of(inst: Instance, old: ManifestEntry | None) -> Change | None:
     """Why ``inst`` is run again though the manifest holds it; None when it is new or reused."""
-    if inst.action != "run" or not isinstance(old, Mapping):
+    if inst.action != "run" or old is None:
         return None
-    status = old.get("status")
-    recorded = old.get("request", _MISSING)
-    if recorded is _MISSING or recorded is None:
+    status = old.status
+    if not old.has_request or old.request is None:
         why = "the manifest does not record its request (written by an older renderer, or never sent)"
         return Change(why if status == "completed" else f"it is {status} in the manifest")
-    fields = tuple(diff(recorded, inst.body))
+    fields = tuple(diff(old.request, inst.body))
     if status != "completed":
         reason = f"it is {status} in the manifest" + ("; its request changed" if fields else "; same request")
     elif fields:
         reason = "its request changed"
     else:  # same body, another hash: a local file it uploads changed
-        reason = "a file it uploads changed" if inst.input_sha256 != old.get("input_sha256") else "its input changed"
+        reason = "a file it uploads changed" if inst.input_sha256 != old.input_sha256 else "its input changed"
     return Change(reason, fields)
 
 
@@ -102,20 +102,9 @@ def _same(a: Any, b: Any) -> bool:
     )
 
 
-def changes(plan: Plan, manifest: Mapping[str, Any] | None) -> dict[str, Change]:
-    old = (manifest or {}).get("jobs") or {}
-    out: dict[str, Change] = {}
-    for inst in plan.instances:
-        if inst.id in old:
-            c = change_of(inst, old[inst.id])
-            if c is not None:
-                out[inst.id] = c
-    return out
-
-
-def inputs_text(plan: Plan, manifest: Mapping[str, Any] | None) -> str:
+def inputs_text(plan: Plan, manifest: Manifest) -> str:
     """The bodies of the instances to run, each with what changed against the manifest."""
-    old = (manifest or {}).get("jobs") or {}
+    old = manifest.jobs
     run = plan.to_run
     lines = [f"Inputs of the {len(run):,} job(s) to run:"]
     for inst in run:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from renderer import providers
+from renderer.manifest import Manifest
 from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
@@ -231,7 +232,7 @@ class Summary:
     changes: dict[str, list[str]]
 
 
-def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None) -> Summary:
+def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None) -> Summary:
     run = plan.to_run
     known = add_ranges([i.price.credits for i in run if i.price.credits is not None]) or Range(0, 0)
     unknown = tuple(i.id for i in run if i.price.credits is None)
@@ -245,7 +246,7 @@ def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None) -> Summary:
         over_budget=over,
         requests=_requests(plan),
         totals=_totals(run),
-        changes=_changes(plan, manifest),
+        changes=_changes(plan, Manifest.coerce(manifest)),
     )
 
 
@@ -293,8 +294,8 @@ def _totals(run: Iterable[Instance]) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
-def _changes(plan: Plan, manifest: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    old = (manifest or {}).get("jobs") or {}
+def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
+    old = manifest.jobs
     out: dict[str, list[str]] = {"added": [], "changed": [], "reused": [], "removed": []}
     for inst in plan.instances:
         if inst.action == "reuse":
@@ -307,7 +308,7 @@ def _changes(plan: Plan, manifest: Mapping[str, Any] | None) -> dict[str, list[s
     return out
 
 
-def plan_json(plan: Plan, summary: Summary, inputs_of: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def plan_json(plan: Plan, summary: Summary, inputs_of: Manifest | None = None) -> dict[str, Any]:
     """The plan as JSON; with ``inputs_of`` (the manifest's jobs, --show-inputs) each job
     to run carries its body and, when the manifest holds it, what changed."""
     jobs = []
