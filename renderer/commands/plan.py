@@ -13,7 +13,13 @@ from renderer.errors import BudgetExceeded, UsageError, UserError
 from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
 from renderer.plan.planner import build_plan
-from renderer.plan.report import Summary, budget_message, plan_json, plan_markdown, summarise
+from renderer.plan.report import (
+    Summary,
+    budget_message,
+    plan_json,
+    plan_markdown,
+    summarise,
+)
 from renderer.spec.campaign import load_campaign
 
 PlanFormat = Literal["table", "json", "markdown"]

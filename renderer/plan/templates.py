@@ -28,7 +28,15 @@ import jinja2
 
 from renderer.errors import LimitError, Location, SchemaError, TemplateError
 from renderer.plan.jinja_env import (
-    METER, BoundedEnvironment, Meter, Namespace, NotJson, Overrun, TemplateLimits, json_problem, not_json_message,
+    METER,
+    BoundedEnvironment,
+    Meter,
+    Namespace,
+    NotJson,
+    Overrun,
+    TemplateLimits,
+    json_problem,
+    not_json_message,
     written_size,
 )
 from renderer.plan.model import OUTPUT_FIELDS

@@ -23,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from renderer.errors import LoadError, LimitError, Location
+from renderer.errors import LimitError, LoadError, Location
+
 
 class _Resolver(yaml.resolver.BaseResolver):
     """Plain scalars mean what a person reading the file thinks (YAML 1.2 core, stricter).
@@ -47,11 +48,13 @@ _Resolver.add_implicit_resolver(
     list("-+0123456789."))
 _Resolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
 
-if getattr(yaml, "__with_libyaml__", False):  # the C parser is several times faster on large files
+_CParser: Any = getattr(yaml, "cyaml", None) and getattr(yaml.cyaml, "CParser", None)  # None without libyaml
 
-    class _Loader(yaml.cyaml.CParser, yaml.constructor.SafeConstructor, _Resolver):  # type: ignore[misc]
+if _CParser is not None:  # the C parser is several times faster on large files
+
+    class _Loader(_CParser, yaml.constructor.SafeConstructor, _Resolver):
         def __init__(self, stream: str) -> None:
-            yaml.cyaml.CParser.__init__(self, stream)
+            _CParser.__init__(self, stream)
             yaml.constructor.SafeConstructor.__init__(self)
             _Resolver.__init__(self)
 
