@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from renderer.providers.base import Pending
-from renderer.spec import schemas
+from renderer.campaign import schemas
 
 # where pending values sit (list positions folded into one) and which outputs they are
 Layout = frozenset[tuple[tuple[Any, ...], str]]

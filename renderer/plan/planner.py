@@ -16,16 +16,26 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from renderer import providers
-from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError
+from renderer.errors import (
+    Invalid,
+    LimitError,
+    Location,
+    ReferenceError_,
+    SchemaError,
+    UsageError,
+    UserError,
+    Warning_,
+)
 from renderer.manifest import Manifest
 from renderer.plan.jinja_env import written_size
 from renderer.plan.matrix import Combo, MatrixLimits, expand, instance_id
-from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
+from renderer.plan.model import OUTPUT_FIELDS, Action, Instance, Outputs, Plan
 from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256, link_key
 from renderer.plan.resolve import Resolver
-from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
+from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
-from renderer.spec.campaign import Campaign, JobSpec
+from renderer.campaign import schemas
+from renderer.campaign.campaign import Campaign, JobSpec
 
 __all__ = ["PlanLimits", "Planner", "build_plan", "canonical_sha256"]
 
@@ -56,6 +66,7 @@ class Planner:
         self.instances: dict[str, Instance] = {}
         self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
+        self.warnings: dict[tuple[Any, ...], list[Warning_]] = {}  # (where, message) -> one per instance
         self._pending: dict[str, PendingOutputs] = {}
         self._request_chars = 0
         self._links = 0
@@ -111,10 +122,36 @@ class Planner:
             self._summarise(job_errors)
         if self.errors:
             raise Invalid(self.errors)
-        plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table)
+        plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table,
+                    warnings=self._warnings())
         if select:
             plan = _select(plan, list(select), c)
         return plan
+
+    def _warnings(self) -> tuple[Warning_, ...]:
+        """One warning per place: a language in a template of 500 instances is said once."""
+        out = []
+        for found in self.warnings.values():
+            first = found[0]
+            if len(found) > 1:
+                first = Warning_(f"{first.message} (and in {len(found) - 1} more instance(s))", first.location)
+            out.append(first)
+        return tuple(sorted(out, key=lambda w: w.location.sort_key()))
+
+    def _warn_unknown(self, job: CompiledJob, iid: str, body: Any) -> None:
+        """Values the docs do not list for this route (a language code): allowed, but said."""
+        route = job.spec.route
+        known = schemas.known_values(route.schema)
+        inner = body.get("input", body) if route.wrap_input and isinstance(body, dict) else body
+        if not known or not isinstance(inner, dict):
+            return
+        for name, values in known.items():
+            value = inner.get(name)
+            if isinstance(value, str) and value not in values:
+                where = self.campaign.doc.loc(("jobs", job.spec.name, "input", name), instance=iid)
+                message = (f"{name}: {value!r} is not one the docs list for {job.spec.endpoint} "
+                           f"({', '.join(map(str, values))}); the server may refuse it")
+                self.warnings.setdefault((where.with_instance(None), message), []).append(Warning_(message, where))
 
     @staticmethod
     def _reused(iid: str, entry: Any, outputs: dict[str, Any], durations: dict[str, Range | None],
@@ -123,9 +160,10 @@ class Planner:
         outputs[iid] = Outputs.from_manifest(entry).as_dict()
         if entry.duration is not None:
             durations[iid] = Range.exact(entry.duration)
+        measured = durations[iid]
         for sid in (entry.session_id, entry.request_id):  # follow-ups name either
-            if isinstance(sid, str) and sid and durations[iid] is not None:
-                session_durations[sid] = durations[iid]
+            if isinstance(sid, str) and sid and measured is not None:
+                session_durations[sid] = measured
 
     def resolver(self) -> Resolver:
         """What the run needs to render pending instances, without the planner."""
@@ -156,14 +194,16 @@ class Planner:
         for key, value in (("input", spec.input), ("extras", dict(spec.extras)), ("estimate", dict(spec.estimate))):
             # extras live beside `input` in the file, not under a key of their own
             prefix = base + ((key,) if key != "extras" else ())
-            where = lambda p, prefix=prefix: c.doc.loc(prefix + p)
+            def where(p: tuple[Any, ...], prefix: tuple[Any, ...] = prefix) -> Location:
+                return c.doc.loc(prefix + p)
+
             try:
                 compiled.append(self.compiler.compile(value, where))
             except UserError as exc:
                 self.errors.append(exc)
         if len(compiled) < 3:
             return None
-        job = CompiledJob(spec, combos, *compiled)
+        job = CompiledJob(spec, combos, compiled[0], compiled[1], compiled[2])
         for need in spec.needs:
             up = self.jobs[need]
             up_keys = _matrix_keys(up.combos)
@@ -171,9 +211,10 @@ class Planner:
             shared = tuple(k for k in my_keys if k in up_keys)
             fan_in = any(k not in my_keys for k in up_keys)
             index: dict[tuple[Any, ...], list[str]] = {}
-            for combo in up.combos or [None]:
-                key = link_key(combo.values, shared) if combo else ()
-                index.setdefault(key, []).append(instance_id(need, combo))
+            up_combos: list[Combo | None] = list(up.combos) if up.combos else [None]
+            for combo in up_combos:
+                at = link_key(combo.values, shared) if combo else ()
+                index.setdefault(at, []).append(instance_id(need, combo))
             job.links.append(Link(need, shared, fan_in, index))
         return job
 
@@ -190,7 +231,7 @@ class Planner:
         spec = job.spec
         needs_ctx, needs_ids = self._needs(job, iid, combo, outputs)
         matrix = dict(combo.values) if combo else {}
-        ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": needs_ctx}
+        ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": Needs(needs_ctx, frozenset(self.campaign.jobs))}
         body, estimate = self.renderer.render(job, iid, ctx)
         cap = self.limits.max_request_chars
         self._request_chars += written_size(body, cap)  # before the schema check and the hash
@@ -201,6 +242,7 @@ class Planner:
         if pending:
             _check_pending(body, needs_ids, self.campaign.loc("jobs", spec.name, "input", instance=iid))
         self.renderer.check(job, iid, body, pending)
+        self._warn_unknown(job, iid, body)
 
         def duration_of(ref: Any) -> Range | None:
             if isinstance(ref, Pending):
@@ -210,7 +252,8 @@ class Planner:
         module = providers.module(spec.route)
         price = module.price(spec.route, body, PriceContext(self.table, estimate, duration_of))
         sha = None if pending else self.renderer.sha256(spec, iid, body)
-        action, reason = "run", None
+        action: Action = "run"
+        reason: str | None = None
         if previous.reusable(iid, sha):
             action, reason = "reuse", "completed in the manifest with the same input"
         self.contexts[iid] = matrix

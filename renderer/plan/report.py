@@ -16,8 +16,23 @@ from typing import Any
 from renderer import jsonfast, providers
 from renderer.execute.limits import least_wall_seconds
 from renderer.manifest import Manifest
+from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
+
+def _uploads_text() -> str:
+    """Which request fields are local files that are uploaded first, by provider."""
+    return ", ".join(f"{p.TITLE} {p.UPLOADS.field}" for p in providers.all_providers() if p.UPLOADS is not None)
+
+
+def _tier_text() -> str:
+    table = providers.price_table()
+    tiers = [(p, p.rate_tier({}, table)) for p in providers.all_providers()]
+    named = [(p, t) for p, t in tiers if t is not None]
+    which = " or ".join(f"{p.TITLE} tier" for p, _ in named)
+    default = named[0][1].name if named else "none"
+    return f"{which} whose published limit applies ({default} when the campaign names none)."
+
 
 PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -84,11 +99,11 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
             "required": ["submissions", "uploads", "requests", "by_provider"],
             "properties": {
                 "submissions": {"type": "integer", "description": "Jobs to submit (action run)."},
-                "uploads": {"type": "integer", "description": "Local files to upload first (EnhanceCraft input_file)."},
+                "uploads": {"type": "integer", "description": f"Local files to upload first ({_uploads_text()})."},
                 "requests": {"type": "integer", "description": "Uploads + submissions + one status read per job."},
                 "by_provider": {
                     "type": "object",
-                    "description": "The same counts per provider (samsar, enhancecraft), with the rate limit that applies.",
+                    "description": f"The same counts per provider ({', '.join(providers.PROVIDERS)}), with the rate limit that applies.",
                     "additionalProperties": {
                         "description": "One provider's counts.",
                         "type": "object",
@@ -99,7 +114,7 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                             "requests": {"type": "integer", "description": "Uploads + submissions + one status read per job."},
                             "tier": {
                                 "enum": ["pro", "business", "enterprise"],
-                                "description": "EnhanceCraft tier whose published limit applies (pro when the campaign names none).",
+                                "description": _tier_text(),
                             },
                             "requests_per_minute": {
                                 "type": "number",
@@ -171,6 +186,35 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                         "description": "SHA-256 of the canonical request (endpoint and body); null while pending. Matched against the manifest.",
                     },
                     "assumptions": {"type": "array", "items": {"type": "string"}, "description": "What the price assumes, in words."},
+                    "body": {
+                        "description": (
+                            "With --show-inputs, on jobs to run: the exact request body, as the docs show it. A value "
+                            "known only at run time (an upstream output) is the text \"<pending INSTANCE.OUTPUT>\"."
+                        ),
+                    },
+                    "change": {
+                        "type": "object",
+                        "description": "With --show-inputs, on jobs to run that the manifest holds: why they run again.",
+                        "required": ["reason", "fields"],
+                        "properties": {
+                            "reason": {"type": "string", "description": "In words: its request changed, it failed, ..."},
+                            "fields": {
+                                "type": "array",
+                                "description": "The fields whose value differs from the request the manifest recorded.",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["field"],
+                                    "properties": {
+                                        "field": {"type": "string", "description": "Path in the body: input.prompt, image_urls[0]."},
+                                        "old": {"description": "The recorded value (absent: the field is new)."},
+                                        "new": {"description": "The value now (absent: the field is gone)."},
+                                    },
+                                    "additionalProperties": False,
+                                },
+                            },
+                        },
+                        "additionalProperties": False,
+                    },
                 },
                 "additionalProperties": False,
             },
@@ -227,24 +271,22 @@ def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None) 
 
 def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
     by_provider: dict[str, dict[str, Any]] = defaultdict(lambda: {"submissions": 0, "uploads": 0})
-    provider_of: dict[str, str] = {}
     for inst in run:
-        name = provider_of.get(inst.endpoint)
-        if name is None:
-            name = provider_of[inst.endpoint] = providers.route(inst.endpoint).provider
+        name = providers.provider_of(inst.endpoint)
         p = by_provider[name]
         p["submissions"] += 1
-        if isinstance(inst.body, Mapping) and "input_file" in inst.body:
+        up = providers.get(name).UPLOADS
+        if up is not None and isinstance(inst.body, Mapping) and up.field in inst.body:
             p["uploads"] += 1
-    tiers = providers.price_table(plan.campaign.pricing)["enhancecraft"]["tiers_requests_per_minute"]
+    table = plan.price_table or providers.price_table(plan.campaign.pricing)
     for name, p in by_provider.items():
         # each job needs its upload (if any), its submission and at least one status read
         p["requests"] = p["submissions"] * 2 + p["uploads"]
         conf = plan.campaign.providers.get(name) or {}
         rpm = conf.get("requests_per_minute")
-        if rpm is None and name == "enhancecraft":
-            p["tier"] = conf.get("tier", "pro")  # the lowest tier with API access, when none is named
-            rpm = tiers.get(p["tier"])
+        tier = providers.get(name).rate_tier(conf, table) if rpm is None else None
+        if tier is not None:  # the provider's published limit for the campaign's tier
+            p["tier"], rpm = tier.name, tier.requests_per_minute
         if rpm:
             p["requests_per_minute"] = rpm
             # a window of a minute allows rpm requests at once: the first rpm go now, the
@@ -286,8 +328,10 @@ def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
     return out
 
 
-def plan_json(plan: Plan, summary: Summary) -> dict[str, Any]:
-    return {**_head_json(plan, summary), "jobs": [_job_json(inst) for inst in plan.instances]}
+def plan_json(plan: Plan, summary: Summary, inputs_of: Manifest | None = None) -> dict[str, Any]:
+    """The plan as JSON; with ``inputs_of`` (the manifest's jobs, --show-inputs) each job
+    to run carries its body and, when the manifest holds it, what changed."""
+    return {**_head_json(plan, summary), "jobs": [_job_json(inst, inputs_of) for inst in plan.instances]}
 
 
 def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
@@ -303,8 +347,8 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
     }
 
 
-def _job_json(inst: Instance) -> dict[str, Any]:
-    return {
+def _job_json(inst: Instance, inputs_of: Manifest | None = None) -> dict[str, Any]:
+    job = {
         "id": inst.id,
         "job": inst.job,
         "endpoint": inst.endpoint,
@@ -317,13 +361,20 @@ def _job_json(inst: Instance) -> dict[str, Any]:
         "input_sha256": inst.input_sha256,
         "assumptions": list(inst.price.assumptions),
     }
+    if inputs_of is not None and inst.action == "run":
+        job["body"] = shown_body(inst.body)
+        change = change_of(inst, inputs_of.get(inst.id))
+        if change is not None:
+            job["change"] = change.as_json()
+    return job
 
 
 JSON_CHUNK = 10_000  # jobs written at a time: a few large writes, and never the whole document in memory
 
 
-def plan_json_text(plan: Plan, summary: Summary, chunk: int = JSON_CHUNK) -> Iterator[str]:
-    """The text of ``json.dumps(plan_json(plan, summary), indent=2, ensure_ascii=False)``, in pieces.
+def plan_json_text(plan: Plan, summary: Summary, inputs_of: Manifest | None = None,
+                   chunk: int = JSON_CHUNK) -> Iterator[str]:
+    """The text of ``json.dumps(plan_json(plan, summary, inputs_of), indent=2, ensure_ascii=False)``, in pieces.
 
     Each piece holds ``chunk`` jobs, encoded as a list on its own and indented
     one level deeper (JSON text has no raw newline but between its tokens).
@@ -336,7 +387,10 @@ def plan_json_text(plan: Plan, summary: Summary, chunk: int = JSON_CHUNK) -> Ite
     yield text[: -len("[]\n}")] + "["
     for start in range(0, len(plan.instances), chunk):
         part = plan.instances[start : start + chunk]
-        items = jsonfast.indented([_job_json(i) for i in part], floats=_job_floats(part))
+        jobs = [_job_json(i, inputs_of) for i in part]
+        # the numbers of a job are its prices' ranges; bodies (--show-inputs) hold any
+        floats = _job_floats(part) if inputs_of is None else _floats_in(jobs)
+        items = jsonfast.indented(jobs, floats=floats)
         yield ("," if start else "") + items[1:-2].replace("\n", "\n  ")  # "[" ... "\n]"
     yield "\n  ]\n}"
 
@@ -361,8 +415,8 @@ def _floats_in(value: Any) -> Iterator[float]:
 
 
 def costliest(plan: Plan, n: int = 5) -> list[Instance]:
-    priced = [i for i in plan.to_run if i.price.credits is not None]
-    return sorted(priced, key=lambda i: (-i.price.credits.max, i.id))[:n]
+    priced = [(i, i.price.credits) for i in plan.to_run if i.price.credits is not None]
+    return [i for i, credits in sorted(priced, key=lambda pair: (-pair[1].max, pair[0].id))][:n]
 
 
 def budget_message(plan: Plan, summary: Summary, name: Callable[[str], str] = str) -> str:

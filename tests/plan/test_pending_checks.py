@@ -8,7 +8,7 @@ import pytest
 
 from renderer.plan.pending import PendingChecks
 from renderer.providers.base import Pending
-from renderer.spec import schemas
+from renderer.campaign import schemas
 
 from .conftest import errors_of, plan_file
 
@@ -70,11 +70,11 @@ def test_a_chained_plan_runs_the_full_check_once_per_job(write, full_checks: lis
 
 
 def test_an_error_in_what_is_known_is_reported_as_before(write, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The language of one city is wrong; the other bodies share its layout and pass fast."""
-    text = CHAINED.replace("language: LANGUAGE", "language: \"{{ 'xx' if matrix.city == 'c3' else 'en' }}\"")
+    """The video model of one city is a number; the other bodies share its layout and pass fast."""
+    text = CHAINED.replace("LANGUAGE", "en").replace("video_model: RUNWAYML", "video_model: \"{{ 7 if matrix.city == 'c3' else 'RUNWAYML' }}\"")
     path = write(text)
     fast = errors_of(path)
-    assert fast[0].startswith(f"{path}:23:17: clips[city=c3,shot=0]: language: \"xx\" is not allowed; use one of: ")
+    assert fast[0].startswith(f"{path}:22:20: clips[city=c3,shot=0]: video_model")
     assert fast[0].endswith("(and in 4 more instance(s))") and len(fast) == 1
     monkeypatch.setattr(PendingChecks, "passes", lambda self, job, schema, value: False)  # the full check, every body
     assert errors_of(path) == fast

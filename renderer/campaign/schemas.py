@@ -6,25 +6,30 @@ They may carry two annotations of ours, which editors ignore:
 - ``x-message``: the sentence to show when this subschema fails (rules between
   fields read better as one sentence than as jsonschema's wording);
 - ``x-at``: the property that error should point at (the field that triggered
-  the rule) instead of the enclosing object.
+  the rule) instead of the enclosing object;
+- ``x-url``: on the ``pattern`` of a URL field: its error says what is wrong with
+  the URL (no scheme, a space) instead of quoting the pattern.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 try:  # a compiled validator for the per-instance yes/no check; messages stay jsonschema's
     import jsonschema_rs
 except ImportError:  # pragma: no cover - an optional speed-up
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
+
+from renderer import providers
 
 CAMPAIGN_SCHEMA = "campaign.schema.json"
 
@@ -39,14 +44,34 @@ class Violation:
 
 
 def schema_names() -> list[str]:
-    return sorted(
-        p.name for p in resources.files("renderer.schemas").iterdir() if p.name.endswith(".schema.json")
-    )
+    """Our schemas, and those registered providers bring along."""
+    shipped = {p.name for p in resources.files("renderer.schemas").iterdir() if p.name.endswith(".schema.json")}
+    return sorted(shipped | set(_provider_schemas()))
 
 
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict[str, Any]:
-    return json.loads(resources.files("renderer.schemas").joinpath(name).read_text("utf-8"))
+    """A schema by file name. The campaign schema's provider parts come from the registry."""
+    extra = _provider_schemas().get(name)
+    if extra is not None:
+        return dict(extra)
+    data: dict[str, Any] = json.loads(resources.files("renderer.schemas").joinpath(name).read_text("utf-8"))
+    if name == CAMPAIGN_SCHEMA:
+        from renderer.providers.gen_schema import campaign_schema
+
+        return campaign_schema(data)
+    return data
+
+
+@lru_cache(maxsize=1)
+def _provider_schemas() -> dict[str, Mapping[str, Any]]:
+    return {name: schema for p in providers.all_providers() for name, schema in p.schemas().items()}
+
+
+def _forget() -> None:
+    """The registry changed: schemas are read again."""
+    for cached in (load_schema, _provider_schemas, _registry, validator, _fast_validator):
+        cached.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +117,30 @@ def _fast_validator(name: str) -> Any:
     return jsonschema_rs.validator_for(load_schema(name), registry=registry, validate_formats=False)
 
 
+@lru_cache(maxsize=None)
+def known_values(name: str) -> dict[str, tuple[Any, ...]]:
+    """Top-level fields whose schema lists ``x-known`` values: any other value is allowed,
+    but the docs do not list it (a language code), so the plan warns."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for field, node in (load_schema(name).get("properties") or {}).items():
+        node = _resolve(name, node)
+        if isinstance(node.get("x-known"), list):
+            out[field] = tuple(node["x-known"])
+    return out
+
+
+def _resolve(name: str, node: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """Follow a node's $ref (to this file or another of ours), a few steps at most."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or depth > 4:
+        return node
+    file, _, pointer = ref.partition("#")
+    target: Any = load_schema(file or name)
+    for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
+        target = target.get(part, {}) if isinstance(target, dict) else {}
+    return _resolve(file or name, target, depth + 1) if isinstance(target, dict) else {}
+
+
 def value_at(value: Any, path: tuple[Any, ...]) -> Any:
     """The part of ``value`` at a violation's path, or None when there is none."""
     for step in path:
@@ -131,7 +180,7 @@ def _message_of(error: ValidationError) -> tuple[str, str | None] | None:
 
 
 def _field(path: tuple[Any, ...]) -> str:
-    parts = []
+    parts: list[str] = []
     for p in path:
         parts.append(f"[{p}]" if isinstance(p, int) else ("." + p if parts else p))
     return "".join(parts) or "the value"
@@ -205,6 +254,8 @@ def _violation(e: ValidationError) -> Violation:
         return Violation(path, f"{name} takes at most {v} item(s), it has {len(e.instance)}")
     if kind == "uniqueItems":
         return Violation(path, f"{name} has repeated items; they must be unique")
+    if kind == "pattern" and isinstance(e.schema, dict) and e.schema.get("x-url") and isinstance(e.instance, str):
+        return Violation(path, _url_message(name, e.instance, v))
     if kind == "pattern":
         return Violation(path, f"{name}: {_show(e.instance)} does not match the expected form {v}")
     if kind == "multipleOf":
@@ -216,5 +267,22 @@ def _violation(e: ValidationError) -> Violation:
     return Violation(path, f"{name}: {e.message}")
 
 
+_SPACE = re.compile(r"\s")
+
+
+def _url_message(name: str, value: str, pattern: str) -> str:
+    """A URL field (marked ``x-url`` in the schemas) that is not one."""
+    shown = _show(value)
+    if _SPACE.search(value):  # a regex: a 2 MB value is not walked a character at a time
+        return f"{name}: {shown} is not a URL: it contains a space or a line break (write a space as %20)"
+    scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+    if pattern.startswith("^https?") and scheme not in ("http", "https"):
+        return f"{name}: {shown} is not an http(s) URL: it needs https:// (or http://) in front"
+    return f"{name}: {shown} is not a URL: it has no scheme; write https://{value.lstrip('/')}"
+
+
 def _article(word: str) -> str:
     return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+providers.on_change(_forget)
