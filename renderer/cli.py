@@ -48,12 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
     r.add_argument("--state-dir", default=".renderer", help="where the journal lives (default .renderer)")
+    r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
+    r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
     st.add_argument("file")
     st.add_argument("--state-dir", default=".renderer")
     st.add_argument("--json", action="store_true")
+
+    rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
+    rs.add_argument("file")
+    rs.add_argument("--manifest", metavar="PATH")
+    rs.add_argument("--json", action="store_true")
+
+    rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
+    rp.add_argument("file")
+    rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None, help="default: <campaign>.report.html")
+    rp.add_argument("--manifest", metavar="PATH")
+    rp.add_argument("--state-dir", default=".renderer")
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file")
@@ -128,6 +141,10 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
         from renderer.execute import command as execute
 
         return getattr(execute, args.command)(args, out, env, _settings(args) if args.command == "run" else None)
+    if args.command in ("results", "report"):
+        from renderer.results import commands as results
+
+        return getattr(results, args.command)(args, out, env)
     if args.command == "sandbox":
         from renderer.sandbox import SandboxConfig
         from renderer.sandbox.server import sandbox_command
@@ -151,7 +168,7 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
         from renderer.starter import schema
 
         return schema(args.endpoint, out, list_only=args.list)
-    raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+    raise UsageError("renderer: choose a command (validate, plan, run, results, report, sandbox, status, cancel, pricing, init, schema)")
 
 
 def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> None:

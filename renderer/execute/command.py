@@ -37,6 +37,7 @@ from renderer.execute.scheduler import RunOptions, Scheduler
 from renderer.execute.settings import ExecSettings, ProviderSettings, provider_settings
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
+from renderer.results import runhooks as R
 from renderer.spec.campaign import Campaign, load_campaign
 
 SETTINGS_ENV = "RENDERER_EXEC_SETTINGS"
@@ -124,23 +125,32 @@ def run(
                           "campaign_sha256": campaign.sha256})
         options = RunOptions(detach=bool(getattr(args, "detach", False)),
                              resubmit_unknown=bool(getattr(args, "resubmit_unknown", False)))
+        where = R.outputs_dir(args, campaign)
+        downloads = None if where is None else R.RunDownloads.create(
+            where, manifest_path, getattr(args, "state_dir", ".renderer"), previous,
+            (transports or {}).get(R.DOWNLOADS_TRANSPORT))
         scheduler_box: list[Scheduler] = []
         aborted = False
         try:
             aborted = anyio.run(_execute, plan, planner, journal, conf, xs, options, previous, out, note,
-                                transports or {}, scheduler_box)
+                                transports or {}, scheduler_box, downloads)
         finally:
             if scheduler_box:
                 with _sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     data = M.build(scheduler_box[0], campaign, previous)
+                    R.attach(data, downloads, previous)
                     M.write(manifest_path, data)
                 aborted_late = bool(late)
         sched = scheduler_box[0]
         _report(out, sched, data, manifest_path)
-        append_step_summary(env, _markdown(data))
+        R.report_lines(out, data)
+        if getattr(args, "junit", None):
+            R.write_junit(args.junit, data)
+        append_step_summary(env, _markdown(data) + R.summary_markdown(plan, data))
         if aborted or aborted_late:
             return 130
-        return _exit_code(data, options)
+        code = _exit_code(data, options)
+        return 1 if code == 0 and R.download_failures(data) else code
 
 
 @contextlib.contextmanager
@@ -173,9 +183,11 @@ def _sandbox(campaign: Campaign, xs: ExecSettings, config: Any):
 
 async def _execute(plan, planner, journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
                    options: RunOptions, previous, out: TextIO, note: str | None,
-                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list) -> bool:
+                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list,
+                   downloads: R.RunDownloads | None = None) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name)) for name, ps in conf.items()}
     sched = Scheduler(plan, planner, journal, clients, xs, options, previous=previous)
+    sched.on_done = downloads.on_done if downloads is not None else None
     box.append(sched)
     total = sum(1 for i in plan.instances if i.action != "skip")
     reporter = reporter_for(out, total, xs.progress_interval)
@@ -194,10 +206,13 @@ async def _execute(plan, planner, journal, conf: Mapping[str, ProviderSettings],
                     sched.interrupt()
                 else:
                     sched.abort()
+                    if downloads is not None:
+                        downloads.abort()
 
             if threading.current_thread() is threading.main_thread():
                 tg.start_soon(_signals, on_interrupt)
-            await sched.run()
+            async with R.downloading(downloads):
+                await sched.run()
             tg.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
