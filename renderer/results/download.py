@@ -204,7 +204,7 @@ class Downloader:
             expected = _expected_total(resp, have)
             with part.open(mode) as fh:
                 size = have
-                async for chunk in resp.aiter_bytes(CHUNK):
+                async for chunk in resp.aiter_bytes():  # as received: a cut-off keeps what came
                     fh.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)
