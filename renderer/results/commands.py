@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Any, TextIO
 
 from renderer.commands import Settings, default_manifest_path, read_manifest
 from renderer.errors import ConfigError
@@ -51,7 +52,7 @@ def results(args: Any, out: TextIO, env: Mapping[str, str]) -> int:
         shown = [f["local"] for f in r["files"]] or r["result_urls"]
         if r["status"] != "completed" and r["error"]:
             shown = [str(r["error"])]
-        out.write(f"{str(r['status']):>13}  {iid}  {'  '.join(shown)}\n")
+        out.write(f"{r['status']!s:>13}  {iid}  {'  '.join(shown)}\n")
         if r["download_error"]:
             out.write(f"{'':>13}  download failed: {r['download_error']}\n")
     return 0

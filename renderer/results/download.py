@@ -16,15 +16,23 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import httpx
 
-from renderer.results.storage import LocalTarget, FsspecTarget, StorageError, is_fsspec_url, open_source, scheme_of
+from renderer.results.storage import (
+    FsspecTarget,
+    LocalTarget,
+    StorageError,
+    is_fsspec_url,
+    open_source,
+    scheme_of,
+)
 
 CHUNK = 256 * 1024
 _SAFE = re.compile(r"[^A-Za-z0-9._=+-]+")
@@ -47,7 +55,7 @@ class FileRecord:
                 "media_type": self.media_type}
 
     @classmethod
-    def from_json(cls, raw: Any) -> "FileRecord | None":
+    def from_json(cls, raw: Any) -> FileRecord | None:
         if not isinstance(raw, Mapping):
             return None
         url, path, sha, size, media = (raw.get(k) for k in ("url", "path", "sha256", "size", "media_type"))
@@ -64,6 +72,7 @@ class JobFiles:
     files: tuple[FileRecord, ...]
     error: str | None = None
     fetched: int = 0  # files transferred in this run (the rest were already there)
+    not_urls: tuple[str, ...] = ()  # results that are storage keys, not URLs: nothing to fetch
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,10 @@ class Wanted:
 
 class DownloadFailed(Exception):
     pass
+
+
+class NotAUrl(Exception):
+    """A result that names no scheme (EnhanceCraft's docs show ``outputs/...`` keys)."""
 
 
 def readable_stem(job: str, matrix: Mapping[str, Any], instance_id: str) -> str:
@@ -128,6 +141,7 @@ class Downloader:
         files: list[FileRecord] = []
         errors: list[str] = []
         fetched = 0
+        not_urls: list[str] = []
         stem = readable_stem(want.job, want.matrix, want.instance_id)
         for n, url in enumerate(want.urls):
             name_stem = f"{_safe_dir(want.job)}/{stem}" + (f"-{n + 1}" if len(want.urls) > 1 else "")
@@ -137,9 +151,12 @@ class Downloader:
             except DownloadFailed as exc:
                 errors.append(f"{url}: {exc}")
                 continue
+            except NotAUrl:
+                not_urls.append(url)
+                continue
             files.append(record)
             fetched += new
-        result = JobFiles(tuple(files), "; ".join(errors)[:2000] or None, fetched)
+        result = JobFiles(tuple(files), "; ".join(errors)[:2000] or None, fetched, tuple(not_urls))
         self.results[want.instance_id] = result
         return result
 
@@ -149,7 +166,7 @@ class Downloader:
             return kept, False
         scheme = scheme_of(url)
         if scheme is None:
-            raise DownloadFailed("not a URL (a storage key?); nothing to download")
+            raise NotAUrl(url)
         part = self.target.staging / hashlib.sha256(url.encode()).hexdigest()[:40]
         await anyio.to_thread.run_sync(lambda: part.parent.mkdir(parents=True, exist_ok=True))
         if is_fsspec_url(url):
@@ -226,7 +243,7 @@ def _expected_total(resp: httpx.Response, have: int) -> int | None:
     return have + int(length) if length and length.isdigit() else None
 
 
-def _hash_file(path: Path) -> "hashlib._Hash":
+def _hash_file(path: Path) -> hashlib._Hash:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(CHUNK), b""):

@@ -7,8 +7,8 @@ up to ``MERMAID_NODE_CAP`` instances get one node each; above it, one node per j
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 MERMAID_NODE_CAP = 60
 
@@ -19,13 +19,13 @@ class Graph:
     edges: tuple[tuple[str, str], ...]  # (upstream, dependant)
 
     @classmethod
-    def of(cls, needs: Mapping[str, Sequence[str]]) -> "Graph":
+    def of(cls, needs: Mapping[str, Sequence[str]]) -> Graph:
         nodes = tuple(needs)
         known = set(nodes)
         edges = tuple((up, iid) for iid in nodes for up in needs[iid] if up in known)
         return cls(nodes, edges)
 
-    def by_job(self) -> tuple["Graph", dict[str, int]]:
+    def by_job(self) -> tuple[Graph, dict[str, int]]:
         """Instances collapsed into their jobs, with each job's count."""
         counts: dict[str, int] = {}
         for n in self.nodes:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from renderer.execute.journal import parse_iso
 from renderer.results.graph import Graph
@@ -82,7 +83,8 @@ def _num(v: Any) -> str:
 
 def _card(iid: str, e: Mapping[str, Any], anchor: str, data: ReportInput, budget: list[int]) -> str:
     st = str(e.get("status") or "unknown")
-    credits = e.get("credits") if isinstance(e.get("credits"), Mapping) else {}
+    raw = e.get("credits")
+    credits: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     rows = [("endpoint", e.get("endpoint")), ("credits estimated", _range(credits.get("estimated"))),
             ("credits charged", _num(credits.get("charged"))), ("submitted", e.get("submitted_at")),
             ("finished", e.get("finished_at")), ("request id", e.get("request_id"))]

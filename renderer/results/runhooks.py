@@ -15,8 +15,9 @@ submitted again); the run exits 1 so CI notices, and a re-run fetches what is mi
 from __future__ import annotations
 
 import contextlib
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, AsyncIterator, Mapping, TextIO
+from typing import Any, TextIO
 
 import anyio
 import httpx
@@ -50,7 +51,7 @@ class RunDownloads:
 
     @classmethod
     def create(cls, where: str, manifest_path: Path, state_dir: str, previous: Mapping[str, Any] | None,
-               transport: httpx.AsyncBaseTransport | None, concurrency: int = 4) -> "RunDownloads":
+               transport: httpx.AsyncBaseTransport | None, concurrency: int = 4) -> RunDownloads:
         try:
             target = target_for(where, manifest_path.resolve().parent, Path(state_dir) / "downloads")
         except StorageError as exc:
@@ -58,7 +59,7 @@ class RunDownloads:
         return cls(Downloader(target, transport=transport, concurrency=concurrency), previous, where)
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator["RunDownloads"]:
+    async def running(self) -> AsyncIterator[RunDownloads]:
         """Downloads started inside finish before this exits (or stop on ``abort``)."""
         try:
             async with anyio.create_task_group() as tg:
@@ -104,6 +105,8 @@ def attach(data: dict[str, Any], downloads: RunDownloads | None, previous: Mappi
                 entry["download_error"] = got.error
             else:
                 entry.pop("download_error", None)
+            if got.not_urls:
+                entry["not_downloaded"] = list(got.not_urls)
         elif "files" not in entry and entry.get("status") == "completed":
             prev = old.get(iid)  # a run without --outputs keeps what an earlier one downloaded
             if isinstance(prev, Mapping) and prev.get("result_urls") == entry.get("result_urls") and prev.get("files"):
@@ -116,6 +119,7 @@ def attach(data: dict[str, Any], downloads: RunDownloads | None, previous: Mappi
             "files": sum(len(e.get("files") or ()) for e in data["jobs"].values()),
             "fetched": sum(r.fetched for r in results.values()),
             "failed_jobs": download_failures(data),
+            "not_urls": sum(len(e.get("not_downloaded") or ()) for e in data["jobs"].values()),
         }
 
 
@@ -128,6 +132,8 @@ def report_lines(out: TextIO, data: Mapping[str, Any]) -> None:
     if not isinstance(d, Mapping):
         return
     line = f"outputs: {d['files']:,} file(s) in {d['dir']} ({d['fetched']:,} downloaded now)"
+    if d.get("not_urls"):
+        line += f"; {d['not_urls']:,} result(s) are storage keys, not URLs, and were not downloaded"
     if d["failed_jobs"]:
         line += f"; {d['failed_jobs']:,} job(s) could not be downloaded (see download_error; a re-run fetches them)"
     out.write(line + "\n")

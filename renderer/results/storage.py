@@ -44,7 +44,7 @@ def _fs(url: str):
     try:
         return url_to_fs(url)
     except (ImportError, ValueError) as exc:
-        known = getattr(fsspec, "available_protocols", lambda: [])()
+        known: list[str] = list(getattr(fsspec, "available_protocols", list)())
         hint = "" if scheme_of(url) in known else " (unknown protocol)"
         raise StorageError(f"cannot open {url}: {exc}{hint}; install the matching fsspec filesystem package") from None
 

@@ -6,8 +6,8 @@ escaped here. Nothing refers to anything outside the SVG but ``#job-N`` anchors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
-from typing import Mapping
 
 from renderer.results.graph import Graph, layered
 
@@ -41,8 +41,8 @@ def dag_svg(graph: Graph, status: Mapping[str, str], anchors: Mapping[str, str])
         layer, row = layout.positions[n]
         return PAD + layer * (NODE_W + GAP_X), PAD + row * (NODE_H + GAP_Y)
 
-    parts = [f'<svg id="dag" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="job graph">']
+    parts = [(f'<svg id="dag" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+              f'viewBox="0 0 {width} {height}" role="img" aria-label="job graph">')]
     for a, b in graph.edges:
         (x1, y1), (x2, y2) = at(a), at(b)
         x1, y1, y2 = x1 + NODE_W, y1 + NODE_H // 2, y2 + NODE_H // 2
@@ -72,8 +72,8 @@ def timeline_svg(spans: list[tuple[str, float, float, str]], anchors: Mapping[st
     label_w, bar_h = 260, 16
     plot = width - label_w - PAD * 2
     height = PAD * 2 + len(spans) * (bar_h + 4) + 16
-    parts = [f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline">']
+    parts = [(f'<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+              f'viewBox="0 0 {width} {height}" role="img" aria-label="timeline">')]
     for i, (iid, s, e, st) in enumerate(spans):
         y = PAD + i * (bar_h + 4)
         x = label_w + PAD + (s - start) / total * plot

@@ -10,7 +10,7 @@ requests are counted under ``counters.requests["GET /files"]``.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from starlette.requests import Request
@@ -23,7 +23,7 @@ _MEDIA = {".mp4": ("sample.mp4", "video/mp4"), ".webm": ("sample.webm", "video/w
 _IMAGE = ("sample.png", "image/png")
 
 
-@lru_cache(maxsize=None)
+@cache
 def media_bytes(name: str) -> bytes:
     return resources.files("renderer.sandbox").joinpath("media", name).read_bytes()
 

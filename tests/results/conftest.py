@@ -5,4 +5,4 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "execute"))
 
-from exec_helpers import runner, sandbox  # noqa: E402,F401  (fixtures)
+from exec_helpers import runner, sandbox  # noqa: F401  (fixtures)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import socketserver
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 
 @dataclass

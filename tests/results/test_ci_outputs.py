@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from exec_helpers import FAST, args_for, env_for, make_sandbox, write_campaign
+
 from renderer.cli import main
 from renderer.execute.command import run
 from renderer.results.graph import Graph, layered, mermaid
@@ -42,7 +42,7 @@ jobs:
 
 def parse_mermaid(markdown: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """A strict reading of the block we write: `graph LR`, node lines, edge lines, nothing else."""
-    m = re.search(r"```mermaid\n(.*?)\n```", markdown, re.S)
+    m = re.search(r"```mermaid\n(.*?)\n```", markdown, re.DOTALL)
     assert m, markdown
     lines = m.group(1).split("\n")
     assert lines[0] == "graph LR"
@@ -131,7 +131,7 @@ def test_layered_layout_puts_each_node_right_of_its_deepest_upstream():
 
 
 def test_results_lists_files_or_urls(tmp_path):
-    code, data, _, path = _run_with_a_failure(tmp_path, outputs=str(tmp_path / "media"))
+    _, data, _, path = _run_with_a_failure(tmp_path, outputs=str(tmp_path / "media"))
     out = io.StringIO()
     assert main(["results", str(path)], out, io.StringIO(), {}) == 0
     lines = out.getvalue().splitlines()

@@ -10,9 +10,17 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-
-from exec_helpers import CANARY, FAST, args_for, counters, env_for, make_sandbox, write_campaign
+from exec_helpers import (
+    CANARY,
+    FAST,
+    args_for,
+    counters,
+    env_for,
+    make_sandbox,
+    write_campaign,
+)
 from results_helpers import FileServer, file_server
+
 from renderer.commands import validate
 from renderer.errors import ConfigError, Invalid
 from renderer.execute.command import run
@@ -73,7 +81,8 @@ def test_results_are_downloaded_byte_for_byte_and_a_rerun_fetches_only_what_is_m
                                    "sha256": _sha(PNG), "size": len(PNG), "media_type": "image/png"}]
         video = data["jobs"]["teaser"]["files"][0]
         assert (video["sha256"], video["size"], video["media_type"]) == (_sha(MP4), len(MP4), "video/mp4")
-        assert data["downloads"] == {"dir": str(tmp_path / "media"), "files": 3, "fetched": 3, "failed_jobs": 0}
+        assert data["downloads"] == {"dir": str(tmp_path / "media"), "files": 3, "fetched": 3, "failed_jobs": 0,
+                                     "not_urls": 0}
         assert "outputs: 3 file(s)" in out and "(3 downloaded now)" in out
 
         code, out, again = _run(path, env)
@@ -219,3 +228,8 @@ def test_the_outputs_block_is_checked_with_its_location(tmp_path):
     with pytest.raises(Invalid) as exc:
         validate([str(path)])
     assert [(e.location.line, "string" in e.message) for e in exc.value.errors] == [(5, True)]
+
+
+def test_a_storage_key_is_not_a_url_and_not_an_error(tmp_path):
+    got = _fetch(LocalTarget(tmp_path / "out", tmp_path), "outputs/user/job.png")
+    assert (got.files, got.error, got.not_urls) == ((), None, ("outputs/user/job.png",))

@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from exec_helpers import FAST, args_for, env_for, make_sandbox, write_campaign
+
 from renderer.cli import main
 from renderer.execute.command import run
 from renderer.results.report import ReportInput, render
@@ -122,7 +122,7 @@ def _browse(browser: str, page: Path, *extra: str) -> subprocess.CompletedProces
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
            "--enable-logging=stderr", "--v=0", f"--user-data-dir={page.parent / '.chromium'}", *extra,
            page.as_uri()]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=120)
 
 
 def _console(stderr: str) -> list[str]:
