@@ -10,6 +10,7 @@ A Content-Security-Policy says so to the browser too. Every value on the page
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -120,8 +121,12 @@ def _file(f: Mapping[str, Any], data: ReportInput, budget: list[int]) -> str:
     if kind.startswith("image/"):
         size = local.stat().st_size
         if size <= MAX_INLINE_IMAGE and size <= budget[0]:
+            content = local.read_bytes()
+            if hashlib.sha256(content).hexdigest() != f.get("sha256"):
+                # only what was downloaded is embedded: a manifest edited to name another file gets a note
+                return f'<p class="url">{link} (the file differs from what was downloaded)</p>'
             budget[0] -= size
-            src = f"data:{escape(kind)};base64," + base64.b64encode(local.read_bytes()).decode()
+            src = f"data:{escape(kind)};base64," + base64.b64encode(content).decode()
         else:
             src = rel
         return f'<img src="{src}" alt="{escape(path)}"><p class="url">{link}</p>'

@@ -152,3 +152,12 @@ def test_the_report_in_a_real_headless_browser(tmp_path):
     bad = page.with_name("bad.html")
     bad.write_text(page.read_text("utf-8").replace("</body>", '<img src="https://example.invalid/x.png"></body>'))
     assert any("Content Security Policy" in line for line in _console(_browse(browser, bad, "--dump-dom").stderr))
+
+
+def test_only_downloaded_files_are_embedded(tmp_path):
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not what was downloaded")
+    jobs = {"j": {"status": "completed", "files": [
+        {"path": "secret.png", "url": "https://cdn/x.png", "media_type": "image/png", "sha256": "0" * 64}]}}
+    text = render(ReportInput("c", jobs, {}, tmp_path, tmp_path, {}))
+    assert "data:image" not in text and "differs from what was downloaded" in text
