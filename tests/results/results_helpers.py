@@ -67,7 +67,7 @@ def file_server(server: FileServer) -> Iterator[FileServer]:
     tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _handler(server))
     tcp.daemon_threads = True
     server.port = tcp.server_address[1]
-    thread = threading.Thread(target=tcp.serve_forever, daemon=True)
+    thread = threading.Thread(target=tcp.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
         yield server

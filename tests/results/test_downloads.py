@@ -233,3 +233,32 @@ def test_the_outputs_block_is_checked_with_its_location(tmp_path):
 def test_a_storage_key_is_not_a_url_and_not_an_error(tmp_path):
     got = _fetch(LocalTarget(tmp_path / "out", tmp_path), "outputs/user/job.png")
     assert (got.files, got.error, got.not_urls) == ((), None, ("outputs/user/job.png",))
+
+
+def test_downloads_run_at_most_concurrency_at_once(tmp_path):
+    active, most, served = 0, 0, 0
+
+    async def slow_cdn(request: httpx.Request) -> httpx.Response:
+        nonlocal active, most, served
+        active += 1
+        most = max(most, active)
+        for _ in range(20):  # checkpoints, not time: every other task gets to run meanwhile
+            await anyio.sleep(0)
+        active -= 1
+        served += 1
+        return httpx.Response(200, content=PNG, headers={"content-type": "image/png"})
+
+    async def go():
+        d = Downloader(LocalTarget(tmp_path / "out", tmp_path), transport=httpx.MockTransport(slow_cdn), concurrency=2)
+        try:
+            async with anyio.create_task_group() as tg:
+                for n in range(8):
+                    tg.start_soon(d.fetch_job, Wanted(f"s[n={n}]", "s", {"n": n}, (f"https://cdn.example/{n}.png",)))
+        finally:
+            await d.aclose()
+        return d.results
+
+    results = anyio.run(go)
+    assert served == 8 and most == 2
+    assert sorted(p.name for p in (tmp_path / "out" / "s").iterdir()) == [f"{n}.png" for n in range(8)]
+    assert all(r.files[0].sha256 == _sha(PNG) for r in results.values())

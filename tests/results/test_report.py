@@ -161,3 +161,28 @@ def test_only_downloaded_files_are_embedded(tmp_path):
         {"path": "secret.png", "url": "https://cdn/x.png", "media_type": "image/png", "sha256": "0" * 64}]}}
     text = render(ReportInput("c", jobs, {}, tmp_path, tmp_path, {}))
     assert "data:image" not in text and "differs from what was downloaded" in text
+
+
+def test_the_journal_tells_what_the_manifest_does_not_hold_yet(tmp_path):
+    path = write_campaign(tmp_path, CAMPAIGN)
+    with make_sandbox() as sb:
+        run(args_for(path), io.StringIO(), env_for(sb), exec_settings=FAST)
+    manifest = path.with_name("camp.manifest.json")
+    manifest.write_text('{"campaign": "report-demo", "jobs": {}}')  # as if the run had died before writing it
+    page = tmp_path / "r.html"
+    assert main(["report", str(path), "-o", str(page), "--state-dir", str(tmp_path / ".renderer")],
+                io.StringIO(), io.StringIO(), {}) == 0
+    parsed = _Page()
+    parsed.feed(page.read_text("utf-8"))
+    assert [a["data-status"] for t, a in parsed.tags if t == "article"] == ["completed"] * 4
+
+
+def test_a_huge_graph_is_drawn_one_box_per_job():
+    from renderer.results.graph import Graph
+    from renderer.results.svg import dag_svg
+
+    needs = {f"a[n={i}]": () for i in range(300)} | {f"b[n={i}]": (f"a[n={i}]",) for i in range(300)}
+    status = dict.fromkeys(needs, "completed") | {"b[n=7]": "failed"}
+    svg = dag_svg(Graph.of(needs), status, {})
+    assert svg.count('<g class="node"') == 2 and svg.count('class="edge"') == 1
+    assert 'data-status="failed"><title>b ×300: failed' in svg
