@@ -109,6 +109,10 @@ def run(
     if summary.over_budget:
         raise BudgetExceeded(budget_message(plan, summary))
     needed = sorted({providers.route(i.endpoint).provider for i in plan.instances if i.action == "run"})  # type: ignore[union-attr]
+    where = R.outputs_dir(args, campaign)  # a bad outputs.dir fails before anything starts
+    downloads = None if where is None else R.RunDownloads.create(
+        where, manifest_path, getattr(args, "state_dir", ".renderer"), previous,
+        (transports or {}).get(R.DOWNLOADS_TRANSPORT))
     with contextlib.ExitStack() as stack:
         urls: dict[str, str] = {}
         if getattr(args, "sandbox", False):
@@ -125,10 +129,6 @@ def run(
                           "campaign_sha256": campaign.sha256})
         options = RunOptions(detach=bool(getattr(args, "detach", False)),
                              resubmit_unknown=bool(getattr(args, "resubmit_unknown", False)))
-        where = R.outputs_dir(args, campaign)
-        downloads = None if where is None else R.RunDownloads.create(
-            where, manifest_path, getattr(args, "state_dir", ".renderer"), previous,
-            (transports or {}).get(R.DOWNLOADS_TRANSPORT))
         scheduler_box: list[Scheduler] = []
         aborted = False
         try:

@@ -22,9 +22,10 @@ from typing import Any, TextIO
 import anyio
 import httpx
 
-from renderer.errors import ConfigError
+from renderer.errors import ConfigError, DataFileError
 from renderer.results.download import Downloader, FileRecord, JobFiles, Wanted
 from renderer.results.storage import StorageError, is_fsspec_url, target_for
+from renderer.spec.files import confined_path
 
 DOWNLOADS_TRANSPORT = "downloads"  # key in the run's injected transports
 
@@ -39,7 +40,13 @@ def outputs_dir(args: Any, campaign: Any) -> str | None:
     where = block.get("dir") if isinstance(block, Mapping) else None
     if not isinstance(where, str) or not where:
         return None
-    return where if is_fsspec_url(where) or Path(where).is_absolute() else str(Path(campaign.folder) / where)
+    loc = campaign.loc("outputs", "dir")
+    if is_fsspec_url(where):
+        if where.lower().startswith(("file:", "local:")):  # a campaign writes below its own folder only
+            raise DataFileError(f"outputs.dir {where!r} is a local URL; name a folder relative to the campaign "
+                                "(or pass --outputs)", loc)
+        return where
+    return str(confined_path(Path(campaign.folder), where, "outputs.dir", loc))
 
 
 class RunDownloads:

@@ -262,3 +262,18 @@ def test_downloads_run_at_most_concurrency_at_once(tmp_path):
     assert served == 8 and most == 2
     assert sorted(p.name for p in (tmp_path / "out" / "s").iterdir()) == [f"{n}.png" for n in range(8)]
     assert all(r.files[0].sha256 == _sha(PNG) for r in results.values())
+
+
+@pytest.mark.parametrize("where, why", [
+    ("../elsewhere", "outputs.dir '../elsewhere' is outside the campaign's folder"),
+    ("/tmp/x", "outputs.dir '/tmp/x' is absolute"),
+    ("file:///tmp/x", "outputs.dir 'file:///tmp/x' is a local URL"),
+])
+def test_a_campaign_writes_its_outputs_below_its_own_folder(tmp_path, where, why):
+    path = write_campaign(tmp_path, CAMPAIGN.replace("dir: media", f'dir: "{where}"'))
+    err = io.StringIO()
+    from renderer.cli import main
+
+    assert main(["run", "--sandbox", str(path), "--state-dir", str(tmp_path / ".r")], io.StringIO(), err, {}) == 1
+    assert err.getvalue().startswith(f"{path}:5:8: {why}")
+    assert not (tmp_path / ".r").exists() or not list((tmp_path / ".r").rglob("*.sqlite*"))
