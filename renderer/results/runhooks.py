@@ -23,6 +23,7 @@ import anyio
 import httpx
 
 from renderer.errors import ConfigError, DataFileError
+from renderer.manifest import Manifest
 from renderer.results.download import Downloader, FileRecord, JobFiles, Wanted
 from renderer.results.storage import StorageError, is_fsspec_url, target_for
 from renderer.spec.files import confined_path
@@ -30,11 +31,10 @@ from renderer.spec.files import confined_path
 DOWNLOADS_TRANSPORT = "downloads"  # key in the run's injected transports
 
 
-def outputs_dir(args: Any, campaign: Any) -> str | None:
+def outputs_dir(flag: str | None, campaign: Any) -> str | None:
     """``--outputs DIR`` (relative to the current folder), else the campaign's ``outputs.dir``."""
-    flag = getattr(args, "outputs", None)
     if flag:
-        return str(flag)
+        return flag
     data = campaign.doc.data if isinstance(campaign.doc.data, Mapping) else {}
     block = data.get("outputs")
     where = block.get("dir") if isinstance(block, Mapping) else None
@@ -50,14 +50,14 @@ def outputs_dir(args: Any, campaign: Any) -> str | None:
 
 
 class RunDownloads:
-    def __init__(self, downloader: Downloader, previous: Mapping[str, Any] | None, where: str) -> None:
+    def __init__(self, downloader: Downloader, previous: Manifest | None, where: str) -> None:
         self.downloader = downloader
-        self.previous_jobs: Mapping[str, Any] = (previous or {}).get("jobs") or {}
+        self.previous = previous
         self.where = where
         self._tg: anyio.abc.TaskGroup | None = None
 
     @classmethod
-    def create(cls, where: str, manifest_path: Path, state_dir: str, previous: Mapping[str, Any] | None,
+    def create(cls, where: str, manifest_path: Path, state_dir: str, previous: Manifest | None,
                transport: httpx.AsyncBaseTransport | None, concurrency: int = 4) -> RunDownloads:
         try:
             target = target_for(where, manifest_path.resolve().parent, Path(state_dir) / "downloads")
@@ -89,8 +89,7 @@ class RunDownloads:
         urls = tuple(dict.fromkeys(out.result_urls or ((out.result_url,) if out.result_url else ())))
         if not urls:
             return
-        prev = self.previous_jobs.get(st.inst.id)
-        records = prev.get("files") if isinstance(prev, Mapping) else None
+        records = _previous_entry(self.previous, st.inst.id).get("files")
         previous = tuple(r for r in (FileRecord.from_json(x) for x in records or ()) if r is not None)
         want = Wanted(st.inst.id, st.inst.job, dict(st.inst.matrix or {}), urls, previous)
         self._tg.start_soon(self.downloader.fetch_job, want)
@@ -100,9 +99,14 @@ class RunDownloads:
         return self.downloader.results
 
 
-def attach(data: dict[str, Any], downloads: RunDownloads | None, previous: Mapping[str, Any] | None) -> None:
-    """Write files and download errors into the manifest ``data`` (in place)."""
-    old = (previous or {}).get("jobs") or {}
+def _previous_entry(previous: Manifest | None, iid: str) -> Mapping[str, Any]:
+    """An entry of the previous manifest as its file holds it (``files`` included), or {}."""
+    entry = previous.get(iid) if previous is not None else None
+    return entry.to_json() if entry is not None else {}
+
+
+def attach(data: dict[str, Any], downloads: RunDownloads | None, previous: Manifest | None) -> dict[str, Any]:
+    """Write files and download errors into the manifest's JSON ``data`` (in place; returned)."""
     results = downloads.results if downloads is not None else {}
     for iid, entry in data["jobs"].items():
         got = results.get(iid)
@@ -115,8 +119,8 @@ def attach(data: dict[str, Any], downloads: RunDownloads | None, previous: Mappi
             if got.not_urls:
                 entry["not_downloaded"] = list(got.not_urls)
         elif "files" not in entry and entry.get("status") == "completed":
-            prev = old.get(iid)  # a run without --outputs keeps what an earlier one downloaded
-            if isinstance(prev, Mapping) and prev.get("result_urls") == entry.get("result_urls") and prev.get("files"):
+            prev = _previous_entry(previous, iid)  # a run without --outputs keeps what an earlier one downloaded
+            if prev.get("result_urls") == entry.get("result_urls") and prev.get("files"):
                 entry["files"] = prev["files"]
                 if prev.get("download_error"):
                     entry["download_error"] = prev["download_error"]
@@ -128,6 +132,7 @@ def attach(data: dict[str, Any], downloads: RunDownloads | None, previous: Mappi
             "failed_jobs": download_failures(data),
             "not_urls": sum(len(e.get("not_downloaded") or ()) for e in data["jobs"].values()),
         }
+    return data
 
 
 def download_failures(data: Mapping[str, Any]) -> int:

@@ -37,8 +37,8 @@ def is_fsspec_url(text: str) -> bool:
 
 def _fs(url: str):
     try:
-        import fsspec
-        from fsspec.core import url_to_fs
+        import fsspec  # type: ignore[import-untyped]
+        from fsspec.core import url_to_fs  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - a dependency
         raise StorageError(f"fsspec is not installed: {exc}") from None
     try:

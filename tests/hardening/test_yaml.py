@@ -33,9 +33,9 @@ def test_billion_laughs_is_refused_fast_and_small(campaign) -> None:
     path = campaign(billion_laughs())
     tracemalloc.start()
     try:
-        started = time.monotonic()
+        started = time.process_time()
         results = expect_refusal(path, "more than 500000 values", "limits.max_nodes")
-        seconds = time.monotonic() - started
+        seconds = time.process_time() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -48,10 +48,10 @@ def test_billion_laughs_is_refused_fast_and_small(campaign) -> None:
 def test_alias_bomb_at_the_loader_level_builds_nothing() -> None:
     tracemalloc.start()
     try:
-        started = time.monotonic()
+        started = time.process_time()
         with pytest.raises(LimitError) as info:
             load_text(billion_laughs(levels=12), "bomb.yaml")
-        seconds = time.monotonic() - started
+        seconds = time.process_time() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -90,9 +90,9 @@ def test_100000_levels_give_a_located_error_not_a_crash(tmp_path: Path, opener: 
         want = "nested deeper than 64 levels"
     code = (
         "import io, sys, time\nfrom renderer.cli import main\n"
-        "err = io.StringIO(); t = time.monotonic()\n"
+        "err = io.StringIO(); t = time.process_time()\n"
         f"rc = main(['validate', {str(path)!r}], io.StringIO(), err, {{}})\n"
-        "print(rc, round(time.monotonic() - t, 3)); print(err.getvalue(), end='')\n"
+        "print(rc, round(time.process_time() - t, 3)); print(err.getvalue(), end='')\n"
     )
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

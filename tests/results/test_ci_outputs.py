@@ -12,7 +12,7 @@ import pytest
 from exec_helpers import FAST, args_for, env_for, make_sandbox, write_campaign
 
 from renderer.cli import main
-from renderer.execute.command import run
+from renderer.commands.run import run
 from renderer.results.graph import Graph, layered, mermaid
 from renderer.results.junit import junit_xml
 
@@ -67,7 +67,7 @@ def _run_with_a_failure(tmp_path: Path, **kw):
     summary.touch()
     with make_sandbox(faults={"schedule": {2: "render_failure"}}) as sb:
         env = {**env_for(sb), "GITHUB_STEP_SUMMARY": str(summary)}
-        code = run(args_for(path, junit=str(tmp_path / "out" / "junit.xml"), **kw), io.StringIO(), env,
+        code = run(**args_for(path, junit=str(tmp_path / "out" / "junit.xml"), **kw), out=io.StringIO(), env=env,
                    exec_settings=FAST)
     data = json.loads(path.with_name("camp.manifest.json").read_text("utf-8"))
     return code, data, summary.read_text("utf-8"), path

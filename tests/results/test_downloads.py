@@ -23,8 +23,8 @@ from exec_helpers import (
 from results_helpers import FileServer, file_server
 
 from renderer.commands import validate
+from renderer.commands.run import run
 from renderer.errors import ConfigError, Invalid
-from renderer.execute.command import run
 from renderer.results.download import Downloader, FileRecord, Wanted, readable_stem
 from renderer.results.storage import FsspecTarget, LocalTarget
 from renderer.sandbox.files import media_bytes
@@ -60,7 +60,8 @@ def _sha(data: bytes) -> str:
 
 def _run(path: Path, env: dict, **kw):
     out = io.StringIO()
-    code = run(args_for(path, **kw), out, env, exec_settings=FAST, transports=kw.pop("transports", None))
+    transports = kw.pop("transports", None)
+    code = run(**args_for(path, **kw), out=out, env=env, exec_settings=FAST, transports=transports)
     return code, out.getvalue(), json.loads(path.with_name(path.stem + ".manifest.json").read_text("utf-8"))
 
 
@@ -212,7 +213,7 @@ def test_an_fsspec_target_whose_package_is_missing_is_a_clear_error_before_anyth
     path = write_campaign(tmp_path, CAMPAIGN)
     with make_sandbox() as sb:
         with pytest.raises(ConfigError, match="outputs: cannot open s3://bucket/x.*install the matching fsspec"):
-            run(args_for(path, outputs="s3://bucket/x"), io.StringIO(), env_for(sb), exec_settings=FAST)
+            run(**args_for(path, outputs="s3://bucket/x"), out=io.StringIO(), env=env_for(sb), exec_settings=FAST)
         assert counters(sb)["requests_total"] == 0
 
 

@@ -14,7 +14,7 @@ import pytest
 from exec_helpers import FAST, args_for, env_for, make_sandbox, write_campaign
 
 from renderer.cli import main
-from renderer.execute.command import run
+from renderer.commands.run import run
 from renderer.results.report import ReportInput, render
 
 CAMPAIGN = """
@@ -56,7 +56,7 @@ def _built_report(tmp_path: Path, outputs: bool = True) -> tuple[Path, dict]:
     path = write_campaign(tmp_path, CAMPAIGN)
     with make_sandbox(faults={"schedule": {2: "render_failure"}}) as sb:
         kw = {"outputs": str(tmp_path / "media")} if outputs else {}
-        run(args_for(path, **kw), io.StringIO(), env_for(sb), exec_settings=FAST)
+        run(**args_for(path, **kw), out=io.StringIO(), env=env_for(sb), exec_settings=FAST)
     page = tmp_path / "site" / "report.html"
     out = io.StringIO()
     code = main(["report", str(path), "--output", str(page), "--state-dir", str(tmp_path / ".renderer")],
@@ -166,7 +166,7 @@ def test_only_downloaded_files_are_embedded(tmp_path):
 def test_the_journal_tells_what_the_manifest_does_not_hold_yet(tmp_path):
     path = write_campaign(tmp_path, CAMPAIGN)
     with make_sandbox() as sb:
-        run(args_for(path), io.StringIO(), env_for(sb), exec_settings=FAST)
+        run(**args_for(path), out=io.StringIO(), env=env_for(sb), exec_settings=FAST)
     manifest = path.with_name("camp.manifest.json")
     manifest.write_text('{"campaign": "report-demo", "jobs": {}}')  # as if the run had died before writing it
     page = tmp_path / "r.html"
