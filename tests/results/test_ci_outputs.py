@@ -165,3 +165,12 @@ def test_run_takes_the_new_flags(flag):
 
     args = build_parser().parse_args(["run", "c.yaml", flag, "x"])
     assert getattr(args, flag[2:]) == "x"
+
+
+def test_a_manifest_with_malformed_files_is_a_located_error(tmp_path):
+    path = write_campaign(tmp_path, CAMPAIGN)
+    path.with_name("camp.manifest.json").write_text(
+        json.dumps({"jobs": {"stills[city=lima]": {"status": "completed", "files": [{"path": 3}]}}}))
+    err = io.StringIO()
+    assert main(["results", str(path)], io.StringIO(), err, {}) == 1
+    assert err.getvalue().startswith(f"{path.with_name('camp.manifest.json')}: manifest: jobs['stills[city=lima]'].files")
