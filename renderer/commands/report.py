@@ -28,7 +28,8 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     manifest_path, data = manifest_json(file, manifest)
     campaign = load_campaign(file, settings.yaml)
     plan, _ = build_plan(campaign, Manifest.from_json(data), (), settings.plan)
-    jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted"})
+    jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
+                                                   "error": "not in the manifest: not run yet"})
             for i in plan.instances}
     _merge_journal(file, state_dir, jobs)
     page = Path(output) if output else Path(file).with_suffix(".report.html")

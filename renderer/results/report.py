@@ -172,7 +172,7 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
 #dag text,#timeline text{font:12px system-ui,sans-serif}#dag text{fill:#fff}
 #gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:12px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px;overflow-wrap:anywhere}
-.card h3{font-size:13px;margin:0 0 6px}.card img,.card video{max-width:100%;display:block;margin-top:6px}
+.card h3{font-size:13px;margin:0 0 6px}.card img,.card video{width:100%;display:block;margin-top:6px}
 dl{display:grid;grid-template-columns:auto 1fr;gap:2px 8px;font-size:12px}dt{color:#666}dd{margin:0}
 .error{color:#b71c1c;font-size:12px}.url{font-size:12px;color:#555}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}
