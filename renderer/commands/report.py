@@ -23,7 +23,7 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
            state_dir: str = ".renderer", settings: Settings = Settings()) -> int:
     """Write the page to ``output`` (default ``<campaign>.report.html`` beside the campaign)."""
     from renderer.plan.planner import build_plan
-    from renderer.spec.campaign import load_campaign
+    from renderer.campaign.campaign import load_campaign
 
     manifest_path, data = manifest_json(file, manifest)
     campaign = load_campaign(file, settings.yaml)

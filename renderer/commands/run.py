@@ -31,7 +31,7 @@ from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
 from renderer.results import runhooks as R
 from renderer.sandbox.config import SandboxConfig
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 
 def run(

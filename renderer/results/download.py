@@ -91,7 +91,7 @@ class DownloadFailed(Exception):
 
 
 class NotAUrl(Exception):
-    """A result that names no scheme (EnhanceCraft's docs show ``outputs/...`` keys)."""
+    """A result that names no scheme: a provider's storage key (``outputs/...``), not a URL."""
 
 
 def readable_stem(job: str, matrix: Mapping[str, Any], instance_id: str) -> str:

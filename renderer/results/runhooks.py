@@ -26,7 +26,7 @@ from renderer.errors import ConfigError, DataFileError
 from renderer.manifest import Manifest
 from renderer.results.download import Downloader, FileRecord, JobFiles, Wanted
 from renderer.results.storage import StorageError, is_fsspec_url, target_for
-from renderer.spec.files import confined_path
+from renderer.campaign.files import confined_path
 
 DOWNLOADS_TRANSPORT = "downloads"  # key in the run's injected transports
 

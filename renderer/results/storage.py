@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 STORE = ".store"
 PARTIAL = ".partial"
@@ -35,10 +35,10 @@ def is_fsspec_url(text: str) -> bool:
     return scheme is not None and scheme not in ("http", "https")
 
 
-def _fs(url: str):
+def _fs(url: str) -> tuple[Any, str]:
     try:
-        import fsspec  # type: ignore[import-untyped]
-        from fsspec.core import url_to_fs  # type: ignore[import-untyped]
+        import fsspec
+        from fsspec.core import url_to_fs
     except ImportError as exc:  # pragma: no cover - a dependency
         raise StorageError(f"fsspec is not installed: {exc}") from None
     try:

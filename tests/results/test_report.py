@@ -73,7 +73,7 @@ def test_the_page_is_self_contained_and_escaped(tmp_path):
     tags = [t for t, _ in parsed.tags]
     assert "script" not in tags and "link" not in tags and "iframe" not in tags and "b" not in tags
     assert "&lt;b&gt;tokyo&lt;/b&gt;" in text
-    for tag, attrs in parsed.tags:  # nothing is loaded from elsewhere
+    for _tag, attrs in parsed.tags:  # nothing is loaded from elsewhere
         src = attrs.get("src")
         if src is not None:
             assert src.startswith("data:image/png;base64,") or not re.match(r"[a-z]+:", src), src
