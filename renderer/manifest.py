@@ -208,9 +208,9 @@ def load(path: Path | None, required: bool, max_bytes: int = MAX_MANIFEST_BYTES)
         raise Invalid([LoadError(f"manifest: {exc}", where)]) from None
     except (OSError, ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
         raise Invalid([LoadError(f"manifest is not readable JSON: {exc}", where)]) from None
-    if not isinstance(data, dict) or not isinstance(data.get("jobs", {}), dict):
+    if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
         raise Invalid([LoadError("manifest must be a JSON object with a `jobs` mapping", where)])
-    found = problem(data.get("jobs", {}))
+    found = problem(data["jobs"])
     if found:
         raise Invalid([LoadError(f"manifest: {found}", where)])
     return Manifest.from_json(data)
@@ -238,6 +238,8 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
     for key in ("status", "input_sha256", "endpoint"):
         if entry.get(key) is not None and not isinstance(entry[key], str):
             return f"{where}.{key} must be a string"
+    if entry.get("status") is not None and entry["status"] not in STATUSES:
+        return f"{where}.status is {entry['status']!r}, not one of {', '.join(STATUSES)}"
     urls = entry.get("result_urls")
     if urls is not None and not (isinstance(urls, list) and all(isinstance(u, str) for u in urls)):
         return f"{where}.result_urls must be a list of strings"

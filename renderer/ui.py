@@ -22,7 +22,7 @@ def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("job", "left"), ("endpoint", "left"), ("action", "left"), ("credits", "right"), ("notes", "left"))
     for col, justify in columns:
-        table.add_column(col, justify=justify, overflow="fold")
+        table.add_column(col, justify=justify, overflow="fold", no_wrap=col in ("job", "endpoint"))
     for inst in plan.instances[:MAX_ROWS]:
         notes = "; ".join(inst.price.assumptions)
         if inst.pending:
@@ -50,6 +50,24 @@ def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
         if "least_wall_seconds" in p:
             line += f"; {name}: at least {p['least_wall_seconds']} s at {p['requests_per_minute']}/min"
     console.print(line)
+    for text in changes_lines(summary.changes):
+        console.print(Text(text))
+
+
+MAX_REMOVED_SHOWN = 10
+
+
+def changes_lines(changes: dict[str, list[str]]) -> list[str]:
+    """What changed against the manifest, when there is one to compare with; removed ids by name."""
+    if not any(changes[k] for k in ("changed", "reused", "removed")):
+        return []  # no manifest yet (or nothing of it left): every job is new, the table says so
+    lines = ["changes: " + ", ".join(f"{len(changes[k]):,} {k}" for k in ("added", "changed", "removed", "reused"))]
+    removed = changes["removed"]
+    if removed:
+        more = f" and {len(removed) - MAX_REMOVED_SHOWN:,} more" if len(removed) > MAX_REMOVED_SHOWN else ""
+        lines.append("removed (in the manifest, no longer in the campaign): "
+                     + ", ".join(removed[:MAX_REMOVED_SHOWN]) + more)
+    return lines
 
 
 def _r(cr: dict) -> Range:

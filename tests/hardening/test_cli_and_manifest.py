@@ -58,6 +58,9 @@ def manifest_beside(path: Path) -> Path:
     ("[" * 100_000 + "]" * 100_000, "manifest is not readable JSON"),
     ("{\"jobs\": {\"a\": 5}}", "manifest: jobs['a'] must be an object"),
     ("{\"jobs\": []}", "manifest must be a JSON object with a `jobs` mapping"),
+    ("{\"x\": 1}", "manifest must be a JSON object with a `jobs` mapping"),
+    ("{\"jobs\": {\"a\": {\"status\": \"done\"}}}",
+     "manifest: jobs['a'].status is 'done', not one of completed, failed, cancelled, pending, not_submitted, unknown"),
     ("not json", "manifest is not readable JSON"),
     ("\xff", "manifest is not readable JSON"),
     ("{\"jobs\": {\"a\\u001b[2J\": {}}}", "control characters"),
@@ -81,6 +84,29 @@ def test_a_completed_entry_with_wrong_types_is_refused_not_a_crash(planned) -> N
     r = run_cli("plan", path)
     assert r.code == 1
     assert "result_urls must be a list of strings" in r.err
+
+
+def test_a_manifest_of_another_campaign_named_by_manifest_is_an_error(planned, tmp_path: Path) -> None:
+    path, _ = planned
+    other = tmp_path / "other.manifest.json"
+    other.write_text(json.dumps({"campaign": "someone-else", "jobs": {}}))
+    for command in (("plan",), ("plan", "--json"), ("plan", "--markdown")):
+        r = run_cli(*command, "--manifest", other, path)
+        assert r.code == 1 and r.out == "", r
+        assert r.err == (f"{other}: manifest is of campaign 'someone-else', not 'hostile': "
+                         "pass this campaign's manifest to --manifest\n")
+
+
+def test_a_default_manifest_of_another_name_is_a_warning(planned) -> None:
+    path, plan = planned  # the campaign was renamed since its last run: its jobs still match
+    first = plan["jobs"][0]
+    entry = {"status": "completed", "input_sha256": first["input_sha256"], "endpoint": first["endpoint"]}
+    manifest_beside(path).write_text(json.dumps({"campaign": "old-name", "jobs": {first["id"]: entry}}))
+    r = run_cli("plan", "--json", path)
+    assert r.code == 0, r.err
+    assert r.err == (f"{manifest_beside(path)}: warning: manifest is of campaign 'old-name', not 'hostile' "
+                     "(renamed? the next run writes the new name)\n")
+    assert json.loads(r.out)["changes"]["reused"] == [first["id"]]
 
 
 @pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "fifo"])

@@ -271,6 +271,23 @@ def test_manifest_flag_reuses_completed_jobs(write) -> None:
     assert doc["changes"]["removed"] == ["gone[city=paris]"]
 
 
+def test_the_table_says_what_changed_and_names_what_was_removed(write) -> None:
+    p = write(SPRING)
+    code, out, err = cli("plan", str(p), "--manifest", str(manifest_for(write, p)))
+    assert (code, err) == (0, "")
+    assert out.endswith("changes: 7 added, 0 changed, 1 removed, 3 reused\n"
+                        "removed (in the manifest, no longer in the campaign): gone[city=paris]\n")
+    code, out, _ = cli("plan", str(p))  # no manifest yet: every job is new, nothing to say
+    assert code == 0 and "changes:" not in out and "removed" not in out
+
+
+def test_the_table_keeps_ids_and_endpoints_on_one_line(write) -> None:
+    code, out, _ = cli("plan", str(write(SPRING)))
+    assert code == 0
+    row = next(line for line in out.splitlines() if "teaser[city=lisbon,language=en]" in line)
+    assert "samsar/video/image_list_to_video" in row
+
+
 def test_the_default_manifest_beside_the_campaign_is_used(write) -> None:
     p = write(SPRING)
     prev = manifest_for(write, p)
