@@ -16,9 +16,10 @@ CAMPAIGNS = sorted((Path(__file__).parent.parent / "campaigns").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CAMPAIGNS, ids=[p.name for p in CAMPAIGNS])
-def test_example_validates(path):
+def test_example_validates_without_warnings(path):
     err = io.StringIO()
     assert main(["validate", str(path)], out=io.StringIO(), err=err, env={}) == 0, err.getvalue()
+    assert err.getvalue() == ""
 
 
 @pytest.mark.parametrize("path", CAMPAIGNS, ids=[p.name for p in CAMPAIGNS])

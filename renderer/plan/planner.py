@@ -120,6 +120,7 @@ class Planner:
                 if inst.action == "reuse":
                     self._reused(iid, previous.jobs[iid], outputs, durations, session_durations)
             self._summarise(job_errors)
+            self._warn_cancel_after_needs(spec)
         if self.errors:
             raise Invalid(self.errors)
         plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table,
@@ -137,6 +138,20 @@ class Planner:
                 first = Warning_(f"{first.message} (and in {len(found) - 1} more instance(s))", first.location)
             out.append(first)
         return tuple(sorted(out, key=lambda w: w.location.sort_key()))
+
+    def _warn_cancel_after_needs(self, spec: JobSpec) -> None:
+        """A cancel job that needs the job it cancels starts once that job has finished:
+        there is nothing left to cancel, and the request fails."""
+        cancel = providers.of(spec.route).CANCEL
+        if cancel is None or cancel.route != spec.route:
+            return
+        cancelled = [n for n in spec.needs if cancel.applies(self.campaign.jobs[n].route)]
+        if cancelled:
+            message = (f"job {spec.name!r} needs {cancelled[0]!r}, so it starts only once that job's "
+                       f"render has finished, when there is nothing left to cancel; to stop a run's "
+                       f"renders use `renderer cancel FILE`")
+            where = self.campaign.doc.loc(("jobs", spec.name, "needs"))
+            self.warnings.setdefault((where, message), []).append(Warning_(message, where))
 
     def _warn_unknown(self, job: CompiledJob, iid: str, body: Any) -> None:
         """Values the docs do not list for this route (a language code): allowed, but said."""

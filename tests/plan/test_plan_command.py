@@ -306,3 +306,27 @@ def test_a_broken_manifest_is_a_located_error(write) -> None:
     code, _, err = cli("plan", str(write(SPRING)), "--manifest", str(bad))
     assert code == 1
     assert err.startswith(f"{bad}: manifest is not readable JSON: ")
+
+
+CANCEL_AFTER = """version: 1
+name: c
+jobs:
+  hero:
+    endpoint: samsar/video/text_to_video
+    input: {prompt: x, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}
+  stop:
+    endpoint: samsar/video/cancel_render
+    needs: [hero]
+    input: {videoSessionId: "{{ needs.hero.session_id }}"}
+"""
+
+
+def test_a_cancel_that_needs_what_it_cancels_is_a_warning(write) -> None:
+    p = write(CANCEL_AFTER)
+    code, out, err = cli("validate", str(p))
+    assert (code, out) == (0, "1 file(s) valid, 1 warning(s)\n")
+    assert err == (f"{p}:9:12: warning: job 'stop' needs 'hero', so it starts only once that job's render "
+                   "has finished, when there is nothing left to cancel; to stop a run's renders use "
+                   "`renderer cancel FILE`\n")
+    literal = write(CANCEL_AFTER.replace("    needs: [hero]\n", "").replace("{{ needs.hero.session_id }}", "vid_a1b2c3d4"))
+    assert cli("validate", str(literal))[2] == ""
