@@ -14,6 +14,7 @@ import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -86,16 +87,33 @@ def _card(iid: str, e: Mapping[str, Any], anchor: str, data: ReportInput, budget
     st = str(e.get("status") or "unknown")
     raw = e.get("credits")
     credits: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    rows = [("endpoint", e.get("endpoint")), ("credits estimated", _range(credits.get("estimated"))),
-            ("credits charged", _num(credits.get("charged"))), ("submitted", e.get("submitted_at")),
-            ("finished", e.get("finished_at")), ("request id", e.get("request_id"))]
-    facts = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in rows if v not in (None, ""))
+    rows = [("endpoint", _breakable(e.get("endpoint"))), ("estimated", escape(_range(credits.get("estimated")))),
+            ("charged", escape(_num(credits.get("charged")))), ("submitted", _when(e.get("submitted_at"))),
+            ("finished", _when(e.get("finished_at"))), ("request id", _breakable(e.get("request_id")))]
+    facts = "".join(f"<dt>{escape(k)}</dt><dd>{v}</dd>" for k, v in rows if v)
     error = f'<p class="error">{escape(str(e["error"]))}</p>' if e.get("error") and st != "completed" else ""
     if e.get("download_error"):
         error += f'<p class="error">download failed: {escape(str(e["download_error"]))}</p>'
     return (f'<article class="card" id="{anchor}" data-instance="{escape(iid)}" data-status="{escape(st)}">'
             f'<h3>{escape(iid)}</h3><span class="badge" style="background:{STATUS_COLOURS.get(st, "#546e7a")}">'
             f"{escape(st)}</span>{_media(e, data, budget)}<dl>{facts}</dl>{error}</article>")
+
+
+def _breakable(v: Any) -> str:
+    """Escaped text that wraps after a `/` or `_` (an endpoint, an id), not in the middle of a word."""
+    if v in (None, ""):
+        return ""
+    text = escape(str(v))
+    return text.replace("/", "/<wbr>").replace("_", "_<wbr>")
+
+
+def _when(v: Any) -> str:
+    """A manifest time, readable and on one line: `2026-11-30 15:04:35 UTC`, the full value on hover."""
+    if not isinstance(v, str) or not v:
+        return ""
+    seconds = parse_iso(v)
+    shown = v if seconds is None else datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f'<time datetime="{escape(v)}" title="{escape(v)}">{escape(shown)}</time>'
 
 
 def _media(e: Mapping[str, Any], data: ReportInput, budget: list[int]) -> str:
@@ -174,6 +192,7 @@ h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px;overflow-wrap:anywhere}
 .card h3{font-size:13px;margin:0 0 6px}.card img,.card video{width:100%;display:block;margin-top:6px}
 dl{display:grid;grid-template-columns:auto 1fr;gap:2px 8px;font-size:12px}dt{color:#666}dd{margin:0}
+dd time{white-space:nowrap}.card dl{overflow-wrap:break-word}
 .error{color:#b71c1c;font-size:12px}.url{font-size:12px;color:#555}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}
 """

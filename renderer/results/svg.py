@@ -16,6 +16,7 @@ STATUS_COLOURS = {
     "not_submitted": "#546e7a", "unknown": "#6a1b9a",
 }
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 30, 70, 14, 10
+MAX_NODE_W, CHAR_W = 380, 7  # a box widens to its longest label (12px text), up to this
 MAX_DRAWN = 400  # instances drawn one by one; above it, one box per job
 
 
@@ -34,28 +35,32 @@ def dag_svg(graph: Graph, status: Mapping[str, str], anchors: Mapping[str, str])
                 worst[n.split("[", 1)[0]] = status.get(n, "not_submitted")
         graph, status, anchors = by_job, worst, {}
     layout = layered(graph)
-    width = PAD * 2 + max(layout.layers, 1) * (NODE_W + GAP_X) - GAP_X
+    labels = {n: f"{n} ×{counts[n]}" if counts else n for n in graph.nodes}
+    longest = max((len(t) for t in labels.values()), default=0)
+    node_w = min(max(NODE_W, 16 + CHAR_W * longest), MAX_NODE_W)
+    fits = (node_w - 16) // CHAR_W
+    width = PAD * 2 + max(layout.layers, 1) * (node_w + GAP_X) - GAP_X
     height = PAD * 2 + max(layout.rows, 1) * (NODE_H + GAP_Y) - GAP_Y
 
     def at(n: str) -> tuple[int, int]:
         layer, row = layout.positions[n]
-        return PAD + layer * (NODE_W + GAP_X), PAD + row * (NODE_H + GAP_Y)
+        return PAD + layer * (node_w + GAP_X), PAD + row * (NODE_H + GAP_Y)
 
     parts = [(f'<svg id="dag" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
               f'viewBox="0 0 {width} {height}" role="img" aria-label="job graph">')]
     for a, b in graph.edges:
         (x1, y1), (x2, y2) = at(a), at(b)
-        x1, y1, y2 = x1 + NODE_W, y1 + NODE_H // 2, y2 + NODE_H // 2
+        x1, y1, y2 = x1 + node_w, y1 + NODE_H // 2, y2 + NODE_H // 2
         mid = (x1 + x2) // 2
         parts.append(f'<path class="edge" d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" />')
     for n in graph.nodes:
         x, y = at(n)
         st = status.get(n, "not_submitted")
-        label = f"{n} ×{counts[n]}" if counts else n
+        label = labels[n]
         box = (f'<g class="node" data-status="{escape(st)}"><title>{escape(label)}: {escape(st)}</title>'
-               f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="5" '
+               f'<rect x="{x}" y="{y}" width="{node_w}" height="{NODE_H}" rx="5" '
                f'fill="{STATUS_COLOURS.get(st, "#546e7a")}" />'
-               f'<text x="{x + 8}" y="{y + 19}">{escape(_short(label))}</text></g>')
+               f'<text x="{x + 8}" y="{y + 19}">{escape(_short(label, fits))}</text></g>')
         anchor = anchors.get(n)
         parts.append(f'<a href="#{escape(anchor)}">{box}</a>' if anchor else box)
     parts.append("</svg>")

@@ -186,3 +186,30 @@ def test_a_huge_graph_is_drawn_one_box_per_job():
     svg = dag_svg(Graph.of(needs), status, {})
     assert svg.count('<g class="node"') == 2 and svg.count('class="edge"') == 1
     assert 'data-status="failed"><title>b ×300: failed' in svg
+
+
+def test_graph_boxes_fit_their_ids():
+    from renderer.results.graph import Graph
+    from renderer.results.svg import dag_svg
+
+    long_id = "teaser[city=lisbon,language=en]"  # 31 characters: cut to "teaser[city=lisbon,langua…" before
+    svg = dag_svg(Graph.of({"stills[city=lisbon]": (), long_id: ("stills[city=lisbon]",)}), {}, {})
+    assert f">{long_id}</text>" in svg
+    assert 'width="233"' in svg  # 16 + 7 per character: both boxes as wide as the longest label
+    huge = "x" * 200  # past the widest box: cut, whole on hover
+    svg = dag_svg(Graph.of({huge: ()}), {}, {})
+    assert 'width="380"' in svg and f"<title>{huge}: not_submitted</title>" in svg and ">" + "x" * 51 + "…</text>" in svg
+
+
+def test_card_facts_read_on_one_line_each():
+    jobs = {"teaser[city=lisbon]": {
+        "status": "completed", "endpoint": "samsar/video/image_list_to_video", "request_id": "vid_img_4074e48602dc",
+        "submitted_at": "2026-11-30T15:04:36.261Z", "finished_at": "2026-11-30T17:04:37+02:00",
+        "credits": {"estimated": {"min": 900, "max": 900}, "charged": 150}}}
+    text = render(ReportInput("c", jobs, {}, Path("/nonexistent"), Path("/tmp"), {}))
+    assert ('<dt>submitted</dt><dd><time datetime="2026-11-30T15:04:36.261Z" title="2026-11-30T15:04:36.261Z">'
+            "2026-11-30 15:04:36 UTC</time></dd>") in text
+    assert ">2026-11-30 15:04:37 UTC</time>" in text  # another offset, said in UTC
+    assert "<dd>samsar/<wbr>video/<wbr>image_<wbr>list_<wbr>to_<wbr>video</dd>" in text  # breaks between words only
+    assert "<dt>estimated</dt><dd>900</dd><dt>charged</dt><dd>150</dd>" in text
+    assert "dd time{white-space:nowrap}" in text
