@@ -23,19 +23,21 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="renderer", description="Declarative campaigns for generative-media APIs.")
+    p = _Parser(prog="renderer", description="Declarative campaigns for generative-media APIs.",
+                epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="store_true", help="print the version and exit")
     sub = p.add_subparsers(dest="command", parser_class=_Parser)
 
     v = sub.add_parser("validate", help="check campaign files; every error as FILE:LINE:COL")
-    v.add_argument("files", nargs="+")
+    v.add_argument("files", nargs="+", metavar="FILE", help="campaign files")
     _limits(v)
 
     pl = sub.add_parser("plan", help="expand, price and show what a run would do")
-    pl.add_argument("file")
+    pl.add_argument("file", metavar="FILE", help="the campaign file")
     fmt = pl.add_mutually_exclusive_group()
-    fmt.add_argument("--json", dest="fmt", action="store_const", const="json")
-    fmt.add_argument("--markdown", dest="fmt", action="store_const", const="markdown")
+    fmt.add_argument("--json", dest="fmt", action="store_const", const="json", help="one JSON object, for scripts")
+    fmt.add_argument("--markdown", dest="fmt", action="store_const", const="markdown",
+                     help="Markdown, for a pull-request comment")
     pl.add_argument("--manifest", metavar="PREV", help="compare with this manifest (default: beside the campaign)")
     pl.add_argument("--select", action="append", default=[], metavar="PATTERN",
                     help="only these jobs/instances (fnmatch); PATTERN+ adds dependants, +PATTERN upstreams")
@@ -44,45 +46,48 @@ def build_parser() -> argparse.ArgumentParser:
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
-    r.add_argument("file")
+    r.add_argument("file", metavar="FILE", help="the campaign file")
     r.add_argument("--sandbox", action="store_true", help="run against a local stand-in: no key, no credits")
-    r.add_argument("--manifest", metavar="PATH")
-    r.add_argument("--select", action="append", default=[], metavar="PATTERN")
+    r.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
+    r.add_argument("--select", action="append", default=[], metavar="PATTERN",
+                   help="only these jobs/instances, as for plan")
     r.add_argument("--detach", action="store_true", help="submit and exit; a later run resumes polling")
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
-    r.add_argument("--state-dir", default=".renderer", help="where the journal lives (default .renderer)")
+    r.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
     r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
     r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
-    st.add_argument("file")
-    st.add_argument("--state-dir", default=".renderer")
-    st.add_argument("--json", action="store_true")
+    st.add_argument("file", metavar="FILE", help="the campaign file")
+    st.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    st.add_argument("--json", action="store_true", help="one JSON object, for scripts")
 
     rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
-    rs.add_argument("file")
-    rs.add_argument("--manifest", metavar="PATH")
-    rs.add_argument("--json", action="store_true")
+    rs.add_argument("file", metavar="FILE", help="the campaign file")
+    rs.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
+    rs.add_argument("--json", action="store_true", help="one JSON object, for scripts")
 
     rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
-    rp.add_argument("file")
-    rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None, help="default: <campaign>.report.html")
-    rp.add_argument("--manifest", metavar="PATH")
-    rp.add_argument("--state-dir", default=".renderer")
+    rp.add_argument("file", metavar="FILE", help="the campaign file")
+    rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None,
+                    help="where to write the page (default: <campaign stem>.report.html beside the campaign)")
+    rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
+    rp.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
-    c.add_argument("file")
-    c.add_argument("--state-dir", default=".renderer")
-    c.add_argument("--sandbox", action="store_true")
+    c.add_argument("file", metavar="FILE", help="the campaign file")
+    c.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    c.add_argument("--sandbox", action="store_true", help="the run was a --sandbox run")
 
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
-    s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8765)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     s.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
-    s.add_argument("--render-seconds", type=float, default=2.0)
-    s.add_argument("--credits", type=int, default=1_000_000)
+    s.add_argument("--render-seconds", type=float, default=2.0, help="how long each render takes (default 2)")
+    s.add_argument("--credits", type=int, default=1_000_000,
+                   help="each account's starting balance (default 1,000,000)")
     s.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
     s.add_argument("--tier", default="pro", choices=("pro", "business", "enterprise"),
                    help="EnhanceCraft rate-limit tier to enforce")
@@ -92,17 +97,29 @@ def build_parser() -> argparse.ArgumentParser:
     prs.add_parser("refresh", help="compare built-in prices with /video/supported_models")
 
     i = sub.add_parser("init", help="write a starter campaign")
-    i.add_argument("file", nargs="?", default="campaign.yaml")
-    i.add_argument("--force", action="store_true")
+    i.add_argument("file", nargs="?", default="campaign.yaml", metavar="FILE",
+                   help="where to write it (default campaign.yaml)")
+    i.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
     sc = sub.add_parser("schema", help="print a JSON Schema (the campaign's, or an endpoint's)")
-    sc.add_argument("endpoint", nargs="?")
+    sc.add_argument("endpoint", nargs="?", metavar="ENDPOINT",
+                    help="an endpoint such as samsar/image/enhance (default: the campaign file's schema)")
     sc.add_argument("--list", action="store_true", help="list endpoints")
     return p
 
 
+MANIFEST_HELP = "the results manifest (default: <campaign stem>.manifest.json beside the campaign)"
+STATE_HELP = "where the run's journal lives (default .renderer)"
+EXIT_CODES = """exit codes:
+  0  success: files valid, plan within budget, every job of the run completed
+  1  invalid campaign or manifest; for run, some job did not complete
+  2  usage: bad arguments
+  3  over budget (plan, and run before it submits anything)"""
+
+
 def _limits(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--max-instances", type=_positive, default=None, help="refuse campaigns that expand past this")
+    p.add_argument("--max-instances", type=_positive, default=None, metavar="N",
+                   help="refuse campaigns that expand past N job instances (default 200,000)")
 
 
 def _positive(text: str) -> int:
