@@ -76,6 +76,8 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
             continue
         if len(v.path) == 3 and v.path[0] == "jobs" and v.path[2] == "endpoint":
             continue  # reported below with a suggestion
+        if _missing_endpoint(data, v):
+            continue  # reported below, with an example
         container = isinstance(schemas.value_at(data, v.path), (dict, list))
         errors.append(SchemaError(v.message, doc.loc(v.path, key=v.at_key or container)))
 
@@ -108,6 +110,15 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
         pricing=data.get("pricing") or {},
         jobs=jobs,
     )
+
+
+def _missing_endpoint(data: dict[str, Any], v: schemas.Violation) -> bool:
+    """The schema's "missing required field jobs.X.endpoint": `_job` says it better."""
+    if len(v.path) != 2 or v.path[0] != "jobs" or not v.message.startswith("missing required field"):
+        return False
+    jobs = data.get("jobs")
+    job = jobs.get(v.path[1]) if isinstance(jobs, dict) else None
+    return isinstance(job, dict) and "endpoint" not in job and v.message.endswith(".endpoint")
 
 
 def _job(doc: Document, name: str, job: dict[str, Any], order: int, errors: list[UserError]) -> JobSpec | None:

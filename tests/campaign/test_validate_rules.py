@@ -229,3 +229,21 @@ def test_usage_errors_exit_2():
     err = io.StringIO()
     assert main(["validate"], out=io.StringIO(), err=err, env={}) == 2
     assert main(["frobnicate"], out=io.StringIO(), err=io.StringIO(), env={}) == 2
+
+
+@pytest.mark.parametrize("job, expected", [
+    # a key typed wrong: the missing endpoint said once (with an example), the typo with a suggestion
+    ("    endpont: samsar/image/enhance\n    input: {}\n",
+     ["4:3: job 'job' needs an endpoint, e.g. samsar/video/text_to_video",
+      "5:5: unknown field jobs.job.endpont; did you mean 'endpoint'?"]),
+    ("    input: {}\n", ["4:3: job 'job' needs an endpoint, e.g. samsar/video/text_to_video"]),
+    # a number is not an external_users endpoint: no rule about external_user fires
+    ("    endpoint: 5\n    input: {}\n", ["5:15: endpoint must be a string like samsar/video/text_to_video"]),
+])
+def test_a_broken_endpoint_is_said_once(tmp_path: Path, job: str, expected: list[str]) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("version: 1\nname: rules\njobs:\n  job:\n" + job)
+    err = io.StringIO()
+    assert main(["validate", str(path)], out=io.StringIO(), err=err, env={}) == 1
+    lines = [line for line in err.getvalue().splitlines() if not line.endswith(" errors")]
+    assert lines == [f"{path}:{e}" for e in expected]
