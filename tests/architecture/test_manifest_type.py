@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from renderer.errors import Invalid
 from renderer.execute.manifest import entry_of
-from renderer.manifest import Manifest, ManifestEntry, dump, load
+from renderer.manifest import STATUSES, Manifest, ManifestEntry, dump, load
 from renderer.plan.model import Outputs
 from renderer.providers.base import Price, Range
 
@@ -68,6 +68,9 @@ def test_an_entry_built_from_a_plan_has_every_documented_field() -> None:
     ("{", "manifest is not readable JSON"),
     ('{"jobs": []}', "manifest must be a JSON object with a `jobs` mapping"),
     ('{"jobs": {"a": {"status": 3}}}', "manifest: jobs['a'].status must be a string"),
+    ('{"jobs": {"a": {"status": "x"}}}', "manifest: jobs['a'].status is 'x', not one of completed, failed, "
+                                         "cancelled, pending, not_submitted, unknown"),
+    ('{"campaign": "c"}', "manifest must be a JSON object with a `jobs` mapping"),
     ('{"jobs": {"a": {"credits": {"charged": "9"}}}}', "manifest: jobs['a'].credits must be an object with a number `charged`"),
 ])
 def test_a_malformed_manifest_is_a_located_error(tmp_path: Path, text: str, message: str) -> None:
@@ -93,7 +96,7 @@ _json = st.recursive(st.one_of(st.none(), st.booleans(), _number, _text),
 _entry = st.fixed_dictionaries(
     {},
     optional={
-        "status": st.one_of(st.none(), st.sampled_from(["completed", "failed", "pending", "x"])),
+        "status": st.one_of(st.none(), st.sampled_from(STATUSES)),
         "input_sha256": st.one_of(st.none(), _text), "endpoint": st.one_of(st.none(), _text),
         "result_urls": st.lists(_text, max_size=2), "duration": _number,
         "credits": st.fixed_dictionaries({"charged": _number}, optional={
