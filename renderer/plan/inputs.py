@@ -70,10 +70,34 @@ def change_of(inst: Instance, old: ManifestEntry | None) -> Change | None:
     if status != "completed":
         reason = f"it is {status} in the manifest" + ("; its request changed" if fields else "; same request")
     elif fields:
-        reason = "its request changed"
+        reason = _why_changed(fields)
     else:  # same body, another hash: a local file it uploads changed
         reason = "a file it uploads changed" if inst.input_sha256 != old.input_sha256 else "its input changed"
     return Change(reason, fields)
+
+
+def _why_changed(fields: tuple[FieldChange, ...]) -> str:
+    """"its request changed", or, when only values an upstream makes differ, which upstreams run again."""
+    upstream: dict[str, None] = {}
+    for f in fields:
+        found = list(_pending_in(f.new))
+        if not found:
+            return "its request changed"
+        upstream.update(dict.fromkeys(found))
+    names = list(upstream)
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
+    return f"it takes outputs of {shown}, which run again"
+
+
+def _pending_in(value: Any) -> Iterator[str]:
+    if isinstance(value, Pending):
+        yield value.instance
+    elif isinstance(value, list):
+        for v in value:
+            yield from _pending_in(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _pending_in(v)
 
 
 def diff(old: Any, new: Any, path: str = "") -> Iterator[FieldChange]:

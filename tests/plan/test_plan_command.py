@@ -330,3 +330,32 @@ def test_a_cancel_that_needs_what_it_cancels_is_a_warning(write) -> None:
                    "`renderer cancel FILE`\n")
     literal = write(CANCEL_AFTER.replace("    needs: [hero]\n", "").replace("{{ needs.hero.session_id }}", "vid_a1b2c3d4"))
     assert cli("validate", str(literal))[2] == ""
+
+
+UPSTREAM = """version: 1
+name: up
+jobs:
+  still:
+    endpoint: samsar/image/enhance
+    input: {image_url: "https://cdn.example.com/a.png", resolution: 4k}
+  teaser:
+    endpoint: samsar/video/image_list_to_video
+    needs: [still]
+    estimate: {duration: 10}
+    input: {image_urls: ["{{ needs.still.result_url }}"], video_model: RUNWAYML}
+"""
+
+
+def test_show_inputs_says_which_upstream_makes_a_job_run_again(write) -> None:
+    p = write(UPSTREAM)
+    done = {"status": "completed", "input_sha256": "0" * 64, "result_url": "https://cdn/old.png"}
+    teaser = {"status": "completed", "input_sha256": "1" * 64,
+              "request": {"input": {"image_urls": ["https://cdn/old.png"], "video_model": "RUNWAYML"}}}
+    prev = write(json.dumps({"campaign": "up", "jobs": {"still": {**done, "request": {
+        "image_url": "https://cdn.example.com/a.png", "resolution": "2k"}}, "teaser": teaser}}), "prev.json")
+    code, out, err = cli("plan", str(p), "--json", "--show-inputs", "--manifest", str(prev))
+    assert (code, err) == (0, "")
+    change = {j["id"]: j["change"] for j in json.loads(out)["jobs"]}
+    assert change["still"]["reason"] == "its request changed"
+    assert change["teaser"] == {"reason": "it takes outputs of still, which run again", "fields": [
+        {"field": "input.image_urls[0]", "old": "https://cdn/old.png", "new": "<pending still.result_url>"}]}
