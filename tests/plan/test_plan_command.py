@@ -76,7 +76,7 @@ def test_unknown_needs_exit_1_located(write) -> None:
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["plan"], "error: renderer plan: the following arguments are required: file\n"),
+        (["plan"], "error: renderer plan: the following arguments are required: FILE\n"),
         (["plan", "x.yaml", "--json", "--markdown"], "error: renderer plan: argument --markdown: not allowed with argument --json\n"),
         (["plan", "x.yaml", "--nope"], "error: renderer: unrecognized arguments: --nope\n"),
     ],
