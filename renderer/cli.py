@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
     r.add_argument("--state-dir", default=".renderer", help="where the journal lives (default .renderer)")
+    r.add_argument("--job-timeout", type=_duration, default=None, metavar="DURATION",
+                   help="how long one render may stay pending, e.g. 30m, 2h (default: the campaign's timeouts.job, else 6h)")
+    r.add_argument("--run-timeout", type=_duration, default=None, metavar="DURATION",
+                   help="how long the whole run may take (default: the campaign's timeouts.run, else 24h)")
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
@@ -97,6 +101,15 @@ def _positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
     return n
+
+
+def _duration(text: str) -> float:
+    from renderer.spec.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _settings(args: argparse.Namespace):
@@ -233,6 +246,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write("interrupted\n")
         return 130
     except BrokenPipeError:  # `renderer plan | head`
+        from renderer.execute.output import silence
+
+        silence(sys.stdout)  # the interpreter's last flush must not fail on the closed pipe
         return 0
     except Exception as exc:  # a bug of ours: say so in one line, keep the details for a report
         if env.get("RENDERER_DEBUG"):

@@ -34,7 +34,9 @@ from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal, journal_path
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
 from renderer.execute.scheduler import RunOptions, Scheduler
-from renderer.execute.settings import ExecSettings, ProviderSettings, provider_settings
+from renderer.execute.output import RunOutput
+from renderer.execute.scrub import Scrubber, secrets_from_env
+from renderer.execute.settings import ExecSettings, ProviderSettings, all_provider_settings, provider_settings
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
 from renderer.spec.campaign import Campaign, load_campaign
@@ -100,7 +102,10 @@ def run(
     xs = exec_settings or settings_from_env(env)
     if getattr(args, "sandbox", False) and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
+    scrubber = Scrubber(secrets_from_env(env))
+    out = RunOutput(out, scrubber)
     campaign = load_campaign(args.file, settings.yaml)
+    xs = with_timeouts(xs, campaign.timeouts, args)
     manifest_path = Path(args.manifest) if getattr(args, "manifest", None) else default_manifest_path(args.file)
     previous = read_manifest(manifest_path, required=False)
     plan, planner = build_plan(campaign, previous, getattr(args, "select", None) or (), settings.plan)
@@ -114,8 +119,8 @@ def run(
             sb = stack.enter_context(_sandbox(campaign, xs, sandbox_config))
             urls = {"samsar": sb.samsar_base_url, "enhancecraft": sb.enhancecraft_base_url}
         table = providers.price_table(campaign.pricing)
-        conf = {name: provider_settings(campaign.providers, name, env, sandbox_url=urls.get(name), price_table=table)
-                for name in needed}  # a missing key fails here, before anything is sent
+        # every missing key fails here, all at once, before anything is sent
+        conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)
         journal = Journal(journal_path(getattr(args, "state_dir", ".renderer"), args.file),
                           durable_intents=xs.durable_intents, after_commit=_kill_hook(env))
         stack.callback(journal.close)
@@ -128,19 +133,33 @@ def run(
         aborted = False
         try:
             aborted = anyio.run(_execute, plan, planner, journal, conf, xs, options, previous, out, note,
-                                transports or {}, scheduler_box)
+                                transports or {}, scheduler_box, scrubber)
         finally:
             if scheduler_box:
                 with _sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
-                    data = M.build(scheduler_box[0], campaign, previous)
+                    data = scrubber.value(M.build(scheduler_box[0], campaign, previous))
                     M.write(manifest_path, data)
                 aborted_late = bool(late)
         sched = scheduler_box[0]
         _report(out, sched, data, manifest_path)
-        append_step_summary(env, _markdown(data))
+        append_step_summary(env, scrubber.text(_markdown(data)))
         if aborted or aborted_late:
             return 130
-        return _exit_code(data, options)
+        code = _exit_code(data, options)
+        if sched.timed_out or out.broken:
+            return max(code, 1)  # the run was cut short: say so in the exit code too
+        return code
+
+
+def with_timeouts(xs: ExecSettings, campaign: Mapping[str, float], args: Any) -> ExecSettings:
+    """The job and run timeouts: the command line over the campaign's ``timeouts`` over the defaults."""
+    job = getattr(args, "job_timeout", None) or campaign.get("job")
+    total = getattr(args, "run_timeout", None) or campaign.get("run")
+    if job is not None:
+        xs = dataclasses.replace(xs, poll=dataclasses.replace(xs.poll, job_timeout=float(job)))
+    if total is not None:
+        xs = dataclasses.replace(xs, run_timeout=float(total))
+    return xs
 
 
 @contextlib.contextmanager
@@ -173,10 +192,18 @@ def _sandbox(campaign: Campaign, xs: ExecSettings, config: Any):
 
 async def _execute(plan, planner, journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
                    options: RunOptions, previous, out: TextIO, note: str | None,
-                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list) -> bool:
-    clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name)) for name, ps in conf.items()}
+                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list, scrubber: Scrubber) -> bool:
+    clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber)
+               for name, ps in conf.items()}
     sched = Scheduler(plan, planner, journal, clients, xs, options, previous=previous)
     box.append(sched)
+    if isinstance(out, RunOutput):
+        def reader_gone() -> None:  # `renderer run | head`: nobody reads on; stop like a first Ctrl-C
+            sched.stop("the output was closed (broken pipe): no further submissions; "
+                       "unfinished jobs stay pending and a later run resumes them")
+            for p in sched.pollers.values():
+                p.stop("output closed")
+        out.on_broken = reader_gone
     total = sum(1 for i in plan.instances if i.action != "skip")
     reporter = reporter_for(out, total, xs.progress_interval)
     if note:
@@ -240,6 +267,9 @@ def _exit_code(data: Mapping[str, Any], options: RunOptions) -> int:
 def _report(out: TextIO, sched: Scheduler, data: Mapping[str, Any], manifest_path: Path) -> None:
     for text in dict.fromkeys(sched.notes):
         out.write(f"note: {text}\n")
+    timed = sum(1 for e in data["jobs"].values() if e.get("status") == "pending" and "job timeout" in (e.get("error") or ""))
+    if timed:
+        out.write(f"{timed} job(s) still rendering after the job timeout: left pending; run again to keep waiting\n")
     problems = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") not in ("completed", "pending")]
     for iid, e in problems[:MAX_PROBLEM_LINES]:
         out.write(f"{e['status']:>13}  {iid}: {e.get('error') or ''}\n")

@@ -139,7 +139,8 @@ def _tidy(x: float) -> float | int:
 
 def write(path: Path, data: Mapping[str, Any]) -> None:
     """Atomically replace ``path`` with ``data`` as sorted JSON."""
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    # strict JSON: a NaN or Infinity that slipped through is a bug to report, not a file to write
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:

@@ -38,6 +38,7 @@ import anyio
 from renderer import providers
 from renderer.errors import ApiError, DataFileError, Invalid, UserError
 from renderer.execute import journal as J
+from renderer.execute.breaker import Breaker
 from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Journal, Submission
 from renderer.execute.limits import Backoff
@@ -48,7 +49,11 @@ from renderer.execute.settings import ExecSettings
 from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
 from renderer.plan.model import Instance, Outputs, Plan
 from renderer.plan.planner import Planner
+from renderer.execute.scrub import keep_fields
+from renderer.providers import shapes
 from renderer.providers.base import Price, Route, Status
+from renderer.providers.shapes import ShapeError
+from renderer.spec.durations import format_duration
 
 WAITING, QUEUED, SUBMITTING, PENDING = "waiting", "queued", "submitting", "pending"
 FINAL = ("completed", "failed", "cancelled", "not_submitted", "unknown", "pending")
@@ -187,6 +192,8 @@ class Scheduler:
         self.budget = Budget(plan.campaign.budget)
         self.stop_reason: str | None = None
         self.stopped_providers: dict[str, str] = {}
+        self.breaker = Breaker(settings.breaker_threshold)
+        self.timed_out = False  # the run timeout passed
         self.notes: list[str] = []
         self.jobs: dict[str, JobState] = {i.id: JobState(i) for i in plan.instances}
         self.started = clock()
@@ -211,6 +218,15 @@ class Scheduler:
         """Second Ctrl-C: stop at once. In-flight POSTs become `unknown` for the next run."""
         if self._cancel is not None:
             self._cancel.cancel()
+
+    async def _run_timer(self, seconds: float) -> None:
+        """The run timeout: no new submissions, stop waiting; unfinished jobs stay resumable."""
+        await anyio.sleep(seconds)
+        self.timed_out = True
+        self.stop(f"run timeout ({format_duration(seconds)}) reached: no further submissions; "
+                  "unfinished jobs stay pending and a later run resumes them")
+        for p in self.pollers.values():
+            p.stop(f"run timeout ({format_duration(seconds)}) reached; left pending: run again to keep waiting")
 
     def _blocked(self, provider: str) -> str | None:
         return self.stop_reason or self.stopped_providers.get(provider)
@@ -242,6 +258,8 @@ class Scheduler:
             async with anyio.create_task_group() as outer:
                 for p in self.pollers.values():
                     outer.start_soon(p.run)
+                if self.settings.run_timeout is not None:
+                    outer.start_soon(self._run_timer, self.settings.run_timeout)
                 async with anyio.create_task_group() as tg:
                     for st in self.jobs.values():
                         if not st.done.is_set():
@@ -357,7 +375,7 @@ class Scheduler:
         finding = await self._reconcile(route, sub)
         if finding.request_id:
             sub = self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
-                                        credits_charged=None, response=finding.payload)
+                                        credits_charged=None, response=keep_fields(route.provider, finding.payload))
             await self._poll(st, route, sub, first_read=0.0)
         elif self.options.resubmit_unknown:
             self.notes.append(f"{st.inst.id}: resubmitting a submission of unknown fate (--resubmit-unknown); it may be charged twice")
@@ -445,6 +463,7 @@ class Scheduler:
                 return
             assert sub is not None
             elapsed = self.clock() - started
+            self._observe(provider, answer)
             if answer.ok:
                 await self._accepted(st, route, sub, answer)
                 return
@@ -469,7 +488,7 @@ class Scheduler:
                 finding = await self._reconcile(route, sub)
                 if finding.request_id:
                     sub = self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
-                                                credits_charged=None, response=finding.payload)
+                                                credits_charged=None, response=keep_fields(route.provider, finding.payload))
                     await self._poll(st, route, sub, first_read=0.0)
                     return
                 self._unknown(st, sub, answer.error or "no answer", finding)
@@ -489,24 +508,48 @@ class Scheduler:
                 self.notes.append(self.stopped_providers[provider])
             return
 
+    def _observe(self, provider: str, answer: Answer) -> None:
+        """Feed the provider's circuit breaker; an open one stops its submissions."""
+        if answer.kind == "ambiguous":
+            why = self.breaker.failure(provider, answer.error or "no answer")
+            if why is not None and provider not in self.stopped_providers:
+                self.stopped_providers[provider] = why
+                self.notes.append(why)
+        elif answer.kind not in ("retry", "skipped"):
+            self.breaker.success(provider)
+
+    def _charge_problem(self, st: JobState, problem: str | None) -> None:
+        if problem:
+            self.notes.append(f"{st.inst.id}: the charge is unknown: the API's {problem}")
+
     async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
         module = providers.module(route)
         payload = answer.payload
-        rid = module.parse_submit(route, payload)
+        try:
+            rid = module.parse_submit(route, payload)
+        except ShapeError as exc:
+            rid, why = None, f"the API answered 2xx with an unusable request id ({exc}); it may have been charged"
+        else:
+            why = "the API answered 2xx without a request id; it may have been charged"
         if rid is None:
-            sub = self.journal.unknown(sub, "the API answered 2xx without a request id; it may have been charged")
+            sub = self.journal.unknown(sub, why)
             st.sub, st.status, st.error = sub, "unknown", sub.error
             return
-        session_id = payload.get("session_id") if isinstance(payload, Mapping) and isinstance(payload.get("session_id"), str) else None
+        session_id = shapes.optional_id(payload.get("session_id")) if isinstance(payload, Mapping) else None
         if answer.headers.get("idempotent-replayed"):
             self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
-        sub = self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=answer.credits_charged(),
-                                    response=payload)
+        charged, problem = answer.credits()
+        self._charge_problem(st, problem)
+        sub = self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charged,
+                                    response=keep_fields(route.provider, payload))
         self.budget.hold(st.inst.id, sub.cost)
         if not route.creates_session:  # cancel_render: the answer is the outcome
             self._complete(st, route, sub, Status("completed"), payload, None)
             return
-        status = module.parse_status(route, payload)
+        try:
+            status = module.parse_status(route, payload)
+        except ShapeError:
+            status = Status("pending")  # a submit answer is no status answer: the poll reads it
         if status.state == "completed" and status.result_url or status.state in ("failed", "cancelled"):
             self._complete(st, route, sub, status, payload, None)  # rollups can finish within the request
             return
@@ -524,6 +567,7 @@ class Scheduler:
         if result.status is None:
             st.error = result.stopped
             return
+        self._charge_problem(st, result.charge_problem)
         self._complete(st, route, sub, result.status, result.payload, result.credits_charged)
 
     def _complete(self, st: JobState, route: Route, sub: Submission, status: Status, payload: Any, charged: float | None) -> None:
@@ -534,7 +578,7 @@ class Scheduler:
         sub = self.journal.finish(
             sub, status.state, result_url=status.result_url, result_urls=status.result_urls,
             thumbnail_url=status.thumbnail_url, credits_charged=charged, duration=duration,
-            response=payload, error=status.error,
+            response=keep_fields(route.provider, payload), error=status.error,
         )
         self._finished(st, sub)
 
