@@ -258,13 +258,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return 1
 
 
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
-
-
 def _secrets(env: Mapping[str, str]) -> list[str]:
-    """Values of variables named like credentials, longest first."""
-    found = {v for k, v in env.items() if isinstance(v, str) and len(v) >= 6 and _SECRET_NAME.search(k)}
-    return sorted(found, key=len, reverse=True)
+    """Every provider's key and the value of every variable named like a credential, longest first."""
+    from renderer.execute.scrub import secrets_from_env
+
+    return list(secrets_from_env(env))
 
 
 class _Redacting:

@@ -103,7 +103,8 @@ def run(
     if getattr(args, "sandbox", False) and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
     scrubber = Scrubber(secrets_from_env(env))
-    out = RunOutput(out, scrubber)
+    output = RunOutput(out, scrubber)
+    out = output  # type: ignore[assignment]  # a TextIO in every way the run uses
     campaign = load_campaign(args.file, settings.yaml)
     xs = with_timeouts(xs, campaign.timeouts, args)
     manifest_path = Path(args.manifest) if getattr(args, "manifest", None) else default_manifest_path(args.file)
@@ -146,7 +147,7 @@ def run(
         if aborted or aborted_late:
             return 130
         code = _exit_code(data, options)
-        if sched.timed_out or out.broken:
+        if sched.timed_out or output.broken:
             return max(code, 1)  # the run was cut short: say so in the exit code too
         return code
 

@@ -9,7 +9,8 @@ dropped, and the command still writes its manifest and exits non-zero.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from renderer.execute.scrub import Scrubber
 

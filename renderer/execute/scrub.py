@@ -23,6 +23,7 @@ from renderer import providers
 
 REDACTED = "[redacted]"
 MIN_SECRET = 4  # shorter values would blank out ordinary words
+MIN_NAMED = 6  # a credential-named variable's value ("AUTH_MODE=basic" is no key)
 _SECRET_ENV = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
 _SECRET_FIELD = re.compile(
     r"^(authorization|proxy[-_]?authorization|cookie|set[-_]?cookie|x[-_]?api[-_]?key|api[-_]?key|apikey|"
@@ -33,7 +34,8 @@ MAX_DEPTH = 32
 
 def secrets_from_env(env: Mapping[str, str], extra: Iterable[str] = ()) -> tuple[str, ...]:
     """Every provider's key and every credential-named variable's value, longest first."""
-    found = {v.strip() for k, v in env.items() if isinstance(v, str) and _SECRET_ENV.search(k)}
+    found = {v.strip() for k, v in env.items()
+             if isinstance(v, str) and _SECRET_ENV.search(k) and len(v.strip()) >= MIN_NAMED}
     for module in providers.MODULES.values():
         value = env.get(module.ENV_KEY)
         if isinstance(value, str):

@@ -10,9 +10,11 @@ fault settings (``trickle_interval``), so tests choose how slow "slow" is.
 from __future__ import annotations
 
 import json
-from typing import Any, AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import anyio
+import anyio.lowlevel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -140,5 +142,5 @@ async def _huge(size: int) -> AsyncIterator[bytes]:
     while sent < size:
         yield block
         sent += len(block)
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
     yield b'"}'

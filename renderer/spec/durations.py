@@ -35,7 +35,7 @@ def parse_duration(value: object) -> float:
 
 
 def format_duration(seconds: float) -> str:
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60 or seconds != int(seconds):
         return f"{seconds:g}s"
     parts = []

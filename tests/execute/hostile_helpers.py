@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from exec_helpers import CANARY, FAST
+
 from renderer.execute.manifest import FINAL_STATUSES
 from renderer.execute.settings import ExecSettings, Timeouts
 

@@ -15,9 +15,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from exec_helpers import (
+    CANARY,
+    FAST_JSON,
+    args_for,
+    counters,
+    env_for,
+    make_sandbox,
+    write_campaign,
+)
+from hostile_helpers import (
+    assert_clean,
+    assert_final,
+    enhance,
+    images,
+    settings,
+    strict_manifest,
+    with_job_timeout,
+)
 
-from exec_helpers import CANARY, FAST_JSON, args_for, counters, env_for, make_sandbox, write_campaign
-from hostile_helpers import assert_clean, assert_final, enhance, images, settings, strict_manifest, with_job_timeout
 from renderer.errors import ConfigError
 from renderer.execute import command
 from renderer.execute.journal import Journal, journal_path, parse_iso
@@ -26,7 +42,8 @@ from renderer.execute.journal import Journal, journal_path, parse_iso
 def _run(runner, tmp_path: Path, text: str, faults: dict, xs=None, env_extra=None, **kw):
     path = write_campaign(tmp_path, text)
     with make_sandbox(faults=faults, enhancecraft_tier="enterprise") as sb:
-        env = {**env_for(sb), **(env_extra or {})}
+        # the step summary is written below tmp_path too, so assert_clean searches it
+        env = {**env_for(sb), "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary.md"), **(env_extra or {})}
         code, out, data = runner(path, env, xs or settings(), **kw)
         c = counters(sb)
     return path, code, out, data, c
@@ -36,7 +53,7 @@ def _run(runner, tmp_path: Path, text: str, faults: dict, xs=None, env_extra=Non
 
 
 def test_echoed_authorization_is_never_stored(tmp_path: Path, runner) -> None:
-    path, code, out, data, c = _run(runner, tmp_path, images(4), {"rates": {"echo_auth": 1.0}, "scope": "all"})
+    _path, code, out, data, c = _run(runner, tmp_path, images(4), {"rates": {"echo_auth": 1.0}, "scope": "all"})
     assert code == 0, out
     assert c["faults"]["echo_auth"] >= 8  # submissions and reads echoed the key
     assert_final(data)
@@ -46,9 +63,10 @@ def test_echoed_authorization_is_never_stored(tmp_path: Path, runner) -> None:
 
 
 def test_long_errors_quoting_the_key_are_scrubbed_before_they_are_cut(tmp_path: Path, runner) -> None:
-    path, code, out, data, c = _run(runner, tmp_path, images(3), {"rates": {"long_error_key": 1.0}})
+    _path, code, out, data, c = _run(runner, tmp_path, images(3), {"rates": {"long_error_key": 1.0}})
     assert code == 1
     assert c["faults"]["long_error_key"] == 3
+    assert "upstream rejected the request" in (tmp_path / "step-summary.md").read_text()  # the errors are in it
     assert {e["status"] for e in data["jobs"].values()} == {"failed"}
     for entry in data["jobs"].values():
         # the key straddles the 500th character: scrubbed whole first, then cut
@@ -57,7 +75,7 @@ def test_long_errors_quoting_the_key_are_scrubbed_before_they_are_cut(tmp_path: 
 
 
 def test_a_failed_status_quoting_the_key_is_scrubbed(tmp_path: Path, runner) -> None:
-    path, code, out, data, c = _run(runner, tmp_path, enhance(2), {"rates": {"long_error_key": 1.0}, "scope": "reads"})
+    _path, code, out, data, _c = _run(runner, tmp_path, enhance(2), {"rates": {"long_error_key": 1.0}, "scope": "reads"})
     assert code == 1
     assert {e["status"] for e in data["jobs"].values()} == {"failed"}
     assert all("[redacted]" in e["error"] for e in data["jobs"].values())
@@ -87,7 +105,7 @@ def test_keys_of_every_provider_are_scrubbed_not_only_the_one_sent(tmp_path: Pat
     ("bad_thumbnail", "completed", None),
 ])
 def test_values_of_the_wrong_type_fail_the_job_with_a_reason(tmp_path: Path, runner, kind, status, why) -> None:
-    path, code, out, data, c = _run(runner, tmp_path, images(3), {"rates": {kind: 1.0}, "scope": "reads"})
+    path, code, out, data, _c = _run(runner, tmp_path, images(3), {"rates": {kind: 1.0}, "scope": "reads"})
     assert code == (0 if status == "completed" else 1), out
     assert_final(data)
     for entry in data["jobs"].values():
@@ -98,7 +116,7 @@ def test_values_of_the_wrong_type_fail_the_job_with_a_reason(tmp_path: Path, run
             assert entry["thumbnail_url"] is None and entry["result_url"].startswith("http")
     assert_clean(tmp_path, out)
     # a second run neither crashes nor resubmits the accepted jobs
-    code2, out2, data2 = runner(path, env_for_dead(), settings())
+    code2, out2, _data2 = runner(path, env_for_dead(), settings())
     assert code2 == code and "internal error" not in out2
 
 
@@ -109,7 +127,7 @@ def env_for_dead() -> dict[str, str]:
 
 
 def test_a_submit_answer_with_an_unusable_id_is_unknown_not_a_crash(tmp_path: Path, runner) -> None:
-    path, code, out, data, c = _run(runner, tmp_path, images(2), {"schedule": {"1": "bad_id"}})
+    _path, code, _out, data, _c = _run(runner, tmp_path, images(2), {"schedule": {"1": "bad_id"}})
     assert code == 1
     statuses = sorted(e["status"] for e in data["jobs"].values())
     assert statuses == ["completed", "unknown"]
@@ -141,7 +159,7 @@ def test_a_trickled_body_delays_only_its_own_job(tmp_path: Path, runner) -> None
 
 def test_a_huge_body_is_not_read_past_the_cap(tmp_path: Path, runner) -> None:
     faults = {"read_schedule": {"1": "huge_body", "2": "huge_body"}, "huge_bytes": 4 * 1024 * 1024}
-    path, code, out, data, c = _run(runner, tmp_path, enhance(2), faults, settings(max_body=64 * 1024))
+    _path, code, out, data, c = _run(runner, tmp_path, enhance(2), faults, settings(max_body=64 * 1024))
     assert code == 0, out
     assert c["faults"]["huge_body"] == 2
     assert_final(data)
@@ -150,7 +168,7 @@ def test_a_huge_body_is_not_read_past_the_cap(tmp_path: Path, runner) -> None:
 def test_huge_bodies_forever_leave_the_job_pending_at_its_timeout(tmp_path: Path, runner) -> None:
     faults = {"rates": {"huge_body": 1.0}, "scope": "reads", "huge_bytes": 1024 * 1024}
     xs = with_job_timeout(settings(max_body=64 * 1024), 0.6)
-    path, code, out, data, c = _run(runner, tmp_path, enhance(1), faults, xs)
+    _path, code, out, data, _c = _run(runner, tmp_path, enhance(1), faults, xs)
     assert code == 1
     (entry,) = data["jobs"].values()
     assert entry["status"] == "pending" and "job timeout (0.6s)" in entry["error"]
@@ -161,7 +179,7 @@ def test_huge_bodies_forever_leave_the_job_pending_at_its_timeout(tmp_path: Path
 
 
 def test_a_gateway_storm_opens_the_breaker_after_a_handful_of_posts(tmp_path: Path, runner) -> None:
-    path, code, out, data, c = _run(runner, tmp_path, images(30, concurrency=2), {"rates": {"html_502": 1.0}})
+    _path, code, out, data, c = _run(runner, tmp_path, images(30, concurrency=2), {"rates": {"html_502": 1.0}})
     posts = c["requests"].get("POST /v1/image/enhance", 0)
     assert 3 <= posts <= 4, posts  # threshold 3, plus at most one more already in flight
     assert code == 1
@@ -174,7 +192,7 @@ def test_a_gateway_storm_opens_the_breaker_after_a_handful_of_posts(tmp_path: Pa
 
 def test_a_hanging_post_costs_one_deadline_and_is_resent_with_its_key(tmp_path: Path, runner) -> None:
     text = images(2).replace("samsar: {concurrency: 2}", "samsar: {concurrency: 2, idempotent_keys: true}")
-    path, code, out, data, c = _run(runner, tmp_path, text, {"schedule": {"1": "hang"}}, settings(total=0.5))
+    _path, code, out, data, c = _run(runner, tmp_path, text, {"schedule": {"1": "hang"}}, settings(total=0.5))
     assert code == 0, out
     assert c["faults"]["hang"] == 1 and c["accepted_total"] == 2
     assert sorted(e["attempts"] for e in data["jobs"].values()) == [1, 2]
@@ -182,13 +200,13 @@ def test_a_hanging_post_costs_one_deadline_and_is_resent_with_its_key(tmp_path: 
 
 def test_a_render_that_never_completes_is_left_pending_at_the_job_timeout(tmp_path: Path, runner) -> None:
     faults = {"rates": {"never_complete": 1.0}, "scope": "reads"}
-    path, code, out, data, c = _run(runner, tmp_path, images(3), faults, with_job_timeout(settings(), 0.5))
+    path, code, _out, data, _c = _run(runner, tmp_path, images(3), faults, with_job_timeout(settings(), 0.5))
     assert code == 1
     assert {e["status"] for e in data["jobs"].values()} == {"pending"}
     assert all("job timeout" in e["error"] for e in data["jobs"].values())
     # resumable: the next run polls them again (no new submission) and collects them
     with make_sandbox() as sb:
-        code2, out2, data2 = runner(path, env_for(sb), settings())
+        code2, out2, _data2 = runner(path, env_for(sb), settings())
         c2 = counters(sb)
     assert c2["accepted_total"] == 0
     assert code2 == 1  # the new sandbox does not know the ids: they fail after the 404 grace
@@ -198,7 +216,7 @@ def test_a_render_that_never_completes_is_left_pending_at_the_job_timeout(tmp_pa
 def test_the_run_timeout_stops_the_run_and_says_so(tmp_path: Path, runner) -> None:
     faults = {"rates": {"never_complete": 1.0}, "scope": "reads"}
     xs = settings(run_timeout=0.6)
-    path, code, out, data, c = _run(runner, tmp_path, images(2), faults, xs)
+    _path, code, out, data, _c = _run(runner, tmp_path, images(2), faults, xs)
     assert code == 1
     assert {e["status"] for e in data["jobs"].values()} == {"pending"}
     assert "run timeout (0.6s) reached" in out
@@ -221,7 +239,7 @@ def test_job_and_run_timeouts_from_the_campaign_and_the_command_line() -> None:
 
 @pytest.mark.parametrize("kind", ["credits_inf", "credits_negative"])
 def test_impossible_charges_are_unknown_and_the_manifest_stays_json(tmp_path: Path, runner, kind) -> None:
-    path, code, out, data, c = _run(runner, tmp_path, enhance(2), {"rates": {kind: 1.0}, "scope": "all"})
+    path, code, out, _data, _c = _run(runner, tmp_path, enhance(2), {"rates": {kind: 1.0}, "scope": "all"})
     assert code == 0, out
     manifest = strict_manifest(path.with_name("camp.manifest.json"))
     for entry in manifest["jobs"].values():
@@ -244,7 +262,7 @@ def _closed_port() -> int:
 def test_a_connection_error_names_the_url_and_its_variable(tmp_path: Path, runner) -> None:
     path = write_campaign(tmp_path, images(1))
     url = f"http://127.0.0.1:{_closed_port()}/v1"
-    code, out, data = runner(path, {"SAMSAR_API_KEY": CANARY, "SAMSAR_BASE_URL": url}, settings())
+    code, _out, data = runner(path, {"SAMSAR_API_KEY": CANARY, "SAMSAR_BASE_URL": url}, settings())
     assert code == 1
     (entry,) = data["jobs"].values()
     assert entry["status"] == "not_submitted"
@@ -255,7 +273,7 @@ def test_a_base_url_without_v1_gets_a_hint(tmp_path: Path, runner) -> None:
     path = write_campaign(tmp_path, images(1))
     with make_sandbox() as sb:
         env = {"SAMSAR_API_KEY": CANARY, "SAMSAR_BASE_URL": sb.base_url}
-        code, out, data = runner(path, env, settings())
+        _code, _out, data = runner(path, env, settings())
     (entry,) = data["jobs"].values()
     assert entry["status"] == "failed" and entry["error"].startswith("HTTP 404")
     assert f"hint: SAMSAR_BASE_URL is {sb.base_url}; Samsar's routes live below /v1" in entry["error"]

@@ -16,16 +16,20 @@ import shutil
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import httpx
+from fuzz_helpers import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzz_helpers import FUZZ
 from renderer.execute.command import run
 from renderer.execute.manifest import FINAL_STATUSES
-from renderer.execute.settings import ExecSettings, PollSettings, RetrySettings, Timeouts
+from renderer.execute.settings import (
+    ExecSettings,
+    PollSettings,
+    RetrySettings,
+    Timeouts,
+)
 
 KEY = "sk_live_FUZZ_0d1e2f3a4b5c6d7e"
 ENV = {"SAMSAR_API_KEY": KEY, "SAMSAR_BASE_URL": "https://samsar.fuzz/v1",
