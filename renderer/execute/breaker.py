@@ -1,7 +1,9 @@
 """A circuit breaker per provider: stop submitting to an API that looks down.
 
 A gateway storm (every POST answered by an HTML 502, or connections cut after the
-request left) makes each submission *ambiguous*: it may have been processed. Sending
+request left) makes each submission *ambiguous*: it may have been processed. Only
+ambiguous outcomes without a JSON answer count (a 500 with the API's own error body
+comes from a server that is up). Sending
 the rest of the campaign into that only turns more jobs into ``unknown``. After
 ``threshold`` ambiguous answers in a row from one provider, the breaker opens: no
 further submissions to it in this run (jobs never sent stay ``not_submitted``, free

@@ -510,12 +510,12 @@ class Scheduler:
 
     def _observe(self, provider: str, answer: Answer) -> None:
         """Feed the provider's circuit breaker; an open one stops its submissions."""
-        if answer.kind == "ambiguous":
+        if answer.kind == "ambiguous" and answer.payload is None:  # no JSON: a gateway, or nothing at all
             why = self.breaker.failure(provider, answer.error or "no answer")
             if why is not None and provider not in self.stopped_providers:
                 self.stopped_providers[provider] = why
                 self.notes.append(why)
-        elif answer.kind not in ("retry", "skipped"):
+        elif answer.kind not in ("ambiguous", "retry", "skipped"):  # the API itself answered
             self.breaker.success(provider)
 
     def _charge_problem(self, st: JobState, problem: str | None) -> None:

@@ -303,3 +303,31 @@ def test_a_closed_stdout_ends_the_run_cleanly_and_non_zero(tmp_path: Path) -> No
     assert "Traceback" not in err and "Exception ignored" not in err and "BrokenPipe" not in err, err
     data = json.loads(path.with_name("camp.manifest.json").read_text())
     assert_final(data)
+
+
+def test_the_journal_and_its_wal_hold_no_key_even_after_a_kill(tmp_path: Path) -> None:
+    # killed mid-run, the journal's -wal is left as it was: it must already be clean
+    path = write_campaign(tmp_path, images(4))
+    with make_sandbox(faults={"rates": {"echo_auth": 1.0}, "scope": "all"}) as sb:
+        env = {"PATH": os.environ.get("PATH", ""), **env_for(sb), "RENDERER_EXEC_SETTINGS": FAST_JSON,
+               "RENDERER_TEST_KILL_AFTER": "10"}
+        cmd = [sys.executable, "-m", "renderer.cli", "run", path.name]
+        killed = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+        assert killed.returncode == -9, killed.stdout + killed.stderr
+        wal = [p for p in (tmp_path / ".renderer").iterdir() if p.name.endswith("-wal")]
+        assert wal and wal[0].stat().st_size > 0
+        assert_clean(tmp_path, killed.stdout, killed.stderr)
+        env.pop("RENDERER_TEST_KILL_AFTER")
+        resumed = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert_clean(tmp_path, resumed.stdout, resumed.stderr)
+
+
+def test_dropped_connections_open_the_breaker_but_json_500s_do_not(tmp_path: Path, runner) -> None:
+    path, code, out, data, c = _run(runner, tmp_path, images(12, concurrency=1), {"rates": {"drop_after": 1.0}})
+    assert c["requests"]["POST /v1/image/enhance"] == 3 and "samsar looks down" in out
+    assert sum(e["status"] == "not_submitted" for e in data["jobs"].values()) == 9
+    other = tmp_path / "json500"
+    other.mkdir()
+    path, code, out, data, c = _run(runner, other, images(5, concurrency=1), {"rates": {"http_500": 1.0}})
+    assert c["requests"]["POST /v1/image/enhance"] == 5 and "looks down" not in out  # the API answered each one
