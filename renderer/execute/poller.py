@@ -97,8 +97,11 @@ class Poller:
         self._wake = anyio.Event()
         self._last_list: dict[str, float] = {}
         self.reads: dict[str, int] = {"per_id": 0, "image_list": 0, "video_list": 0}
+        self._stopped: str | None = None
 
     async def watch(self, route: Route, request_id: str, first_read: float | None = None) -> PollResult:
+        if self._stopped is not None:  # accepted after the stop (its POST was in flight): read it later
+            return PollResult(None, stopped=self._stopped)
         now = self.clock()
         delay = self.settings.initial if first_read is None else first_read
         w = Watch(route, request_id, now + delay, self.settings.initial, now)
@@ -112,7 +115,8 @@ class Poller:
         return w.result
 
     def stop(self, reason: str) -> None:
-        """End every watch now, leaving the jobs pending (first Ctrl-C, --detach)."""
+        """End every watch now, and any later one, leaving the jobs pending (first Ctrl-C, timeouts)."""
+        self._stopped = reason
         for w in list(self.watches.values()):
             self._end(w, PollResult(None, stopped=reason))
 

@@ -34,6 +34,7 @@ from typing import Any, Iterable, Mapping
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import SENDING, UNKNOWN, Submission, parse_iso
 from renderer.execute.poller import IMAGE_LIST_PATH, IMAGE_STATUS_PATH
+from renderer.providers import shapes
 from renderer.providers.base import Route
 
 # The case_type the image routes report, per pricing family.
@@ -90,8 +91,8 @@ async def reconcile(
     for item in answer.payload["sessions"]:
         if not isinstance(item, Mapping) or item.get("case_type") != case_type:
             continue
-        sid = item.get("session_id") or item.get("request_id")
-        if not isinstance(sid, str) or sid in claimed:
+        sid = shapes.optional_id(item.get("session_id")) or shapes.optional_id(item.get("request_id"))
+        if sid is None or sid in claimed:
             continue
         created = parse_iso(item.get("created_at")) if isinstance(item.get("created_at"), str) else None
         if created is None or created < since:
@@ -99,7 +100,7 @@ async def reconcile(
         candidates.append(item)
     if len(candidates) == 1:
         item = candidates[0]
-        rid = item.get("request_id") or item.get("session_id")
+        rid = shapes.optional_id(item.get("request_id")) or shapes.optional_id(item.get("session_id"))
         return Finding(rid, f"proven by {IMAGE_LIST_PATH}: the only unclaimed {case_type} session created since the intent", item)
     if not candidates:
         return Finding(None, f"no unclaimed {case_type} session listed since the intent; that does not prove it was not processed")

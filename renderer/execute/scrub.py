@@ -15,6 +15,7 @@ lists in ``RESPONSE_FIELDS``.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -62,9 +63,12 @@ class Scrubber:
         return value
 
     def value(self, value: Any, depth: int = 0) -> Any:
-        """A JSON value with credential fields dropped and secrets replaced in every string."""
+        """A JSON value with credential fields dropped, secrets replaced in every string, and
+        non-finite numbers (NaN, Infinity: not JSON) as null."""
         if isinstance(value, str):
             return self.text(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            return None  # not JSON, and no real figure either: unknown
         if depth >= MAX_DEPTH:
             return None
         if isinstance(value, Mapping):

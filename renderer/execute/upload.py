@@ -22,7 +22,7 @@ from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal
 from renderer.execute.limits import Backoff
 from renderer.execute.settings import ExecSettings
-from renderer.providers import enhancecraft
+from renderer.providers import enhancecraft, shapes
 from renderer.providers.base import Route
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -88,9 +88,10 @@ async def _send(
         answer = await client.send("POST", url, files={"file": (name, data)}, label="upload")
         if answer.ok:
             key = answer.payload.get("storage_key") if isinstance(answer.payload, Mapping) else None
-            if isinstance(key, str) and key:
-                return key, answer.payload
-            raise ApiError("upload answered without a storage_key", None)
+            try:
+                return shapes.storage_path(key, "storage_key"), answer.payload
+            except shapes.ShapeError as exc:
+                raise ApiError(f"upload answered without a usable storage_key ({exc})", None) from None
         if answer.kind in ("rejected", "payment", "auth", "not_found"):
             raise ApiError(f"upload of {name} refused: {answer.error}", answer.status)
         if attempt < retry.max_attempts:

@@ -192,3 +192,7 @@ def test_bad_durations(bad) -> None:
 
 def test_format_duration() -> None:
     assert [format_duration(s) for s in (90, 7200, 5400, 0.5, 45)] == ["1m30s", "2h", "1h30m", "0.5s", "45s"]
+
+
+def test_non_finite_numbers_never_reach_a_manifest() -> None:
+    assert Scrubber().value({"a": float("inf"), "b": [float("nan"), 1.5], "c": -float("inf")}) == {"a": None, "b": [None, 1.5], "c": None}
