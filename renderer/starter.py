@@ -1,21 +1,14 @@
-"""`renderer init` and `renderer schema`: help people and editors start right."""
+"""The starter campaign `renderer init` writes, and where it puts the schemas."""
 
 from __future__ import annotations
 
-import json
-import os
-from importlib import resources
-from pathlib import Path
-from typing import TextIO
-
-from renderer import providers
-from renderer.errors import UsageError
-from renderer.spec import schemas
+SCHEMA_FOLDER = "renderer-schemas"  # beside .git: one copy per repository, committed with it
 
 STARTER = """\
 # yaml-language-server: $schema={schema}
-# A starter campaign. `renderer validate {name}` checks it, `renderer plan {name}`
-# prices it, and `renderer run --sandbox {name}` runs it for free on this machine.
+# A starter campaign. From {root}: `renderer validate {name}` checks it,
+# `renderer plan {name}` prices it, and `renderer run --sandbox {name}` runs it
+# for free on this machine.
 version: 1
 name: {stem}
 description: One still per city, then a short teaser per city and language
@@ -47,38 +40,3 @@ jobs:
       generate_outro_image: true
       cta_url: "{{{{ vars.book_url }}}}?city={{{{ matrix.city }}}}"
 """
-
-def init(path: str, out: TextIO, force: bool = False) -> int:
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{path} is a folder; name the campaign file to write, e.g. {Path(path) / 'campaign.yaml'}")
-    if target.exists() and not force:
-        raise UsageError(f"{path} exists; use --force to overwrite it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # point editors at the schema this installation ships (in a checkout: schemas/)
-    local = Path(str(resources.files("renderer.schemas").joinpath(schemas.CAMPAIGN_SCHEMA)))
-    try:
-        ref = os.path.relpath(local, target.resolve().parent)
-    except ValueError:  # another drive
-        ref = str(local)
-    target.write_text(STARTER.format(schema=ref, name=target.name, stem=target.stem), "utf-8")
-    out.write(f"wrote {path}; next: renderer plan {path}\n")
-    return 0
-
-
-def schema(endpoint: str | None, out: TextIO, list_only: bool = False) -> int:
-    if list_only:
-        for name, route in sorted(providers.ROUTES.items()):
-            note = f"  (client path for {route.alias_of})" if route.alias_of else ""
-            out.write(f"{name}{note}\n")
-        return 0
-    if endpoint is None:
-        name = schemas.CAMPAIGN_SCHEMA
-    else:
-        route = providers.route(endpoint)
-        if route is None:
-            raise UsageError(f"unknown endpoint {endpoint!r}; `renderer schema --list` shows them")
-        name = route.schema
-    json.dump(schemas.load_schema(name), out, indent=2, ensure_ascii=False)
-    out.write("\n")
-    return 0

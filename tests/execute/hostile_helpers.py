@@ -15,7 +15,7 @@ from typing import Any
 
 from exec_helpers import CANARY, FAST
 
-from renderer.execute.manifest import FINAL_STATUSES
+from renderer.manifest import STATUSES as FINAL_STATUSES
 from renderer.execute.settings import ExecSettings, Timeouts
 
 IMAGES = """

@@ -35,7 +35,7 @@ from hostile_helpers import (
 )
 
 from renderer.errors import ConfigError
-from renderer.execute import command
+from renderer.commands.run import run
 from renderer.execute.journal import Journal, journal_path, parse_iso
 
 
@@ -88,7 +88,7 @@ def test_keys_of_every_provider_are_scrubbed_not_only_the_one_sent(tmp_path: Pat
     with make_sandbox(faults={"rates": {"echo_auth": 1.0}, "scope": "all"}) as sb:
         env = {**env_for(sb, key="sk_samsar_other_0000"), "ENHANCECRAFT_API_KEY": CANARY}
         out = io.StringIO()
-        code = command.run(args_for(path), out, env, exec_settings=settings())
+        code = run(**args_for(path), out=out, env=env, exec_settings=settings())
     assert code == 0
     from renderer.execute.scrub import Scrubber, secrets_from_env
     assert set(Scrubber(secrets_from_env(env)).secrets) >= {CANARY, "sk_samsar_other_0000"}
@@ -224,13 +224,12 @@ def test_the_run_timeout_stops_the_run_and_says_so(tmp_path: Path, runner) -> No
 
 def test_job_and_run_timeouts_from_the_campaign_and_the_command_line() -> None:
     from renderer.cli import build_parser
-    from renderer.execute.command import with_timeouts
-    from renderer.execute.settings import ExecSettings
+    from renderer.execute.settings import ExecSettings, with_timeouts
 
     args = build_parser().parse_args(["run", "c.yaml", "--job-timeout", "90s"])
-    xs = with_timeouts(ExecSettings(), {"job": 7200.0, "run": 3600.0}, args)
+    xs = with_timeouts(ExecSettings(), {"job": 7200.0, "run": 3600.0}, args.job_timeout, args.run_timeout)
     assert xs.poll.job_timeout == 90.0 and xs.run_timeout == 3600.0
-    xs = with_timeouts(ExecSettings(), {}, build_parser().parse_args(["run", "c.yaml"]))
+    xs = with_timeouts(ExecSettings(), {})
     assert xs.poll.job_timeout == 6 * 3600 and xs.run_timeout == 24 * 3600
 
 
@@ -283,7 +282,7 @@ def test_every_missing_key_is_reported_at_once(tmp_path: Path) -> None:
     text = images(1) + enhance(1).split("jobs:\n", 1)[1]
     path = write_campaign(tmp_path, text)
     with pytest.raises(ConfigError) as exc:
-        command.run(args_for(path), io.StringIO(), {}, exec_settings=settings())
+        run(**args_for(path), out=io.StringIO(), env={}, exec_settings=settings())
     assert "2 problems" in str(exc.value)
     assert "SAMSAR_API_KEY is not set" in str(exc.value) and "ENHANCECRAFT_API_KEY is not set" in str(exc.value)
 

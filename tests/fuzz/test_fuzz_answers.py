@@ -8,22 +8,20 @@ in a final state, the manifest is strict JSON and the key shows nowhere.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import math
 import shutil
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 from fuzz_helpers import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 
-from renderer.execute.command import run
-from renderer.execute.manifest import FINAL_STATUSES
+from renderer.commands.run import run
+from renderer.manifest import STATUSES as FINAL_STATUSES
 from renderer.execute.settings import (
     ExecSettings,
     PollSettings,
@@ -106,11 +104,9 @@ def test_no_answer_crashes_the_executor(samsar: list, ec: list) -> None:
     try:
         path = folder / "camp.yaml"
         path.write_text(CAMPAIGN, encoding="utf-8")
-        args = SimpleNamespace(file=str(path), sandbox=False, manifest=None, select=[], detach=False,
-                               resubmit_unknown=False, state_dir=str(folder / ".renderer"), json=False)
         out = io.StringIO()
         transports = {"samsar": httpx.MockTransport(Script(samsar)), "enhancecraft": httpx.MockTransport(Script(ec))}
-        code = run(args, out, ENV, exec_settings=dataclasses.replace(XS), transports=transports)
+        code = run(str(path), out, ENV, state_dir=str(folder / ".renderer"), exec_settings=XS, transports=transports)
         assert code in (0, 1), out.getvalue()
         text = (folder / "camp.manifest.json").read_text("utf-8")
         data = json.loads(text, parse_constant=lambda name: math.nan if False else (_ for _ in ()).throw(AssertionError(name)))

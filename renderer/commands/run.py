@@ -1,0 +1,107 @@
+"""`renderer run FILE`: submit, poll, and write the manifest on every way out.
+
+It checks everything it can before the first request (campaign, plan, budget,
+keys, the journal's lock), then drives the ``Scheduler`` and writes the manifest
+on normal end, 402, errors and Ctrl-C alike. The manifest is derived from the
+journal, which is the truth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from renderer import manifest as M
+from renderer import providers
+from renderer.commands.common import Settings, append_step_summary
+from renderer.errors import BudgetExceeded
+from renderer.execute import manifest as run_manifest
+from renderer.execute import run_report
+from renderer.execute.crash_hook import kill_after_commit
+from renderer.execute.driver import execute, sigint_deferred
+from renderer.execute.journal import Journal, journal_path
+from renderer.execute.sandboxed import sandbox_urls
+from renderer.execute.scheduler import RunOptions, Scheduler
+from renderer.execute.output import RunOutput
+from renderer.execute.scrub import Scrubber, secrets_from_env
+from renderer.execute.settings import (
+    SETTINGS_ENV,
+    ExecSettings,
+    all_provider_settings,
+    settings_from_env,
+    with_timeouts,
+)
+from renderer.plan.planner import build_plan
+from renderer.plan.report import budget_message, summarise
+from renderer.sandbox.config import SandboxConfig
+from renderer.spec.campaign import load_campaign
+
+
+def run(
+    file: str,
+    out: TextIO,
+    env: Mapping[str, str],
+    *,
+    settings: Settings = Settings(),
+    manifest: str | None = None,
+    select: Sequence[str] = (),
+    sandbox: bool = False,
+    detach: bool = False,
+    resubmit_unknown: bool = False,
+    state_dir: str = ".renderer",
+    job_timeout: float | None = None,
+    run_timeout: float | None = None,
+    exec_settings: ExecSettings | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    sandbox_config: SandboxConfig | None = None,
+) -> int:
+    """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a closed
+    output), 3 over budget, 130 interrupted."""
+    xs = exec_settings or settings_from_env(env)
+    if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
+        xs = xs.for_sandbox()
+    scrubber = Scrubber(secrets_from_env(env))  # every key of the environment, whoever sent it
+    output = RunOutput(out, scrubber)
+    campaign = load_campaign(file, settings.yaml)
+    xs = with_timeouts(xs, campaign.timeouts, job_timeout, run_timeout)
+    manifest_path = Path(manifest) if manifest else M.default_path(file)
+    previous = M.load(manifest_path, required=False)
+    plan, _ = build_plan(campaign, previous, select, settings.plan)
+    summary = summarise(plan, previous)
+    if summary.over_budget:
+        raise BudgetExceeded(budget_message(plan, summary))
+    needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
+    options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown)
+    with contextlib.ExitStack() as stack:
+        urls: Mapping[str, str] = stack.enter_context(sandbox_urls(campaign, xs, sandbox_config)) if sandbox else {}
+        table = plan.price_table
+        # every missing key fails here, all at once, before anything is sent
+        conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)
+        journal = Journal(journal_path(state_dir, file), durable_intents=xs.durable_intents,
+                          after_commit=kill_after_commit(env))
+        stack.callback(journal.close)
+        note = journal.acquire_lock()
+        journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
+                          "campaign_sha256": campaign.sha256})
+        box: list[Scheduler] = []
+        aborted = aborted_late = False
+        try:
+            aborted = execute(plan, journal, conf, xs, options, previous, output, note, transports or {}, box, scrubber)
+        finally:
+            if box:
+                with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
+                    result = run_manifest.build(box[0], campaign, previous)
+                    M.dump(manifest_path, scrubber.value(result.to_json()))
+                aborted_late = bool(late)
+        run_report.report(output, box[0].notes, result, manifest_path)
+        append_step_summary(env, scrubber.text(run_report.markdown(result)))
+        if aborted or aborted_late:
+            return 130
+        code = run_report.exit_code(result, options)
+        if box[0].timed_out or output.broken:
+            return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too
+        return code
