@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 import httpx
 
@@ -24,9 +24,9 @@ from renderer.execute import run_report
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
 from renderer.execute.journal import Journal, journal_path
+from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
-from renderer.execute.output import RunOutput
 from renderer.execute.scrub import Scrubber, secrets_from_env
 from renderer.execute.settings import (
     SETTINGS_ENV,
@@ -66,6 +66,7 @@ def run(
         xs = xs.for_sandbox()
     scrubber = Scrubber(secrets_from_env(env))  # every key of the environment, whoever sent it
     output = RunOutput(out, scrubber)
+    text_out = cast(TextIO, output)  # a TextIO in every way the run uses one
     campaign = load_campaign(file, settings.yaml)
     xs = with_timeouts(xs, campaign.timeouts, job_timeout, run_timeout)
     manifest_path = Path(manifest) if manifest else M.default_path(file)
@@ -90,14 +91,14 @@ def run(
         box: list[Scheduler] = []
         aborted = aborted_late = False
         try:
-            aborted = execute(plan, journal, conf, xs, options, previous, output, note, transports or {}, box, scrubber)
+            aborted = execute(plan, journal, conf, xs, options, previous, text_out, note, transports or {}, box, scrubber)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result = run_manifest.build(box[0], campaign, previous)
                     M.dump(manifest_path, scrubber.value(result.to_json()))
                 aborted_late = bool(late)
-        run_report.report(output, box[0].notes, result, manifest_path)
+        run_report.report(text_out, box[0].notes, result, manifest_path)
         append_step_summary(env, scrubber.text(run_report.markdown(result)))
         if aborted or aborted_late:
             return 130

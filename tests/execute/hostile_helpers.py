@@ -15,8 +15,8 @@ from typing import Any
 
 from exec_helpers import CANARY, FAST
 
-from renderer.manifest import STATUSES as FINAL_STATUSES
 from renderer.execute.settings import ExecSettings, Timeouts
+from renderer.manifest import STATUSES as FINAL_STATUSES
 
 IMAGES = """
 version: 1

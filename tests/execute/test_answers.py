@@ -195,4 +195,5 @@ def test_format_duration() -> None:
 
 
 def test_non_finite_numbers_never_reach_a_manifest() -> None:
-    assert Scrubber().value({"a": float("inf"), "b": [float("nan"), 1.5], "c": -float("inf")}) == {"a": None, "b": [None, 1.5], "c": None}
+    value = {"a": float("inf"), "b": [float("nan"), 1.5], "c": -float("inf")}
+    assert Scrubber().value(value) == {"a": None, "b": [None, 1.5], "c": None}

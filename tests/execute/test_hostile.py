@@ -34,8 +34,8 @@ from hostile_helpers import (
     with_job_timeout,
 )
 
-from renderer.errors import ConfigError
 from renderer.commands.run import run
+from renderer.errors import ConfigError
 from renderer.execute.journal import Journal, journal_path, parse_iso
 
 

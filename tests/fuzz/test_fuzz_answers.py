@@ -21,13 +21,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from renderer.commands.run import run
-from renderer.manifest import STATUSES as FINAL_STATUSES
 from renderer.execute.settings import (
     ExecSettings,
     PollSettings,
     RetrySettings,
     Timeouts,
 )
+from renderer.manifest import STATUSES as FINAL_STATUSES
 
 KEY = "sk_live_FUZZ_0d1e2f3a4b5c6d7e"
 ENV = {"SAMSAR_API_KEY": KEY, "SAMSAR_BASE_URL": "https://samsar.fuzz/v1",
