@@ -18,13 +18,14 @@ import anyio.lowlevel
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from renderer.sandbox.faults import FaultPlan
+from renderer.sandbox.faults import HOSTILE, FaultPlan
 from renderer.sandbox.state import SandboxState
 
 Style = Callable[..., Response]
 
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 _CHUNK = 64 * 1024
+HOSTILE_AFTER = frozenset(HOSTILE) - {"hang", "html_502"}  # the kinds that rewrite an answer
 
 
 def _key(request: Request) -> str:
@@ -107,8 +108,8 @@ def _rewrite(payload: Any, plan: FaultPlan, key: str, submission: bool) -> tuple
 
 async def after(state: SandboxState, request: Request, plan: FaultPlan, response: Response, submission: bool) -> Response:
     faults = state.counters.faults
-    for kind in plan.kinds:
-        if kind not in ("hang", "html_502") and not (kind == "long_error_key" and submission):
+    for kind in plan.kinds & HOSTILE_AFTER:  # the others are counted where they act
+        if not (kind == "long_error_key" and submission):
             faults[kind] += 1
     body = bytes(response.body) if not isinstance(response, StreamingResponse) else b""
     try:

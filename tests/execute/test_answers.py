@@ -197,3 +197,21 @@ def test_format_duration() -> None:
 def test_non_finite_numbers_never_reach_a_manifest() -> None:
     value = {"a": float("inf"), "b": [float("nan"), 1.5], "c": -float("inf")}
     assert Scrubber().value(value) == {"a": None, "b": [None, 1.5], "c": None}
+
+
+def test_campaign_timeouts_are_read_and_bad_ones_are_located(tmp_path) -> None:
+    from renderer.errors import Invalid
+    from renderer.spec.campaign import load_campaign
+
+    body = "jobs:\n  a:\n    endpoint: samsar/image/enhance\n    input: {image_url: 'https://x.example/a.png'}\n"
+    good = tmp_path / "good.yaml"
+    good.write_text("version: 1\nname: t\ntimeouts: {job: 90m, run: 6h}\n" + body)
+    assert load_campaign(good).timeouts == {"job": 5400.0, "run": 21600.0}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: t\ntimeouts:\n  job: soon\n  run: 0\n" + body)
+    with pytest.raises(Invalid) as exc:
+        load_campaign(bad)
+    assert [str(e) for e in exc.value.errors] == [
+        f"{bad}:4:8: timeouts.job: 'soon' is not a duration; write it like 90s, 30m, 2h or 1h30m",
+        f"{bad}:5:8: timeouts.run: a duration must be more than 0 seconds, not 0",
+    ]
