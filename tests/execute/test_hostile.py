@@ -140,14 +140,14 @@ def test_a_submit_answer_with_an_unusable_id_is_unknown_not_a_crash(tmp_path: Pa
 
 def test_a_trickled_body_delays_only_its_own_job(tmp_path: Path, runner) -> None:
     # the first status read trickles a byte every 50 ms (~7 s for the body); the request's
-    # total deadline (1.5 s) cuts it, and the other five jobs finish meanwhile
+    # total deadline (2.5 s) cuts it, and the other five jobs finish meanwhile
     faults = {"read_schedule": {"1": "trickle"}, "trickle_interval": 0.05}
-    path, code, out, data, c = _run(runner, tmp_path, enhance(6), faults, settings(total=1.5))
+    path, code, out, data, c = _run(runner, tmp_path, enhance(6), faults, settings(total=2.5))
     assert code == 0, out
     assert c["faults"]["trickle"] == 1
     ends = sorted(parse_iso(e["finished_at"]) for e in data["jobs"].values())
     # the five others did not wait for the trickled read: they were done well before it gave up
-    assert ends[-1] - ends[-2] > 0.7, ends
+    assert ends[-1] - ends[-2] > 1.2, ends
     journal = Journal(journal_path(tmp_path / ".renderer", path))
     try:
         events = [e for e in journal.events(500) if e["kind"] == "completed"]
