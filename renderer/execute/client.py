@@ -42,8 +42,7 @@ from renderer.errors import ConfigError
 from renderer.execute.limits import TokenBucket, retry_after
 from renderer.execute.settings import ProviderSettings, Timeouts
 from renderer.execute.scrub import Scrubber
-from renderer.providers import shapes
-from renderer.providers.base import Route
+from renderer.providers.base import Route, credits_from
 
 Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped"]
 _KEPT_HEADERS = (
@@ -66,16 +65,8 @@ class Answer:
         return self.kind == "ok"
 
     def credits_charged(self) -> float | None:
-        """Credits the API says this answer cost: the header, else the body field (None: unknown)."""
-        return self.credits()[0]
-
-    def credits(self) -> tuple[float | None, str | None]:
-        """(credits, problem): a value that is not a finite, non-negative number is unknown."""
-        for raw in (self.headers.get("x-credits-charged"),
-                    self.payload.get("creditsCharged") if isinstance(self.payload, Mapping) else None):
-            if raw is not None:
-                return shapes.credits(raw)
-        return None, None
+        """Credits the answer says it cost, as most APIs say it (the scheduler asks the provider)."""
+        return credits_from(self.headers, self.payload)
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
@@ -136,7 +127,7 @@ class ProviderClient:
         self.counts: Counter[str] = Counter()
         self.http = httpx.AsyncClient(
             transport=transport,
-            headers={"Authorization": f"Bearer {settings.api_key}", "User-Agent": "renderer"},
+            headers={**providers.get(settings.name).auth_headers(settings.api_key), "User-Agent": "renderer"},
             timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool),
             limits=httpx.Limits(max_connections=submit_slots + read_slots, max_keepalive_connections=submit_slots + read_slots),
             follow_redirects=False,
@@ -248,7 +239,8 @@ class ProviderClient:
         if status in (401, 403):
             return Answer("auth", status, payload, headers, error)
         if status == 404:
-            hint = getattr(providers.MODULES.get(self.name), "base_url_hint", lambda url: None)(self.base_url)
+            hint_of = getattr(providers.get(self.name), "base_url_hint", None)  # optional
+            hint = hint_of(self.base_url) if hint_of is not None else None
             if hint:
                 error = f"{error} (hint: {hint})"
         return Answer("rejected", status, payload, headers, error)

@@ -43,7 +43,7 @@ from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Journal, Submission
 from renderer.execute.limits import Backoff
 from renderer.execute.outputs import job_duration, outputs_of
-from renderer.execute.poller import Poller, batch_kind
+from renderer.execute.poller import Poller
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.scrub import keep_fields
 from renderer.execute.settings import ExecSettings
@@ -54,7 +54,7 @@ from renderer.plan.resolve import Resolved
 from renderer.providers import shapes
 from renderer.providers.base import Price, Route, Status
 from renderer.providers.shapes import ShapeError
-from renderer.spec.durations import format_duration
+from renderer.campaign.durations import format_duration
 
 WAITING, QUEUED, SUBMITTING, PENDING = "waiting", "queued", "submitting", "pending"
 
@@ -205,7 +205,7 @@ class Scheduler:
         self.clock = clock
         self.campaign_name = plan.campaign.name
         self.pollers = {name: Poller(c, settings.poll, clock) for name, c in clients.items()}
-        self.image_window = anyio.Semaphore(settings.poll.image_window)
+        self.windows: dict[str, anyio.Semaphore] = {}  # per windowed list read: "<kind>_window" slots
         self.gates = {name: SubmissionGate() for name in clients}
         self.budget = Budget(plan.campaign.budget)
         self.stop_reason: str | None = None
@@ -304,14 +304,15 @@ class Scheduler:
             await self.jobs[up].done.wait()
         bad = [u for u in inst.needs if self.jobs[u].status != "completed"]
         if bad:
-            up = self.jobs[bad[0]]
-            why = f"upstream {bad[0]} is {up.status}" + (f" ({up.error})" if up.error and up.status != "pending" else "")
-            if up.status == "pending":
+            first = self.jobs[bad[0]]
+            why = f"upstream {bad[0]} is {first.status}" + (f" ({first.error})" if first.error and first.status != "pending" else "")
+            if first.status == "pending":
                 why = f"upstream {bad[0]} is still rendering; run again to continue"
             self._verdict(st, "not_submitted", why)
             return
         route = providers.route(inst.endpoint)
         assert route is not None
+        sha: str | None
         if inst.pending:
             resolved = self._resolve(st)
             if resolved is None:
@@ -358,9 +359,14 @@ class Scheduler:
 
     @contextlib.asynccontextmanager
     async def _window(self, route: Route) -> AsyncIterator[None]:
-        """Image jobs hold a slot of the /image/list window while unfinished."""
-        if batch_kind(route) == "image":
-            async with self.image_window:
+        """Jobs a windowed list read answers for (the newest N) hold a slot while unfinished."""
+        read = providers.batch_read(route)
+        if read is not None and read.windowed:
+            window = self.windows.get(read.kind)
+            if window is None:
+                size = getattr(self.settings.poll, f"{read.kind}_window", read.window)
+                window = self.windows[read.kind] = anyio.Semaphore(size)
+            async with window:
                 yield
         else:
             yield
@@ -596,7 +602,7 @@ class Scheduler:
             self.notes.append(f"{st.inst.id}: the charge is unknown: the API's {problem}")
 
     async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
-        module = providers.module(route)
+        module = providers.of(route)
         payload = answer.payload
         try:
             rid = module.parse_submit(route, payload)
@@ -611,7 +617,7 @@ class Scheduler:
         session_id = shapes.optional_id(payload.get("session_id")) if isinstance(payload, Mapping) else None
         if answer.headers.get("idempotent-replayed"):
             self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
-        charged, problem = answer.credits()
+        charged, problem = shapes.credits(module.credits_charged(answer.headers, payload))
         self._charge_problem(st, problem)
         sub = self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charged,
                                     response=keep_fields(route.provider, payload))

@@ -37,8 +37,8 @@ def secrets_from_env(env: Mapping[str, str], extra: Iterable[str] = ()) -> tuple
     """Every provider's key and every credential-named variable's value, longest first."""
     found = {v.strip() for k, v in env.items()
              if isinstance(v, str) and _SECRET_ENV.search(k) and len(v.strip()) >= MIN_NAMED}
-    for module in providers.MODULES.values():
-        value = env.get(module.ENV_KEY)
+    for provider in providers.all_providers():
+        value = env.get(provider.ENV_KEY)
         if isinstance(value, str):
             found.add(value.strip())
     found.update(x for x in extra if isinstance(x, str))
@@ -82,7 +82,8 @@ def keep_fields(provider: str, payload: Any) -> Any:
     """A stored answer: only the fields the provider's docs give (see ``RESPONSE_FIELDS``)."""
     if not isinstance(payload, Mapping):
         return None
-    allowed = getattr(providers.MODULES.get(provider), "RESPONSE_FIELDS", None)
+    known = {p.NAME: p for p in providers.all_providers()}
+    allowed = getattr(known.get(provider), "RESPONSE_FIELDS", None)  # optional: a plugin may list none
     if allowed is None:
         return dict(payload)
     return {k: payload[k] for k in allowed if k in payload}

@@ -13,13 +13,13 @@ from renderer.execute.scrub import Scrubber, keep_fields, secrets_from_env
 from renderer.execute.settings import ProviderSettings, Timeouts
 from renderer.providers import shapes
 from renderer.providers.shapes import ShapeError
-from renderer.spec.durations import format_duration, parse_duration
+from renderer.campaign.durations import format_duration, parse_duration
 
 KEY = "sk_live_ANSWERS_1a2b3c4d5e"
 IMAGE = providers.route("samsar/image/enhance")
 MOVIE = providers.route("samsar/video/create_movie")
 EC = providers.route("enhancecraft/jobs")
-samsar, enhancecraft = providers.MODULES["samsar"], providers.MODULES["enhancecraft"]
+samsar, enhancecraft = providers.get("samsar"), providers.get("enhancecraft")
 
 
 # -- shapes ---------------------------------------------------------------------------
@@ -201,7 +201,7 @@ def test_non_finite_numbers_never_reach_a_manifest() -> None:
 
 def test_campaign_timeouts_are_read_and_bad_ones_are_located(tmp_path) -> None:
     from renderer.errors import Invalid
-    from renderer.spec.campaign import load_campaign
+    from renderer.campaign.campaign import load_campaign
 
     body = "jobs:\n  a:\n    endpoint: samsar/image/enhance\n    input: {image_url: 'https://x.example/a.png'}\n"
     good = tmp_path / "good.yaml"
