@@ -87,7 +87,7 @@ class ProviderSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     requests_per_minute: float | None = None
     idempotent_keys: bool = False
-    base_url_source: str = ""  # where base_url came from, for error messages: "SAMSAR_BASE_URL"
+    base_url_source: str = ""  # where base_url came from, for error messages: its ENV_BASE_URL
 
 
 @dataclass(frozen=True, slots=True)
