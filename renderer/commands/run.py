@@ -37,6 +37,7 @@ from renderer.execute.settings import (
 )
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
+from renderer.results import runhooks as R
 from renderer.sandbox.config import SandboxConfig
 from renderer.campaign.campaign import load_campaign
 
@@ -58,6 +59,8 @@ def run(
     exec_settings: ExecSettings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     sandbox_config: SandboxConfig | None = None,
+    outputs: str | None = None,
+    junit: str | None = None,
 ) -> int:
     """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a closed
     output), 3 over budget, 130 interrupted."""
@@ -77,6 +80,9 @@ def run(
         raise BudgetExceeded(budget_message(plan, summary))
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown)
+    where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
+    downloads = None if where is None else R.RunDownloads.create(
+        where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
     with contextlib.ExitStack() as stack:
         urls: Mapping[str, str] = stack.enter_context(sandbox_urls(campaign, xs, sandbox_config)) if sandbox else {}
         table = plan.price_table
@@ -91,18 +97,23 @@ def run(
         box: list[Scheduler] = []
         aborted = aborted_late = False
         try:
-            aborted = execute(plan, journal, conf, xs, options, previous, text_out, note, transports or {}, box, scrubber)
+            aborted = execute(plan, journal, conf, xs, options, previous, text_out, note, transports or {}, box,
+                              downloads, scrubber)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result = run_manifest.build(box[0], campaign, previous)
-                    M.dump(manifest_path, scrubber.value(result.to_json()))
+                    data = scrubber.value(R.attach(result.to_json(), downloads, previous))
+                    M.dump(manifest_path, data)
                 aborted_late = bool(late)
         run_report.report(text_out, box[0].notes, result, manifest_path)
-        append_step_summary(env, scrubber.text(run_report.markdown(result)))
+        R.report_lines(text_out, data)
+        if junit:
+            R.write_junit(junit, data)
+        append_step_summary(env, scrubber.text(run_report.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
         code = run_report.exit_code(result, options)
         if box[0].timed_out or output.broken:
             return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too
-        return code
+        return 1 if code == 0 and R.download_failures(data) else code

@@ -20,24 +20,27 @@ from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import ExecSettings, ProviderSettings
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
+from renderer.results.runhooks import RunDownloads, downloading
 
 
 def execute(plan: Plan, journal: Journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
             options: RunOptions, previous: Manifest | None, out: TextIO, note: str | None,
             transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-            scrubber: Scrubber | None = None) -> bool:
-    """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler."""
-    return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, note, transports, box,
+            downloads: RunDownloads | None = None, scrubber: Scrubber | None = None) -> bool:
+    """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler.
+    ``downloads`` fetches each job's result files as it completes (``--outputs``)."""
+    return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, note, transports, box, downloads,
                      scrubber or Scrubber())
 
 
 async def _execute(plan: Plan, journal: Journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
                    options: RunOptions, previous: Manifest | None, out: TextIO, note: str | None,
                    transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-                   scrubber: Scrubber) -> bool:
+                   downloads: RunDownloads | None, scrubber: Scrubber) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber)
                for name, ps in conf.items()}
     sched = Scheduler(plan, journal, clients, xs, options, previous=previous)
+    sched.on_done = downloads.on_done if downloads is not None else None
     box.append(sched)
     if isinstance(out, RunOutput):
         out.on_broken = lambda: _reader_gone(sched)
@@ -58,10 +61,13 @@ async def _execute(plan: Plan, journal: Journal, conf: Mapping[str, ProviderSett
                     sched.interrupt()
                 else:
                     sched.abort()
+                    if downloads is not None:
+                        downloads.abort()
 
             if threading.current_thread() is threading.main_thread():
                 tg.start_soon(_signals, on_interrupt)
-            await sched.run()
+            async with downloading(downloads):
+                await sched.run()
             tg.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):
