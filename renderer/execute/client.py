@@ -123,7 +123,7 @@ class ProviderClient:
         # Reads get slots of their own: a queue of submissions must not starve polling.
         self.submit_limiter = anyio.CapacityLimiter(submit_slots)
         self.read_limiter = anyio.CapacityLimiter(read_slots)
-        self.bucket = bucket or TokenBucket(settings.requests_per_minute)
+        self.bucket = bucket or TokenBucket(settings.requests_per_minute, ceiling=not settings.rate_is_guess)
         self.counts: Counter[str] = Counter()
         self.http = httpx.AsyncClient(
             transport=transport,
@@ -161,28 +161,35 @@ class ProviderClient:
         lost: Kind = "ambiguous" if write else "retry"
         async with limiter:
             await self.bucket.acquire()
-            if prepare is not None and not prepare():
-                return Answer("skipped")
-            self.counts[label] += 1
+            released = False
             try:
-                with anyio.fail_after(self.timeouts.total):
-                    async with self.http.stream(method, url, json=json_body, params=params, files=files,
-                                                headers=headers) as response:
-                        body = await self._read(response)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                return Answer("retry", error=self._exc_text(exc, "could not connect", url))
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                raise ConfigError(f"{self.name}: bad base URL {self.base_url} ({self._source()}): "
-                                  f"{self._exc_text(exc, 'invalid URL')}") from None
-            except TimeoutError:
-                return Answer(lost, error=f"no complete answer from {self._where(url)} within {self.timeouts.total:g} s")
-            except _TooLarge:
-                return Answer(lost, error=f"the answer from {self._where(url)} is larger than "
-                                          f"{self.timeouts.max_body_bytes:,} bytes; not read")
-            except httpx.TimeoutException as exc:
-                return Answer(lost, error=self._exc_text(exc, "timed out", url))
-            except httpx.TransportError as exc:  # reset, protocol error: after the request left
-                return Answer(lost, error=self._exc_text(exc, "connection lost", url))
+                if prepare is not None and not prepare():
+                    return Answer("skipped")
+                self.counts[label] += 1
+                try:
+                    with anyio.fail_after(self.timeouts.total):
+                        async with self.http.stream(method, url, json=json_body, params=params, files=files,
+                                                    headers=headers) as response:
+                            self.bucket.release()  # its headers are in: no longer in flight
+                            released = True
+                            body = await self._read(response)
+                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                    return Answer("retry", error=self._exc_text(exc, "could not connect", url))
+                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    raise ConfigError(f"{self.name}: bad base URL {self.base_url} ({self._source()}): "
+                                      f"{self._exc_text(exc, 'invalid URL')}") from None
+                except TimeoutError:
+                    return Answer(lost, error=f"no complete answer from {self._where(url)} within {self.timeouts.total:g} s")
+                except _TooLarge:
+                    return Answer(lost, error=f"the answer from {self._where(url)} is larger than "
+                                              f"{self.timeouts.max_body_bytes:,} bytes; not read")
+                except httpx.TimeoutException as exc:
+                    return Answer(lost, error=self._exc_text(exc, "timed out", url))
+                except httpx.TransportError as exc:  # reset, protocol error: after the request left
+                    return Answer(lost, error=self._exc_text(exc, "connection lost", url))
+            finally:
+                if not released:
+                    self.bucket.release()
         return self._classify(response, body, write)
 
     async def _read(self, response: httpx.Response) -> bytes:
