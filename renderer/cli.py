@@ -47,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--detach", action="store_true", help="submit and exit; a later run resumes polling")
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
-    r.add_argument("--state-dir", default=".renderer", help="where the journal lives (default .renderer)")
+    r.add_argument("--state-dir", default=".renderer",
+                   help="where the journal (and the --sandbox stand-in's state) lives (default .renderer)")
+    r.add_argument("--sandbox-credits", type=_positive, default=None, metavar="N",
+                   help="with --sandbox: the starting balance of the stand-in's account (default 100000)")
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
@@ -69,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
     s.add_argument("--tier", default="pro", choices=("pro", "business", "enterprise"),
                    help="EnhanceCraft rate-limit tier to enforce")
+    s.add_argument("--state", default=None, metavar="DIR",
+                   help="keep sessions, balances and ids in DIR between restarts (default: in memory)")
 
     pr = sub.add_parser("pricing", help="price table tools")
     prs = pr.add_subparsers(dest="pricing_command", parser_class=_Parser)
@@ -132,9 +137,11 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
         from renderer.sandbox import SandboxConfig
         from renderer.sandbox.server import sandbox_command
 
+        from pathlib import Path
+
         config = SandboxConfig(
             render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits, seed=args.seed,
-            enhancecraft_tier=args.tier,
+            enhancecraft_tier=args.tier, state_dir=Path(args.state) if args.state else None,
         )
         return sandbox_command(args.host, args.port, config)
     if args.command == "pricing":

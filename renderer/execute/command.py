@@ -31,6 +31,8 @@ from renderer.errors import BudgetExceeded, ConfigError, StateError
 from renderer.execute import journal as J
 from renderer.execute import manifest as M
 from renderer.execute.client import ProviderClient, route_url
+from renderer.execute.adopt import adopt
+from renderer.execute.durable import RepositoryLock, check_manifest_campaign, first_error, open_journal
 from renderer.execute.journal import Journal, journal_path
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
 from renderer.execute.scheduler import RunOptions, Scheduler
@@ -103,32 +105,42 @@ def run(
     campaign = load_campaign(args.file, settings.yaml)
     manifest_path = Path(args.manifest) if getattr(args, "manifest", None) else default_manifest_path(args.file)
     previous = read_manifest(manifest_path, required=False)
+    check_manifest_campaign(previous, campaign.name, manifest_path)
     plan, planner = build_plan(campaign, previous, getattr(args, "select", None) or (), settings.plan)
     summary = summarise(plan, previous)
     if summary.over_budget:
         raise BudgetExceeded(budget_message(plan, summary))
     needed = sorted({providers.route(i.endpoint).provider for i in plan.instances if i.action == "run"})  # type: ignore[union-attr]
+    state_dir = getattr(args, "state_dir", ".renderer")
     with contextlib.ExitStack() as stack:
+        lock = RepositoryLock(args.file, campaign.name)
+        lock.acquire()
+        stack.callback(lock.release)
+        journal, notes = open_journal(state_dir, args.file, campaign.name, manifest_path,
+                                      durable_intents=xs.durable_intents, after_commit=_kill_hook(env), env=env)
+        stack.callback(journal.close)
+        note = journal.acquire_lock()
+        notes += [note] if note else []
         urls: dict[str, str] = {}
         if getattr(args, "sandbox", False):
-            sb = stack.enter_context(_sandbox(campaign, xs, sandbox_config))
+            sb = stack.enter_context(_sandbox(campaign, xs, sandbox_config, state_dir, getattr(args, "sandbox_credits", None)))
             urls = {"samsar": sb.samsar_base_url, "enhancecraft": sb.enhancecraft_base_url}
         table = providers.price_table(campaign.pricing)
         conf = {name: provider_settings(campaign.providers, name, env, sandbox_url=urls.get(name), price_table=table)
                 for name in needed}  # a missing key fails here, before anything is sent
-        journal = Journal(journal_path(getattr(args, "state_dir", ".renderer"), args.file),
-                          durable_intents=xs.durable_intents, after_commit=_kill_hook(env))
-        stack.callback(journal.close)
-        note = journal.acquire_lock()
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(args.file).resolve()),
                           "campaign_sha256": campaign.sha256})
+        adopted = adopt(plan, planner, journal, previous).note(manifest_path, journal.path)
+        notes += [adopted] if adopted else []
         options = RunOptions(detach=bool(getattr(args, "detach", False)),
                              resubmit_unknown=bool(getattr(args, "resubmit_unknown", False)))
         scheduler_box: list[Scheduler] = []
         aborted = False
         try:
-            aborted = anyio.run(_execute, plan, planner, journal, conf, xs, options, previous, out, note,
+            aborted = anyio.run(_execute, plan, planner, journal, conf, xs, options, previous, out, notes,
                                 transports or {}, scheduler_box)
+        except BaseExceptionGroup as group:  # a task's error (the journal's disk full...): say it as ours
+            raise first_error(group) from None
         finally:
             if scheduler_box:
                 with _sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
@@ -158,7 +170,8 @@ def _sigint_deferred():
 
 
 @contextlib.contextmanager
-def _sandbox(campaign: Campaign, xs: ExecSettings, config: Any):
+def _sandbox(campaign: Campaign, xs: ExecSettings, config: Any, state_dir: str | Path, credits: int | None):
+    """The local stand-in; it keeps its sessions and balances under ``<state-dir>/sandbox/`` between runs."""
     from renderer.sandbox.config import SandboxConfig
     from renderer.sandbox.server import running_sandbox_sync
 
@@ -166,20 +179,21 @@ def _sandbox(campaign: Campaign, xs: ExecSettings, config: Any):
         ec = campaign.providers.get("enhancecraft") if isinstance(campaign.providers, Mapping) else None
         tier = ec.get("tier", "pro") if isinstance(ec, Mapping) else "pro"
         config = SandboxConfig(render_seconds=xs.sandbox_render_seconds, enhancecraft_tier=tier,
-                               pricing=dict(campaign.pricing or {}))
+                               pricing=dict(campaign.pricing or {}), state_dir=Path(state_dir) / "sandbox",
+                               **({"credits": credits} if credits is not None else {}))
     with running_sandbox_sync(config) as sb:
         yield sb
 
 
 async def _execute(plan, planner, journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
-                   options: RunOptions, previous, out: TextIO, note: str | None,
+                   options: RunOptions, previous, out: TextIO, notes: list[str],
                    transports: Mapping[str, httpx.AsyncBaseTransport], box: list) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name)) for name, ps in conf.items()}
     sched = Scheduler(plan, planner, journal, clients, xs, options, previous=previous)
     box.append(sched)
     total = sum(1 for i in plan.instances if i.action != "skip")
     reporter = reporter_for(out, total, xs.progress_interval)
-    if note:
+    for note in notes:
         reporter.note(f"note: {note}")
     interrupts = 0
     try:
@@ -275,7 +289,8 @@ def _markdown(data: Mapping[str, Any]) -> str:
 
 
 def _open_existing(args: Any) -> Journal:
-    path = journal_path(getattr(args, "state_dir", ".renderer"), args.file)
+    name = load_campaign(args.file).name
+    path = journal_path(getattr(args, "state_dir", ".renderer"), args.file, name, default_manifest_path(args.file))
     if not path.exists():
         raise StateError(f"no run state for {args.file} under {getattr(args, 'state_dir', '.renderer')}: nothing has run yet")
     return Journal(path)

@@ -71,8 +71,12 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
         entry["credits"]["charged"] = sub.credits_charged
         if sub.estimate_max is not None and estimated is None:
             entry["credits"]["estimated"] = {"min": sub.estimate_min, "max": sub.estimate_max}
+        if sub.generation > 1:
+            entry["generation"] = sub.generation  # the next run keys a re-render past it
         if sub.state == J.COMPLETED:
             entry["response"] = sub.response
+        if status == "unknown" and sub.request_id is None:
+            entry["request_body"] = sub.body  # what was sent: a later run (anywhere) settles it exactly
     return entry
 
 
@@ -81,6 +85,7 @@ def build(scheduler: Scheduler, campaign: Any, previous: Mapping[str, Any] | Non
     old = (previous or {}).get("jobs") or {}
     jobs: dict[str, Any] = {}
     journal = scheduler.journal
+    proofs = journal.reconciliations()
     for iid, st in scheduler.jobs.items():
         inst = st.inst
         if st.reused is not None:
@@ -93,6 +98,9 @@ def build(scheduler: Scheduler, campaign: Any, previous: Mapping[str, Any] | Non
         sub = journal.get(st.sub.id) if st.sub is not None else None
         if sub is not None:
             jobs[iid] = entry_of(inst.endpoint, st.sha, st.price or inst.price, sub.public_status, st.error or sub.error, sub)
+            proof = proofs.get(iid)
+            if proof is not None and proof.get("request_id") == sub.request_id:
+                jobs[iid]["reconciled"] = {"by": proof.get("by"), "evidence": proof.get("evidence")}
         else:
             status = st.status if st.status in FINAL_STATUSES else "not_submitted"
             jobs[iid] = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,

@@ -8,22 +8,25 @@ say "unknown" and leave the decision to a person (``--resubmit-unknown``).
 
 What the list routes can prove, and what they cannot:
 
-- Samsar image routes: ``GET /image/list`` shows recent image sessions with their
-  ``case_type`` and ``created_at`` but not their input. A submission is attributed
-  to a listed session only when exactly one session of the route's case type was
-  created in the submission's time window (from ``clock_skew`` before the first
-  attempt until now) that no other submission in the journal already owns, *and*
-  this is the only unsettled submission of that case type. That proves the API
-  accepted a request of this kind in that window that this campaign did not
-  otherwise account for; it cannot exclude another client of the same account
-  sending the same kind of request in the same seconds. Two or more candidates,
-  or two or more unsettled submissions, prove nothing: all stay ``unknown``.
+- Samsar image routes: ``GET /image/list`` shows recent image sessions. A listed
+  session is this submission's only with proof from its *own* fields: they echo
+  the body that was sent (its source ``image_url``, ``image_urls``, ``prompt``...),
+  every field both carry is equal, at least one of them identifies the input, it
+  was created in the submission's window (from ``clock_skew`` before the first
+  attempt), no submission in the journal owns it, and it is the only such session.
+  Another unsettled submission with the same identifying input makes it ambiguous.
+  Being "the only unclaimed session" of a case type is not proof: another campaign
+  on the same account, or another client, creates those too. A list whose items
+  do not echo the input (the docs' example does not) proves nothing: ``unknown``.
 - An empty list does not prove that nothing was processed (a request can still be
   in the server's queue, and the list only shows the most recent sessions), so
   absence never allows a resubmission.
 - Samsar video routes: ``/video/list_completed_video_sessions`` shows neither
   inputs nor creation times, so it cannot tie a session to a request: ``unknown``.
 - create_movie, external users, EnhanceCraft: no list route: ``unknown``.
+
+Every proof comes with its evidence (``Finding.evidence``): the scheduler prints
+it, and the manifest entry records it under ``reconciled``.
 """
 
 from __future__ import annotations
@@ -46,17 +49,51 @@ CASE_TYPES = {
 }
 
 
+# Fields of a body that identify its input, when a listed session echoes them.
+IDENTIFYING = ("image_url", "image_urls", "prompt", "images", "image_list")
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """The outcome of one reconciliation: a proven request id, or why there is none."""
+    """The outcome of one reconciliation: a proven request id with its evidence, or why there is none."""
 
     request_id: str | None
     note: str
     payload: Any = None
+    evidence: Mapping[str, Any] | None = None
 
 
 def can_reconcile(route: Route) -> bool:
     return route.provider == "samsar" and route.status_path == IMAGE_STATUS_PATH and route.family in CASE_TYPES
+
+
+def _input(body: Any) -> Mapping[str, Any]:
+    if isinstance(body, Mapping):
+        inner = body.get("input")
+        return inner if isinstance(inner, Mapping) else body
+    return {}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b or a.lower() == b.lower()  # "2k" sent, "2K" echoed
+    return bool(a == b)
+
+
+def matching_fields(sent: Any, item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The fields a listed session shares with the body sent, if they prove it is that body's."""
+    inp = _input(sent)
+    shared = {k: inp[k] for k in inp if k in item and item[k] is not None and inp[k] is not None}
+    if not any(k in IDENTIFYING for k in shared):
+        return None
+    if any(not _same(v, item[k]) for k, v in shared.items()):
+        return None
+    return shared
+
+
+def _identity(body: Any) -> tuple[tuple[str, str], ...]:
+    inp = _input(body)
+    return tuple((k, repr(inp[k])) for k in IDENTIFYING if k in inp)
 
 
 async def reconcile(
@@ -74,19 +111,23 @@ async def reconcile(
     if not can_reconcile(route):
         return Finding(None, f"{route.endpoint} has no list route that ties a session to a request")
     case_type = CASE_TYPES[route.family]
+    mine = _identity(sub.body)
+    if not mine:
+        return Finding(None, f"the body sent holds none of {', '.join(IDENTIFYING)}: nothing could prove a session is ours")
     rivals = [
         s for s in unsettled
         if s.id != sub.id and s.state in (SENDING, UNKNOWN) and s.endpoint in _same_case(route, case_type)
+        and _identity(s.body) == mine
     ]
     if rivals:
-        return Finding(None, f"{len(rivals) + 1} unsettled {case_type} submissions; the list cannot tell them apart")
+        return Finding(None, f"{len(rivals) + 1} unsettled {case_type} submissions with the same input; the list cannot tell them apart")
     answer = await client.send(
         "GET", route_url(client.base_url, route, IMAGE_LIST_PATH), params={"limit": str(list_limit)}, label="reconcile"
     )
     if not answer.ok or not isinstance(answer.payload, Mapping) or not isinstance(answer.payload.get("sessions"), list):
         return Finding(None, f"could not read {IMAGE_LIST_PATH} ({answer.error or 'unexpected shape'})")
     since = (parse_iso(sub.sent_at or sub.created_at) or now) - clock_skew
-    candidates = []
+    candidates: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for item in answer.payload["sessions"]:
         if not isinstance(item, Mapping) or item.get("case_type") != case_type:
             continue
@@ -96,14 +137,27 @@ async def reconcile(
         created = parse_iso(item.get("created_at")) if isinstance(item.get("created_at"), str) else None
         if created is None or created < since:
             continue
-        candidates.append(item)
+        fields = matching_fields(sub.body, item)
+        if fields is not None:
+            candidates.append((item, fields))
     if len(candidates) == 1:
-        item = candidates[0]
+        item, fields = candidates[0]
         rid = item.get("request_id") or item.get("session_id")
-        return Finding(rid, f"proven by {IMAGE_LIST_PATH}: the only unclaimed {case_type} session created since the intent", item)
+        evidence = {"session_id": item.get("session_id"), "case_type": case_type, "created_at": item.get("created_at"),
+                    "matched": fields, "window_start": _iso(since)}
+        return Finding(rid, f"proven by {IMAGE_LIST_PATH}: the only unclaimed {case_type} session since the intent "
+                            f"whose own fields match the body sent ({', '.join(sorted(fields))})", item, evidence)
     if not candidates:
-        return Finding(None, f"no unclaimed {case_type} session listed since the intent; that does not prove it was not processed")
-    return Finding(None, f"{len(candidates)} unclaimed {case_type} sessions since the intent; cannot tell which is ours")
+        return Finding(None, f"no unclaimed {case_type} session listed since the intent echoes the body sent; "
+                             "that does not prove it was not processed")
+    return Finding(None, f"{len(candidates)} unclaimed {case_type} sessions since the intent match the body sent; "
+                         "cannot tell which is ours")
+
+
+def _iso(ts: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _same_case(route: Route, case_type: str) -> set[str]:

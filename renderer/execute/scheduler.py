@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -39,10 +40,11 @@ from renderer import providers
 from renderer.errors import ApiError, DataFileError, Invalid, UserError
 from renderer.execute import journal as J
 from renderer.execute.client import Answer, ProviderClient, route_url
-from renderer.execute.journal import Journal, Submission
+from renderer.execute.journal import Submission
+from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
 from renderer.execute.outputs import job_duration, outputs_of
-from renderer.execute.poller import Poller, batch_kind
+from renderer.execute.poller import IMAGE_LIST_PATH, Poller, batch_kind
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.settings import ExecSettings
 from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
@@ -160,7 +162,7 @@ class Scheduler:
         self,
         plan: Plan,
         planner: Planner,
-        journal: Journal,
+        journal: JournalStore,
         clients: Mapping[str, ProviderClient],
         settings: ExecSettings,
         options: RunOptions = RunOptions(),
@@ -377,6 +379,11 @@ class Scheduler:
                 clock_skew=self.settings.clock_skew, now=time.time(), list_limit=self.settings.poll.image_list_limit,
             )
         self.journal.note("reconcile", finding.note, sub.instance_id)
+        if finding.request_id:  # a claim on a session: said out loud, recorded with its evidence
+            self.notes.append(f"{sub.instance_id}: reconciled to {finding.request_id}: {finding.note}")
+            self.journal.note("reconciled", json.dumps(
+                {"request_id": finding.request_id, "by": IMAGE_LIST_PATH, "evidence": finding.evidence},
+                sort_keys=True), sub.instance_id)
         return finding
 
     def _unknown(self, st: JobState, sub: Submission, why: str, finding: Finding) -> None:

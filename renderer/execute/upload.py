@@ -19,7 +19,7 @@ import anyio
 from renderer.spec.files import confined_path
 from renderer.errors import ApiError, DataFileError, Location
 from renderer.execute.client import ProviderClient, route_url
-from renderer.execute.journal import Journal
+from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
 from renderer.execute.settings import ExecSettings
 from renderer.providers import enhancecraft
@@ -50,7 +50,7 @@ def confined(folder: Path, relative: Any) -> Path:
 
 async def upload_input(
     client: ProviderClient,
-    journal: Journal,
+    journal: JournalStore,
     route: Route,
     body: Mapping[str, Any],
     folder: Path,

@@ -1,0 +1,100 @@
+"""Opening a campaign's run state safely: the manifest is the record, the journal its cache.
+
+- A manifest written for another campaign is refused, never overwritten.
+- The journal is found by the campaign's identity (``journal.campaign_identity``),
+  so a new machine, a copied checkout or another working directory finds the same
+  one when the state directory travels, and adopts from the manifest when it does not.
+- A journal that cannot be read is refused with the way out (``journal.recovery_hint``);
+  an empty one is said out loud, and the manifest's accepted jobs are adopted.
+- A second run of the same campaign in the same repository is refused while one runs,
+  whatever its working directory or state directory (a lock beside ``.git``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from renderer.errors import RendererError, StateError
+from renderer.execute.journal import Journal, campaign_identity, journal_path, repository_root, translated
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
+MAX_PAGES_ENV = "RENDERER_TEST_JOURNAL_MAX_PAGES"  # SQLite's "disk full" after N pages (tests)
+
+
+def check_manifest_campaign(previous: Mapping[str, Any] | None, name: str, manifest_path: Path) -> None:
+    """Refuse a manifest that records another campaign: writing ours would destroy its record."""
+    theirs = (previous or {}).get("campaign")
+    if previous is not None and theirs is not None and theirs != name:
+        raise StateError(
+            f"{manifest_path}: this manifest records the campaign {theirs!r}, not {name!r}; it is not overwritten. "
+            f"Pass --manifest with this campaign's own manifest (or a new path)")
+
+
+def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
+                 durable_intents: bool, after_commit: Callable[[int], None] | None,
+                 env: Mapping[str, str]) -> tuple[Journal, list[str]]:
+    """The campaign's journal, and what is worth saying about it."""
+    path = journal_path(state_dir, campaign_path, name, manifest_path)
+    raw = env.get(MAX_PAGES_ENV)
+    journal = Journal(path, durable_intents=durable_intents, after_commit=after_commit,
+                      max_pages=int(raw) if raw else None)
+    notes = []
+    if journal.was_empty:
+        notes.append(f"the journal {path} was empty (0 bytes): the run continues from the manifest {manifest_path}")
+    return journal, notes
+
+
+class RepositoryLock:
+    """An advisory lock on the campaign's identity, in the repository's ``.git`` folder.
+
+    The journal's own lock covers runs that share a state directory; this one also
+    covers two runs of one checkout from different working directories or with
+    different ``--state-dir``s. The kernel releases it when the process ends.
+    """
+
+    def __init__(self, campaign_path: str | Path, name: str) -> None:
+        self.fd: int | None = None
+        root = repository_root(Path(campaign_path).resolve().parent)
+        git = root / ".git" if root is not None else None
+        self.path: Path | None = None
+        if git is not None and git.is_dir() and fcntl is not None:
+            digest = hashlib.sha256(campaign_identity(campaign_path, name).encode("utf-8")).hexdigest()[:16]
+            self.path = git / "renderer" / f"{digest}.lock"
+
+    def acquire(self) -> None:
+        if self.path is None:
+            return
+        with translated(self.path):
+            self.path.parent.mkdir(exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StateError(f"{self.path}: another run of this campaign is in progress in this repository "
+                             "(from another working directory or state directory)") from None
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error a user should see from a failed task group: our own (a ``RendererError``) first."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            inner = first_error(exc)
+            if isinstance(inner, RendererError):
+                return inner
+        elif isinstance(exc, RendererError):
+            return exc
+    return group
