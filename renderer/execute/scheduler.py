@@ -37,7 +37,7 @@ from typing import Any, AsyncIterator, Mapping
 import anyio
 
 from renderer import providers
-from renderer.errors import ApiError, DataFileError, Invalid, UserError
+from renderer.errors import ApiError, DataFileError, Invalid, StateError, UserError
 from renderer.execute import journal as J
 from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Submission
@@ -194,6 +194,7 @@ class Scheduler:
         self.started = clock()
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
+        self.journal_error: StateError | None = None
 
     # -- control ------------------------------------------------------------------
 
@@ -250,15 +251,25 @@ class Scheduler:
                             tg.start_soon(self._job, st)
                 outer.cancel_scope.cancel()
         self._cancel = None
+        if self.journal_error is not None:
+            raise self.journal_error
 
     async def _job(self, st: JobState) -> None:
         try:
             await self._job_inner(st)
+        except StateError as exc:
+            # The journal refused a write (disk full...): no new submissions, no more waiting;
+            # answers in flight still land (kept in memory for the manifest). Raised after the run.
+            self.journal_error = self.journal_error or exc
+            self.stop(f"stopped: {exc}")
+            for p in self.pollers.values():
+                p.stop("the journal cannot record results")
         finally:
             if st.status in (WAITING, QUEUED, SUBMITTING):
-                # cancelled mid-way (second Ctrl-C): say what the journal knows
+                # cancelled mid-way (second Ctrl-C), or the journal failed: say what it knows
                 sub = self.journal.current(st.inst.id, st.sha) if st.sha else None
                 if sub is not None:
+                    sub = self.journal.get(sub.id)  # with an answer the disk refused, if any
                     st.sub, st.status = sub, sub.public_status
                 else:
                     st.status, st.error = "not_submitted", st.error or "interrupted"
