@@ -362,11 +362,14 @@ def cancel(args: Any, out: TextIO, env: Mapping[str, str], settings: Any = None,
             out.write("no pending video renders to cancel\n")
             return 0
         sandbox = getattr(args, "sandbox", False)
-        if sandbox and not env.get("SAMSAR_BASE_URL"):
-            for s in videos:
-                journal.finish(s, J.CANCELLED, error="cancelled (sandbox run: its stand-in is gone)")
-                out.write(f"{'cancelled':>13}  {s.instance_id}\n")
-            return 0
+        if sandbox and not env.get("SAMSAR_BASE_URL"):  # the stand-in `run --sandbox` used, from its saved state
+            from renderer.sandbox.config import SandboxConfig
+            from renderer.sandbox.server import running_sandbox_sync
+
+            state = Path(getattr(args, "state_dir", ".renderer")) / "sandbox"
+            with running_sandbox_sync(SandboxConfig(state_dir=state)) as sb:
+                conf = provider_settings({}, "samsar", env, sandbox_url=sb.samsar_base_url)
+                return anyio.run(_cancel_all, journal, conf, videos, out, transport)
         conf = provider_settings({}, "samsar", env if not sandbox else {**env, "SAMSAR_API_KEY": "sandbox-key"})
         return anyio.run(_cancel_all, journal, conf, videos, out, transport)
     finally:
