@@ -19,9 +19,10 @@ Nothing here talks to an API; the scheduler is unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from renderer import providers
 from renderer.errors import Invalid, UserError
@@ -88,9 +89,10 @@ def _seed(journal: JournalStore, plan: Plan, planner: Planner, inst: Instance, e
     assert route is not None
     status = str(e.get("status"))
     state = _STATES.get(status, J.ACCEPTED) if rid is not None else J.UNKNOWN
-    generation = e.get("generation") if isinstance(e.get("generation"), int) and e["generation"] >= 1 else 1
-    credits = e.get("credits") if isinstance(e.get("credits"), Mapping) else {}
-    est = credits.get("estimated") if isinstance(credits.get("estimated"), Mapping) else {}
+    raw = e.get("generation")
+    generation = raw if isinstance(raw, int) and raw >= 1 else 1
+    credits: Mapping[str, Any] = e["credits"] if isinstance(e.get("credits"), Mapping) else {}
+    est: Mapping[str, Any] = credits["estimated"] if isinstance(credits.get("estimated"), Mapping) else {}
     journal.adopt(
         instance_id=inst.id, endpoint=inst.endpoint, provider=route.provider, input_sha256=sha,
         generation=max(generation, journal.generation_max(inst.id, sha) + 1),

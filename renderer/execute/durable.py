@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from renderer.errors import RendererError, StateError
-from renderer.execute.journal import Journal, campaign_identity, journal_path, repository_root, translated
+from renderer.execute.journal import (
+    Journal,
+    campaign_identity,
+    journal_path,
+    repository_root,
+    translated,
+)
 
 try:
     import fcntl

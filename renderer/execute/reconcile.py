@@ -31,8 +31,10 @@ it, and the manifest entry records it under ``reconciled``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import SENDING, UNKNOWN, Submission, parse_iso
@@ -155,9 +157,7 @@ async def reconcile(
 
 
 def _iso(ts: float) -> str:
-    from datetime import datetime, timezone
-
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _same_case(route: Route, case_type: str) -> set[str]:

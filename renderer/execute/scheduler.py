@@ -364,7 +364,7 @@ class Scheduler:
     async def _settle(self, st: JobState, route: Route, body: Any, sub: Submission) -> None:
         """A submission of an earlier run whose answer was never journaled."""
         client = self.clients[route.provider]
-        if client.settings.idempotent_keys:
+        if client.settings.idempotent_keys and sub.body is not None:  # None: adopted, the body sent is not known
             await self._submit(st, route, body, sub, generation=sub.generation)
             return
         finding = await self._reconcile(route, sub)

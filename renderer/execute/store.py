@@ -10,8 +10,9 @@ with what the refused write would have recorded (so the manifest keeps every id)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from renderer.execute.journal import Submission, Upload, Verdict
 

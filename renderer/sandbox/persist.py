@@ -55,7 +55,7 @@ class SandboxStore:
 
     # -- loading -------------------------------------------------------------------
 
-    def load(self, state: "SandboxState") -> None:
+    def load(self, state: SandboxState) -> None:
         from renderer.sandbox.state import Session, Stored
 
         try:
@@ -85,7 +85,7 @@ class SandboxStore:
 
     # -- saving --------------------------------------------------------------------
 
-    def save(self, state: "SandboxState", sessions: set[str], answers: set[tuple[str, str]],
+    def save(self, state: SandboxState, sessions: set[str], answers: set[tuple[str, str]],
              seen: set[tuple[str, str, str]], kv: bool) -> None:
         """Write what changed in one transaction."""
         wall, now = state.config.wall_clock(), state.now()
@@ -116,7 +116,7 @@ class SandboxStore:
             raise
 
 
-def _kv(state: "SandboxState") -> dict[str, Any]:
+def _kv(state: SandboxState) -> dict[str, Any]:
     version, internal, gauss = state._ids.getstate()
     return {
         "balances": [[p, o, v] for (p, o), v in state.balances.items()],

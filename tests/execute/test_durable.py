@@ -13,8 +13,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from exec_helpers import (
+    FAST,
+    FAST_JSON,
+    args_for,
+    counters,
+    env_for,
+    make_sandbox,
+    write_campaign,
+)
 
-from exec_helpers import FAST, FAST_JSON, args_for, counters, env_for, make_sandbox, write_campaign
 from renderer.cli import main
 from renderer.errors import StateError
 from renderer.execute import command
@@ -200,13 +208,13 @@ def _mount(target: Path, *options: str) -> bool:
         return False
     target.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(target)],
-                          capture_output=True)
+                          capture_output=True, check=False)
     return done.returncode == 0
 
 
 def _umount(target: Path) -> None:
     gc.collect()  # a connection whose cursors a traceback still held closes now
-    if subprocess.run(["umount", str(target)], capture_output=True).returncode != 0:
+    if subprocess.run(["umount", str(target)], capture_output=True, check=False).returncode != 0:
         subprocess.run(["umount", "-l", str(target)], check=False)
 
 
@@ -270,7 +278,7 @@ def test_another_campaigns_manifest_is_refused_not_overwritten(tmp_path: Path) -
         assert go(a, env_for(sb), tmp_path / ".renderer")[0] == 0
         before = a.with_name("a.manifest.json").read_bytes()
         sent = counters(sb)["requests_total"]
-        code, out, err = cli(["run", str(b), "--manifest", str(a.with_name("a.manifest.json"))], env_for(sb))
+        code, _, err = cli(["run", str(b), "--manifest", str(a.with_name("a.manifest.json"))], env_for(sb))
         assert code == 1 and counters(sb)["requests_total"] == sent
     assert f"{a.with_name('a.manifest.json')}: this manifest records the campaign 'alpha', not 'beta'" in err
     assert a.with_name("a.manifest.json").read_bytes() == before

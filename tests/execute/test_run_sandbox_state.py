@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from exec_helpers import FAST, FAST_JSON, args_for
+
 from renderer.execute import command
 
 SPRING = Path(__file__).resolve().parents[2] / "campaigns" / "spring-launch.yaml"
@@ -74,7 +75,7 @@ def test_an_interrupted_sandbox_run_resumes(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
            "RENDERER_EXEC_SETTINGS": FAST_JSON, "RENDERER_TEST_KILL_AFTER": "14"}
     killed = subprocess.run([sys.executable, "-m", "renderer.cli", "run", "--sandbox", path.name],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert killed.returncode == -9, killed.stdout + killed.stderr  # SIGKILL mid-run: no manifest, no goodbye
     code, out, data = run(path)
     assert code == 0, out

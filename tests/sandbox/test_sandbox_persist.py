@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sandbox_helpers import TEXT_TO_VIDEO, charged, make_video, status
+
 from renderer.cli import build_parser
 from renderer.sandbox import ManualClock, SandboxConfig, running_sandbox_sync
-from sandbox_helpers import TEXT_TO_VIDEO, charged, make_video, status
 
 
 def sandbox(state: Path, wall: ManualClock, **kw):
