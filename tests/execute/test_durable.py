@@ -311,3 +311,40 @@ def test_a_second_runner_of_the_campaign_in_the_repository_is_refused(tmp_path: 
             assert counters(sb)["requests_total"] == 0
     finally:
         held.release()
+
+
+def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None:
+    from renderer.execute import journal as J
+    from renderer.execute.adopt import adopt
+    from renderer.execute.journal import Journal
+    from renderer.plan.model import Outputs
+    from renderer.plan.planner import build_plan
+    from renderer.spec.campaign import load_campaign
+
+    path = write_campaign(tmp_path, CAMPAIGN)
+    plan, planner = build_plan(load_campaign(str(path)))
+    sha = {i.id: i.input_sha256 for i in plan.instances}
+    clip = {"status": "completed", "input_sha256": sha["clip[n=1]"], "request_id": "vid_1", "session_id": "vid_1",
+            "duration": 5, "credits": {"charged": 150}}
+    es_body, es_sha, _ = planner.resolve("es[n=1]", {"clip[n=1]": Outputs.from_manifest(clip)})
+    prior = {"campaign": "durable", "jobs": {
+        "still[i=0]": {"status": "pending", "input_sha256": sha["still[i=0]"], "request_id": "img_0",
+                       "credits": {"estimated": {"min": 50, "max": 50}, "charged": 50}},
+        "still[i=1]": {"status": "unknown", "input_sha256": sha["still[i=1]"], "request_id": None,
+                       "request_body": {"image_url": "sent-as-recorded"}},
+        "still[i=2]": {"status": "failed", "input_sha256": sha["still[i=2]"], "request_id": "img_2", "generation": 2},
+        "still[i=3]": {"status": "not_submitted", "input_sha256": sha["still[i=3]"], "request_id": None},
+        "clip[n=1]": clip,
+        "es[n=1]": {"status": "pending", "input_sha256": es_sha, "request_id": "vid_tr_1"},
+    }}
+    plan, planner = build_plan(load_campaign(str(path)), prior)
+    j = Journal(tmp_path / "j.sqlite")
+    done = adopt(plan, planner, j, prior)
+    assert sorted(done.adopted) == ["es[n=1]", "still[i=0]", "still[i=1]", "still[i=2]"] and done.accepted == 4
+    rows = {s.instance_id: s for s in j.all()}
+    assert rows["still[i=0]"].state == J.ACCEPTED and rows["still[i=0]"].request_id == "img_0"
+    assert rows["still[i=0]"].cost == 50  # it counts in the budget as charged
+    assert rows["still[i=1]"].state == J.UNKNOWN and rows["still[i=1]"].body == {"image_url": "sent-as-recorded"}
+    assert rows["still[i=2]"].state == J.FAILED and rows["still[i=2]"].generation == 2  # a re-render keys past it
+    assert rows["es[n=1]"].body == es_body  # the body sent, resolved from the manifest's upstream outputs
+    assert adopt(plan, planner, j, prior).adopted == ()  # the journal knows them now
