@@ -32,7 +32,7 @@ from renderer.execute import journal as J
 from renderer.execute import manifest as M
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.adopt import adopt
-from renderer.execute.durable import RepositoryLock, check_manifest_campaign, first_error, open_journal
+from renderer.execute.durable import RepositoryLock, check_manifest_campaign, first_error, open_journal, write_manifest
 from renderer.execute.journal import Journal, journal_path
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
 from renderer.execute.scheduler import RunOptions, Scheduler
@@ -145,7 +145,7 @@ def run(
             if scheduler_box:
                 with _sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     data = M.build(scheduler_box[0], campaign, previous)
-                    M.write(manifest_path, data)
+                    write_manifest(manifest_path, data)
                 aborted_late = bool(late)
         sched = scheduler_box[0]
         _report(out, sched, data, manifest_path)

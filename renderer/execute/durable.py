@@ -95,6 +95,23 @@ class RepositoryLock:
             self.fd = None
 
 
+MAX_IDS_IN_MESSAGE = 50
+
+
+def write_manifest(path: Path, data: Mapping[str, Any]) -> None:
+    """Write the manifest; if the disk refuses, the error still carries the ids the API gave."""
+    from renderer.execute import manifest as M
+
+    try:
+        M.write(path, data)
+    except OSError as exc:
+        ids = [f"{iid}={e['request_id']}" for iid, e in data["jobs"].items()
+               if e.get("request_id") and e.get("status") != "completed"]
+        shown = ", ".join(ids[:MAX_IDS_IN_MESSAGE]) + (f" and {len(ids) - MAX_IDS_IN_MESSAGE} more" if len(ids) > MAX_IDS_IN_MESSAGE else "")
+        raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})"
+                         + (f"; accepted and not finished (keep these request ids): {shown}" if ids else "")) from None
+
+
 def first_error(group: BaseExceptionGroup) -> BaseException:
     """The error a user should see from a failed task group: our own (a ``RendererError``) first."""
     for exc in group.exceptions:

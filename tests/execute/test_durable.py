@@ -348,3 +348,15 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     assert rows["still[i=2]"].state == J.FAILED and rows["still[i=2]"].generation == 2  # a re-render keys past it
     assert rows["es[n=1]"].body == es_body  # the body sent, resolved from the manifest's upstream outputs
     assert adopt(plan, planner, j, prior).adopted == ()  # the journal knows them now
+
+
+def test_a_manifest_the_disk_refuses_still_hands_over_the_ids(tmp_path: Path) -> None:
+    from renderer.execute.durable import write_manifest
+
+    target = tmp_path / "not-a-folder"
+    target.write_text("")  # a file where the manifest's folder should be
+    data = {"jobs": {"a": {"status": "pending", "request_id": "img_1"}, "b": {"status": "completed", "request_id": "x"}}}
+    with pytest.raises(StateError) as info:
+        write_manifest(target / "camp.manifest.json", data)
+    assert str(info.value).startswith(f"{target / 'camp.manifest.json'}: cannot write the manifest")
+    assert str(info.value).endswith("(keep these request ids): a=img_1")
