@@ -16,7 +16,6 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from renderer.errors import RendererError, StateError
 from renderer.execute.journal import (
@@ -26,6 +25,7 @@ from renderer.execute.journal import (
     repository_root,
     translated,
 )
+from renderer.manifest import Manifest, dump
 
 try:
     import fcntl
@@ -35,10 +35,10 @@ except ImportError:  # pragma: no cover - not on Windows
 MAX_PAGES_ENV = "RENDERER_TEST_JOURNAL_MAX_PAGES"  # SQLite's "disk full" after N pages (tests)
 
 
-def check_manifest_campaign(previous: Mapping[str, Any] | None, name: str, manifest_path: Path) -> None:
+def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path: Path) -> None:
     """Refuse a manifest that records another campaign: writing ours would destroy its record."""
-    theirs = (previous or {}).get("campaign")
-    if previous is not None and theirs is not None and theirs != name:
+    theirs = previous.campaign if previous is not None else None
+    if theirs is not None and theirs != name:
         raise StateError(
             f"{manifest_path}: this manifest records the campaign {theirs!r}, not {name!r}; it is not overwritten. "
             f"Pass --manifest with this campaign's own manifest (or a new path)")
@@ -98,16 +98,15 @@ class RepositoryLock:
 MAX_IDS_IN_MESSAGE = 50
 
 
-def write_manifest(path: Path, data: Mapping[str, Any]) -> None:
+def write_manifest(path: Path, manifest: Manifest) -> None:
     """Write the manifest; if the disk refuses, the error still carries the ids the API gave."""
-    from renderer.execute import manifest as M
-
     try:
-        M.write(path, data)
+        dump(path, manifest)
     except OSError as exc:
-        ids = [f"{iid}={e['request_id']}" for iid, e in data["jobs"].items()
-               if e.get("request_id") and e.get("status") != "completed"]
-        shown = ", ".join(ids[:MAX_IDS_IN_MESSAGE]) + (f" and {len(ids) - MAX_IDS_IN_MESSAGE} more" if len(ids) > MAX_IDS_IN_MESSAGE else "")
+        ids = [f"{iid}={e.request_id}" for iid, e in manifest.jobs.items() if e.request_id and not e.completed]
+        shown = ", ".join(ids[:MAX_IDS_IN_MESSAGE])
+        if len(ids) > MAX_IDS_IN_MESSAGE:
+            shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"
         raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})"
                          + (f"; accepted and not finished (keep these request ids): {shown}" if ids else "")) from None
 

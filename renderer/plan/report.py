@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from renderer import providers
+from renderer.manifest import Manifest
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
 
@@ -201,7 +202,7 @@ class Summary:
     changes: dict[str, list[str]]
 
 
-def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None) -> Summary:
+def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None) -> Summary:
     run = plan.to_run
     known = add_ranges([i.price.credits for i in run if i.price.credits is not None]) or Range(0, 0)
     unknown = tuple(i.id for i in run if i.price.credits is None)
@@ -215,7 +216,7 @@ def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None) -> Summary:
         over_budget=over,
         requests=_requests(plan),
         totals=_totals(run),
-        changes=_changes(plan, manifest),
+        changes=_changes(plan, Manifest.coerce(manifest)),
     )
 
 
@@ -263,8 +264,8 @@ def _totals(run: Iterable[Instance]) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
-def _changes(plan: Plan, manifest: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    old = (manifest or {}).get("jobs") or {}
+def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
+    old = manifest.jobs
     out: dict[str, list[str]] = {"added": [], "changed": [], "reused": [], "removed": []}
     for inst in plan.instances:
         if inst.action == "reuse":

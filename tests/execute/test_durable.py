@@ -10,7 +10,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from exec_helpers import (
@@ -25,7 +24,7 @@ from exec_helpers import (
 
 from renderer.cli import main
 from renderer.errors import StateError
-from renderer.execute import command
+from renderer.commands.run import run
 from renderer.execute.durable import RepositoryLock
 from renderer.execute.journal import journal_path
 
@@ -67,8 +66,7 @@ def repo(tmp_path: Path, text: str = CAMPAIGN) -> Path:
 
 def go(file: str | Path, env: dict[str, str], state_dir: str | Path, **kw) -> tuple[int, str]:
     out = io.StringIO()
-    args = SimpleNamespace(**{**vars(args_for(Path(file))), "file": str(file), "state_dir": str(state_dir), **kw})
-    return command.run(args, out, env, exec_settings=FAST), out.getvalue()
+    return run(str(file), out, env, state_dir=str(state_dir), exec_settings=FAST, **kw), out.getvalue()
 
 
 def manifest(path: Path) -> dict:
@@ -317,17 +315,20 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     from renderer.execute import journal as J
     from renderer.execute.adopt import adopt
     from renderer.execute.journal import Journal
+    from renderer.manifest import Manifest, ManifestEntry
     from renderer.plan.model import Outputs
     from renderer.plan.planner import build_plan
     from renderer.spec.campaign import load_campaign
 
     path = write_campaign(tmp_path, CAMPAIGN)
-    plan, planner = build_plan(load_campaign(str(path)))
+    plan, _ = build_plan(load_campaign(str(path)))
     sha = {i.id: i.input_sha256 for i in plan.instances}
     clip = {"status": "completed", "input_sha256": sha["clip[n=1]"], "request_id": "vid_1", "session_id": "vid_1",
             "duration": 5, "credits": {"charged": 150}}
-    es_body, es_sha, _ = planner.resolve("es[n=1]", {"clip[n=1]": Outputs.from_manifest(clip)})
-    prior = {"campaign": "durable", "jobs": {
+    assert plan.resolver is not None
+    es = plan.resolver("es[n=1]", {"clip[n=1]": Outputs.from_manifest(ManifestEntry.from_json(clip))})
+    es_body, es_sha = es.body, es.input_sha256
+    prior = Manifest.from_json({"campaign": "durable", "jobs": {
         "still[i=0]": {"status": "pending", "input_sha256": sha["still[i=0]"], "request_id": "img_0",
                        "credits": {"estimated": {"min": 50, "max": 50}, "charged": 50}},
         "still[i=1]": {"status": "unknown", "input_sha256": sha["still[i=1]"], "request_id": None,
@@ -336,10 +337,10 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
         "still[i=3]": {"status": "not_submitted", "input_sha256": sha["still[i=3]"], "request_id": None},
         "clip[n=1]": clip,
         "es[n=1]": {"status": "pending", "input_sha256": es_sha, "request_id": "vid_tr_1"},
-    }}
-    plan, planner = build_plan(load_campaign(str(path)), prior)
+    }})
+    plan, _ = build_plan(load_campaign(str(path)), prior)
     j = Journal(tmp_path / "j.sqlite")
-    done = adopt(plan, planner, j, prior)
+    done = adopt(plan, j, prior)
     assert sorted(done.adopted) == ["es[n=1]", "still[i=0]", "still[i=1]", "still[i=2]"] and done.accepted == 4
     rows = {s.instance_id: s for s in j.all()}
     assert rows["still[i=0]"].state == J.ACCEPTED and rows["still[i=0]"].request_id == "img_0"
@@ -347,15 +348,17 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     assert rows["still[i=1]"].state == J.UNKNOWN and rows["still[i=1]"].body == {"image_url": "sent-as-recorded"}
     assert rows["still[i=2]"].state == J.FAILED and rows["still[i=2]"].generation == 2  # a re-render keys past it
     assert rows["es[n=1]"].body == es_body  # the body sent, resolved from the manifest's upstream outputs
-    assert adopt(plan, planner, j, prior).adopted == ()  # the journal knows them now
+    assert adopt(plan, j, prior).adopted == ()  # the journal knows them now
 
 
 def test_a_manifest_the_disk_refuses_still_hands_over_the_ids(tmp_path: Path) -> None:
     from renderer.execute.durable import write_manifest
+    from renderer.manifest import Manifest
 
     target = tmp_path / "not-a-folder"
     target.write_text("")  # a file where the manifest's folder should be
-    data = {"jobs": {"a": {"status": "pending", "request_id": "img_1"}, "b": {"status": "completed", "request_id": "x"}}}
+    data = Manifest.from_json({"jobs": {"a": {"status": "pending", "request_id": "img_1"},
+                                        "b": {"status": "completed", "request_id": "x"}}})
     with pytest.raises(StateError) as info:
         write_manifest(target / "camp.manifest.json", data)
     assert str(info.value).startswith(f"{target / 'camp.manifest.json'}: cannot write the manifest")

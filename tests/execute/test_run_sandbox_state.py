@@ -15,7 +15,8 @@ from pathlib import Path
 
 from exec_helpers import FAST, FAST_JSON, args_for
 
-from renderer.execute import command
+from renderer.commands.cancel import cancel
+from renderer.commands.run import run as run_command
 
 SPRING = Path(__file__).resolve().parents[2] / "campaigns" / "spring-launch.yaml"
 JOBS = 12  # 3 stills, 6 teasers, the Spanish cut, its French translation, its outro
@@ -29,7 +30,7 @@ def spring(tmp_path: Path) -> Path:
 
 def run(path: Path, **kw) -> tuple[int, str, dict]:
     out = io.StringIO()
-    code = command.run(args_for(path, sandbox=True, **kw), out, {}, exec_settings=FAST)
+    code = run_command(**args_for(path, sandbox=True, **kw), out=out, env={}, exec_settings=FAST)
     data = json.loads(path.with_name(path.stem + ".manifest.json").read_text("utf-8"))
     return code, out.getvalue(), data
 
@@ -100,9 +101,9 @@ def test_cancel_reaches_the_sandbox_a_detached_run_left(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     slow = dataclasses.replace(FAST, sandbox_render_seconds=600)  # still rendering when cancel comes
     out = io.StringIO()
-    assert command.run(args_for(path, sandbox=True, detach=True), out, {}, exec_settings=slow) == 0, out.getvalue()
+    assert run_command(**args_for(path, sandbox=True, detach=True), out=out, env={}, exec_settings=slow) == 0, out.getvalue()
     out = io.StringIO()
-    assert command.cancel(args_for(path, sandbox=True), out, {}) == 0
+    assert cancel(**args_for(path, sandbox=True), out=out, env={}) == 0
     assert f"{'cancelled':>13}  clip" in out.getvalue()
     db = sqlite3.connect(path.parent / ".renderer" / "sandbox" / "sandbox.sqlite")
     try:  # the stand-in itself has it cancelled, as the real API would
