@@ -21,13 +21,23 @@ from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded
 from renderer.execute import manifest as run_manifest
 from renderer.execute import run_report
+from renderer.execute.adopt import adopt
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
-from renderer.execute.adopt import adopt
-from renderer.execute.durable import RepositoryLock, check_manifest_campaign, open_journal, write_manifest
+from renderer.execute.durable import (
+    RepositoryLock,
+    check_manifest_campaign,
+    open_journal,
+    write_manifest,
+)
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
-from renderer.execute.settings import SETTINGS_ENV, ExecSettings, provider_settings, settings_from_env
+from renderer.execute.settings import (
+    SETTINGS_ENV,
+    ExecSettings,
+    provider_settings,
+    settings_from_env,
+)
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
 from renderer.sandbox.config import SandboxConfig

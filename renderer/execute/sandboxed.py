@@ -24,6 +24,6 @@ def sandbox_urls(campaign: Campaign, xs: ExecSettings, config: SandboxConfig | N
     if config is None:
         config = config_for_campaign(campaign.providers, campaign.pricing, xs.sandbox_render_seconds)
         config = dataclasses.replace(config, state_dir=Path(state_dir) / "sandbox" if state_dir is not None else None,
-                                     **({"credits": credits} if credits is not None else {}))
+                                     credits=credits if credits is not None else config.credits)
     with running_sandbox_sync(config) as sb:
         yield sb.base_urls

@@ -15,7 +15,6 @@ import pytest
 from exec_helpers import (
     FAST,
     FAST_JSON,
-    args_for,
     counters,
     env_for,
     make_sandbox,
@@ -23,8 +22,8 @@ from exec_helpers import (
 )
 
 from renderer.cli import main
-from renderer.errors import StateError
 from renderer.commands.run import run
+from renderer.errors import StateError
 from renderer.execute.durable import RepositoryLock
 from renderer.execute.journal import journal_path
 
