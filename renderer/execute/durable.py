@@ -69,9 +69,9 @@ class RepositoryLock:
     def __init__(self, campaign_path: str | Path, name: str) -> None:
         self.fd: int | None = None
         root = repository_root(Path(campaign_path).resolve().parent)
-        git = root / ".git" if root is not None else None
+        git = _git_dir(root / ".git") if root is not None else None
         self.path: Path | None = None
-        if git is not None and git.is_dir() and fcntl is not None:
+        if git is not None and fcntl is not None:
             digest = hashlib.sha256(campaign_identity(campaign_path, name).encode("utf-8")).hexdigest()[:16]
             self.path = git / "renderer" / f"{digest}.lock"
 
@@ -109,6 +109,21 @@ def write_manifest(path: Path, manifest: Manifest) -> None:
             shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"
         raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})"
                          + (f"; accepted and not finished (keep these request ids): {shown}" if ids else "")) from None
+
+
+def _git_dir(dot_git: Path) -> Path | None:
+    """The repository's git folder: ``.git`` itself, or where a worktree's ``.git`` file points."""
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        text = dot_git.read_text("utf-8").strip()
+    except (OSError, UnicodeError):
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    target = Path(text.removeprefix("gitdir:").strip())
+    target = target if target.is_absolute() else dot_git.parent / target
+    return target if target.is_dir() else None
 
 
 def first_error(group: BaseExceptionGroup) -> BaseException:

@@ -362,3 +362,21 @@ def test_a_manifest_the_disk_refuses_still_hands_over_the_ids(tmp_path: Path) ->
         write_manifest(target / "camp.manifest.json", data)
     assert str(info.value).startswith(f"{target / 'camp.manifest.json'}: cannot write the manifest")
     assert str(info.value).endswith("(keep these request ids): a=img_1")
+
+
+def test_a_worktree_locks_in_the_git_folder_its_dot_git_file_names(tmp_path: Path) -> None:
+    gitdir = tmp_path / "main-repo" / ".git" / "worktrees" / "wt"
+    gitdir.mkdir(parents=True)
+    (tmp_path / "wt" / "campaigns").mkdir(parents=True)
+    (tmp_path / "wt" / ".git").write_text(f"gitdir: {gitdir}\n")
+    path = write_campaign(tmp_path / "wt" / "campaigns", CAMPAIGN)
+    first, second = RepositoryLock(path, "durable"), RepositoryLock(path, "durable")
+    assert first.path is not None and first.path.parent == gitdir / "renderer"
+    first.acquire()
+    try:
+        with pytest.raises(StateError, match="in progress in this repository"):
+            second.acquire()
+    finally:
+        first.release()
+    second.acquire()  # free again once the first run ends
+    second.release()
