@@ -49,13 +49,31 @@ def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, ma
                  env: Mapping[str, str]) -> tuple[Journal, list[str]]:
     """The campaign's journal, and what is worth saying about it."""
     path = journal_path(state_dir, campaign_path, name, manifest_path)
+    notes = []
+    moved = _adopt_legacy_journal(path, state_dir, campaign_path)
+    if moved is not None:
+        notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
+                     f"is now {path}")
     raw = env.get(MAX_PAGES_ENV)
     journal = Journal(path, durable_intents=durable_intents, after_commit=after_commit,
                       max_pages=int(raw) if raw else None)
-    notes = []
     if journal.was_empty:
         notes.append(f"the journal {path} was empty (0 bytes): the run continues from the manifest {manifest_path}")
     return journal, notes
+
+
+def _adopt_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str | Path) -> Path | None:
+    """Rename a journal that an earlier version keyed on the campaign's absolute path, if there is one."""
+    digest = hashlib.sha256(str(Path(campaign_path).resolve()).encode("utf-8")).hexdigest()[:12]
+    legacy = Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"
+    if legacy == path or path.exists() or not legacy.exists():
+        return None
+    with translated(legacy):
+        for suffix in ("-wal", "-shm", ""):  # the main file last: a half-done rename is retried
+            old = legacy.with_name(legacy.name + suffix)
+            if old.exists():
+                os.replace(old, path.with_name(path.name + suffix))
+    return legacy
 
 
 class RepositoryLock:

@@ -380,3 +380,21 @@ def test_a_worktree_locks_in_the_git_folder_its_dot_git_file_names(tmp_path: Pat
         first.release()
     second.acquire()  # free again once the first run ends
     second.release()
+
+
+def test_a_journal_named_by_an_earlier_version_is_carried_over(tmp_path: Path) -> None:
+    import hashlib
+
+    path = write_campaign(tmp_path, images(2))
+    state = tmp_path / ".renderer"
+    with make_sandbox() as sb:
+        go(path, env_for(sb), state, detach=True)
+        current = only_journal(state)
+        legacy = state / f"camp-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}.sqlite"
+        current.rename(legacy)  # as the journal was named before
+        path.with_name("camp.manifest.json").unlink()  # and no manifest to adopt from: only that journal knows
+        code, out = go(path, env_for(sb), state)
+        assert code == 0, out
+        assert f"the journal {legacy}" in out and "adopted" not in out
+        assert counters(sb)["accepted_total"] == 2 and counters(sb)["duplicates_total"] == 0
+    assert only_journal(state) == current
