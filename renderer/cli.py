@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--manifest", metavar="PREV", help="compare with this manifest (default: beside the campaign)")
     pl.add_argument("--select", action="append", default=[], metavar="PATTERN",
                     help="only these jobs/instances (fnmatch); PATTERN+ adds dependants, +PATTERN upstreams")
+    pl.add_argument("--show-inputs", action="store_true",
+                    help="also show the request body of every job to run, and what changed against the manifest")
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -120,28 +122,38 @@ def _settings(args: argparse.Namespace) -> Settings:
     return s
 
 
-def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
-    """Call the command ``args`` names (commands are imported when called: startup stays quick)."""
+def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO | None = None) -> int:
+    """Call the command ``args`` names (commands are imported when called: startup stays quick).
+
+    Warnings the command found go to ``err`` whatever it returns or raises."""
+    checking = _CHECKING.get(args.command or "")
+    if checking is not None:
+        warnings: list[UserError] = []
+        try:
+            return checking(args, out, env, warnings)
+        finally:
+            render_warnings(warnings, err, env)
     command = _COMMANDS.get(args.command or "")
     if command is None:
         raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
     return command(args, out, env)
 
 
-def _validate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+def _validate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
     from renderer.commands.validate import validate
 
-    code = validate(args.files, _settings(args))
-    out.write(f"{len(args.files)} file(s) valid\n")
+    code = validate(args.files, _settings(args), warnings)
+    out.write(f"{len(args.files)} file(s) valid" + (f", {len(warnings)} warning(s)" if warnings else "") + "\n")
     return code
 
 
-def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
     from renderer.commands.plan import plan
     from renderer.ui import plan_table
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
-                env=env, settings=_settings(args), table_renderer=plan_table)
+                env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
+                warnings=warnings)
 
 
 def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -194,10 +206,29 @@ def _schema(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
     return schema(args.endpoint, out, list_only=args.list)
 
 
+# commands that check a campaign, and so may find warnings (allowed, but worth a look)
+_CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], list[UserError]], int]] = {
+    "validate": _validate, "plan": _plan,
+}
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
-    "validate": _validate, "plan": _plan, "run": _run, "status": _status, "cancel": _cancel,
+    "run": _run, "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
 }
+
+
+def render_warnings(warnings: Sequence[UserError], err: TextIO | None, env: Mapping[str, str]) -> None:
+    """``FILE:LINE:COL: warning: message`` each; on GitHub Actions also a warning annotation."""
+    if err is None:
+        return
+    for w in warnings:
+        err.write(_printable(str(w)) + "\n")
+        if env.get("GITHUB_ACTIONS") == "true":
+            loc = w.location
+            msg = _printable((f"{loc.instance}: " if loc.instance else "") + w.message, keep="\r\n")
+            props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
+            if loc.line:
+                props += f",line={loc.line},col={loc.col}"
+            err.write(f"::warning {props}::{_escape_data(msg)}\n")
 
 
 def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> None:
@@ -271,7 +302,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
             out.write(f"renderer {version('renderer')}\n")
             return 0
-        return dispatch(args, out, env)
+        return dispatch(args, out, env, err)
     except RendererError as exc:
         render_error(exc, err, env)
         return exc.exit_code

@@ -10,13 +10,17 @@ from renderer.plan.planner import build_plan
 from renderer.spec.campaign import load_campaign
 
 
-def validate(paths: Sequence[str], settings: Settings = Settings()) -> int:
-    """Check every file; raise one ``Invalid`` with the errors of all of them."""
+def validate(paths: Sequence[str], settings: Settings = Settings(), warnings: list[UserError] | None = None) -> int:
+    """Check every file; raise one ``Invalid`` with the errors of all of them.
+
+    Warnings (allowed, but worth a look) are appended to ``warnings``."""
     errors: list[UserError] = []
     for path in paths:
         try:
             campaign = load_campaign(path, settings.yaml)
-            build_plan(campaign, limits=settings.plan)
+            the_plan, _ = build_plan(campaign, limits=settings.plan)
+            if warnings is not None:
+                warnings.extend(the_plan.warnings)
         except Invalid as exc:
             errors.extend(exc.errors)
     if errors:

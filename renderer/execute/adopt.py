@@ -96,6 +96,8 @@ def _body(plan: Plan, inst: Instance, e: ManifestEntry, sha: str, previous: Mani
     """The body that was sent: the manifest's copy, else the plan's body with the same hash."""
     if e.has_request_body:
         return e.request_body
+    if e.has_request and e.request is not None:
+        return e.request  # the body input_sha256 hashes: sent as it is unless a file was uploaded
     if not inst.pending:
         return inst.body if inst.input_sha256 == sha else None
     upstream = {u: Outputs.from_manifest(up) for u in inst.needs if (up := previous.get(u)) is not None}

@@ -1,12 +1,13 @@
 """A run's results manifest, derived from the journal (the type lives in ``renderer.manifest``).
 
-It holds request bodies' hashes, ids, URLs, credits and the API's final status
-payloads, never a key or a header.
+It holds request bodies and their hashes, ids, URLs, credits and the API's final
+status payloads, never a key or a header.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from renderer.execute import journal as J
@@ -44,7 +45,7 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
         elapsed_seconds=_elapsed(sub), submitted=True,
         response=sub.response if sub.state == J.COMPLETED else None, has_response=sub.state == J.COMPLETED,
         generation=sub.generation,  # a later run, anywhere, keys a re-render past it
-        # an answer never came: what was sent, so that a later run (anywhere) settles it exactly
+        # an answer never came: what was sent (when not `request`: an upload's key), to settle it anywhere
         request_body=sub.body, has_request_body=status == "unknown" and sub.request_id is None,
         reconciled=reconciled,
     )
@@ -76,4 +77,10 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Man
             status = st.status if st.status in STATUSES else "not_submitted"
             jobs[iid] = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
                                  st.error or "not submitted", None)
+        # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending
+        request = st.body if st.body is not None else (None if inst.pending else inst.body)
+        entry = replace(jobs[iid], request=request, has_request=True)
+        if entry.has_request_body and entry.request_body == request:
+            entry = replace(entry, request_body=None, has_request_body=False)  # `request` says it already
+        jobs[iid] = entry
     return Manifest(campaign.name, campaign.sha256, _version(), jobs)

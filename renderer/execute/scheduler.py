@@ -81,6 +81,7 @@ class JobState:
     sub: Submission | None = None
     outputs: Outputs | None = None
     reused: ManifestEntry | None = None  # the previous manifest entry it reuses
+    body: Any = None  # the rendered request body it sends (before any upload), once known
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +320,7 @@ class Scheduler:
         else:
             body, sha, price = inst.body, inst.input_sha256, inst.price
         assert sha is not None
-        st.sha, st.price = sha, price
+        st.sha, st.price, st.body = sha, price, body
         sub = self._known.get((inst.id, sha))
         if sub is not None and sub.state == J.COMPLETED:
             self._finished(st, sub)

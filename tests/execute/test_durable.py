@@ -294,7 +294,8 @@ def test_a_lost_answer_never_claims_another_campaigns_session(tmp_path: Path) ->
     assert mine["status"] == "unknown" and mine["request_id"] is None and "reconciled" not in mine
     assert theirs not in json.dumps(manifest(a)) and "reconciled to" not in out
     assert "echoes the body sent" in mine["error"]
-    assert mine["request_body"] == {"image_url": "https://cdn.example.com/a0.png", "resolution": "2k"}
+    assert mine["request"] == {"image_url": "https://cdn.example.com/a0.png", "resolution": "2k"}
+    assert "request_body" not in mine  # what was sent is `request` itself: no upload changed it
 
 
 def test_a_second_runner_of_the_campaign_in_the_repository_is_refused(tmp_path: Path) -> None:
