@@ -9,7 +9,7 @@ from renderer.errors import StateError
 from renderer.execute import journal as J
 from renderer.execute.journal import Journal, journal_path
 from renderer.manifest import default_path as default_manifest_path
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 
 def open_journal(file: str, state_dir: str) -> Journal:

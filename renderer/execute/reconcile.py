@@ -8,7 +8,8 @@ say "unknown" and leave the decision to a person (``--resubmit-unknown``).
 
 What the list routes can prove, and what they cannot:
 
-- Samsar image routes: ``GET /image/list`` shows recent image sessions. A listed
+- Routes whose provider has a reconciliation list (``Provider.RECONCILIATION``, e.g.
+  Samsar's ``GET /image/list``) show recent sessions. A listed
   session is this submission's only with proof from its *own* fields: they echo
   the body that was sent (its source ``image_url``, ``image_urls``, ``prompt``...),
   every field both carry is equal, at least one of them identifies the input, it
@@ -31,24 +32,15 @@ it, and the manifest entry records it under ``reconciled``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Iterable, Mapping
 
+from renderer import providers
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import SENDING, UNKNOWN, Submission, parse_iso
-from renderer.execute.poller import IMAGE_LIST_PATH, IMAGE_STATUS_PATH
 from renderer.providers.base import Route
-
-# The case_type the image routes report, per pricing family.
-CASE_TYPES = {
-    "image_enhance": "image_enhance",
-    "image_remove_branding": "logo_remove",
-    "image_add_image_set": "image_list_to_image_set",
-    "image_rollup": "rollup_banner",
-    "image_rollup_enhance": "rollup_banner_enhance",
-}
+from renderer.providers.protocol import Reconciliation
 
 
 # Fields of a body that identify its input, when a listed session echoes them.
@@ -63,10 +55,16 @@ class Finding:
     note: str
     payload: Any = None
     evidence: Mapping[str, Any] | None = None
+    by: str | None = None  # the list route that proved it
+
+
+def _capability(route: Route) -> Reconciliation | None:
+    rec = providers.of(route).RECONCILIATION
+    return rec if rec is not None and rec.applies(route) else None
 
 
 def can_reconcile(route: Route) -> bool:
-    return route.provider == "samsar" and route.status_path == IMAGE_STATUS_PATH and route.family in CASE_TYPES
+    return _capability(route) is not None
 
 
 def _input(body: Any) -> Mapping[str, Any]:
@@ -110,27 +108,48 @@ async def reconcile(
     list_limit: int = 500,
 ) -> Finding:
     """Try to prove which session (if any) an ambiguous submission created."""
-    if not can_reconcile(route):
+    rec = _capability(route)
+    if rec is None:
         return Finding(None, f"{route.endpoint} has no list route that ties a session to a request")
-    case_type = CASE_TYPES[route.family]
+    case_type = rec.case_types[route.family]
     mine = _identity(sub.body)
     if not mine:
         return Finding(None, f"the body sent holds none of {', '.join(IDENTIFYING)}: nothing could prove a session is ours")
     rivals = [
         s for s in unsettled
-        if s.id != sub.id and s.state in (SENDING, UNKNOWN) and s.endpoint in _same_case(route, case_type)
+        if s.id != sub.id and s.state in (SENDING, UNKNOWN) and s.endpoint in _same_case(route, rec, case_type)
         and _identity(s.body) == mine
     ]
     if rivals:
-        return Finding(None, f"{len(rivals) + 1} unsettled {case_type} submissions with the same input; the list cannot tell them apart")
+        return Finding(None, f"{len(rivals) + 1} unsettled {case_type} submissions with the same input; "
+                             "the list cannot tell them apart")
     answer = await client.send(
-        "GET", route_url(client.base_url, route, IMAGE_LIST_PATH), params={"limit": str(list_limit)}, label="reconcile"
+        "GET", route_url(client.base_url, route, rec.path), params={"limit": str(list_limit)}, label="reconcile"
     )
-    if not answer.ok or not isinstance(answer.payload, Mapping) or not isinstance(answer.payload.get("sessions"), list):
-        return Finding(None, f"could not read {IMAGE_LIST_PATH} ({answer.error or 'unexpected shape'})")
+    sessions = rec.sessions(answer.payload) if answer.ok else None
+    if sessions is None:
+        return Finding(None, f"could not read {rec.path} ({answer.error or 'unexpected shape'})")
     since = (parse_iso(sub.sent_at or sub.created_at) or now) - clock_skew
-    candidates: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
-    for item in answer.payload["sessions"]:
+    candidates = _candidates(sessions, sub, case_type, claimed, since)
+    if len(candidates) == 1:
+        item, fields = candidates[0]
+        rid = item.get("request_id") or item.get("session_id")
+        evidence = {"session_id": item.get("session_id"), "case_type": case_type, "created_at": item.get("created_at"),
+                    "matched": fields, "window_start": _iso(since)}
+        return Finding(rid, f"proven by {rec.path}: the only unclaimed {case_type} session since the intent "
+                            f"whose own fields match the body sent ({', '.join(sorted(fields))})", item, evidence, rec.path)
+    if not candidates:
+        return Finding(None, f"no unclaimed {case_type} session listed since the intent echoes the body sent; "
+                             "that does not prove it was not processed")
+    return Finding(None, f"{len(candidates)} unclaimed {case_type} sessions since the intent match the body sent; "
+                         "cannot tell which is ours")
+
+
+def _candidates(sessions: Iterable[Any], sub: Submission, case_type: str, claimed: set[str],
+                since: float) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Listed sessions of the case type, unclaimed, created in the window, echoing the body sent."""
+    out: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+    for item in sessions:
         if not isinstance(item, Mapping) or item.get("case_type") != case_type:
             continue
         sid = item.get("session_id") or item.get("request_id")
@@ -141,26 +160,14 @@ async def reconcile(
             continue
         fields = matching_fields(sub.body, item)
         if fields is not None:
-            candidates.append((item, fields))
-    if len(candidates) == 1:
-        item, fields = candidates[0]
-        rid = item.get("request_id") or item.get("session_id")
-        evidence = {"session_id": item.get("session_id"), "case_type": case_type, "created_at": item.get("created_at"),
-                    "matched": fields, "window_start": _iso(since)}
-        return Finding(rid, f"proven by {IMAGE_LIST_PATH}: the only unclaimed {case_type} session since the intent "
-                            f"whose own fields match the body sent ({', '.join(sorted(fields))})", item, evidence)
-    if not candidates:
-        return Finding(None, f"no unclaimed {case_type} session listed since the intent echoes the body sent; "
-                             "that does not prove it was not processed")
-    return Finding(None, f"{len(candidates)} unclaimed {case_type} sessions since the intent match the body sent; "
-                         "cannot tell which is ours")
+            out.append((item, fields))
+    return out
 
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _same_case(route: Route, case_type: str) -> set[str]:
-    from renderer import providers
-
-    return {r.endpoint for r in providers.ROUTES.values() if CASE_TYPES.get(r.family) == case_type}
+def _same_case(route: Route, rec: Reconciliation, case_type: str) -> set[str]:
+    """The endpoints whose sessions the list reports with the same case type."""
+    return {r.endpoint for r in providers.of(route).ROUTES if rec.case_types.get(r.family) == case_type}

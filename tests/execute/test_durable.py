@@ -318,7 +318,7 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     from renderer.manifest import Manifest, ManifestEntry
     from renderer.plan.model import Outputs
     from renderer.plan.planner import build_plan
-    from renderer.spec.campaign import load_campaign
+    from renderer.campaign.campaign import load_campaign
 
     path = write_campaign(tmp_path, CAMPAIGN)
     plan, _ = build_plan(load_campaign(str(path)))

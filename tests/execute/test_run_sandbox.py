@@ -177,7 +177,7 @@ def video(keys: bool) -> str:
 
 
 def journal_of(path: Path) -> Journal:
-    from renderer.spec.campaign import load_campaign
+    from renderer.campaign.campaign import load_campaign
 
     return Journal(journal_path(path.parent / ".renderer", path, load_campaign(str(path)).name))
 
