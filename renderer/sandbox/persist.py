@@ -69,7 +69,7 @@ class SandboxStore:
                 state.sessions[s.id] = s
             for owner, key, text in self.db.execute("SELECT owner, key, data FROM answers"):
                 d = json.loads(text)
-                state.idempotency[(owner, key)] = Stored(tuple(d["fingerprint"]), d["status"],  # type: ignore[arg-type]
+                state.idempotency[(owner, key)] = Stored(tuple(d["fingerprint"]), d["status"],
                                                          base64.b64decode(d["body"]), d["headers"])
             for owner, endpoint, sha, n in self.db.execute("SELECT owner, endpoint, sha, n FROM seen"):
                 state.bodies_seen[(owner, endpoint, sha)] = n
