@@ -9,7 +9,7 @@ say "unknown" and leave the decision to a person (``--resubmit-unknown``).
 What the list routes can prove, and what they cannot:
 
 - Routes whose provider has a reconciliation list (``Provider.RECONCILIATION``, e.g.
-  Samsar's ``GET /image/list``) show recent sessions. A listed
+  ``GET /image/list``) show recent sessions. A listed
   session is this submission's only with proof from its *own* fields: they echo
   the body that was sent (its source ``image_url``, ``image_urls``, ``prompt``...),
   every field both carry is equal, at least one of them identifies the input, it
@@ -22,9 +22,8 @@ What the list routes can prove, and what they cannot:
 - An empty list does not prove that nothing was processed (a request can still be
   in the server's queue, and the list only shows the most recent sessions), so
   absence never allows a resubmission.
-- Samsar video routes: ``/video/list_completed_video_sessions`` shows neither
-  inputs nor creation times, so it cannot tie a session to a request: ``unknown``.
-- create_movie, external users, EnhanceCraft: no list route: ``unknown``.
+- A list of completed sessions that shows neither inputs nor creation times cannot
+  tie a session to a request, and routes without a list have nothing: ``unknown``.
 
 Every proof comes with its evidence (``Finding.evidence``): the scheduler prints
 it, and the manifest entry records it under ``reconciled``.
