@@ -56,12 +56,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the journal (and the --sandbox stand-in's state) lives (default .renderer)")
     r.add_argument("--sandbox-credits", type=_positive, default=None, metavar="N",
                    help="with --sandbox: the starting balance of the stand-in's account (default 100000)")
+    r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
+    r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
     st.add_argument("file")
     st.add_argument("--state-dir", default=".renderer")
     st.add_argument("--json", action="store_true")
+
+    rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
+    rs.add_argument("file")
+    rs.add_argument("--manifest", metavar="PATH")
+    rs.add_argument("--json", action="store_true")
+
+    rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
+    rp.add_argument("file")
+    rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None, help="default: <campaign>.report.html")
+    rp.add_argument("--manifest", metavar="PATH")
+    rp.add_argument("--state-dir", default=".renderer")
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file")
@@ -135,7 +148,8 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
             render_warnings(warnings, err, env)
     command = _COMMANDS.get(args.command or "")
     if command is None:
-        raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+        raise UsageError("renderer: choose a command (validate, plan, run, results, report, sandbox, status, cancel, pricing, init, "
+                         "schema)")
     return command(args, out, env)
 
 
@@ -161,7 +175,20 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
 
     return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
                sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
-               state_dir=args.state_dir, sandbox_credits=args.sandbox_credits)
+               state_dir=args.state_dir, outputs=args.outputs, junit=args.junit,
+               sandbox_credits=args.sandbox_credits)
+
+
+def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.results import results
+
+    return results(args.file, out, manifest=args.manifest, as_json=args.json)
+
+
+def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.report import report
+
+    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir)
 
 
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -213,6 +240,7 @@ _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], li
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
     "run": _run, "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
+    "results": _results, "report": _report,
 }
 
 

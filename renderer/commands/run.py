@@ -40,6 +40,7 @@ from renderer.execute.settings import (
 )
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
+from renderer.results import runhooks as R
 from renderer.sandbox.config import SandboxConfig
 from renderer.campaign.campaign import load_campaign
 
@@ -60,6 +61,8 @@ def run(
     exec_settings: ExecSettings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     sandbox_config: SandboxConfig | None = None,
+    outputs: str | None = None,
+    junit: str | None = None,
 ) -> int:
     """Submit, poll, write the manifest. Exit 0 all completed, 1 some not, 3 over budget, 130 interrupted."""
     xs = exec_settings or settings_from_env(env)
@@ -75,6 +78,9 @@ def run(
         raise BudgetExceeded(budget_message(plan, summary))
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown)
+    where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
+    downloads = None if where is None else R.RunDownloads.create(
+        where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
     with contextlib.ExitStack() as stack:
         lock = RepositoryLock(file, campaign.name)  # one run of a campaign per repository at a time
         lock.acquire()
@@ -96,15 +102,21 @@ def run(
         box: list[Scheduler] = []
         aborted = aborted_late = False
         try:
-            aborted = execute(plan, journal, conf, xs, options, previous, out, notes, transports or {}, box)
+            aborted = execute(plan, journal, conf, xs, options, previous, out, notes, transports or {}, box,
+                              downloads)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result = run_manifest.build(box[0], campaign, previous)
-                    write_manifest(manifest_path, result)
+                    data = R.attach(result.to_json(), downloads, previous)
+                    write_manifest(manifest_path, data)
                 aborted_late = bool(late)
         run_report.report(out, box[0].notes, result, manifest_path)
-        append_step_summary(env, run_report.markdown(result))
+        R.report_lines(out, data)
+        if junit:
+            R.write_junit(junit, data)
+        append_step_summary(env, run_report.markdown(data) + R.summary_markdown(plan, data))
         if aborted or aborted_late:
             return 130
-        return run_report.exit_code(result, options)
+        code = run_report.exit_code(result, options)
+        return 1 if code == 0 and R.download_failures(data) else code

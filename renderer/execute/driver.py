@@ -19,26 +19,32 @@ from renderer.execute.settings import ExecSettings, ProviderSettings
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
+from renderer.results.runhooks import RunDownloads, downloading
 
 
 def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
             options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
-            transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler]) -> bool:
+            transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
+            downloads: RunDownloads | None = None) -> bool:
     """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler.
+    ``downloads`` fetches each job's result files as it completes (``--outputs``).
 
     A task's own error (the journal's disk full...) is raised as itself, not in a group.
     """
     try:
-        return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, notes, transports, box)
+        return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, notes, transports, box,
+                         downloads)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
 
 
 async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
                    options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
-                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler]) -> bool:
+                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
+                   downloads: RunDownloads | None) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name)) for name, ps in conf.items()}
     sched = Scheduler(plan, journal, clients, xs, options, previous=previous)
+    sched.on_done = downloads.on_done if downloads is not None else None
     box.append(sched)
     total = sum(1 for i in plan.instances if i.action != "skip")
     reporter = reporter_for(out, total, xs.progress_interval)
@@ -57,10 +63,13 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
                     sched.interrupt()
                 else:
                     sched.abort()
+                    if downloads is not None:
+                        downloads.abort()
 
             if threading.current_thread() is threading.main_thread():
                 tg.start_soon(_signals, on_interrupt)
-            await sched.run()
+            async with downloading(downloads):
+                await sched.run()
             tg.cancel_scope.cancel()
     finally:
         with anyio.CancelScope(shield=True):

@@ -16,6 +16,7 @@ import hashlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from renderer.errors import RendererError, StateError
 from renderer.execute.journal import (
@@ -116,12 +117,14 @@ class RepositoryLock:
 MAX_IDS_IN_MESSAGE = 50
 
 
-def write_manifest(path: Path, manifest: Manifest) -> None:
+def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
     """Write the manifest; if the disk refuses, the error still carries the ids the API gave."""
     try:
         dump(path, manifest)
     except OSError as exc:
-        ids = [f"{iid}={e.request_id}" for iid, e in manifest.jobs.items() if e.request_id and not e.completed]
+        jobs = (manifest.to_json() if isinstance(manifest, Manifest) else manifest).get("jobs") or {}
+        ids = [f"{iid}={e['request_id']}" for iid, e in jobs.items()
+               if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != "completed"]
         shown = ", ".join(ids[:MAX_IDS_IN_MESSAGE])
         if len(ids) > MAX_IDS_IN_MESSAGE:
             shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"

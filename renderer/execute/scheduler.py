@@ -32,7 +32,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Callable, Mapping
 
 import anyio
 
@@ -213,6 +213,7 @@ class Scheduler:
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
         self.journal_error: StateError | None = None
+        self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
 
     # -- control ------------------------------------------------------------------
 
@@ -258,6 +259,9 @@ class Scheduler:
             else:
                 credits = inst.price.credits
                 self.budget.hold(inst.id, credits.max if credits is not None else 0.0)
+        for st in self.jobs.values():
+            if st.done.is_set() and self.on_done is not None:
+                self.on_done(st)
         with anyio.CancelScope() as scope:
             self._cancel = scope
             async with anyio.create_task_group() as outer:
@@ -292,6 +296,8 @@ class Scheduler:
                 else:
                     st.status, st.error = "not_submitted", st.error or "interrupted"
             st.done.set()
+            if self.on_done is not None:
+                self.on_done(st)
 
     async def _job_inner(self, st: JobState) -> None:
         inst = st.inst
