@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from renderer.errors import Invalid, RendererError, UsageError, UserError
@@ -51,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--detach", action="store_true", help="submit and exit; a later run resumes polling")
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
-    r.add_argument("--state-dir", default=".renderer", help="where the journal lives (default .renderer)")
+    r.add_argument("--state-dir", default=".renderer",
+                   help="where the journal (and the --sandbox stand-in's state) lives (default .renderer)")
+    r.add_argument("--sandbox-credits", type=_positive, default=None, metavar="N",
+                   help="with --sandbox: the starting balance of the stand-in's account (default 100000)")
     r.add_argument("--job-timeout", type=_duration, default=None, metavar="DURATION",
                    help="how long one render may stay pending, e.g. 30m, 2h (default: the campaign's timeouts.job, else 6h)")
     r.add_argument("--run-timeout", type=_duration, default=None, metavar="DURATION",
@@ -90,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
     s.add_argument("--tier", default="pro", choices=("pro", "business", "enterprise"),
                    help="EnhanceCraft rate-limit tier to enforce")
+    s.add_argument("--state", default=None, metavar="DIR",
+                   help="keep sessions, balances and ids in DIR between restarts (default: in memory)")
 
     pr = sub.add_parser("pricing", help="price table tools")
     prs = pr.add_subparsers(dest="pricing_command", parser_class=_Parser)
@@ -183,7 +189,7 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
                sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
                state_dir=args.state_dir, outputs=args.outputs, junit=args.junit,
-               job_timeout=args.job_timeout, run_timeout=args.run_timeout)
+               sandbox_credits=args.sandbox_credits, job_timeout=args.job_timeout, run_timeout=args.run_timeout)
 
 
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -215,7 +221,8 @@ def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
     from renderer.sandbox.config import SandboxConfig
 
     config = SandboxConfig(render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits,
-                           seed=args.seed, enhancecraft_tier=args.tier)
+                           seed=args.seed, enhancecraft_tier=args.tier,
+                           state_dir=Path(args.state) if args.state else None)
     return sandbox(args.host, args.port, config)
 
 

@@ -62,6 +62,10 @@ class ManifestEntry:
     request: Any = None  # the body input_sha256 hashes, as sent (plan --show-inputs diffs against it)
     has_request: bool = False  # manifests before `request` existed lack it
     submitted: bool = False  # the journal holds a submission: `elapsed_seconds` is written
+    generation: int = 1  # the submission's generation: a re-render is keyed past it (written when > 1)
+    request_body: Any = None  # an `unknown` without a request id whose sent body is not `request` (an upload)
+    has_request_body: bool = False
+    reconciled: Mapping[str, Any] | None = None  # {by, evidence}: a lost answer proven from a listing
     source: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
@@ -89,7 +93,11 @@ class ManifestEntry:
             submitted_at=obj.get("submitted_at"), finished_at=obj.get("finished_at"), duration=obj.get("duration"),
             attempts=obj.get("attempts") or 0, error=obj.get("error"), elapsed_seconds=obj.get("elapsed_seconds"),
             response=obj.get("response"), has_response="response" in obj, submitted="elapsed_seconds" in obj,
-            request=obj.get("request"), has_request="request" in obj, source=obj,
+            request=obj.get("request"), has_request="request" in obj,
+            generation=_generation(obj.get("generation")), request_body=obj.get("request_body"),
+            has_request_body="request_body" in obj,
+            reconciled=obj.get("reconciled") if isinstance(obj.get("reconciled"), Mapping) else None,
+            source=obj,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -107,9 +115,19 @@ class ManifestEntry:
             out["elapsed_seconds"] = self.elapsed_seconds
         if self.has_response:
             out["response"] = self.response
+        if self.generation > 1:
+            out["generation"] = self.generation
+        if self.has_request_body:
+            out["request_body"] = self.request_body
+        if self.reconciled is not None:
+            out["reconciled"] = dict(self.reconciled)
         if self.has_request:
             out["request"] = self.request
         return out
+
+
+def _generation(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else 1
 
 
 def _estimate_json(r: Range | None) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ of its routes' renders it cancels, and the body for one session.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TextIO
 
 import anyio
@@ -19,6 +20,8 @@ from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
+from renderer.sandbox.config import SandboxConfig
+from renderer.sandbox.server import running_sandbox_sync
 
 
 def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = ".renderer", sandbox: bool = False,
@@ -35,7 +38,8 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = "
             if provider.CANCEL is None:
                 continue
             subs = [s for s in pending if _canceller(s.endpoint) is provider]
-            failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env, sandbox, transport)
+            failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env,
+                                         Path(state_dir) / "sandbox" if sandbox else None, transport)
         return 1 if failures else 0
     finally:
         journal.close()
@@ -50,16 +54,22 @@ def _canceller(endpoint: str) -> Provider | None:
 
 
 def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: Journal, out: TextIO,
-                     env: Mapping[str, str], sandbox: bool, transport: httpx.AsyncBaseTransport | None) -> int:
-    """Cancel one provider's renders; the number that could not be cancelled."""
+                     env: Mapping[str, str], sandbox_state: Path | None,
+                     transport: httpx.AsyncBaseTransport | None) -> int:
+    """Cancel one provider's renders; the number that could not be cancelled.
+
+    ``sandbox_state``: the run used `--sandbox`; its stand-in is started again from the
+    state it kept, and cancels the renders as the API would.
+    """
     if not subs:
         out.write(f"no pending {how.noun} to cancel\n")
         return 0
-    if sandbox and not env.get(provider.ENV_BASE_URL):
-        for s in subs:
-            journal.finish(s, J.CANCELLED, error="cancelled (sandbox run: its stand-in is gone)")
-            out.write(f"{'cancelled':>13}  {s.instance_id}\n")
-        return 0
+    if sandbox_state is not None and not env.get(provider.ENV_BASE_URL):
+        with running_sandbox_sync(SandboxConfig(state_dir=sandbox_state)) as sb:
+            conf = provider_settings({}, provider.NAME, env, sandbox_url=sb.base_urls[provider.NAME])
+            stand_in: int = anyio.run(_cancel_all, journal, conf, how, subs, out, transport)
+            return stand_in
+    sandbox = sandbox_state is not None
     conf = provider_settings({}, provider.NAME, env if not sandbox else {**env, provider.ENV_KEY: "sandbox-key"})
     failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, transport)
     return failures

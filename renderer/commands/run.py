@@ -21,9 +21,15 @@ from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded
 from renderer.execute import manifest as run_manifest
 from renderer.execute import run_report
+from renderer.execute.adopt import adopt
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
-from renderer.execute.journal import Journal, journal_path
+from renderer.execute.durable import (
+    RepositoryLock,
+    check_manifest_campaign,
+    open_journal,
+    write_manifest,
+)
 from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
@@ -54,6 +60,7 @@ def run(
     detach: bool = False,
     resubmit_unknown: bool = False,
     state_dir: str = ".renderer",
+    sandbox_credits: int | None = None,
     job_timeout: float | None = None,
     run_timeout: float | None = None,
     exec_settings: ExecSettings | None = None,
@@ -74,6 +81,7 @@ def run(
     xs = with_timeouts(xs, campaign.timeouts, job_timeout, run_timeout)
     manifest_path = Path(manifest) if manifest else M.default_path(file)
     previous = M.load(manifest_path, required=False)
+    check_manifest_campaign(previous, campaign.name, manifest_path)
     plan, _ = build_plan(campaign, previous, select, settings.plan)
     summary = summarise(plan, previous)
     if summary.over_budget:
@@ -84,27 +92,34 @@ def run(
     downloads = None if where is None else R.RunDownloads.create(
         where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
     with contextlib.ExitStack() as stack:
-        urls: Mapping[str, str] = stack.enter_context(sandbox_urls(campaign, xs, sandbox_config)) if sandbox else {}
+        lock = RepositoryLock(file, campaign.name)  # one run of a campaign per repository at a time
+        lock.acquire()
+        stack.callback(lock.release)
+        journal, notes = open_journal(state_dir, file, campaign.name, manifest_path, durable_intents=xs.durable_intents,
+                                      after_commit=kill_after_commit(env), env=env)
+        stack.callback(journal.close)
+        note = journal.acquire_lock()
+        notes += [note] if note else []
+        urls: Mapping[str, str] = stack.enter_context(
+            sandbox_urls(campaign, xs, sandbox_config, state_dir=state_dir, credits=sandbox_credits)) if sandbox else {}
         table = plan.price_table
         # every missing key fails here, all at once, before anything is sent
         conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)
-        journal = Journal(journal_path(state_dir, file), durable_intents=xs.durable_intents,
-                          after_commit=kill_after_commit(env))
-        stack.callback(journal.close)
-        note = journal.acquire_lock()
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
                           "campaign_sha256": campaign.sha256})
+        adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
+        notes += [adopted] if adopted else []
         box: list[Scheduler] = []
         aborted = aborted_late = False
         try:
-            aborted = execute(plan, journal, conf, xs, options, previous, text_out, note, transports or {}, box,
+            aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
                               downloads, scrubber)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result = run_manifest.build(box[0], campaign, previous)
                     data = scrubber.value(R.attach(result.to_json(), downloads, previous))
-                    M.dump(manifest_path, data)
+                    write_manifest(manifest_path, data)
                 aborted_late = bool(late)
         run_report.report(text_out, box[0].notes, result, manifest_path)
         R.report_lines(text_out, data)

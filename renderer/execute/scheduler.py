@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -36,11 +37,12 @@ from typing import Any, AsyncIterator, Callable, Mapping
 import anyio
 
 from renderer import providers
-from renderer.errors import ApiError, DataFileError, Invalid, UserError
+from renderer.errors import ApiError, DataFileError, Invalid, StateError, UserError
 from renderer.execute import journal as J
 from renderer.execute.breaker import Breaker
 from renderer.execute.client import Answer, ProviderClient, route_url
-from renderer.execute.journal import Journal, Submission
+from renderer.execute.journal import Submission
+from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
 from renderer.execute.outputs import job_duration, outputs_of
 from renderer.execute.poller import Poller
@@ -184,7 +186,7 @@ class Scheduler:
     def __init__(
         self,
         plan: Plan,
-        journal: Journal,
+        journal: JournalStore,
         clients: Mapping[str, ProviderClient],
         settings: ExecSettings,
         options: RunOptions = RunOptions(),
@@ -217,6 +219,7 @@ class Scheduler:
         self.started = clock()
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
+        self.journal_error: StateError | None = None
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
 
     # -- control ------------------------------------------------------------------
@@ -288,15 +291,25 @@ class Scheduler:
                             tg.start_soon(self._job, st)
                 outer.cancel_scope.cancel()
         self._cancel = None
+        if self.journal_error is not None:
+            raise self.journal_error
 
     async def _job(self, st: JobState) -> None:
         try:
             await self._job_inner(st)
+        except StateError as exc:
+            # The journal refused a write (disk full...): no new submissions, no more waiting;
+            # answers in flight still land (kept in memory for the manifest). Raised after the run.
+            self.journal_error = self.journal_error or exc
+            self.stop(f"stopped: {exc}")
+            for p in self.pollers.values():
+                p.stop("the journal cannot record results")
         finally:
             if st.status in (WAITING, QUEUED, SUBMITTING):
-                # cancelled mid-way (second Ctrl-C): say what the journal knows
+                # cancelled mid-way (second Ctrl-C), or the journal failed: say what it knows
                 sub = self.journal.current(st.inst.id, st.sha) if st.sha else None
                 if sub is not None:
+                    sub = self.journal.get(sub.id)  # with an answer the disk refused, if any
                     st.sub, st.status = sub, sub.public_status
                 else:
                     st.status, st.error = "not_submitted", st.error or "interrupted"
@@ -407,7 +420,7 @@ class Scheduler:
     async def _settle(self, st: JobState, route: Route, body: Any, sub: Submission) -> None:
         """A submission of an earlier run whose answer was never journaled."""
         client = self.clients[route.provider]
-        if client.settings.idempotent_keys:
+        if client.settings.idempotent_keys and sub.body is not None:  # None: adopted, the body sent is not known
             await self._submit(st, route, body, sub, generation=sub.generation)
             return
         finding = await self._reconcile(route, sub)
@@ -431,6 +444,11 @@ class Scheduler:
                 clock_skew=self.settings.clock_skew, now=time.time(), list_limit=self.settings.poll.image_list_limit,
             )
         self.journal.note("reconcile", finding.note, sub.instance_id)
+        if finding.request_id:  # a claim on a session: said out loud, recorded with its evidence
+            self.notes.append(f"{sub.instance_id}: reconciled to {finding.request_id}: {finding.note}")
+            self.journal.note("reconciled", json.dumps(
+                {"request_id": finding.request_id, "by": finding.by, "evidence": finding.evidence},
+                sort_keys=True), sub.instance_id)
         return finding
 
     def _unknown(self, st: JobState, sub: Submission, why: str, finding: Finding) -> None:

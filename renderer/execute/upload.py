@@ -20,7 +20,7 @@ import anyio
 from renderer.campaign.files import confined_path
 from renderer.errors import ApiError, DataFileError, Location
 from renderer.execute.client import ProviderClient, route_url
-from renderer.execute.journal import Journal
+from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
 from renderer.execute.settings import ExecSettings
 from renderer import providers
@@ -58,7 +58,7 @@ def confined(folder: Path, relative: Any, field: str = "input_file") -> Path:
 
 async def upload_input(
     client: ProviderClient,
-    journal: Journal,
+    journal: JournalStore,
     route: Route,
     body: Mapping[str, Any],
     folder: Path,

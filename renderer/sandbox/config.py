@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from renderer.sandbox.faults import FaultSettings
@@ -35,6 +36,8 @@ class SandboxConfig:
     clock: Callable[[], float] = time.monotonic  # injectable so tests advance time without sleeping
     wall_clock: Callable[[], float] = time.time  # only for timestamps shown to clients
     max_body_bytes: int = 32 * 1024 * 1024
+    # Where the sandbox keeps its sessions, balances and ids between runs; None: in memory only.
+    state_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.enhancecraft_tier not in ENHANCECRAFT_TIERS:
@@ -55,6 +58,7 @@ class SandboxConfig:
             "seed": self.seed,
             "enhancecraft_tier": self.enhancecraft_tier,
             "samsar_requests_per_minute": self.samsar_requests_per_minute,
+            "persistent": self.state_dir is not None,
             "rate_limit_window": self.rate_limit_window,
         }
 

@@ -158,6 +158,7 @@ async def handle(
         admission.reject.headers.update(admission.headers)
         return admission.reject
     response = await process(request, admission.owner, plan)
+    state.flush()  # a persistent sandbox saves what it accepted before it answers
     response.headers.update(admission.headers)
     if "drop_after" in plan:
         state.counters.faults["drop_after"] += 1

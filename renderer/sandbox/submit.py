@@ -149,8 +149,7 @@ def _accept(state: SandboxState, route: Route, owner: str, sha: str, idem: str |
     counters.accepted[route.endpoint] += 1
     documented = route.alias_of or route.endpoint  # /video/create repeats /video/text_to_video
     seen = (owner, documented, sha)
-    state.bodies_seen[seen] += 1
-    if state.bodies_seen[seen] > 1:
+    if state.saw(seen) > 1:
         counters.duplicates[documented] += 1
     headers: dict[str, str] = {}
     if result.charged is not None:
@@ -158,5 +157,5 @@ def _accept(state: SandboxState, route: Route, owner: str, sha: str, idem: str |
         headers["x-credits-remaining"] = str(result.remaining)
     payload = json.dumps(result.body, separators=(",", ":")).encode("utf-8")
     if idem:
-        state.idempotency[(owner, idem)] = Stored((route.endpoint, sha), result.status, payload, headers)
+        state.remember_answer(owner, idem, Stored((route.endpoint, sha), result.status, payload, headers))
     return Response(payload, result.status, headers, media_type="application/json")

@@ -45,6 +45,7 @@ def test_secrets_only_in_the_protected_run_job():
     assert "secrets." not in yaml.safe_dump(plan)
     assert "environment" not in plan
     assert run["environment"] and run["concurrency"]["cancel-in-progress"] is False
+    assert run["concurrency"]["group"] == f"campaign-run-{WORKFLOW['env']['CAMPAIGN']}"  # one group per campaign
     assert re.findall(r"secrets\.(\w+)", yaml.safe_dump(run)) == ["SAMSAR_API_KEY"]
     assert WORKFLOW["permissions"] == {"contents": "read"}
 
