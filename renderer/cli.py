@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--manifest", metavar="PREV", help="compare with this manifest (default: beside the campaign)")
     pl.add_argument("--select", action="append", default=[], metavar="PATTERN",
                     help="only these jobs/instances (fnmatch); PATTERN+ adds dependants, +PATTERN upstreams")
+    pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
+    pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -48,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
     r.add_argument("--state-dir", default=".renderer", help="where the journal lives (default .renderer)")
+    r.add_argument("--plan", metavar="PLANFILE",
+                   help="run exactly this saved plan (plan --out); refuse if the campaign, manifest or prices changed")
+    r.add_argument("--max-credits", type=float, default=None, metavar="N", help="lower budget.max_credits for this run")
+    r.add_argument("--rerun-cancelled", action="store_true", help="send jobs cancelled with `renderer cancel` again")
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
@@ -59,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file")
     c.add_argument("--state-dir", default=".renderer")
     c.add_argument("--sandbox", action="store_true")
+    c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
 
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
     s.add_argument("--host", default="127.0.0.1")
@@ -67,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--render-seconds", type=float, default=2.0)
     s.add_argument("--credits", type=int, default=1_000_000)
     s.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
+    s.add_argument("--price-factor", type=float, default=1.0,
+                   help="charge this many times the documented prices (rehearse prices that moved)")
     s.add_argument("--tier", default="pro", choices=("pro", "business", "enterprise"),
                    help="EnhanceCraft rate-limit tier to enforce")
 
@@ -110,11 +119,12 @@ def _settings(args: argparse.Namespace):
     return s
 
 
-def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO | None = None) -> int:
     from renderer import commands
 
+    warn = (lambda w: render_warning(w, err or out, env))
     if args.command == "validate":
-        code = commands.validate(args.files, _settings(args))
+        code = commands.validate(args.files, _settings(args), warn=warn)
         out.write(f"{len(args.files)} file(s) valid\n")
         return code
     if args.command == "plan":
@@ -123,6 +133,7 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
         return commands.plan(
             args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
             env=env, settings=_settings(args), table_renderer=plan_table,
+            plan_out=args.out, rerun_cancelled=args.rerun_cancelled, warn=warn,
         )
     if args.command in ("run", "status", "cancel"):
         from renderer.execute import command as execute
@@ -134,7 +145,7 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
 
         config = SandboxConfig(
             render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits, seed=args.seed,
-            enhancecraft_tier=args.tier,
+            enhancecraft_tier=args.tier, price_factor=args.price_factor,
         )
         return sandbox_command(args.host, args.port, config)
     if args.command == "pricing":
@@ -152,6 +163,17 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
 
         return schema(args.endpoint, out, list_only=args.list)
     raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+
+
+def render_warning(warning: UserError, err: TextIO, env: Mapping[str, str]) -> None:
+    """A located warning (``FILE:LINE:COL: warning: ...``); on GitHub Actions also an annotation."""
+    loc = warning.location
+    err.write(_printable(f"{loc}: warning: " + (f"{loc.instance}: " if loc.instance else "") + warning.message) + "\n")
+    if env.get("GITHUB_ACTIONS") == "true":
+        props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
+        if loc.line:
+            props += f",line={loc.line},col={loc.col}"
+        err.write(f"::warning {props}::{_escape_data(_printable(warning.message, keep=chr(13) + chr(10)))}\n")
 
 
 def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> None:
@@ -225,7 +247,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
             out.write(f"renderer {version('renderer')}\n")
             return 0
-        return dispatch(args, out, env)
+        return dispatch(args, out, env, err)
     except RendererError as exc:
         render_error(exc, err, env)
         return exc.exit_code

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, Callable, Mapping, Sequence, TextIO
 
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
+from renderer.plan import planfile
 from renderer.plan.planner import PlanLimits, build_plan
+from renderer.plan.price_overrides import below_documented
 from renderer.plan.report import budget_message, plan_json, plan_markdown, summarise
 from renderer.spec.campaign import Campaign, load_campaign
 from renderer.spec.yamlfile import FileRefused, Limits, read_regular_file
@@ -29,12 +31,21 @@ class Settings:
     plan: PlanLimits = PlanLimits()
 
 
-def validate(paths: Sequence[str], settings: Settings = Settings()) -> int:
-    """Check every file; raise one ``Invalid`` with the errors of all of them."""
+Warn = Callable[[UserError], None]
+
+
+def _no_warning(w: UserError) -> None:
+    pass
+
+
+def validate(paths: Sequence[str], settings: Settings = Settings(), warn: Warn = _no_warning) -> int:
+    """Check every file; raise one ``Invalid`` with the errors of all of them. Warnings go to ``warn``."""
     errors: list[UserError] = []
     for path in paths:
         try:
             campaign = load_campaign(path, settings.yaml)
+            for w in below_documented(campaign):
+                warn(w)
             build_plan(campaign, limits=settings.plan)
         except Invalid as exc:
             errors.extend(exc.errors)
@@ -118,13 +129,25 @@ def plan(
     env: Mapping[str, str] | None = None,
     settings: Settings = Settings(),
     table_renderer: Any = None,
+    plan_out: str | None = None,
+    rerun_cancelled: bool = False,
+    warn: Warn = _no_warning,
 ) -> int:
-    """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget."""
+    """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
+
+    ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run refuses it then).
+    """
     campaign = load_campaign(path, settings.yaml)
+    for w in below_documented(campaign):
+        warn(w)
     manifest_path = Path(manifest) if manifest else default_manifest_path(path)
     previous = read_manifest(manifest_path, required=manifest is not None)
     the_plan, _ = build_plan(campaign, previous, select, settings.plan)
+    if rerun_cancelled:
+        the_plan = the_plan.rerun_cancelled()
     summary = summarise(the_plan, previous)
+    if plan_out:
+        planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
     markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
     if fmt == "json":

@@ -13,11 +13,13 @@ translated into these where they enter, so no traceback ever reaches a user::
     │   ├── ReferenceError_     unknown endpoint / needs, cycles, unmatched needs
     │   ├── TemplateError       Jinja syntax, undefined name, sandbox violation
     │   ├── DataFileError       matrix data files: missing, outside, malformed
-    │   └── LimitError          a configured bound (instances, render time, size)
+    │   ├── LimitError          a configured bound (instances, render time, size)
+    │   └── PricingWarning      not an error: a `pricing:` below a documented price (reported, exit unchanged)
     ├── Invalid                 many UserErrors collected, reported together  exit 1
     ├── BudgetExceeded          the plan or the run would pass max_credits     exit 3
     ├── ConfigError             environment: a key or base URL missing/bad     exit 1
     ├── StateError              the journal: locked by another run, corrupt    exit 1
+    ├── StalePlan               run --plan: the files no longer match the plan exit 1
     └── ApiError                a provider answered with an error              exit 1
         └── TransportError      no answer (connect, timeout, reset)
 
@@ -112,6 +114,12 @@ class LimitError(UserError):
     pass
 
 
+class PricingWarning(UserError):
+    """Reported as ``FILE:LINE:COL: warning: ...``; never raised, never changes an exit code."""
+
+    kind = "warning"
+
+
 class Invalid(RendererError):
     """Every problem found in one or more files, in file/line order."""
 
@@ -134,6 +142,10 @@ class ConfigError(RendererError):
 
 class StateError(RendererError):
     pass
+
+
+class StalePlan(RendererError):
+    """``run --plan``: the campaign, manifest or prices changed since the plan was reviewed."""
 
 
 class ApiError(RendererError):

@@ -33,7 +33,12 @@ from renderer.execute import manifest as M
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal, journal_path
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
+from renderer.execute.balance import balance_warnings
+from renderer.execute.budget import Budget
+from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.scheduler import RunOptions, Scheduler
+from renderer.execute.spending import budget_lines, prior_spend, run_limit, sent_before
+from renderer.plan import planfile
 from renderer.execute.settings import ExecSettings, ProviderSettings, provider_settings
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
@@ -104,11 +109,24 @@ def run(
     manifest_path = Path(args.manifest) if getattr(args, "manifest", None) else default_manifest_path(args.file)
     previous = read_manifest(manifest_path, required=False)
     plan, planner = build_plan(campaign, previous, getattr(args, "select", None) or (), settings.plan)
-    summary = summarise(plan, previous)
-    if summary.over_budget:
-        raise BudgetExceeded(budget_message(plan, summary))
+    if getattr(args, "rerun_cancelled", False):
+        plan = plan.rerun_cancelled()
+    if getattr(args, "plan", None):  # the reviewed plan, or nothing: before anything is sent
+        planfile.check(planfile.load(Path(args.plan)), planfile.plan_record(plan, summarise(plan, previous), manifest_path),
+                       Path(args.plan))
+    limit = run_limit(campaign.budget, getattr(args, "max_credits", None))
     needed = sorted({providers.route(i.endpoint).provider for i in plan.instances if i.action == "run"})  # type: ignore[union-attr]
     with contextlib.ExitStack() as stack:
+        journal = Journal(journal_path(getattr(args, "state_dir", ".renderer"), args.file),
+                          durable_intents=xs.durable_intents, after_commit=_kill_hook(env))
+        stack.callback(journal.close)
+        _, outside = prior_spend(previous, journal)
+        budget = Budget(limit, spent_outside=outside)
+        budget.load(journal.all())
+        summary = summarise(plan, previous, budget=limit, spent=budget.committed,
+                            sent=sent_before(plan, journal, getattr(args, "rerun_cancelled", False)))
+        if summary.over_budget:
+            raise BudgetExceeded(budget_message(plan, summary))
         urls: dict[str, str] = {}
         if getattr(args, "sandbox", False):
             sb = stack.enter_context(_sandbox(campaign, xs, sandbox_config))
@@ -116,19 +134,17 @@ def run(
         table = providers.price_table(campaign.pricing)
         conf = {name: provider_settings(campaign.providers, name, env, sandbox_url=urls.get(name), price_table=table)
                 for name in needed}  # a missing key fails here, before anything is sent
-        journal = Journal(journal_path(getattr(args, "state_dir", ".renderer"), args.file),
-                          durable_intents=xs.durable_intents, after_commit=_kill_hook(env))
-        stack.callback(journal.close)
         note = journal.acquire_lock()
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(args.file).resolve()),
                           "campaign_sha256": campaign.sha256})
         options = RunOptions(detach=bool(getattr(args, "detach", False)),
-                             resubmit_unknown=bool(getattr(args, "resubmit_unknown", False)))
+                             resubmit_unknown=bool(getattr(args, "resubmit_unknown", False)),
+                             rerun_cancelled=bool(getattr(args, "rerun_cancelled", False)))
         scheduler_box: list[Scheduler] = []
         aborted = False
         try:
             aborted = anyio.run(_execute, plan, planner, journal, conf, xs, options, previous, out, note,
-                                transports or {}, scheduler_box)
+                                transports or {}, scheduler_box, budget)
         finally:
             if scheduler_box:
                 with _sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
@@ -140,6 +156,8 @@ def run(
         append_step_summary(env, _markdown(data))
         if aborted or aborted_late:
             return 130
+        if sched.budget.refused:
+            return 3  # stopped by the budget: what it charged and held back was said above
         return _exit_code(data, options)
 
 
@@ -173,14 +191,16 @@ def _sandbox(campaign: Campaign, xs: ExecSettings, config: Any):
 
 async def _execute(plan, planner, journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
                    options: RunOptions, previous, out: TextIO, note: str | None,
-                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list) -> bool:
+                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list, budget: Budget) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name)) for name, ps in conf.items()}
-    sched = Scheduler(plan, planner, journal, clients, xs, options, previous=previous)
+    sched = Scheduler(plan, planner, journal, clients, xs, options, previous=previous, budget=budget)
     box.append(sched)
     total = sum(1 for i in plan.instances if i.action != "skip")
     reporter = reporter_for(out, total, xs.progress_interval)
     if note:
         reporter.note(f"note: {note}")
+    for warning in await balance_warnings(plan, clients):
+        reporter.note(warning)
     interrupts = 0
     try:
         async with anyio.create_task_group() as tg:
@@ -240,6 +260,8 @@ def _exit_code(data: Mapping[str, Any], options: RunOptions) -> int:
 def _report(out: TextIO, sched: Scheduler, data: Mapping[str, Any], manifest_path: Path) -> None:
     for text in dict.fromkeys(sched.notes):
         out.write(f"note: {text}\n")
+    for line in budget_lines(sched.budget, data["credits"]["spent"]):
+        out.write(line + "\n")
     problems = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") not in ("completed", "pending")]
     for iid, e in problems[:MAX_PROBLEM_LINES]:
         out.write(f"{e['status']:>13}  {iid}: {e.get('error') or ''}\n")
@@ -347,13 +369,18 @@ def cancel(args: Any, out: TextIO, env: Mapping[str, str], settings: Any = None,
             out.write("no pending video renders to cancel\n")
             return 0
         sandbox = getattr(args, "sandbox", False)
+        manifest_path = Path(args.manifest) if getattr(args, "manifest", None) else default_manifest_path(args.file)
         if sandbox and not env.get("SAMSAR_BASE_URL"):
             for s in videos:
                 journal.finish(s, J.CANCELLED, error="cancelled (sandbox run: its stand-in is gone)")
                 out.write(f"{'cancelled':>13}  {s.instance_id}\n")
+            mark_cancelled(manifest_path, videos, "cancelled (sandbox run: its stand-in is gone)")
             return 0
         conf = provider_settings({}, "samsar", env if not sandbox else {**env, "SAMSAR_API_KEY": "sandbox-key"})
-        return anyio.run(_cancel_all, journal, conf, videos, out, transport)
+        done: list[J.Submission] = []
+        code = anyio.run(_cancel_all, journal, conf, videos, out, transport, done)
+        mark_cancelled(manifest_path, done, CANCELLED_BY_USER)
+        return code
     finally:
         journal.close()
 
@@ -364,8 +391,11 @@ def _is_video(endpoint: str) -> bool:
         "/status", "/external_users/status", "/video/status")
 
 
+CANCELLED_BY_USER = "cancelled by `renderer cancel`; `renderer run --rerun-cancelled` sends it again"
+
+
 async def _cancel_all(journal: Journal, conf: ProviderSettings, subs: list[J.Submission], out: TextIO,
-                      transport: httpx.AsyncBaseTransport | None) -> int:
+                      transport: httpx.AsyncBaseTransport | None, done: list[J.Submission]) -> int:
     client = ProviderClient(conf, transport=transport)
     failures = 0
     assert CANCEL_ROUTE is not None
@@ -377,7 +407,7 @@ async def _cancel_all(journal: Journal, conf: ProviderSettings, subs: list[J.Sub
                                        headers={"Idempotency-Key": f"renderer-cancel-{s.session_id or s.request_id}"},
                                        label="cancel")
             if answer.ok:
-                journal.finish(s, J.CANCELLED, response=answer.payload, error="cancelled by `renderer cancel`")
+                done.append(journal.finish(s, J.CANCELLED, response=answer.payload, error=CANCELLED_BY_USER))
                 out.write(f"{'cancelled':>13}  {s.instance_id}\n")
             else:
                 failures += 1

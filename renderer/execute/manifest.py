@@ -71,9 +71,27 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
         entry["credits"]["charged"] = sub.credits_charged
         if sub.estimate_max is not None and estimated is None:
             entry["credits"]["estimated"] = {"min": sub.estimate_min, "max": sub.estimate_max}
+        miss = estimate_miss(sub.credits_charged, entry["credits"]["estimated"])
+        if miss is not None:
+            entry["credits"]["estimate_miss"] = miss
         if sub.state == J.COMPLETED:
             entry["response"] = sub.response
     return entry
+
+
+def estimate_miss(charged: Any, estimated: Any) -> dict[str, Any] | None:
+    """A charge above the estimate's max: by how much, and how many times the estimate."""
+    top = estimated.get("max") if isinstance(estimated, Mapping) else None
+    if not isinstance(charged, (int, float)) or not isinstance(top, (int, float)) or charged <= top:
+        return None
+    return {"above_estimate": _tidy(charged - top), "ratio": round(charged / top, 3) if top else None}
+
+
+def spent(scheduler: Scheduler) -> float | int:
+    """Credits charged by every run and attempt of the campaign: the journal's, and what
+    only the previous manifest knew."""
+    charged = sum(s.credits_charged or 0.0 for s in scheduler.journal.all() if s.state in J.SPENDING)
+    return _tidy(scheduler.budget.spent_outside + charged)
 
 
 def build(scheduler: Scheduler, campaign: Any, previous: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -102,7 +120,7 @@ def build(scheduler: Scheduler, campaign: Any, previous: Mapping[str, Any] | Non
         "campaign_sha256": campaign.sha256,
         "renderer_version": _version(),
         "jobs": jobs,
-        "credits": totals(jobs),
+        "credits": {**totals(jobs), "spent": spent(scheduler)},
         "counts": counts(jobs),
     }
 

@@ -16,9 +16,9 @@ nothing, or failed/refused      submits (a new generation after a failure)
 ``completed``                   reuses the outputs
 ==============================  ==============================================
 
-Budget: every instance holds the credits it may spend (its estimate's max until
-the API says what it charged); a submission that would take the total past
-``budget.max_credits`` is not made. A 402 stops submissions to that provider,
+Budget (``renderer.execute.budget``): every submission, of this run or an earlier
+one, counts what it was charged or may still be; a POST is admitted right before
+it is sent only if its hold still fits ``budget.max_credits``. A 402 stops submissions to that provider,
 an interrupt (first Ctrl-C) stops all; what was accepted is still polled after a
 402, and left pending after an interrupt (a later run resumes it).
 """
@@ -38,6 +38,7 @@ import anyio
 from renderer import providers
 from renderer.errors import ApiError, DataFileError, Invalid, UserError
 from renderer.execute import journal as J
+from renderer.execute.budget import Budget, Turn
 from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Journal, Submission
 from renderer.execute.limits import Backoff
@@ -64,6 +65,7 @@ def idempotency_key(campaign: str, instance_id: str, input_sha256: str, generati
 class RunOptions:
     detach: bool = False
     resubmit_unknown: bool = False
+    rerun_cancelled: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -79,38 +81,6 @@ class JobState:
     sub: Submission | None = None
     outputs: Outputs | None = None
     reused: Mapping[str, Any] | None = None  # the previous manifest entry it reuses
-
-
-class Budget:
-    """Credits each instance may spend; submissions are admitted against ``limit``."""
-
-    def __init__(self, limit: float | None) -> None:
-        self.limit = limit
-        self.held: dict[str, float] = {}
-
-    @property
-    def total(self) -> float:
-        return sum(self.held.values())
-
-    def hold(self, iid: str, amount: float | None) -> None:
-        self.held[iid] = amount or 0.0
-
-    def release(self, iid: str) -> None:
-        self.held.pop(iid, None)
-
-    def admit(self, iid: str, need: float | None) -> str | None:
-        """None if the submission fits (and is then held), else why it does not."""
-        if self.limit is None:
-            self.held[iid] = need or 0.0
-            return None
-        if need is None:
-            return "its price is unknown and the campaign sets budget.max_credits; add the price under `pricing`"
-        others = self.total - self.held.get(iid, 0.0)
-        if others + need > self.limit:
-            return (f"it may cost {need:g} credits and {others:g} are already committed: "
-                    f"that would pass budget.max_credits {self.limit:g}")
-        self.held[iid] = need
-        return None
 
 
 class SubmissionGate:
@@ -169,6 +139,7 @@ class Scheduler:
         campaign_folder: Path | None = None,
         rng: random.Random | None = None,
         clock: Any = time.monotonic,
+        budget: Budget | None = None,
     ) -> None:
         self.plan = plan
         self.planner = planner
@@ -184,7 +155,7 @@ class Scheduler:
         self.pollers = {name: Poller(c, settings.poll, clock) for name, c in clients.items()}
         self.image_window = anyio.Semaphore(settings.poll.image_window)
         self.gates = {name: SubmissionGate() for name in clients}
-        self.budget = Budget(plan.campaign.budget)
+        self.budget = budget or Budget(plan.campaign.budget)
         self.stop_reason: str | None = None
         self.stopped_providers: dict[str, str] = {}
         self.notes: list[str] = []
@@ -220,9 +191,14 @@ class Scheduler:
     async def run(self) -> None:
         self.journal.clear_verdicts()
         self._known = self.journal.current_all()
+        self.budget.load(self.journal.all())
         for st in self.jobs.values():
             inst = st.inst
-            if inst.action == "reuse":
+            if inst.action == "cancelled":
+                st.reused = self.previous_jobs.get(inst.id)
+                st.status, st.sha, st.error = "cancelled", inst.input_sha256, (st.reused or {}).get("error")
+                st.done.set()
+            elif inst.action == "reuse":
                 st.reused = self.previous_jobs.get(inst.id)
                 st.outputs = Outputs.from_manifest(st.reused or {})
                 st.status, st.sha = "completed", inst.input_sha256
@@ -234,9 +210,6 @@ class Scheduler:
                 else:
                     st.status, st.error = "not_submitted", "not selected (--select)"
                 st.done.set()
-            else:
-                credits = inst.price.credits
-                self.budget.hold(inst.id, credits.max if credits is not None else 0.0)
         with anyio.CancelScope() as scope:
             self._cancel = scope
             async with anyio.create_task_group() as outer:
@@ -286,16 +259,16 @@ class Scheduler:
                 self._verdict(st, "failed", str(exc))
                 return
             prev = self.previous_jobs.get(inst.id)
-            if isinstance(prev, Mapping) and prev.get("status") == "completed" and prev.get("input_sha256") == sha:
-                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), "completed", sha
-                self.budget.release(inst.id)
+            if isinstance(prev, Mapping) and prev.get("input_sha256") == sha and (
+                    prev.get("status") == "completed" or self._stays_cancelled(prev.get("status"))):
+                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), str(prev["status"]), sha
                 return
         else:
             body, sha, price = inst.body, inst.input_sha256, inst.price
         assert sha is not None
         st.sha, st.price = sha, price
         sub = self._known.get((inst.id, sha))
-        if sub is not None and sub.state == J.COMPLETED:
+        if sub is not None and (sub.state == J.COMPLETED or self._stays_cancelled(sub.state)):
             self._finished(st, sub)
             return
         async with self._window(route):
@@ -304,13 +277,21 @@ class Scheduler:
             elif sub.state in (J.FAILED, J.CANCELLED, J.REJECTED):
                 await self._submit(st, route, body, None, generation=sub.generation + 1)
             elif sub.state == J.ACCEPTED:
-                self.budget.hold(inst.id, sub.cost)
                 await self._poll(st, route, sub, first_read=0.0)
             elif sub.state == J.PREPARED:
                 await self._submit(st, route, body, sub, generation=sub.generation)
             else:  # SENDING or UNKNOWN: a previous run may have been charged for it
-                self.budget.hold(inst.id, sub.cost)
                 await self._settle(st, route, body, sub)
+
+    def _stays_cancelled(self, state: Any) -> bool:
+        """A cancelled job is not sent again unless its input changed or --rerun-cancelled."""
+        return state == J.CANCELLED and not self.options.rerun_cancelled
+
+    def _track(self, sub: Submission) -> Submission:
+        """Every journal transition of a submission passes here: the budget sees it."""
+        route = providers.route(sub.endpoint)
+        self.budget.record(sub, route.family if route is not None else sub.endpoint)
+        return sub
 
     @contextlib.asynccontextmanager
     async def _window(self, route: Route) -> AsyncIterator[None]:
@@ -325,7 +306,6 @@ class Scheduler:
 
     def _verdict(self, st: JobState, status: str, reason: str) -> None:
         st.status, st.error = status, reason
-        self.budget.release(st.inst.id)
         self.journal.set_verdict(st.inst.id, status, reason)
 
     def _leave(self, st: JobState, sub: Submission | None, reason: str) -> None:
@@ -341,10 +321,7 @@ class Scheduler:
         st.sub, st.status, st.error = sub, sub.public_status, sub.error
         if sub.state == J.COMPLETED:
             st.outputs = outputs_of(sub)
-        if sub.state == J.REJECTED:
-            self.budget.release(st.inst.id)
-        else:
-            self.budget.hold(st.inst.id, sub.cost)
+        self._track(sub)
 
     # -- submitting ---------------------------------------------------------------------
 
@@ -356,8 +333,8 @@ class Scheduler:
             return
         finding = await self._reconcile(route, sub)
         if finding.request_id:
-            sub = self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
-                                        credits_charged=None, response=finding.payload)
+            sub = self._track(self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
+                                                    credits_charged=None, response=finding.payload))
             await self._poll(st, route, sub, first_read=0.0)
         elif self.options.resubmit_unknown:
             self.notes.append(f"{st.inst.id}: resubmitting a submission of unknown fate (--resubmit-unknown); it may be charged twice")
@@ -384,24 +361,37 @@ class Scheduler:
         first = (sub.error or "").split("; ")[0] if sub.state == J.UNKNOWN and sub.error else why
         text = f"{first}; {finding.note}" if first else finding.note
         if sub.state != J.UNKNOWN or sub.error != text:
-            sub = self.journal.unknown(sub, text[:2000])
+            sub = self._track(self.journal.unknown(sub, text[:2000]))
         st.sub, st.status, st.error = sub, "unknown", sub.error
 
     async def _submit(self, st: JobState, route: Route, body: Any, sub: Submission | None, *, generation: int) -> None:
         inst = st.inst
-        provider = route.provider
-        client = self.clients[provider]
-        retry = self.settings.retry
-        blocked = self._blocked(provider)
+        blocked = self._blocked(route.provider)
         if blocked:
             self._leave(st, sub, blocked)
             return
         price = st.price or inst.price
-        refusal = self.budget.admit(inst.id, price.credits.max if price.credits is not None else None)
+        estimate = price.credits.max if price.credits is not None else None
+        # a first look, so that nothing is uploaded for a job that cannot fit; the
+        # admission that counts is made right before the POST (``_send``)
+        refusal = self.budget.admit(inst.id, route.family, estimate, resend=sub.id if sub is not None else None)
         if refusal:
             self._leave(st, sub, refusal)
             return
         st.status = QUEUED
+        turn = await self.budget.turn(route.family)
+        try:
+            await self._send(st, route, body, sub, generation, price, turn)
+        finally:
+            turn.end()
+
+    async def _send(self, st: JobState, route: Route, body: Any, sub: Submission | None, generation: int,
+                    price: Price, turn: Turn) -> None:
+        inst = st.inst
+        provider = route.provider
+        client = self.clients[provider]
+        retry = self.settings.retry
+        estimate = price.credits.max if price.credits is not None else None
         if sub is not None:
             to_send = sub.body  # exactly what was sent before: the key's fingerprint must match
         elif needs_upload(route, body):
@@ -420,10 +410,16 @@ class Scheduler:
         while True:
             attempt += 1
             current = sub
+            refused: str | None = None
 
             def prepare() -> bool:
-                nonlocal current
+                """With the slot held, right before the POST: the budget's last word, then the intent."""
+                nonlocal current, refused
                 if self._blocked(provider):
+                    return False
+                refused = self.budget.admit(inst.id, route.family, estimate,
+                                            resend=current.id if current is not None else None)
+                if refused:
                     return False
                 if current is None:
                     current = self.journal.begin(
@@ -433,6 +429,7 @@ class Scheduler:
                     )
                 else:
                     current = self.journal.sending(current)
+                self.budget.hold(current, route.family)
                 st.status = SUBMITTING
                 return True
 
@@ -441,15 +438,15 @@ class Scheduler:
                                            label="submit", prepare=prepare)
             sub = current
             if answer.kind == "skipped":
-                self._leave(st, sub, self._blocked(provider) or "not sent")
+                self._leave(st, sub, refused or self._blocked(provider) or "not sent")
                 return
             assert sub is not None
             elapsed = self.clock() - started
             if answer.ok:
-                await self._accepted(st, route, sub, answer)
+                await self._accepted(st, route, sub, answer, turn)
                 return
             if answer.kind == "retry":
-                sub = self.journal.retryable(sub, answer.error or "not processed", answer.status)
+                sub = self._track(self.journal.retryable(sub, answer.error or "not processed", answer.status))
                 wait = answer.retry_after if answer.retry_after is not None else backoff.delay(attempt)
                 if attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_retry_after:
                     self._leave(st, sub, f"gave up after {attempt} attempt(s), none processed: {answer.error}")
@@ -462,21 +459,22 @@ class Scheduler:
                     if attempt < retry.max_attempts and elapsed + wait <= retry.max_elapsed and not self._blocked(provider):
                         await anyio.sleep(wait)  # the same key again: the API answers once
                         continue
-                    sub = self.journal.unknown(sub, f"no answer after {attempt} attempt(s) with the same Idempotency-Key: {answer.error}")
+                    sub = self._track(self.journal.unknown(
+                        sub, f"no answer after {attempt} attempt(s) with the same Idempotency-Key: {answer.error}"))
                     st.sub, st.status, st.error = sub, "unknown", sub.error
                     return
                 await anyio.sleep(self.settings.reconcile_delay)
                 finding = await self._reconcile(route, sub)
                 if finding.request_id:
-                    sub = self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
-                                                credits_charged=None, response=finding.payload)
+                    sub = self._track(self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
+                                                            credits_charged=None, response=finding.payload))
+                    turn.end()
                     await self._poll(st, route, sub, first_read=0.0)
                     return
                 self._unknown(st, sub, answer.error or "no answer", finding)
                 return
             # refused: nothing was processed
-            sub = self.journal.rejected(sub, answer.error or "refused", answer.status)
-            self.budget.release(inst.id)
+            sub = self._track(self.journal.rejected(sub, answer.error or "refused", answer.status))
             st.sub, st.error = sub, sub.error
             st.status = sub.public_status
             if answer.kind == "payment":
@@ -489,20 +487,20 @@ class Scheduler:
                 self.notes.append(self.stopped_providers[provider])
             return
 
-    async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
+    async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer, turn: Turn) -> None:
         module = providers.module(route)
         payload = answer.payload
         rid = module.parse_submit(route, payload)
         if rid is None:
-            sub = self.journal.unknown(sub, "the API answered 2xx without a request id; it may have been charged")
+            sub = self._track(self.journal.unknown(sub, "the API answered 2xx without a request id; it may have been charged"))
             st.sub, st.status, st.error = sub, "unknown", sub.error
             return
         session_id = payload.get("session_id") if isinstance(payload, Mapping) and isinstance(payload.get("session_id"), str) else None
         if answer.headers.get("idempotent-replayed"):
             self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
-        sub = self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=answer.credits_charged(),
-                                    response=payload)
-        self.budget.hold(st.inst.id, sub.cost)
+        sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id,
+                                                credits_charged=answer.credits_charged(), response=payload))
+        turn.end()  # its family's factor is known now: the others may go
         if not route.creates_session:  # cancel_render: the answer is the outcome
             self._complete(st, route, sub, Status("completed"), payload, None)
             return

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from renderer.providers.base import Price, Range
 
-Action = Literal["run", "reuse", "skip"]
+Action = Literal["run", "reuse", "skip", "cancelled"]
 
 # The outputs of a finished instance, as templates see them under `needs.<job>`.
 OUTPUT_FIELDS = (
@@ -81,6 +81,13 @@ class Plan:
     campaign: Any  # renderer.spec.campaign.Campaign
     instances: tuple[Instance, ...]  # in dependency order
     by_id: Mapping[str, Instance] = field(default_factory=dict)
+
+    def rerun_cancelled(self) -> "Plan":
+        """The same plan, sending again the jobs a manifest records as cancelled."""
+        from dataclasses import replace
+
+        insts = tuple(replace(i, action="run", reuse_reason=None) if i.action == "cancelled" else i for i in self.instances)
+        return Plan(self.campaign, insts, {i.id: i for i in insts})
 
     @property
     def to_run(self) -> list[Instance]:

@@ -230,6 +230,8 @@ class Planner:
         old = previous.get(iid)
         if sha and isinstance(old, Mapping) and old.get("status") == "completed" and old.get("input_sha256") == sha:
             action, reason = "reuse", "completed in the manifest with the same input"
+        elif sha and isinstance(old, Mapping) and old.get("status") == "cancelled" and old.get("input_sha256") == sha:
+            action, reason = "cancelled", "cancelled in the manifest with the same input; run --rerun-cancelled sends it again"
         self.contexts[iid] = matrix
         return Instance(iid, spec.name, spec.endpoint, matrix, needs_ids, body, pending, sha, price, action, reason)
 

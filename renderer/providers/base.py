@@ -6,7 +6,9 @@ A provider module (``samsar``, ``enhancecraft``) exposes:
 - ``price(route, body, ctx) -> Price``: credits and output duration, as ranges;
 - ``parse_submit(route, payload) -> str``: the id to poll from a submit answer;
 - ``status_request(route, request_id) -> (path, params)``: where to poll;
-- ``parse_status(route, payload) -> Status``: a normalised status.
+- ``parse_status(route, payload) -> Status``: a normalised status;
+- optionally ``BALANCE_PATH`` and ``parse_balance(payload) -> number | None``: where
+  the account's remaining credits can be read (a GET below the base URL).
 
 Prices are ``Range`` values so that what the docs leave to the server (the length
 of an image-list video, how many rollup tiles need enhancing) is carried as

@@ -304,6 +304,18 @@ _PRICERS = {
 
 # -- answers -----------------------------------------------------------------
 
+# The account's balance: samsar-js `getCreditsBalance()` is `GET credits`, answering
+# {"remainingCredits": number, "lastTopUp": {...} | null}.
+BALANCE_PATH = "/credits"
+
+
+def parse_balance(payload: Any) -> float | None:
+    value = payload.get("remainingCredits") if isinstance(payload, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
 
 def parse_submit(route: Route, payload: Any) -> str | None:
     """The id to poll, from a 200 answer to a submission."""

@@ -1,0 +1,44 @@
+"""Before sending anything: does the account hold what the plan may spend?
+
+Where a provider tells the balance (``BALANCE_PATH`` of its module: Samsar's
+``GET /credits``, what samsar-js calls ``getCreditsBalance``), ``run`` reads it once
+and warns when the plan's maximum for that provider is above it. A provider that
+cannot say (no route, an error) is not a reason to stop: the 402 answer still is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from renderer import providers
+from renderer.execute.client import ProviderClient
+from renderer.plan.model import Plan
+
+
+def plan_max_by_provider(plan: Plan) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for inst in plan.to_run:
+        route = providers.route(inst.endpoint)
+        if route is not None and inst.price.credits is not None:
+            out[route.provider] = out.get(route.provider, 0.0) + inst.price.credits.max
+    return out
+
+
+async def balance_warnings(plan: Plan, clients: Mapping[str, ProviderClient]) -> list[str]:
+    warnings = []
+    for name, need in sorted(plan_max_by_provider(plan).items()):
+        client = clients.get(name)
+        module = providers.MODULES.get(name)
+        path = getattr(module, "BALANCE_PATH", None)
+        if client is None or module is None or path is None or need <= 0:
+            continue
+        answer = await client.send("GET", client.base_url.rstrip("/") + path, label="balance")
+        have = module.parse_balance(answer.payload) if answer.ok else None
+        if have is not None and need > have:
+            warnings.append(f"warning: the plan may spend up to {_n(need)} {name} credits and the account has "
+                            f"{_n(have)} left: submissions will stop at the first 402")
+    return warnings
+
+
+def _n(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}"
