@@ -163,6 +163,7 @@ class Scheduler:
         self.started = clock()
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
+        self._committed_before = 0.0
 
     # -- control ------------------------------------------------------------------
 
@@ -192,6 +193,7 @@ class Scheduler:
         self.journal.clear_verdicts()
         self._known = self.journal.current_all()
         self.budget.load(self.journal.all())
+        self._committed_before = self.budget.committed  # what earlier runs charged or hold
         for st in self.jobs.values():
             inst = st.inst
             if inst.action == "cancelled":
@@ -550,4 +552,4 @@ class Scheduler:
         """(charged so far as the API reported it, committed: charged or held estimates)."""
         charged = sum(st.sub.credits_charged or 0.0 for st in self.jobs.values()
                       if st.sub is not None and st.sub.state in J.SPENDING)
-        return charged, self.budget.total
+        return charged, max(0.0, self.budget.committed - self._committed_before)
