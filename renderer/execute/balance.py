@@ -1,8 +1,10 @@
-"""Before sending anything: does the account hold what the plan may spend?
+"""Does the account hold what the plan may spend?
 
 Where a provider tells the balance (``BALANCE_PATH`` of its module: Samsar's
 ``GET /credits``, what samsar-js calls ``getCreditsBalance``), ``run`` reads it once
-and warns when the plan's maximum for that provider is above it. A provider that
+before sending anything and warns when the plan's maximum for that provider is above
+it. Answers that carry ``x-credits-remaining`` tell it again during the run: the
+first that is below what the jobs still to submit may cost is noted. A provider that
 cannot say (no route, an error) is not a reason to stop: the 402 answer still is.
 """
 
@@ -38,6 +40,21 @@ async def balance_warnings(plan: Plan, clients: Mapping[str, ProviderClient]) ->
             warnings.append(f"warning: the plan may spend up to {_n(need)} {name} credits and the account has "
                             f"{_n(have)} left: submissions will stop at the first 402")
     return warnings
+
+
+def remaining_credits(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("x-credits-remaining")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def remaining_note(provider: str, left: float, to_come: float) -> str | None:
+    if to_come <= left:
+        return None
+    return (f"{provider} says {_n(left)} credits are left (x-credits-remaining) and the jobs still to submit may "
+            f"cost up to {_n(to_come)}: submissions will stop at the first 402")
 
 
 def _n(x: float) -> str:

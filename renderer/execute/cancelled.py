@@ -28,8 +28,8 @@ def mark_cancelled(path: Path, cancelled: list[J.Submission], reason: str) -> in
         entry.update(status="cancelled", error=reason, finished_at=entry.get("finished_at") or J.now_iso())
         changed += 1
     if changed:
-        credits = data.get("credits") if isinstance(data.get("credits"), dict) else {}
-        data["credits"] = {**credits, **M.totals(jobs)}
+        credits = data.get("credits")
+        data["credits"] = {**(credits if isinstance(credits, dict) else {}), **M.totals(jobs)}
         data["counts"] = M.counts(jobs)
         M.write(path, data)
     return changed

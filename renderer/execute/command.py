@@ -260,8 +260,7 @@ def _exit_code(data: Mapping[str, Any], options: RunOptions) -> int:
 def _report(out: TextIO, sched: Scheduler, data: Mapping[str, Any], manifest_path: Path) -> None:
     for text in dict.fromkeys(sched.notes):
         out.write(f"note: {text}\n")
-    for line in budget_lines(sched.budget, data["credits"]["spent"]):
-        out.write(line + "\n")
+    out.writelines(line + "\n" for line in budget_lines(sched.budget, data["credits"]["spent"]))
     problems = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") not in ("completed", "pending")]
     for iid, e in problems[:MAX_PROBLEM_LINES]:
         out.write(f"{e['status']:>13}  {iid}: {e.get('error') or ''}\n")

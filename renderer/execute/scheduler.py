@@ -38,6 +38,7 @@ import anyio
 from renderer import providers
 from renderer.errors import ApiError, DataFileError, Invalid, UserError
 from renderer.execute import journal as J
+from renderer.execute.balance import remaining_credits, remaining_note
 from renderer.execute.budget import Budget, Turn
 from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Journal, Submission
@@ -164,6 +165,7 @@ class Scheduler:
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
         self._committed_before = 0.0
+        self._balance_noted: set[str] = set()
 
     # -- control ------------------------------------------------------------------
 
@@ -503,6 +505,7 @@ class Scheduler:
         sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id,
                                                 credits_charged=answer.credits_charged(), response=payload))
         turn.end()  # its family's factor is known now: the others may go
+        self._balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome
             self._complete(st, route, sub, Status("completed"), payload, None)
             return
@@ -511,6 +514,22 @@ class Scheduler:
             self._complete(st, route, sub, status, payload, None)  # rollups can finish within the request
             return
         await self._poll(st, route, sub)
+
+    def _balance_told(self, provider: str, answer: Answer) -> None:
+        """Note once per provider when its balance is below what is still to submit."""
+        left = remaining_credits(answer.headers)
+        if left is None or provider in self._balance_noted:
+            return
+        to_come = 0.0
+        for st in self.jobs.values():
+            route = providers.route(st.inst.endpoint)
+            price = st.price or st.inst.price
+            if st.status in (WAITING, QUEUED) and route is not None and route.provider == provider and price.credits:
+                to_come += self.budget.hold_for(route.family, price.credits.max) or 0.0
+        note = remaining_note(provider, left, to_come)
+        if note:
+            self._balance_noted.add(provider)
+            self.notes.append(note)
 
     # -- polling ------------------------------------------------------------------------
 

@@ -269,11 +269,13 @@ def _sent_by_manifest(plan: Plan, manifest: Mapping[str, Any] | None) -> tuple[f
     held = 0.0
     for inst in plan.to_run:
         entry = old.get(inst.id)
-        if isinstance(entry, Mapping) and entry.get("status") in ("pending", "unknown") \
-                and entry.get("input_sha256") == inst.input_sha256 is not None:
+        if not isinstance(entry, Mapping) or entry.get("status") not in ("pending", "unknown"):
+            continue
+        if inst.input_sha256 is not None and entry.get("input_sha256") == inst.input_sha256:
             sent.add(inst.id)
-            credits = entry.get("credits") if isinstance(entry.get("credits"), Mapping) else {}
-            if credits.get("charged") is None and inst.price.credits is not None:
+            credits = entry.get("credits")
+            charged = credits.get("charged") if isinstance(credits, Mapping) else None
+            if charged is None and inst.price.credits is not None:
                 held += inst.price.credits.max
     return frozenset(sent), held
 

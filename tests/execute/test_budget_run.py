@@ -12,8 +12,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from exec_helpers import (
+    FAST_JSON,
+    args_for,
+    counters,
+    env_for,
+    make_sandbox,
+    write_campaign,
+)
 
-from exec_helpers import FAST_JSON, args_for, counters, env_for, make_sandbox, write_campaign
 from renderer import providers
 from renderer.cli import main
 from renderer.errors import BudgetExceeded
@@ -58,8 +65,8 @@ def test_twice_the_documented_price_stops_within_the_budget(tmp_path: Path, runn
     done = [e for e in data["jobs"].values() if e["status"] == "completed"]
     assert all(e["credits"]["estimate_miss"] == {"above_estimate": 50, "ratio": 2.0} for e in done)
     held = [e["error"] for e in data["jobs"].values() if e["status"] == "not_submitted"]
-    assert held == ["it may cost 100 credits (its estimate 50 x 2: what image_enhance jobs were charged) and 300 are "
-                    "charged or held: that would pass budget.max_credits 300"] * 3
+    assert held == [("it may cost 100 credits (its estimate 50 x 2: what image_enhance jobs were charged) and 300 are "
+                     "charged or held: that would pass budget.max_credits 300")] * 3
     assert "budget: stopped within budget.max_credits 300: charged 300 credits in all" in out
     assert "held back 3 job(s) that may cost 300 credits" in out
     assert "above its estimate of 50; the other image_enhance jobs were held at 2x their estimate" in out
@@ -139,8 +146,8 @@ MOVIE = ("version: 1\nname: movie\n{budget}jobs:\n  movie:\n    endpoint: samsar
 
 @pytest.mark.parametrize("text, job, fix", [
     (EC, "ec", "EnhanceCraft does not publish credit prices for: enhance; set pricing.enhancecraft.operations"),
-    (MOVIE, "movie", "create_movie price for video_model VEOI2V is not published; "
-                     "add it under pricing.samsar_create_movie.per_second"),
+    (MOVIE, "movie", ("create_movie price for video_model VEOI2V is not published; "
+                      "add it under pricing.samsar_create_movie.per_second")),
 ])
 def test_plan_and_run_agree_on_unknown_prices_under_a_budget(tmp_path: Path, text: str, job: str, fix: str) -> None:
     path = write_campaign(tmp_path, text.format(budget="budget: {max_credits: 5000}\n"))
@@ -237,7 +244,7 @@ def test_run_plan_runs_the_reviewed_plan_and_refuses_any_change(tmp_path: Path, 
 def test_run_warns_when_the_plan_may_spend_more_than_the_balance(tmp_path: Path, runner) -> None:
     path = write_campaign(tmp_path, images(3))
     with make_sandbox(credits=120) as sb:
-        code, out, data = runner(path, env_for(sb))
+        code, out, _ = runner(path, env_for(sb))
         c = counters(sb)
     assert "warning: the plan may spend up to 150 samsar credits and the account has 120 left" in out
     assert out.index("warning: the plan") < out.index("note: samsar answered 402")
