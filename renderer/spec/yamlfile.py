@@ -147,6 +147,8 @@ def load_text(text: str, name: str, limits: Limits = Limits()) -> Document:
         _prescan(text, name, limits)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
+        if _too_deep(exc):
+            raise _depth_error(exc, name, text, limits) from None
         raise _translate(exc, name, text) from None
     except yaml.YAMLError as exc:  # ReaderError carries an offset, not a mark
         reason = getattr(exc, "reason", None) or _one_line(str(exc))
@@ -230,6 +232,56 @@ def _only_comments(text: str) -> bool:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _too_deep(exc: yaml.MarkedYAMLError) -> bool:
+    """PyYAML 6.0.4+ refuses deep nesting itself, before our prescan sees the events."""
+    return "nesting depth" in f"{exc.problem or ''} {exc.context or ''}"
+
+
+def _depth_error(exc: yaml.MarkedYAMLError, name: str, text: str, limits: Limits) -> LimitError:
+    """Our message, at the first opening past our limit when we can find it, else where PyYAML stopped."""
+    mark = exc.problem_mark or exc.context_mark
+    end = min(mark.index, len(text)) if mark is not None else len(text)
+    found = _flow_opening_past(text, end, limits.max_depth)
+    if found is not None:
+        line, col = found
+    else:
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return LimitError(f"YAML is nested deeper than {limits.max_depth} levels", Location(name, line, col))
+
+
+def _flow_opening_past(text: str, end: int, depth: int) -> tuple[int, int] | None:
+    """Line and column of the flow bracket that opens level ``depth + 1``, scanning ``text[:end]``.
+
+    Written by hand because PyYAML gives no events here: it refuses before emitting
+    them. Quoted scalars and comments are skipped; block nesting is not counted,
+    so ``None`` (fall back to PyYAML's mark) when the depth came from indentation.
+    """
+    level, line, col, quote = 0, 1, 0, ""
+    i = 0
+    while i < end:
+        ch = text[i]
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or text[i - 1] in " \t\n"):
+            nl = text.find("\n", i, end)
+            i = end if nl < 0 else nl
+            continue
+        elif ch in "[{":
+            level += 1
+            if level > depth:
+                return line, col
+        elif ch in "]}":
+            level -= 1
+        i += 1
+    return None
 
 
 def _translate(exc: yaml.MarkedYAMLError, name: str, text: str) -> LoadError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from .conftest import ROOT, cli
 def test_init_writes_a_campaign_that_validates_and_plans(work: Path):
     r = cli(["init"])
     assert r.code == 0, r.err
-    assert r.out == "wrote campaign.yaml; next: renderer plan campaign.yaml\n"
+    assert r.out == ("wrote campaign.yaml and renderer-schemas/ (the schemas editors check it against; commit both); "
+                     "next: renderer plan campaign.yaml\n")
     text = (work / "campaign.yaml").read_text()
     assert yaml.safe_load(text)["name"] == "campaign"
     assert cli(["validate", "campaign.yaml"]).code == 0
@@ -37,14 +39,46 @@ def test_init_names_the_campaign_after_the_file_and_creates_folders(work: Path):
     assert cli(["plan", str(path)]).code == 0
 
 
+def _schema_ref(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    return re.fullmatch(r"# yaml-language-server: \$schema=(.+)", first).group(1)
+
+
 def test_init_points_editors_at_a_schema_that_exists(work: Path):
     cli(["init", "deep/er/c.yaml"])
     path = work / "deep" / "er" / "c.yaml"
-    first = path.read_text().splitlines()[0]
-    ref = re.fullmatch(r"# yaml-language-server: \$schema=(.+)", first).group(1)
+    ref = _schema_ref(path)
+    assert ref == "../../renderer-schemas/campaign.schema.json"
     schema = (path.parent / ref).resolve()
-    assert schema.name == "campaign.schema.json" and schema.is_file()
+    assert schema.is_file()
     assert json.loads(schema.read_text()) == json.loads((ROOT / "schemas" / "campaign.schema.json").read_text())
+    # the campaign schema refers to the route schemas by file name: they are all beside it
+    shipped = sorted(p.name for p in (ROOT / "schemas").glob("*.schema.json"))
+    assert sorted(p.name for p in schema.parent.iterdir()) == shipped
+
+
+def test_the_schema_reference_is_the_same_on_every_machine(work: Path, monkeypatch: pytest.MonkeyPatch):
+    """Relative to the repository, never to where renderer is installed: it gets committed."""
+    repo = work / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "sub").mkdir()
+    monkeypatch.chdir(repo / "sub")
+    assert cli(["init", "../campaigns/spring.yaml"]).code == 0
+    path = repo / "campaigns" / "spring.yaml"
+    assert _schema_ref(path) == "../renderer-schemas/campaign.schema.json"
+    assert (repo / "renderer-schemas" / "campaign.schema.json").is_file()
+    assert "site-packages" not in path.read_text()
+    # a copy of the checkout elsewhere resolves the same reference
+    copy = work / "elsewhere"
+    shutil.copytree(repo, copy)
+    assert ((copy / "campaigns" / _schema_ref(copy / "campaigns" / "spring.yaml")).resolve()).is_file()
+
+
+def test_the_starters_comment_names_the_file_with_its_folder(work: Path):
+    cli(["init", "marketing/campaigns/autumn-sale.yaml"])
+    text = (work / "marketing" / "campaigns" / "autumn-sale.yaml").read_text()
+    assert "`renderer validate marketing/campaigns/autumn-sale.yaml` checks it" in text
+    assert "`renderer run --sandbox marketing/campaigns/autumn-sale.yaml` runs it" in text
 
 
 def test_init_refuses_a_folder(work: Path):

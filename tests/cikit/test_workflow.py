@@ -122,7 +122,8 @@ def _repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     git(tmp_path, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
     git(tmp_path, "clone", "--quiet", str(remote), str(work))
     shutil.copytree(ROOT / "campaigns", work / "campaigns", ignore=shutil.ignore_patterns("*.manifest.json"))
-    git(work, "add", "campaigns")
+    shutil.copy(ROOT / ".gitignore", work / ".gitignore")  # as shipped: it must not hide the manifest
+    git(work, "add", "campaigns", ".gitignore")
     git(work, "commit", "--quiet", "-m", "campaigns")
     git(work, "push", "--quiet", "origin", "HEAD:main")
     monkeypatch.chdir(work)

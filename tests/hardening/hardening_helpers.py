@@ -1,8 +1,9 @@
 """Helpers of the hardening tests (issue 6): run the CLI on hostile input, in-process.
 
 Every call goes through ``renderer.cli.main`` with an environment that holds canary
-keys, times itself with ``time.monotonic``, and fails the test on the CLI's
-last-resort "internal error" handler: a hostile file must end in a located error
+keys, times itself in CPU seconds (``time.process_time``: other processes' load on the
+machine does not count, so the bounds catch a hang or a blow-up, not a busy CI host), and
+fails the test on the CLI's last-resort "internal error" handler: a hostile file must end in a located error
 of ours, never in a bug report. Network access is cut for every test here that
 does not ask for it (``allow_network``): validate and plan must not need it.
 """
@@ -60,9 +61,9 @@ class Result:
 
 def run_cli(*argv: str | os.PathLike[str], env: dict[str, str] | None = None) -> Result:
     out, err = io.StringIO(), io.StringIO()
-    started = time.monotonic()
+    started = time.process_time()
     code = main([str(a) for a in argv], out, err, dict(CANARY_ENV if env is None else env))
-    seconds = time.monotonic() - started
+    seconds = time.process_time() - started
     result = Result(code, out.getvalue(), err.getvalue(), seconds)
     assert "internal error" not in result.err, f"reached the last-resort handler:\n{result.err}"
     assert "Traceback" not in result.err + result.out

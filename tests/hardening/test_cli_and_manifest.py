@@ -159,10 +159,10 @@ def test_a_big_constant_in_every_instance_is_bounded_for_the_campaign(campaign) 
     path = campaign(f"version: 1\nname: big\njobs:\n  a:\n    endpoint: samsar/image/enhance\n"
                     "    matrix:\n      i: [" + ", ".join(str(i) for i in range(2000)) + "]\n"
                     f"    input:\n      image_url: {big}\n      resolution: 2k\n")
-    started = time.monotonic()
+    started = time.process_time()
     with pytest.raises(Invalid) as info:
         validate_files([str(path)], Settings(plan=PlanLimits(max_request_chars=50_000_000)))
-    assert time.monotonic() - started < 3.0
+    assert time.process_time() - started < 3.0
     message = str(info.value)
     assert message.startswith(f"{path}:9:7: a[i=24]: the requests of this campaign add up to more than 50000000 characters; "
                               "the limit is 50000000 (max_request_chars)"), message
