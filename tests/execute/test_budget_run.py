@@ -80,9 +80,10 @@ def test_a_pricing_override_below_the_real_price_stops_within_the_budget(tmp_pat
     assert err == (f"{path}:8:11: warning: pricing.samsar.image_enhance.2k is 10, below the documented 50 "
                    "(docs of 2026-11-21): the plan will under-estimate what the API charges; the run holds the "
                    "budget against the real charges\n")
-    code, out, err = cli(["plan", str(path), "--json"], {})
+    code, out, err = cli(["plan", str(path), "--json"], {"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": str(tmp_path)})
     assert code == 0 and json.loads(out)["credits"] == {"min": 60, "max": 60}
     assert f"{path}:8:11: warning: pricing.samsar.image_enhance.2k" in err
+    assert "::warning file=camp.yaml,line=8,col=11::pricing.samsar.image_enhance.2k is 10, below the documented 50" in err
     with make_sandbox() as sb:  # the sandbox charges the documented 50
         code, _, data = runner(path, env_for(sb))
         c = counters(sb)
