@@ -18,7 +18,8 @@ nothing, or failed/refused      submits (a new generation after a failure)
 
 Budget (``renderer.execute.budget``): every submission, of this run or an earlier
 one, counts what it was charged or may still be; a POST is admitted right before
-it is sent only if its hold still fits ``budget.max_credits``. A 402 stops submissions to that provider,
+it is sent only if its hold still fits ``budget.max_credits``. Cancelled jobs stay
+cancelled unless ``--rerun-cancelled``. A 402 stops submissions to that provider,
 an interrupt (first Ctrl-C) stops all; what was accepted is still polled after a
 402, and left pending after an interrupt (a later run resumes it).
 """
