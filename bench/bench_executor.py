@@ -17,13 +17,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from naive_executor import naive  # noqa: E402
 
-from renderer.execute.command import run  # noqa: E402
+from renderer.commands.run import run  # noqa: E402
 from renderer.sandbox.config import SandboxConfig  # noqa: E402
 from renderer.sandbox.server import running_sandbox_sync  # noqa: E402
 
@@ -50,12 +49,10 @@ def bench_renderer(n: int, render: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, running_sandbox_sync(SandboxConfig(render_seconds=render, credits=10**9)) as sb:
         folder = Path(tmp)
         path = campaign(folder, n)
-        args = SimpleNamespace(file=str(path), sandbox=False, manifest=None, select=[], detach=False,
-                               resubmit_unknown=False, state_dir=str(folder / ".renderer"))
         env = {"SAMSAR_API_KEY": "bench-key", "SAMSAR_BASE_URL": sb.samsar_base_url}
         out = io.StringIO()
         started = time.perf_counter()
-        code = run(args, out, env)
+        code = run(str(path), out, env, state_dir=str(folder / ".renderer"))
         wall = time.perf_counter() - started
         return {"wall": wall, "exit": code, **reads(sb.state)}
 

@@ -10,13 +10,15 @@ import argparse
 import os
 import re
 import sys
-from typing import Mapping, Sequence, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from renderer.errors import Invalid, RendererError, UsageError, UserError
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 itself; keep one path
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 itself; keep one path
         raise UsageError(f"{self.prog}: {message}")
 
 
@@ -108,10 +110,12 @@ def _positive(text: str) -> int:
     return n
 
 
-def _settings(args: argparse.Namespace):
-    from dataclasses import replace
+if TYPE_CHECKING:
+    from renderer.commands.common import Settings
 
-    from renderer.commands import Settings
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from renderer.commands.common import Settings
 
     s = Settings()
     if getattr(args, "max_instances", None):
@@ -120,49 +124,95 @@ def _settings(args: argparse.Namespace):
 
 
 def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO | None = None) -> int:
-    from renderer import commands
+    """Call the command ``args`` names (commands are imported when called: startup stays quick).
 
-    warn = (lambda w: render_warning(w, err or out, env))
-    if args.command == "validate":
-        code = commands.validate(args.files, _settings(args), warn=warn)
-        out.write(f"{len(args.files)} file(s) valid\n")
-        return code
-    if args.command == "plan":
-        from renderer.ui import plan_table
+    Warnings (``validate``, ``plan``) go to ``err`` (default ``out``)."""
+    if args.command in _WARNING_COMMANDS:
+        return _WARNING_COMMANDS[args.command](args, out, env, err or out)
+    command = _COMMANDS.get(args.command or "")
+    if command is None:
+        raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+    return command(args, out, env)
 
-        return commands.plan(
-            args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
-            env=env, settings=_settings(args), table_renderer=plan_table,
-            plan_out=args.out, rerun_cancelled=args.rerun_cancelled, warn=warn,
-        )
-    if args.command in ("run", "status", "cancel"):
-        from renderer.execute import command as execute
 
-        return getattr(execute, args.command)(args, out, env, _settings(args) if args.command == "run" else None)
-    if args.command == "sandbox":
-        from renderer.sandbox import SandboxConfig
-        from renderer.sandbox.server import sandbox_command
+def _warner(err: TextIO, env: Mapping[str, str]) -> Callable[[UserError], None]:
+    return lambda warning: render_warning(warning, err, env)
 
-        config = SandboxConfig(
-            render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits, seed=args.seed,
-            enhancecraft_tier=args.tier, price_factor=args.price_factor,
-        )
-        return sandbox_command(args.host, args.port, config)
-    if args.command == "pricing":
-        from renderer.pricing_refresh import refresh
 
-        if args.pricing_command != "refresh":
-            raise UsageError("renderer pricing: choose a subcommand: refresh")
-        return refresh(out, env)
-    if args.command == "init":
-        from renderer.starter import init
+def _validate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO) -> int:
+    from renderer.commands.validate import validate
 
-        return init(args.file, out, force=args.force)
-    if args.command == "schema":
-        from renderer.starter import schema
+    code = validate(args.files, _settings(args), warn=_warner(err, env))
+    out.write(f"{len(args.files)} file(s) valid\n")
+    return code
 
-        return schema(args.endpoint, out, list_only=args.list)
-    raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+
+def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO) -> int:
+    from renderer.commands.plan import plan
+    from renderer.ui import plan_table
+
+    return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
+                env=env, settings=_settings(args), table_renderer=plan_table, plan_out=args.out,
+                rerun_cancelled=args.rerun_cancelled, warn=_warner(err, env))
+
+
+def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.run import run
+
+    return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
+               sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
+               state_dir=args.state_dir, reviewed_plan=args.plan, max_credits=args.max_credits,
+               rerun_cancelled=args.rerun_cancelled)
+
+
+def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.status import status
+
+    return status(args.file, out, state_dir=args.state_dir, as_json=args.json)
+
+
+def _cancel(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.cancel import cancel
+
+    return cancel(args.file, out, env, state_dir=args.state_dir, sandbox=args.sandbox, manifest=args.manifest)
+
+
+def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.sandbox import sandbox
+    from renderer.sandbox.config import SandboxConfig
+
+    config = SandboxConfig(render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits,
+                           seed=args.seed, enhancecraft_tier=args.tier, price_factor=args.price_factor)
+    return sandbox(args.host, args.port, config)
+
+
+def _pricing(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.pricing_refresh import pricing_refresh
+
+    if args.pricing_command != "refresh":
+        raise UsageError("renderer pricing: choose a subcommand: refresh")
+    return pricing_refresh(out, env)
+
+
+def _init(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.init import init
+
+    return init(args.file, out, force=args.force)
+
+
+def _schema(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.schema import schema
+
+    return schema(args.endpoint, out, list_only=args.list)
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
+    "run": _run, "status": _status, "cancel": _cancel,
+    "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
+}
+_WARNING_COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], TextIO], int]] = {
+    "validate": _validate, "plan": _plan,
+}
 
 
 def render_warning(warning: UserError, err: TextIO, env: Mapping[str, str]) -> None:

@@ -1,6 +1,6 @@
-"""`renderer run`, `status` and `cancel`: where money is spent.
+"""The executor behind `renderer run`, `status` and `cancel`: where money is spent.
 
-- ``command``: the three commands; checks, the event loop, the manifest on every way out.
+- ``driver``: the event loop around a scheduler: progress, Ctrl-C, clients closed.
 - ``scheduler``: one task per instance; needs, budget, submit/settle/poll per the journal.
 - ``journal``: SQLite (WAL) record of intents, answers and outcomes; the lock.
 - ``client``: HTTP per provider; what an answer or its absence proves.
@@ -8,5 +8,8 @@
 - ``poller``: adaptive polling with batch list reads.
 - ``reconcile``: settling a POST whose answer was lost, honestly.
 - ``upload``: EnhanceCraft ``input_file`` uploads, confined to the campaign's folder.
-- ``outputs``, ``manifest``, ``progress``, ``settings``: the rest.
+- ``manifest``: a run's manifest from the journal (the type: ``renderer.manifest``).
+- ``run_report``, ``sandboxed``, ``crash_hook``, ``outputs``, ``progress``, ``settings``: the rest.
+
+The commands themselves (``run``, ``status``, ``cancel``) live in ``renderer.commands``.
 """

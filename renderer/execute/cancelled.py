@@ -7,29 +7,28 @@ sends it), and ``plan`` shows it as ``cancelled`` at 0 credits.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from renderer.commands import read_manifest
+from renderer import manifest as M
 from renderer.execute import journal as J
-from renderer.execute import manifest as M
 
 
 def mark_cancelled(path: Path, cancelled: list[J.Submission], reason: str) -> int:
     """Mark the manifest entries of these submissions cancelled; returns how many changed."""
-    data = read_manifest(path, required=False)
-    if data is None:
+    manifest = M.load(path, required=False)
+    if manifest is None:
         return 0
-    jobs = data.get("jobs") or {}
+    jobs = dict(manifest.jobs)
     changed = 0
     for sub in cancelled:
         entry = jobs.get(sub.instance_id)
-        if not isinstance(entry, dict) or entry.get("request_id") not in (sub.request_id, sub.session_id):
+        if entry is None or entry.request_id not in (sub.request_id, sub.session_id):
             continue  # the manifest records another submission of it
-        entry.update(status="cancelled", error=reason, finished_at=entry.get("finished_at") or J.now_iso())
+        data = {**entry.to_json(), "status": "cancelled", "error": reason,
+                "finished_at": entry.finished_at or J.now_iso()}
+        jobs[sub.instance_id] = M.ManifestEntry.from_json(data)
         changed += 1
     if changed:
-        credits = data.get("credits")
-        data["credits"] = {**(credits if isinstance(credits, dict) else {}), **M.totals(jobs)}
-        data["counts"] = M.counts(jobs)
-        M.write(path, data)
+        M.dump(path, replace(manifest, jobs=jobs))
     return changed

@@ -1,7 +1,7 @@
 """The run itself: one task per instance, in one task group, gated by its upstreams.
 
 An instance's task waits for its ``needs``, renders its body with their outputs
-(``Planner.resolve``), looks itself up in the journal, and then does the one thing
+(the plan's ``Resolver``), looks itself up in the journal, and then does the one thing
 the journal allows:
 
 ==============================  ==============================================
@@ -49,12 +49,12 @@ from renderer.execute.poller import Poller, batch_kind
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.settings import ExecSettings
 from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
+from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Outputs, Plan
-from renderer.plan.planner import Planner
+from renderer.plan.resolve import Resolved
 from renderer.providers.base import Price, Route, Status
 
 WAITING, QUEUED, SUBMITTING, PENDING = "waiting", "queued", "submitting", "pending"
-FINAL = ("completed", "failed", "cancelled", "not_submitted", "unknown", "pending")
 
 
 def idempotency_key(campaign: str, instance_id: str, input_sha256: str, generation: int) -> str:
@@ -82,7 +82,28 @@ class JobState:
     price: Price | None = None
     sub: Submission | None = None
     outputs: Outputs | None = None
-    reused: Mapping[str, Any] | None = None  # the previous manifest entry it reuses
+    reused: ManifestEntry | None = None  # the previous manifest entry it reuses
+    turn: Turn | None = None  # its pricing family's turn, while its POST is unanswered
+    held_back: str | None = None  # why the budget did not admit its POST
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A submission ready to send: the exact body, its Idempotency-Key, what it may cost."""
+
+    body: Any
+    key: str
+    generation: int
+    price: Price
+
+
+@dataclass(slots=True)
+class Tries:
+    """The attempts of one submission so far."""
+
+    backoff: Backoff
+    started: float
+    attempt: int = 0
 
 
 class SubmissionGate:
@@ -131,25 +152,23 @@ class Scheduler:
     def __init__(
         self,
         plan: Plan,
-        planner: Planner,
         journal: Journal,
         clients: Mapping[str, ProviderClient],
         settings: ExecSettings,
         options: RunOptions = RunOptions(),
         *,
-        previous: Mapping[str, Any] | None = None,
+        previous: Manifest | None = None,
         campaign_folder: Path | None = None,
         rng: random.Random | None = None,
         clock: Any = time.monotonic,
         budget: Budget | None = None,
     ) -> None:
         self.plan = plan
-        self.planner = planner
         self.journal = journal
         self.clients = clients
         self.settings = settings
         self.options = options
-        self.previous_jobs: Mapping[str, Any] = (previous or {}).get("jobs") or {}
+        self.previous = previous or Manifest()
         self.folder = campaign_folder or Path(plan.campaign.folder)
         self.rng = rng or random.Random(settings.seed)
         self.clock = clock
@@ -200,17 +219,18 @@ class Scheduler:
         for st in self.jobs.values():
             inst = st.inst
             if inst.action == "cancelled":
-                st.reused = self.previous_jobs.get(inst.id)
-                st.status, st.sha, st.error = "cancelled", inst.input_sha256, (st.reused or {}).get("error")
+                st.reused = self.previous.get(inst.id)
+                st.status, st.sha = "cancelled", inst.input_sha256
+                st.error = st.reused.error if st.reused is not None else None
                 st.done.set()
             elif inst.action == "reuse":
-                st.reused = self.previous_jobs.get(inst.id)
-                st.outputs = Outputs.from_manifest(st.reused or {})
+                st.reused = self.previous.get(inst.id)
+                st.outputs = Outputs.from_manifest(st.reused or ManifestEntry())
                 st.status, st.sha = "completed", inst.input_sha256
                 st.done.set()
             elif inst.action == "skip":
-                prev = self.previous_jobs.get(inst.id)
-                if isinstance(prev, Mapping) and prev.get("status") == "completed":
+                prev = self.previous.get(inst.id)
+                if prev is not None and prev.completed:
                     st.reused, st.outputs, st.status = prev, Outputs.from_manifest(prev), "completed"
                 else:
                     st.status, st.error = "not_submitted", "not selected (--select)"
@@ -255,18 +275,13 @@ class Scheduler:
         route = providers.route(inst.endpoint)
         assert route is not None
         if inst.pending:
-            try:
-                body, sha, price = self.planner.resolve(inst.id, {u: self.jobs[u].outputs for u in inst.needs})
-            except Invalid as exc:
-                self._verdict(st, "failed", "; ".join(str(e) for e in exc.errors))
+            resolved = self._resolve(st)
+            if resolved is None:
                 return
-            except UserError as exc:
-                self._verdict(st, "failed", str(exc))
-                return
-            prev = self.previous_jobs.get(inst.id)
-            if isinstance(prev, Mapping) and prev.get("input_sha256") == sha and (
-                    prev.get("status") == "completed" or self._stays_cancelled(prev.get("status"))):
-                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), str(prev["status"]), sha
+            body, sha, price = resolved.body, resolved.input_sha256, resolved.price
+            prev = self.previous.reusable(inst.id, sha) or self._cancelled_entry(inst.id, sha)
+            if prev is not None:
+                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), prev.status or "", sha
                 return
         else:
             body, sha, price = inst.body, inst.input_sha256, inst.price
@@ -288,15 +303,39 @@ class Scheduler:
             else:  # SENDING or UNKNOWN: a previous run may have been charged for it
                 await self._settle(st, route, body, sub)
 
-    def _stays_cancelled(self, state: Any) -> bool:
+    def _stays_cancelled(self, state: str | None) -> bool:
         """A cancelled job is not sent again unless its input changed or --rerun-cancelled."""
         return state == J.CANCELLED and not self.options.rerun_cancelled
+
+    def _cancelled_entry(self, iid: str, sha: str) -> ManifestEntry | None:
+        entry = self.previous.get(iid)
+        if entry is not None and entry.input_sha256 == sha and self._stays_cancelled(entry.status):
+            return entry
+        return None
 
     def _track(self, sub: Submission) -> Submission:
         """Every journal transition of a submission passes here: the budget sees it."""
         route = providers.route(sub.endpoint)
         self.budget.record(sub, route.family if route is not None else sub.endpoint)
         return sub
+
+    def _end_turn(self, st: JobState) -> None:
+        """Its answer is in: the other jobs of its pricing family may go (held at what it cost)."""
+        if st.turn is not None:
+            st.turn.end()
+            st.turn = None
+
+    def _resolve(self, st: JobState) -> Resolved | None:
+        """A pending body rendered with its upstreams' outputs; None (and a verdict) if it fails."""
+        assert self.plan.resolver is not None, "a plan with pending instances carries a resolver"
+        upstream = {u: self.jobs[u].outputs or Outputs() for u in st.inst.needs}
+        try:
+            return self.plan.resolver(st.inst.id, upstream)
+        except Invalid as exc:
+            self._verdict(st, "failed", "; ".join(str(e) for e in exc.errors))
+        except UserError as exc:
+            self._verdict(st, "failed", str(exc))
+        return None
 
     @contextlib.asynccontextmanager
     async def _window(self, route: Route) -> AsyncIterator[None]:
@@ -338,9 +377,7 @@ class Scheduler:
             return
         finding = await self._reconcile(route, sub)
         if finding.request_id:
-            sub = self._track(self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
-                                                    credits_charged=None, response=finding.payload))
-            await self._poll(st, route, sub, first_read=0.0)
+            await self._adopt(st, route, sub, finding)
         elif self.options.resubmit_unknown:
             self.notes.append(f"{st.inst.id}: resubmitting a submission of unknown fate (--resubmit-unknown); it may be charged twice")
             self.journal.note("resubmit_unknown", "resubmitted on request (--resubmit-unknown)", st.inst.id)
@@ -370,129 +407,170 @@ class Scheduler:
         st.sub, st.status, st.error = sub, "unknown", sub.error
 
     async def _submit(self, st: JobState, route: Route, body: Any, sub: Submission | None, *, generation: int) -> None:
-        inst = st.inst
+        """Admit, prepare, send (again only when provably not processed), and act on the answer."""
+        if not self._admit(st, route, sub):
+            return
+        st.turn = await self.budget.turn(route.family)
+        try:
+            outgoing = await self._prepare(st, route, body, sub, generation)
+            if outgoing is not None:
+                await self._send(st, route, sub, outgoing)
+        finally:
+            self._end_turn(st)
+
+    def _admit(self, st: JobState, route: Route, sub: Submission | None) -> bool:
+        """May it be sent now? Not when its provider is stopped or the budget cannot hold it."""
         blocked = self._blocked(route.provider)
         if blocked:
             self._leave(st, sub, blocked)
-            return
-        price = st.price or inst.price
-        estimate = price.credits.max if price.credits is not None else None
+            return False
+        price = st.price or st.inst.price
         # a first look, so that nothing is uploaded for a job that cannot fit; the
-        # admission that counts is made right before the POST (``_send``)
-        refusal = self.budget.admit(inst.id, route.family, estimate, resend=sub.id if sub is not None else None)
+        # admission that counts is made right before the POST (``_post``)
+        refusal = self.budget.admit(st.inst.id, route.family, price.credits.max if price.credits is not None else None,
+                                    resend=sub.id if sub is not None else None)
         if refusal:
             self._leave(st, sub, refusal)
-            return
+            return False
         st.status = QUEUED
-        turn = await self.budget.turn(route.family)
-        try:
-            await self._send(st, route, body, sub, generation, price, turn)
-        finally:
-            turn.end()
+        return True
 
-    async def _send(self, st: JobState, route: Route, body: Any, sub: Submission | None, generation: int,
-                    price: Price, turn: Turn) -> None:
-        inst = st.inst
-        provider = route.provider
-        client = self.clients[provider]
-        retry = self.settings.retry
-        estimate = price.credits.max if price.credits is not None else None
+    async def _prepare(self, st: JobState, route: Route, body: Any, sub: Submission | None,
+                       generation: int) -> Outgoing | None:
+        """The exact body and Idempotency-Key to send (a local input file is uploaded first)."""
         if sub is not None:
             to_send = sub.body  # exactly what was sent before: the key's fingerprint must match
         elif needs_upload(route, body):
             try:
-                to_send = await upload_input(client, self.journal, route, body, self.folder, self.settings, self.rng)
+                to_send = await upload_input(self.clients[route.provider], self.journal, route, body, self.folder,
+                                             self.settings, self.rng)
             except (DataFileError, ApiError) as exc:
                 self._verdict(st, "failed" if upload_failure_is_final(exc) else "not_submitted", str(exc))
-                return
+                return None
         else:
             to_send = body
-        key = sub.idempotency_key if sub is not None else idempotency_key(self.campaign_name, inst.id, st.sha or "", generation)
-        url = route_url(client.base_url, route)
-        backoff = Backoff(retry.base_delay, retry.max_delay, self.rng)
-        started = self.clock()
-        attempt = 0
+        key = sub.idempotency_key if sub is not None else idempotency_key(
+            self.campaign_name, st.inst.id, st.sha or "", generation)
+        return Outgoing(to_send, key, generation, st.price or st.inst.price)
+
+    async def _send(self, st: JobState, route: Route, sub: Submission | None, outgoing: Outgoing) -> None:
+        """POST until an answer settles it, waiting between attempts as the answers say."""
+        retry = self.settings.retry
+        tries = Tries(Backoff(retry.base_delay, retry.max_delay, self.rng), self.clock())
         while True:
-            attempt += 1
-            current = sub
-            refused: str | None = None
-
-            def prepare() -> bool:
-                """With the slot held, right before the POST: the budget's last word, then the intent."""
-                nonlocal current, refused
-                if self._blocked(provider):
-                    return False
-                refused = self.budget.admit(inst.id, route.family, estimate,
-                                            resend=current.id if current is not None else None)
-                if refused:
-                    return False
-                if current is None:
-                    current = self.journal.begin(
-                        instance_id=inst.id, endpoint=inst.endpoint, provider=provider, input_sha256=st.sha or "",
-                        generation=generation, idempotency_key=key, body=to_send,
-                        estimate=(price.credits.min, price.credits.max) if price.credits is not None else (None, None),
-                    )
-                else:
-                    current = self.journal.sending(current)
-                self.budget.hold(current, route.family)
-                st.status = SUBMITTING
-                return True
-
-            async with self.gates[provider].shared():
-                answer = await client.send("POST", url, json_body=to_send, headers={"Idempotency-Key": key},
-                                           label="submit", prepare=prepare)
-            sub = current
+            tries.attempt += 1
+            sub, answer = await self._post(st, route, sub, outgoing)
             if answer.kind == "skipped":
-                self._leave(st, sub, refused or self._blocked(provider) or "not sent")
+                self._leave(st, sub, self._blocked(route.provider) or st.held_back or "not sent")
                 return
             assert sub is not None
-            elapsed = self.clock() - started
-            if answer.ok:
-                await self._accepted(st, route, sub, answer, turn)
+            again = await self._classify(st, route, sub, answer, tries)
+            if again is None:
                 return
-            if answer.kind == "retry":
-                sub = self._track(self.journal.retryable(sub, answer.error or "not processed", answer.status))
-                wait = answer.retry_after if answer.retry_after is not None else backoff.delay(attempt)
-                if attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_retry_after:
-                    self._leave(st, sub, f"gave up after {attempt} attempt(s), none processed: {answer.error}")
-                    return
-                await anyio.sleep(wait)
-                continue
-            if answer.kind == "ambiguous":
-                if client.settings.idempotent_keys:
-                    wait = backoff.delay(attempt)
-                    if attempt < retry.max_attempts and elapsed + wait <= retry.max_elapsed and not self._blocked(provider):
-                        await anyio.sleep(wait)  # the same key again: the API answers once
-                        continue
-                    sub = self._track(self.journal.unknown(
-                        sub, f"no answer after {attempt} attempt(s) with the same Idempotency-Key: {answer.error}"))
-                    st.sub, st.status, st.error = sub, "unknown", sub.error
-                    return
-                await anyio.sleep(self.settings.reconcile_delay)
-                finding = await self._reconcile(route, sub)
-                if finding.request_id:
-                    sub = self._track(self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
-                                                            credits_charged=None, response=finding.payload))
-                    turn.end()
-                    await self._poll(st, route, sub, first_read=0.0)
-                    return
-                self._unknown(st, sub, answer.error or "no answer", finding)
-                return
-            # refused: nothing was processed
-            sub = self._track(self.journal.rejected(sub, answer.error or "refused", answer.status))
-            st.sub, st.error = sub, sub.error
-            st.status = sub.public_status
-            if answer.kind == "payment":
-                self.stopped_providers.setdefault(
-                    provider, f"{provider} answered 402 (insufficient credits): no further {provider} submissions")
-                self.notes.append(self.stopped_providers[provider])
-            elif answer.kind == "auth":
-                self.stopped_providers.setdefault(
-                    provider, f"{provider} refused the API key ({answer.error}): no further {provider} submissions")
-                self.notes.append(self.stopped_providers[provider])
-            return
+            sub, wait = again
+            await anyio.sleep(wait)
 
-    async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer, turn: Turn) -> None:
+    async def _post(self, st: JobState, route: Route, sub: Submission | None,
+                    outgoing: Outgoing) -> tuple[Submission | None, Answer]:
+        """One POST. The journal records it (``begin``/``sending``) just before the bytes leave."""
+        provider = route.provider
+        client = self.clients[provider]
+        current = sub
+        credits = outgoing.price.credits
+
+        def prepare() -> bool:
+            """With the slot held, right before the POST: the budget's last word, then the intent."""
+            nonlocal current
+            if self._blocked(provider):
+                return False
+            st.held_back = self.budget.admit(st.inst.id, route.family, credits.max if credits is not None else None,
+                                             resend=current.id if current is not None else None)
+            if st.held_back:
+                return False
+            if current is None:
+                current = self.journal.begin(
+                    instance_id=st.inst.id, endpoint=st.inst.endpoint, provider=provider, input_sha256=st.sha or "",
+                    generation=outgoing.generation, idempotency_key=outgoing.key, body=outgoing.body,
+                    estimate=(credits.min, credits.max) if credits is not None else (None, None),
+                )
+            else:
+                current = self.journal.sending(current)
+            self.budget.hold(current, route.family)
+            st.status = SUBMITTING
+            return True
+
+        async with self.gates[provider].shared():
+            answer = await client.send("POST", route_url(client.base_url, route), json_body=outgoing.body,
+                                       headers={"Idempotency-Key": outgoing.key}, label="submit", prepare=prepare)
+        return current, answer
+
+    async def _classify(self, st: JobState, route: Route, sub: Submission, answer: Answer,
+                        tries: Tries) -> tuple[Submission, float] | None:
+        """Act on an answer; (the submission, a wait) when it is to be sent again."""
+        if answer.ok:
+            await self._accepted(st, route, sub, answer)
+            return None
+        if answer.kind == "retry":
+            return self._not_processed(st, sub, answer, tries)
+        if answer.kind == "ambiguous":
+            return await self._ambiguous(st, route, sub, answer, tries)
+        self._refused(st, route, sub, answer)
+        return None
+
+    def _not_processed(self, st: JobState, sub: Submission, answer: Answer, tries: Tries) -> tuple[Submission, float] | None:
+        """A 429/503-like answer: nothing was processed, so it may be sent again, within limits."""
+        retry = self.settings.retry
+        sub = self._track(self.journal.retryable(sub, answer.error or "not processed", answer.status))
+        wait = answer.retry_after if answer.retry_after is not None else tries.backoff.delay(tries.attempt)
+        elapsed = self.clock() - tries.started
+        if tries.attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_retry_after:
+            self._leave(st, sub, f"gave up after {tries.attempt} attempt(s), none processed: {answer.error}")
+            return None
+        return sub, wait
+
+    async def _ambiguous(self, st: JobState, route: Route, sub: Submission, answer: Answer,
+                         tries: Tries) -> tuple[Submission, float] | None:
+        """No answer: the same key again where the API honours keys, else reconcile, else unknown."""
+        retry = self.settings.retry
+        if self.clients[route.provider].settings.idempotent_keys:
+            wait = tries.backoff.delay(tries.attempt)
+            elapsed = self.clock() - tries.started
+            if tries.attempt < retry.max_attempts and elapsed + wait <= retry.max_elapsed \
+                    and not self._blocked(route.provider):
+                return sub, wait  # the same key again: the API answers once
+            sub = self._track(self.journal.unknown(
+                sub, f"no answer after {tries.attempt} attempt(s) with the same Idempotency-Key: {answer.error}"))
+            st.sub, st.status, st.error = sub, "unknown", sub.error
+            return None
+        await anyio.sleep(self.settings.reconcile_delay)
+        finding = await self._reconcile(route, sub)
+        if finding.request_id:
+            await self._adopt(st, route, sub, finding)
+        else:
+            self._unknown(st, sub, answer.error or "no answer", finding)
+        return None
+
+    def _refused(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
+        """Nothing was processed; a 402 or a refused key stops the provider's submissions."""
+        provider = route.provider
+        sub = self._track(self.journal.rejected(sub, answer.error or "refused", answer.status))
+        st.sub, st.error = sub, sub.error
+        st.status = sub.public_status
+        why = {"payment": f"{provider} answered 402 (insufficient credits)",
+               "auth": f"{provider} refused the API key ({answer.error})"}.get(answer.kind)
+        if why is not None:
+            self.stopped_providers.setdefault(provider, f"{why}: no further {provider} submissions")
+            self.notes.append(self.stopped_providers[provider])
+
+    async def _adopt(self, st: JobState, route: Route, sub: Submission, finding: Finding) -> None:
+        """Reconciliation found the session a lost answer created: it is accepted; poll it."""
+        assert finding.request_id is not None
+        sub = self._track(self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
+                                                credits_charged=None, response=finding.payload))
+        self._end_turn(st)
+        await self._poll(st, route, sub, first_read=0.0)
+
+    async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
         module = providers.module(route)
         payload = answer.payload
         rid = module.parse_submit(route, payload)
@@ -505,7 +583,7 @@ class Scheduler:
             self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
         sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id,
                                                 credits_charged=answer.credits_charged(), response=payload))
-        turn.end()  # its family's factor is known now: the others may go
+        self._end_turn(st)  # its family's factor is known now: the others may go
         self._balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome
             self._complete(st, route, sub, Status("completed"), payload, None)
@@ -550,7 +628,7 @@ class Scheduler:
         charged = charged if charged is not None else sub.credits_charged
         duration = None
         if status.state == "completed":
-            duration = job_duration(route, sub.body, st.price or st.inst.price, charged, self.planner.table)
+            duration = job_duration(route, sub.body, st.price or st.inst.price, charged, self.plan.price_table)
         sub = self.journal.finish(
             sub, status.state, result_url=status.result_url, result_urls=status.result_urls,
             thumbnail_url=status.thumbnail_url, credits_charged=charged, duration=duration,

@@ -1,12 +1,15 @@
 """Knobs of `renderer run`, as small frozen records.
 
 Defaults suit the real APIs (renders take seconds to minutes, rate limits are per
-minute). Tests and the benchmark pass tighter values instead of sleeping; nothing
-here is read from the process environment.
+minute). Tests and the benchmark pass tighter values instead of sleeping, or
+``RENDERER_EXEC_SETTINGS`` in the environment a command is given (never
+``os.environ`` itself).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
@@ -137,3 +140,35 @@ def provider_settings(
     if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, (int, float)) or rpm <= 0):
         raise ConfigError(f"providers.{name}.requests_per_minute must be a positive number")
     return ProviderSettings(name, base_url.rstrip("/"), key, concurrency, rpm, idempotent)
+
+
+# -- tuning for tests and benchmarks -----------------------------------------------
+
+SETTINGS_ENV = "RENDERER_EXEC_SETTINGS"
+
+
+def settings_from_env(env: Mapping[str, str], base: ExecSettings | None = None) -> ExecSettings:
+    """``ExecSettings`` with the JSON of ``RENDERER_EXEC_SETTINGS`` (if set) merged in, e.g.
+    ``{"poll": {"initial": 0.05}, "sandbox_render_seconds": 0.2}``."""
+    base = base or ExecSettings()
+    raw = env.get(SETTINGS_ENV)
+    if not raw:
+        return base
+    try:
+        data = json.loads(raw)
+        return _merge(base, data)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{SETTINGS_ENV} is not valid: {exc}") from None
+
+
+def _merge(obj: Any, data: Mapping[str, Any]) -> Any:
+    if not isinstance(data, Mapping):
+        raise TypeError("expected a JSON object")
+    changes: dict[str, Any] = {}
+    names = {f.name for f in dataclasses.fields(obj)}
+    for key, value in data.items():
+        if key not in names:
+            raise TypeError(f"unknown setting {key!r}")
+        current = getattr(obj, key)
+        changes[key] = _merge(current, value) if dataclasses.is_dataclass(current) else value
+    return dataclasses.replace(obj, **changes)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from renderer.errors import UsageError
 from renderer.execute import journal as J
 from renderer.execute.budget import Budget
 from renderer.execute.journal import Journal
+from renderer.manifest import Manifest
 from renderer.plan.model import Plan
 from renderer.plan.report import manifest_spent
 
@@ -23,11 +21,20 @@ def run_limit(campaign_budget: float | None, max_credits: float | None) -> float
     return int(limit) if float(limit).is_integer() else limit
 
 
+def opening_budget(limit: float | None, previous: Manifest | None, journal: Journal) -> Budget:
+    """The budget at the start of a run: every submission the journal knows is on its
+    ledger, and what only the manifest remembers is ``spent_outside``."""
+    _, outside = prior_spend(previous, journal)
+    budget = Budget(limit, spent_outside=outside)
+    budget.load(journal.all())
+    return budget
+
+
 def journal_charged(journal: Journal) -> float:
     return sum(s.credits_charged or 0.0 for s in journal.all() if s.state in J.SPENDING)
 
 
-def prior_spend(previous: Mapping[str, Any] | None, journal: Journal) -> tuple[float, float]:
+def prior_spend(previous: Manifest | None, journal: Journal) -> tuple[float, float]:
     """(charged by earlier runs, the part of it only the manifest knows).
 
     Both the journal and the manifest count every run and attempt; the manifest may

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Mapping
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from renderer.providers.base import Price, Range
+
+if TYPE_CHECKING:
+    from renderer.manifest import ManifestEntry
+    from renderer.plan.resolve import Resolver
 
 Action = Literal["run", "reuse", "skip", "cancelled"]
 
@@ -30,19 +34,18 @@ class Outputs:
     response: Any = None
 
     @classmethod
-    def from_manifest(cls, entry: Mapping[str, Any]) -> "Outputs":
+    def from_manifest(cls, entry: ManifestEntry) -> Outputs:
         """The outputs a results manifest recorded for a finished instance."""
-        credits = entry.get("credits") if isinstance(entry.get("credits"), Mapping) else {}
         return cls(
-            request_id=entry.get("request_id"),
-            session_id=entry.get("session_id"),
-            status=entry.get("status"),
-            result_url=entry.get("result_url"),
-            result_urls=tuple(entry.get("result_urls") or ()),
-            thumbnail_url=entry.get("thumbnail_url"),
-            credits_charged=credits.get("charged"),
-            duration=entry.get("duration"),
-            response=entry.get("response"),
+            request_id=entry.request_id,
+            session_id=entry.session_id,
+            status=entry.status,
+            result_url=entry.result_url,
+            result_urls=entry.result_urls,
+            thumbnail_url=entry.thumbnail_url,
+            credits_charged=entry.credits_charged,
+            duration=entry.duration,
+            response=entry.response,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -78,16 +81,20 @@ class Instance:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """A self-contained value: what to run, and how to render pending bodies at run time."""
+
     campaign: Any  # renderer.spec.campaign.Campaign
     instances: tuple[Instance, ...]  # in dependency order
     by_id: Mapping[str, Instance] = field(default_factory=dict)
+    resolver: Resolver | None = None  # renders pending instances once their upstreams finish
+    price_table: Mapping[str, Any] = field(default_factory=dict)  # built-in prices with the campaign's merged in
 
     def rerun_cancelled(self) -> "Plan":
         """The same plan, sending again the jobs a manifest records as cancelled."""
         from dataclasses import replace
 
         insts = tuple(replace(i, action="run", reuse_reason=None) if i.action == "cancelled" else i for i in self.instances)
-        return Plan(self.campaign, insts, {i.id: i for i in insts})
+        return replace(self, instances=insts, by_id={i.id: i for i in insts})
 
     @property
     def to_run(self) -> list[Instance]:

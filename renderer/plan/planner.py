@@ -8,23 +8,24 @@ repeats at the same place is reported once, naming the first instance.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
-from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from renderer import providers
 from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError
-from renderer.plan.matrix import Combo, MatrixLimits, expand, ident, instance_id
-from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
+from renderer.manifest import Manifest
 from renderer.plan.jinja_env import written_size
+from renderer.plan.matrix import Combo, MatrixLimits, expand, instance_id
+from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
+from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256, link_key
+from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
-from renderer.spec import schemas
 from renderer.spec.campaign import Campaign, JobSpec
-from renderer.spec.files import confined_path, file_digest
+
+__all__ = ["PlanLimits", "Planner", "build_plan", "canonical_sha256"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,35 +41,6 @@ class PlanLimits:
     max_needs_links: int = 10_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class _Link:
-    """How one job's instances find their instances of one upstream job."""
-
-    upstream: str
-    shared: tuple[str, ...]
-    fan_in: bool  # the upstream has matrix keys this job lacks: a list
-    index: Mapping[tuple[Any, ...], list[str]]
-
-
-@dataclass(slots=True)
-class _Job:
-    spec: JobSpec
-    combos: list[Combo] | None
-    render_input: Callable[[Mapping[str, Any]], Any]
-    render_extras: Callable[[Mapping[str, Any]], Any]
-    render_estimate: Callable[[Mapping[str, Any]], Any]
-    links: list[_Link] = field(default_factory=list)
-
-
-def canonical_sha256(endpoint: str, body: Any, files: Mapping[str, str] | None = None) -> str:
-    """The identity of a request: endpoint, body, and the content of local files it sends."""
-    doc: dict[str, Any] = {"endpoint": endpoint, "body": body}
-    if files:
-        doc["files"] = dict(files)
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 class Planner:
     """Holds a campaign's compiled templates; renders instances now or at run time."""
 
@@ -76,8 +48,9 @@ class Planner:
         self.campaign = campaign
         self.limits = limits
         self.compiler = Compiler(limits.templates)
+        self.renderer = InstanceRenderer(campaign)
         self.table = providers.price_table(campaign.pricing)
-        self.jobs: dict[str, _Job] = {}
+        self.jobs: dict[str, CompiledJob] = {}
         self.instances: dict[str, Instance] = {}
         self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
@@ -87,9 +60,9 @@ class Planner:
 
     # -- building --------------------------------------------------------------
 
-    def build(self, manifest: Mapping[str, Any] | None = None, select: Iterable[str] = ()) -> Plan:
+    def build(self, manifest: Manifest | Mapping[str, Any] | None = None, select: Iterable[str] = ()) -> Plan:
         c = self.campaign
-        previous = (manifest or {}).get("jobs") or {}
+        previous = Manifest.coerce(manifest)
         outputs: dict[str, Any] = {}  # instance id -> PendingOutputs | dict of known outputs
         durations: dict[str, Range | None] = {}
         session_durations: dict[str, Range] = {}
@@ -132,22 +105,31 @@ class Planner:
                 self.instances[iid] = inst
                 durations[iid] = inst.price.duration
                 if inst.action == "reuse":
-                    entry = previous[iid]
-                    outputs[iid] = Outputs.from_manifest(entry).as_dict()
-                    actual = entry.get("duration")  # what the finished render measured
-                    if isinstance(actual, (int, float)) and not isinstance(actual, bool):
-                        durations[iid] = Range.exact(actual)
-                    for key in ("session_id", "request_id"):  # follow-ups name either
-                        sid = entry.get(key)
-                        if isinstance(sid, str) and sid and durations[iid] is not None:
-                            session_durations[sid] = durations[iid]
+                    self._reused(iid, previous.jobs[iid], outputs, durations, session_durations)
             self._summarise(job_errors)
         if self.errors:
             raise Invalid(self.errors)
-        plan = Plan(c, tuple(ordered), self.instances)
+        plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table)
         if select:
             plan = _select(plan, list(select), c)
         return plan
+
+    @staticmethod
+    def _reused(iid: str, entry: Any, outputs: dict[str, Any], durations: dict[str, Range | None],
+                session_durations: dict[str, Range]) -> None:
+        """A reused instance's outputs, and what its finished render measured."""
+        outputs[iid] = Outputs.from_manifest(entry).as_dict()
+        if entry.duration is not None:
+            durations[iid] = Range.exact(entry.duration)
+        for sid in (entry.session_id, entry.request_id):  # follow-ups name either
+            if isinstance(sid, str) and sid and durations[iid] is not None:
+                session_durations[sid] = durations[iid]
+
+    def resolver(self) -> Resolver:
+        """What the run needs to render pending instances, without the planner."""
+        return Resolver(self.campaign, self.table, dict(self.jobs), dict(self.contexts),
+                        {iid: i.job for iid, i in self.instances.items()},
+                        {iid: i.price.duration for iid, i in self.instances.items()})
 
     def _summarise(self, job_errors: dict[tuple[Any, ...], list[UserError]]) -> None:
         for (_, message), errs in list(job_errors.items())[: self.limits.max_errors_per_job]:
@@ -160,7 +142,7 @@ class Planner:
             last = next(iter(job_errors.values()))[0]
             self.errors.append(LimitError(f"{hidden} more error(s) in this job not shown", last.location.with_instance(None)))
 
-    def _prepare(self, spec: JobSpec, budget: int) -> _Job | None:
+    def _prepare(self, spec: JobSpec, budget: int) -> CompiledJob | None:
         c = self.campaign
         base = ("jobs", spec.name)
         try:
@@ -179,7 +161,7 @@ class Planner:
                 self.errors.append(exc)
         if len(compiled) < 3:
             return None
-        job = _Job(spec, combos, *compiled)
+        job = CompiledJob(spec, combos, *compiled)
         for need in spec.needs:
             up = self.jobs[need]
             up_keys = _matrix_keys(up.combos)
@@ -188,26 +170,26 @@ class Planner:
             fan_in = any(k not in my_keys for k in up_keys)
             index: dict[tuple[Any, ...], list[str]] = {}
             for combo in up.combos or [None]:
-                key = _link_key(combo.values, shared) if combo else ()
+                key = link_key(combo.values, shared) if combo else ()
                 index.setdefault(key, []).append(instance_id(need, combo))
-            job.links.append(_Link(need, shared, fan_in, index))
+            job.links.append(Link(need, shared, fan_in, index))
         return job
 
     def _instance(
         self,
-        job: _Job,
+        job: CompiledJob,
         iid: str,
         combo: Combo | None,
         outputs: Mapping[str, Any],
         durations: Mapping[str, Range | None],
         session_durations: Mapping[str, Range],
-        previous: Mapping[str, Any],
+        previous: Manifest,
     ) -> Instance:
         spec = job.spec
         needs_ctx, needs_ids = self._needs(job, iid, combo, outputs)
         matrix = dict(combo.values) if combo else {}
         ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": needs_ctx}
-        body, estimate = self._render(job, iid, ctx)
+        body, estimate = self.renderer.render(job, iid, ctx)
         cap = self.limits.max_request_chars
         self._request_chars += written_size(body, cap)  # before the schema check and the hash
         if self._request_chars > cap:
@@ -216,7 +198,7 @@ class Planner:
         pending = bool(spec.needs) and is_pending(body)  # only needs can make values pending
         if pending:
             _check_pending(body, needs_ids, self.campaign.loc("jobs", spec.name, "input", instance=iid))
-        self._check(job, iid, body, pending)
+        self.renderer.check(job, iid, body, pending)
 
         def duration_of(ref: Any) -> Range | None:
             if isinstance(ref, Pending):
@@ -225,21 +207,20 @@ class Planner:
 
         module = providers.module(spec.route)
         price = module.price(spec.route, body, PriceContext(self.table, estimate, duration_of))
-        sha = None if pending else canonical_sha256(spec.endpoint, body, self._local_files(spec, iid, body))
+        sha = None if pending else self.renderer.sha256(spec, iid, body)
         action, reason = "run", None
-        old = previous.get(iid)
-        if sha and isinstance(old, Mapping) and old.get("status") == "completed" and old.get("input_sha256") == sha:
+        if previous.reusable(iid, sha):
             action, reason = "reuse", "completed in the manifest with the same input"
-        elif sha and isinstance(old, Mapping) and old.get("status") == "cancelled" and old.get("input_sha256") == sha:
+        elif sha and (old := previous.get(iid)) is not None and old.status == "cancelled" and old.input_sha256 == sha:
             action, reason = "cancelled", "cancelled in the manifest with the same input; run --rerun-cancelled sends it again"
         self.contexts[iid] = matrix
         return Instance(iid, spec.name, spec.endpoint, matrix, needs_ids, body, pending, sha, price, action, reason)
 
-    def _needs(self, job: _Job, iid: str, combo: Combo | None, outputs: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    def _needs(self, job: CompiledJob, iid: str, combo: Combo | None, outputs: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
         ctx: dict[str, Any] = {}
         ids: list[str] = []
         for link in job.links:
-            key = _link_key(combo.values, link.shared) if combo else ()
+            key = link_key(combo.values, link.shared) if combo else ()
             matched = link.index.get(key, [])
             if not matched:
                 shown = ", ".join(f"{k}={combo.values[k]}" for k in link.shared if k in combo.values) if combo else ""
@@ -260,15 +241,6 @@ class Planner:
                 ctx[link.upstream] = self._outputs(matched[0], outputs)
         return ctx, tuple(ids)
 
-    def _local_files(self, spec: JobSpec, iid: str, body: Any) -> dict[str, str] | None:
-        """Digests of the local files a request uploads: an edited image is a new input."""
-        name = body.get("input_file") if spec.route.provider == "enhancecraft" and isinstance(body, dict) else None
-        if not isinstance(name, str):
-            return None
-        where = self.campaign.loc("jobs", spec.name, "input", "input_file", instance=iid)
-        path = confined_path(self.campaign.folder, name, "input_file", where)
-        return {"input_file": file_digest(path, "input_file", where)}
-
     def _outputs(self, iid: str, known: Mapping[str, Any]) -> Any:
         """Known outputs of a reused instance, else its (shared) pending outputs."""
         if iid in known:
@@ -278,74 +250,17 @@ class Planner:
             pending = self._pending[iid] = PendingOutputs(iid)
         return pending
 
-    def _render(self, job: _Job, iid: str, ctx: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
-        errors: list[UserError] = []
-        values = []
-        for fn in (job.render_input, job.render_extras, job.render_estimate):
-            try:
-                values.append(fn(ctx))
-            except UserError as exc:
-                errors.append(type(exc)(exc.message, exc.location.with_instance(iid)))
-                values.append(None)
-        if errors:
-            raise Invalid(errors)
-        inner, extras, estimate = values
-        if not isinstance(inner, dict):
-            raise SchemaError("input must be a mapping of request fields", self.campaign.loc("jobs", job.spec.name, "input", instance=iid))
-        return job.spec.route.body(inner, extras or {}), estimate or {}
-
-    def _check(self, job: _Job, iid: str, body: Any, pending: bool) -> None:
-        route = job.spec.route
-        inner = body.get("input", body) if route.wrap_input else body
-        if schemas.is_valid(route.schema, inner):
-            return
-        base = ("jobs", job.spec.name, "input")
-        errors: list[UserError] = []
-        for v in schemas.check(route.schema, inner):
-            if pending and _under_pending(inner, v.path):
-                continue  # judged again at run time, when the value is known
-            # a missing field points at the key of the object that lacks it
-            at_key = v.at_key or isinstance(schemas.value_at(inner, v.path), (dict, list))
-            errors.append(SchemaError(v.message, self.campaign.doc.loc(base + v.path, key=at_key, instance=iid)))
-        if errors:
-            raise Invalid(errors)
-
     # -- run time --------------------------------------------------------------
 
     def resolve(self, iid: str, upstream: Mapping[str, Outputs]) -> tuple[Any, str, Price]:
         """Render a pending instance with the outputs of its upstream instances."""
-        inst = self.instances[iid]
-        job = self.jobs[inst.job]
-        combo_values = self.contexts[iid]
-        known = {k: v.as_dict() for k, v in upstream.items()}
-        ctx_needs: dict[str, Any] = {}
-        for link in job.links:
-            key = _link_key(combo_values, link.shared)
-            matched = link.index.get(key, [])
-            ctx_needs[link.upstream] = [known[m] for m in matched] if link.fan_in else known[matched[0]]
-        ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": ctx_needs}
-        body, estimate = self._render(job, iid, ctx)
-        self._check(job, iid, body, pending=False)
-        # what a finished upstream measured, else what the plan expected of it
-        by_session: dict[str, Range] = {}
-        for up_id, o in upstream.items():
-            planned = self.instances[up_id].price.duration if up_id in self.instances else None
-            d = Range.exact(o.duration) if o.duration is not None else planned
-            for ref in (o.session_id, o.request_id):
-                if ref and d is not None:
-                    by_session[ref] = d
-
-        def duration_of(ref: Any) -> Range | None:
-            return by_session.get(ref) if isinstance(ref, str) else None
-
-        module = providers.module(job.spec.route)
-        price = module.price(job.spec.route, body, PriceContext(self.table, estimate, duration_of))
-        return body, canonical_sha256(inst.endpoint, body, self._local_files(job.spec, iid, body)), price
+        r = self.resolver()(iid, upstream)
+        return r.body, r.input_sha256, r.price
 
 
 def build_plan(
     campaign: Campaign,
-    manifest: Mapping[str, Any] | None = None,
+    manifest: Manifest | Mapping[str, Any] | None = None,
     select: Iterable[str] = (),
     limits: PlanLimits = PlanLimits(),
 ) -> tuple[Plan, Planner]:
@@ -363,13 +278,6 @@ def _matrix_keys(combos: list[Combo] | None) -> tuple[str, ...]:
         if combo.id_keys != combos[0].id_keys:  # a combination an include added
             keys.update(dict.fromkeys(combo.id_keys))
     return tuple(keys)
-
-
-_ABSENT = ("\x00absent",)  # a combination an include added may lack a key
-
-
-def _link_key(values: Mapping[str, Any], shared: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(ident(values[k]) if k in values else _ABSENT for k in shared)
 
 
 def _check_pending(value: Any, needs_ids: tuple[str, ...], where: Any) -> None:
@@ -390,22 +298,6 @@ def _check_pending(value: Any, needs_ids: tuple[str, ...], where: Any) -> None:
     elif isinstance(value, dict):
         for v in value.values():
             _check_pending(v, needs_ids, where)
-
-
-def _under_pending(value: Any, path: tuple[Any, ...]) -> bool:
-    """True when the value at ``path``, or one it lies inside, is itself pending.
-
-    A list that merely holds pending items still has a known length, and an
-    object with one pending field still misses what it misses: those errors stand.
-    """
-    for step in path:
-        if isinstance(value, Pending):
-            return True
-        try:
-            value = value[step]
-        except (KeyError, IndexError, TypeError):
-            return False
-    return isinstance(value, Pending)
 
 
 def _topological(jobs: Mapping[str, JobSpec]) -> list[JobSpec]:
@@ -458,4 +350,4 @@ def _select(plan: Plan, patterns: list[str], campaign: Campaign) -> Plan:
                         stack.append(u)
         chosen |= frontier
     instances = tuple(i if (i.id in chosen or i.action == "reuse") else replace(i, action="skip") for i in plan.instances)
-    return Plan(campaign, instances, {i.id: i for i in instances})
+    return replace(plan, instances=instances, by_id={i.id: i for i in instances})

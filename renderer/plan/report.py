@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from renderer import providers
+from renderer.manifest import Manifest
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
 
@@ -215,13 +216,14 @@ class Summary:
     changes: dict[str, list[str]]
 
 
-def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None, *,
+def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
               budget: float | None = None, spent: float | None = None,
               sent: frozenset[str] | None = None) -> Summary:
     """``budget``: this run's limit (default the campaign's); ``spent``: charged by earlier
     runs (default what the manifest records); ``sent``: jobs to run whose submission was
     already accepted (or may have been), so that ``spent`` counts them (default: the
     manifest's pending and unknown entries with the same input)."""
+    manifest = Manifest.coerce(manifest)
     run = plan.to_run
     known = add_ranges([i.price.credits for i in run if i.price.credits is not None]) or Range(0, 0)
     unknown = tuple(i.id for i in run if i.price.credits is None)
@@ -247,35 +249,23 @@ def summarise(plan: Plan, manifest: Mapping[str, Any] | None = None, *,
     )
 
 
-def manifest_spent(manifest: Mapping[str, Any] | None) -> float:
+def manifest_spent(manifest: Manifest | Mapping[str, Any] | None) -> float:
     """What a manifest says the campaign was charged across runs and attempts."""
-    credits = (manifest or {}).get("credits")
-    spent = credits.get("spent") if isinstance(credits, Mapping) else None
-    if isinstance(spent, (int, float)) and not isinstance(spent, bool):
-        return spent
-    total = 0.0  # an older manifest: what its entries were charged
-    for entry in ((manifest or {}).get("jobs") or {}).values():
-        charged = (entry.get("credits") or {}).get("charged") if isinstance(entry, Mapping) else None
-        if isinstance(charged, (int, float)) and not isinstance(charged, bool):
-            total += charged
-    return int(total) if total.is_integer() else total
+    return Manifest.coerce(manifest).charged_in_all()
 
 
-def _sent_by_manifest(plan: Plan, manifest: Mapping[str, Any] | None) -> tuple[frozenset[str], float]:
+def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], float]:
     """Jobs the manifest records as sent with this input (pending, unknown), and the
     estimates of those whose charge it does not know."""
-    old = (manifest or {}).get("jobs") or {}
     sent: set[str] = set()
     held = 0.0
     for inst in plan.to_run:
-        entry = old.get(inst.id)
-        if not isinstance(entry, Mapping) or entry.get("status") not in ("pending", "unknown"):
+        entry = manifest.get(inst.id)
+        if entry is None or entry.status not in ("pending", "unknown"):
             continue
-        if inst.input_sha256 is not None and entry.get("input_sha256") == inst.input_sha256:
+        if inst.input_sha256 is not None and entry.input_sha256 == inst.input_sha256:
             sent.add(inst.id)
-            credits = entry.get("credits")
-            charged = credits.get("charged") if isinstance(credits, Mapping) else None
-            if charged is None and inst.price.credits is not None:
+            if entry.credits_charged is None and inst.price.credits is not None:
                 held += inst.price.credits.max
     return frozenset(sent), held
 
@@ -324,8 +314,8 @@ def _totals(run: Iterable[Instance]) -> dict[str, dict[str, dict[str, Any]]]:
     }
 
 
-def _changes(plan: Plan, manifest: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    old = (manifest or {}).get("jobs") or {}
+def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
+    old = manifest.jobs
     out: dict[str, list[str]] = {"added": [], "changed": [], "reused": [], "removed": []}
     for inst in plan.instances:
         if inst.action == "reuse":

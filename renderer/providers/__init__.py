@@ -25,6 +25,11 @@ def route(endpoint: str) -> Route | None:
     return ROUTES.get(endpoint)
 
 
+def provider_of(endpoint: str) -> str:
+    """The provider of a known endpoint (a loaded campaign names known ones only)."""
+    return ROUTES[endpoint].provider
+
+
 def module(route: Route) -> ModuleType:
     return MODULES[route.provider]
 

@@ -59,6 +59,14 @@ class SandboxConfig:
         }
 
 
+def config_for_campaign(providers: Mapping[str, Any], pricing: Mapping[str, Any] | None,
+                        render_seconds: float) -> SandboxConfig:
+    """The stand-in `run --sandbox` starts for a campaign: its prices, its EnhanceCraft tier."""
+    ec = providers.get("enhancecraft") if isinstance(providers, Mapping) else None
+    tier = ec.get("tier", "pro") if isinstance(ec, Mapping) else "pro"
+    return SandboxConfig(render_seconds=render_seconds, enhancecraft_tier=tier, pricing=dict(pricing or {}))
+
+
 class ManualClock:
     """A clock that moves only when told to: ``clock.advance(10)``."""
 

@@ -50,6 +50,11 @@ class Sandbox:
         return f"{self.base_url}/enhancecraft"
 
     @property
+    def base_urls(self) -> dict[str, str]:
+        """Each provider's base URL on this sandbox, by provider name."""
+        return {"samsar": self.samsar_base_url, "enhancecraft": self.enhancecraft_base_url}
+
+    @property
     def state(self) -> SandboxState:
         return self.app.state
 

@@ -11,7 +11,7 @@ from renderer.commands import STEP_SUMMARY_LIMIT, append_step_summary
 
 from .conftest import cli
 
-# Test-only speed knobs of the executor (renderer/execute/command.py): poll the sandbox
+# Test-only speed knobs of the executor (renderer/execute/settings.py): poll the sandbox
 # every few milliseconds and render instantly instead of taking about 13 s.
 FAST_RUN = json.dumps({"poll": {"initial": 0.01, "max_interval": 0.05, "list_interval": 0.02},
                        "sandbox_render_seconds": 0, "progress_interval": 0.5})
@@ -99,7 +99,8 @@ def test_run_appends_its_summary(work: Path):
 
 
 def test_run_summary_names_the_jobs_that_did_not_complete():
-    from renderer.execute.command import MAX_SUMMARY_PROBLEMS, _markdown
+    from renderer.execute.run_report import MAX_SUMMARY_PROBLEMS
+    from renderer.execute.run_report import markdown as _markdown
 
     jobs = {f"clip[n={i}]": {"status": "failed", "error": "render failed | twice"} for i in range(MAX_SUMMARY_PROBLEMS + 3)}
     jobs["ok"] = {"status": "completed"}

@@ -9,12 +9,11 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
 
-from renderer.execute.command import run
+from renderer.commands.run import run
 from renderer.execute.settings import ExecSettings, PollSettings, RetrySettings
 from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.faults import FaultSettings
@@ -67,11 +66,9 @@ def write_campaign(folder: Path, text: str, name: str = "camp.yaml") -> Path:
     return path
 
 
-def args_for(path: Path, **kw: Any) -> SimpleNamespace:
-    base = dict(file=str(path), sandbox=False, manifest=None, select=[], detach=False,
-                resubmit_unknown=False, state_dir=str(path.parent / ".renderer"), json=False)
-    base.update(kw)
-    return SimpleNamespace(**base)
+def args_for(path: Path, **kw: Any) -> dict[str, Any]:
+    """Keyword arguments of run/status/cancel for a campaign file, its state beside it."""
+    return {"file": str(path), "state_dir": str(path.parent / ".renderer"), **kw}
 
 
 @pytest.fixture
@@ -80,7 +77,7 @@ def runner():
 
     def go(path: Path, env: dict[str, str], settings: ExecSettings = FAST, **kw: Any) -> tuple[int, str, dict]:
         out = io.StringIO()
-        code = run(args_for(path, **kw), out, env, exec_settings=settings)
+        code = run(**args_for(path, **kw), out=out, env=env, exec_settings=settings)
         manifest_path = Path(kw["manifest"]) if kw.get("manifest") else path.with_name(path.stem + ".manifest.json")
         data = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
         return code, out.getvalue(), data

@@ -23,8 +23,8 @@ from exec_helpers import (
 
 from renderer import providers
 from renderer.cli import main
+from renderer.commands.cancel import cancel
 from renderer.errors import BudgetExceeded
-from renderer.execute import command
 
 
 def images(n: int, budget: int | None = None, pricing: str = "") -> str:
@@ -179,7 +179,7 @@ def test_cancel_then_run_does_not_resubmit_unless_asked(tmp_path: Path, runner) 
     path = write_campaign(tmp_path, VIDEO)
     with make_sandbox(render_seconds=30) as sb:
         assert runner(path, env_for(sb), detach=True)[0] == 0
-        assert command.cancel(args_for(path), io.StringIO(), env_for(sb)) == 0
+        assert cancel(**args_for(path), out=io.StringIO(), env=env_for(sb)) == 0
         manifest = json.loads(path.with_name("camp.manifest.json").read_text())
         assert manifest["jobs"]["clip"]["status"] == "cancelled"
         code, out, _ = cli(["plan", str(path), "--json"], env_for(sb))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from exec_helpers import CANARY, FAST_JSON, args_for, counters, env_for, make_sandbox, write_campaign
-from renderer.execute import command
+from renderer.commands.status import status
 
 CAMPAIGN = """
 version: 1
@@ -111,7 +111,7 @@ def test_sigkill_at_an_arbitrary_moment_then_resume(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         shown = io.StringIO()
-        command.status(args_for(path), shown, {})
+        status(**args_for(path), out=shown)
         assert "ended abruptly" in shown.getvalue()
         code, out = cli(path, sb)
         c = counters(sb)

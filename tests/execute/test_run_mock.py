@@ -10,7 +10,7 @@ from typing import Callable
 import httpx
 
 from exec_helpers import FAST, args_for, write_campaign
-from renderer.execute.command import run
+from renderer.commands.run import run
 
 KEY = "sk_live_MOCK_5e6f7a8b9c"
 ENV = {"SAMSAR_API_KEY": KEY, "SAMSAR_BASE_URL": "https://api.mock/v1"}
@@ -62,7 +62,7 @@ class MockSamsar:
 def go(tmp_path: Path, mock: MockSamsar, keys: bool = False, **kw) -> tuple[int, str, dict]:
     path = write_campaign(tmp_path, CAMPAIGN.format(keys="true" if keys else "false"))
     out = io.StringIO()
-    code = run(args_for(path, **kw), out, ENV, exec_settings=FAST,
+    code = run(**args_for(path, **kw), out=out, env=ENV, exec_settings=FAST,
                transports={"samsar": httpx.MockTransport(mock)})
     return code, out.getvalue(), json.loads(path.with_name("camp.manifest.json").read_text())
 

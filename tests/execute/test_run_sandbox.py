@@ -12,7 +12,9 @@ import pytest
 from exec_helpers import CANARY, FAST, args_for, counters, env_for, make_sandbox, write_campaign
 from renderer.cli import main
 from renderer.errors import BudgetExceeded, ConfigError
-from renderer.execute import command
+from renderer.commands.cancel import cancel
+from renderer.commands.run import run
+from renderer.commands.status import status
 from renderer.execute.journal import Journal, journal_path
 
 PNG = base64.b64decode(
@@ -397,7 +399,7 @@ def test_plan_over_budget_exits_3_before_anything_is_sent(tmp_path: Path) -> Non
     path = write_campaign(tmp_path, images(3, budget=100))
     with make_sandbox() as sb:
         with pytest.raises(BudgetExceeded):
-            command.run(args_for(path), io.StringIO(), env_for(sb), exec_settings=FAST)
+            run(**args_for(path), out=io.StringIO(), env=env_for(sb), exec_settings=FAST)
         err = io.StringIO()
         code = main(["run", str(path), "--state-dir", str(tmp_path / ".renderer")], io.StringIO(), err, env_for(sb))
         assert code == 3
@@ -434,7 +436,7 @@ def test_missing_key_fails_before_anything_is_sent(tmp_path: Path) -> None:
     with make_sandbox() as sb:
         env = {"SAMSAR_BASE_URL": sb.samsar_base_url}
         with pytest.raises(ConfigError, match="SAMSAR_API_KEY"):
-            command.run(args_for(path), io.StringIO(), env, exec_settings=FAST)
+            run(**args_for(path), out=io.StringIO(), env=env, exec_settings=FAST)
         err = io.StringIO()
         assert main(["run", str(path)], io.StringIO(), err, env) == 1
         assert "SAMSAR_API_KEY" in err.getvalue()
@@ -448,7 +450,7 @@ def test_the_key_never_appears_in_output_manifest_or_journal(tmp_path: Path, run
     with make_sandbox(faults=faults, seed=5) as sb:
         code, out, data = runner(path, env_for(sb))
         status_out = io.StringIO()
-        command.status(args_for(path, json=True), status_out, env_for(sb))
+        status(**args_for(path, as_json=True), out=status_out)
     blobs = [out, status_out.getvalue(), json.dumps(data), path.with_name("camp.manifest.json").read_text()]
     for f in (tmp_path / ".renderer").iterdir():
         blobs.append(f.read_bytes().decode("latin-1"))
@@ -460,7 +462,7 @@ def test_the_key_never_appears_in_output_manifest_or_journal(tmp_path: Path, run
 def test_sandbox_flag_needs_no_key_and_is_quick(tmp_path: Path) -> None:
     path = write_campaign(tmp_path, CHAIN.format(keys="false"))
     out = io.StringIO()
-    code = command.run(args_for(path, sandbox=True), out, {}, exec_settings=FAST)
+    code = run(**args_for(path, sandbox=True), out=out, env={}, exec_settings=FAST)
     assert code == 0, out.getvalue()
     data = json.loads(path.with_name("camp.manifest.json").read_text())
     assert data["counts"] == {"completed": 5}
@@ -517,14 +519,14 @@ def test_status_and_cancel(tmp_path: Path, runner) -> None:
     with make_sandbox(render_seconds=30) as sb:
         code, _, _ = runner(path, env_for(sb), detach=True)
         out = io.StringIO()
-        assert command.status(args_for(path), out, env_for(sb)) == 0
+        assert status(**args_for(path), out=out) == 0
         assert "2 pending" in out.getvalue() and "t2v[n=1]" in out.getvalue()
         out = io.StringIO()
-        assert command.cancel(args_for(path), out, env_for(sb)) == 0
+        assert cancel(**args_for(path), out=out, env=env_for(sb)) == 0
         assert out.getvalue().count("cancelled") == 2
         assert counters(sb)["accepted"]["samsar/video/cancel_render"] == 2
         out = io.StringIO()
-        command.status(args_for(path, json=True), out, env_for(sb))
+        status(**args_for(path, as_json=True), out=out)
         data = json.loads(out.getvalue())
     assert data["counts"]["cancelled"] == 2
     assert data["jobs"]["t2v[n=2]"]["status"] == "cancelled"
@@ -535,7 +537,7 @@ def test_status_without_a_run_is_a_clear_error(tmp_path: Path) -> None:
 
     path = write_campaign(tmp_path, images(1))
     with pytest.raises(StateError, match="nothing has run yet"):
-        command.status(args_for(path), io.StringIO(), {})
+        status(**args_for(path), out=io.StringIO())
 
 
 def test_progress_lines_in_ci_and_rich_at_a_terminal(tmp_path: Path) -> None:
@@ -546,10 +548,10 @@ def test_progress_lines_in_ci_and_rich_at_a_terminal(tmp_path: Path) -> None:
     path = write_campaign(tmp_path, images(3))
     with make_sandbox() as sb:
         plain = io.StringIO()
-        command.run(args_for(path), plain, env_for(sb), exec_settings=FAST)
+        run(**args_for(path), out=plain, env=env_for(sb), exec_settings=FAST)
         (tmp_path / "camp.manifest.json").unlink()
         tty = Tty()
-        command.run(args_for(path, state_dir=str(tmp_path / ".r2")), tty, env_for(sb), exec_settings=FAST)
+        run(**args_for(path, state_dir=str(tmp_path / ".r2")), out=tty, env=env_for(sb), exec_settings=FAST)
     lines = plain.getvalue().splitlines()
     assert lines[-2].startswith("run finished in ") and "3/3 done (3 completed)" in lines[-2]
     assert len([ln for ln in lines if ln.startswith("[")]) <= 2  # sparse in CI
@@ -565,7 +567,7 @@ def test_a_second_concurrent_run_is_refused(tmp_path: Path) -> None:
     try:
         with make_sandbox() as sb:
             with pytest.raises(StateError, match="in progress"):
-                command.run(args_for(path), io.StringIO(), env_for(sb), exec_settings=FAST)
+                run(**args_for(path), out=io.StringIO(), env=env_for(sb), exec_settings=FAST)
             assert counters(sb)["requests_total"] == 0
     finally:
         j.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from renderer.errors import ConfigError
-from renderer.execute.command import settings_from_env
+from renderer.execute.settings import settings_from_env
 from renderer.execute.settings import DEFAULT_CONCURRENCY, ExecSettings, provider_settings
 
 ENV = {"SAMSAR_API_KEY": "k1", "ENHANCECRAFT_API_KEY": "k2"}

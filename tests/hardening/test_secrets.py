@@ -25,7 +25,7 @@ import pytest
 
 from hardening_helpers import CANARIES, CANARY_ENV, ENHANCECRAFT_CANARY, SAMSAR_CANARY, run_cli
 
-pytest.importorskip("renderer.execute.command", reason="renderer/execute (the executor) is not in the tree yet")
+pytest.importorskip("renderer.commands.run", reason="renderer/execute (the executor) is not in the tree yet")
 sandbox_server = pytest.importorskip("renderer.sandbox.server", reason="renderer/sandbox (the sandbox) is not in the tree yet")
 from renderer.sandbox.config import SandboxConfig  # noqa: E402
 

@@ -1,0 +1,70 @@
+"""`renderer plan FILE`: expand, price and show what a run would do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal, TextIO
+
+from renderer import manifest as M
+from renderer.commands.common import Settings, append_step_summary
+from renderer.errors import BudgetExceeded, UserError
+from renderer.plan import planfile
+from renderer.plan.model import Plan
+from renderer.plan.planner import build_plan
+from renderer.plan.price_overrides import below_documented
+from renderer.plan.report import Summary, budget_message, plan_json, plan_markdown, summarise
+from renderer.spec.campaign import load_campaign
+
+PlanFormat = Literal["table", "json", "markdown"]
+TableRenderer = Callable[[Plan, Summary, TextIO], None]
+
+
+def _no_warning(warning: UserError) -> None:
+    pass
+
+
+def plan(
+    path: str,
+    out: TextIO,
+    *,
+    fmt: PlanFormat = "table",
+    manifest: str | None = None,
+    select: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    settings: Settings = Settings(),
+    table_renderer: TableRenderer | None = None,
+    plan_out: str | None = None,
+    rerun_cancelled: bool = False,
+    warn: Callable[[UserError], None] = _no_warning,
+) -> int:
+    """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
+
+    ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run refuses it then).
+    """
+    campaign = load_campaign(path, settings.yaml)
+    for warning in below_documented(campaign):
+        warn(warning)
+    manifest_path = Path(manifest) if manifest else M.default_path(path)
+    previous = M.load(manifest_path, required=manifest is not None)
+    the_plan, _ = build_plan(campaign, previous, select, settings.plan)
+    if rerun_cancelled:
+        the_plan = the_plan.rerun_cancelled()
+    summary = summarise(the_plan, previous)
+    if plan_out:
+        planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
+    wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
+    markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
+    if fmt == "json":
+        json.dump(plan_json(the_plan, summary), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif fmt == "markdown":
+        out.write(markdown)
+    elif table_renderer is not None:
+        table_renderer(the_plan, summary, out)
+    if wants_summary:
+        append_step_summary(env or {}, markdown)
+    if summary.over_budget:
+        raise BudgetExceeded(budget_message(the_plan, summary))
+    return 0

@@ -1,0 +1,111 @@
+"""`renderer run FILE`: submit, poll, and write the manifest on every way out.
+
+It checks everything it can before the first request (campaign, plan, budget,
+keys, the journal's lock), then drives the ``Scheduler`` and writes the manifest
+on normal end, 402, errors and Ctrl-C alike. The manifest is derived from the
+journal, which is the truth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from renderer import manifest as M
+from renderer import providers
+from renderer.commands.common import Settings, append_step_summary
+from renderer.errors import BudgetExceeded
+from renderer.execute import manifest as run_manifest
+from renderer.execute import run_report
+from renderer.execute.crash_hook import kill_after_commit
+from renderer.execute.driver import execute, sigint_deferred
+from renderer.execute.journal import Journal, journal_path
+from renderer.execute.sandboxed import sandbox_urls
+from renderer.execute.scheduler import RunOptions, Scheduler
+from renderer.execute.spending import budget_lines, opening_budget, run_limit, sent_before
+from renderer.execute.settings import SETTINGS_ENV, ExecSettings, provider_settings, settings_from_env
+from renderer.plan import planfile
+from renderer.plan.planner import build_plan
+from renderer.plan.report import budget_message, summarise
+from renderer.sandbox.config import SandboxConfig
+from renderer.spec.campaign import load_campaign
+
+
+def run(
+    file: str,
+    out: TextIO,
+    env: Mapping[str, str],
+    *,
+    settings: Settings = Settings(),
+    manifest: str | None = None,
+    select: Sequence[str] = (),
+    sandbox: bool = False,
+    detach: bool = False,
+    resubmit_unknown: bool = False,
+    state_dir: str = ".renderer",
+    reviewed_plan: str | None = None,
+    max_credits: float | None = None,
+    rerun_cancelled: bool = False,
+    exec_settings: ExecSettings | None = None,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    sandbox_config: SandboxConfig | None = None,
+) -> int:
+    """Submit, poll, write the manifest. Exit 0 all completed, 1 some not, 3 over budget, 130 interrupted.
+
+    ``reviewed_plan``: a plan file (``plan --out``) to run exactly, or nothing (StalePlan);
+    ``max_credits``: lowers ``budget.max_credits`` for this run; ``rerun_cancelled``: send
+    cancelled jobs again."""
+    xs = exec_settings or settings_from_env(env)
+    if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
+        xs = xs.for_sandbox()
+    campaign = load_campaign(file, settings.yaml)
+    manifest_path = Path(manifest) if manifest else M.default_path(file)
+    previous = M.load(manifest_path, required=False)
+    plan, _ = build_plan(campaign, previous, select, settings.plan)
+    if rerun_cancelled:
+        plan = plan.rerun_cancelled()
+    if reviewed_plan:  # the reviewed plan, or nothing: checked before anything is sent
+        planfile.check(planfile.load(Path(reviewed_plan)),
+                       planfile.plan_record(plan, summarise(plan, previous), manifest_path), Path(reviewed_plan))
+    limit = run_limit(campaign.budget, max_credits)
+    needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
+    options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
+    with contextlib.ExitStack() as stack:
+        journal = Journal(journal_path(state_dir, file), durable_intents=xs.durable_intents,
+                          after_commit=kill_after_commit(env))
+        stack.callback(journal.close)
+        budget = opening_budget(limit, previous, journal)
+        summary = summarise(plan, previous, budget=limit, spent=budget.committed,
+                            sent=sent_before(plan, journal, rerun_cancelled))
+        if summary.over_budget:
+            raise BudgetExceeded(budget_message(plan, summary))
+        urls: Mapping[str, str] = stack.enter_context(sandbox_urls(campaign, xs, sandbox_config)) if sandbox else {}
+        table = plan.price_table
+        conf = {name: provider_settings(campaign.providers, name, env, sandbox_url=urls.get(name), price_table=table)
+                for name in needed}  # a missing key fails here, before anything is sent
+        note = journal.acquire_lock()
+        journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
+                          "campaign_sha256": campaign.sha256})
+        box: list[Scheduler] = []
+        aborted = aborted_late = False
+        try:
+            aborted = execute(plan, journal, conf, xs, options, previous, out, note, transports or {}, box, budget)
+        finally:
+            if box:
+                with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
+                    result = run_manifest.build(box[0], campaign, previous)
+                    M.dump(manifest_path, result)
+                aborted_late = bool(late)
+        sched = box[0]
+        run_report.report(out, sched.notes, result, manifest_path,
+                          budget_lines(sched.budget, result.charged_in_all()))
+        append_step_summary(env, run_report.markdown(result))
+        if aborted or aborted_late:
+            return 130
+        if sched.budget.refused:
+            return 3  # stopped by the budget: what it charged and held back was said above
+        return run_report.exit_code(result, options)

@@ -1,0 +1,101 @@
+"""Driving a ``Scheduler`` on one anyio event loop: progress, Ctrl-C, clients closed on every way out."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import TextIO
+
+import anyio
+import httpx
+
+from renderer.execute.balance import balance_warnings
+from renderer.execute.budget import Budget
+from renderer.execute.client import ProviderClient
+from renderer.execute.journal import Journal
+from renderer.execute.progress import Reporter, Snapshot, reporter_for
+from renderer.execute.scheduler import RunOptions, Scheduler
+from renderer.execute.settings import ExecSettings, ProviderSettings
+from renderer.manifest import Manifest
+from renderer.plan.model import Plan
+
+
+def execute(plan: Plan, journal: Journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
+            options: RunOptions, previous: Manifest | None, out: TextIO, note: str | None,
+            transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
+            budget: Budget | None = None) -> bool:
+    """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler."""
+    return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, note, transports, box, budget)
+
+
+async def _execute(plan: Plan, journal: Journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
+                   options: RunOptions, previous: Manifest | None, out: TextIO, note: str | None,
+                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
+                   budget: Budget | None) -> bool:
+    clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name)) for name, ps in conf.items()}
+    sched = Scheduler(plan, journal, clients, xs, options, previous=previous, budget=budget)
+    box.append(sched)
+    total = sum(1 for i in plan.instances if i.action != "skip")
+    reporter = reporter_for(out, total, xs.progress_interval)
+    if note:
+        reporter.note(f"note: {note}")
+    for warning in await balance_warnings(plan, clients):
+        reporter.note(warning)
+    interrupts = 0
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_progress, sched, reporter, xs, options)
+
+            async def on_interrupt() -> None:
+                nonlocal interrupts
+                interrupts += 1
+                if interrupts == 1:
+                    reporter.note("interrupted: finishing in-flight submissions; Ctrl-C again to stop at once")
+                    sched.interrupt()
+                else:
+                    sched.abort()
+
+            if threading.current_thread() is threading.main_thread():
+                tg.start_soon(_signals, on_interrupt)
+            await sched.run()
+            tg.cancel_scope.cancel()
+    finally:
+        with anyio.CancelScope(shield=True):
+            for c in clients.values():
+                await c.aclose()
+        reporter.close(_snapshot(sched, options))
+    return interrupts > 1
+
+
+async def _signals(handler: Callable[[], Awaitable[None]]) -> None:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            await handler()
+
+
+def _snapshot(sched: Scheduler, options: RunOptions) -> Snapshot:
+    charged, committed = sched.credits()
+    total = sum(1 for st in sched.jobs.values() if st.inst.action != "skip")
+    return Snapshot(sched.counts(), total, charged, committed, sched.clock() - sched.started, options.detach)
+
+
+async def _progress(sched: Scheduler, reporter: Reporter, xs: ExecSettings, options: RunOptions) -> None:
+    while True:
+        reporter.update(_snapshot(sched, options))
+        await anyio.sleep(min(1.0, xs.progress_interval))
+
+
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C while the manifest is written; yields a list that is non-empty if one came."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)

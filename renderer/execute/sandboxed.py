@@ -1,0 +1,20 @@
+"""`run --sandbox`: start the local stand-in for the run and say where each provider is."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+
+from renderer.execute.settings import ExecSettings
+from renderer.sandbox.config import SandboxConfig, config_for_campaign
+from renderer.sandbox.server import running_sandbox_sync
+from renderer.spec.campaign import Campaign
+
+
+@contextlib.contextmanager
+def sandbox_urls(campaign: Campaign, xs: ExecSettings, config: SandboxConfig | None = None) -> Iterator[Mapping[str, str]]:
+    """A sandbox on loopback for the run's duration; yields the base URL of each provider."""
+    if config is None:
+        config = config_for_campaign(campaign.providers, campaign.pricing, xs.sandbox_render_seconds)
+    with running_sandbox_sync(config) as sb:
+        yield sb.base_urls

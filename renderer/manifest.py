@@ -1,0 +1,299 @@
+"""The results manifest (campaign-format.md §4): its type, and the one reuse rule.
+
+A ``Manifest`` is read (``load``: a regular file within a size, checked, with
+located errors), consulted by ``plan`` and ``run`` (``Manifest.reusable``: the
+rule that decides whether a finished job is reused), built by a run from its
+journal (``renderer.execute.manifest.build``) and written (``dump``: sorted keys,
+atomically: a re-run that changes nothing changes no byte).
+
+It is committed beside the campaign, so a pull request can change it too: every
+field that plan and run compute with is checked on load. An entry read from a
+file keeps the JSON object it came from, so a reused entry is written back
+exactly as it was read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from renderer.errors import Invalid, LoadError, Location
+from renderer.providers.base import Range
+from renderer.spec.yamlfile import FileRefused, read_regular_file
+
+# every status an entry can have, in the order the docs list them
+STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown")
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024
+
+
+def default_path(campaign_path: str | Path) -> Path:
+    """Where a campaign's manifest lives: beside it, `<stem>.manifest.json`."""
+    p = Path(campaign_path)
+    return p.with_name(p.stem + ".manifest.json")
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """One instance's record. ``source`` is the JSON object it was read from, if any."""
+
+    endpoint: str | None = None
+    input_sha256: str | None = None
+    status: str | None = None
+    request_id: str | None = None
+    session_id: str | None = None
+    result_url: str | None = None
+    result_urls: tuple[str, ...] = ()
+    thumbnail_url: str | None = None
+    credits_estimated: Range | None = None
+    credits_charged: float | None = None
+    submitted_at: str | None = None
+    finished_at: str | None = None
+    duration: float | None = None
+    attempts: int = 0
+    error: str | None = None
+    elapsed_seconds: float | None = None
+    response: Any = None
+    has_response: bool = False  # completed entries record the API's final payload
+    submitted: bool = False  # the journal holds a submission: `elapsed_seconds` is written
+    source: Mapping[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    def reusable_for(self, input_sha256: str | None) -> bool:
+        """THE reuse rule: finished, for exactly this input (endpoint, body, local files)."""
+        return bool(input_sha256) and self.completed and self.input_sha256 == input_sha256
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> ManifestEntry:
+        """An entry as a manifest file holds it (checked by ``problem`` first)."""
+        raw = obj.get("credits")
+        credits: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        est = credits.get("estimated")
+        estimated = None
+        if isinstance(est, Mapping) and est.get("min") is not None and est.get("max") is not None:
+            estimated = Range(est["min"], est["max"])
+        return cls(
+            endpoint=obj.get("endpoint"), input_sha256=obj.get("input_sha256"), status=obj.get("status"),
+            request_id=obj.get("request_id"), session_id=obj.get("session_id"), result_url=obj.get("result_url"),
+            result_urls=tuple(obj.get("result_urls") or ()), thumbnail_url=obj.get("thumbnail_url"),
+            credits_estimated=estimated, credits_charged=credits.get("charged"),
+            submitted_at=obj.get("submitted_at"), finished_at=obj.get("finished_at"), duration=obj.get("duration"),
+            attempts=obj.get("attempts") or 0, error=obj.get("error"), elapsed_seconds=obj.get("elapsed_seconds"),
+            response=obj.get("response"), has_response="response" in obj, submitted="elapsed_seconds" in obj,
+            source=obj,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        if self.source is not None:
+            return dict(self.source)
+        out: dict[str, Any] = {
+            "endpoint": self.endpoint, "input_sha256": self.input_sha256, "status": self.status,
+            "request_id": self.request_id, "session_id": self.session_id, "result_url": self.result_url,
+            "result_urls": list(self.result_urls), "thumbnail_url": self.thumbnail_url,
+            "credits": {"estimated": _estimate_json(self.credits_estimated), "charged": self.credits_charged},
+            "submitted_at": self.submitted_at, "finished_at": self.finished_at, "duration": self.duration,
+            "attempts": self.attempts, "error": self.error,
+        }
+        miss = estimate_miss(self.credits_charged, self.credits_estimated)
+        if miss is not None:
+            out["credits"]["estimate_miss"] = miss
+        if self.submitted:
+            out["elapsed_seconds"] = self.elapsed_seconds
+        if self.has_response:
+            out["response"] = self.response
+        return out
+
+
+def estimate_miss(charged: float | None, estimated: Range | None) -> dict[str, Any] | None:
+    """A charge above the estimate's max: by how much, and how many times the estimate."""
+    if charged is None or estimated is None or charged <= estimated.max:
+        return None
+    top = estimated.max
+    return {"above_estimate": _tidy(charged - top), "ratio": round(charged / top, 3) if top else None}
+
+
+def _estimate_json(r: Range | None) -> dict[str, Any] | None:
+    return None if r is None else {"min": r.min, "max": r.max}
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    campaign: str | None = None
+    campaign_sha256: str | None = None
+    renderer_version: str | None = None
+    jobs: Mapping[str, ManifestEntry] = field(default_factory=dict)
+    # what the campaign was charged across every run and attempt (`credits.spent`);
+    # None in manifests written before it was recorded
+    spent: float | None = None
+
+    def get(self, instance_id: str) -> ManifestEntry | None:
+        return self.jobs.get(instance_id)
+
+    def charged_in_all(self) -> float:
+        """``spent``, or for an older manifest what its entries were charged."""
+        if self.spent is not None:
+            return self.spent
+        return _tidy(sum(e.credits_charged or 0.0 for e in self.jobs.values()))
+
+    def reusable(self, instance_id: str, input_sha256: str | None) -> ManifestEntry | None:
+        """The entry a job with this input reuses instead of running, if there is one."""
+        entry = self.jobs.get(instance_id)
+        return entry if entry is not None and entry.reusable_for(input_sha256) else None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Manifest:
+        jobs = data.get("jobs") or {}
+        credits = data.get("credits")
+        spent = credits.get("spent") if isinstance(credits, Mapping) else None
+        return cls(data.get("campaign"), data.get("campaign_sha256"), data.get("renderer_version"),
+                   {iid: ManifestEntry.from_json(e) for iid, e in jobs.items()},
+                   spent if _number(spent) else None)
+
+    @classmethod
+    def coerce(cls, value: Manifest | Mapping[str, Any] | None) -> Manifest:
+        """A manifest from what a caller holds: one already, its JSON, or nothing (empty)."""
+        if value is None:
+            return cls()
+        return value if isinstance(value, Manifest) else cls.from_json(value)
+
+    def to_json(self) -> dict[str, Any]:
+        jobs = {iid: e.to_json() for iid, e in self.jobs.items()}
+        return {
+            "campaign": self.campaign,
+            "campaign_sha256": self.campaign_sha256,
+            "renderer_version": self.renderer_version,
+            "jobs": jobs,
+            "credits": {**totals(self.jobs.values()), **({} if self.spent is None else {"spent": _tidy(self.spent)})},
+            "counts": counts(self.jobs.values()),
+        }
+
+
+def totals(entries: Iterable[ManifestEntry]) -> dict[str, Any]:
+    lo = hi = charged = 0.0
+    unknown = False
+    for e in entries:
+        if e.credits_estimated is not None:
+            lo += e.credits_estimated.min
+            hi += e.credits_estimated.max
+        else:
+            unknown = True
+        if e.credits_charged is not None:
+            charged += e.credits_charged
+    estimated: dict[str, Any] = Range(_tidy(lo), _tidy(hi)).as_dict()
+    if unknown:
+        estimated["unknown"] = True
+    return {"estimated": estimated, "charged": _tidy(charged)}
+
+
+def counts(entries: Iterable[ManifestEntry]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in entries:
+        status = e.status if e.status is not None else "?"
+        out[status] = out.get(status, 0) + 1
+    return dict(sorted(out.items()))
+
+
+def _tidy(x: float) -> float:
+    return int(x) if float(x).is_integer() else round(x, 6)
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def load(path: Path | None, required: bool, max_bytes: int = MAX_MANIFEST_BYTES) -> Manifest | None:
+    """A previous results manifest, or None when there is none yet.
+
+    Reads a regular file only (not a symlink to /dev/zero), within a size, and
+    checks the fields that plan and run compute with.
+    """
+    if path is None:
+        return None
+    where = Location(str(path))
+    try:
+        data = json.loads(read_regular_file(path, max_bytes).decode("utf-8"))
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # "\ud800": no stream could print it
+    except FileNotFoundError:
+        if required:
+            raise Invalid([LoadError("manifest not found", where)]) from None
+        return None
+    except FileRefused as exc:
+        raise Invalid([LoadError(f"manifest: {exc}", where)]) from None
+    except (OSError, ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        raise Invalid([LoadError(f"manifest is not readable JSON: {exc}", where)]) from None
+    if not isinstance(data, dict) or not isinstance(data.get("jobs", {}), dict):
+        raise Invalid([LoadError("manifest must be a JSON object with a `jobs` mapping", where)])
+    found = problem(data.get("jobs", {}))
+    credits = data.get("credits")
+    if not found and isinstance(credits, dict) and not _number(credits.get("spent")):
+        found = "credits.spent must be a number"
+    if found:
+        raise Invalid([LoadError(f"manifest: {found}", where)])
+    return Manifest.from_json(data)
+
+
+def problem(jobs: Mapping[str, Any]) -> str | None:
+    """What is wrong with a manifest's `jobs`, or None."""
+    for iid, entry in jobs.items():
+        found = _entry_problem(iid, entry)
+        if found:
+            return found
+    return None
+
+
+def _number(v: Any) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _entry_problem(iid: str, entry: Any) -> str | None:
+    where = f"jobs[{iid!r}]"
+    if any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in iid):
+        return f"{where}: an instance id holds control characters"
+    if not isinstance(entry, dict):
+        return f"{where} must be an object"
+    for key in ("status", "input_sha256", "endpoint"):
+        if entry.get(key) is not None and not isinstance(entry[key], str):
+            return f"{where}.{key} must be a string"
+    urls = entry.get("result_urls")
+    if urls is not None and not (isinstance(urls, list) and all(isinstance(u, str) for u in urls)):
+        return f"{where}.result_urls must be a list of strings"
+    if not _number(entry.get("duration")):
+        return f"{where}.duration must be a number"
+    credits = entry.get("credits")
+    if credits is None:
+        return None
+    if not isinstance(credits, dict) or not _number(credits.get("charged")):
+        return f"{where}.credits must be an object with a number `charged`"
+    est = credits.get("estimated")
+    if est is not None and not (isinstance(est, dict) and _number(est.get("min")) and _number(est.get("max"))):
+        return f"{where}.credits.estimated must be an object with numbers `min` and `max`"
+    return None
+
+
+# -- writing --------------------------------------------------------------------------
+
+
+def dump(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
+    """Atomically replace ``path`` with the manifest as sorted JSON (temp file, fsync, rename)."""
+    data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,126 @@
+"""Rendering one instance of a job: shared by the planner and the run-time resolver.
+
+A ``CompiledJob`` holds a job's compiled templates and how its instances find
+their upstream instances. ``InstanceRenderer`` turns a template context into a
+checked request body; it holds nothing but the campaign, so the plan can carry it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from renderer.errors import Invalid, SchemaError, UserError
+from renderer.plan.matrix import Combo, ident
+from renderer.providers.base import Pending
+from renderer.spec import schemas
+from renderer.spec.campaign import Campaign, JobSpec
+from renderer.spec.files import confined_path, file_digest
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """How one job's instances find their instances of one upstream job."""
+
+    upstream: str
+    shared: tuple[str, ...]
+    fan_in: bool  # the upstream has matrix keys this job lacks: a list
+    index: Mapping[tuple[Any, ...], list[str]]
+
+
+@dataclass(slots=True)
+class CompiledJob:
+    spec: JobSpec
+    combos: list[Combo] | None
+    render_input: Callable[[Mapping[str, Any]], Any]
+    render_extras: Callable[[Mapping[str, Any]], Any]
+    render_estimate: Callable[[Mapping[str, Any]], Any]
+    links: list[Link] = field(default_factory=list)
+
+
+def canonical_sha256(endpoint: str, body: Any, files: Mapping[str, str] | None = None) -> str:
+    """The identity of a request: endpoint, body, and the content of local files it sends."""
+    doc: dict[str, Any] = {"endpoint": endpoint, "body": body}
+    if files:
+        doc["files"] = dict(files)
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_ABSENT = ("\x00absent",)  # a combination an include added may lack a key
+
+
+def link_key(values: Mapping[str, Any], shared: tuple[str, ...]) -> tuple[Any, ...]:
+    return tuple(ident(values[k]) if k in values else _ABSENT for k in shared)
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRenderer:
+    campaign: Campaign
+
+    def render(self, job: CompiledJob, iid: str, ctx: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
+        """The request body and the `estimate` mapping of one instance."""
+        errors: list[UserError] = []
+        values = []
+        for fn in (job.render_input, job.render_extras, job.render_estimate):
+            try:
+                values.append(fn(ctx))
+            except UserError as exc:
+                errors.append(type(exc)(exc.message, exc.location.with_instance(iid)))
+                values.append(None)
+        if errors:
+            raise Invalid(errors)
+        inner, extras, estimate = values
+        if not isinstance(inner, dict):
+            raise SchemaError("input must be a mapping of request fields",
+                              self.campaign.loc("jobs", job.spec.name, "input", instance=iid))
+        return job.spec.route.body(inner, extras or {}), estimate or {}
+
+    def check(self, job: CompiledJob, iid: str, body: Any, pending: bool) -> None:
+        """The body against its route's schema; pending values are judged at run time."""
+        route = job.spec.route
+        inner = body.get("input", body) if route.wrap_input else body
+        if schemas.is_valid(route.schema, inner):
+            return
+        base = ("jobs", job.spec.name, "input")
+        errors: list[UserError] = []
+        for v in schemas.check(route.schema, inner):
+            if pending and under_pending(inner, v.path):
+                continue  # judged again at run time, when the value is known
+            # a missing field points at the key of the object that lacks it
+            at_key = v.at_key or isinstance(schemas.value_at(inner, v.path), (dict, list))
+            errors.append(SchemaError(v.message, self.campaign.doc.loc(base + v.path, key=at_key, instance=iid)))
+        if errors:
+            raise Invalid(errors)
+
+    def local_files(self, spec: JobSpec, iid: str, body: Any) -> dict[str, str] | None:
+        """Digests of the local files a request uploads: an edited image is a new input."""
+        name = body.get("input_file") if spec.route.provider == "enhancecraft" and isinstance(body, dict) else None
+        if not isinstance(name, str):
+            return None
+        where = self.campaign.loc("jobs", spec.name, "input", "input_file", instance=iid)
+        path = confined_path(self.campaign.folder, name, "input_file", where)
+        return {"input_file": file_digest(path, "input_file", where)}
+
+    def sha256(self, spec: JobSpec, iid: str, body: Any) -> str:
+        return canonical_sha256(spec.endpoint, body, self.local_files(spec, iid, body))
+
+
+def under_pending(value: Any, path: tuple[Any, ...]) -> bool:
+    """True when the value at ``path``, or one it lies inside, is itself pending.
+
+    A list that merely holds pending items still has a known length, and an
+    object with one pending field still misses what it misses: those errors stand.
+    """
+    for step in path:
+        if isinstance(value, Pending):
+            return True
+        try:
+            value = value[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(value, Pending)
+

@@ -1,0 +1,69 @@
+"""Pending values at run time: a plan carries a ``Resolver``, not the planner.
+
+An instance whose body holds outputs of its upstreams (``Pending`` values) is
+rendered again once those are known. The resolver holds only what that takes:
+the campaign, the price table, the compiled jobs, each instance's matrix values
+and the durations the plan expected of the upstreams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from renderer import providers
+from renderer.plan.model import Outputs
+from renderer.plan.render import CompiledJob, InstanceRenderer, link_key
+from renderer.providers.base import Price, PriceContext, Range
+from renderer.spec.campaign import Campaign
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    body: Any
+    input_sha256: str
+    price: Price
+
+
+@dataclass(frozen=True, slots=True)
+class Resolver:
+    campaign: Campaign
+    table: Mapping[str, Any]
+    jobs: Mapping[str, CompiledJob]
+    matrices: Mapping[str, Mapping[str, Any]]  # instance id -> its matrix values
+    jobs_of: Mapping[str, str]  # instance id -> its job
+    planned: Mapping[str, Range | None]  # instance id -> the duration the plan expected
+
+    def __call__(self, iid: str, upstream: Mapping[str, Outputs]) -> Resolved:
+        """Render a pending instance with the outputs of its upstream instances."""
+        job = self.jobs[self.jobs_of[iid]]
+        combo_values = self.matrices[iid]
+        known = {k: v.as_dict() for k, v in upstream.items()}
+        ctx_needs: dict[str, Any] = {}
+        for link in job.links:
+            matched = link.index.get(link_key(combo_values, link.shared), [])
+            ctx_needs[link.upstream] = [known[m] for m in matched] if link.fan_in else known[matched[0]]
+        ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": ctx_needs}
+        renderer = InstanceRenderer(self.campaign)
+        body, estimate = renderer.render(job, iid, ctx)
+        renderer.check(job, iid, body, pending=False)
+        by_session = self._durations(upstream)
+
+        def duration_of(ref: Any) -> Range | None:
+            return by_session.get(ref) if isinstance(ref, str) else None
+
+        module = providers.module(job.spec.route)
+        price = module.price(job.spec.route, body, PriceContext(self.table, estimate, duration_of))
+        return Resolved(body, renderer.sha256(job.spec, iid, body), price)
+
+    def _durations(self, upstream: Mapping[str, Outputs]) -> dict[str, Range]:
+        """What a finished upstream measured, else what the plan expected of it, by session."""
+        by_session: dict[str, Range] = {}
+        for up_id, o in upstream.items():
+            planned = self.planned.get(up_id)
+            d = Range.exact(o.duration) if o.duration is not None else planned
+            for ref in (o.session_id, o.request_id):
+                if ref and d is not None:
+                    by_session[ref] = d
+        return by_session
