@@ -27,6 +27,9 @@ from renderer.execute import journal as J
 from renderer.execute.journal import Submission
 
 
+EPSILON = 1e-6  # running sums of fractional prices drift; a budget is passed by more than this
+
+
 @dataclass(frozen=True, slots=True)
 class Miss:
     """A charge above the estimate."""
@@ -73,13 +76,14 @@ class Budget:
     families: dict[str, _Family] = field(default_factory=dict)
     misses: dict[str, Miss] = field(default_factory=dict)  # instance id -> its latest miss
     refused: dict[str, Refusal] = field(default_factory=dict)
+    _sum: float = 0.0  # sum(ledger.values()), kept as lines change: admission is O(1)
 
     # -- figures -----------------------------------------------------------------------
 
     @property
     def committed(self) -> float:
         """Charged, plus what may still be charged: the figure admissions are held against."""
-        return self.spent_outside + sum(self.ledger.values())
+        return self.spent_outside + self._sum
 
     @property
     def total(self) -> float:
@@ -129,7 +133,7 @@ class Budget:
             self.refused[iid] = Refusal(iid, None, reason)
             return reason
         others = self.committed - (self.ledger.get(resend, 0.0) if resend is not None else 0.0)
-        if others + hold > self.limit:
+        if others + hold > self.limit + EPSILON:
             why = f"it may cost {_n(hold)} credits"
             if fam.factor > 1:
                 why += f" (its estimate {_n(estimate_max or 0)} x {fam.factor:g}: what {family} jobs were charged)"
@@ -144,18 +148,22 @@ class Budget:
         """Right after ``admit``: the submission's line is its hold until the API says more."""
         hold = self.hold_for(family, sub.estimate_max) or 0.0
         self.holds[sub.id] = hold
-        self.ledger[sub.id] = hold
+        self._line(sub.id, hold)
 
     # -- what the API said ----------------------------------------------------------------
+
+    def _line(self, sub_id: int, amount: float) -> None:
+        self._sum += amount - self.ledger.get(sub_id, 0.0)
+        self.ledger[sub_id] = amount
 
     def load(self, subs: Iterable[Submission]) -> None:
         """Every submission the journal knows, at the start of a run."""
         for sub in subs:
-            self.ledger[sub.id] = _cost(sub, None)
+            self._line(sub.id, _cost(sub, None))
 
     def record(self, sub: Submission, family: str) -> None:
         """A submission's new state: its charge when known, else its hold (0 when refused)."""
-        self.ledger[sub.id] = _cost(sub, self.holds.get(sub.id))
+        self._line(sub.id, _cost(sub, self.holds.get(sub.id)))
         fam = self._family(family)
         charged, est = sub.credits_charged, sub.estimate_max
         if sub.state in J.SPENDING and charged is not None and est:

@@ -417,6 +417,8 @@ def plan_markdown(plan: Plan, summary: Summary, limit: int = MARKDOWN_LIMIT) -> 
                  f"{len(summary.changes['reused']):,} reused from the manifest.")
     if summary.budget is not None:
         mark = "over budget" if summary.over_budget else "within budget"
+        if summary.spent:
+            mark += f"; {summary.spent:,} charged by earlier runs"
         lines.append(f"Budget: {summary.budget:,} credits ({mark}).")
     lines.append(requests_line(summary.requests))
     lines.append("")

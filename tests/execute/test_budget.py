@@ -107,3 +107,13 @@ def test_the_ledger_counts_every_earlier_submission(journal: Journal) -> None:
     budget.load(journal.all())
     assert budget.committed == 20 + 50 + 0 + 80
     assert pending.id in budget.ledger
+
+
+def test_fractional_prices_fill_the_budget_exactly(journal: Journal) -> None:
+    budget = Budget(0.3)
+    for i in range(3):  # 0.1 + 0.1 + 0.1 is 0.30000000000000004 in floats
+        sub = begin(journal, f"i{i}", estimate=0.1)
+        assert budget.admit(sub.instance_id, "image_enhance", 0.1) is None
+        budget.hold(sub, "image_enhance")
+    assert budget.admit("i3", "image_enhance", 0.1) is not None
+    assert budget.committed == pytest.approx(0.3)
