@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--manifest", metavar="PREV", help="compare with this manifest (default: beside the campaign)")
     pl.add_argument("--select", action="append", default=[], metavar="PATTERN",
                     help="only these jobs/instances (fnmatch); PATTERN+ adds dependants, +PATTERN upstreams")
+    pl.add_argument("--show-inputs", action="store_true",
+                    help="also show the request body of every job to run, and what changed against the manifest")
     pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
     pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
     _limits(pl)
@@ -126,34 +128,35 @@ def _settings(args: argparse.Namespace) -> Settings:
 def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO | None = None) -> int:
     """Call the command ``args`` names (commands are imported when called: startup stays quick).
 
-    Warnings (``validate``, ``plan``) go to ``err`` (default ``out``)."""
-    if args.command in _WARNING_COMMANDS:
-        return _WARNING_COMMANDS[args.command](args, out, env, err or out)
+    Warnings the command found go to ``err`` whatever it returns or raises."""
+    checking = _CHECKING.get(args.command or "")
+    if checking is not None:
+        warnings: list[UserError] = []
+        try:
+            return checking(args, out, env, warnings)
+        finally:
+            render_warnings(warnings, err, env)
     command = _COMMANDS.get(args.command or "")
     if command is None:
         raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
     return command(args, out, env)
 
 
-def _warner(err: TextIO, env: Mapping[str, str]) -> Callable[[UserError], None]:
-    return lambda warning: render_warning(warning, err, env)
-
-
-def _validate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO) -> int:
+def _validate(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
     from renderer.commands.validate import validate
 
-    code = validate(args.files, _settings(args), warn=_warner(err, env))
-    out.write(f"{len(args.files)} file(s) valid\n")
+    code = validate(args.files, _settings(args), warnings)
+    out.write(f"{len(args.files)} file(s) valid" + (f", {len(warnings)} warning(s)" if warnings else "") + "\n")
     return code
 
 
-def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err: TextIO) -> int:
+def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
     from renderer.commands.plan import plan
     from renderer.ui import plan_table
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
-                env=env, settings=_settings(args), table_renderer=plan_table, plan_out=args.out,
-                rerun_cancelled=args.rerun_cancelled, warn=_warner(err, env))
+                env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
+                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled)
 
 
 def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -206,24 +209,29 @@ def _schema(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
     return schema(args.endpoint, out, list_only=args.list)
 
 
+# commands that check a campaign, and so may find warnings (allowed, but worth a look)
+_CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], list[UserError]], int]] = {
+    "validate": _validate, "plan": _plan,
+}
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
     "run": _run, "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
 }
-_WARNING_COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], TextIO], int]] = {
-    "validate": _validate, "plan": _plan,
-}
 
 
-def render_warning(warning: UserError, err: TextIO, env: Mapping[str, str]) -> None:
-    """A located warning (``FILE:LINE:COL: warning: ...``); on GitHub Actions also an annotation."""
-    loc = warning.location
-    err.write(_printable(f"{loc}: warning: " + (f"{loc.instance}: " if loc.instance else "") + warning.message) + "\n")
-    if env.get("GITHUB_ACTIONS") == "true":
-        props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
-        if loc.line:
-            props += f",line={loc.line},col={loc.col}"
-        err.write(f"::warning {props}::{_escape_data(_printable(warning.message, keep=chr(13) + chr(10)))}\n")
+def render_warnings(warnings: Sequence[UserError], err: TextIO | None, env: Mapping[str, str]) -> None:
+    """``FILE:LINE:COL: warning: message`` each; on GitHub Actions also a warning annotation."""
+    if err is None:
+        return
+    for w in warnings:
+        err.write(_printable(str(w)) + "\n")
+        if env.get("GITHUB_ACTIONS") == "true":
+            loc = w.location
+            msg = _printable((f"{loc.instance}: " if loc.instance else "") + w.message, keep="\r\n")
+            props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
+            if loc.line:
+                props += f",line={loc.line},col={loc.col}"
+            err.write(f"::warning {props}::{_escape_data(msg)}\n")
 
 
 def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> None:

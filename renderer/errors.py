@@ -14,7 +14,7 @@ translated into these where they enter, so no traceback ever reaches a user::
     │   ├── TemplateError       Jinja syntax, undefined name, sandbox violation
     │   ├── DataFileError       matrix data files: missing, outside, malformed
     │   ├── LimitError          a configured bound (instances, render time, size)
-    │   └── PricingWarning      not an error: a `pricing:` below a documented price (reported, exit unchanged)
+    │   └── Warning_            not an error: shown, exit code unchanged
     ├── Invalid                 many UserErrors collected, reported together  exit 1
     ├── BudgetExceeded          the plan or the run would pass max_credits     exit 3
     ├── ConfigError             environment: a key or base URL missing/bad     exit 1
@@ -114,10 +114,20 @@ class LimitError(UserError):
     pass
 
 
-class PricingWarning(UserError):
-    """Reported as ``FILE:LINE:COL: warning: ...``; never raised, never changes an exit code."""
+class Warning_(UserError):  # trailing _ : the builtin name is taken
+    """Allowed, but probably not what was meant (a language the docs do not list).
+
+    Never raised: commands return warnings beside their result, and the CLI shows
+    each as ``FILE:LINE:COL: warning: message``; the exit code does not change.
+    """
 
     kind = "warning"
+
+    def __str__(self) -> str:
+        prefix = f"{self.location}: warning: "
+        if self.location.instance:
+            prefix += f"{self.location.instance}: "
+        return prefix + self.message
 
 
 class Invalid(RendererError):

@@ -59,6 +59,8 @@ class ManifestEntry:
     elapsed_seconds: float | None = None
     response: Any = None
     has_response: bool = False  # completed entries record the API's final payload
+    request: Any = None  # the body input_sha256 hashes, as sent (plan --show-inputs diffs against it)
+    has_request: bool = False  # manifests before `request` existed lack it
     submitted: bool = False  # the journal holds a submission: `elapsed_seconds` is written
     source: Mapping[str, Any] | None = field(default=None, compare=False)
 
@@ -87,7 +89,7 @@ class ManifestEntry:
             submitted_at=obj.get("submitted_at"), finished_at=obj.get("finished_at"), duration=obj.get("duration"),
             attempts=obj.get("attempts") or 0, error=obj.get("error"), elapsed_seconds=obj.get("elapsed_seconds"),
             response=obj.get("response"), has_response="response" in obj, submitted="elapsed_seconds" in obj,
-            source=obj,
+            request=obj.get("request"), has_request="request" in obj, source=obj,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -108,6 +110,8 @@ class ManifestEntry:
             out["elapsed_seconds"] = self.elapsed_seconds
         if self.has_response:
             out["response"] = self.response
+        if self.has_request:
+            out["request"] = self.request
         return out
 
 

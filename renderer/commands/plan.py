@@ -9,20 +9,23 @@ from typing import Literal, TextIO
 
 from renderer import manifest as M
 from renderer.commands.common import Settings, append_step_summary
-from renderer.errors import BudgetExceeded, UserError
+from renderer.errors import BudgetExceeded, UsageError, UserError
 from renderer.plan import planfile
+from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
 from renderer.plan.planner import build_plan
 from renderer.plan.price_overrides import below_documented
-from renderer.plan.report import Summary, budget_message, plan_json, plan_markdown, summarise
+from renderer.plan.report import (
+    Summary,
+    budget_message,
+    plan_json,
+    plan_markdown,
+    summarise,
+)
 from renderer.spec.campaign import load_campaign
 
 PlanFormat = Literal["table", "json", "markdown"]
 TableRenderer = Callable[[Plan, Summary, TextIO], None]
-
-
-def _no_warning(warning: UserError) -> None:
-    pass
 
 
 def plan(
@@ -35,20 +38,27 @@ def plan(
     env: Mapping[str, str] | None = None,
     settings: Settings = Settings(),
     table_renderer: TableRenderer | None = None,
+    show_inputs: bool = False,
+    warnings: list[UserError] | None = None,
     plan_out: str | None = None,
     rerun_cancelled: bool = False,
-    warn: Callable[[UserError], None] = _no_warning,
 ) -> int:
     """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
 
-    ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run refuses it then).
-    """
+    ``show_inputs``: also the request body of every job to run and, for one the
+    manifest holds, the fields that changed. Warnings are appended to ``warnings``.
+    ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run
+    refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again."""
+    if show_inputs and fmt == "markdown":
+        raise UsageError("renderer plan: --show-inputs shows bodies in the table or in --json, not in --markdown")
     campaign = load_campaign(path, settings.yaml)
-    for warning in below_documented(campaign):
-        warn(warning)
+    if warnings is not None:
+        warnings.extend(below_documented(campaign))
     manifest_path = Path(manifest) if manifest else M.default_path(path)
     previous = M.load(manifest_path, required=manifest is not None)
     the_plan, _ = build_plan(campaign, previous, select, settings.plan)
+    if warnings is not None:
+        warnings.extend(the_plan.warnings)
     if rerun_cancelled:
         the_plan = the_plan.rerun_cancelled()
     summary = summarise(the_plan, previous)
@@ -57,12 +67,16 @@ def plan(
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
     markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
     if fmt == "json":
-        json.dump(plan_json(the_plan, summary), out, indent=2, ensure_ascii=False)
+        inputs_of = M.Manifest.coerce(previous) if show_inputs else None
+        json.dump(plan_json(the_plan, summary, inputs_of), out, indent=2, ensure_ascii=False)
         out.write("\n")
     elif fmt == "markdown":
         out.write(markdown)
-    elif table_renderer is not None:
-        table_renderer(the_plan, summary, out)
+    else:
+        if table_renderer is not None:
+            table_renderer(the_plan, summary, out)
+        if show_inputs:
+            out.write(inputs_text(the_plan, M.Manifest.coerce(previous)))
     if wants_summary:
         append_step_summary(env or {}, markdown)
     if summary.over_budget:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from renderer.commands.common import Settings
 from renderer.errors import Invalid, UserError
@@ -11,20 +11,19 @@ from renderer.plan.price_overrides import below_documented
 from renderer.spec.campaign import load_campaign
 
 
-def _no_warning(warning: UserError) -> None:
-    pass
+def validate(paths: Sequence[str], settings: Settings = Settings(), warnings: list[UserError] | None = None) -> int:
+    """Check every file; raise one ``Invalid`` with the errors of all of them.
 
-
-def validate(paths: Sequence[str], settings: Settings = Settings(),
-             warn: Callable[[UserError], None] = _no_warning) -> int:
-    """Check every file; raise one ``Invalid`` with the errors of all of them. Warnings go to ``warn``."""
+    Warnings (allowed, but worth a look) are appended to ``warnings``."""
     errors: list[UserError] = []
     for path in paths:
         try:
             campaign = load_campaign(path, settings.yaml)
-            for warning in below_documented(campaign):
-                warn(warning)
-            build_plan(campaign, limits=settings.plan)
+            if warnings is not None:
+                warnings.extend(below_documented(campaign))
+            the_plan, _ = build_plan(campaign, limits=settings.plan)
+            if warnings is not None:
+                warnings.extend(the_plan.warnings)
         except Invalid as exc:
             errors.extend(exc.errors)
     if errors:

@@ -1,11 +1,12 @@
 """A run's results manifest, derived from the journal (the type lives in ``renderer.manifest``).
 
-It holds request bodies' hashes, ids, URLs, credits and the API's final status
-payloads, never a key or a header.
+It holds request bodies and their hashes, ids, URLs, credits and the API's final
+status payloads, never a key or a header.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from renderer.execute import journal as J
@@ -74,4 +75,7 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Man
             status = st.status if st.status in STATUSES else "not_submitted"
             jobs[iid] = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
                                  st.error or "not submitted", None)
+        # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending
+        request = st.body if st.body is not None else (None if inst.pending else inst.body)
+        jobs[iid] = replace(jobs[iid], request=request, has_request=True)
     return Manifest(campaign.name, campaign.sha256, _version(), jobs, spent(scheduler))

@@ -85,6 +85,7 @@ class JobState:
     reused: ManifestEntry | None = None  # the previous manifest entry it reuses
     turn: Turn | None = None  # its pricing family's turn, while its POST is unanswered
     held_back: str | None = None  # why the budget did not admit its POST
+    body: Any = None  # the rendered request body it sends (before any upload), once known
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +287,7 @@ class Scheduler:
         else:
             body, sha, price = inst.body, inst.input_sha256, inst.price
         assert sha is not None
-        st.sha, st.price = sha, price
+        st.sha, st.price, st.body = sha, price, body
         sub = self._known.get((inst.id, sha))
         if sub is not None and (sub.state == J.COMPLETED or self._stays_cancelled(sub.state)):
             self._finished(st, sub)

@@ -11,6 +11,7 @@ compiler (``templates.py``) is the only user.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import string
 import time
@@ -189,6 +190,8 @@ def _indent(s: Any, width: Any = 4, first: bool = False, blank: bool = False) ->
 
 
 def _format(value: Any, *args: Any, **kwargs: Any) -> str:
+    for arg in args + tuple(kwargs.values()):
+        refuse_non_json(arg)
     _ahead(_format_width(str(value)))
     return _filters.do_format(value, *args, **kwargs)
 
@@ -204,6 +207,8 @@ def _join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> str:
     if attribute is not None:
         value = map(_filters.make_attrgetter(eval_ctx.environment, attribute), value)
     items = list(value)
+    for item in items:
+        refuse_non_json(item)
     _ahead(_joined(items, d))
     return _filters.sync_do_join(eval_ctx, items, d)
 
@@ -252,18 +257,107 @@ _BOUNDED_FILTERS = {
 }
 
 
-def _charged(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _charged(fn: Callable[..., Any], text: bool = False) -> Callable[..., Any]:
     """Any filter's result is charged for what it holds: `[range(10000)] * 800 | map('sort')`
-    builds 8,000,000 items one call at a time."""
+    builds 8,000,000 items one call at a time. A ``text`` filter writes its value as
+    text: only JSON data may be written (`matrix.keys | string` is a memory address)."""
 
     @functools.wraps(fn)  # keeps jinja_pass_arg: pass_context and friends still work
     def run(*args: Any, **kwargs: Any) -> Any:
+        if text:
+            value = args[1] if getattr(fn, "jinja_pass_arg", None) is not None and len(args) > 1 else args[0] if args else None
+            refuse_non_json(value)
         out = fn(*args, **kwargs)
         if isinstance(out, (str, list, tuple, dict)):
             _ahead(written_size(out, _left()))
         return out
 
     return run
+# filters that write their value as text (str() of it)
+_TEXT_FILTERS = frozenset({
+    "string", "upper", "lower", "title", "capitalize", "trim", "e", "escape", "forceescape", "replace",
+    "center", "indent", "wordwrap", "truncate", "striptags", "urlencode", "urlize", "wordcount", "format",
+    "pprint", "safe",
+})
+
+
+# -- only JSON data becomes text -------------------------------------------------
+# A body holds JSON data only. A function, a generator or a method written into
+# text is its repr, often with a memory address: a new input on every process,
+# so paid for again on every run. Everything a template writes as text passes here.
+
+
+class Namespace(dict[str, Any]):
+    """A mapping whose names are its keys only (no dict methods reached by attribute)."""
+
+    __slots__ = ()
+
+
+class NotJson(TypeError):
+    """A value that is not JSON data was about to be written; a located TemplateError."""
+
+
+def json_problem(value: Any, depth: int = 0) -> str | None:
+    """Why ``value`` is not JSON data (str, finite number, bool, null, list, object), or None."""
+    if value is None or isinstance(value, (str, bool, int, Pending)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"the number {value} (JSON has no NaN or infinity)"
+    if depth > 200:
+        return None  # written_size and the renderers bound what is this deep
+    if isinstance(value, (list, tuple)):
+        for v in value:
+            why = json_problem(v, depth + 1)
+            if why:
+                return why
+        return None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return f"an object key {k!r} that is not a string"
+            why = json_problem(v, depth + 1)
+            if why:
+                return why
+        return None
+    return _describe(value)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    owner = getattr(value, "__self__", None)
+    name = getattr(value, "__name__", None)
+    if callable(value) and name and owner is not None and not isinstance(owner, type(jinja2)):
+        kind = type(owner).__name__
+        where = f" (keys: {', '.join(map(str, owner)) or 'none'})" if isinstance(owner, dict) else ""
+        return f"{name!r}, a method of a {kind}, not a key here{where}; to call it write {name}()"
+    if isinstance(value, range):
+        return "a range; write it as a list with `| list`"
+    if hasattr(value, "__next__") or type(value).__name__ == "generator":
+        return "a generator (the result of map, select...); add `| list`"
+    if callable(value):
+        return "a function, not a value"
+    return f"a {type(value).__name__}, not JSON data"
+
+
+def not_json_message(why: str) -> str:
+    return f"a request holds JSON data only (text, numbers, true/false, null, lists, objects); this is {why}"
+
+
+def refuse_non_json(value: Any) -> None:
+    why = json_problem(value)
+    if why:
+        raise NotJson(not_json_message(why))
+
+
+def as_text(value: Any) -> str:
+    """``value`` written into text, if it is JSON data."""
+    if isinstance(value, str):
+        return value
+    refuse_non_json(value)
+    return str(value)
+
+
 # methods that build what their arguments ask for; the checked ones are in BoundedEnvironment.call
 _REFUSED_METHODS = frozenset({"format", "format_map", "translate", "maketrans", "expandtabs", "encode", "to_bytes"})
 
@@ -321,18 +415,18 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         filters = {**self.filters, **_BOUNDED_FILTERS}
         # `random` would give a job a new input on every plan: never reused, paid for on every run
         del filters["random"]
-        self.filters = {name: _charged(f) for name, f in filters.items()}
+        self.filters = {name: _charged(f, name in _TEXT_FILTERS) for name, f in filters.items()}
 
     @staticmethod
     @jinja2.pass_eval_context  # a context argument keeps Jinja from folding outputs at compile time
     def _finalize(eval_ctx: Any, value: Any) -> Any:
-        text = str(value)  # what Jinja would write; a Pending writes its marker
+        text = as_text(value)  # what Jinja would write; a Pending writes its marker
         _ahead(len(text))
         return text
 
     @staticmethod
     def concat(items: tuple[Any, ...]) -> str:
-        parts = [str(x) for x in items]
+        parts = [as_text(x) for x in items]
         _ahead(sum(map(len, parts)))
         return "".join(parts)
 
@@ -352,6 +446,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
                 _ahead(written_size(right, _left()) * left)
         elif operator == "%" and isinstance(left, str):
             _ahead(_format_width(left))
+            for arg in right.values() if isinstance(right, dict) else right if isinstance(right, tuple) else (right,):
+                refuse_non_json(arg)  # `'%s' % matrix.keys` prints a memory address
         out = super().call_binop(context, operator, left, right)
         if operator in ("+", "%") and not isinstance(out, (int, float)):
             _ahead(written_size(out, _left()))
@@ -386,6 +482,12 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Pending) and not str(attribute).startswith("_"):
             return obj
+        # campaign data first: `matrix.items` is the user's key `items`, not dict.items
+        # (a bound method would print its memory address into the body)
+        if isinstance(obj, dict) and isinstance(attribute, str) and attribute in obj:
+            return obj[attribute]
+        if isinstance(obj, Namespace):  # names in it are keys only: `needs.copy` is a job
+            return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
     def getitem(self, obj: Any, argument: Any) -> Any:

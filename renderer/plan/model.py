@@ -88,6 +88,7 @@ class Plan:
     by_id: Mapping[str, Instance] = field(default_factory=dict)
     resolver: Resolver | None = None  # renders pending instances once their upstreams finish
     price_table: Mapping[str, Any] = field(default_factory=dict)  # built-in prices with the campaign's merged in
+    warnings: tuple[Any, ...] = ()  # renderer.errors.Warning_: allowed, but worth a look
 
     def rerun_cancelled(self) -> "Plan":
         """The same plan, sending again the jobs a manifest records as cancelled."""

@@ -14,15 +14,16 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from renderer import providers
-from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError
+from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError, Warning_
 from renderer.manifest import Manifest
 from renderer.plan.jinja_env import written_size
 from renderer.plan.matrix import Combo, MatrixLimits, expand, instance_id
 from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
 from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256, link_key
 from renderer.plan.resolve import Resolver
-from renderer.plan.templates import Compiler, PendingOutputs, TemplateLimits
+from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
+from renderer.spec import schemas
 from renderer.spec.campaign import Campaign, JobSpec
 
 __all__ = ["PlanLimits", "Planner", "build_plan", "canonical_sha256"]
@@ -54,6 +55,7 @@ class Planner:
         self.instances: dict[str, Instance] = {}
         self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
+        self.warnings: dict[tuple[Any, ...], list[Warning_]] = {}  # (where, message) -> one per instance
         self._pending: dict[str, PendingOutputs] = {}
         self._request_chars = 0
         self._links = 0
@@ -109,10 +111,36 @@ class Planner:
             self._summarise(job_errors)
         if self.errors:
             raise Invalid(self.errors)
-        plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table)
+        plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table,
+                    warnings=self._warnings())
         if select:
             plan = _select(plan, list(select), c)
         return plan
+
+    def _warnings(self) -> tuple[Warning_, ...]:
+        """One warning per place: a language in a template of 500 instances is said once."""
+        out = []
+        for found in self.warnings.values():
+            first = found[0]
+            if len(found) > 1:
+                first = Warning_(f"{first.message} (and in {len(found) - 1} more instance(s))", first.location)
+            out.append(first)
+        return tuple(sorted(out, key=lambda w: w.location.sort_key()))
+
+    def _warn_unknown(self, job: CompiledJob, iid: str, body: Any) -> None:
+        """Values the docs do not list for this route (a language code): allowed, but said."""
+        route = job.spec.route
+        known = schemas.known_values(route.schema)
+        inner = body.get("input", body) if route.wrap_input and isinstance(body, dict) else body
+        if not known or not isinstance(inner, dict):
+            return
+        for name, values in known.items():
+            value = inner.get(name)
+            if isinstance(value, str) and value not in values:
+                where = self.campaign.doc.loc(("jobs", job.spec.name, "input", name), instance=iid)
+                message = (f"{name}: {value!r} is not one the docs list for {job.spec.endpoint} "
+                           f"({', '.join(map(str, values))}); the server may refuse it")
+                self.warnings.setdefault((where.with_instance(None), message), []).append(Warning_(message, where))
 
     @staticmethod
     def _reused(iid: str, entry: Any, outputs: dict[str, Any], durations: dict[str, Range | None],
@@ -188,7 +216,7 @@ class Planner:
         spec = job.spec
         needs_ctx, needs_ids = self._needs(job, iid, combo, outputs)
         matrix = dict(combo.values) if combo else {}
-        ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": needs_ctx}
+        ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": Needs(needs_ctx, frozenset(self.campaign.jobs))}
         body, estimate = self.renderer.render(job, iid, ctx)
         cap = self.limits.max_request_chars
         self._request_chars += written_size(body, cap)  # before the schema check and the hash
@@ -199,6 +227,7 @@ class Planner:
         if pending:
             _check_pending(body, needs_ids, self.campaign.loc("jobs", spec.name, "input", instance=iid))
         self.renderer.check(job, iid, body, pending)
+        self._warn_unknown(job, iid, body)
 
         def duration_of(ref: Any) -> Range | None:
             if isinstance(ref, Pending):

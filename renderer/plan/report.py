@@ -16,6 +16,7 @@ from typing import Any
 
 from renderer import providers
 from renderer.manifest import Manifest
+from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
 
@@ -174,6 +175,35 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                         "description": "SHA-256 of the canonical request (endpoint and body); null while pending. Matched against the manifest.",
                     },
                     "assumptions": {"type": "array", "items": {"type": "string"}, "description": "What the price assumes, in words."},
+                    "body": {
+                        "description": (
+                            "With --show-inputs, on jobs to run: the exact request body, as the docs show it. A value "
+                            "known only at run time (an upstream output) is the text \"<pending INSTANCE.OUTPUT>\"."
+                        ),
+                    },
+                    "change": {
+                        "type": "object",
+                        "description": "With --show-inputs, on jobs to run that the manifest holds: why they run again.",
+                        "required": ["reason", "fields"],
+                        "properties": {
+                            "reason": {"type": "string", "description": "In words: its request changed, it failed, ..."},
+                            "fields": {
+                                "type": "array",
+                                "description": "The fields whose value differs from the request the manifest recorded.",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["field"],
+                                    "properties": {
+                                        "field": {"type": "string", "description": "Path in the body: input.prompt, image_urls[0]."},
+                                        "old": {"description": "The recorded value (absent: the field is new)."},
+                                        "new": {"description": "The value now (absent: the field is gone)."},
+                                    },
+                                    "additionalProperties": False,
+                                },
+                            },
+                        },
+                        "additionalProperties": False,
+                    },
                 },
                 "additionalProperties": False,
             },
@@ -328,7 +358,9 @@ def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
     return out
 
 
-def plan_json(plan: Plan, summary: Summary) -> dict[str, Any]:
+def plan_json(plan: Plan, summary: Summary, inputs_of: Manifest | None = None) -> dict[str, Any]:
+    """The plan as JSON; with ``inputs_of`` (the manifest's jobs, --show-inputs) each job
+    to run carries its body and, when the manifest holds it, what changed."""
     jobs = []
     for inst in plan.instances:
         jobs.append({
@@ -344,6 +376,11 @@ def plan_json(plan: Plan, summary: Summary) -> dict[str, Any]:
             "input_sha256": inst.input_sha256,
             "assumptions": list(inst.price.assumptions),
         })
+        if inputs_of is not None and inst.action == "run":
+            jobs[-1]["body"] = shown_body(inst.body)
+            change = change_of(inst, inputs_of.get(inst.id))
+            if change is not None:
+                jobs[-1]["change"] = change.as_json()
     return {
         "campaign": plan.campaign.name,
         "credits": credits_json(summary.credits) if summary.credits else {**summary.known_credits.as_dict(), "unknown": True},

@@ -15,6 +15,7 @@ from typing import Any
 from renderer import providers
 from renderer.plan.model import Outputs
 from renderer.plan.render import CompiledJob, InstanceRenderer, link_key
+from renderer.plan.templates import Needs
 from renderer.providers.base import Price, PriceContext, Range
 from renderer.spec.campaign import Campaign
 
@@ -44,7 +45,7 @@ class Resolver:
         for link in job.links:
             matched = link.index.get(link_key(combo_values, link.shared), [])
             ctx_needs[link.upstream] = [known[m] for m in matched] if link.fan_in else known[matched[0]]
-        ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": ctx_needs}
+        ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": Needs(ctx_needs, frozenset(self.campaign.jobs))}
         renderer = InstanceRenderer(self.campaign)
         body, estimate = renderer.render(job, iid, ctx)
         renderer.check(job, iid, body, pending=False)

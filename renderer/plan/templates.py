@@ -17,6 +17,7 @@ half-rendered URL.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -25,8 +26,19 @@ from typing import Any
 
 import jinja2
 
-from renderer.errors import LimitError, Location, TemplateError
-from renderer.plan.jinja_env import METER, BoundedEnvironment, Meter, Overrun, TemplateLimits, written_size
+from renderer.errors import LimitError, Location, SchemaError, TemplateError
+from renderer.plan.jinja_env import (
+    METER,
+    BoundedEnvironment,
+    Meter,
+    Namespace,
+    NotJson,
+    Overrun,
+    TemplateLimits,
+    json_problem,
+    not_json_message,
+    written_size,
+)
 from renderer.plan.model import OUTPUT_FIELDS
 from renderer.providers.base import Pending, is_pending
 
@@ -48,12 +60,30 @@ class _Undefined(jinja2.StrictUndefined):
         obj = self._undefined_obj
         if obj is jinja2.utils.missing:
             return f"{name!r} is undefined; templates see vars, matrix and needs"
+        if isinstance(obj, Needs):
+            return obj.missing(name)
         if isinstance(obj, Mapping):
             keys = ", ".join(map(str, obj)) or "none"
             return f"no key {name!r} here (keys: {keys})"
         if isinstance(obj, PendingOutputs):
             return f"needs outputs have no {name!r} (outputs: {', '.join(OUTPUT_FIELDS)})"
         return f"{type(obj).__name__} has no attribute {name!r}"
+
+
+class Needs(Namespace):
+    """The `needs` namespace of one instance: upstream job name -> its outputs."""
+
+    __slots__ = ("jobs",)
+
+    def __init__(self, outputs: Mapping[str, Any], jobs: frozenset[str] = frozenset()) -> None:
+        super().__init__(outputs)
+        self.jobs = jobs  # every job of the campaign, to tell a missing `needs:` from a typo
+
+    def missing(self, name: object) -> str:
+        listed = ", ".join(self) or "none"
+        if name in self.jobs:
+            return f"needs.{name}: this job does not wait for {name!r}; add `needs: [{name}]` to it (it needs: {listed})"
+        return f"needs.{name}: there is no job {name!r} (this job needs: {listed})"
 
 
 class PendingOutputs:
@@ -116,10 +146,16 @@ class Compiler:
                 return _constant(value)
             return lambda ctx: [p(ctx) for p in parts]
         if isinstance(value, dict):
+            for k in value:
+                if not isinstance(k, str):  # JSON keys are text; `1: x` would not even hash
+                    raise SchemaError(f"key {k!r} must be text in a request; quote it: \"{k}\"", where(path + (k,)))
             items = [(k, self.compile(v, where, path + (k,))) for k, v in value.items()]
             if all(getattr(p, "constant", False) for _, p in items):
                 return _constant(value)
             return lambda ctx: {k: p(ctx) for k, p in items}
+        why = json_problem(value)
+        if why:
+            raise SchemaError(f"a request holds JSON data only; this is {why}", where(path))
         return _constant(value)
 
     def _string(self, text: str, where: Callable[[tuple[Any, ...]], Location], path: tuple[Any, ...]) -> Renderer:
@@ -194,6 +230,8 @@ class Compiler:
                 raise LimitError(str(exc), location) from None
             except jinja2.sandbox.SecurityError as exc:
                 raise TemplateError(f"template not allowed: {exc}", location) from None
+            except NotJson as exc:
+                raise TemplateError(f"template: {exc}", location) from None
             except jinja2.UndefinedError as exc:
                 raise TemplateError(f"template: {exc.message}", location) from None
             except jinja2.TemplateError as exc:
@@ -230,7 +268,6 @@ def _refuse_self(env: jinja2.Environment, text: str, location: Location) -> None
 
 _SUBST = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _ROOTS = ("vars", "matrix", "needs")
-_SHADOWED = set(dir(dict)) | set(dir(list))
 
 
 class _Fallback(Exception):
@@ -244,7 +281,7 @@ def _plain_substitution(text: str) -> list[Any] | None:
     for m in _SUBST.finditer(text):
         parts.append(text[pos:m.start()])
         names = tuple(m.group(1).split("."))
-        if names[0] not in _ROOTS or any(n in _SHADOWED or n.startswith("_") for n in names):
+        if names[0] not in _ROOTS or any(n.startswith("_") for n in names):
             return None
         parts.append(names)
         pos = m.end()
@@ -258,7 +295,7 @@ def _plain_substitution(text: str) -> list[Any] | None:
 def _lookup(ctx: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     obj: Any = ctx
     for name in names:
-        if type(obj) is dict:
+        if isinstance(obj, dict):  # campaign data: keys first, as in Jinja (jinja_env.getattr)
             if name not in obj:
                 raise _Fallback  # Jinja words the error
             obj = obj[name]
@@ -295,9 +332,9 @@ def _fast(parts: list[Any], slow: Renderer, location: Location, limits: Template
                 return slow(ctx)
             if isinstance(value, str):
                 return _unmark(value)
-            if value is None or isinstance(value, (int, float, bool, Pending)):
+            if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
                 return value
-            return slow(ctx)  # lists and mappings get Jinja's conversion rules
+            return slow(ctx)  # lists and mappings get Jinja's conversion rules; the rest its errors
 
         return native
 
@@ -319,7 +356,7 @@ def _text_of(value: Any) -> str:
     """A scalar as text; a list or mapping goes through Jinja (and its meter)."""
     if isinstance(value, str):
         return value
-    if value is None or isinstance(value, (int, float, bool, Pending)):
+    if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
         return str(value)
     raise _Fallback
 
@@ -351,6 +388,8 @@ def _refuse_surrogates(text: str, location: Location) -> None:
 
 def _settle(value: Any, location: Location, limits: TemplateLimits) -> Any:
     """Turn a native result into plain data (lists, dicts, scalars, Pending)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TemplateError(f"template yields the number {value}; JSON has no NaN or infinity", location)
     if isinstance(value, (str, int, float, bool)) or value is None or isinstance(value, Pending):
         if isinstance(value, str):
             if len(value) > limits.max_output_chars:
@@ -371,11 +410,11 @@ def _settle(value: Any, location: Location, limits: TemplateLimits) -> Any:
         return items
     if isinstance(value, jinja2.Undefined):
         value._fail_with_undefined_error()
-    raise TemplateError(f"template yields a {type(value).__name__}, not a JSON value", location)
+    raise TemplateError(f"template: {not_json_message(json_problem(value) or type(value).__name__)}", location)
 
 
 def _is_iterable(value: Any) -> bool:
     return hasattr(value, "__iter__") and not isinstance(value, (str, bytes, Mapping))
 
 
-__all__ = ["Compiler", "PendingOutputs", "TemplateLimits", "is_pending"]
+__all__ = ["Compiler", "Needs", "PendingOutputs", "TemplateLimits", "is_pending"]

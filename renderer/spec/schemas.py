@@ -6,13 +6,16 @@ They may carry two annotations of ours, which editors ignore:
 - ``x-message``: the sentence to show when this subschema fails (rules between
   fields read better as one sentence than as jsonschema's wording);
 - ``x-at``: the property that error should point at (the field that triggered
-  the rule) instead of the enclosing object.
+  the rule) instead of the enclosing object;
+- ``x-url``: on the ``pattern`` of a URL field: its error says what is wrong with
+  the URL (no scheme, a space) instead of quoting the pattern.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -90,6 +93,30 @@ def _fast_validator(name: str) -> Any:
         return None
     registry = jsonschema_rs.Registry([(n, load_schema(n)) for n in schema_names()])
     return jsonschema_rs.validator_for(load_schema(name), registry=registry, validate_formats=False)
+
+
+@lru_cache(maxsize=None)
+def known_values(name: str) -> dict[str, tuple[Any, ...]]:
+    """Top-level fields whose schema lists ``x-known`` values: any other value is allowed,
+    but the docs do not list it (a language code), so the plan warns."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for field, node in (load_schema(name).get("properties") or {}).items():
+        node = _resolve(name, node)
+        if isinstance(node.get("x-known"), list):
+            out[field] = tuple(node["x-known"])
+    return out
+
+
+def _resolve(name: str, node: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """Follow a node's $ref (to this file or another of ours), a few steps at most."""
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or depth > 4:
+        return node
+    file, _, pointer = ref.partition("#")
+    target: Any = load_schema(file or name)
+    for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
+        target = target.get(part, {}) if isinstance(target, dict) else {}
+    return _resolve(file or name, target, depth + 1) if isinstance(target, dict) else {}
 
 
 def value_at(value: Any, path: tuple[Any, ...]) -> Any:
@@ -205,6 +232,8 @@ def _violation(e: ValidationError) -> Violation:
         return Violation(path, f"{name} takes at most {v} item(s), it has {len(e.instance)}")
     if kind == "uniqueItems":
         return Violation(path, f"{name} has repeated items; they must be unique")
+    if kind == "pattern" and isinstance(e.schema, dict) and e.schema.get("x-url") and isinstance(e.instance, str):
+        return Violation(path, _url_message(name, e.instance, v))
     if kind == "pattern":
         return Violation(path, f"{name}: {_show(e.instance)} does not match the expected form {v}")
     if kind == "multipleOf":
@@ -214,6 +243,20 @@ def _violation(e: ValidationError) -> Violation:
     if kind == "propertyNames":
         return Violation(path, f"{name}: {e.message}")
     return Violation(path, f"{name}: {e.message}")
+
+
+_SPACE = re.compile(r"\s")
+
+
+def _url_message(name: str, value: str, pattern: str) -> str:
+    """A URL field (marked ``x-url`` in the schemas) that is not one."""
+    shown = _show(value)
+    if _SPACE.search(value):  # a regex: a 2 MB value is not walked a character at a time
+        return f"{name}: {shown} is not a URL: it contains a space or a line break (write a space as %20)"
+    scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+    if pattern.startswith("^https?") and scheme not in ("http", "https"):
+        return f"{name}: {shown} is not an http(s) URL: it needs https:// (or http://) in front"
+    return f"{name}: {shown} is not a URL: it has no scheme; write https://{value.lstrip('/')}"
 
 
 def _article(word: str) -> str:

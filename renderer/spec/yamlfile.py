@@ -15,6 +15,7 @@ and what each anchor would expand to, refuses both before a node is built.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +23,52 @@ from typing import Any
 
 import yaml
 
-from renderer.errors import LoadError, LimitError, Location
+from renderer.errors import LimitError, LoadError, Location
 
-try:  # the C parser is several times faster on large files
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """Plain scalars mean what a person reading the file thinks (YAML 1.2 core, stricter).
+
+    PyYAML resolves YAML 1.1: `NO` (Norway) is false, `on` true, `012` is 10 and
+    `1:20` is 80. Here only true/false (True, TRUE...) are booleans; null, ~ and
+    an empty value are null; decimal numbers without a leading zero are ints;
+    decimal fractions and exponents, .inf and .nan are floats. Everything else
+    (yes/no/on/off/y/n, 012, 0x1F, 1_000, 1:20, dates) is the text as written.
+    """
+
+
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:bool",
+                                re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^<<$"), ["<"])
+
+_CParser: Any = getattr(yaml, "cyaml", None) and getattr(yaml.cyaml, "CParser", None)  # None without libyaml
+
+if _CParser is not None:  # the C parser is several times faster on large files
+
+    class _Loader(_CParser, yaml.constructor.SafeConstructor, _Resolver):
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            _Resolver.__init__(self)
+
+else:  # pragma: no cover - depends on how PyYAML was built
+
+    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore[no-redef]
+                  yaml.composer.Composer, yaml.constructor.SafeConstructor, _Resolver):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            _Resolver.__init__(self)
 
 _T = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_T + n for n in ("str", "int", "float", "bool", "null", "timestamp", "binary")}

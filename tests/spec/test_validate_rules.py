@@ -72,7 +72,7 @@ CASES = [
     ("video model enum", "samsar/video/text_to_video", {**T2V, "video_model": "RUNWAY"}, "video_model", "value", "RUNWAYML"),
     ("image model enum", "samsar/video/text_to_video", {**T2V, "image_model": "DALLE"}, "image_model", "value", "GPTIMAGE2"),
     ("aspect ratio enum", "samsar/video/text_to_video", {**T2V, "aspect_ratio": "4:3"}, "aspect_ratio", "value", "16:9"),
-    ("language enum", "samsar/video/text_to_video", {**T2V, "language": "xx"}, "language", "value", "auto"),
+    ("language empty", "samsar/video/text_to_video", {**T2V, "language": ""}, "language", "value", "empty"),
     ("tone enum", "samsar/video/text_to_video", {**T2V, "tone": "dramatic"}, "tone", "value", "cinematic"),
     ("unknown field", "samsar/video/text_to_video", {**T2V, "promt": "x"}, "promt", "key", "promt"),
     ("generated outro needs cta_url", "samsar/video/text_to_video", {**T2V, "generate_outro_image": True}, "generate_outro_image", "key", "cta_url"),
