@@ -53,7 +53,7 @@ def campaign_text(instances: int) -> str:
 RENDERER = """
 import sys, time, resource
 from renderer.commands import Settings
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 from renderer.plan.planner import build_plan
 from renderer.plan.report import summarise
 t = time.perf_counter()

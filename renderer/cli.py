@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from renderer.errors import Invalid, RendererError, UsageError, UserError
 
@@ -297,7 +297,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     env = dict(os.environ) if env is None else env
     secrets = _secrets(env)
     if secrets:  # the last line of defence: an exception's text may quote a header
-        out, err = _Redacting(out, secrets), _Redacting(err, secrets)
+        out, err = cast(TextIO, _Redacting(out, secrets)), cast(TextIO, _Redacting(err, secrets))
     try:
         args = build_parser().parse_args(argv)
         if args.version:
@@ -305,6 +305,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
             out.write(f"renderer {version('renderer')}\n")
             return 0
+        if env.get("RENDERER_PROVIDERS"):  # provider plugins (renderer.providers.load_plugins)
+            from renderer.providers import load_plugins
+
+            load_plugins(env["RENDERER_PROVIDERS"])
         return dispatch(args, out, env, err)
     except RendererError as exc:
         render_error(exc, err, env)
@@ -344,7 +348,7 @@ class _Redacting:
                 text = text.replace(secret, "[redacted]")
         return self._stream.write(text)
 
-    def __getattr__(self, name: str):  # flush, isatty, encoding... as the stream has them
+    def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding... as the stream has them
         return getattr(self._stream, name)
 
 

@@ -82,8 +82,8 @@ class UserError(RendererError):
     def __eq__(self, other: object) -> bool:
         return (
             type(other) is type(self)
-            and other.message == self.message  # type: ignore[attr-defined]
-            and other.location == self.location  # type: ignore[attr-defined]
+            and other.message == self.message
+            and other.location == self.location
         )
 
     def __hash__(self) -> int:

@@ -24,7 +24,7 @@ from typing import Any
 
 from renderer.errors import Invalid, LoadError, Location
 from renderer.providers.base import Range
-from renderer.spec.yamlfile import FileRefused, read_regular_file
+from renderer.campaign.yamlfile import FileRefused, read_regular_file
 
 # every status an entry can have, in the order the docs list them
 STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown")

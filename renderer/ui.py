@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from rich.console import Console
+from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -18,7 +19,9 @@ MAX_ROWS = 200  # a terminal table past this is noise; --json has everything
 def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
     console = Console(file=out, width=120, soft_wrap=False, highlight=False)
     table = Table(title=Text(f"plan: {plan.campaign.name}"), show_lines=False)  # a name is not markup
-    for col, justify in (("job", "left"), ("endpoint", "left"), ("action", "left"), ("credits", "right"), ("notes", "left")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("job", "left"), ("endpoint", "left"), ("action", "left"), ("credits", "right"), ("notes", "left"))
+    for col, justify in columns:
         table.add_column(col, justify=justify, overflow="fold")
     for inst in plan.instances[:MAX_ROWS]:
         notes = "; ".join(inst.price.assumptions)

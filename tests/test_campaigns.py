@@ -10,7 +10,7 @@ import pytest
 from renderer import providers
 from renderer.cli import main
 from renderer.plan.planner import build_plan
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 CAMPAIGNS = sorted((Path(__file__).parent.parent / "campaigns").glob("*.yaml"))
 

@@ -1,4 +1,8 @@
-"""`renderer cancel FILE`: cancel the pending video renders of a run."""
+"""`renderer cancel FILE`: cancel the pending renders of a run, where the API can.
+
+A provider that can cancel says so (``Provider.CANCEL``): the route to call, which
+of its routes' renders it cancels, and the body for one session.
+"""
 
 from __future__ import annotations
 
@@ -17,61 +21,71 @@ from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal
 from renderer.execute.settings import ProviderSettings, provider_settings
-
-CANCEL_ROUTE = providers.route("samsar/video/cancel_render")
+from renderer.providers.protocol import Cancel, Provider
 
 
 def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = ".renderer", sandbox: bool = False,
            manifest: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> int:
-    """Cancel pending video renders of a run through /video/cancel_render, and mark them
-    cancelled in the manifest (``manifest``, default beside the campaign)."""
+    """Cancel pending renders of a run through each provider's cancel route, and mark them
+    cancelled in the manifest (``manifest``, default beside the campaign): later runs do
+    not send them again unless asked (``run --rerun-cancelled``)."""
     journal = open_journal(file, state_dir)
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
-        videos = [s for s in pending if _is_video(s.endpoint)]
-        others = [s for s in pending if not _is_video(s.endpoint)]
-        for s in others:
-            out.write(f"{'pending':>13}  {s.instance_id}: {s.endpoint} renders cannot be cancelled\n")
-        if not videos:
-            out.write("no pending video renders to cancel\n")
-            return 0
-        manifest_path = Path(manifest) if manifest else M.default_path(file)
-        if sandbox and not env.get("SAMSAR_BASE_URL"):
-            for s in videos:
-                journal.finish(s, J.CANCELLED, error="cancelled (sandbox run: its stand-in is gone)")
-                out.write(f"{'cancelled':>13}  {s.instance_id}\n")
-            mark_cancelled(manifest_path, videos, "cancelled (sandbox run: its stand-in is gone)")
-            return 0
-        conf = provider_settings({}, "samsar", env if not sandbox else {**env, "SAMSAR_API_KEY": "sandbox-key"})
+        for s in pending:
+            if _canceller(s.endpoint) is None:
+                out.write(f"{'pending':>13}  {s.instance_id}: {s.endpoint} renders cannot be cancelled\n")
+        failures = 0
         done: list[J.Submission] = []
-        code = anyio.run(_cancel_all, journal, conf, videos, out, transport, done)
-        mark_cancelled(manifest_path, done, CANCELLED_BY_USER)
-        return code
+        for provider in providers.all_providers():
+            if provider.CANCEL is None:
+                continue
+            subs = [s for s in pending if _canceller(s.endpoint) is provider]
+            failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env, sandbox, transport, done)
+        mark_cancelled(Path(manifest) if manifest else M.default_path(file), done)
+        return 1 if failures else 0
     finally:
         journal.close()
 
 
-def _is_video(endpoint: str) -> bool:
+def _canceller(endpoint: str) -> Provider | None:
     route = providers.route(endpoint)
-    return route is not None and route.provider == "samsar" and route.creates_session and route.status_path in (
-        "/status", "/external_users/status", "/video/status")
+    if route is None:
+        return None
+    provider = providers.of(route)
+    return provider if provider.CANCEL is not None and provider.CANCEL.applies(route) else None
+
+
+def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: Journal, out: TextIO,
+                     env: Mapping[str, str], sandbox: bool, transport: httpx.AsyncBaseTransport | None,
+                     done: list[J.Submission]) -> int:
+    """Cancel one provider's renders; the number that could not be cancelled."""
+    if not subs:
+        out.write(f"no pending {how.noun} to cancel\n")
+        return 0
+    if sandbox and not env.get(provider.ENV_BASE_URL):
+        for s in subs:
+            done.append(journal.finish(s, J.CANCELLED, error="cancelled (sandbox run: its stand-in is gone)"))
+            out.write(f"{'cancelled':>13}  {s.instance_id}\n")
+        return 0
+    conf = provider_settings({}, provider.NAME, env if not sandbox else {**env, provider.ENV_KEY: "sandbox-key"})
+    failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, transport, done)
+    return failures
 
 
 CANCELLED_BY_USER = "cancelled by `renderer cancel`; `renderer run --rerun-cancelled` sends it again"
 
 
-async def _cancel_all(journal: Journal, conf: ProviderSettings, subs: list[J.Submission], out: TextIO,
+async def _cancel_all(journal: Journal, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
                       transport: httpx.AsyncBaseTransport | None, done: list[J.Submission]) -> int:
     client = ProviderClient(conf, transport=transport)
     failures = 0
-    assert CANCEL_ROUTE is not None
     try:
-        url = route_url(client.base_url, CANCEL_ROUTE)
+        url = route_url(client.base_url, how.route)
         for s in subs:
-            body = {"input": {"videoSessionId": s.session_id or s.request_id}}
-            answer = await client.send("POST", url, json_body=body,
-                                       headers={"Idempotency-Key": f"renderer-cancel-{s.session_id or s.request_id}"},
-                                       label="cancel")
+            sid = s.session_id or s.request_id or ""
+            answer = await client.send("POST", url, json_body=how.body(sid),
+                                       headers={"Idempotency-Key": f"renderer-cancel-{sid}"}, label="cancel")
             if answer.ok:
                 done.append(journal.finish(s, J.CANCELLED, response=answer.payload, error=CANCELLED_BY_USER))
                 out.write(f"{'cancelled':>13}  {s.instance_id}\n")
@@ -80,4 +94,4 @@ async def _cancel_all(journal: Journal, conf: ProviderSettings, subs: list[J.Sub
                 out.write(f"{'not cancelled':>13}  {s.instance_id}: {answer.error}\n")
     finally:
         await client.aclose()
-    return 1 if failures else 0
+    return failures

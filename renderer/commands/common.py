@@ -8,7 +8,7 @@ from pathlib import Path
 
 from renderer.manifest import default_path as default_manifest_path
 from renderer.plan.planner import PlanLimits
-from renderer.spec.yamlfile import Limits
+from renderer.campaign.yamlfile import Limits
 
 __all__ = ["STEP_SUMMARY_LIMIT", "Settings", "append_step_summary", "default_manifest_path"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from renderer.errors import UsageError
-from renderer.spec import schemas
+from renderer.campaign import schemas
 from renderer.starter import SCHEMA_FOLDER, STARTER
 
 

@@ -22,7 +22,7 @@ from renderer.plan.report import (
     plan_markdown,
     summarise,
 )
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 PlanFormat = Literal["table", "json", "markdown"]
 TableRenderer = Callable[[Plan, Summary, TextIO], None]

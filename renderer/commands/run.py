@@ -32,7 +32,7 @@ from renderer.plan import planfile
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
 from renderer.sandbox.config import SandboxConfig
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 
 def run(

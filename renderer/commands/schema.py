@@ -7,7 +7,7 @@ from typing import TextIO
 
 from renderer import providers
 from renderer.errors import UsageError
-from renderer.spec import schemas
+from renderer.campaign import schemas
 
 
 def schema(endpoint: str | None, out: TextIO, *, list_only: bool = False) -> int:

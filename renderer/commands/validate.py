@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from renderer.commands.common import Settings
 from renderer.errors import Invalid, UserError
 from renderer.plan.planner import build_plan
+from renderer.campaign.campaign import load_campaign
 from renderer.plan.price_overrides import below_documented
-from renderer.spec.campaign import load_campaign
 
 
 def validate(paths: Sequence[str], settings: Settings = Settings(), warnings: list[UserError] | None = None) -> int:

@@ -7,7 +7,7 @@
 - ``limits``: token bucket, Retry-After, backoff with full jitter.
 - ``poller``: adaptive polling with batch list reads.
 - ``reconcile``: settling a POST whose answer was lost, honestly.
-- ``upload``: EnhanceCraft ``input_file`` uploads, confined to the campaign's folder.
+- ``upload``: a provider's local-file uploads (``Provider.UPLOADS``), confined to the campaign's folder.
 - ``manifest``: a run's manifest from the journal (the type: ``renderer.manifest``).
 - ``run_report``, ``sandboxed``, ``crash_hook``, ``outputs``, ``progress``, ``settings``: the rest.
 

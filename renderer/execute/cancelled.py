@@ -14,8 +14,9 @@ from renderer import manifest as M
 from renderer.execute import journal as J
 
 
-def mark_cancelled(path: Path, cancelled: list[J.Submission], reason: str) -> int:
-    """Mark the manifest entries of these submissions cancelled; returns how many changed."""
+def mark_cancelled(path: Path, cancelled: list[J.Submission]) -> int:
+    """Mark the manifest entries of these (cancelled) submissions cancelled, with their
+    journal's reason; returns how many changed."""
     manifest = M.load(path, required=False)
     if manifest is None:
         return 0
@@ -25,7 +26,7 @@ def mark_cancelled(path: Path, cancelled: list[J.Submission], reason: str) -> in
         entry = jobs.get(sub.instance_id)
         if entry is None or entry.request_id not in (sub.request_id, sub.session_id):
             continue  # the manifest records another submission of it
-        data = {**entry.to_json(), "status": "cancelled", "error": reason,
+        data = {**entry.to_json(), "status": "cancelled", "error": sub.error,
                 "finished_at": entry.finished_at or J.now_iso()}
         jobs[sub.instance_id] = M.ManifestEntry.from_json(data)
         changed += 1

@@ -36,7 +36,8 @@ import httpx
 from renderer.errors import ConfigError
 from renderer.execute.limits import TokenBucket, retry_after
 from renderer.execute.settings import ProviderSettings, Timeouts
-from renderer.providers.base import Route
+from renderer import providers
+from renderer.providers.base import Route, credits_from
 
 Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped"]
 _KEPT_HEADERS = (
@@ -59,17 +60,8 @@ class Answer:
         return self.kind == "ok"
 
     def credits_charged(self) -> float | None:
-        """Credits the API says this answer cost: the header, else the body field."""
-        for raw in (self.headers.get("x-credits-charged"),
-                    self.payload.get("creditsCharged") if isinstance(self.payload, Mapping) else None):
-            if isinstance(raw, bool) or raw is None:
-                continue
-            try:
-                value = float(raw)
-            except (TypeError, ValueError):
-                continue
-            return int(value) if value.is_integer() else value
-        return None
+        """Credits the answer says it cost, as most APIs say it (the scheduler asks the provider)."""
+        return credits_from(self.headers, self.payload)
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
@@ -112,7 +104,7 @@ class ProviderClient:
         self.counts: Counter[str] = Counter()
         self.http = httpx.AsyncClient(
             transport=transport,
-            headers={"Authorization": f"Bearer {settings.api_key}", "User-Agent": "renderer"},
+            headers={**providers.get(settings.name).auth_headers(settings.api_key), "User-Agent": "renderer"},
             timeout=httpx.Timeout(connect=timeouts.connect, read=timeouts.read, write=timeouts.write, pool=timeouts.pool),
             limits=httpx.Limits(max_connections=submit_slots + read_slots, max_keepalive_connections=submit_slots + read_slots),
             follow_redirects=False,

@@ -454,6 +454,7 @@ class Journal:
         if instance_id in self._verdicts:  # this run's earlier word on it no longer holds
             self._write("DELETE FROM verdicts WHERE instance_id = ?", (instance_id,))
             self._verdicts.discard(instance_id)
+        assert cur.lastrowid is not None  # an INSERT's row
         return Submission(
             id=int(cur.lastrowid), instance_id=instance_id, endpoint=endpoint, provider=provider,
             input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,

@@ -1,11 +1,9 @@
 """What a finished job gives its dependants: ``Outputs`` from a journal row.
 
 ``duration`` is what pricing downstream needs (a translate of a 30 s video costs
-3 x 30 credits): the requested duration for text-to-video and create_movie; the
-source's for translate, clone, subtitles, outro and footer; the sum for a join
-(all of these come exact out of the planner's price once the upstreams are known);
-for an image-list video, whose length the server decides, the credits charged
-divided by the per-second rate, else the estimate when it is exact.
+3 x 30 credits): what the provider says the job made (``output_duration``: the
+requested length, or one derived from the credits charged), else the planner's
+estimate when it is exact (a translate keeps its source's length, a join sums).
 """
 
 from __future__ import annotations
@@ -15,20 +13,13 @@ from typing import Any, Mapping
 from renderer import providers
 from renderer.execute.journal import Submission
 from renderer.plan.model import Outputs
-from renderer.providers.base import Price, PriceContext, Route
+from renderer.providers.base import Price, Route
 
 
 def job_duration(route: Route, body: Any, price: Price, charged: float | None, table: Mapping[str, Any]) -> float | None:
-    if route.family in ("text_to_video", "create_movie"):
-        inner = body.get("input", body) if isinstance(body, Mapping) else {}
-        d = inner.get("duration") if isinstance(inner, Mapping) else None
-        if isinstance(d, (int, float)) and not isinstance(d, bool):
-            return float(d)
-    if route.family == "image_list_to_video" and charged:
-        # the per-second rate of this very body (model, avatar, CTA add-ons): its price for 1 s
-        unit = providers.module(route).price(route, body, PriceContext(table, {"duration": 1}))
-        if unit.credits is not None and unit.credits.is_exact and unit.credits.max:
-            return charged / unit.credits.max
+    measured = providers.of(route).output_duration(route, body, charged, table)
+    if measured is not None:
+        return measured
     if price.duration is not None and price.duration.is_exact:
         return float(price.duration.max)
     return None

@@ -4,14 +4,12 @@ Each accepted job is a ``Watch`` with its own next-read time; intervals start at
 ``PollSettings.initial`` and grow by ``factor`` (renders that take long are read
 rarely). On every tick the loop reads what is due:
 
-- Samsar image jobs: one ``GET /image/list?limit=500`` answers for every image job
-  it shows (due or not). Jobs it does not show fall back to ``/image/status``.
-  The list shows the most recent sessions only, so the scheduler keeps at most
-  ``PollSettings.image_window`` image jobs unfinished (see ``Scheduler``).
-- Samsar video jobs (``/status`` routes): ``GET /video/list_completed_video_sessions``
-  says which are done. It never lists failed or cancelled renders, so a job missing
-  from it is also read by id every few misses.
-- Everything else (create_movie, external users, EnhanceCraft): per-id reads.
+- jobs of a route its provider lists in batch (``Provider.BATCH_READS``): one list
+  read answers for every job it shows (due or not). Jobs it does not show fall back
+  to their own status read (every Nth miss, for lists that show finished jobs only).
+  A *windowed* list shows the most recent sessions only, so the scheduler keeps at
+  most ``PollSettings.<kind>_window`` such jobs unfinished (see ``Scheduler``).
+- everything else: per-id reads.
 
 A read that fails is retried on the next tick; a 404 several times in a row ends
 the watch as failed (the API does not know the id).
@@ -30,13 +28,9 @@ from renderer import providers
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.settings import PollSettings
 from renderer.providers.base import Route, Status
+from renderer.providers.protocol import BatchRead
 
 Clock = Callable[[], float]
-
-IMAGE_STATUS_PATH = "/image/status"
-IMAGE_LIST_PATH = "/image/list"
-VIDEO_LIST_PATH = "/video/list_completed_video_sessions"
-
 
 @dataclass(frozen=True, slots=True)
 class PollResult:
@@ -60,19 +54,16 @@ class Watch:
     not_found: int = 0
     list_misses: int = 0
 
+    batch_read: BatchRead | None = None
+
     @property
     def batch(self) -> str | None:
-        if self.route.provider != "samsar":
-            return None
-        if self.route.status_path == IMAGE_STATUS_PATH:
-            return "image"
-        if self.route.status_path == "/status" and self.route.api_version == "v1":
-            return "video"
-        return None
+        return self.batch_read.kind if self.batch_read is not None else None
 
 
 def batch_kind(route: Route) -> str | None:
-    return Watch(route, "", 0, 0, 0).batch
+    read = providers.batch_read(route)
+    return read.kind if read is not None else None
 
 
 class Poller:
@@ -85,12 +76,15 @@ class Poller:
         self.watches: dict[str, Watch] = {}
         self._wake = anyio.Event()
         self._last_list: dict[str, float] = {}
-        self.reads: dict[str, int] = {"per_id": 0, "image_list": 0, "video_list": 0}
+        self.reads: dict[str, int] = {"per_id": 0, **{f"{b.kind}_list": 0 for b in providers.get(client.name).BATCH_READS}}
+        self._batch_reads: dict[str, BatchRead] = {}
 
     async def watch(self, route: Route, request_id: str, first_read: float | None = None) -> PollResult:
         now = self.clock()
         delay = self.settings.initial if first_read is None else first_read
-        w = Watch(route, request_id, now + delay, self.settings.initial, now)
+        w = Watch(route, request_id, now + delay, self.settings.initial, now, batch_read=providers.batch_read(route))
+        if w.batch_read is not None:
+            self._batch_reads[w.batch_read.kind] = w.batch_read
         self.watches[request_id] = w
         self._wake.set()
         try:
@@ -163,17 +157,14 @@ class Poller:
     async def _list_read(self, kind: str, due: list[Watch]) -> list[Watch]:
         """One batch read; returns the due watches it could not answer for."""
         c = self.client
-        any_route = due[0].route
-        if kind == "image":
-            path, params = IMAGE_LIST_PATH, {"limit": str(self.settings.image_list_limit)}
-        else:
-            path, params = VIDEO_LIST_PATH, {"limit": str(self.settings.video_list_limit)}
-        answer = await c.send("GET", route_url(c.base_url, any_route, path), params=params, label=f"{kind}_list")
+        read = self._batch_reads[kind]
+        params = {"limit": str(getattr(self.settings, f"{kind}_list_limit", read.limit))}
+        answer = await c.send("GET", route_url(c.base_url, due[0].route, read.path), params=params, label=f"{kind}_list")
         self.reads[f"{kind}_list"] += 1
         if not answer.ok:
             return due  # fall back to per-id reads this time
-        items = answer.payload.get("sessions") if kind == "image" and isinstance(answer.payload, Mapping) else answer.payload
-        if not isinstance(items, list):
+        items = read.items(answer.payload)
+        if items is None:
             return due
         by_id: dict[str, Mapping[str, Any]] = {}
         for item in items:
@@ -190,20 +181,20 @@ class Poller:
             if item is None:
                 if id(w) in due_set:
                     w.list_misses += 1
-                    # images missing from the list are read by id; videos missing from the
-                    # completed list are unfinished or failed: read by id every third miss
-                    if kind == "image" or w.list_misses % 3 == 0:
+                    # a list of finished jobs only misses the unfinished and the failed:
+                    # those are read by id every Nth miss
+                    if w.list_misses % read.missing_read_every == 0:
                         left.append(w)
                     else:
                         self._reschedule(w)
                 continue
-            payload = dict(item) if kind == "image" else {"status": "COMPLETED", "request_id": w.request_id, **item}
+            payload = read.as_status(item, w.request_id)
             self._apply(w, payload, reschedule=id(w) in due_set)
         return left
 
     async def _read_one(self, w: Watch) -> None:
         c = self.client
-        module = providers.module(w.route)
+        module = providers.of(w.route)
         path, params = module.status_request(w.route, w.request_id)
         answer = await c.send("GET", route_url(c.base_url, w.route, path), params=params, label="status")
         self.reads["per_id"] += 1
@@ -223,12 +214,11 @@ class Poller:
             self._reschedule(w)
 
     def _apply(self, w: Watch, payload: Any, reschedule: bool) -> None:
-        status = providers.module(w.route).parse_status(w.route, payload)
+        provider = providers.of(w.route)
+        status = provider.parse_status(w.route, payload)
         if status.state == "pending":
             if reschedule:
                 self._reschedule(w)
             return
-        charged = None
-        if isinstance(payload, Mapping) and isinstance(payload.get("creditsCharged"), (int, float)):
-            charged = float(payload["creditsCharged"])
+        charged = provider.credits_charged({}, payload)
         self._end(w, PollResult(status, payload, charged))

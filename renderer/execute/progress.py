@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Mapping, Protocol, TextIO
+from typing import Callable, Mapping, Protocol, TextIO
 
-DONE = ("completed", "failed", "cancelled", "not_submitted", "unknown")
+from renderer.manifest import STATUSES
+
+DONE = tuple(s for s in STATUSES if s != "pending")  # a job in one of these needs nothing more this run
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ class Reporter(Protocol):
 class PlainReporter:
     """One line every ``interval`` seconds at most, only when something changed."""
 
-    def __init__(self, out: TextIO, interval: float = 5.0, clock=time.monotonic) -> None:
+    def __init__(self, out: TextIO, interval: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.out = out
         self.interval = interval
         self.clock = clock

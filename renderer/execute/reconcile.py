@@ -8,8 +8,9 @@ say "unknown" and leave the decision to a person (``--resubmit-unknown``).
 
 What the list routes can prove, and what they cannot:
 
-- Samsar image routes: ``GET /image/list`` shows recent image sessions with their
-  ``case_type`` and ``created_at`` but not their input. A submission is attributed
+- Routes whose provider has a reconciliation list (``Provider.RECONCILIATION``, e.g.
+  ``GET /image/list``): it shows recent sessions with their ``case_type`` and
+  ``created_at`` but not their input. A submission is attributed
   to a listed session only when exactly one session of the route's case type was
   created in the submission's time window (from ``clock_skew`` before the first
   attempt until now) that no other submission in the journal already owns, *and*
@@ -21,9 +22,8 @@ What the list routes can prove, and what they cannot:
 - An empty list does not prove that nothing was processed (a request can still be
   in the server's queue, and the list only shows the most recent sessions), so
   absence never allows a resubmission.
-- Samsar video routes: ``/video/list_completed_video_sessions`` shows neither
-  inputs nor creation times, so it cannot tie a session to a request: ``unknown``.
-- create_movie, external users, EnhanceCraft: no list route: ``unknown``.
+- A list of completed sessions that shows neither inputs nor creation times cannot
+  tie a session to a request, and routes without a list have nothing: ``unknown``.
 """
 
 from __future__ import annotations
@@ -31,19 +31,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from renderer import providers
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import SENDING, UNKNOWN, Submission, parse_iso
-from renderer.execute.poller import IMAGE_LIST_PATH, IMAGE_STATUS_PATH
 from renderer.providers.base import Route
-
-# The case_type the image routes report, per pricing family.
-CASE_TYPES = {
-    "image_enhance": "image_enhance",
-    "image_remove_branding": "logo_remove",
-    "image_add_image_set": "image_list_to_image_set",
-    "image_rollup": "rollup_banner",
-    "image_rollup_enhance": "rollup_banner_enhance",
-}
+from renderer.providers.protocol import Reconciliation
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +47,13 @@ class Finding:
     payload: Any = None
 
 
+def _capability(route: Route) -> Reconciliation | None:
+    rec = providers.of(route).RECONCILIATION
+    return rec if rec is not None and rec.applies(route) else None
+
+
 def can_reconcile(route: Route) -> bool:
-    return route.provider == "samsar" and route.status_path == IMAGE_STATUS_PATH and route.family in CASE_TYPES
+    return _capability(route) is not None
 
 
 async def reconcile(
@@ -71,23 +68,25 @@ async def reconcile(
     list_limit: int = 500,
 ) -> Finding:
     """Try to prove which session (if any) an ambiguous submission created."""
-    if not can_reconcile(route):
+    rec = _capability(route)
+    if rec is None:
         return Finding(None, f"{route.endpoint} has no list route that ties a session to a request")
-    case_type = CASE_TYPES[route.family]
+    case_type = rec.case_types[route.family]
     rivals = [
         s for s in unsettled
-        if s.id != sub.id and s.state in (SENDING, UNKNOWN) and s.endpoint in _same_case(route, case_type)
+        if s.id != sub.id and s.state in (SENDING, UNKNOWN) and s.endpoint in _same_case(route, rec, case_type)
     ]
     if rivals:
         return Finding(None, f"{len(rivals) + 1} unsettled {case_type} submissions; the list cannot tell them apart")
     answer = await client.send(
-        "GET", route_url(client.base_url, route, IMAGE_LIST_PATH), params={"limit": str(list_limit)}, label="reconcile"
+        "GET", route_url(client.base_url, route, rec.path), params={"limit": str(list_limit)}, label="reconcile"
     )
-    if not answer.ok or not isinstance(answer.payload, Mapping) or not isinstance(answer.payload.get("sessions"), list):
-        return Finding(None, f"could not read {IMAGE_LIST_PATH} ({answer.error or 'unexpected shape'})")
+    sessions = rec.sessions(answer.payload) if answer.ok else None
+    if sessions is None:
+        return Finding(None, f"could not read {rec.path} ({answer.error or 'unexpected shape'})")
     since = (parse_iso(sub.sent_at or sub.created_at) or now) - clock_skew
     candidates = []
-    for item in answer.payload["sessions"]:
+    for item in sessions:
         if not isinstance(item, Mapping) or item.get("case_type") != case_type:
             continue
         sid = item.get("session_id") or item.get("request_id")
@@ -100,13 +99,12 @@ async def reconcile(
     if len(candidates) == 1:
         item = candidates[0]
         rid = item.get("request_id") or item.get("session_id")
-        return Finding(rid, f"proven by {IMAGE_LIST_PATH}: the only unclaimed {case_type} session created since the intent", item)
+        return Finding(rid, f"proven by {rec.path}: the only unclaimed {case_type} session created since the intent", item)
     if not candidates:
         return Finding(None, f"no unclaimed {case_type} session listed since the intent; that does not prove it was not processed")
     return Finding(None, f"{len(candidates)} unclaimed {case_type} sessions since the intent; cannot tell which is ours")
 
 
-def _same_case(route: Route, case_type: str) -> set[str]:
-    from renderer import providers
-
-    return {r.endpoint for r in providers.ROUTES.values() if CASE_TYPES.get(r.family) == case_type}
+def _same_case(route: Route, rec: Reconciliation, case_type: str) -> set[str]:
+    """The endpoints whose sessions the list reports with the same case type."""
+    return {r.endpoint for r in providers.of(route).ROUTES if rec.case_types.get(r.family) == case_type}

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from renderer.execute.settings import ExecSettings
 from renderer.sandbox.config import SandboxConfig, config_for_campaign
 from renderer.sandbox.server import running_sandbox_sync
-from renderer.spec.campaign import Campaign
+from renderer.campaign.campaign import Campaign
 
 
 @contextlib.contextmanager

@@ -45,7 +45,7 @@ from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Journal, Submission
 from renderer.execute.limits import Backoff
 from renderer.execute.outputs import job_duration, outputs_of
-from renderer.execute.poller import Poller, batch_kind
+from renderer.execute.poller import Poller
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.settings import ExecSettings
 from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
@@ -175,7 +175,7 @@ class Scheduler:
         self.clock = clock
         self.campaign_name = plan.campaign.name
         self.pollers = {name: Poller(c, settings.poll, clock) for name, c in clients.items()}
-        self.image_window = anyio.Semaphore(settings.poll.image_window)
+        self.windows: dict[str, anyio.Semaphore] = {}  # per windowed list read: "<kind>_window" slots
         self.gates = {name: SubmissionGate() for name in clients}
         self.budget = budget or Budget(plan.campaign.budget)
         self.stop_reason: str | None = None
@@ -267,14 +267,15 @@ class Scheduler:
             await self.jobs[up].done.wait()
         bad = [u for u in inst.needs if self.jobs[u].status != "completed"]
         if bad:
-            up = self.jobs[bad[0]]
-            why = f"upstream {bad[0]} is {up.status}" + (f" ({up.error})" if up.error and up.status != "pending" else "")
-            if up.status == "pending":
+            first = self.jobs[bad[0]]
+            why = f"upstream {bad[0]} is {first.status}" + (f" ({first.error})" if first.error and first.status != "pending" else "")
+            if first.status == "pending":
                 why = f"upstream {bad[0]} is still rendering; run again to continue"
             self._verdict(st, "not_submitted", why)
             return
         route = providers.route(inst.endpoint)
         assert route is not None
+        sha: str | None
         if inst.pending:
             resolved = self._resolve(st)
             if resolved is None:
@@ -340,9 +341,14 @@ class Scheduler:
 
     @contextlib.asynccontextmanager
     async def _window(self, route: Route) -> AsyncIterator[None]:
-        """Image jobs hold a slot of the /image/list window while unfinished."""
-        if batch_kind(route) == "image":
-            async with self.image_window:
+        """Jobs a windowed list read answers for (the newest N) hold a slot while unfinished."""
+        read = providers.batch_read(route)
+        if read is not None and read.windowed:
+            window = self.windows.get(read.kind)
+            if window is None:
+                size = getattr(self.settings.poll, f"{read.kind}_window", read.window)
+                window = self.windows[read.kind] = anyio.Semaphore(size)
+            async with window:
                 yield
         else:
             yield
@@ -572,7 +578,7 @@ class Scheduler:
         await self._poll(st, route, sub, first_read=0.0)
 
     async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
-        module = providers.module(route)
+        module = providers.of(route)
         payload = answer.payload
         rid = module.parse_submit(route, payload)
         if rid is None:
@@ -582,8 +588,9 @@ class Scheduler:
         session_id = payload.get("session_id") if isinstance(payload, Mapping) and isinstance(payload.get("session_id"), str) else None
         if answer.headers.get("idempotent-replayed"):
             self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
-        sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id,
-                                                credits_charged=answer.credits_charged(), response=payload))
+        charged = module.credits_charged(answer.headers, payload)
+        sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charged,
+                                                response=payload))
         self._end_turn(st)  # its family's factor is known now: the others may go
         self._balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome

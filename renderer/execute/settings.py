@@ -113,7 +113,7 @@ def provider_settings(
     Keys and base URLs come only from ``env``; with the sandbox a dummy key is used and
     keys are always honoured (the sandbox replays Idempotency-Key answers).
     """
-    module = providers.MODULES[name]
+    module = providers.get(name)
     conf = campaign_providers.get(name) or {}
     if not isinstance(conf, Mapping):
         conf = {}
@@ -131,9 +131,9 @@ def provider_settings(
             raise ConfigError(f"{module.ENV_BASE_URL} must be an http(s) URL")
         idempotent = bool(conf.get("idempotent_keys", False))
     rpm = conf.get("requests_per_minute")
-    if rpm is None and name == "enhancecraft":
-        table = price_table or providers.price_table()
-        rpm = table["enhancecraft"]["tiers_requests_per_minute"].get(conf.get("tier", "pro"))
+    if rpm is None:  # the provider's published limit for the campaign's tier, if it has tiers
+        tier = module.rate_tier(conf, price_table or providers.price_table())
+        rpm = tier.requests_per_minute if tier is not None else None
     concurrency = conf.get("concurrency", DEFAULT_CONCURRENCY)
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
         raise ConfigError(f"providers.{name}.concurrency must be a positive integer")

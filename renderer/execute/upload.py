@@ -1,4 +1,5 @@
-"""EnhanceCraft's ``input_file``: upload a local file first, then submit its storage key.
+"""A provider's uploads (``Provider.UPLOADS``, e.g. ``input_file``): upload a local
+file first, then submit its storage key.
 
 The path is relative to the campaign's folder and must stay inside it (no ``..``,
 no absolute paths, no symlink out): a campaign from a pull request must not be able
@@ -16,14 +17,15 @@ from typing import Any, Mapping
 
 import anyio
 
-from renderer.spec.files import confined_path
+from renderer.campaign.files import confined_path
 from renderer.errors import ApiError, DataFileError, Location
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal
 from renderer.execute.limits import Backoff
 from renderer.execute.settings import ExecSettings
-from renderer.providers import enhancecraft
+from renderer import providers
 from renderer.providers.base import Route
+from renderer.providers.protocol import Uploads
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
@@ -35,16 +37,21 @@ def upload_failure_is_final(exc: ApiError | DataFileError) -> bool:
     return exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 402, 403, 429)
 
 
+def uploads_of(route: Route) -> Uploads | None:
+    return providers.of(route).UPLOADS
+
+
 def needs_upload(route: Route, body: Any) -> bool:
-    return route.provider == enhancecraft.NAME and isinstance(body, Mapping) and "input_file" in body
+    up = uploads_of(route)
+    return up is not None and isinstance(body, Mapping) and up.field in body
 
 
-def confined(folder: Path, relative: Any) -> Path:
+def confined(folder: Path, relative: Any, field: str = "input_file") -> Path:
     """The file a campaign names, or DataFileError if it is outside the campaign's folder."""
     where = Location(str(folder))
-    path = confined_path(folder, relative, "input_file", where)
+    path = confined_path(folder, relative, field, where)
     if not path.is_file():
-        raise DataFileError(f"input_file {relative!r} does not exist (looked in {folder.resolve()})", where)
+        raise DataFileError(f"{field} {relative!r} does not exist (looked in {folder.resolve()})", where)
     return path
 
 
@@ -57,40 +64,44 @@ async def upload_input(
     settings: ExecSettings,
     rng: random.Random,
 ) -> dict[str, Any]:
-    """The body to submit: ``input_file`` replaced by the uploaded file's ``input_key``.
+    """The body to submit: the file field (``input_file``) replaced by the uploaded
+    file's key (``input_key``).
 
     Raises DataFileError (bad path) or ApiError (the upload did not happen).
     """
-    relative = body["input_file"]
-    path = confined(folder, relative)
+    up = uploads_of(route)
+    assert up is not None, "needs_upload() said so"
+    relative = body[up.field]
+    path = confined(folder, relative, up.field)
     data = path.read_bytes()
     if len(data) > MAX_UPLOAD_BYTES:
-        raise DataFileError(f"input_file {relative!r} is larger than {MAX_UPLOAD_BYTES} bytes", Location(str(folder)))
+        raise DataFileError(f"{up.field} {relative!r} is larger than {MAX_UPLOAD_BYTES} bytes", Location(str(folder)))
     digest = hashlib.sha256(data).hexdigest()
     known = journal.upload(str(relative), digest)
     if known is None:
-        key, payload = await _send(client, route, path.name, data, settings, rng)
+        key, payload = await _send(client, route, up, path.name, data, settings, rng)
         journal.record_upload(str(relative), digest, key, payload)
     else:
         key = known.storage_key
-    out = {k: v for k, v in body.items() if k != "input_file"}
-    out["input_key"] = key
+    out = {k: v for k, v in body.items() if k != up.field}
+    out[up.key_field] = key
     return out
 
 
 async def _send(
-    client: ProviderClient, route: Route, name: str, data: bytes, settings: ExecSettings, rng: random.Random
+    client: ProviderClient, route: Route, up: Uploads, name: str, data: bytes, settings: ExecSettings,
+    rng: random.Random,
 ) -> tuple[str, Any]:
     retry = settings.retry
     backoff = Backoff(retry.base_delay, retry.max_delay, rng)
-    url = route_url(client.base_url, route, enhancecraft.UPLOAD_PATH)
+    url = route_url(client.base_url, route, up.path)
     for attempt in range(1, retry.max_attempts + 1):
-        answer = await client.send("POST", url, files={"file": (name, data)}, label="upload")
+        answer = await client.send("POST", url, files={up.part: (name, data)}, label="upload")
         if answer.ok:
-            key = answer.payload.get("storage_key") if isinstance(answer.payload, Mapping) else None
+            key = answer.payload.get(up.answer_key) if isinstance(answer.payload, Mapping) else None
             if isinstance(key, str) and key:
                 return key, answer.payload
-            raise ApiError("upload answered without a storage_key", None)
+            raise ApiError(f"upload answered without a {up.answer_key}", None)
         if answer.kind in ("rejected", "payment", "auth", "not_found"):
             raise ApiError(f"upload of {name} refused: {answer.error}", answer.status)
         if attempt < retry.max_attempts:

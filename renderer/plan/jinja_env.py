@@ -15,7 +15,7 @@ import math
 import re
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -425,7 +425,7 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         return text
 
     @staticmethod
-    def concat(items: tuple[Any, ...]) -> str:
+    def concat(items: Iterable[Any]) -> str:
         parts = [as_text(x) for x in items]
         _ahead(sum(map(len, parts)))
         return "".join(parts)

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from renderer.errors import DataFileError, LimitError, Location, UserError
-from renderer.spec.files import confined_path
-from renderer.spec.yamlfile import Document, FileRefused, load_bytes, read_regular_file
+from renderer.campaign.files import confined_path
+from renderer.campaign.yamlfile import Document, FileRefused, load_bytes, read_regular_file
 
 RESERVED = ("include", "exclude")
 

@@ -11,6 +11,7 @@ from renderer.providers.base import Price, Range
 if TYPE_CHECKING:
     from renderer.manifest import ManifestEntry
     from renderer.plan.resolve import Resolver
+    from renderer.campaign.campaign import Campaign
 
 Action = Literal["run", "reuse", "skip", "cancelled"]
 
@@ -83,7 +84,7 @@ class Instance:
 class Plan:
     """A self-contained value: what to run, and how to render pending bodies at run time."""
 
-    campaign: Any  # renderer.spec.campaign.Campaign
+    campaign: Campaign
     instances: tuple[Instance, ...]  # in dependency order
     by_id: Mapping[str, Instance] = field(default_factory=dict)
     resolver: Resolver | None = None  # renders pending instances once their upstreams finish

@@ -22,7 +22,7 @@ from renderer import providers
 from renderer.errors import LoadError, Location, StalePlan
 from renderer.plan.model import Plan
 from renderer.plan.report import Summary, credits_json
-from renderer.spec.yamlfile import FileRefused, read_regular_file
+from renderer.campaign.yamlfile import FileRefused, read_regular_file
 
 FORMAT = "renderer-plan/1"
 MAX_PLAN_BYTES = 256 * 1024 * 1024

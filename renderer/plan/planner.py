@@ -14,17 +14,26 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from renderer import providers
-from renderer.errors import Invalid, LimitError, ReferenceError_, SchemaError, UsageError, UserError, Warning_
+from renderer.errors import (
+    Invalid,
+    LimitError,
+    Location,
+    ReferenceError_,
+    SchemaError,
+    UsageError,
+    UserError,
+    Warning_,
+)
 from renderer.manifest import Manifest
 from renderer.plan.jinja_env import written_size
 from renderer.plan.matrix import Combo, MatrixLimits, expand, instance_id
-from renderer.plan.model import OUTPUT_FIELDS, Instance, Outputs, Plan
+from renderer.plan.model import OUTPUT_FIELDS, Action, Instance, Outputs, Plan
 from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256, link_key
 from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits
 from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
-from renderer.spec import schemas
-from renderer.spec.campaign import Campaign, JobSpec
+from renderer.campaign import schemas
+from renderer.campaign.campaign import Campaign, JobSpec
 
 __all__ = ["PlanLimits", "Planner", "build_plan", "canonical_sha256"]
 
@@ -149,9 +158,10 @@ class Planner:
         outputs[iid] = Outputs.from_manifest(entry).as_dict()
         if entry.duration is not None:
             durations[iid] = Range.exact(entry.duration)
+        measured = durations[iid]
         for sid in (entry.session_id, entry.request_id):  # follow-ups name either
-            if isinstance(sid, str) and sid and durations[iid] is not None:
-                session_durations[sid] = durations[iid]
+            if isinstance(sid, str) and sid and measured is not None:
+                session_durations[sid] = measured
 
     def resolver(self) -> Resolver:
         """What the run needs to render pending instances, without the planner."""
@@ -182,14 +192,16 @@ class Planner:
         for key, value in (("input", spec.input), ("extras", dict(spec.extras)), ("estimate", dict(spec.estimate))):
             # extras live beside `input` in the file, not under a key of their own
             prefix = base + ((key,) if key != "extras" else ())
-            where = lambda p, prefix=prefix: c.doc.loc(prefix + p)
+            def where(p: tuple[Any, ...], prefix: tuple[Any, ...] = prefix) -> Location:
+                return c.doc.loc(prefix + p)
+
             try:
                 compiled.append(self.compiler.compile(value, where))
             except UserError as exc:
                 self.errors.append(exc)
         if len(compiled) < 3:
             return None
-        job = CompiledJob(spec, combos, *compiled)
+        job = CompiledJob(spec, combos, compiled[0], compiled[1], compiled[2])
         for need in spec.needs:
             up = self.jobs[need]
             up_keys = _matrix_keys(up.combos)
@@ -197,9 +209,10 @@ class Planner:
             shared = tuple(k for k in my_keys if k in up_keys)
             fan_in = any(k not in my_keys for k in up_keys)
             index: dict[tuple[Any, ...], list[str]] = {}
-            for combo in up.combos or [None]:
-                key = link_key(combo.values, shared) if combo else ()
-                index.setdefault(key, []).append(instance_id(need, combo))
+            up_combos: list[Combo | None] = list(up.combos) if up.combos else [None]
+            for combo in up_combos:
+                at = link_key(combo.values, shared) if combo else ()
+                index.setdefault(at, []).append(instance_id(need, combo))
             job.links.append(Link(need, shared, fan_in, index))
         return job
 
@@ -237,7 +250,8 @@ class Planner:
         module = providers.module(spec.route)
         price = module.price(spec.route, body, PriceContext(self.table, estimate, duration_of))
         sha = None if pending else self.renderer.sha256(spec, iid, body)
-        action, reason = "run", None
+        action: Action = "run"
+        reason: str | None = None
         if previous.reusable(iid, sha):
             action, reason = "reuse", "completed in the manifest with the same input"
         elif sha and (old := previous.get(iid)) is not None and old.status == "cancelled" and old.input_sha256 == sha:

@@ -13,7 +13,7 @@ from typing import Any
 
 from renderer import providers
 from renderer.errors import Warning_
-from renderer.spec.campaign import Campaign
+from renderer.campaign.campaign import Campaign
 
 
 def _leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

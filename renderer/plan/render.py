@@ -13,12 +13,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from renderer import providers
 from renderer.errors import Invalid, SchemaError, UserError
 from renderer.plan.matrix import Combo, ident
 from renderer.providers.base import Pending
-from renderer.spec import schemas
-from renderer.spec.campaign import Campaign, JobSpec
-from renderer.spec.files import confined_path, file_digest
+from renderer.campaign import schemas
+from renderer.campaign.campaign import Campaign, JobSpec
+from renderer.campaign.files import confined_path, file_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +99,13 @@ class InstanceRenderer:
 
     def local_files(self, spec: JobSpec, iid: str, body: Any) -> dict[str, str] | None:
         """Digests of the local files a request uploads: an edited image is a new input."""
-        name = body.get("input_file") if spec.route.provider == "enhancecraft" and isinstance(body, dict) else None
-        if not isinstance(name, str):
+        up = providers.of(spec.route).UPLOADS
+        name = body.get(up.field) if up is not None and isinstance(body, dict) else None
+        if up is None or not isinstance(name, str):
             return None
-        where = self.campaign.loc("jobs", spec.name, "input", "input_file", instance=iid)
-        path = confined_path(self.campaign.folder, name, "input_file", where)
-        return {"input_file": file_digest(path, "input_file", where)}
+        where = self.campaign.loc("jobs", spec.name, "input", up.field, instance=iid)
+        path = confined_path(self.campaign.folder, name, up.field, where)
+        return {up.field: file_digest(path, up.field, where)}
 
     def sha256(self, spec: JobSpec, iid: str, body: Any) -> str:
         return canonical_sha256(spec.endpoint, body, self.local_files(spec, iid, body))

@@ -20,6 +20,20 @@ from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Range, add_ranges
 
+def _uploads_text() -> str:
+    """Which request fields are local files that are uploaded first, by provider."""
+    return ", ".join(f"{p.TITLE} {p.UPLOADS.field}" for p in providers.all_providers() if p.UPLOADS is not None)
+
+
+def _tier_text() -> str:
+    table = providers.price_table()
+    tiers = [(p, p.rate_tier({}, table)) for p in providers.all_providers()]
+    named = [(p, t) for p, t in tiers if t is not None]
+    which = " or ".join(f"{p.TITLE} tier" for p, _ in named)
+    default = named[0][1].name if named else "none"
+    return f"{which} whose published limit applies ({default} when the campaign names none)."
+
+
 PLAN_JSON_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "renderer plan --json",
@@ -90,11 +104,11 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
             "required": ["submissions", "uploads", "requests", "by_provider"],
             "properties": {
                 "submissions": {"type": "integer", "description": "Jobs to submit (action run)."},
-                "uploads": {"type": "integer", "description": "Local files to upload first (EnhanceCraft input_file)."},
+                "uploads": {"type": "integer", "description": f"Local files to upload first ({_uploads_text()})."},
                 "requests": {"type": "integer", "description": "Uploads + submissions + one status read per job."},
                 "by_provider": {
                     "type": "object",
-                    "description": "The same counts per provider (samsar, enhancecraft), with the rate limit that applies.",
+                    "description": f"The same counts per provider ({', '.join(providers.PROVIDERS)}), with the rate limit that applies.",
                     "additionalProperties": {
                         "description": "One provider's counts.",
                         "type": "object",
@@ -105,7 +119,7 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                             "requests": {"type": "integer", "description": "Uploads + submissions + one status read per job."},
                             "tier": {
                                 "enum": ["pro", "business", "enterprise"],
-                                "description": "EnhanceCraft tier whose published limit applies (pro when the campaign names none).",
+                                "description": _tier_text(),
                             },
                             "requests_per_minute": {
                                 "type": "number",
@@ -303,20 +317,21 @@ def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], f
 def _requests(plan: Plan) -> dict[str, Any]:
     by_provider: dict[str, dict[str, Any]] = defaultdict(lambda: {"submissions": 0, "uploads": 0})
     for inst in plan.to_run:
-        route = providers.route(inst.endpoint)
-        p = by_provider[route.provider]
+        name = providers.provider_of(inst.endpoint)
+        p = by_provider[name]
         p["submissions"] += 1
-        if isinstance(inst.body, Mapping) and "input_file" in inst.body:
+        up = providers.get(name).UPLOADS
+        if up is not None and isinstance(inst.body, Mapping) and up.field in inst.body:
             p["uploads"] += 1
-    tiers = providers.price_table(plan.campaign.pricing)["enhancecraft"]["tiers_requests_per_minute"]
+    table = plan.price_table or providers.price_table(plan.campaign.pricing)
     for name, p in by_provider.items():
         # each job needs its upload (if any), its submission and at least one status read
         p["requests"] = p["submissions"] * 2 + p["uploads"]
         conf = plan.campaign.providers.get(name) or {}
         rpm = conf.get("requests_per_minute")
-        if rpm is None and name == "enhancecraft":
-            p["tier"] = conf.get("tier", "pro")  # the lowest tier with API access, when none is named
-            rpm = tiers.get(p["tier"])
+        tier = providers.get(name).rate_tier(conf, table) if rpm is None else None
+        if tier is not None:  # the provider's published limit for the campaign's tier
+            p["tier"], rpm = tier.name, tier.requests_per_minute
         if rpm:
             p["requests_per_minute"] = rpm
             # n requests at r a minute take at least n/r minutes; n*60/r, not n/r*60,
@@ -395,8 +410,8 @@ def plan_json(plan: Plan, summary: Summary, inputs_of: Manifest | None = None) -
 
 
 def costliest(plan: Plan, n: int = 5) -> list[Instance]:
-    priced = [i for i in plan.to_run if i.price.credits is not None]
-    return sorted(priced, key=lambda i: (-i.price.credits.max, i.id))[:n]
+    priced = [(i, i.price.credits) for i in plan.to_run if i.price.credits is not None]
+    return [i for i, credits in sorted(priced, key=lambda pair: (-pair[1].max, pair[0].id))][:n]
 
 
 def budget_message(plan: Plan, summary: Summary, name: Callable[[str], str] = str) -> str:

@@ -17,7 +17,7 @@ from renderer.plan.model import Outputs
 from renderer.plan.render import CompiledJob, InstanceRenderer, link_key
 from renderer.plan.templates import Needs
 from renderer.providers.base import Price, PriceContext, Range
-from renderer.spec.campaign import Campaign
+from renderer.campaign.campaign import Campaign
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,7 @@ class _Undefined(jinja2.StrictUndefined):
     __slots__ = ()
 
     @property
-    def _undefined_message(self) -> str:  # type: ignore[override]
+    def _undefined_message(self) -> str:
         if self._undefined_hint:  # the sandbox's "access to attribute ... is unsafe"
             return self._undefined_hint
         name = self._undefined_name
@@ -112,7 +112,7 @@ Renderer = Callable[[Mapping[str, Any]], Any]
 class Compiler:
     """Compiles request values into renderers; one per campaign."""
 
-    def __init__(self, limits: TemplateLimits = TemplateLimits()) -> None:
+    def __init__(self, limits: TemplateLimits = TemplateLimits()) -> None:  # noqa: B008 - frozen
         self.env = BoundedEnvironment(limits, _Undefined)
         self.limits = limits
         self._cache: dict[str, Renderer] = {}
@@ -138,7 +138,7 @@ class Compiler:
         """
         if isinstance(value, str):
             if "{{" not in value and "{%" not in value and "{#" not in value:
-                return lambda ctx, v=value: v
+                return _literal(value)
             return self._string(value, where, path)
         if isinstance(value, list):
             parts = [self.compile(v, where, path + (i,)) for i, v in enumerate(value)]
@@ -165,8 +165,8 @@ class Compiler:
             n = lim.max_template_chars
             raise LimitError(f"template is {len(text)} characters; the limit is {n} (max_template_chars)", location)
         if self._used > lim.max_total_seconds:
-            n = lim.max_total_seconds
-            raise LimitError(f"templates took more than {n} s in all; the limit is {n} (max_total_seconds)", location)
+            secs = lim.max_total_seconds
+            raise LimitError(f"templates took more than {secs} s in all; the limit is {secs} (max_total_seconds)", location)
         started = time.monotonic()
         token = METER.set(self._meter())  # Jinja folds constants while compiling: bound that too
         try:
@@ -359,6 +359,11 @@ def _text_of(value: Any) -> str:
     if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
         return str(value)
     raise _Fallback
+
+
+def _literal(text: str) -> Renderer:
+    """A string without template syntax (not marked constant: see ``compile``)."""
+    return lambda ctx: text
 
 
 def _constant(value: Any) -> Renderer:

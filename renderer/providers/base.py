@@ -1,14 +1,4 @@
-"""What every provider module offers, and the small records they share.
-
-A provider module (``samsar``, ``enhancecraft``) exposes:
-
-- ``ROUTES``: the routes that create work, as ``Route`` records;
-- ``price(route, body, ctx) -> Price``: credits and output duration, as ranges;
-- ``parse_submit(route, payload) -> str``: the id to poll from a submit answer;
-- ``status_request(route, request_id) -> (path, params)``: where to poll;
-- ``parse_status(route, payload) -> Status``: a normalised status;
-- optionally ``BALANCE_PATH`` and ``parse_balance(payload) -> number | None``: where
-  the account's remaining credits can be read (a GET below the base URL).
+"""The small records every provider shares (what a provider offers: ``protocol.Provider``).
 
 Prices are ``Range`` values so that what the docs leave to the server (the length
 of an image-list video, how many rollup tiles need enhancing) is carried as
@@ -17,8 +7,11 @@ of an image-list video, how many rollup tiles need enhancing) is carried as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from typing import Any, Literal
 
 Number = int | float
@@ -156,3 +149,29 @@ class Route:
             if extras.get(key) is not None:
                 body[key] = extras[key]
         return body
+
+
+@lru_cache(maxsize=1)
+def builtin_prices() -> dict[str, Any]:
+    """The built-in providers' price table (prices.json), by provider key."""
+    data: dict[str, Any] = json.loads(resources.files("renderer.providers").joinpath("prices.json").read_text("utf-8"))
+    return data
+
+
+def bearer(api_key: str) -> dict[str, str]:
+    """The usual auth header: ``Authorization: Bearer <key>``."""
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def credits_from(headers: Mapping[str, str], payload: Any, header: str = "x-credits-charged",
+                 field_name: str = "creditsCharged") -> float | None:
+    """Credits an answer says it cost: the header, else the body field."""
+    for raw in (headers.get(header), payload.get(field_name) if isinstance(payload, Mapping) else None):
+        if isinstance(raw, bool) or raw is None:
+            continue
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            continue
+        return int(value) if value.is_integer() else value
+    return None

@@ -8,12 +8,31 @@ published, so they are unknown until a campaign's ``pricing`` gives them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import json
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any
 
-from renderer.providers.base import Price, PriceContext, Range, Route, Status, add_ranges
+from renderer.providers.base import (
+    Price,
+    PriceContext,
+    Range,
+    Route,
+    Status,
+    add_ranges,
+    bearer,
+    builtin_prices,
+    credits_from,
+)
+from renderer.providers.protocol import BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation, Uploads
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from renderer.sandbox.state import SandboxState
 
 NAME = "enhancecraft"
+TITLE = "EnhanceCraft"  # as people write it
 ENV_KEY = "ENHANCECRAFT_API_KEY"
 ENV_BASE_URL = "ENHANCECRAFT_BASE_URL"
 DEFAULT_BASE_URL = "https://api.enhancecraft.com"
@@ -46,7 +65,7 @@ def price(route: Route, body: Mapping[str, Any], ctx: PriceContext) -> Price:
             parts.append(None)
         else:
             parts.append(Range.exact(credits))
-    notes = ()
+    notes: tuple[str, ...] = ()
     if unknown:
         names = ", ".join(sorted(set(unknown)))
         notes = (f"EnhanceCraft does not publish credit prices for: {names}; set pricing.enhancecraft.operations",)
@@ -75,3 +94,55 @@ def parse_status(route: Route, payload: Any) -> Status:
     if raw == "failed":
         return Status("failed", error=str(payload.get("error_message") or "job failed"))
     return Status("pending")
+
+
+def credits_charged(headers: Mapping[str, str], payload: Any) -> float | None:
+    return credits_from(headers, payload)
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    return bearer(api_key)
+
+
+def output_duration(route: Route, body: Any, charged: float | None, table: Mapping[str, Any]) -> float | None:
+    return None  # images
+
+
+def default_prices() -> Mapping[str, Any]:
+    return {"enhancecraft": builtin_prices()["enhancecraft"]}
+
+
+DEFAULT_TIER = "pro"  # the lowest tier with API access, when a campaign names none
+
+
+def rate_tier(conf: Mapping[str, Any], table: Mapping[str, Any]) -> RateTier | None:
+    """The published limit of the campaign's tier (`providers.enhancecraft.tier`)."""
+    tier = conf.get("tier", DEFAULT_TIER)
+    return RateTier(tier, table["enhancecraft"]["tiers_requests_per_minute"].get(tier))
+
+
+BATCH_READS: tuple[BatchRead, ...] = ()
+RECONCILIATION: Reconciliation | None = None
+UPLOADS = Uploads(field="input_file", key_field="input_key", path=UPLOAD_PATH, part="file", answer_key="storage_key")
+CANCEL: Cancel | None = None
+PRICE_REFRESH = None
+
+
+def campaign_schema(routes: Mapping[str, Route]) -> CampaignSchemaParts:
+    parts = json.loads(resources.files("renderer.providers").joinpath("enhancecraft.campaign.json").read_text("utf-8"))
+    return CampaignSchemaParts(parts["settings"], parts["pricing"], parts["rules"])
+
+
+def schemas() -> Mapping[str, Mapping[str, Any]]:
+    return {}  # its request schema ships in renderer/schemas
+
+
+SANDBOX_BASE_PATH = "/enhancecraft"
+
+
+def sandbox_routes(state: SandboxState) -> Sequence[BaseRoute]:
+    from starlette.routing import Mount
+
+    from renderer.sandbox import enhancecraft as stand_in
+
+    return [Mount(stand_in.MOUNT, routes=stand_in.routes(state))]

@@ -8,8 +8,10 @@ here, the client's marked ``alias_of`` the documented one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import json
+from collections.abc import Callable, Mapping, Sequence
+from importlib import resources
+from typing import TYPE_CHECKING, Any, TextIO
 
 from renderer.providers.base import (
     Pending,
@@ -18,11 +20,21 @@ from renderer.providers.base import (
     Range,
     Route,
     Status,
+    StatusState,
     add_ranges,
-    is_pending,
+    bearer,
+    builtin_prices,
+    credits_from,
 )
+from renderer.providers.protocol import BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from renderer.sandbox.state import SandboxState
 
 NAME = "samsar"
+TITLE = "Samsar"  # as people write it
 ENV_KEY = "SAMSAR_API_KEY"
 ENV_BASE_URL = "SAMSAR_BASE_URL"
 DEFAULT_BASE_URL = "https://api.samsar.one/v1"
@@ -101,6 +113,7 @@ EXPRESS_CTA_KEYS = (
     "autoGenerateCtaText", "generate_cta_texts", "generateCtaTexts",
 )
 SOURCE_KEYS = ("videoSessionId", "request_id", "session_id")  # the session a follow-up acts on
+Pricer = Callable[[Route, Mapping[str, Any], PriceContext], Price]
 
 
 # -- pricing -----------------------------------------------------------------
@@ -188,7 +201,7 @@ def _source_duration(inp: Mapping[str, Any], ctx: PriceContext) -> tuple[Range |
     return None, ["no source session; set estimate.duration"]
 
 
-def _per_second_of_source(key: str):
+def _per_second_of_source(key: str) -> Pricer:
     def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
         duration, notes = _source_duration(inp, ctx)
         rate = _table(ctx)[key]
@@ -197,7 +210,7 @@ def _per_second_of_source(key: str):
     return pricer
 
 
-def _flat(key: str, keeps_duration: bool = True):
+def _flat(key: str, keeps_duration: bool = True) -> Pricer:
     def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
         duration, notes = _source_duration(inp, ctx) if keeps_duration else (None, [])
         # the price does not depend on the duration, so an unknown one is no caveat here
@@ -277,7 +290,7 @@ def _image_rollup_enhance(route: Route, inp: Mapping[str, Any], ctx: PriceContex
     return Price(low_res.times(per_tile) + Range.exact(flat), None, tuple(notes))
 
 
-def _fixed(key: str):
+def _fixed(key: str) -> Pricer:
     def pricer(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
         return Price(Range.exact(_table(ctx)[key]))
 
@@ -332,7 +345,9 @@ def status_request(route: Route, request_id: str) -> tuple[str, dict[str, str]]:
     return route.status_path, {"request_id": request_id}
 
 
-_STATES = {"COMPLETED": "completed", "FAILED": "failed", "CANCELLED": "cancelled", "CANCELED": "cancelled"}
+_STATES: dict[str, StatusState] = {
+    "COMPLETED": "completed", "FAILED": "failed", "CANCELLED": "cancelled", "CANCELED": "cancelled",
+}
 
 
 def parse_status(route: Route, payload: Any) -> Status:
@@ -358,4 +373,138 @@ def parse_status(route: Route, payload: Any) -> Status:
     return Status(state, url if isinstance(url, str) else None, urls, payload.get("thumbnail_url"), error)
 
 
-__all__ = ["ROUTES", "price", "parse_submit", "parse_status", "status_request", "is_pending"]
+def credits_charged(headers: Mapping[str, str], payload: Any) -> float | None:
+    """The `x-credits-charged` header, else the body's `creditsCharged`."""
+    return credits_from(headers, payload)
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    return bearer(api_key)
+
+
+# -- durations, prices, limits -------------------------------------------------
+
+
+def output_duration(route: Route, body: Any, charged: float | None, table: Mapping[str, Any]) -> float | None:
+    """Seconds of video a finished job made, when its request or its charge says so.
+
+    The requested duration for text-to-video and create_movie; for an image-list
+    video, whose length the server decides, the credits charged divided by the
+    per-second rate of this very body (model, avatar, CTA add-ons).
+    """
+    if route.family in ("text_to_video", "create_movie"):
+        inner = body.get("input", body) if isinstance(body, Mapping) else {}
+        d = inner.get("duration") if isinstance(inner, Mapping) else None
+        if isinstance(d, (int, float)) and not isinstance(d, bool):
+            return float(d)
+    if route.family == "image_list_to_video" and charged:
+        unit = price(route, body, PriceContext(table, {"duration": 1}))
+        if unit.credits is not None and unit.credits.is_exact and unit.credits.max:
+            return charged / unit.credits.max
+    return None
+
+
+def default_prices() -> Mapping[str, Any]:
+    table = builtin_prices()
+    return {"samsar": table["samsar"], "samsar_create_movie": table["samsar_create_movie"]}
+
+
+def rate_tier(conf: Mapping[str, Any], table: Mapping[str, Any]) -> RateTier | None:
+    return None  # Samsar publishes no rate limits
+
+
+# -- capabilities ----------------------------------------------------------------
+
+IMAGE_STATUS_PATH = "/image/status"
+IMAGE_LIST_PATH = "/image/list"
+VIDEO_LIST_PATH = "/video/list_completed_video_sessions"
+
+
+def _is_image(route: Route) -> bool:
+    return route.status_path == IMAGE_STATUS_PATH
+
+
+def _is_listed_video(route: Route) -> bool:
+    return route.status_path == "/status" and route.api_version == "v1"
+
+
+def _sessions(payload: Any) -> list[Any] | None:
+    items = payload.get("sessions") if isinstance(payload, Mapping) else None
+    return items if isinstance(items, list) else None
+
+
+def _as_list(payload: Any) -> list[Any] | None:
+    return payload if isinstance(payload, list) else None
+
+
+BATCH_READS: tuple[BatchRead, ...] = (
+    # one GET /image/list answers for every image job (the newest `limit` sessions)
+    BatchRead("image", IMAGE_LIST_PATH, _is_image, _sessions, lambda item, rid: dict(item), windowed=True),
+    # completed videos only: a video missing from it is unfinished or failed, read by id every third miss
+    BatchRead("video", VIDEO_LIST_PATH, _is_listed_video, _as_list,
+              lambda item, rid: {"status": "COMPLETED", "request_id": rid, **item}, missing_read_every=3),
+)
+
+# The case_type /image/list reports, per pricing family.
+CASE_TYPES = {
+    "image_enhance": "image_enhance",
+    "image_remove_branding": "logo_remove",
+    "image_add_image_set": "image_list_to_image_set",
+    "image_rollup": "rollup_banner",
+    "image_rollup_enhance": "rollup_banner_enhance",
+}
+
+RECONCILIATION = Reconciliation(
+    IMAGE_LIST_PATH, CASE_TYPES, lambda route: _is_image(route) and route.family in CASE_TYPES, _sessions)
+
+UPLOADS = None
+
+_CANCEL_ROUTE = next(r for r in ROUTES if r.endpoint == "samsar/video/cancel_render")
+CANCEL = Cancel(
+    _CANCEL_ROUTE,
+    lambda route: route.creates_session and route.status_path in ("/status", "/external_users/status", "/video/status"),
+    lambda session_id: {"input": {"videoSessionId": session_id}},
+    "video renders",
+)
+
+
+def _refresh(out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.providers.samsar_refresh import refresh
+
+    return refresh(out, env)
+
+
+PRICE_REFRESH = _refresh
+
+
+# -- the campaign schema and the sandbox ------------------------------------------
+
+
+def campaign_schema(routes: Mapping[str, Route]) -> CampaignSchemaParts:
+    """Samsar's settings and prices, and its rules for the keys beside `input`."""
+    parts = json.loads(resources.files("renderer.providers").joinpath("samsar.campaign.json").read_text("utf-8"))
+    without_webhook = sorted(e for e, r in routes.items() if "webhookUrl" not in r.job_keys)
+    parts["rules"][1]["if"]["properties"]["endpoint"]["enum"] = without_webhook
+    return CampaignSchemaParts(parts["settings"], parts["pricing"], parts["rules"])
+
+
+def schemas() -> Mapping[str, Mapping[str, Any]]:
+    return {}  # its request schemas ship in renderer/schemas
+
+
+SANDBOX_BASE_PATH = "/v1"
+
+
+def sandbox_routes(state: SandboxState) -> Sequence[BaseRoute]:
+    from starlette.routing import Mount
+
+    from renderer.sandbox import samsar_image, samsar_status, samsar_video
+
+    return [
+        # Status routes first: the router scans in order and polls outnumber submissions.
+        Mount("/v1", routes=[
+            *samsar_status.routes(state, "v1"), *samsar_video.routes(state, "v1"), *samsar_image.routes(state),
+        ]),
+        Mount("/v2", routes=[*samsar_status.routes(state, "v2"), *samsar_video.routes(state, "v2")]),
+    ]
+

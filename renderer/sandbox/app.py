@@ -1,4 +1,5 @@
-"""The sandbox as one ASGI app: Samsar under /v1 and /v2, EnhanceCraft under /enhancecraft."""
+"""The sandbox as one ASGI app: each registered provider's stand-in (Samsar under /v1 and
+/v2, EnhanceCraft under /enhancecraft, ...), and the control routes."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
-from renderer.sandbox import control, enhancecraft, samsar_image, samsar_status, samsar_video
+from renderer import providers
+from renderer.sandbox import control
 from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.pipeline import Outer, message
 from renderer.sandbox.state import SandboxState
@@ -29,12 +30,7 @@ class SandboxApp:
         state = self.state
         inner = Starlette(
             routes=[
-                # Status routes first: the router scans in order and polls outnumber submissions.
-                Mount("/v1", routes=[
-                    *samsar_status.routes(state, "v1"), *samsar_video.routes(state, "v1"), *samsar_image.routes(state),
-                ]),
-                Mount("/v2", routes=[*samsar_status.routes(state, "v2"), *samsar_video.routes(state, "v2")]),
-                Mount(enhancecraft.MOUNT, routes=enhancecraft.routes(state)),
+                *(r for p in providers.all_providers() for r in p.sandbox_routes(state)),
                 *control.routes(state),
             ],
             exception_handlers={HTTPException: _http_error},

@@ -52,7 +52,7 @@ class DropConnection(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         cycle = getattr(scope.get(RAW_SEND), "__self__", None)
         transport = getattr(cycle, "transport", None)
-        if transport is None:  # not served by uvicorn's h11 protocol: fail loudly instead
+        if cycle is None or transport is None:  # not served by uvicorn's h11 protocol: fail loudly instead
             raise ConnectionAbortedError("sandbox dropped the connection")
         transport.close()
         cycle.disconnected = True  # uvicorn then neither logs nor sends a 500 for us

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 
 from renderer.errors import ConfigError
 from renderer.sandbox.app import SandboxApp, build_app
+from renderer import providers
 from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.state import SandboxState
 
@@ -52,7 +53,7 @@ class Sandbox:
     @property
     def base_urls(self) -> dict[str, str]:
         """Each provider's base URL on this sandbox, by provider name."""
-        return {"samsar": self.samsar_base_url, "enhancecraft": self.enhancecraft_base_url}
+        return {p.NAME: self.base_url + p.SANDBOX_BASE_PATH for p in providers.all_providers()}
 
     @property
     def state(self) -> SandboxState:

@@ -176,7 +176,7 @@ class SandboxState:
         if amount > have:
             return False
         self.balances[(provider, owner)] = have - amount
-        self.counters.credits_charged[provider] += amount
+        self.counters.credits_charged[provider] += amount  # type: ignore[assignment]  # a Counter of credits
         return True
 
     def remaining(self, api_key: str, provider: str = "samsar") -> Number:

@@ -12,7 +12,7 @@ from typing import Any
 
 from renderer.providers.base import Route
 from renderer.providers.samsar import SOURCE_KEYS
-from renderer.spec.schemas import check, is_valid
+from renderer.campaign.schemas import check, is_valid
 
 ROLLUP_IMAGE_KEYS = ("images", "image_list", "image_urls")
 

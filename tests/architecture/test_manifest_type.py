@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from renderer.errors import Invalid
 from renderer.execute.manifest import entry_of
@@ -81,3 +83,34 @@ def test_no_manifest_is_none_unless_one_was_named(tmp_path: Path) -> None:
     assert load(tmp_path / "absent.json", required=False) is None
     with pytest.raises(Invalid):
         load(tmp_path / "absent.json", required=True)
+
+
+_text = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FFF, exclude_categories=("Cs", "Cc")), max_size=12)
+_number = st.one_of(st.none(), st.integers(-10**6, 10**6), st.floats(allow_nan=False, allow_infinity=False))
+_json = st.recursive(st.one_of(st.none(), st.booleans(), _number, _text),
+                     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_text, inner, max_size=3)),
+                     max_leaves=8)
+_entry = st.fixed_dictionaries(
+    {},
+    optional={
+        "status": st.one_of(st.none(), st.sampled_from(["completed", "failed", "pending", "x"])),
+        "input_sha256": st.one_of(st.none(), _text), "endpoint": st.one_of(st.none(), _text),
+        "result_urls": st.lists(_text, max_size=2), "duration": _number,
+        "credits": st.fixed_dictionaries({"charged": _number}, optional={
+            "estimated": st.one_of(st.none(), st.fixed_dictionaries({"min": _number, "max": _number}))}),
+        "response": _json, "extra": _json,
+    },
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(jobs=st.dictionaries(_text.filter(bool), _entry, max_size=4))
+def test_any_valid_manifest_is_written_back_byte_for_byte(tmp_path: Path, jobs: dict) -> None:
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps({"campaign": "c", "jobs": jobs}, sort_keys=True, indent=2, ensure_ascii=False) + "\n",
+                   "utf-8")
+    loaded = load(src, required=True)
+    assert loaded is not None
+    out = tmp_path / "out.json"
+    dump(out, {"campaign": "c", "jobs": {iid: e.to_json() for iid, e in loaded.jobs.items()}})
+    assert out.read_bytes() == src.read_bytes()

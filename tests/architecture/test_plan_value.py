@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import gc
 import inspect
+import weakref
 from pathlib import Path
 
 from renderer.execute.scheduler import Scheduler
 from renderer.plan.model import Outputs
 from renderer.plan.planner import Planner, build_plan
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 CAMPAIGN = """\
 version: 1
@@ -33,9 +34,11 @@ def test_the_plan_resolves_pending_bodies_without_the_planner(tmp_path: Path) ->
     path = tmp_path / "c.yaml"
     path.write_text(CAMPAIGN, "utf-8")
     plan, planner = build_plan(load_campaign(str(path)))
+    assert isinstance(planner, Planner)
+    gone = weakref.ref(planner)
     del planner
     gc.collect()
-    assert not any(isinstance(o, Planner) for o in gc.get_objects())  # nothing keeps it alive
+    assert gone() is None  # nothing the plan carries keeps it alive
     clip = plan.by_id["clip"]
     assert clip.pending and plan.resolver is not None
     resolved = plan.resolver("clip", {"still": Outputs(result_url="https://cdn.example.com/out.png")})

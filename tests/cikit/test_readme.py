@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -202,7 +201,7 @@ def test_price_tables_match_the_built_in_table():
     for source in ("samsar", "samsar_create_movie", "enhancecraft"):
         assert f"| {prices[source]['as_of']} |" in text
     enhance = samsar["image_enhance"]
-    assert f"30 (1k), 50 (2k), 60 (4k)" in text and enhance == {"1k": 30, "2k": 50, "4k": 60}
+    assert "30 (1k), 50 (2k), 60 (4k)" in text and enhance == {"1k": 30, "2k": 50, "4k": 60}
     for model, rate in prices["samsar_create_movie"]["per_second"].items():
         assert f"`{model}`" in text and (rate is None or rate == 10)
 

@@ -236,7 +236,7 @@ def test_run_plan_runs_the_reviewed_plan_and_refuses_any_change(tmp_path: Path, 
         assert cli(["plan", str(path), "--out", str(planfile)], env)[0] == 0
         table = providers.price_table()
         table["samsar"]["image_enhance"]["2k"] = 55
-        monkeypatch.setattr(providers, "_builtin_prices", lambda: table)
+        monkeypatch.setattr(providers, "_default_prices", lambda: table)
         refused("the built-in price tables changed (new prices under the same dates: another renderer version?)")
         refused("still[i=0]: credits 50 then, 55 now; still[i=1]: credits 50 then, 55 now")
 

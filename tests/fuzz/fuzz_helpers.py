@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, settings
 from renderer.errors import Invalid, UserError
 from renderer.plan.planner import PlanLimits, build_plan
 from renderer.plan.templates import TemplateLimits
-from renderer.spec.campaign import load_campaign
-from renderer.spec.yamlfile import Limits
+from renderer.campaign.campaign import load_campaign
+from renderer.campaign.yamlfile import Limits
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = int(os.environ.get("RENDERER_FUZZ_EXAMPLES", "0") or 0)

@@ -158,7 +158,7 @@ def test_a_big_constant_in_every_instance_is_bounded_for_the_campaign(campaign) 
     from renderer.plan.planner import PlanLimits
 
     big = "y" * 2_000_000
-    path = campaign(f"version: 1\nname: big\njobs:\n  a:\n    endpoint: samsar/image/enhance\n"
+    path = campaign("version: 1\nname: big\njobs:\n  a:\n    endpoint: samsar/image/enhance\n"
                     "    matrix:\n      i: [" + ", ".join(str(i) for i in range(2000)) + "]\n"
                     f"    input:\n      image_url: {big}\n      resolution: 2k\n")
     started = time.process_time()

@@ -15,7 +15,7 @@ import pytest
 from hardening_helpers import expect_refusal, run_cli
 from renderer.errors import LimitError
 from renderer.plan.matrix import MatrixLimits, read_rows
-from renderer.spec.yamlfile import load_text
+from renderer.campaign.yamlfile import load_text
 
 
 def with_rows(frm: str) -> str:

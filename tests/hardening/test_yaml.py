@@ -17,7 +17,7 @@ import yaml
 
 from hardening_helpers import CORPUS, expect_refusal, run_cli
 from renderer.errors import LimitError, LoadError
-from renderer.spec.yamlfile import Limits, load_text
+from renderer.campaign.yamlfile import Limits, load_text
 
 JOBS = "jobs:\n  a:\n    endpoint: samsar/image/enhance\n    input: {image_url: 'https://x/a.png', resolution: 2k}\n"
 

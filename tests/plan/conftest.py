@@ -12,7 +12,7 @@ import pytest
 from renderer.errors import Invalid
 from renderer.plan.model import Plan
 from renderer.plan.planner import Planner, build_plan
-from renderer.spec.campaign import load_campaign
+from renderer.campaign.campaign import load_campaign
 
 
 def plan_file(path: Path | str, manifest: Mapping[str, Any] | None = None, select: Iterable[str] = ()) -> tuple[Plan, Planner]:

@@ -273,7 +273,7 @@ def test_select_matching_nothing_is_a_usage_error(write) -> None:
 def test_input_file_content_is_part_of_the_input(tmp_path):
     """Editing the image an EnhanceCraft job uploads makes the job run again."""
     from renderer.plan.planner import build_plan
-    from renderer.spec.campaign import load_campaign
+    from renderer.campaign.campaign import load_campaign
 
     (tmp_path / "photo.png").write_bytes(b"one")
     path = tmp_path / "c.yaml"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from renderer.plan.matrix import expand, instance_id
-from renderer.spec.yamlfile import load_text
+from renderer.campaign.yamlfile import load_text
 
 from .conftest import errors_of, plan_file
 

@@ -16,7 +16,10 @@ from renderer.plan.templates import Compiler, Needs, PendingOutputs
 from .conftest import errors_of, plan_file
 
 NAMES = ("items", "keys", "values", "get", "copy", "update", "pop")
-WHERE = lambda path: Location("c.yaml", 3, 5)
+
+
+def WHERE(path: tuple[object, ...]) -> Location:
+    return Location("c.yaml", 3, 5)
 
 
 def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

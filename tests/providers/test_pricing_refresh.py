@@ -10,10 +10,10 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from renderer import pricing_refresh
+from renderer.providers import samsar_refresh as pricing_refresh
 from renderer.cli import main
 from renderer.errors import ApiError, ConfigError, TransportError
-from renderer.pricing_refresh import refresh
+from renderer.providers.samsar_refresh import refresh
 
 
 def _video(label: str, value: str, price: int, video: int, cta: int = 1) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from renderer import providers
 from renderer.providers import samsar
-from renderer.spec.schemas import CAMPAIGN_SCHEMA, check, is_valid, load_schema, schema_names
+from renderer.campaign.schemas import CAMPAIGN_SCHEMA, check, is_valid, load_schema, schema_names
 
 # -- helpers ---------------------------------------------------------------------------
 

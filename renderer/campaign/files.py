@@ -1,4 +1,4 @@
-"""Files a campaign names (matrix data files, EnhanceCraft `input_file`).
+"""Files a campaign names (matrix data files, local files a provider uploads such as `input_file`).
 
 A campaign from a pull request may name ``../../etc/passwd``, an absolute path,
 or a symlink that leads out of its folder; only files below the campaign's own
@@ -15,7 +15,7 @@ from typing import Any
 from renderer.errors import DataFileError, LimitError, Location
 
 _DIGESTS: dict[tuple[str, int, int, int], str] = {}
-MAX_FILE_BYTES = 100 * 1024 * 1024  # EnhanceCraft's upload limit; a 50 GB sparse file took minutes to hash
+MAX_FILE_BYTES = 100 * 1024 * 1024  # the largest upload an API takes; a 50 GB sparse file took minutes to hash
 
 
 def confined_path(folder: Path, name: Any, what: str, where: Location) -> Path:

@@ -19,7 +19,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -236,7 +236,7 @@ def _prescan(text: str, name: str, limits: Limits) -> None:
         elif isinstance(event, yaml.AliasEvent):
             if any(o[2] == event.anchor for o in open_):
                 raise LoadError(f"alias *{event.anchor} is inside the node it names", at(event))
-            n, c = anchors.get(event.anchor, (1, 0))  # undefined: the composer says so
+            n, c = anchors.get(event.anchor or "", (1, 0))  # undefined: the composer says so
         else:
             continue
         if open_:
@@ -262,7 +262,7 @@ def _prescan(text: str, name: str, limits: Limits) -> None:
         if starts:
             if len(open_) >= limits.max_depth:
                 raise LimitError(f"YAML is nested deeper than {limits.max_depth} levels", at(event))
-            open_.append([1, 0, event.anchor, isinstance(event, yaml.MappingStartEvent), 0])
+            open_.append([1, 0, getattr(event, "anchor", None), isinstance(event, yaml.MappingStartEvent), 0])
         elif isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
             anchors[event.anchor] = (1, c)
 
@@ -425,7 +425,7 @@ class _Builder:
             out[key] = self.build(value_node, path + (key,), depth + 1)
         # `<<: *base` fills in only the keys the mapping did not set itself
         for key_node, value_node in merged:
-            key = self._scalar(key_node)
+            key = self._scalar(cast(yaml.ScalarNode, key_node))
             if key not in out:
                 self.doc.key_positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 out[key] = self.build(value_node, path + (key,), depth + 1)

@@ -145,7 +145,7 @@ def write_report(out: TextIO, shown: str, as_of: str, rows: list[Row]) -> None:
 
 def accepted_image_models() -> tuple[str, ...] | None:
     """The image_model keys the text_to_video request schema accepts, if it lists them."""
-    from renderer.spec import schemas
+    from renderer.campaign import schemas
 
     try:
         schema = schemas.load_schema(providers.ROUTES["samsar/video/text_to_video"].schema)

@@ -8,8 +8,8 @@ import pytest
 
 from renderer import providers
 from renderer.plan.planner import build_plan
-from renderer.spec import schemas
-from renderer.spec.campaign import load_campaign
+from renderer.campaign import schemas
+from renderer.campaign.campaign import load_campaign
 
 pytest.importorskip("jsonschema_rs")
 

@@ -8,7 +8,7 @@ import pytest
 
 from renderer.cli import main
 from renderer.errors import LimitError, LoadError
-from renderer.spec.yamlfile import Limits, load_bytes, load_text
+from renderer.campaign.yamlfile import Limits, load_bytes, load_text
 
 
 def run(*argv: str) -> tuple[int, str, str]:

@@ -19,15 +19,17 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 try:  # a compiled validator for the per-instance yes/no check; messages stay jsonschema's
     import jsonschema_rs
 except ImportError:  # pragma: no cover - an optional speed-up
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
+
+from renderer import providers
 
 CAMPAIGN_SCHEMA = "campaign.schema.json"
 
@@ -42,14 +44,34 @@ class Violation:
 
 
 def schema_names() -> list[str]:
-    return sorted(
-        p.name for p in resources.files("renderer.schemas").iterdir() if p.name.endswith(".schema.json")
-    )
+    """Our schemas, and those registered providers bring along."""
+    shipped = {p.name for p in resources.files("renderer.schemas").iterdir() if p.name.endswith(".schema.json")}
+    return sorted(shipped | set(_provider_schemas()))
 
 
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict[str, Any]:
-    return json.loads(resources.files("renderer.schemas").joinpath(name).read_text("utf-8"))
+    """A schema by file name. The campaign schema's provider parts come from the registry."""
+    extra = _provider_schemas().get(name)
+    if extra is not None:
+        return dict(extra)
+    data: dict[str, Any] = json.loads(resources.files("renderer.schemas").joinpath(name).read_text("utf-8"))
+    if name == CAMPAIGN_SCHEMA:
+        from renderer.providers.gen_schema import campaign_schema
+
+        return campaign_schema(data)
+    return data
+
+
+@lru_cache(maxsize=1)
+def _provider_schemas() -> dict[str, Mapping[str, Any]]:
+    return {name: schema for p in providers.all_providers() for name, schema in p.schemas().items()}
+
+
+def _forget() -> None:
+    """The registry changed: schemas are read again."""
+    for cached in (load_schema, _provider_schemas, _registry, validator, _fast_validator):
+        cached.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -158,7 +180,7 @@ def _message_of(error: ValidationError) -> tuple[str, str | None] | None:
 
 
 def _field(path: tuple[Any, ...]) -> str:
-    parts = []
+    parts: list[str] = []
     for p in path:
         parts.append(f"[{p}]" if isinstance(p, int) else ("." + p if parts else p))
     return "".join(parts) or "the value"
@@ -261,3 +283,6 @@ def _url_message(name: str, value: str, pattern: str) -> str:
 
 def _article(word: str) -> str:
     return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
+providers.on_change(_forget)

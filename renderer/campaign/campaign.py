@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from renderer import providers
-from renderer.errors import Invalid, LoadError, ReferenceError_, SchemaError, UserError
+from renderer.errors import Invalid, LoadError, Location, ReferenceError_, SchemaError, UserError
 from renderer.providers.base import Route
-from renderer.spec import schemas
-from renderer.spec.yamlfile import Document, Limits, load_bytes, read_file
+from renderer.campaign import schemas
+from renderer.campaign.yamlfile import Document, Limits, load_bytes, read_file
 
 JOB_KEYS_BESIDE_INPUT = ("webhookUrl", "external_user")
 
@@ -48,7 +48,7 @@ class Campaign:
     pricing: Mapping[str, Any]
     jobs: Mapping[str, JobSpec]
 
-    def loc(self, *path: Any, key: bool = False, instance: str | None = None):
+    def loc(self, *path: Any, key: bool = False, instance: str | None = None) -> Location:
         return self.doc.loc(path, key=key, instance=instance)
 
 
@@ -114,9 +114,9 @@ def _job(doc: Document, name: str, job: dict[str, Any], order: int, errors: list
     endpoint = job.get("endpoint")
     if not isinstance(endpoint, str):
         if "endpoint" not in job:
-            errors.append(SchemaError(f"job {name!r} needs an endpoint, e.g. samsar/video/text_to_video", doc.loc(("jobs", name), key=True)))
+            errors.append(SchemaError(f"job {name!r} needs an endpoint, e.g. {providers.example_endpoint()}", doc.loc(("jobs", name), key=True)))
         else:
-            errors.append(SchemaError("endpoint must be a string like samsar/video/text_to_video", doc.loc(("jobs", name, "endpoint"))))
+            errors.append(SchemaError(f"endpoint must be a string like {providers.example_endpoint()}", doc.loc(("jobs", name, "endpoint"))))
         return None
     route = providers.route(endpoint)
     if route is None:
@@ -134,9 +134,13 @@ def _job(doc: Document, name: str, job: dict[str, Any], order: int, errors: list
         extras={k: job[k] for k in JOB_KEYS_BESIDE_INPUT if k in job},
         needs=tuple(n for n in needs if isinstance(n, str)) if isinstance(needs, list) else (),
         matrix=job.get("matrix") if isinstance(job.get("matrix"), dict) else None,
-        estimate=job.get("estimate") if isinstance(job.get("estimate"), dict) else {},
+        estimate=_mapping(job.get("estimate")),
         order=order,
     )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _check_needs(doc: Document, raw_jobs: dict[str, Any], errors: list[UserError]) -> None:
