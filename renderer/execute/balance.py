@@ -1,11 +1,11 @@
 """Does the account hold what the plan may spend?
 
-Where a provider tells the balance (``BALANCE_PATH`` of its module: Samsar's
-``GET /credits``, what samsar-js calls ``getCreditsBalance``), ``run`` reads it once
-before sending anything and warns when the plan's maximum for that provider is above
-it. Answers that carry ``x-credits-remaining`` tell it again during the run: the
-first that is below what the jobs still to submit may cost is noted. A provider that
-cannot say (no route, an error) is not a reason to stop: the 402 answer still is.
+Where a provider tells the balance (its ``BALANCE`` capability: a GET that answers
+the credits left), ``run`` reads it once before sending anything and warns when the
+plan's maximum for that provider is above it. Answers that carry
+``x-credits-remaining`` tell it again during the run: the first that is below what
+the jobs still to submit may cost is noted. A provider that cannot say (no route,
+an error) is not a reason to stop: the 402 answer still is.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ async def balance_warnings(plan: Plan, clients: Mapping[str, ProviderClient]) ->
     warnings = []
     for name, need in sorted(plan_max_by_provider(plan).items()):
         client = clients.get(name)
-        module = providers.MODULES.get(name)
-        path = getattr(module, "BALANCE_PATH", None)
-        if client is None or module is None or path is None or need <= 0:
+        provider = providers.PROVIDERS.get(name)
+        balance = provider.BALANCE if provider is not None else None
+        if client is None or balance is None or need <= 0:
             continue
-        answer = await client.send("GET", client.base_url.rstrip("/") + path, label="balance")
-        have = module.parse_balance(answer.payload) if answer.ok else None
+        answer = await client.send("GET", client.base_url.rstrip("/") + balance.path, label="balance")
+        have = balance.remaining(answer.payload) if answer.ok else None
         if have is not None and need > have:
             warnings.append(f"warning: the plan may spend up to {_n(need)} {name} credits and the account has "
                             f"{_n(have)} left: submissions will stop at the first 402")

@@ -1,7 +1,7 @@
 """A campaign's `pricing:` set below a documented price: a located warning.
 
-Overrides exist for prices the docs do not publish (EnhanceCraft operations) and for
-prices that moved. One below the documented price makes every plan look cheaper than
+Overrides exist for prices the docs do not publish (a provider's unpriced operations)
+and for prices that moved. One below the documented price makes every plan look cheaper than
 the API will be: the run still holds the budget (it learns the real charge from the
 first answer), but the reviewed plan was wrong. ``validate`` and ``plan`` say so.
 """
