@@ -58,12 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run exactly this saved plan (plan --out); refuse if the campaign, manifest or prices changed")
     r.add_argument("--max-credits", type=float, default=None, metavar="N", help="lower budget.max_credits for this run")
     r.add_argument("--rerun-cancelled", action="store_true", help="send jobs cancelled with `renderer cancel` again")
+    r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
+    r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
     st.add_argument("file")
     st.add_argument("--state-dir", default=".renderer")
     st.add_argument("--json", action="store_true")
+
+    rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
+    rs.add_argument("file")
+    rs.add_argument("--manifest", metavar="PATH")
+    rs.add_argument("--json", action="store_true")
+
+    rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
+    rp.add_argument("file")
+    rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None, help="default: <campaign>.report.html")
+    rp.add_argument("--manifest", metavar="PATH")
+    rp.add_argument("--state-dir", default=".renderer")
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file")
@@ -138,7 +151,8 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
             render_warnings(warnings, err, env)
     command = _COMMANDS.get(args.command or "")
     if command is None:
-        raise UsageError("renderer: choose a command (validate, plan, run, sandbox, status, cancel, pricing, init, schema)")
+        raise UsageError("renderer: choose a command (validate, plan, run, results, report, sandbox, status, cancel, pricing, init, "
+                         "schema)")
     return command(args, out, env)
 
 
@@ -165,7 +179,19 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
                sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
                state_dir=args.state_dir, reviewed_plan=args.plan, max_credits=args.max_credits,
-               rerun_cancelled=args.rerun_cancelled)
+               rerun_cancelled=args.rerun_cancelled, outputs=args.outputs, junit=args.junit)
+
+
+def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.results import results
+
+    return results(args.file, out, manifest=args.manifest, as_json=args.json)
+
+
+def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.report import report
+
+    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir)
 
 
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -216,6 +242,7 @@ _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], li
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
     "run": _run, "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
+    "results": _results, "report": _report,
 }
 
 

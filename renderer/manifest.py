@@ -269,6 +269,11 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
         return f"{where}.result_urls must be a list of strings"
     if not _number(entry.get("duration")):
         return f"{where}.duration must be a number"
+    files = entry.get("files")  # downloaded outputs (renderer.results): the report and `results` read them
+    if files is not None and not (isinstance(files, list) and all(
+            isinstance(f, dict) and all(isinstance(f.get(k), str) for k in ("url", "path", "sha256"))
+            and isinstance(f.get("size"), int) for f in files)):
+        return f"{where}.files must be a list of objects with strings url, path, sha256 and an integer size"
     credits = entry.get("credits")
     if credits is None:
         return None

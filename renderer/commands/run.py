@@ -31,6 +31,7 @@ from renderer.execute.settings import SETTINGS_ENV, ExecSettings, provider_setti
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
+from renderer.results import runhooks as R
 from renderer.sandbox.config import SandboxConfig
 from renderer.campaign.campaign import load_campaign
 
@@ -53,6 +54,8 @@ def run(
     exec_settings: ExecSettings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     sandbox_config: SandboxConfig | None = None,
+    outputs: str | None = None,
+    junit: str | None = None,
 ) -> int:
     """Submit, poll, write the manifest. Exit 0 all completed, 1 some not, 3 over budget, 130 interrupted.
 
@@ -74,6 +77,9 @@ def run(
     limit = run_limit(campaign.budget, max_credits)
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
+    where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
+    downloads = None if where is None else R.RunDownloads.create(
+        where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
     with contextlib.ExitStack() as stack:
         journal = Journal(journal_path(state_dir, file), durable_intents=xs.durable_intents,
                           after_commit=kill_after_commit(env))
@@ -93,19 +99,25 @@ def run(
         box: list[Scheduler] = []
         aborted = aborted_late = False
         try:
-            aborted = execute(plan, journal, conf, xs, options, previous, out, note, transports or {}, box, budget)
+            aborted = execute(plan, journal, conf, xs, options, previous, out, note, transports or {}, box,
+                              downloads, budget)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result = run_manifest.build(box[0], campaign, previous)
-                    M.dump(manifest_path, result)
+                    data = R.attach(result.to_json(), downloads, previous)
+                    M.dump(manifest_path, data)
                 aborted_late = bool(late)
         sched = box[0]
         run_report.report(out, sched.notes, result, manifest_path,
                           budget_lines(sched.budget, result.charged_in_all()))
-        append_step_summary(env, run_report.markdown(result))
+        R.report_lines(out, data)
+        if junit:
+            R.write_junit(junit, data)
+        append_step_summary(env, run_report.markdown(data) + R.summary_markdown(plan, data))
         if aborted or aborted_late:
             return 130
         if sched.budget.refused:
             return 3  # stopped by the budget: what it charged and held back was said above
-        return run_report.exit_code(result, options)
+        code = run_report.exit_code(result, options)
+        return 1 if code == 0 and R.download_failures(data) else code

@@ -32,7 +32,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Mapping
+from typing import Any, AsyncIterator, Callable, Mapping
 
 import anyio
 
@@ -187,6 +187,7 @@ class Scheduler:
         self._known: dict[tuple[str, str], Submission] = {}
         self._committed_before = 0.0
         self._balance_noted: set[str] = set()
+        self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
 
     # -- control ------------------------------------------------------------------
 
@@ -236,6 +237,9 @@ class Scheduler:
                 else:
                     st.status, st.error = "not_submitted", "not selected (--select)"
                 st.done.set()
+        for st in self.jobs.values():
+            if st.done.is_set() and self.on_done is not None:
+                self.on_done(st)
         with anyio.CancelScope() as scope:
             self._cancel = scope
             async with anyio.create_task_group() as outer:
@@ -260,6 +264,8 @@ class Scheduler:
                 else:
                     st.status, st.error = "not_submitted", st.error or "interrupted"
             st.done.set()
+            if self.on_done is not None:
+                self.on_done(st)
 
     async def _job_inner(self, st: JobState) -> None:
         inst = st.inst

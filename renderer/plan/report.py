@@ -489,6 +489,7 @@ def plan_markdown(plan: Plan, summary: Summary, limit: int = MARKDOWN_LIMIT) -> 
         lines += ["**Costliest jobs**", "", "| job | credits |", "|---|---:|"]
         lines += [f"| {md_code(i.id, cell=True)} | {show_credits(i.price.credits)} |" for i in top]
         lines.append("")
+    lines += ["**Jobs**", "", plan_mermaid(plan)]
     head = "\n".join(lines)
     changes = summary.changes
     tail = ["<details><summary>Changes against the manifest: "
@@ -509,3 +510,10 @@ def plan_markdown(plan: Plan, summary: Summary, limit: int = MARKDOWN_LIMIT) -> 
         tail.append(f"- … and {total - shown:,} more (see `renderer plan --json`)")
     tail += ["", "</details>", ""]
     return head + "\n" + "\n".join(tail)
+
+
+def plan_mermaid(plan: Plan) -> str:
+    """The plan's DAG as a Mermaid block (or a summary above the diagram's node cap)."""
+    from renderer.results.graph import Graph, mermaid
+
+    return mermaid(Graph.of({i.id: i.needs for i in plan.instances}))

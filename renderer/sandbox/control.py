@@ -1,31 +1,25 @@
-"""The sandbox's own routes: state and fault control for tests, and placeholder result files.
+"""The sandbox's own routes: state and fault control for tests, and the result files.
 
     GET  /_sandbox/state    counters, balances, sessions by status (no keys: accounts are hashes)
     GET  /_sandbox/faults   the fault settings in force
     POST /_sandbox/faults   replace them: {"rates": {...}, "schedule": {"2": "drop_after"}, ...,
                             "seed": N}; the schedule counts submissions from now
     POST /_sandbox/clock    {"advance": seconds}: move sandbox time forward
-    GET  /files/{name}      a tiny placeholder for every result URL the sandbox hands out
+    GET  /files/{name}      a real image or video for every result URL (renderer.sandbox.files)
 """
 
 from __future__ import annotations
 
-import base64
 import json
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
+from renderer.sandbox import files
 from renderer.sandbox.faults import FaultSettings
 from renderer.sandbox.pipeline import message, ok
 from renderer.sandbox.state import SandboxState
-
-# A 1x1 transparent PNG, so image URLs open in a browser.
-_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-)
-_MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"  # a bare header: enough to be a file
 
 
 async def _json_body(request: Request) -> object:
@@ -66,16 +60,10 @@ def routes(state: SandboxState) -> list[HttpRoute]:
         state.advance(seconds)
         return ok({"now": state.now()})
 
-    async def get_file(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name.endswith(".mp4"):
-            return Response(_MP4, media_type="video/mp4")
-        return Response(_PNG, media_type="image/png")
-
     return [
         HttpRoute("/_sandbox/state", get_state, methods=["GET"]),
         HttpRoute("/_sandbox/faults", get_faults, methods=["GET"]),
         HttpRoute("/_sandbox/faults", post_faults, methods=["POST"]),
         HttpRoute("/_sandbox/clock", post_clock, methods=["POST"]),
-        HttpRoute("/files/{name}", get_file, methods=["GET"]),
+        *files.routes(state),
     ]

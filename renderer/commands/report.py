@@ -1,0 +1,74 @@
+"""`renderer report FILE`: one self-contained HTML page of a run (``renderer.results.report``).
+
+It reads the manifest, plans the campaign for its job graph, and reads the run's
+journal, when there is one, for jobs the manifest does not hold yet (a run still
+in progress, or one that died before writing it).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+from renderer.commands.common import Settings
+from renderer.commands.results import manifest_json
+from renderer.errors import ConfigError
+from renderer.manifest import Manifest
+from renderer.results.report import ReportInput, render
+
+
+def report(file: str, out: TextIO, *, output: str | None = None, manifest: str | None = None,
+           state_dir: str = ".renderer", settings: Settings = Settings()) -> int:
+    """Write the page to ``output`` (default ``<campaign>.report.html`` beside the campaign)."""
+    from renderer.plan.planner import build_plan
+    from renderer.campaign.campaign import load_campaign
+
+    manifest_path, data = manifest_json(file, manifest)
+    campaign = load_campaign(file, settings.yaml)
+    plan, _ = build_plan(campaign, Manifest.from_json(data), (), settings.plan)
+    jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
+                                                   "error": "not in the manifest: not run yet"})
+            for i in plan.instances}
+    _merge_journal(file, state_dir, jobs)
+    page = Path(output) if output else Path(file).with_suffix(".report.html")
+    html = render(ReportInput(
+        campaign=campaign.name, jobs=jobs, needs={i.id: i.needs for i in plan.instances},
+        manifest_dir=manifest_path.resolve().parent, page_dir=page.resolve().parent,
+        credits=data.get("credits") or {},
+    ))
+    _write(page, html)
+    out.write(f"report: {page} ({len(jobs):,} job(s))\n")
+    return 0
+
+
+def _merge_journal(file: str, state_dir: str, jobs: dict[str, dict[str, Any]]) -> None:
+    """Jobs the journal knows newer things about than the manifest (a run in progress)."""
+    from renderer.execute.journal import Journal, journal_path
+
+    path = journal_path(state_dir, file)
+    if not path.exists():
+        return
+    journal = Journal(path)
+    try:
+        for sub in journal.latest_per_instance():
+            entry = jobs.get(sub.instance_id)
+            if entry is None or entry.get("status") not in (None, "not_submitted", "pending"):
+                continue
+            entry.update(status=sub.public_status, submitted_at=sub.sent_at, finished_at=sub.finished_at,
+                         request_id=sub.request_id, result_urls=list(sub.result_urls), error=sub.error)
+    finally:
+        journal.close()
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None

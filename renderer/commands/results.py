@@ -1,0 +1,49 @@
+"""`renderer results FILE`: each job's status, and its downloaded files or else its result URLs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from renderer import manifest as M
+
+
+def manifest_json(file: str, manifest: str | None) -> tuple[Path, dict[str, Any]]:
+    """The campaign's manifest (beside it, or ``manifest``) as its JSON; a located error if missing."""
+    path = Path(manifest) if manifest else M.default_path(file)
+    loaded = M.load(path, required=True)
+    assert loaded is not None
+    return path, loaded.to_json()
+
+
+def _shown_path(manifest_path: Path, path: str) -> str:
+    return path if "://" in path else os.path.relpath(manifest_path.parent / path)
+
+
+def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: bool = False) -> int:
+    """List each job's status and its files (paths from here) or result URLs; ``as_json`` for scripts."""
+    path, data = manifest_json(file, manifest)
+    rows: dict[str, Any] = {}
+    for iid, e in data["jobs"].items():
+        files = [f for f in e.get("files") or () if isinstance(f, Mapping) and isinstance(f.get("path"), str)]
+        rows[iid] = {
+            "status": e.get("status"), "error": e.get("error"), "result_urls": list(e.get("result_urls") or ()),
+            "files": [{**f, "local": _shown_path(path, f["path"])} for f in files],
+            "download_error": e.get("download_error"),
+        }
+    if as_json:
+        json.dump({"manifest": str(path), "campaign": data.get("campaign"), "jobs": rows}, out, indent=2,
+                  sort_keys=True, ensure_ascii=False)
+        out.write("\n")
+        return 0
+    for iid, r in rows.items():
+        shown = [f["local"] for f in r["files"]] or r["result_urls"]
+        if r["status"] != "completed" and r["error"]:
+            shown = [str(r["error"])]
+        out.write(f"{r['status']!s:>13}  {iid}  {'  '.join(shown)}\n")
+        if r["download_error"]:
+            out.write(f"{'':>13}  download failed: {r['download_error']}\n")
+    return 0

@@ -1,0 +1,65 @@
+"""A run as JUnit XML, which every CI shows natively: one test case per job.
+
+A job that did not complete (failed, cancelled, pending, not submitted, unknown)
+is a ``<failure>`` carrying its error; a completed job whose files could not be
+downloaded passes and says so in ``<system-out>``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value: Any) -> str:
+    """XML 1.0 cannot hold control characters at all: show them instead."""
+    return _XML_BAD.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
+def junit_xml(data: Mapping[str, Any]) -> str:
+    jobs: Mapping[str, Any] = data.get("jobs") or {}
+    failed = [iid for iid, e in jobs.items() if e.get("status") != "completed"]
+    total_time = sum(float(e.get("elapsed_seconds") or 0) for e in jobs.values())
+    suites = ET.Element("testsuites", name="renderer", tests=str(len(jobs)), failures=str(len(failed)),
+                        errors="0", time=f"{total_time:.3f}")
+    suite = ET.SubElement(suites, "testsuite", name=_text(data.get("campaign") or "campaign"), tests=str(len(jobs)),
+                          failures=str(len(failed)), errors="0", skipped="0", time=f"{total_time:.3f}")
+    for iid, e in jobs.items():
+        job = iid.split("[", 1)[0]
+        case = ET.SubElement(suite, "testcase", classname=_text(job), name=_text(iid),
+                             time=f"{float(e.get('elapsed_seconds') or 0):.3f}")
+        status = e.get("status") or "unknown"
+        if status != "completed":
+            error = e.get("error") or status
+            failure = ET.SubElement(case, "failure", message=_text(f"{status}: {error}"[:1000]), type=_text(status))
+            failure.text = _text(f"{iid} is {status}: {error}")
+        lines = [f"endpoint: {e.get('endpoint')}", f"status: {status}"]
+        lines += [f"result: {u}" for u in e.get("result_urls") or ()]
+        lines += [f"file: {f.get('path')}" for f in e.get("files") or () if isinstance(f, Mapping)]
+        if e.get("download_error"):
+            lines.append(f"download failed: {e['download_error']}")
+        ET.SubElement(case, "system-out").text = _text("\n".join(lines))
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def write_junit(path: str | Path, data: Mapping[str, Any]) -> None:
+    """Atomically write the JUnit XML of a run's manifest ``data``."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=str(p.parent))
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(junit_xml(data))
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

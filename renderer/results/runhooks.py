@@ -1,0 +1,202 @@
+"""What `renderer run` does with results beyond the manifest: downloads, JUnit, summary links.
+
+``RunDownloads`` is fed by the scheduler (``on_done``) the moment a job finishes and
+fetches its files in its own task group, so dependants do not wait for downloads.
+``attach`` then writes what came of them into the manifest's entries:
+
+- ``files``: ``[{url, path, sha256, size, media_type}]`` (``path`` relative to the
+  manifest's folder, or the fsspec URL),
+- ``download_error``: why some file of a completed job could not be kept.
+
+A download failure never changes a job's status (it stays ``completed`` and is never
+submitted again); the run exits 1 so CI notices, and a re-run fetches what is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+import httpx
+
+from renderer.errors import ConfigError, DataFileError
+from renderer.manifest import Manifest
+from renderer.results.download import Downloader, FileRecord, JobFiles, Wanted
+from renderer.results.storage import StorageError, is_fsspec_url, target_for
+from renderer.campaign.files import confined_path
+
+DOWNLOADS_TRANSPORT = "downloads"  # key in the run's injected transports
+
+
+def outputs_dir(flag: str | None, campaign: Any) -> str | None:
+    """``--outputs DIR`` (relative to the current folder), else the campaign's ``outputs.dir``."""
+    if flag:
+        return flag
+    data = campaign.doc.data if isinstance(campaign.doc.data, Mapping) else {}
+    block = data.get("outputs")
+    where = block.get("dir") if isinstance(block, Mapping) else None
+    if not isinstance(where, str) or not where:
+        return None
+    loc = campaign.loc("outputs", "dir")
+    if is_fsspec_url(where):
+        if where.lower().startswith(("file:", "local:")):  # a campaign writes below its own folder only
+            raise DataFileError(f"outputs.dir {where!r} is a local URL; name a folder relative to the campaign "
+                                "(or pass --outputs)", loc)
+        return where
+    return str(confined_path(Path(campaign.folder), where, "outputs.dir", loc))
+
+
+class RunDownloads:
+    def __init__(self, downloader: Downloader, previous: Manifest | None, where: str) -> None:
+        self.downloader = downloader
+        self.previous = previous
+        self.where = where
+        self._tg: anyio.abc.TaskGroup | None = None
+
+    @classmethod
+    def create(cls, where: str, manifest_path: Path, state_dir: str, previous: Manifest | None,
+               transport: httpx.AsyncBaseTransport | None, concurrency: int = 4) -> RunDownloads:
+        try:
+            target = target_for(where, manifest_path.resolve().parent, Path(state_dir) / "downloads")
+        except StorageError as exc:
+            raise ConfigError(f"outputs: {exc}") from None
+        return cls(Downloader(target, transport=transport, concurrency=concurrency), previous, where)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[RunDownloads]:
+        """Downloads started inside finish before this exits (or stop on ``abort``)."""
+        try:
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                yield self
+        finally:
+            self._tg = None
+            with anyio.CancelScope(shield=True):
+                await self.downloader.aclose()
+
+    def abort(self) -> None:
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+
+    def on_done(self, st: Any) -> None:
+        """A job settled: fetch its result files if it completed with any."""
+        out = st.outputs
+        if st.status != "completed" or out is None or self._tg is None:
+            return
+        urls = tuple(dict.fromkeys(out.result_urls or ((out.result_url,) if out.result_url else ())))
+        if not urls:
+            return
+        records = _previous_entry(self.previous, st.inst.id).get("files")
+        previous = tuple(r for r in (FileRecord.from_json(x) for x in records or ()) if r is not None)
+        want = Wanted(st.inst.id, st.inst.job, dict(st.inst.matrix or {}), urls, previous)
+        self._tg.start_soon(self.downloader.fetch_job, want)
+
+    @property
+    def results(self) -> Mapping[str, JobFiles]:
+        return self.downloader.results
+
+
+def _previous_entry(previous: Manifest | None, iid: str) -> Mapping[str, Any]:
+    """An entry of the previous manifest as its file holds it (``files`` included), or {}."""
+    entry = previous.get(iid) if previous is not None else None
+    return entry.to_json() if entry is not None else {}
+
+
+def attach(data: dict[str, Any], downloads: RunDownloads | None, previous: Manifest | None) -> dict[str, Any]:
+    """Write files and download errors into the manifest's JSON ``data`` (in place; returned)."""
+    results = downloads.results if downloads is not None else {}
+    for iid, entry in data["jobs"].items():
+        got = results.get(iid)
+        if got is not None:
+            entry["files"] = [f.as_json() for f in got.files]
+            if got.error:
+                entry["download_error"] = got.error
+            else:
+                entry.pop("download_error", None)
+            if got.not_urls:
+                entry["not_downloaded"] = list(got.not_urls)
+        elif "files" not in entry and entry.get("status") == "completed":
+            prev = _previous_entry(previous, iid)  # a run without --outputs keeps what an earlier one downloaded
+            if prev.get("result_urls") == entry.get("result_urls") and prev.get("files"):
+                entry["files"] = prev["files"]
+                if prev.get("download_error"):
+                    entry["download_error"] = prev["download_error"]
+    if downloads is not None:
+        data["downloads"] = {
+            "dir": downloads.where,
+            "files": sum(len(e.get("files") or ()) for e in data["jobs"].values()),
+            "fetched": sum(r.fetched for r in results.values()),
+            "failed_jobs": download_failures(data),
+            "not_urls": sum(len(e.get("not_downloaded") or ()) for e in data["jobs"].values()),
+        }
+    return data
+
+
+def download_failures(data: Mapping[str, Any]) -> int:
+    return sum(1 for e in data["jobs"].values() if e.get("download_error"))
+
+
+def report_lines(out: TextIO, data: Mapping[str, Any]) -> None:
+    d = data.get("downloads")
+    if not isinstance(d, Mapping):
+        return
+    line = f"outputs: {d['files']:,} file(s) in {d['dir']} ({d['fetched']:,} downloaded now)"
+    if d.get("not_urls"):
+        line += f"; {d['not_urls']:,} result(s) are storage keys, not URLs, and were not downloaded"
+    if d["failed_jobs"]:
+        line += f"; {d['failed_jobs']:,} job(s) could not be downloaded (see download_error; a re-run fetches them)"
+    out.write(line + "\n")
+
+
+MAX_SUMMARY_LINKS = 50
+
+
+def summary_markdown(plan: Any, data: Mapping[str, Any]) -> str:
+    """The run's step summary after the counts: the DAG, then links to the results."""
+    from renderer.plan.report import md_code, plan_mermaid
+
+    lines = ["", "**Jobs**", "", plan_mermaid(plan)]
+    done = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") == "completed"]
+    if done:
+        lines += ["**Results**", ""]
+        for iid, e in done[:MAX_SUMMARY_LINKS]:
+            files = [f.get("path") for f in e.get("files") or () if isinstance(f, Mapping)]
+            shown = [md_code(str(p)) for p in files] or [_md_link(u) for u in e.get("result_urls") or ()]
+            lines.append(f"- {md_code(iid)}: " + (", ".join(shown) or "no result file"))
+        if len(done) > MAX_SUMMARY_LINKS:
+            lines.append(f"- … and {len(done) - MAX_SUMMARY_LINKS:,} more in the manifest")
+    return "\n".join(lines) + "\n"
+
+
+def _md_link(url: str) -> str:
+    """A link to an http(s) result URL; anything else shown as code, never as a link."""
+    from urllib.parse import quote
+
+    from renderer.plan.report import md_code
+
+    if url.startswith(("https://", "http://")):
+        safe = quote(url, safe=":/?&=%#@+,;~!$'*-._")
+        return f"[result](<{safe.replace('>', '%3E')}>)"
+    return md_code(url)
+
+
+@contextlib.asynccontextmanager
+async def downloading(downloads: RunDownloads | None) -> AsyncIterator[None]:
+    """Around the scheduler's run: downloads it starts are finished (or aborted) on the way out."""
+    if downloads is None:
+        yield
+        return
+    async with downloads.running():
+        yield
+
+
+def write_junit(path: str, data: Mapping[str, Any]) -> None:
+    from renderer.results.junit import write_junit as write
+
+    try:
+        write(path, data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write JUnit XML to {path}: {exc.strerror or exc}") from None
