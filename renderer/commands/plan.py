@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TextIO
@@ -13,12 +12,12 @@ from renderer.errors import BudgetExceeded, UsageError, UserError
 from renderer.plan import planfile
 from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
-from renderer.plan.planner import build_plan
+from renderer.plan.planner import build_plan, collector_paused
 from renderer.plan.price_overrides import below_documented
 from renderer.plan.report import (
     Summary,
     budget_message,
-    plan_json,
+    plan_json_text,
     plan_markdown,
     summarise,
 )
@@ -68,7 +67,9 @@ def plan(
     markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
     if fmt == "json":
         inputs_of = M.Manifest.coerce(previous) if show_inputs else None
-        json.dump(plan_json(the_plan, summary, inputs_of), out, indent=2, ensure_ascii=False)
+        with collector_paused():  # a few large writes: one per token was a system call each, unbuffered
+            for text in plan_json_text(the_plan, summary, inputs_of):
+                out.write(text)
         out.write("\n")
     elif fmt == "markdown":
         out.write(markdown)

@@ -100,7 +100,7 @@ class ProviderClient:
         # Reads get slots of their own: a queue of submissions must not starve polling.
         self.submit_limiter = anyio.CapacityLimiter(submit_slots)
         self.read_limiter = anyio.CapacityLimiter(read_slots)
-        self.bucket = bucket or TokenBucket(settings.requests_per_minute)
+        self.bucket = bucket or TokenBucket(settings.requests_per_minute, ceiling=not settings.rate_is_guess)
         self.counts: Counter[str] = Counter()
         self.http = httpx.AsyncClient(
             transport=transport,
@@ -137,21 +137,24 @@ class ProviderClient:
         limiter = self.submit_limiter if write else self.read_limiter
         async with limiter:
             await self.bucket.acquire()
-            if prepare is not None and not prepare():
-                return Answer("skipped")
-            self.counts[label] += 1
             try:
-                response = await self.http.request(
-                    method, url, json=json_body, params=params, files=files, headers=headers,
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                return Answer("retry", error=self._exc_text(exc, "could not connect"))
-            except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                raise ConfigError(f"{self.name}: bad base URL: {self._exc_text(exc, 'invalid URL')}") from None
-            except httpx.TimeoutException as exc:
-                return Answer("ambiguous" if write else "retry", error=self._exc_text(exc, "timed out"))
-            except httpx.TransportError as exc:  # reset, protocol error: after the request left
-                return Answer("ambiguous" if write else "retry", error=self._exc_text(exc, "connection lost"))
+                if prepare is not None and not prepare():
+                    return Answer("skipped")
+                self.counts[label] += 1
+                try:
+                    response = await self.http.request(
+                        method, url, json=json_body, params=params, files=files, headers=headers,
+                    )
+                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                    return Answer("retry", error=self._exc_text(exc, "could not connect"))
+                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    raise ConfigError(f"{self.name}: bad base URL: {self._exc_text(exc, 'invalid URL')}") from None
+                except httpx.TimeoutException as exc:
+                    return Answer("ambiguous" if write else "retry", error=self._exc_text(exc, "timed out"))
+                except httpx.TransportError as exc:  # reset, protocol error: after the request left
+                    return Answer("ambiguous" if write else "retry", error=self._exc_text(exc, "connection lost"))
+            finally:
+                self.bucket.release()  # before its headers are read: no longer in flight
         return self._classify(response, write)
 
     def _exc_text(self, exc: Exception, fallback: str) -> str:

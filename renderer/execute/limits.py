@@ -1,10 +1,15 @@
-"""Politeness: a token bucket per provider, backoff with full jitter, Retry-After.
+"""Politeness: a request window per provider, backoff with full jitter, Retry-After.
 
-The bucket starts from the published (or configured) requests per minute and is
-corrected by what the API says about itself: ``X-RateLimit-Remaining`` of 0 closes
-it until ``X-RateLimit-Reset``; a 429 or 503 with ``Retry-After`` closes it for
-every job of that provider, not only the one that was refused, since the limit is
-the account's.
+Before a provider has said anything, its published (or configured) requests per
+minute is the guess: a token bucket with a small burst. Once an answer carries
+``X-RateLimit-Remaining`` and ``X-RateLimit-Reset``, the server's window is the
+truth: up to what remains goes out at once (status reads count too: one
+window per provider), then nothing until the reset; then the window's limit
+again, starting with one request whose answer confirms the new window. A reset
+the server rounds down shows as that request landing in the old window: from
+then on the bucket waits a second past each reset (at most one 429 to learn it).
+A 429 or 503 with ``Retry-After`` pauses every job of the provider, since the
+limit is the account's. A rate the campaign sets itself stays a ceiling.
 """
 
 from __future__ import annotations
@@ -20,14 +25,28 @@ import anyio
 
 _EPSILON = 1e-9
 _MIN_WAIT = 0.001
+_RECHECK = 0.02  # while the answer that tells a new window is on its way
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class TokenBucket:
-    """At most ``rate`` requests per second on average, bursts of at most ``capacity``.
+@dataclass(slots=True)
+class _Window:
+    """The server's current window, as its answers describe it."""
 
-    ``rate=None`` means no known limit: only pauses (Retry-After, Remaining: 0) apply.
+    left: float  # requests we may still send before it resets
+    reset_wall: float  # X-RateLimit-Reset: when it ends, on the server's clock (epoch seconds)
+    reset_at: float  # the same on our clock (monotonic), plus the rounding margin
+    confirmed: bool = True  # an answer from this window was seen; else one request at a time
+    probing: bool = False
+
+
+class TokenBucket:
+    """The requests one provider allows: a guessed rate, then the server's window.
+
+    ``requests_per_minute=None``: no guess (only the server's answers and pauses
+    apply). ``ceiling``: the rate is the campaign's own and holds even when the
+    window would allow more; else it is only the guess before the first answer.
     Waiters are served first come, first served.
     """
 
@@ -36,6 +55,7 @@ class TokenBucket:
         requests_per_minute: float | None,
         *,
         capacity: float | None = None,
+        ceiling: bool = True,
         clock: Clock = time.monotonic,
         wall: Clock = time.time,
         sleep: Sleep = anyio.sleep,
@@ -50,9 +70,13 @@ class TokenBucket:
         self._stamp = clock()
         self._paused_until = 0.0
         self.pauses = 0
-        self._configured = requests_per_minute is not None
+        self._configured = requests_per_minute is not None and ceiling
         self.set_rate(requests_per_minute, capacity)
         self._tokens = self.capacity
+        self.window: _Window | None = None
+        self.limit: float | None = None  # X-RateLimit-Limit: requests a window allows
+        self.margin = 0.0  # seconds past each reset: 1 once resets are found rounded down
+        self._inflight = 0
 
     def set_rate(self, requests_per_minute: float | None, capacity: float | None = None) -> None:
         if requests_per_minute is None:
@@ -60,8 +84,7 @@ class TokenBucket:
             return
         self._refill()
         self.rate = requests_per_minute / 60.0
-        # A small burst: a per-minute window allows `rpm` at once, but spreading them
-        # keeps room for status reads and for other clients of the same key.
+        # A small burst until the server says what its window allows.
         self.capacity = float(capacity) if capacity is not None else max(1.0, min(10.0, requests_per_minute / 10.0))
         self._tokens = min(self._tokens, self.capacity)
 
@@ -72,26 +95,73 @@ class TokenBucket:
         self._stamp = now
 
     def pause(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` (Retry-After, or an exhausted window)."""
+        """Send nothing for ``seconds`` (Retry-After)."""
         until = self._clock() + max(0.0, seconds)
         if until > self._paused_until:
             self._paused_until = until
             self.pauses += 1
 
+    def release(self) -> None:
+        """A request ``acquire`` let through has its answer (or failed): call before ``observe``."""
+        self._inflight = max(0, self._inflight - 1)
+        if self.window is not None and not self.window.confirmed:
+            self.window.probing = False
+
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn from X-RateLimit-* headers of any answer."""
         limit = _number(headers.get("x-ratelimit-limit"))
-        if limit and not self._configured and (self.rate is None or abs(self.rate * 60 - limit) > 1e-9):
-            self.set_rate(limit)
+        if limit and limit > 0:
+            self.limit = limit
+            if not self._configured and self.window is None and (self.rate is None or abs(self.rate * 60 - limit) > 1e-9):
+                self.set_rate(limit)
         remaining = _number(headers.get("x-ratelimit-remaining"))
+        reset = _number(headers.get("x-ratelimit-reset"))
         if remaining is None:
             return
-        self._refill()
-        self._tokens = min(self._tokens, remaining)
-        if remaining <= 0:
-            reset = _number(headers.get("x-ratelimit-reset"))
-            wait = reset - self._wall() if reset is not None else 60.0
-            self.pause(min(max(wait, 0.0), 60.0) + 0.05)
+        if reset is None:  # a count without a window: only ever slows down
+            self._refill()
+            self._tokens = min(self._tokens, remaining)
+            if remaining <= 0:
+                self.pause(60.0)
+            return
+        self._window_answer(remaining, reset)
+
+    def _window_answer(self, remaining: float, reset: float) -> None:
+        """An answer from the window ending at ``reset`` (server time), with ``remaining`` left in it."""
+        w = self.window
+        left = max(0.0, remaining - self._inflight)  # those in flight may not be counted yet
+        reset_at = self._clock() + min(max(reset - self._wall(), 0.0), 3600.0)
+        if w is not None and reset <= w.reset_wall:
+            if w.confirmed and reset == w.reset_wall:
+                w.left = min(w.left, left)
+                return
+            if w.confirmed or remaining > 0:
+                return  # a late answer from a window that is over
+            # the request meant for the next window found the last one used up: resets are rounded down
+            self.margin = 1.0
+        self.window = _Window(left, reset, reset_at + self.margin)
+
+    def _window_wait(self, now: float) -> float:
+        """Seconds to wait for the window; 0: a request may go."""
+        w = self.window
+        if w is None:
+            return 0.0
+        if now >= w.reset_at and w.confirmed:  # over: the next one allows its limit, as far as we know
+            w = self.window = _Window(self.limit or 1.0, w.reset_wall, math.inf, confirmed=False)
+        if not w.confirmed:
+            return _RECHECK if w.probing else 0.0
+        if w.left >= 1.0 - _EPSILON:
+            return 0.0
+        return w.reset_at - now
+
+    def _take(self) -> None:
+        w = self.window
+        if w is not None:
+            if w.confirmed:
+                w.left = max(0.0, w.left - 1.0)
+            else:
+                w.probing = True
+        self._inflight += 1
 
     async def acquire(self) -> None:
         async with self._lock:
@@ -100,14 +170,26 @@ class TokenBucket:
                 if now < self._paused_until:
                     await self._sleep(max(_MIN_WAIT, self._paused_until - now))
                     continue
-                if self.rate is None:
-                    return
-                self._refill()
-                if self._tokens >= 1.0 - _EPSILON:  # refills are floats: 0.9999999 is a token
+                wait = self._window_wait(now)
+                if wait > 0:
+                    await self._sleep(max(_MIN_WAIT, wait))
+                    continue
+                if self.rate is not None and (self.window is None or self._configured):
+                    self._refill()
+                    if self._tokens < 1.0 - _EPSILON:  # refills are floats: 0.9999999 is a token
+                        # never a sub-millisecond sleep: it may not move a clock at all
+                        await self._sleep(max(_MIN_WAIT, (1.0 - self._tokens) / self.rate))
+                        continue
                     self._tokens = max(0.0, self._tokens - 1.0)
-                    return
-                # never a sub-millisecond sleep: it may not move a clock at all
-                await self._sleep(max(_MIN_WAIT, (1.0 - self._tokens) / self.rate))
+                self._take()
+                return
+
+
+def least_wall_seconds(requests: int, per_window: float, window_seconds: float = 60.0) -> int:
+    """The least time ``requests`` take where a window allows ``per_window`` of them at once:
+    the first window's share goes now, each further share when a window resets."""
+    windows = math.ceil(requests / per_window) if requests > 0 else 1
+    return math.ceil((windows - 1) * window_seconds)
 
 
 def _number(value: str | None) -> float | None:

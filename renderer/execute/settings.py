@@ -78,6 +78,7 @@ class ProviderSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     requests_per_minute: float | None = None
     idempotent_keys: bool = False
+    rate_is_guess: bool = False  # a tier's published rate: the server's X-RateLimit-* headers replace it
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ def provider_settings(
             raise ConfigError(f"{module.ENV_BASE_URL} must be an http(s) URL")
         idempotent = bool(conf.get("idempotent_keys", False))
     rpm = conf.get("requests_per_minute")
+    guess = rpm is None  # a published rate is only the guess before the server's headers
     if rpm is None:  # the provider's published limit for the campaign's tier, if it has tiers
         tier = module.rate_tier(conf, price_table or providers.price_table())
         rpm = tier.requests_per_minute if tier is not None else None
@@ -139,7 +141,7 @@ def provider_settings(
         raise ConfigError(f"providers.{name}.concurrency must be a positive integer")
     if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, (int, float)) or rpm <= 0):
         raise ConfigError(f"providers.{name}.requests_per_minute must be a positive number")
-    return ProviderSettings(name, base_url.rstrip("/"), key, concurrency, rpm, idempotent)
+    return ProviderSettings(name, base_url.rstrip("/"), key, concurrency, rpm, idempotent, rate_is_guess=guess)
 
 
 # -- tuning for tests and benchmarks -----------------------------------------------

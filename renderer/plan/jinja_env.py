@@ -16,6 +16,7 @@ import re
 import string
 import time
 from collections.abc import Callable, Iterable
+from itertools import chain
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -93,34 +94,38 @@ def written_size(value: Any, cap: int) -> int:
 
     `[[s, s], [s, s]]` holds one string but prints four: a macro nesting lists
     could print 2**60 copies of one string from a few objects in memory.
-    Stops counting past ``cap``.
+    Stops counting past ``cap``. (A plain function, not a closure: a closure that
+    calls itself is a reference cycle, one for the collector per call.)
     """
-    seen: dict[int, tuple[Any, int]] = {}  # id -> (the object, kept alive; its written_size)
+    if isinstance(value, (str, bytes, range)):  # a range is a list waiting for `|list`
+        return len(value)
+    if not isinstance(value, (list, tuple, dict)):
+        return 1
+    return _written(value, cap, {})
 
-    def w(v: Any) -> int:
-        if isinstance(v, (str, bytes, range)):  # a range is a list waiting for `|list`
-            return len(v)
-        if not isinstance(v, (list, tuple, dict)):
-            return 1
-        if id(v) in seen:
-            return seen[id(v)][1]
-        total = 1
-        if isinstance(v, dict):
-            for k, x in v.items():
-                total += w(k) + w(x)
-                if total > cap:
-                    break
+
+def _written(v: Any, cap: int, seen: dict[int, tuple[Any, int]]) -> int:
+    """``seen``: id -> (the object, kept alive; its written size)."""
+    if isinstance(v, (str, bytes, range)):
+        return len(v)
+    if not isinstance(v, (list, tuple, dict)):
+        return 1
+    hit = seen.get(id(v))
+    if hit is not None:
+        return hit[1]
+    total = 1
+    for x in chain.from_iterable(v.items()) if isinstance(v, dict) else v:  # keys and values
+        t = type(x)  # a request body is mostly strings and numbers: no call for those
+        if t is str:
+            total += len(x)
+        elif t is int or t is float or t is bool or x is None:
+            total += 1
         else:
-            for x in v:
-                total += w(x)
-                if total > cap:
-                    break
-        seen[id(v)] = (v, total)
-        return total
-
-    return w(value)
-
-
+            total += _written(x, cap, seen)
+        if total > cap:
+            break
+    seen[id(v)] = (v, total)
+    return total
 
 
 def _built(value: Any) -> Any:

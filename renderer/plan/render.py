@@ -8,14 +8,14 @@ checked request body; it holds nothing but the campaign, so the plan can carry i
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer import providers
+from renderer import jsonfast, providers
 from renderer.errors import Invalid, SchemaError, UserError
 from renderer.plan.matrix import Combo, ident
+from renderer.plan.pending import Layout, PendingChecks
 from renderer.providers.base import Pending
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
@@ -43,12 +43,14 @@ class CompiledJob:
 
 
 def canonical_sha256(endpoint: str, body: Any, files: Mapping[str, str] | None = None) -> str:
-    """The identity of a request: endpoint, body, and the content of local files it sends."""
+    """The identity of a request: endpoint, body, and the content of local files it sends.
+
+    The hash of its canonical JSON (sorted keys, no blanks, UTF-8), as manifests store it.
+    """
     doc: dict[str, Any] = {"endpoint": endpoint, "body": body}
     if files:
         doc["files"] = dict(files)
-    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(jsonfast.canonical(doc)).hexdigest()
 
 
 _ABSENT = ("\x00absent",)  # a combination an include added may lack a key
@@ -61,6 +63,8 @@ def link_key(values: Mapping[str, Any], shared: tuple[str, ...]) -> tuple[Any, .
 @dataclass(frozen=True, slots=True)
 class InstanceRenderer:
     campaign: Campaign
+    # layouts of pending values the full check found clean (renderer/plan/pending.py)
+    pending_checks: PendingChecks = field(default_factory=PendingChecks, compare=False, repr=False)
 
     def render(self, job: CompiledJob, iid: str, ctx: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
         """The request body and the `estimate` mapping of one instance."""
@@ -84,7 +88,12 @@ class InstanceRenderer:
         """The body against its route's schema; pending values are judged at run time."""
         route = job.spec.route
         inner = body.get("input", body) if route.wrap_input else body
-        if schemas.is_valid(route.schema, inner):
+        clean: tuple[str, Layout] | bool = False
+        if pending:  # pending values stand in by their shape; the full check once per layout
+            clean = self.pending_checks.passes(job.spec.name, route.schema, inner)
+            if clean is True:
+                return
+        elif schemas.is_valid(route.schema, inner):
             return
         base = ("jobs", job.spec.name, "input")
         errors: list[UserError] = []
@@ -96,6 +105,8 @@ class InstanceRenderer:
             errors.append(SchemaError(v.message, self.campaign.doc.loc(base + v.path, key=at_key, instance=iid)))
         if errors:
             raise Invalid(errors)
+        if isinstance(clean, tuple):  # this layout passes the full check: the fast one will do
+            self.pending_checks.remember(clean)
 
     def local_files(self, spec: JobSpec, iid: str, body: Any) -> dict[str, str] | None:
         """Digests of the local files a request uploads: an edited image is a new input."""

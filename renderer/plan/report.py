@@ -7,14 +7,14 @@ against it.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from renderer import providers
+from renderer import jsonfast, providers
+from renderer.execute.limits import least_wall_seconds
 from renderer.manifest import Manifest
 from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
@@ -127,7 +127,11 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                             },
                             "least_wall_seconds": {
                                 "type": "integer",
-                                "description": "ceil(requests x 60 / requests_per_minute): the run cannot finish sooner.",
+                                "description": (
+                                    "(ceil(requests / requests_per_minute) - 1) x 60: a one-minute window allows "
+                                    "requests_per_minute requests at once, each further share waits for a reset; "
+                                    "the run cannot finish sooner."
+                                ),
                             },
                         },
                         "additionalProperties": False,
@@ -269,17 +273,18 @@ def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, 
     manifest's pending and unknown entries with the same input)."""
     manifest = Manifest.coerce(manifest)
     run = plan.to_run
-    known = add_ranges([i.price.credits for i in run if i.price.credits is not None]) or Range(0, 0)
-    unknown = tuple(i.id for i in run if i.price.credits is None)
+    prices = [i.price.credits for i in run]
+    known = add_ranges([c for c in prices if c is not None]) or Range(0, 0)
+    unknown = tuple(i.id for i, c in zip(run, prices) if c is None)
     budget = plan.campaign.budget if budget is None else budget
     if spent is None or sent is None:
         sent, held = _sent_by_manifest(plan, manifest)
         spent = manifest_spent(manifest) + held
     unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
-    new = sum(i.price.credits.max for i in run if i.price.credits is not None and i.id not in sent)
+    new = sum(c.max for i, c in zip(run, prices) if c is not None and i.id not in sent)
     over = budget is not None and (new + spent > budget or bool(unpriced))
     return Summary(
-        credits=plan.credits(),
+        credits=None if unknown else known,  # the sum over every instance run, as Plan.credits()
         known_credits=known,
         unknown=unknown,
         budget=budget,
@@ -287,7 +292,7 @@ def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, 
         spent=_tidy(spent),
         new_max=_tidy(new),
         unpriced=unpriced,
-        requests=_requests(plan),
+        requests=_requests(plan, run),
         totals=_totals(run),
         changes=_changes(plan, manifest),
     )
@@ -303,6 +308,8 @@ def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], f
     estimates of those whose charge it does not know."""
     sent: set[str] = set()
     held = 0.0
+    if not any(e.status in ("pending", "unknown") for e in manifest.jobs.values()):
+        return frozenset(), 0.0  # the common case stays one pass
     for inst in plan.to_run:
         entry = manifest.get(inst.id)
         if entry is None or entry.status not in ("pending", "unknown"):
@@ -314,9 +321,9 @@ def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], f
     return frozenset(sent), held
 
 
-def _requests(plan: Plan) -> dict[str, Any]:
+def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
     by_provider: dict[str, dict[str, Any]] = defaultdict(lambda: {"submissions": 0, "uploads": 0})
-    for inst in plan.to_run:
+    for inst in run:
         name = providers.provider_of(inst.endpoint)
         p = by_provider[name]
         p["submissions"] += 1
@@ -334,9 +341,9 @@ def _requests(plan: Plan) -> dict[str, Any]:
             p["tier"], rpm = tier.name, tier.requests_per_minute
         if rpm:
             p["requests_per_minute"] = rpm
-            # n requests at r a minute take at least n/r minutes; n*60/r, not n/r*60,
-            # so that 415 requests at 50/min are 498 s, not 499 (float rounding)
-            p["least_wall_seconds"] = math.ceil(p["requests"] * 60 / rpm)
+            # a window of a minute allows rpm requests at once: the first rpm go now, the
+            # next when it resets (the model the run's rate limiter follows)
+            p["least_wall_seconds"] = least_wall_seconds(p["requests"], rpm)
     return {
         "submissions": sum(p["submissions"] for p in by_provider.values()),
         "uploads": sum(p["uploads"] for p in by_provider.values()),
@@ -376,26 +383,11 @@ def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
 def plan_json(plan: Plan, summary: Summary, inputs_of: Manifest | None = None) -> dict[str, Any]:
     """The plan as JSON; with ``inputs_of`` (the manifest's jobs, --show-inputs) each job
     to run carries its body and, when the manifest holds it, what changed."""
-    jobs = []
-    for inst in plan.instances:
-        jobs.append({
-            "id": inst.id,
-            "job": inst.job,
-            "endpoint": inst.endpoint,
-            "needs": list(inst.needs),
-            "action": inst.action,
-            "credits": credits_json(inst.price.credits) if inst.action == "run" else {"min": 0, "max": 0},
-            "estimated_credits": credits_json(inst.price.credits),
-            "duration": inst.price.duration.as_dict() if inst.price.duration else None,
-            "pending": inst.pending,
-            "input_sha256": inst.input_sha256,
-            "assumptions": list(inst.price.assumptions),
-        })
-        if inputs_of is not None and inst.action == "run":
-            jobs[-1]["body"] = shown_body(inst.body)
-            change = change_of(inst, inputs_of.get(inst.id))
-            if change is not None:
-                jobs[-1]["change"] = change.as_json()
+    return {**_head_json(plan, summary), "jobs": [_job_json(inst, inputs_of) for inst in plan.instances]}
+
+
+def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
+    """Every field of the plan's JSON but `jobs` (which comes last)."""
     return {
         "campaign": plan.campaign.name,
         "credits": credits_json(summary.credits) if summary.credits else {**summary.known_credits.as_dict(), "unknown": True},
@@ -405,8 +397,74 @@ def plan_json(plan: Plan, summary: Summary, inputs_of: Manifest | None = None) -
         "totals": summary.totals,
         "changes": summary.changes,
         "unknown_prices": list(summary.unknown),
-        "jobs": jobs,
     }
+
+
+def _job_json(inst: Instance, inputs_of: Manifest | None = None) -> dict[str, Any]:
+    job = {
+        "id": inst.id,
+        "job": inst.job,
+        "endpoint": inst.endpoint,
+        "needs": list(inst.needs),
+        "action": inst.action,
+        "credits": credits_json(inst.price.credits) if inst.action == "run" else {"min": 0, "max": 0},
+        "estimated_credits": credits_json(inst.price.credits),
+        "duration": inst.price.duration.as_dict() if inst.price.duration else None,
+        "pending": inst.pending,
+        "input_sha256": inst.input_sha256,
+        "assumptions": list(inst.price.assumptions),
+    }
+    if inputs_of is not None and inst.action == "run":
+        job["body"] = shown_body(inst.body)
+        change = change_of(inst, inputs_of.get(inst.id))
+        if change is not None:
+            job["change"] = change.as_json()
+    return job
+
+
+JSON_CHUNK = 10_000  # jobs written at a time: a few large writes, and never the whole document in memory
+
+
+def plan_json_text(plan: Plan, summary: Summary, inputs_of: Manifest | None = None,
+                   chunk: int = JSON_CHUNK) -> Iterator[str]:
+    """The text of ``json.dumps(plan_json(plan, summary, inputs_of), indent=2, ensure_ascii=False)``, in pieces.
+
+    Each piece holds ``chunk`` jobs, encoded as a list on its own and indented
+    one level deeper (JSON text has no raw newline but between its tokens).
+    """
+    head = _head_json(plan, summary)
+    text = jsonfast.indented({**head, "jobs": []}, floats=_floats_in(head))
+    if not plan.instances:
+        yield text
+        return
+    yield text[: -len("[]\n}")] + "["
+    for start in range(0, len(plan.instances), chunk):
+        part = plan.instances[start : start + chunk]
+        jobs = [_job_json(i, inputs_of) for i in part]
+        # the numbers of a job are its prices' ranges; bodies (--show-inputs) hold any
+        floats = _job_floats(part) if inputs_of is None else _floats_in(jobs)
+        items = jsonfast.indented(jobs, floats=floats)
+        yield ("," if start else "") + items[1:-2].replace("\n", "\n  ")  # "[" ... "\n]"
+    yield "\n  ]\n}"
+
+
+def _job_floats(instances: Iterable[Instance]) -> Iterator[float]:
+    """Every float in the JSON of these jobs: the numbers of their prices' ranges."""
+    for inst in instances:
+        for r in (inst.price.credits, inst.price.duration):
+            if r is not None and (type(r.min) is not int or type(r.max) is not int):
+                yield from (x for x in (r.min, r.max) if isinstance(x, float))
+
+
+def _floats_in(value: Any) -> Iterator[float]:
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _floats_in(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _floats_in(v)
 
 
 def costliest(plan: Plan, n: int = 5) -> list[Instance]:

@@ -26,6 +26,9 @@ class SandboxConfig:
     enhancecraft_tier: str = "pro"
     # Samsar publishes no rate limits; set this to rehearse throttling (429 + Retry-After).
     samsar_requests_per_minute: int | None = None
+    # Seconds of one rate-limit window (both providers): 60 as published; shorter to rehearse
+    # a run across several windows in seconds. The count per window stays the per-minute one.
+    rate_limit_window: float = 60.0
     # Campaign-style `pricing` overrides merged over the built-in table (e.g. EnhanceCraft
     # operations, whose prices are unpublished and otherwise charged as 0).
     pricing: Mapping[str, Any] = field(default_factory=dict)
@@ -41,6 +44,8 @@ class SandboxConfig:
             raise ValueError(f"enhancecraft_tier must be one of {', '.join(ENHANCECRAFT_TIERS)}")
         if self.price_factor < 0:
             raise ValueError("price_factor must be >= 0")
+        if not self.rate_limit_window > 0:
+            raise ValueError("rate_limit_window must be > 0")
         if self.render_seconds < 0:
             raise ValueError("render_seconds must be >= 0")
         if self.api_key is not None and not self.api_key.strip():
@@ -56,6 +61,7 @@ class SandboxConfig:
             "enhancecraft_tier": self.enhancecraft_tier,
             "samsar_requests_per_minute": self.samsar_requests_per_minute,
             "price_factor": self.price_factor,
+            "rate_limit_window": self.rate_limit_window,
         }
 
 

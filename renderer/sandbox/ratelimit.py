@@ -1,8 +1,12 @@
-"""Per-key fixed-minute (and monthly) request windows, as EnhanceCraft publishes them."""
+"""Per-key fixed-minute (and monthly) request windows, as EnhanceCraft publishes them.
+
+``window`` shortens the minute for rehearsals (the same count per shorter window).
+"""
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,21 +25,24 @@ class RateLimiter:
         per_month: int | None,
         now: Callable[[], float],
         wall: Callable[[], float],
+        window: float = 60.0,
     ) -> None:
         self.per_minute = per_minute
+        self.window = window
         self.per_month = per_month
         self._now = now
         self._wall = wall
         self._minute: dict[str, tuple[int, int]] = {}  # owner -> (window index, used)
         self._month: dict[str, int] = {}  # the sandbox lives less than a month
+        self.accepted_by_window: Counter[int] = Counter()  # window index -> requests let through (all keys)
 
     def _window(self, owner: str) -> tuple[int, int, float]:
         now = self._now()
-        index = math.floor(now / 60.0)
+        index = math.floor(now / self.window)
         seen, used = self._minute.get(owner, (index, 0))
         if seen != index:
             used = 0
-        return index, used, (index + 1) * 60.0 - now
+        return index, used, (index + 1) * self.window - now
 
     def exhaust(self, owner: str) -> None:
         """Use up the key's current minute window (the rate_limit_exhausted fault)."""
@@ -47,6 +54,7 @@ class RateLimiter:
         month_used = self._month.get(owner, 0)
         allowed = used < self.per_minute and (self.per_month is None or month_used < self.per_month)
         if allowed:  # a refused request does not use quota
+            self.accepted_by_window[index] += 1
             used += 1
             month_used += 1
             self._month[owner] = month_used

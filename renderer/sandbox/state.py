@@ -121,9 +121,10 @@ class SandboxState:
         self._lock = threading.Lock()
         tiers = self.table["enhancecraft"]["tiers_requests_per_minute"]
         tier = config.enhancecraft_tier
-        self.enhancecraft_limiter = RateLimiter(tiers[tier], ENHANCECRAFT_MONTHLY[tier], self.now, config.wall_clock)
+        window = config.rate_limit_window
+        self.enhancecraft_limiter = RateLimiter(tiers[tier], ENHANCECRAFT_MONTHLY[tier], self.now, config.wall_clock, window)
         self.samsar_limiter = (
-            RateLimiter(config.samsar_requests_per_minute, None, self.now, config.wall_clock)
+            RateLimiter(config.samsar_requests_per_minute, None, self.now, config.wall_clock, window)
             if config.samsar_requests_per_minute
             else None
         )

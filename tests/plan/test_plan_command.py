@@ -188,15 +188,16 @@ def enhancecraft_campaign(write, jobs: int, tier: str | None = "pro", files: int
 @pytest.mark.parametrize(
     "jobs,files,tier,rpm,requests,rpm_used,seconds",
     [
-        (120, 0, "pro", None, 240, 50, 288),  # 120 submissions + 120 status reads; 240 x 60 / 50 = 288 s
-        (120, 0, None, None, 240, 50, 288),  # no tier named: pro, the least with API access
-        (120, 0, "business", None, 240, 200, 72),  # 240 x 60 / 200 = 72 s
-        (120, 0, "enterprise", None, 240, 10000, 2),  # 240 x 60 / 10,000 = 1.44, rounded up
-        (100, 20, "pro", None, 260, 50, 312),  # 120 x 2 + 20 uploads = 260; 260 x 60 / 50 = 312 s
-        (200, 15, "pro", None, 445, 50, 534),  # 215 x 2 + 15 = 445; x 60 / 50 = 534 s
-        # 205 x 2 + 5 = 415; x 60 / 50 = 498 s exactly (415 / 50 x 60 is 498.00000000000006: not 499)
-        (200, 5, "pro", None, 415, 50, 498),
-        (120, 0, "pro", 30, 240, 30, 480),  # a configured limit wins: 240 x 60 / 30 = 480 s
+        # a one-minute window allows rpm requests at once; each further share waits a reset
+        (120, 0, "pro", None, 240, 50, 240),  # 120 submissions + 120 status reads: 5 windows of 50, 4 resets
+        (120, 0, None, None, 240, 50, 240),  # no tier named: pro, the least with API access
+        (120, 0, "business", None, 240, 200, 60),  # 200 now, 40 after one reset
+        (120, 0, "enterprise", None, 240, 10000, 0),  # all in the first window
+        (100, 20, "pro", None, 260, 50, 300),  # 120 x 2 + 20 uploads = 260: 6 windows
+        (200, 15, "pro", None, 445, 50, 480),  # 215 x 2 + 15 = 445: 9 windows
+        (200, 5, "pro", None, 400 + 15, 50, 480),  # 415: 9 windows
+        (200, 0, "pro", None, 400, 50, 420),  # 400: exactly 8 windows, 7 resets
+        (120, 0, "pro", 30, 240, 30, 420),  # a configured limit wins: 8 windows of 30
     ],
 )
 def test_requests_and_least_wall_time(write, jobs, files, tier, rpm, requests, rpm_used, seconds) -> None:
@@ -217,7 +218,7 @@ def test_markdown_names_the_least_wall_time(write) -> None:
     code, out, _ = cli("plan", str(enhancecraft_campaign(write, 120)), "--markdown")
     assert code == 0
     assert ("Requests: at least 240 (120 submission(s) and their status reads); "
-            "enhancecraft (pro tier, 50/min): 240 requests take at least 288 s.\n") in out
+            "enhancecraft (pro tier, 50/min): 240 requests take at least 240 s.\n") in out
 
 
 def test_step_summary_gets_the_markdown_appended(write, tmp_path: Path) -> None:
