@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only these jobs/instances (fnmatch); PATTERN+ adds dependants, +PATTERN upstreams")
     pl.add_argument("--show-inputs", action="store_true",
                     help="also show the request body of every job to run, and what changed against the manifest")
+    pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
+    pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -56,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the journal (and the --sandbox stand-in's state) lives (default .renderer)")
     r.add_argument("--sandbox-credits", type=_positive, default=None, metavar="N",
                    help="with --sandbox: the starting balance of the stand-in's account (default 100000)")
+    r.add_argument("--plan", metavar="PLANFILE",
+                   help="run exactly this saved plan (plan --out); refuse if the campaign, manifest or prices changed")
+    r.add_argument("--max-credits", type=float, default=None, metavar="N", help="lower budget.max_credits for this run")
+    r.add_argument("--rerun-cancelled", action="store_true", help="send jobs cancelled with `renderer cancel` again")
     r.add_argument("--job-timeout", type=_duration, default=None, metavar="DURATION",
                    help="how long one render may stay pending, e.g. 30m, 2h (default: the campaign's timeouts.job, else 6h)")
     r.add_argument("--run-timeout", type=_duration, default=None, metavar="DURATION",
@@ -84,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file")
     c.add_argument("--state-dir", default=".renderer")
     c.add_argument("--sandbox", action="store_true")
+    c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
 
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
     s.add_argument("--host", default="127.0.0.1")
@@ -92,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--render-seconds", type=float, default=2.0)
     s.add_argument("--credits", type=int, default=1_000_000)
     s.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
+    s.add_argument("--price-factor", type=float, default=1.0,
+                   help="charge this many times the documented prices (rehearse prices that moved)")
     s.add_argument("--tier", default="pro", choices=("pro", "business", "enterprise"),
                    help="EnhanceCraft rate-limit tier to enforce")
     s.add_argument("--state", default=None, metavar="DIR",
@@ -180,7 +189,7 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
                 env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-                warnings=warnings)
+                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled)
 
 
 def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -188,7 +197,8 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
 
     return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
                sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
-               state_dir=args.state_dir, outputs=args.outputs, junit=args.junit,
+               state_dir=args.state_dir, reviewed_plan=args.plan, max_credits=args.max_credits,
+               rerun_cancelled=args.rerun_cancelled, outputs=args.outputs, junit=args.junit,
                sandbox_credits=args.sandbox_credits, job_timeout=args.job_timeout, run_timeout=args.run_timeout)
 
 
@@ -213,7 +223,7 @@ def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
 def _cancel(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.cancel import cancel
 
-    return cancel(args.file, out, env, state_dir=args.state_dir, sandbox=args.sandbox)
+    return cancel(args.file, out, env, state_dir=args.state_dir, sandbox=args.sandbox, manifest=args.manifest)
 
 
 def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -221,7 +231,7 @@ def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
     from renderer.sandbox.config import SandboxConfig
 
     config = SandboxConfig(render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits,
-                           seed=args.seed, enhancecraft_tier=args.tier,
+                           seed=args.seed, enhancecraft_tier=args.tier, price_factor=args.price_factor,
                            state_dir=Path(args.state) if args.state else None)
     return sandbox(args.host, args.port, config)
 

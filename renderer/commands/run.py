@@ -41,6 +41,8 @@ from renderer.execute.settings import (
     settings_from_env,
     with_timeouts,
 )
+from renderer.execute.spending import budget_lines, opening_budget, run_limit, sent_before
+from renderer.plan import planfile
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
 from renderer.results import runhooks as R
@@ -63,14 +65,20 @@ def run(
     sandbox_credits: int | None = None,
     job_timeout: float | None = None,
     run_timeout: float | None = None,
+    reviewed_plan: str | None = None,
+    max_credits: float | None = None,
+    rerun_cancelled: bool = False,
     exec_settings: ExecSettings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     sandbox_config: SandboxConfig | None = None,
     outputs: str | None = None,
     junit: str | None = None,
 ) -> int:
-    """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a closed
-    output), 3 over budget, 130 interrupted."""
+    """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a closed output), 3 over budget, 130 interrupted.
+
+    ``reviewed_plan``: a plan file (``plan --out``) to run exactly, or nothing (StalePlan);
+    ``max_credits``: lowers ``budget.max_credits`` for this run; ``rerun_cancelled``: send
+    cancelled jobs again."""
     xs = exec_settings or settings_from_env(env)
     if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
@@ -83,11 +91,14 @@ def run(
     previous = M.load(manifest_path, required=False)
     check_manifest_campaign(previous, campaign.name, manifest_path)
     plan, _ = build_plan(campaign, previous, select, settings.plan)
-    summary = summarise(plan, previous)
-    if summary.over_budget:
-        raise BudgetExceeded(budget_message(plan, summary))
+    if rerun_cancelled:
+        plan = plan.rerun_cancelled()
+    if reviewed_plan:  # the reviewed plan, or nothing: checked before anything is sent
+        planfile.check(planfile.load(Path(reviewed_plan)),
+                       planfile.plan_record(plan, summarise(plan, previous), manifest_path), Path(reviewed_plan))
+    limit = run_limit(campaign.budget, max_credits)
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
-    options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown)
+    options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
     where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else R.RunDownloads.create(
         where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
@@ -100,20 +111,25 @@ def run(
         stack.callback(journal.close)
         note = journal.acquire_lock()
         notes += [note] if note else []
+        journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
+                          "campaign_sha256": campaign.sha256})
+        adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
+        notes += [adopted] if adopted else []
+        budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
+        summary = summarise(plan, previous, budget=limit, spent=budget.committed,
+                            sent=sent_before(plan, journal, rerun_cancelled))
+        if summary.over_budget:
+            raise BudgetExceeded(budget_message(plan, summary))
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state_dir, credits=sandbox_credits)) if sandbox else {}
         table = plan.price_table
         # every missing key fails here, all at once, before anything is sent
         conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)
-        journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
-                          "campaign_sha256": campaign.sha256})
-        adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
-        notes += [adopted] if adopted else []
         box: list[Scheduler] = []
         aborted = aborted_late = False
         try:
             aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
-                              downloads, scrubber)
+                              downloads, budget, scrubber)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
@@ -121,13 +137,17 @@ def run(
                     data = scrubber.value(R.attach(result.to_json(), downloads, previous))
                     write_manifest(manifest_path, data)
                 aborted_late = bool(late)
-        run_report.report(text_out, box[0].notes, result, manifest_path)
+        sched = box[0]
+        run_report.report(text_out, sched.notes, result, manifest_path,
+                          budget_lines(sched.budget, result.charged_in_all()))
         R.report_lines(text_out, data)
         if junit:
             R.write_junit(junit, data)
         append_step_summary(env, scrubber.text(run_report.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
+        if sched.budget.refused:
+            return 3  # stopped by the budget: what it charged and held back was said above
         code = run_report.exit_code(result, options)
         if box[0].timed_out or output.broken:
             return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too

@@ -11,6 +11,8 @@ from typing import TextIO
 import anyio
 import httpx
 
+from renderer.execute.balance import balance_warnings
+from renderer.execute.budget import Budget
 from renderer.execute.client import ProviderClient
 from renderer.execute.durable import first_error
 from renderer.execute.output import RunOutput
@@ -27,7 +29,8 @@ from renderer.results.runhooks import RunDownloads, downloading
 def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
             options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
             transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-            downloads: RunDownloads | None = None, scrubber: Scrubber | None = None) -> bool:
+            downloads: RunDownloads | None = None, budget: Budget | None = None,
+            scrubber: Scrubber | None = None) -> bool:
     """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler.
     ``downloads`` fetches each job's result files as it completes (``--outputs``).
 
@@ -35,7 +38,7 @@ def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettin
     """
     try:
         return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, notes, transports, box,
-                         downloads, scrubber or Scrubber())
+                         downloads, budget, scrubber or Scrubber())
     except BaseExceptionGroup as group:
         raise first_error(group) from None
 
@@ -43,10 +46,10 @@ def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettin
 async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
                    options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
                    transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-                   downloads: RunDownloads | None, scrubber: Scrubber) -> bool:
+                   downloads: RunDownloads | None, budget: Budget | None, scrubber: Scrubber) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber)
                for name, ps in conf.items()}
-    sched = Scheduler(plan, journal, clients, xs, options, previous=previous)
+    sched = Scheduler(plan, journal, clients, xs, options, previous=previous, budget=budget)
     sched.on_done = downloads.on_done if downloads is not None else None
     box.append(sched)
     if isinstance(out, RunOutput):
@@ -55,6 +58,8 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
     reporter = reporter_for(out, total, xs.progress_interval)
     for note in notes:
         reporter.note(f"note: {note}")
+    for warning in await balance_warnings(plan, clients):
+        reporter.note(warning)
     interrupts = 0
     try:
         async with anyio.create_task_group() as tg:

@@ -51,6 +51,14 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
     )
 
 
+def spent(scheduler: Scheduler) -> float:
+    """Credits charged by every run and attempt of the campaign: the journal's, and what
+    only the previous manifest knew (its journal is gone)."""
+    charged = sum(s.credits_charged or 0.0 for s in scheduler.journal.all() if s.state in J.SPENDING)
+    total = scheduler.budget.spent_outside + charged
+    return int(total) if float(total).is_integer() else total
+
+
 def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Manifest:
     """The manifest of a run: reused entries as they were, the rest from the journal."""
     old = previous.jobs if previous is not None else {}
@@ -83,4 +91,4 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Man
         if entry.has_request_body and entry.request_body == request:
             entry = replace(entry, request_body=None, has_request_body=False)  # `request` says it already
         jobs[iid] = entry
-    return Manifest(campaign.name, campaign.sha256, _version(), jobs)
+    return Manifest(campaign.name, campaign.sha256, _version(), jobs, spent(scheduler))

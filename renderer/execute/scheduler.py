@@ -16,9 +16,10 @@ nothing, or failed/refused      submits (a new generation after a failure)
 ``completed``                   reuses the outputs
 ==============================  ==============================================
 
-Budget: every instance holds the credits it may spend (its estimate's max until
-the API says what it charged); a submission that would take the total past
-``budget.max_credits`` is not made. A 402 stops submissions to that provider,
+Budget (``renderer.execute.budget``): every submission, of this run or an earlier
+one, counts what it was charged or may still be; a POST is admitted right before
+it is sent only if its hold still fits ``budget.max_credits``. Cancelled jobs stay
+cancelled unless ``--rerun-cancelled``. A 402 stops submissions to that provider,
 an interrupt (first Ctrl-C) stops all; what was accepted is still polled after a
 402, and left pending after an interrupt (a later run resumes it).
 """
@@ -39,7 +40,9 @@ import anyio
 from renderer import providers
 from renderer.errors import ApiError, DataFileError, Invalid, StateError, UserError
 from renderer.execute import journal as J
+from renderer.execute.balance import remaining_credits, remaining_note
 from renderer.execute.breaker import Breaker
+from renderer.execute.budget import Budget, Turn
 from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Submission
 from renderer.execute.store import JournalStore
@@ -71,6 +74,7 @@ def idempotency_key(campaign: str, instance_id: str, input_sha256: str, generati
 class RunOptions:
     detach: bool = False
     resubmit_unknown: bool = False
+    rerun_cancelled: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -86,6 +90,8 @@ class JobState:
     sub: Submission | None = None
     outputs: Outputs | None = None
     reused: ManifestEntry | None = None  # the previous manifest entry it reuses
+    turn: Turn | None = None  # its pricing family's turn, while its POST is unanswered
+    held_back: str | None = None  # why the budget did not admit its POST
     body: Any = None  # the rendered request body it sends (before any upload), once known
 
 
@@ -106,38 +112,6 @@ class Tries:
     backoff: Backoff
     started: float
     attempt: int = 0
-
-
-class Budget:
-    """Credits each instance may spend; submissions are admitted against ``limit``."""
-
-    def __init__(self, limit: float | None) -> None:
-        self.limit = limit
-        self.held: dict[str, float] = {}
-
-    @property
-    def total(self) -> float:
-        return sum(self.held.values())
-
-    def hold(self, iid: str, amount: float | None) -> None:
-        self.held[iid] = amount or 0.0
-
-    def release(self, iid: str) -> None:
-        self.held.pop(iid, None)
-
-    def admit(self, iid: str, need: float | None) -> str | None:
-        """None if the submission fits (and is then held), else why it does not."""
-        if self.limit is None:
-            self.held[iid] = need or 0.0
-            return None
-        if need is None:
-            return "its price is unknown and the campaign sets budget.max_credits; add the price under `pricing`"
-        others = self.total - self.held.get(iid, 0.0)
-        if others + need > self.limit:
-            return (f"it may cost {need:g} credits and {others:g} are already committed: "
-                    f"that would pass budget.max_credits {self.limit:g}")
-        self.held[iid] = need
-        return None
 
 
 class SubmissionGate:
@@ -195,6 +169,7 @@ class Scheduler:
         campaign_folder: Path | None = None,
         rng: random.Random | None = None,
         clock: Any = time.monotonic,
+        budget: Budget | None = None,
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -209,7 +184,7 @@ class Scheduler:
         self.pollers = {name: Poller(c, settings.poll, clock) for name, c in clients.items()}
         self.windows: dict[str, anyio.Semaphore] = {}  # per windowed list read: "<kind>_window" slots
         self.gates = {name: SubmissionGate() for name in clients}
-        self.budget = Budget(plan.campaign.budget)
+        self.budget = budget or Budget(plan.campaign.budget)
         self.stop_reason: str | None = None
         self.stopped_providers: dict[str, str] = {}
         self.breaker = Breaker(settings.breaker_threshold)
@@ -220,6 +195,8 @@ class Scheduler:
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
         self.journal_error: StateError | None = None
+        self._committed_before = 0.0
+        self._balance_noted: set[str] = set()
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
 
     # -- control ------------------------------------------------------------------
@@ -258,9 +235,16 @@ class Scheduler:
     async def run(self) -> None:
         self.journal.clear_verdicts()
         self._known = self.journal.current_all()
+        self.budget.load(self.journal.all())
+        self._committed_before = self.budget.committed  # what earlier runs charged or hold
         for st in self.jobs.values():
             inst = st.inst
-            if inst.action == "reuse":
+            if inst.action == "cancelled":
+                st.reused = self.previous.get(inst.id)
+                st.status, st.sha = "cancelled", inst.input_sha256
+                st.error = st.reused.error if st.reused is not None else None
+                st.done.set()
+            elif inst.action == "reuse":
                 st.reused = self.previous.get(inst.id)
                 st.outputs = Outputs.from_manifest(st.reused or ManifestEntry())
                 st.status, st.sha = "completed", inst.input_sha256
@@ -272,9 +256,6 @@ class Scheduler:
                 else:
                     st.status, st.error = "not_submitted", "not selected (--select)"
                 st.done.set()
-            else:
-                credits = inst.price.credits
-                self.budget.hold(inst.id, credits.max if credits is not None else 0.0)
         for st in self.jobs.values():
             if st.done.is_set() and self.on_done is not None:
                 self.on_done(st)
@@ -337,17 +318,16 @@ class Scheduler:
             if resolved is None:
                 return
             body, sha, price = resolved.body, resolved.input_sha256, resolved.price
-            prev = self.previous.reusable(inst.id, sha)
+            prev = self.previous.reusable(inst.id, sha) or self._cancelled_entry(inst.id, sha)
             if prev is not None:
-                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), "completed", sha
-                self.budget.release(inst.id)
+                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), prev.status or "", sha
                 return
         else:
             body, sha, price = inst.body, inst.input_sha256, inst.price
         assert sha is not None
         st.sha, st.price, st.body = sha, price, body
         sub = self._known.get((inst.id, sha))
-        if sub is not None and sub.state == J.COMPLETED:
+        if sub is not None and (sub.state == J.COMPLETED or self._stays_cancelled(sub.state)):
             self._finished(st, sub)
             return
         async with self._window(route):
@@ -356,13 +336,33 @@ class Scheduler:
             elif sub.state in (J.FAILED, J.CANCELLED, J.REJECTED):
                 await self._submit(st, route, body, None, generation=sub.generation + 1)
             elif sub.state == J.ACCEPTED:
-                self.budget.hold(inst.id, sub.cost)
                 await self._poll(st, route, sub, first_read=0.0)
             elif sub.state == J.PREPARED:
                 await self._submit(st, route, body, sub, generation=sub.generation)
             else:  # SENDING or UNKNOWN: a previous run may have been charged for it
-                self.budget.hold(inst.id, sub.cost)
                 await self._settle(st, route, body, sub)
+
+    def _stays_cancelled(self, state: str | None) -> bool:
+        """A cancelled job is not sent again unless its input changed or --rerun-cancelled."""
+        return state == J.CANCELLED and not self.options.rerun_cancelled
+
+    def _cancelled_entry(self, iid: str, sha: str) -> ManifestEntry | None:
+        entry = self.previous.get(iid)
+        if entry is not None and entry.input_sha256 == sha and self._stays_cancelled(entry.status):
+            return entry
+        return None
+
+    def _track(self, sub: Submission) -> Submission:
+        """Every journal transition of a submission passes here: the budget sees it."""
+        route = providers.route(sub.endpoint)
+        self.budget.record(sub, route.family if route is not None else sub.endpoint)
+        return sub
+
+    def _end_turn(self, st: JobState) -> None:
+        """Its answer is in: the other jobs of its pricing family may go (held at what it cost)."""
+        if st.turn is not None:
+            st.turn.end()
+            st.turn = None
 
     def _resolve(self, st: JobState) -> Resolved | None:
         """A pending body rendered with its upstreams' outputs; None (and a verdict) if it fails."""
@@ -394,7 +394,6 @@ class Scheduler:
 
     def _verdict(self, st: JobState, status: str, reason: str) -> None:
         st.status, st.error = status, reason
-        self.budget.release(st.inst.id)
         self.journal.set_verdict(st.inst.id, status, reason)
 
     def _leave(self, st: JobState, sub: Submission | None, reason: str) -> None:
@@ -410,10 +409,7 @@ class Scheduler:
         st.sub, st.status, st.error = sub, sub.public_status, sub.error
         if sub.state == J.COMPLETED:
             st.outputs = outputs_of(sub)
-        if sub.state == J.REJECTED:
-            self.budget.release(st.inst.id)
-        else:
-            self.budget.hold(st.inst.id, sub.cost)
+        self._track(sub)
 
     # -- submitting ---------------------------------------------------------------------
 
@@ -456,16 +452,20 @@ class Scheduler:
         first = (sub.error or "").split("; ")[0] if sub.state == J.UNKNOWN and sub.error else why
         text = f"{first}; {finding.note}" if first else finding.note
         if sub.state != J.UNKNOWN or sub.error != text:
-            sub = self.journal.unknown(sub, text[:2000])
+            sub = self._track(self.journal.unknown(sub, text[:2000]))
         st.sub, st.status, st.error = sub, "unknown", sub.error
 
     async def _submit(self, st: JobState, route: Route, body: Any, sub: Submission | None, *, generation: int) -> None:
         """Admit, prepare, send (again only when provably not processed), and act on the answer."""
         if not self._admit(st, route, sub):
             return
-        outgoing = await self._prepare(st, route, body, sub, generation)
-        if outgoing is not None:
-            await self._send(st, route, sub, outgoing)
+        st.turn = await self.budget.turn(route.family)
+        try:
+            outgoing = await self._prepare(st, route, body, sub, generation)
+            if outgoing is not None:
+                await self._send(st, route, sub, outgoing)
+        finally:
+            self._end_turn(st)
 
     def _admit(self, st: JobState, route: Route, sub: Submission | None) -> bool:
         """May it be sent now? Not when its provider is stopped or the budget cannot hold it."""
@@ -474,7 +474,10 @@ class Scheduler:
             self._leave(st, sub, blocked)
             return False
         price = st.price or st.inst.price
-        refusal = self.budget.admit(st.inst.id, price.credits.max if price.credits is not None else None)
+        # a first look, so that nothing is uploaded for a job that cannot fit; the
+        # admission that counts is made right before the POST (``_post``)
+        refusal = self.budget.admit(st.inst.id, route.family, price.credits.max if price.credits is not None else None,
+                                    resend=sub.id if sub is not None else None)
         if refusal:
             self._leave(st, sub, refusal)
             return False
@@ -507,7 +510,7 @@ class Scheduler:
             tries.attempt += 1
             sub, answer = await self._post(st, route, sub, outgoing)
             if answer.kind == "skipped":
-                self._leave(st, sub, self._blocked(route.provider) or "not sent")
+                self._leave(st, sub, self._blocked(route.provider) or st.held_back or "not sent")
                 return
             assert sub is not None
             self._observe(route.provider, answer)
@@ -526,8 +529,13 @@ class Scheduler:
         credits = outgoing.price.credits
 
         def prepare() -> bool:
+            """With the slot held, right before the POST: the budget's last word, then the intent."""
             nonlocal current
             if self._blocked(provider):
+                return False
+            st.held_back = self.budget.admit(st.inst.id, route.family, credits.max if credits is not None else None,
+                                             resend=current.id if current is not None else None)
+            if st.held_back:
                 return False
             if current is None:
                 current = self.journal.begin(
@@ -537,6 +545,7 @@ class Scheduler:
                 )
             else:
                 current = self.journal.sending(current)
+            self.budget.hold(current, route.family)
             st.status = SUBMITTING
             return True
 
@@ -561,7 +570,7 @@ class Scheduler:
     def _not_processed(self, st: JobState, sub: Submission, answer: Answer, tries: Tries) -> tuple[Submission, float] | None:
         """A 429/503-like answer: nothing was processed, so it may be sent again, within limits."""
         retry = self.settings.retry
-        sub = self.journal.retryable(sub, answer.error or "not processed", answer.status)
+        sub = self._track(self.journal.retryable(sub, answer.error or "not processed", answer.status))
         wait = answer.retry_after if answer.retry_after is not None else tries.backoff.delay(tries.attempt)
         elapsed = self.clock() - tries.started
         if tries.attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_retry_after:
@@ -579,8 +588,8 @@ class Scheduler:
             if tries.attempt < retry.max_attempts and elapsed + wait <= retry.max_elapsed \
                     and not self._blocked(route.provider):
                 return sub, wait  # the same key again: the API answers once
-            sub = self.journal.unknown(
-                sub, f"no answer after {tries.attempt} attempt(s) with the same Idempotency-Key: {answer.error}")
+            sub = self._track(self.journal.unknown(
+                sub, f"no answer after {tries.attempt} attempt(s) with the same Idempotency-Key: {answer.error}"))
             st.sub, st.status, st.error = sub, "unknown", sub.error
             return None
         await anyio.sleep(self.settings.reconcile_delay)
@@ -594,8 +603,7 @@ class Scheduler:
     def _refused(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
         """Nothing was processed; a 402 or a refused key stops the provider's submissions."""
         provider = route.provider
-        sub = self.journal.rejected(sub, answer.error or "refused", answer.status)
-        self.budget.release(st.inst.id)
+        sub = self._track(self.journal.rejected(sub, answer.error or "refused", answer.status))
         st.sub, st.error = sub, sub.error
         st.status = sub.public_status
         why = {"payment": f"{provider} answered 402 (insufficient credits)",
@@ -607,8 +615,9 @@ class Scheduler:
     async def _adopt(self, st: JobState, route: Route, sub: Submission, finding: Finding) -> None:
         """Reconciliation found the session a lost answer created: it is accepted; poll it."""
         assert finding.request_id is not None
-        sub = self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
-                                    credits_charged=None, response=keep_fields(route.provider, finding.payload))
+        sub = self._track(self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
+                                                credits_charged=None, response=keep_fields(route.provider, finding.payload)))
+        self._end_turn(st)
         await self._poll(st, route, sub, first_read=0.0)
 
     def _observe(self, provider: str, answer: Answer) -> None:
@@ -635,7 +644,7 @@ class Scheduler:
         else:
             why = "the API answered 2xx without a request id; it may have been charged"
         if rid is None:
-            sub = self.journal.unknown(sub, why)
+            sub = self._track(self.journal.unknown(sub, why))
             st.sub, st.status, st.error = sub, "unknown", sub.error
             return
         session_id = shapes.optional_id(payload.get("session_id")) if isinstance(payload, Mapping) else None
@@ -643,9 +652,10 @@ class Scheduler:
             self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
         charged, problem = shapes.credits(module.credits_charged(answer.headers, payload))
         self._charge_problem(st, problem)
-        sub = self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charged,
-                                    response=keep_fields(route.provider, payload))
-        self.budget.hold(st.inst.id, sub.cost)
+        sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charged,
+                                                response=keep_fields(route.provider, payload)))
+        self._end_turn(st)  # its family's factor is known now: the others may go
+        self._balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome
             self._complete(st, route, sub, Status("completed"), payload, None)
             return
@@ -657,6 +667,22 @@ class Scheduler:
             self._complete(st, route, sub, status, payload, None)  # rollups can finish within the request
             return
         await self._poll(st, route, sub)
+
+    def _balance_told(self, provider: str, answer: Answer) -> None:
+        """Note once per provider when its balance is below what is still to submit."""
+        left = remaining_credits(answer.headers)
+        if left is None or provider in self._balance_noted:
+            return
+        to_come = 0.0
+        for st in self.jobs.values():
+            route = providers.route(st.inst.endpoint)
+            price = st.price or st.inst.price
+            if st.status in (WAITING, QUEUED) and route is not None and route.provider == provider and price.credits:
+                to_come += self.budget.hold_for(route.family, price.credits.max) or 0.0
+        note = remaining_note(provider, left, to_come)
+        if note:
+            self._balance_noted.add(provider)
+            self.notes.append(note)
 
     # -- polling ------------------------------------------------------------------------
 
@@ -699,4 +725,4 @@ class Scheduler:
         """(charged so far as the API reported it, committed: charged or held estimates)."""
         charged = sum(st.sub.credits_charged or 0.0 for st in self.jobs.values()
                       if st.sub is not None and st.sub.state in J.SPENDING)
-        return charged, self.budget.total
+        return charged, max(0.0, self.budget.committed - self._committed_before)

@@ -26,7 +26,15 @@ from renderer.providers.base import (
     builtin_prices,
     credits_from,
 )
-from renderer.providers.protocol import BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation, Uploads
+from renderer.providers.protocol import (
+    Balance,
+    BatchRead,
+    CampaignSchemaParts,
+    Cancel,
+    RateTier,
+    Reconciliation,
+    Uploads,
+)
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -139,6 +147,7 @@ BATCH_READS: tuple[BatchRead, ...] = ()
 RECONCILIATION: Reconciliation | None = None
 UPLOADS = Uploads(field="input_file", key_field="input_key", path=UPLOAD_PATH, part="file", answer_key="storage_key")
 CANCEL: Cancel | None = None
+BALANCE: Balance | None = None  # the docs name no balance route
 PRICE_REFRESH = None
 
 

@@ -27,7 +27,7 @@ from renderer.providers.base import (
     builtin_prices,
     credits_from,
 )
-from renderer.providers.protocol import BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation
+from renderer.providers.protocol import Balance, BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -317,6 +317,18 @@ _PRICERS = {
 
 
 # -- answers -----------------------------------------------------------------
+
+# The account's balance: samsar-js `getCreditsBalance()` is `GET credits`, answering
+# {"remainingCredits": number, "lastTopUp": {...} | null}.
+def parse_balance(payload: Any) -> float | None:
+    value = payload.get("remainingCredits") if isinstance(payload, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+BALANCE = Balance("/credits", parse_balance)
+
 
 # What a stored answer keeps (the manifest is committed): the fields the docs give
 # a status or submit answer that a user needs. Anything else (echoed headers,

@@ -46,7 +46,8 @@ class Call:
     style: Style
 
     def price(self, estimate: Mapping[str, Any] | None = None) -> Number:
-        """Credits for this request from the provider's own pricing (None price: 0, counted)."""
+        """Credits for this request from the provider's own pricing (None price: 0, counted),
+        times the configured ``price_factor``."""
         state, owner = self.state, self.owner
         ctx = PriceContext(
             table=state.table,
@@ -57,7 +58,8 @@ class Call:
         if price.credits is None:
             state.counters.unpriced[self.route.endpoint] += 1
             return 0
-        return price.credits.min  # exact whenever the sandbox pinned what the server decides
+        charged = price.credits.min * state.config.price_factor  # exact whenever the sandbox pinned what the server decides
+        return int(charged) if float(charged).is_integer() else charged
 
     def charge(self, amount: Number) -> Response | None:
         """Deduct or answer 402 (nothing charged, nothing created)."""

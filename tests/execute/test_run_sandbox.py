@@ -434,10 +434,11 @@ def test_unknown_price_is_refused_when_there_is_a_budget(tmp_path: Path, runner)
     )
     path = write_campaign(tmp_path, text)
     with make_sandbox() as sb:
-        code, _, data = runner(path, env_for(sb))
-        assert counters(sb)["accepted_total"] == 0
-    assert code == 1
-    assert data["jobs"]["ec"]["status"] == "not_submitted" and "price is unknown" in data["jobs"]["ec"]["error"]
+        # plan and run agree: refused before anything is sent (exit 3), naming the job and the fix
+        with pytest.raises(BudgetExceeded, match=r"ec: EnhanceCraft does not publish credit prices for: enhance; "
+                                                 r"set pricing.enhancecraft.operations"):
+            runner(path, env_for(sb))
+        assert counters(sb)["requests_total"] == 0
 
 
 def test_run_time_budget_counts_what_was_charged(tmp_path: Path, runner) -> None:
