@@ -192,14 +192,15 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
                 warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled)
 
 
-def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
     from renderer.commands.run import run
 
     return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
                sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
                state_dir=args.state_dir, reviewed_plan=args.plan, max_credits=args.max_credits,
                rerun_cancelled=args.rerun_cancelled, outputs=args.outputs, junit=args.junit,
-               sandbox_credits=args.sandbox_credits, job_timeout=args.job_timeout, run_timeout=args.run_timeout)
+               sandbox_credits=args.sandbox_credits, job_timeout=args.job_timeout, run_timeout=args.run_timeout,
+               warnings=warnings)
 
 
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -258,10 +259,10 @@ def _schema(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
 
 # commands that check a campaign, and so may find warnings (allowed, but worth a look)
 _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], list[UserError]], int]] = {
-    "validate": _validate, "plan": _plan,
+    "validate": _validate, "plan": _plan, "run": _run,
 }
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
-    "run": _run, "status": _status, "cancel": _cancel,
+    "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
     "results": _results, "report": _report,
 }

@@ -18,7 +18,7 @@ import httpx
 from renderer import manifest as M
 from renderer import providers
 from renderer.commands.common import Settings, append_step_summary
-from renderer.errors import BudgetExceeded
+from renderer.errors import BudgetExceeded, UserError
 from renderer.execute import manifest as run_manifest
 from renderer.execute import run_report
 from renderer.execute.adopt import adopt
@@ -73,12 +73,13 @@ def run(
     sandbox_config: SandboxConfig | None = None,
     outputs: str | None = None,
     junit: str | None = None,
+    warnings: list[UserError] | None = None,
 ) -> int:
     """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a closed output), 3 over budget, 130 interrupted.
 
     ``reviewed_plan``: a plan file (``plan --out``) to run exactly, or nothing (StalePlan);
     ``max_credits``: lowers ``budget.max_credits`` for this run; ``rerun_cancelled``: send
-    cancelled jobs again."""
+    cancelled jobs again. Warnings about the campaign are appended to ``warnings``."""
     xs = exec_settings or settings_from_env(env)
     if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
@@ -91,6 +92,8 @@ def run(
     previous = M.load(manifest_path, required=False)
     check_manifest_campaign(previous, campaign.name, manifest_path)
     plan, _ = build_plan(campaign, previous, select, settings.plan)
+    if warnings is not None:
+        warnings.extend(plan.warnings)
     if rerun_cancelled:
         plan = plan.rerun_cancelled()
     if reviewed_plan:  # the reviewed plan, or nothing: checked before anything is sent
