@@ -48,6 +48,7 @@ class ActionInputs:
     manifest: str = ""
     max_instances: str = ""
     args: str = ""
+    plan_file: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "ActionInputs":
@@ -58,6 +59,7 @@ class ActionInputs:
             manifest=env.get("RENDERER_MANIFEST", "").strip(),
             max_instances=env.get("RENDERER_MAX_INSTANCES", "").strip(),
             args=env.get("RENDERER_ARGS", ""),
+            plan_file=env.get("RENDERER_PLAN_FILE", "").strip(),
         )
 
 
@@ -97,6 +99,10 @@ def action_argv(inputs: ActionInputs) -> list[str]:
         if inputs.command == "validate":
             raise InputError("manifest only applies to command: plan or run")
         argv += ["--manifest", inputs.manifest]
+    if inputs.plan_file:
+        if inputs.command == "validate":
+            raise InputError("plan-file only applies to command: plan (saves it) or run (runs it)")
+        argv += ["--out" if inputs.command == "plan" else "--plan", inputs.plan_file]
     if inputs.max_instances:
         if not inputs.max_instances.isdigit():
             raise InputError(f"max-instances must be a whole number, not {inputs.max_instances!r}")

@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from renderer.errors import Invalid, RendererError, UsageError, UserError
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only these jobs/instances (fnmatch); PATTERN+ adds dependants, +PATTERN upstreams")
     pl.add_argument("--show-inputs", action="store_true",
                     help="also show the request body of every job to run, and what changed against the manifest")
+    pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
+    pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -54,7 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--detach", action="store_true", help="submit and exit; a later run resumes polling")
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
-    r.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    r.add_argument("--state-dir", default=".renderer",
+                   help="where the journal (and the --sandbox stand-in's state) lives (default .renderer)")
+    r.add_argument("--sandbox-credits", type=_positive, default=None, metavar="N",
+                   help="with --sandbox: the starting balance of the stand-in's account (default 100000)")
+    r.add_argument("--plan", metavar="PLANFILE",
+                   help="run exactly this saved plan (plan --out); refuse if the campaign, manifest or prices changed")
+    r.add_argument("--max-credits", type=float, default=None, metavar="N", help="lower budget.max_credits for this run")
+    r.add_argument("--rerun-cancelled", action="store_true", help="send jobs cancelled with `renderer cancel` again")
+    r.add_argument("--job-timeout", type=_duration, default=None, metavar="DURATION",
+                   help="how long one render may stay pending, e.g. 30m, 2h (default: the campaign's timeouts.job, else 6h)")
+    r.add_argument("--run-timeout", type=_duration, default=None, metavar="DURATION",
+                   help="how long the whole run may take (default: the campaign's timeouts.run, else 24h)")
     r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
     r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
     _limits(r)
@@ -80,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("file", metavar="FILE", help="the campaign file")
     c.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
     c.add_argument("--sandbox", action="store_true", help="the run was a --sandbox run")
+    c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
 
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -89,8 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--credits", type=int, default=1_000_000,
                    help="each account's starting balance (default 1,000,000)")
     s.add_argument("--seed", type=int, default=0, help="seed for ids and injected faults")
+    s.add_argument("--price-factor", type=float, default=1.0,
+                   help="charge this many times the documented prices (rehearse prices that moved)")
     s.add_argument("--tier", default="pro", choices=("pro", "business", "enterprise"),
                    help="EnhanceCraft rate-limit tier to enforce")
+    s.add_argument("--state", default=None, metavar="DIR",
+                   help="keep sessions, balances and ids in DIR between restarts (default: in memory)")
 
     pr = sub.add_parser("pricing", help="price table tools")
     prs = pr.add_subparsers(dest="pricing_command", parser_class=_Parser)
@@ -111,10 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
 MANIFEST_HELP = "the results manifest (default: <campaign stem>.manifest.json beside the campaign)"
 STATE_HELP = "where the run's journal lives (default .renderer)"
 EXIT_CODES = """exit codes:
-  0  success: files valid, plan within budget, every job of the run completed
-  1  invalid campaign or manifest; for run, some job did not complete
-  2  usage: bad arguments
-  3  over budget (plan, and run before it submits anything)"""
+  0    success: files valid, plan within budget, every job of the run completed
+  1    invalid campaign or manifest; for run, some job did not complete
+  2    usage: bad arguments
+  3    over budget: plan, run before it submits, or a run that stopped submitting to stay within it
+  130  run stopped by a second Ctrl-C"""
 
 
 def _limits(p: argparse.ArgumentParser) -> None:
@@ -131,6 +151,15 @@ def _positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
     return n
+
+
+def _duration(text: str) -> float:
+    from renderer.campaign.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 if TYPE_CHECKING:
@@ -178,15 +207,18 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
                 env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-                warnings=warnings)
+                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled)
 
 
-def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
     from renderer.commands.run import run
 
     return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
                sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
-               state_dir=args.state_dir, outputs=args.outputs, junit=args.junit)
+               state_dir=args.state_dir, reviewed_plan=args.plan, max_credits=args.max_credits,
+               rerun_cancelled=args.rerun_cancelled, outputs=args.outputs, junit=args.junit,
+               sandbox_credits=args.sandbox_credits, job_timeout=args.job_timeout, run_timeout=args.run_timeout,
+               warnings=warnings)
 
 
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -210,7 +242,7 @@ def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
 def _cancel(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.cancel import cancel
 
-    return cancel(args.file, out, env, state_dir=args.state_dir, sandbox=args.sandbox)
+    return cancel(args.file, out, env, state_dir=args.state_dir, sandbox=args.sandbox, manifest=args.manifest)
 
 
 def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -218,7 +250,8 @@ def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
     from renderer.sandbox.config import SandboxConfig
 
     config = SandboxConfig(render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits,
-                           seed=args.seed, enhancecraft_tier=args.tier)
+                           seed=args.seed, enhancecraft_tier=args.tier, price_factor=args.price_factor,
+                           state_dir=Path(args.state) if args.state else None)
     return sandbox(args.host, args.port, config)
 
 
@@ -244,10 +277,10 @@ def _schema(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
 
 # commands that check a campaign, and so may find warnings (allowed, but worth a look)
 _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], list[UserError]], int]] = {
-    "validate": _validate, "plan": _plan,
+    "validate": _validate, "plan": _plan, "run": _run,
 }
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
-    "run": _run, "status": _status, "cancel": _cancel,
+    "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
     "results": _results, "report": _report,
 }
@@ -351,6 +384,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write("interrupted\n")
         return 130
     except BrokenPipeError:  # `renderer plan | head`
+        from renderer.execute.output import silence
+
+        silence(sys.stdout)  # the interpreter's last flush must not fail on the closed pipe
         return 0
     except Exception as exc:  # a bug of ours: say so in one line, keep the details for a report
         if env.get("RENDERER_DEBUG"):
@@ -360,13 +396,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return 1
 
 
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
-
-
 def _secrets(env: Mapping[str, str]) -> list[str]:
-    """Values of variables named like credentials, longest first."""
-    found = {v for k, v in env.items() if isinstance(v, str) and len(v) >= 6 and _SECRET_NAME.search(k)}
-    return sorted(found, key=len, reverse=True)
+    """Every provider's key and the value of every variable named like a credential, longest first."""
+    from renderer.execute.scrub import secrets_from_env
+
+    return list(secrets_from_env(env))
 
 
 class _Redacting:

@@ -19,6 +19,7 @@ translated into these where they enter, so no traceback ever reaches a user::
     ├── BudgetExceeded          the plan or the run would pass max_credits     exit 3
     ├── ConfigError             environment: a key or base URL missing/bad     exit 1
     ├── StateError              the journal: locked by another run, corrupt    exit 1
+    ├── StalePlan               run --plan: the files no longer match the plan exit 1
     └── ApiError                a provider answered with an error              exit 1
         └── TransportError      no answer (connect, timeout, reset)
 
@@ -151,6 +152,10 @@ class ConfigError(RendererError):
 
 class StateError(RendererError):
     pass
+
+
+class StalePlan(RendererError):
+    """``run --plan``: the campaign, manifest or prices changed since the plan was reviewed."""
 
 
 class ApiError(RendererError):

@@ -62,6 +62,10 @@ class ManifestEntry:
     request: Any = None  # the body input_sha256 hashes, as sent (plan --show-inputs diffs against it)
     has_request: bool = False  # manifests before `request` existed lack it
     submitted: bool = False  # the journal holds a submission: `elapsed_seconds` is written
+    generation: int = 1  # the submission's generation: a re-render is keyed past it (written when > 1)
+    request_body: Any = None  # an `unknown` without a request id whose sent body is not `request` (an upload)
+    has_request_body: bool = False
+    reconciled: Mapping[str, Any] | None = None  # {by, evidence}: a lost answer proven from a listing
     source: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
@@ -89,7 +93,11 @@ class ManifestEntry:
             submitted_at=obj.get("submitted_at"), finished_at=obj.get("finished_at"), duration=obj.get("duration"),
             attempts=obj.get("attempts") or 0, error=obj.get("error"), elapsed_seconds=obj.get("elapsed_seconds"),
             response=obj.get("response"), has_response="response" in obj, submitted="elapsed_seconds" in obj,
-            request=obj.get("request"), has_request="request" in obj, source=obj,
+            request=obj.get("request"), has_request="request" in obj,
+            generation=_generation(obj.get("generation")), request_body=obj.get("request_body"),
+            has_request_body="request_body" in obj,
+            reconciled=obj.get("reconciled") if isinstance(obj.get("reconciled"), Mapping) else None,
+            source=obj,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -103,13 +111,34 @@ class ManifestEntry:
             "submitted_at": self.submitted_at, "finished_at": self.finished_at, "duration": self.duration,
             "attempts": self.attempts, "error": self.error,
         }
+        miss = estimate_miss(self.credits_charged, self.credits_estimated)
+        if miss is not None:
+            out["credits"]["estimate_miss"] = miss
         if self.submitted:
             out["elapsed_seconds"] = self.elapsed_seconds
         if self.has_response:
             out["response"] = self.response
+        if self.generation > 1:
+            out["generation"] = self.generation
+        if self.has_request_body:
+            out["request_body"] = self.request_body
+        if self.reconciled is not None:
+            out["reconciled"] = dict(self.reconciled)
         if self.has_request:
             out["request"] = self.request
         return out
+
+
+def _generation(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else 1
+
+
+def estimate_miss(charged: float | None, estimated: Range | None) -> dict[str, Any] | None:
+    """A charge above the estimate's max: by how much, and how many times the estimate."""
+    if charged is None or estimated is None or charged <= estimated.max:
+        return None
+    top = estimated.max
+    return {"above_estimate": _tidy(charged - top), "ratio": round(charged / top, 3) if top else None}
 
 
 def _estimate_json(r: Range | None) -> dict[str, Any] | None:
@@ -122,9 +151,18 @@ class Manifest:
     campaign_sha256: str | None = None
     renderer_version: str | None = None
     jobs: Mapping[str, ManifestEntry] = field(default_factory=dict)
+    # what the campaign was charged across every run and attempt (`credits.spent`);
+    # None in manifests written before it was recorded
+    spent: float | None = None
 
     def get(self, instance_id: str) -> ManifestEntry | None:
         return self.jobs.get(instance_id)
+
+    def charged_in_all(self) -> float:
+        """``spent``, or for an older manifest what its entries were charged."""
+        if self.spent is not None:
+            return self.spent
+        return _tidy(sum(e.credits_charged or 0.0 for e in self.jobs.values()))
 
     def reusable(self, instance_id: str, input_sha256: str | None) -> ManifestEntry | None:
         """The entry a job with this input reuses instead of running, if there is one."""
@@ -134,8 +172,11 @@ class Manifest:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Manifest:
         jobs = data.get("jobs") or {}
+        credits = data.get("credits")
+        spent = credits.get("spent") if isinstance(credits, Mapping) else None
         return cls(data.get("campaign"), data.get("campaign_sha256"), data.get("renderer_version"),
-                   {iid: ManifestEntry.from_json(e) for iid, e in jobs.items()})
+                   {iid: ManifestEntry.from_json(e) for iid, e in jobs.items()},
+                   spent if _number(spent) else None)
 
     @classmethod
     def coerce(cls, value: Manifest | Mapping[str, Any] | None) -> Manifest:
@@ -151,7 +192,7 @@ class Manifest:
             "campaign_sha256": self.campaign_sha256,
             "renderer_version": self.renderer_version,
             "jobs": jobs,
-            "credits": totals(self.jobs.values()),
+            "credits": {**totals(self.jobs.values()), **({} if self.spent is None else {"spent": _tidy(self.spent)})},
             "counts": counts(self.jobs.values()),
         }
 
@@ -211,6 +252,9 @@ def load(path: Path | None, required: bool, max_bytes: int = MAX_MANIFEST_BYTES)
     if not isinstance(data, dict) or not isinstance(data.get("jobs"), dict):
         raise Invalid([LoadError("manifest must be a JSON object with a `jobs` mapping", where)])
     found = problem(data["jobs"])
+    credits = data.get("credits")
+    if not found and isinstance(credits, dict) and not _number(credits.get("spent")):
+        found = "credits.spent must be a number"
     if found:
         raise Invalid([LoadError(f"manifest: {found}", where)])
     return Manifest.from_json(data)
@@ -267,7 +311,8 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
 def dump(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
     """Atomically replace ``path`` with the manifest as sorted JSON (temp file, fsync, rename)."""
     data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    # strict JSON: a NaN or Infinity here is a bug to report, not a file to write
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:

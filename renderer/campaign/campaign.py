@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,6 +17,7 @@ from renderer import providers
 from renderer.errors import Invalid, LoadError, Location, ReferenceError_, SchemaError, UserError
 from renderer.providers.base import Route
 from renderer.campaign import schemas
+from renderer.campaign.durations import parse_duration
 from renderer.campaign.yamlfile import Document, Limits, load_bytes, read_file
 
 JOB_KEYS_BESIDE_INPUT = ("webhookUrl", "external_user")
@@ -47,6 +48,7 @@ class Campaign:
     providers: Mapping[str, Any]
     pricing: Mapping[str, Any]
     jobs: Mapping[str, JobSpec]
+    timeouts: Mapping[str, float] = field(default_factory=dict)  # "job", "run": seconds
 
     def loc(self, *path: Any, key: bool = False, instance: str | None = None) -> Location:
         return self.doc.loc(path, key=key, instance=instance)
@@ -78,6 +80,8 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
             continue  # reported below with a suggestion
         if _missing_endpoint(data, v):
             continue  # reported below, with an example
+        if len(v.path) == 2 and v.path[0] == "timeouts" and v.path[1] in ("job", "run"):
+            continue  # reported below in words (90s, 30m, 2h)
         container = isinstance(schemas.value_at(data, v.path), (dict, list))
         errors.append(SchemaError(v.message, doc.loc(v.path, key=v.at_key or container)))
 
@@ -95,6 +99,7 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
             if spec is not None:
                 jobs[str(job_name)] = spec
         _check_needs(doc, raw_jobs, errors)
+    timeouts = _timeouts(doc, data.get("timeouts"), errors)
     if errors:
         raise Invalid(errors)
     budget = data.get("budget") or {}
@@ -109,6 +114,7 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
         providers=data.get("providers") or {},
         pricing=data.get("pricing") or {},
         jobs=jobs,
+        timeouts=timeouts,
     )
 
 
@@ -119,6 +125,20 @@ def _missing_endpoint(data: dict[str, Any], v: schemas.Violation) -> bool:
     jobs = data.get("jobs")
     job = jobs.get(v.path[1]) if isinstance(jobs, dict) else None
     return isinstance(job, dict) and "endpoint" not in job and v.message.endswith(".endpoint")
+
+
+def _timeouts(doc: Document, raw: Any, errors: list[UserError]) -> dict[str, float]:
+    """``timeouts: {job: 2h, run: 6h}`` in seconds (the schema has checked the shape)."""
+    out: dict[str, float] = {}
+    if not isinstance(raw, dict):
+        return out
+    for key in ("job", "run"):
+        if key in raw:
+            try:
+                out[key] = parse_duration(raw[key])
+            except ValueError as exc:
+                errors.append(SchemaError(f"timeouts.{key}: {exc}", doc.loc(("timeouts", key))))
+    return out
 
 
 def _job(doc: Document, name: str, job: dict[str, Any], order: int, errors: list[UserError]) -> JobSpec | None:

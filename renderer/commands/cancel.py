@@ -7,23 +7,30 @@ of its routes' renders it cancels, and the body for one session.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TextIO
 
 import anyio
 import httpx
 
+from renderer import manifest as M
 from renderer import providers
 from renderer.commands.status import open_journal
 from renderer.execute import journal as J
+from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
+from renderer.sandbox.config import SandboxConfig
+from renderer.sandbox.server import running_sandbox_sync
 
 
 def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = ".renderer", sandbox: bool = False,
-           transport: httpx.AsyncBaseTransport | None = None) -> int:
-    """Cancel pending renders of a run through each provider's cancel route."""
+           manifest: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> int:
+    """Cancel pending renders of a run through each provider's cancel route, and mark them
+    cancelled in the manifest (``manifest``, default beside the campaign): later runs do
+    not send them again unless asked (``run --rerun-cancelled``)."""
     journal = open_journal(file, state_dir)
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
@@ -31,11 +38,14 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = "
             if _canceller(s.endpoint) is None:
                 out.write(f"{'pending':>13}  {s.instance_id}: {s.endpoint} renders cannot be cancelled\n")
         failures = 0
+        done: list[J.Submission] = []
         for provider in providers.all_providers():
             if provider.CANCEL is None:
                 continue
             subs = [s for s in pending if _canceller(s.endpoint) is provider]
-            failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env, sandbox, transport)
+            failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env,
+                                         Path(state_dir) / "sandbox" if sandbox else None, transport, done)
+        mark_cancelled(Path(manifest) if manifest else M.default_path(file), done)
         return 1 if failures else 0
     finally:
         journal.close()
@@ -50,23 +60,32 @@ def _canceller(endpoint: str) -> Provider | None:
 
 
 def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: Journal, out: TextIO,
-                     env: Mapping[str, str], sandbox: bool, transport: httpx.AsyncBaseTransport | None) -> int:
-    """Cancel one provider's renders; the number that could not be cancelled."""
+                     env: Mapping[str, str], sandbox_state: Path | None,
+                     transport: httpx.AsyncBaseTransport | None, done: list[J.Submission]) -> int:
+    """Cancel one provider's renders; the number that could not be cancelled.
+
+    ``sandbox_state``: the run used `--sandbox`; its stand-in is started again from the
+    state it kept, and cancels the renders as the API would.
+    """
     if not subs:
         out.write(f"no pending {how.noun} to cancel\n")
         return 0
-    if sandbox and not env.get(provider.ENV_BASE_URL):
-        for s in subs:
-            journal.finish(s, J.CANCELLED, error="cancelled (sandbox run: its stand-in is gone)")
-            out.write(f"{'cancelled':>13}  {s.instance_id}\n")
-        return 0
+    if sandbox_state is not None and not env.get(provider.ENV_BASE_URL):
+        with running_sandbox_sync(SandboxConfig(state_dir=sandbox_state)) as sb:
+            conf = provider_settings({}, provider.NAME, env, sandbox_url=sb.base_urls[provider.NAME])
+            stand_in: int = anyio.run(_cancel_all, journal, conf, how, subs, out, transport, done)
+            return stand_in
+    sandbox = sandbox_state is not None
     conf = provider_settings({}, provider.NAME, env if not sandbox else {**env, provider.ENV_KEY: "sandbox-key"})
-    failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, transport)
+    failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, transport, done)
     return failures
 
 
+CANCELLED_BY_USER = "cancelled by `renderer cancel`; `renderer run --rerun-cancelled` sends it again"
+
+
 async def _cancel_all(journal: Journal, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
-                      transport: httpx.AsyncBaseTransport | None) -> int:
+                      transport: httpx.AsyncBaseTransport | None, done: list[J.Submission]) -> int:
     client = ProviderClient(conf, transport=transport)
     failures = 0
     try:
@@ -76,7 +95,7 @@ async def _cancel_all(journal: Journal, conf: ProviderSettings, how: Cancel, sub
             answer = await client.send("POST", url, json_body=how.body(sid),
                                        headers={"Idempotency-Key": f"renderer-cancel-{sid}"}, label="cancel")
             if answer.ok:
-                journal.finish(s, J.CANCELLED, response=answer.payload, error="cancelled by `renderer cancel`")
+                done.append(journal.finish(s, J.CANCELLED, response=answer.payload, error=CANCELLED_BY_USER))
                 out.write(f"{'cancelled':>13}  {s.instance_id}\n")
             else:
                 failures += 1

@@ -9,9 +9,11 @@ from typing import Literal, TextIO
 from renderer import manifest as M
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UsageError, UserError, Warning_
+from renderer.plan import planfile
 from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
 from renderer.plan.planner import build_plan, collector_paused
+from renderer.plan.price_overrides import below_documented
 from renderer.plan.report import (
     Summary,
     budget_message,
@@ -37,14 +39,20 @@ def plan(
     table_renderer: TableRenderer | None = None,
     show_inputs: bool = False,
     warnings: list[UserError] | None = None,
+    plan_out: str | None = None,
+    rerun_cancelled: bool = False,
 ) -> int:
     """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
 
     ``show_inputs``: also the request body of every job to run and, for one the
-    manifest holds, the fields that changed. Warnings are appended to ``warnings``."""
+    manifest holds, the fields that changed. Warnings are appended to ``warnings``.
+    ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run
+    refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again."""
     if show_inputs and fmt == "markdown":
         raise UsageError("renderer plan: --show-inputs shows bodies in the table or in --json, not in --markdown")
     campaign = load_campaign(path, settings.yaml)
+    if warnings is not None:
+        warnings.extend(below_documented(campaign))
     manifest_path = Path(manifest) if manifest else M.default_path(path)
     previous = M.load(manifest_path, required=manifest is not None)
     other = _other_campaign(previous, campaign.name, manifest_path, explicit=manifest is not None)
@@ -55,7 +63,11 @@ def plan(
     the_plan, _ = build_plan(campaign, previous, select, settings.plan)
     if warnings is not None:
         warnings.extend(the_plan.warnings)
+    if rerun_cancelled:
+        the_plan = the_plan.rerun_cancelled()
     summary = summarise(the_plan, previous)
+    if plan_out:
+        planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
     markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
     if fmt == "json":

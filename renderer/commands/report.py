@@ -31,7 +31,7 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
                                                    "error": "not in the manifest: not run yet"})
             for i in plan.instances}
-    _merge_journal(file, state_dir, jobs)
+    _merge_journal(journal_path_of(file, campaign.name, manifest_path, state_dir), jobs)
     page = Path(output) if output else Path(file).with_suffix(".report.html")
     html = render(ReportInput(
         campaign=campaign.name, jobs=jobs, needs={i.id: i.needs for i in plan.instances},
@@ -43,11 +43,16 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     return 0
 
 
-def _merge_journal(file: str, state_dir: str, jobs: dict[str, dict[str, Any]]) -> None:
-    """Jobs the journal knows newer things about than the manifest (a run in progress)."""
-    from renderer.execute.journal import Journal, journal_path
+def journal_path_of(file: str, name: str, manifest_path: Path, state_dir: str) -> Path:
+    from renderer.execute.journal import journal_path
 
-    path = journal_path(state_dir, file)
+    return journal_path(state_dir, file, name, manifest_path)
+
+
+def _merge_journal(path: Path, jobs: dict[str, dict[str, Any]]) -> None:
+    """Jobs the journal knows newer things about than the manifest (a run in progress)."""
+    from renderer.execute.journal import Journal
+
     if not path.exists():
         return
     journal = Journal(path)

@@ -11,22 +11,38 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 import httpx
 
 from renderer import manifest as M
 from renderer import providers
 from renderer.commands.common import Settings, append_step_summary
-from renderer.errors import BudgetExceeded
+from renderer.errors import BudgetExceeded, UserError
 from renderer.execute import manifest as run_manifest
 from renderer.execute import run_report
+from renderer.execute.adopt import adopt
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
-from renderer.execute.journal import Journal, journal_path
+from renderer.execute.durable import (
+    RepositoryLock,
+    check_manifest_campaign,
+    open_journal,
+    write_manifest,
+)
+from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
-from renderer.execute.settings import SETTINGS_ENV, ExecSettings, provider_settings, settings_from_env
+from renderer.execute.scrub import Scrubber, secrets_from_env
+from renderer.execute.settings import (
+    SETTINGS_ENV,
+    ExecSettings,
+    all_provider_settings,
+    settings_from_env,
+    with_timeouts,
+)
+from renderer.execute.spending import budget_lines, opening_budget, run_limit, sent_before
+from renderer.plan import planfile
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
 from renderer.results import runhooks as R
@@ -46,57 +62,96 @@ def run(
     detach: bool = False,
     resubmit_unknown: bool = False,
     state_dir: str = ".renderer",
+    sandbox_credits: int | None = None,
+    job_timeout: float | None = None,
+    run_timeout: float | None = None,
+    reviewed_plan: str | None = None,
+    max_credits: float | None = None,
+    rerun_cancelled: bool = False,
     exec_settings: ExecSettings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     sandbox_config: SandboxConfig | None = None,
     outputs: str | None = None,
     junit: str | None = None,
+    warnings: list[UserError] | None = None,
 ) -> int:
-    """Submit, poll, write the manifest. Exit 0 all completed, 1 some not, 3 over budget, 130 interrupted."""
+    """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a closed output), 3 over budget, 130 interrupted.
+
+    ``reviewed_plan``: a plan file (``plan --out``) to run exactly, or nothing (StalePlan);
+    ``max_credits``: lowers ``budget.max_credits`` for this run; ``rerun_cancelled``: send
+    cancelled jobs again. Warnings about the campaign are appended to ``warnings``."""
     xs = exec_settings or settings_from_env(env)
     if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
+    scrubber = Scrubber(secrets_from_env(env))  # every key of the environment, whoever sent it
+    output = RunOutput(out, scrubber)
+    text_out = cast(TextIO, output)  # a TextIO in every way the run uses one
     campaign = load_campaign(file, settings.yaml)
+    xs = with_timeouts(xs, campaign.timeouts, job_timeout, run_timeout)
     manifest_path = Path(manifest) if manifest else M.default_path(file)
     previous = M.load(manifest_path, required=False)
+    check_manifest_campaign(previous, campaign.name, manifest_path)
     plan, _ = build_plan(campaign, previous, select, settings.plan)
-    summary = summarise(plan, previous)
-    if summary.over_budget:
-        raise BudgetExceeded(budget_message(plan, summary))
+    if warnings is not None:
+        warnings.extend(plan.warnings)
+    if rerun_cancelled:
+        plan = plan.rerun_cancelled()
+    if reviewed_plan:  # the reviewed plan, or nothing: checked before anything is sent
+        planfile.check(planfile.load(Path(reviewed_plan)),
+                       planfile.plan_record(plan, summarise(plan, previous), manifest_path), Path(reviewed_plan))
+    limit = run_limit(campaign.budget, max_credits)
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
-    options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown)
+    options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
     where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else R.RunDownloads.create(
         where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
     with contextlib.ExitStack() as stack:
-        urls: Mapping[str, str] = stack.enter_context(sandbox_urls(campaign, xs, sandbox_config)) if sandbox else {}
-        table = plan.price_table
-        conf = {name: provider_settings(campaign.providers, name, env, sandbox_url=urls.get(name), price_table=table)
-                for name in needed}  # a missing key fails here, before anything is sent
-        journal = Journal(journal_path(state_dir, file), durable_intents=xs.durable_intents,
-                          after_commit=kill_after_commit(env))
+        lock = RepositoryLock(file, campaign.name)  # one run of a campaign per repository at a time
+        lock.acquire()
+        stack.callback(lock.release)
+        journal, notes = open_journal(state_dir, file, campaign.name, manifest_path, durable_intents=xs.durable_intents,
+                                      after_commit=kill_after_commit(env), env=env)
         stack.callback(journal.close)
         note = journal.acquire_lock()
+        notes += [note] if note else []
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
                           "campaign_sha256": campaign.sha256})
+        adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
+        notes += [adopted] if adopted else []
+        budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
+        summary = summarise(plan, previous, budget=limit, spent=budget.committed,
+                            sent=sent_before(plan, journal, rerun_cancelled))
+        if summary.over_budget:
+            raise BudgetExceeded(budget_message(plan, summary))
+        urls: Mapping[str, str] = stack.enter_context(
+            sandbox_urls(campaign, xs, sandbox_config, state_dir=state_dir, credits=sandbox_credits)) if sandbox else {}
+        table = plan.price_table
+        # every missing key fails here, all at once, before anything is sent
+        conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)
         box: list[Scheduler] = []
         aborted = aborted_late = False
         try:
-            aborted = execute(plan, journal, conf, xs, options, previous, out, note, transports or {}, box,
-                              downloads)
+            aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
+                              downloads, budget, scrubber)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result = run_manifest.build(box[0], campaign, previous)
-                    data = R.attach(result.to_json(), downloads, previous)
-                    M.dump(manifest_path, data)
+                    data = scrubber.value(R.attach(result.to_json(), downloads, previous))
+                    write_manifest(manifest_path, data)
                 aborted_late = bool(late)
-        run_report.report(out, box[0].notes, result, manifest_path)
-        R.report_lines(out, data)
+        sched = box[0]
+        run_report.report(text_out, sched.notes, result, manifest_path,
+                          budget_lines(sched.budget, result.charged_in_all()))
+        R.report_lines(text_out, data)
         if junit:
             R.write_junit(junit, data)
-        append_step_summary(env, run_report.markdown(data) + R.summary_markdown(plan, data))
+        append_step_summary(env, scrubber.text(run_report.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
+        if sched.budget.refused:
+            return 3  # stopped by the budget: what it charged and held back was said above
         code = run_report.exit_code(result, options)
+        if box[0].timed_out or output.broken:
+            return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too
         return 1 if code == 0 and R.download_failures(data) else code

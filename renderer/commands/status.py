@@ -8,11 +8,13 @@ from typing import Any, TextIO
 from renderer.errors import StateError
 from renderer.execute import journal as J
 from renderer.execute.journal import Journal, journal_path
+from renderer.manifest import default_path as default_manifest_path
+from renderer.campaign.campaign import load_campaign
 
 
 def open_journal(file: str, state_dir: str) -> Journal:
-    """The journal of an earlier run of a campaign (status, cancel)."""
-    path = journal_path(state_dir, file)
+    """The journal of an earlier run of a campaign (status, cancel), found by the campaign's identity."""
+    path = journal_path(state_dir, file, load_campaign(file).name, default_manifest_path(file))
     if not path.exists():
         raise StateError(f"no run state for {file} under {state_dir}: nothing has run yet")
     return Journal(path)

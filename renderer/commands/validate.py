@@ -8,6 +8,7 @@ from renderer.commands.common import Settings
 from renderer.errors import Invalid, UserError
 from renderer.plan.planner import build_plan
 from renderer.campaign.campaign import load_campaign
+from renderer.plan.price_overrides import below_documented
 
 
 def validate(paths: Sequence[str], settings: Settings = Settings(), warnings: list[UserError] | None = None) -> int:
@@ -18,6 +19,8 @@ def validate(paths: Sequence[str], settings: Settings = Settings(), warnings: li
     for path in paths:
         try:
             campaign = load_campaign(path, settings.yaml)
+            if warnings is not None:
+                warnings.extend(below_documented(campaign))
             the_plan, _ = build_plan(campaign, limits=settings.plan)
             if warnings is not None:
                 warnings.extend(the_plan.warnings)

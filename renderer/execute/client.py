@@ -12,20 +12,24 @@ kind           when                                            a POST was...
                Retry-After                                     safe to send again
 ``ambiguous``  read/write timeout, reset or protocol error     maybe processed
                once the request may have been written; other
-               5xx; 2xx whose body cannot be read
+               5xx; 2xx whose body cannot be read; no whole
+               answer within ``Timeouts.total``; a body past
+               ``Timeouts.max_body_bytes`` (a GET: ``retry``)
 ``rejected``   400, 404, 409, 422, other 4xx                   refused
 ``payment``    402                                             refused (no credits)
 ``auth``       401, 403                                        refused (bad key)
 =============  ==============================================  ===================
 
-The key lives only in the ``httpx.AsyncClient``'s default headers. Error texts are
-built here from status codes and the API's own message, then passed through
-``redact`` so that a key echoed back by a server cannot reach a log or the journal.
+The key lives only in the ``httpx.AsyncClient``'s default headers. Every answer is
+scrubbed here (``renderer.execute.scrub``) of every credential of the environment
+and of credential-named fields, and error texts are scrubbed whole before they are
+cut, so a key echoed back by a server cannot reach a log, the journal or the manifest.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
@@ -33,10 +37,11 @@ from typing import Any, Callable, Literal, Mapping
 import anyio
 import httpx
 
+from renderer import providers
 from renderer.errors import ConfigError
 from renderer.execute.limits import TokenBucket, retry_after
 from renderer.execute.settings import ProviderSettings, Timeouts
-from renderer import providers
+from renderer.execute.scrub import Scrubber
 from renderer.providers.base import Route, credits_from
 
 Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped"]
@@ -65,10 +70,7 @@ class Answer:
 
 
 def redact(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    return text
+    return Scrubber(secrets).text(text)
 
 
 def route_url(base_url: str, route: Route, path: str | None = None) -> str:
@@ -78,6 +80,25 @@ def route_url(base_url: str, route: Route, path: str | None = None) -> str:
         if base.endswith("/v1"):
             base = base[: -len("/v1")] + "/" + route.api_version
     return base + (path if path is not None else route.path)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _float(text: str) -> float | str:
+    value = float(text)
+    return value if math.isfinite(value) else text  # 1e400 is no number JSON can store again
+
+
+def parse_json(body: bytes) -> Any:
+    """An answer's JSON, or None. ``NaN``/``Infinity`` stay strings: they are not JSON."""
+    if not body:
+        return None
+    try:
+        return json.loads(body, parse_constant=str, parse_float=_float)
+    except (ValueError, RecursionError):
+        return None
 
 
 class ProviderClient:
@@ -90,11 +111,13 @@ class ProviderClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         bucket: TokenBucket | None = None,
+        scrubber: Scrubber | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.name
         self.base_url = settings.base_url
-        self._secrets = (settings.api_key,)
+        self.timeouts = timeouts
+        self.scrubber = Scrubber((*(scrubber.secrets if scrubber else ()), settings.api_key))
         submit_slots = settings.concurrency
         read_slots = max(2, settings.concurrency // 2)
         # Reads get slots of their own: a queue of submissions must not starve polling.
@@ -114,7 +137,7 @@ class ProviderClient:
         await self.http.aclose()
 
     def redact(self, text: str) -> str:
-        return redact(text, self._secrets)
+        return self.scrubber.text(text)
 
     async def send(
         self,
@@ -135,46 +158,77 @@ class ProviderClient:
         """
         write = method != "GET"
         limiter = self.submit_limiter if write else self.read_limiter
+        lost: Kind = "ambiguous" if write else "retry"
         async with limiter:
             await self.bucket.acquire()
+            released = False
             try:
                 if prepare is not None and not prepare():
                     return Answer("skipped")
                 self.counts[label] += 1
                 try:
-                    response = await self.http.request(
-                        method, url, json=json_body, params=params, files=files, headers=headers,
-                    )
+                    with anyio.fail_after(self.timeouts.total):
+                        async with self.http.stream(method, url, json=json_body, params=params, files=files,
+                                                    headers=headers) as response:
+                            self.bucket.release()  # its headers are in: no longer in flight
+                            released = True
+                            body = await self._read(response)
                 except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                    return Answer("retry", error=self._exc_text(exc, "could not connect"))
+                    return Answer("retry", error=self._exc_text(exc, "could not connect", url))
                 except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                    raise ConfigError(f"{self.name}: bad base URL: {self._exc_text(exc, 'invalid URL')}") from None
+                    raise ConfigError(f"{self.name}: bad base URL {self.base_url} ({self._source()}): "
+                                      f"{self._exc_text(exc, 'invalid URL')}") from None
+                except TimeoutError:
+                    return Answer(lost, error=f"no complete answer from {self._where(url)} within {self.timeouts.total:g} s")
+                except _TooLarge:
+                    return Answer(lost, error=f"the answer from {self._where(url)} is larger than "
+                                              f"{self.timeouts.max_body_bytes:,} bytes; not read")
                 except httpx.TimeoutException as exc:
-                    return Answer("ambiguous" if write else "retry", error=self._exc_text(exc, "timed out"))
+                    return Answer(lost, error=self._exc_text(exc, "timed out", url))
                 except httpx.TransportError as exc:  # reset, protocol error: after the request left
-                    return Answer("ambiguous" if write else "retry", error=self._exc_text(exc, "connection lost"))
+                    return Answer(lost, error=self._exc_text(exc, "connection lost", url))
             finally:
-                self.bucket.release()  # before its headers are read: no longer in flight
-        return self._classify(response, write)
+                if not released:
+                    self.bucket.release()
+        return self._classify(response, body, write)
 
-    def _exc_text(self, exc: Exception, fallback: str) -> str:
+    async def _read(self, response: httpx.Response) -> bytes:
+        """The whole body, or ``_TooLarge`` as soon as it passes the cap."""
+        cap = self.timeouts.max_body_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise _TooLarge()
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise _TooLarge()
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _source(self) -> str:
+        return f"from {self.settings.base_url_source}" if self.settings.base_url_source else "the base URL"
+
+    def _where(self, url: str) -> str:
+        return self.redact(f"{url.split('?', 1)[0]} ({self._source()})")
+
+    def _exc_text(self, exc: Exception, fallback: str, url: str | None = None) -> str:
         detail = str(exc) or fallback
-        return self.redact(f"{type(exc).__name__}: {detail}")
+        where = f"{fallback} to {self._where(url)}: " if url else ""
+        return self.redact(f"{where}{type(exc).__name__}: {detail}")[:1000]
 
-    def _classify(self, response: httpx.Response, write: bool) -> Answer:
-        headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
+    def _classify(self, response: httpx.Response, body: bytes, write: bool) -> Answer:
+        headers = {k: self.redact(response.headers[k]) for k in _KEPT_HEADERS if k in response.headers}
         self.bucket.observe(headers)
         status = response.status_code
-        try:
-            payload = response.json()
-        except (ValueError, json.JSONDecodeError):
-            payload = None
+        payload = self.scrubber.value(parse_json(body))
         wait = retry_after(headers.get("retry-after"))
         if 200 <= status < 300:
             if payload is None:
                 return Answer("ambiguous" if write else "retry", status, None, headers, f"HTTP {status} with an unreadable body")
             return Answer("ok", status, payload, headers)
-        error = self.redact(f"HTTP {status}: {_message(payload) or response.reason_phrase}")
+        error = f"HTTP {status}: {_message(payload, self.scrubber) or response.reason_phrase}"
         if status == 429 or (status == 503 and wait is not None):
             if wait is not None:
                 self.bucket.pause(wait)
@@ -191,15 +245,21 @@ class ProviderClient:
             return Answer("payment", status, payload, headers, error)
         if status in (401, 403):
             return Answer("auth", status, payload, headers, error)
+        if status == 404:
+            hint_of = getattr(providers.get(self.name), "base_url_hint", None)  # optional
+            hint = hint_of(self.base_url) if hint_of is not None else None
+            if hint:
+                error = f"{error} (hint: {hint})"
         return Answer("rejected", status, payload, headers, error)
 
 
-def _message(payload: Any) -> str | None:
+def _message(payload: Any, scrubber: Scrubber) -> str | None:
+    """The API's own error text, scrubbed whole, then cut."""
     if isinstance(payload, Mapping):
         for key in ("message", "detail", "error", "error_message"):
             value = payload.get(key)
             if isinstance(value, str) and value:
-                return value[:500]
+                return scrubber.text(value)[:500]
             if value:
-                return json.dumps(value)[:500]
+                return scrubber.text(json.dumps(value))[:500]
     return None

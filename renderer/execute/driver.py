@@ -5,43 +5,61 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TextIO
 
 import anyio
 import httpx
 
+from renderer.execute.balance import balance_warnings
+from renderer.execute.budget import Budget
 from renderer.execute.client import ProviderClient
-from renderer.execute.journal import Journal
+from renderer.execute.durable import first_error
+from renderer.execute.output import RunOutput
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
 from renderer.execute.scheduler import RunOptions, Scheduler
+from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import ExecSettings, ProviderSettings
+from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
 from renderer.results.runhooks import RunDownloads, downloading
 
 
-def execute(plan: Plan, journal: Journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
-            options: RunOptions, previous: Manifest | None, out: TextIO, note: str | None,
+def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
+            options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
             transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-            downloads: RunDownloads | None = None) -> bool:
+            downloads: RunDownloads | None = None, budget: Budget | None = None,
+            scrubber: Scrubber | None = None) -> bool:
     """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler.
-    ``downloads`` fetches each job's result files as it completes (``--outputs``)."""
-    return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, note, transports, box, downloads)
+    ``downloads`` fetches each job's result files as it completes (``--outputs``).
+
+    A task's own error (the journal's disk full...) is raised as itself, not in a group.
+    """
+    try:
+        return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, notes, transports, box,
+                         downloads, budget, scrubber or Scrubber())
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
 
 
-async def _execute(plan: Plan, journal: Journal, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
-                   options: RunOptions, previous: Manifest | None, out: TextIO, note: str | None,
+async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
+                   options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
                    transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-                   downloads: RunDownloads | None) -> bool:
-    clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name)) for name, ps in conf.items()}
-    sched = Scheduler(plan, journal, clients, xs, options, previous=previous)
+                   downloads: RunDownloads | None, budget: Budget | None, scrubber: Scrubber) -> bool:
+    clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber)
+               for name, ps in conf.items()}
+    sched = Scheduler(plan, journal, clients, xs, options, previous=previous, budget=budget)
     sched.on_done = downloads.on_done if downloads is not None else None
     box.append(sched)
+    if isinstance(out, RunOutput):
+        out.on_broken = lambda: _reader_gone(sched)
     total = sum(1 for i in plan.instances if i.action != "skip")
     reporter = reporter_for(out, total, xs.progress_interval)
-    if note:
+    for note in notes:
         reporter.note(f"note: {note}")
+    for warning in await balance_warnings(plan, clients):
+        reporter.note(warning)
     interrupts = 0
     try:
         async with anyio.create_task_group() as tg:
@@ -69,6 +87,14 @@ async def _execute(plan: Plan, journal: Journal, conf: Mapping[str, ProviderSett
                 await c.aclose()
         reporter.close(_snapshot(sched, options))
     return interrupts > 1
+
+
+def _reader_gone(sched: Scheduler) -> None:
+    """`renderer run | head`: nobody reads on. Stop like a first Ctrl-C; the manifest is still written."""
+    sched.stop("the output was closed (broken pipe): no further submissions; "
+               "unfinished jobs stay pending and a later run resumes them")
+    for p in sched.pollers.values():
+        p.stop("output closed; left pending")
 
 
 async def _signals(handler: Callable[[], Awaitable[None]]) -> None:

@@ -1,6 +1,6 @@
 """The journal: the truth about what a campaign's runs sent, and what came back.
 
-One SQLite file per campaign file, in WAL mode, one transaction per state change.
+One SQLite file per campaign (keyed by its identity: ``campaign_identity``), in WAL mode, one transaction per state change.
 The order of writes is what makes a run safe to kill at any point:
 
 1. ``begin`` writes the intent (state ``sending``) with the exact request body and
@@ -22,6 +22,8 @@ request body, errors are redacted by the client before they reach the journal.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import socket
@@ -29,7 +31,7 @@ import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from renderer.errors import StateError
 
@@ -226,6 +228,54 @@ def _load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+def recovery_hint(path: Path) -> str:
+    """The safe way out of an unusable journal: keep what it holds, adopt from the manifest."""
+    return (f"keep the file: move it aside (`mv {path} {path}.broken`, with its -wal and -shm files if any) and run "
+            f"again; the run then adopts every job the campaign's manifest records as accepted and polls it instead "
+            f"of sending it again (`sqlite3 {path}.broken .recover` can salvage the rest)")
+
+
+def describe(path: Path, exc: BaseException, *, opening: bool = False) -> str:
+    """What went wrong with the journal at ``path``, in words that name the file and the way out."""
+    text = str(exc)
+    low = text.lower()
+    if "disk is full" in low or "database or disk is full" in low or getattr(exc, "errno", None) == 28:
+        return (f"{path}: the disk is full: the journal cannot record the run ({text}); "
+                f"free some space (or pass another --state-dir) and run again: what was accepted is in the manifest")
+    if ("readonly" in low or "read-only" in low or isinstance(exc, PermissionError)
+            or (opening and "unable to open" in low)):
+        return (f"{path}: cannot write the journal: its folder is read-only or not writable ({text}); "
+                f"pass a writable --state-dir: the run adopts the jobs the manifest records as accepted")
+    if "locked" in low or "busy" in low:
+        return f"{path}: the journal is locked by another process ({text})"
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return f"{path}: the journal is corrupt ({text}); nothing was replaced: {recovery_hint(path)}"
+    return f"{path}: the journal failed ({type(exc).__name__}: {text}); {recovery_hint(path)}"
+
+
+@contextlib.contextmanager
+def translated(path: Path, *, opening: bool = False) -> Iterator[None]:
+    """sqlite3 and OS errors become ``StateError``s that name the journal file."""
+    try:
+        yield
+    except (StateError, sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise  # ours, or our bug: not the file's fault
+    except (sqlite3.Error, OSError) as exc:
+        raise StateError(describe(path, exc, opening=opening)) from None
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(fn: _F) -> _F:
+    @functools.wraps(fn)
+    def wrapper(self: "Journal", *args: Any, **kwargs: Any) -> Any:
+        with translated(self.path):
+            return fn(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 class Journal:
     """One campaign's journal. Used from one thread (the run's event loop)."""
 
@@ -235,15 +285,22 @@ class Journal:
         *,
         durable_intents: bool = True,
         after_commit: Callable[[int], None] | None = None,
+        max_pages: int | None = None,
     ) -> None:
         self.path = path
         self.durable_intents = durable_intents
         self.after_commit = after_commit
         self.transitions = 0
+        self.max_pages = max_pages  # SQLite's own limit: a "disk full" on demand (tests)
         self._lock_fd: int | None = None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
+        self._unsaved: dict[int, Submission] = {}  # outcomes the disk refused: kept for the manifest
+        self.was_empty = path.exists() and path.stat().st_size == 0
+        with translated(path, opening=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
             self._db = self._connect("NORMAL")
+            check = self._db.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
             self._db.executescript(_DDL)
             version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
@@ -253,9 +310,7 @@ class Journal:
             # Intents go through a second connection that fsyncs every commit: a lost
             # intent after a sent POST is the one loss that could make a run pay twice.
             self._intent_db = self._connect("FULL") if durable_intents else self._db
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"{path}: the journal is not readable ({exc}); move it aside to start over") from None
-        self._verdicts: set[str] = {r[0] for r in self._db.execute("SELECT instance_id FROM verdicts")}
+            self._verdicts: set[str] = {r[0] for r in self._db.execute("SELECT instance_id FROM verdicts")}
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
@@ -263,6 +318,8 @@ class Journal:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.execute("PRAGMA busy_timeout=30000")
+        if self.max_pages is not None:
+            db.execute(f"PRAGMA max_page_count={int(self.max_pages)}")
         return db
 
     # -- plumbing ---------------------------------------------------------------
@@ -387,6 +444,8 @@ class Journal:
         return {(r["instance_id"], r["input_sha256"]): _submission(r) for r in rows}
 
     def get(self, submission_id: int) -> Submission:
+        if submission_id in self._unsaved:
+            return self._unsaved[submission_id]
         row = self._db.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
         if row is None:
             raise StateError(f"{self.path}: submission {submission_id} vanished")
@@ -399,9 +458,8 @@ class Journal:
         ).fetchall()
         return [_submission(r) for r in rows]
 
-    def all(self) -> Iterator[Submission]:
-        for row in self._db.execute("SELECT * FROM submissions ORDER BY id"):
-            yield _submission(row)
+    def all(self) -> list[Submission]:
+        return [_submission(row) for row in self._db.execute("SELECT * FROM submissions ORDER BY id")]
 
     def claimed_ids(self) -> set[str]:
         """Every request and session id some submission already owns."""
@@ -482,10 +540,17 @@ class Journal:
         stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v) if k == "response" and v is not None else v)
                   for k, v in fields.items()}
         cols = ", ".join(f"{k} = ?" for k in stored)
-        self._write(f"UPDATE submissions SET {cols} WHERE id = ?", (*stored.values(), sub.id))
         if "result_urls" in fields:
             fields["result_urls"] = tuple(fields["result_urls"])
-        return replace(sub, **fields)
+        new = replace(sub, **fields)
+        try:
+            with translated(self.path):
+                self._write(f"UPDATE submissions SET {cols} WHERE id = ?", (*stored.values(), sub.id))
+        except StateError:
+            self._unsaved[sub.id] = new  # an id the API returned is never lost: the manifest gets it
+            raise
+        self._unsaved.pop(sub.id, None)
+        return new
 
     def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission:
         """The last attempt provably did nothing; another may follow."""
@@ -531,6 +596,50 @@ class Journal:
             duration=duration, response=response, error=error, finished_at=now_iso(),
         )
 
+    def adopt(
+        self,
+        *,
+        instance_id: str,
+        endpoint: str,
+        provider: str,
+        input_sha256: str,
+        generation: int,
+        idempotency_key: str,
+        state: str,
+        body: Any,
+        estimate: tuple[float | None, float | None],
+        request_id: str | None,
+        session_id: str | None,
+        credits_charged: float | None,
+        sent_at: str | None,
+        error: str | None,
+    ) -> None:
+        """Seed a submission another run made, as the manifest records it (``renderer.execute.adopt``)."""
+        at = now_iso()
+        self._write(
+            "INSERT INTO submissions (instance_id, endpoint, provider, input_sha256, generation, idempotency_key,"
+            " state, body, estimate_min, estimate_max, attempts, request_id, session_id, credits_charged, error,"
+            " created_at, sent_at, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, state, _dump(body),
+             estimate[0], estimate[1], request_id, session_id, credits_charged, error, at, sent_at or at,
+             sent_at if request_id else None, at),
+        )
+
+    def generation_max(self, instance_id: str, input_sha256: str) -> int:
+        row = self._db.execute("SELECT MAX(generation) FROM submissions WHERE instance_id = ? AND input_sha256 = ?",
+                               (instance_id, input_sha256)).fetchone()
+        return int(row[0] or 0)
+
+    def reconciliations(self) -> dict[str, dict[str, Any]]:
+        """The last reconciliation that proved each instance's submission, with its evidence."""
+        out: dict[str, dict[str, Any]] = {}
+        for r in self._db.execute("SELECT instance_id, detail FROM events WHERE kind = 'reconciled' ORDER BY seq"):
+            try:
+                out[r[0]] = json.loads(r[1])
+            except (TypeError, ValueError):
+                continue
+        return out
+
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
                     (path, file_sha256, storage_key, _dump(response), now_iso()))
@@ -552,6 +661,11 @@ class Journal:
         if self._verdicts:
             self._write("DELETE FROM verdicts", ())
             self._verdicts.clear()
+
+
+for _name, _fn in list(vars(Journal).items()):
+    if callable(_fn) and not _name.startswith("_") and _name not in ("release_lock", "close"):
+        setattr(Journal, _name, _guarded(_fn))
 
 
 class _Tx:
@@ -598,10 +712,36 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def journal_path(state_dir: str | Path, campaign_path: str | Path) -> Path:
-    """``<state_dir>/<stem>-<hash of the campaign's absolute path>.sqlite``."""
+def repository_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that holds ``.git`` (a folder or a worktree's file)."""
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def campaign_identity(campaign_path: str | Path, name: str, manifest_path: str | Path | None = None) -> str:
+    """Who a campaign is, wherever the checkout lies and whatever the working directory.
+
+    Its ``name`` and its path relative to the repository root, or else relative to
+    the manifest's folder (beside the campaign by default): the same on a CI runner,
+    in a copy of the checkout, and from any working directory.
+    """
+    campaign = Path(campaign_path).resolve()
+    root = repository_root(campaign.parent)
+    if root is None:
+        base = Path(manifest_path).resolve().parent if manifest_path is not None else campaign.parent
+        rel = os.path.relpath(campaign, base)
+    else:
+        rel = os.path.relpath(campaign, root)
+    return f"{name}\n{Path(rel).as_posix()}"
+
+
+def journal_path(state_dir: str | Path, campaign_path: str | Path, name: str,
+                 manifest_path: str | Path | None = None) -> Path:
+    """``<state_dir>/<stem>-<hash of the campaign's identity>.sqlite``."""
     import hashlib
 
-    absolute = str(Path(campaign_path).resolve())
-    digest = hashlib.sha256(absolute.encode("utf-8")).hexdigest()[:12]
+    identity = campaign_identity(campaign_path, name, manifest_path)
+    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
     return Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"

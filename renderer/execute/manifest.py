@@ -6,6 +6,7 @@ status payloads, never a key or a header.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -30,7 +31,7 @@ def _elapsed(sub: J.Submission) -> float | None:
 
 
 def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, error: str | None,
-             sub: J.Submission | None) -> ManifestEntry:
+             sub: J.Submission | None, reconciled: Mapping[str, Any] | None = None) -> ManifestEntry:
     estimated = price.credits if price is not None else None
     if sub is None:
         return ManifestEntry(endpoint=endpoint, input_sha256=sha, status=status, credits_estimated=estimated, error=error)
@@ -43,7 +44,19 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
         finished_at=sub.finished_at, duration=sub.duration, attempts=sub.attempts, error=error,
         elapsed_seconds=_elapsed(sub), submitted=True,
         response=sub.response if sub.state == J.COMPLETED else None, has_response=sub.state == J.COMPLETED,
+        generation=sub.generation,  # a later run, anywhere, keys a re-render past it
+        # an answer never came: what was sent (when not `request`: an upload's key), to settle it anywhere
+        request_body=sub.body, has_request_body=status == "unknown" and sub.request_id is None,
+        reconciled=reconciled,
     )
+
+
+def spent(scheduler: Scheduler) -> float:
+    """Credits charged by every run and attempt of the campaign: the journal's, and what
+    only the previous manifest knew (its journal is gone)."""
+    charged = sum(s.credits_charged or 0.0 for s in scheduler.journal.all() if s.state in J.SPENDING)
+    total = scheduler.budget.spent_outside + charged
+    return int(total) if float(total).is_integer() else total
 
 
 def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Manifest:
@@ -51,6 +64,7 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Man
     old = previous.jobs if previous is not None else {}
     jobs: dict[str, ManifestEntry] = {}
     journal = scheduler.journal
+    proofs = journal.reconciliations()
     for iid, st in scheduler.jobs.items():
         inst = st.inst
         if st.reused is not None:
@@ -62,12 +76,19 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Man
             continue
         sub = journal.get(st.sub.id) if st.sub is not None else None
         if sub is not None:
-            jobs[iid] = entry_of(inst.endpoint, st.sha, st.price or inst.price, sub.public_status, st.error or sub.error, sub)
+            proof = proofs.get(iid)
+            reconciled = ({"by": proof.get("by"), "evidence": proof.get("evidence")}
+                          if proof is not None and proof.get("request_id") == sub.request_id else None)
+            jobs[iid] = entry_of(inst.endpoint, st.sha, st.price or inst.price, sub.public_status,
+                                 st.error or sub.error, sub, reconciled)
         else:
             status = st.status if st.status in STATUSES else "not_submitted"
             jobs[iid] = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
                                  st.error or "not submitted", None)
         # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending
         request = st.body if st.body is not None else (None if inst.pending else inst.body)
-        jobs[iid] = replace(jobs[iid], request=request, has_request=True)
-    return Manifest(campaign.name, campaign.sha256, _version(), jobs)
+        entry = replace(jobs[iid], request=request, has_request=True)
+        if entry.has_request_body and entry.request_body == request:
+            entry = replace(entry, request_body=None, has_request_body=False)  # `request` says it already
+        jobs[iid] = entry
+    return Manifest(campaign.name, campaign.sha256, _version(), jobs, spent(scheduler))

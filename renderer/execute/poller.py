@@ -11,8 +11,13 @@ rarely). On every tick the loop reads what is due:
   most ``PollSettings.<kind>_window`` such jobs unfinished (see ``Scheduler``).
 - everything else: per-id reads.
 
+Every read is a task of its own: a slow answer (the client bounds each request by
+``Timeouts.total``) delays only the jobs it answers for; the loop keeps dispatching
+the others. A watch with a read in flight is not read again until it returns.
+
 A read that fails is retried on the next tick; a 404 several times in a row ends
-the watch as failed (the API does not know the id).
+the watch as failed (the API does not know the id). An answer whose values have the
+wrong shape (``renderer.providers.shapes``) ends the watch as failed, saying why.
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ from typing import Any, Callable, Mapping
 
 import anyio
 import anyio.lowlevel
+from anyio.abc import TaskGroup
 
 from renderer import providers
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.settings import PollSettings
+from renderer.providers import shapes
 from renderer.providers.base import Route, Status
+from renderer.campaign.durations import format_duration
 from renderer.providers.protocol import BatchRead
+from renderer.providers.shapes import ShapeError
 
 Clock = Callable[[], float]
 
@@ -40,6 +49,7 @@ class PollResult:
     payload: Any = None
     credits_charged: float | None = None
     stopped: str | None = None
+    charge_problem: str | None = None  # the API's credits figure was not a usable number
 
 
 @dataclass(slots=True, eq=False)
@@ -53,6 +63,7 @@ class Watch:
     result: PollResult | None = None
     not_found: int = 0
     list_misses: int = 0
+    reading: bool = False  # a read that answers for it is in flight
 
     batch_read: BatchRead | None = None
 
@@ -78,8 +89,11 @@ class Poller:
         self._last_list: dict[str, float] = {}
         self.reads: dict[str, int] = {"per_id": 0, **{f"{b.kind}_list": 0 for b in providers.get(client.name).BATCH_READS}}
         self._batch_reads: dict[str, BatchRead] = {}
+        self._stopped: str | None = None
 
     async def watch(self, route: Route, request_id: str, first_read: float | None = None) -> PollResult:
+        if self._stopped is not None:  # accepted after the stop (its POST was in flight): read it later
+            return PollResult(None, stopped=self._stopped)
         now = self.clock()
         delay = self.settings.initial if first_read is None else first_read
         w = Watch(route, request_id, now + delay, self.settings.initial, now, batch_read=providers.batch_read(route))
@@ -95,7 +109,8 @@ class Poller:
         return w.result
 
     def stop(self, reason: str) -> None:
-        """End every watch now, leaving the jobs pending (first Ctrl-C, --detach)."""
+        """End every watch now, and any later one, leaving the jobs pending (first Ctrl-C, timeouts)."""
+        self._stopped = reason
         for w in list(self.watches.values()):
             self._end(w, PollResult(None, stopped=reason))
 
@@ -106,53 +121,81 @@ class Poller:
 
     async def run(self) -> None:
         """Read what is due, forever; cancelled by the scheduler when every job is done."""
-        while True:
-            await anyio.lowlevel.checkpoint()  # let ended watchers leave before looking again
-            active = [w for w in self.watches.values() if w.result is None]
-            if not active:
+        async with anyio.create_task_group() as tg:
+            while True:
+                await anyio.lowlevel.checkpoint()  # let ended watchers leave before looking again
+                now = self.clock()
+                self._expire(now)
+                idle = [w for w in self.watches.values() if w.result is None and not w.reading]
                 self._wake = anyio.Event()
-                await self._wake.wait()
-                continue
-            now = self.clock()
-            next_due = min(w.next_due for w in active)
-            if next_due > now:
-                self._wake = anyio.Event()
-                with anyio.move_on_after(next_due - now):
-                    await self._wake.wait()
-                continue
-            await self._tick(now)
+                if not idle:
+                    await self._wake.wait()  # a new watch, or a read in flight came back
+                    continue
+                next_due = min(w.next_due for w in idle)
+                if next_due > now:
+                    with anyio.move_on_after(next_due - now):
+                        await self._wake.wait()
+                    continue
+                self._dispatch(tg, now)
 
-    async def _tick(self, now: float) -> None:
-        due = [w for w in self.watches.values() if w.next_due <= now and w.result is None]
-        per_id: list[Watch] = []
+    def _expire(self, now: float) -> None:
+        for w in list(self.watches.values()):
+            if w.result is None and now - w.started > self.settings.job_timeout:
+                self._end(w, PollResult(None, stopped=timeout_text(self.settings.job_timeout)))
+
+    def _dispatch(self, tg: TaskGroup, now: float) -> None:
+        """Start the reads of every due watch, each as a task of its own."""
+        due = [w for w in self.watches.values() if w.next_due <= now and w.result is None and not w.reading]
         groups: dict[str, list[Watch]] = {}
         for w in due:
             kind = w.batch
             if kind is None:
-                per_id.append(w)
+                self._start_read(tg, w)
             else:
                 groups.setdefault(kind, []).append(w)
         for kind, ws in groups.items():
             last = self._last_list.get(kind, -1e18)
             watching = sum(1 for w in self.watches.values() if w.batch == kind and w.result is None)
             if watching < self.settings.list_min_jobs:
-                per_id.extend(ws)  # one job: its own status read costs the same as a list
+                for w in ws:  # one job: its own status read costs the same as a list
+                    self._start_read(tg, w)
             elif now - last < self.settings.list_interval:
                 for w in ws:  # the next list read is close; wait for it
                     w.next_due = last + self.settings.list_interval
             else:
                 self._last_list[kind] = now
-                per_id.extend(await self._list_read(kind, ws))
-        if per_id:
-            async with anyio.create_task_group() as tg:
-                for w in per_id:
-                    tg.start_soon(self._read_one, w)
+                for w in ws:
+                    w.reading = True
+                tg.start_soon(self._list_task, tg, kind, ws)
+
+    def _start_read(self, tg: TaskGroup, w: Watch) -> None:
+        w.reading = True
+        tg.start_soon(self._read_task, w)
+
+    async def _read_task(self, w: Watch) -> None:
+        try:
+            await self._read_one(w)
+        finally:
+            w.reading = False
+            self._wake.set()
+
+    async def _list_task(self, tg: TaskGroup, kind: str, ws: list[Watch]) -> None:
+        left: list[Watch] = list(ws)
+        try:
+            left = await self._list_read(kind, ws)
+        finally:
+            for w in ws:
+                w.reading = False
+            self._wake.set()
+        for w in left:
+            if w.result is None and not w.reading:
+                self._start_read(tg, w)
 
     def _reschedule(self, w: Watch) -> None:
         w.next_due = self.clock() + w.interval
         w.interval = min(self.settings.max_interval, w.interval * self.settings.factor)
         if self.clock() - w.started > self.settings.job_timeout:
-            self._end(w, PollResult(None, stopped=f"still rendering after {self.settings.job_timeout:.0f} s"))
+            self._end(w, PollResult(None, stopped=timeout_text(self.settings.job_timeout)))
 
     async def _list_read(self, kind: str, due: list[Watch]) -> list[Watch]:
         """One batch read; returns the due watches it could not answer for."""
@@ -215,10 +258,18 @@ class Poller:
 
     def _apply(self, w: Watch, payload: Any, reschedule: bool) -> None:
         provider = providers.of(w.route)
-        status = provider.parse_status(w.route, payload)
+        try:
+            status = provider.parse_status(w.route, payload)
+        except ShapeError as exc:
+            status = Status("failed", error=f"the API's answer for {w.request_id} has the wrong shape: {exc}")
         if status.state == "pending":
             if reschedule:
                 self._reschedule(w)
             return
-        charged = provider.credits_charged({}, payload)
-        self._end(w, PollResult(status, payload, charged))
+        charged, problem = shapes.credits(provider.credits_charged({}, payload))
+        self._end(w, PollResult(status, payload, charged, charge_problem=problem))
+
+
+def timeout_text(seconds: float) -> str:
+    return (f"still rendering after the job timeout ({format_duration(seconds)}); left pending: "
+            "run again to keep waiting, or raise timeouts.job / --job-timeout")

@@ -9,42 +9,53 @@ say "unknown" and leave the decision to a person (``--resubmit-unknown``).
 What the list routes can prove, and what they cannot:
 
 - Routes whose provider has a reconciliation list (``Provider.RECONCILIATION``, e.g.
-  ``GET /image/list``): it shows recent sessions with their ``case_type`` and
-  ``created_at`` but not their input. A submission is attributed
-  to a listed session only when exactly one session of the route's case type was
-  created in the submission's time window (from ``clock_skew`` before the first
-  attempt until now) that no other submission in the journal already owns, *and*
-  this is the only unsettled submission of that case type. That proves the API
-  accepted a request of this kind in that window that this campaign did not
-  otherwise account for; it cannot exclude another client of the same account
-  sending the same kind of request in the same seconds. Two or more candidates,
-  or two or more unsettled submissions, prove nothing: all stay ``unknown``.
+  ``GET /image/list``) show recent sessions. A listed
+  session is this submission's only with proof from its *own* fields: they echo
+  the body that was sent (its source ``image_url``, ``image_urls``, ``prompt``...),
+  every field both carry is equal, at least one of them identifies the input, it
+  was created in the submission's window (from ``clock_skew`` before the first
+  attempt), no submission in the journal owns it, and it is the only such session.
+  Another unsettled submission with the same identifying input makes it ambiguous.
+  Being "the only unclaimed session" of a case type is not proof: another campaign
+  on the same account, or another client, creates those too. A list whose items
+  do not echo the input (the docs' example does not) proves nothing: ``unknown``.
 - An empty list does not prove that nothing was processed (a request can still be
   in the server's queue, and the list only shows the most recent sessions), so
   absence never allows a resubmission.
 - A list of completed sessions that shows neither inputs nor creation times cannot
   tie a session to a request, and routes without a list have nothing: ``unknown``.
+
+Every proof comes with its evidence (``Finding.evidence``): the scheduler prints
+it, and the manifest entry records it under ``reconciled``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Iterable, Mapping
 
 from renderer import providers
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import SENDING, UNKNOWN, Submission, parse_iso
+from renderer.providers import shapes
 from renderer.providers.base import Route
 from renderer.providers.protocol import Reconciliation
 
 
+# Fields of a body that identify its input, when a listed session echoes them.
+IDENTIFYING = ("image_url", "image_urls", "prompt", "images", "image_list")
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """The outcome of one reconciliation: a proven request id, or why there is none."""
+    """The outcome of one reconciliation: a proven request id with its evidence, or why there is none."""
 
     request_id: str | None
     note: str
     payload: Any = None
+    evidence: Mapping[str, Any] | None = None
+    by: str | None = None  # the list route that proved it
 
 
 def _capability(route: Route) -> Reconciliation | None:
@@ -54,6 +65,35 @@ def _capability(route: Route) -> Reconciliation | None:
 
 def can_reconcile(route: Route) -> bool:
     return _capability(route) is not None
+
+
+def _input(body: Any) -> Mapping[str, Any]:
+    if isinstance(body, Mapping):
+        inner = body.get("input")
+        return inner if isinstance(inner, Mapping) else body
+    return {}
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b or a.lower() == b.lower()  # "2k" sent, "2K" echoed
+    return bool(a == b)
+
+
+def matching_fields(sent: Any, item: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The fields a listed session shares with the body sent, if they prove it is that body's."""
+    inp = _input(sent)
+    shared = {k: inp[k] for k in inp if k in item and item[k] is not None and inp[k] is not None}
+    if not any(k in IDENTIFYING for k in shared):
+        return None
+    if any(not _same(v, item[k]) for k, v in shared.items()):
+        return None
+    return shared
+
+
+def _identity(body: Any) -> tuple[tuple[str, str], ...]:
+    inp = _input(body)
+    return tuple((k, repr(inp[k])) for k in IDENTIFYING if k in inp)
 
 
 async def reconcile(
@@ -72,12 +112,17 @@ async def reconcile(
     if rec is None:
         return Finding(None, f"{route.endpoint} has no list route that ties a session to a request")
     case_type = rec.case_types[route.family]
+    mine = _identity(sub.body)
+    if not mine:
+        return Finding(None, f"the body sent holds none of {', '.join(IDENTIFYING)}: nothing could prove a session is ours")
     rivals = [
         s for s in unsettled
         if s.id != sub.id and s.state in (SENDING, UNKNOWN) and s.endpoint in _same_case(route, rec, case_type)
+        and _identity(s.body) == mine
     ]
     if rivals:
-        return Finding(None, f"{len(rivals) + 1} unsettled {case_type} submissions; the list cannot tell them apart")
+        return Finding(None, f"{len(rivals) + 1} unsettled {case_type} submissions with the same input; "
+                             "the list cannot tell them apart")
     answer = await client.send(
         "GET", route_url(client.base_url, route, rec.path), params={"limit": str(list_limit)}, label="reconcile"
     )
@@ -85,24 +130,42 @@ async def reconcile(
     if sessions is None:
         return Finding(None, f"could not read {rec.path} ({answer.error or 'unexpected shape'})")
     since = (parse_iso(sub.sent_at or sub.created_at) or now) - clock_skew
-    candidates = []
+    candidates = _candidates(sessions, sub, case_type, claimed, since)
+    if len(candidates) == 1:
+        item, fields = candidates[0]
+        rid = shapes.optional_id(item.get("request_id")) or shapes.optional_id(item.get("session_id"))
+        evidence = {"session_id": item.get("session_id"), "case_type": case_type, "created_at": item.get("created_at"),
+                    "matched": fields, "window_start": _iso(since)}
+        return Finding(rid, f"proven by {rec.path}: the only unclaimed {case_type} session since the intent "
+                            f"whose own fields match the body sent ({', '.join(sorted(fields))})", item, evidence, rec.path)
+    if not candidates:
+        return Finding(None, f"no unclaimed {case_type} session listed since the intent echoes the body sent; "
+                             "that does not prove it was not processed")
+    return Finding(None, f"{len(candidates)} unclaimed {case_type} sessions since the intent match the body sent; "
+                         "cannot tell which is ours")
+
+
+def _candidates(sessions: Iterable[Any], sub: Submission, case_type: str, claimed: set[str],
+                since: float) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
+    """Listed sessions of the case type, unclaimed, created in the window, echoing the body sent."""
+    out: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for item in sessions:
         if not isinstance(item, Mapping) or item.get("case_type") != case_type:
             continue
-        sid = item.get("session_id") or item.get("request_id")
-        if not isinstance(sid, str) or sid in claimed:
+        sid = shapes.optional_id(item.get("session_id")) or shapes.optional_id(item.get("request_id"))
+        if sid is None or sid in claimed:
             continue
         created = parse_iso(item.get("created_at")) if isinstance(item.get("created_at"), str) else None
         if created is None or created < since:
             continue
-        candidates.append(item)
-    if len(candidates) == 1:
-        item = candidates[0]
-        rid = item.get("request_id") or item.get("session_id")
-        return Finding(rid, f"proven by {rec.path}: the only unclaimed {case_type} session created since the intent", item)
-    if not candidates:
-        return Finding(None, f"no unclaimed {case_type} session listed since the intent; that does not prove it was not processed")
-    return Finding(None, f"{len(candidates)} unclaimed {case_type} sessions since the intent; cannot tell which is ours")
+        fields = matching_fields(sub.body, item)
+        if fields is not None:
+            out.append((item, fields))
+    return out
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _same_case(route: Route, rec: Reconciliation, case_type: str) -> set[str]:

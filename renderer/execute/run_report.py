@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -32,9 +32,14 @@ def exit_code(manifest: Manifest, options: RunOptions) -> int:
     return 1
 
 
-def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Path) -> None:
+def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Path, lines: Sequence[str] = ()) -> None:
+    """Notes, then ``lines`` (the budget's word), then the jobs that did not complete."""
     for text in dict.fromkeys(notes):
         out.write(f"note: {text}\n")
+    timed = sum(1 for e in manifest.jobs.values() if e.status == "pending" and "job timeout" in (e.error or ""))
+    if timed:
+        out.write(f"{timed} job(s) still rendering after the job timeout: left pending; run again to keep waiting\n")
+    out.writelines(line + "\n" for line in lines)
     problems = _problems(manifest)
     for iid, e in problems[:MAX_PROBLEM_LINES]:
         out.write(f"{e.status:>13}  {iid}: {e.error or ''}\n")

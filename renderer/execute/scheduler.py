@@ -16,9 +16,10 @@ nothing, or failed/refused      submits (a new generation after a failure)
 ``completed``                   reuses the outputs
 ==============================  ==============================================
 
-Budget: every instance holds the credits it may spend (its estimate's max until
-the API says what it charged); a submission that would take the total past
-``budget.max_credits`` is not made. A 402 stops submissions to that provider,
+Budget (``renderer.execute.budget``): every submission, of this run or an earlier
+one, counts what it was charged or may still be; a POST is admitted right before
+it is sent only if its hold still fits ``budget.max_credits``. Cancelled jobs stay
+cancelled unless ``--rerun-cancelled``. A 402 stops submissions to that provider,
 an interrupt (first Ctrl-C) stops all; what was accepted is still polled after a
 402, and left pending after an interrupt (a later run resumes it).
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -36,20 +38,28 @@ from typing import Any, AsyncIterator, Callable, Mapping
 import anyio
 
 from renderer import providers
-from renderer.errors import ApiError, DataFileError, Invalid, UserError
+from renderer.errors import ApiError, DataFileError, Invalid, StateError, UserError
 from renderer.execute import journal as J
+from renderer.execute.balance import remaining_credits, remaining_note
+from renderer.execute.breaker import Breaker
+from renderer.execute.budget import Budget, Turn
 from renderer.execute.client import Answer, ProviderClient, route_url
-from renderer.execute.journal import Journal, Submission
+from renderer.execute.journal import Submission
+from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
 from renderer.execute.outputs import job_duration, outputs_of
 from renderer.execute.poller import Poller
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
+from renderer.execute.scrub import keep_fields
 from renderer.execute.settings import ExecSettings
 from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Outputs, Plan
 from renderer.plan.resolve import Resolved
+from renderer.providers import shapes
 from renderer.providers.base import Price, Route, Status
+from renderer.providers.shapes import ShapeError
+from renderer.campaign.durations import format_duration
 
 WAITING, QUEUED, SUBMITTING, PENDING = "waiting", "queued", "submitting", "pending"
 
@@ -64,6 +74,7 @@ def idempotency_key(campaign: str, instance_id: str, input_sha256: str, generati
 class RunOptions:
     detach: bool = False
     resubmit_unknown: bool = False
+    rerun_cancelled: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -79,6 +90,8 @@ class JobState:
     sub: Submission | None = None
     outputs: Outputs | None = None
     reused: ManifestEntry | None = None  # the previous manifest entry it reuses
+    turn: Turn | None = None  # its pricing family's turn, while its POST is unanswered
+    held_back: str | None = None  # why the budget did not admit its POST
     body: Any = None  # the rendered request body it sends (before any upload), once known
 
 
@@ -99,38 +112,6 @@ class Tries:
     backoff: Backoff
     started: float
     attempt: int = 0
-
-
-class Budget:
-    """Credits each instance may spend; submissions are admitted against ``limit``."""
-
-    def __init__(self, limit: float | None) -> None:
-        self.limit = limit
-        self.held: dict[str, float] = {}
-
-    @property
-    def total(self) -> float:
-        return sum(self.held.values())
-
-    def hold(self, iid: str, amount: float | None) -> None:
-        self.held[iid] = amount or 0.0
-
-    def release(self, iid: str) -> None:
-        self.held.pop(iid, None)
-
-    def admit(self, iid: str, need: float | None) -> str | None:
-        """None if the submission fits (and is then held), else why it does not."""
-        if self.limit is None:
-            self.held[iid] = need or 0.0
-            return None
-        if need is None:
-            return "its price is unknown and the campaign sets budget.max_credits; add the price under `pricing`"
-        others = self.total - self.held.get(iid, 0.0)
-        if others + need > self.limit:
-            return (f"it may cost {need:g} credits and {others:g} are already committed: "
-                    f"that would pass budget.max_credits {self.limit:g}")
-        self.held[iid] = need
-        return None
 
 
 class SubmissionGate:
@@ -179,7 +160,7 @@ class Scheduler:
     def __init__(
         self,
         plan: Plan,
-        journal: Journal,
+        journal: JournalStore,
         clients: Mapping[str, ProviderClient],
         settings: ExecSettings,
         options: RunOptions = RunOptions(),
@@ -188,6 +169,7 @@ class Scheduler:
         campaign_folder: Path | None = None,
         rng: random.Random | None = None,
         clock: Any = time.monotonic,
+        budget: Budget | None = None,
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -202,14 +184,19 @@ class Scheduler:
         self.pollers = {name: Poller(c, settings.poll, clock) for name, c in clients.items()}
         self.windows: dict[str, anyio.Semaphore] = {}  # per windowed list read: "<kind>_window" slots
         self.gates = {name: SubmissionGate() for name in clients}
-        self.budget = Budget(plan.campaign.budget)
+        self.budget = budget or Budget(plan.campaign.budget)
         self.stop_reason: str | None = None
         self.stopped_providers: dict[str, str] = {}
+        self.breaker = Breaker(settings.breaker_threshold)
+        self.timed_out = False  # the run timeout passed
         self.notes: list[str] = []
         self.jobs: dict[str, JobState] = {i.id: JobState(i) for i in plan.instances}
         self.started = clock()
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
+        self.journal_error: StateError | None = None
+        self._committed_before = 0.0
+        self._balance_noted: set[str] = set()
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
 
     # -- control ------------------------------------------------------------------
@@ -231,6 +218,15 @@ class Scheduler:
         if self._cancel is not None:
             self._cancel.cancel()
 
+    async def _run_timer(self, seconds: float) -> None:
+        """The run timeout: no new submissions, stop waiting; unfinished jobs stay resumable."""
+        await anyio.sleep(seconds)
+        self.timed_out = True
+        self.stop(f"run timeout ({format_duration(seconds)}) reached: no further submissions; "
+                  "unfinished jobs stay pending and a later run resumes them")
+        for p in self.pollers.values():
+            p.stop(f"run timeout ({format_duration(seconds)}) reached; left pending: run again to keep waiting")
+
     def _blocked(self, provider: str) -> str | None:
         return self.stop_reason or self.stopped_providers.get(provider)
 
@@ -239,9 +235,16 @@ class Scheduler:
     async def run(self) -> None:
         self.journal.clear_verdicts()
         self._known = self.journal.current_all()
+        self.budget.load(self.journal.all())
+        self._committed_before = self.budget.committed  # what earlier runs charged or hold
         for st in self.jobs.values():
             inst = st.inst
-            if inst.action == "reuse":
+            if inst.action == "cancelled":
+                st.reused = self.previous.get(inst.id)
+                st.status, st.sha = "cancelled", inst.input_sha256
+                st.error = st.reused.error if st.reused is not None else None
+                st.done.set()
+            elif inst.action == "reuse":
                 st.reused = self.previous.get(inst.id)
                 st.outputs = Outputs.from_manifest(st.reused or ManifestEntry())
                 st.status, st.sha = "completed", inst.input_sha256
@@ -253,9 +256,6 @@ class Scheduler:
                 else:
                     st.status, st.error = "not_submitted", "not selected (--select)"
                 st.done.set()
-            else:
-                credits = inst.price.credits
-                self.budget.hold(inst.id, credits.max if credits is not None else 0.0)
         for st in self.jobs.values():
             if st.done.is_set() and self.on_done is not None:
                 self.on_done(st)
@@ -264,21 +264,33 @@ class Scheduler:
             async with anyio.create_task_group() as outer:
                 for p in self.pollers.values():
                     outer.start_soon(p.run)
+                if self.settings.run_timeout is not None:
+                    outer.start_soon(self._run_timer, self.settings.run_timeout)
                 async with anyio.create_task_group() as tg:
                     for st in self.jobs.values():
                         if not st.done.is_set():
                             tg.start_soon(self._job, st)
                 outer.cancel_scope.cancel()
         self._cancel = None
+        if self.journal_error is not None:
+            raise self.journal_error
 
     async def _job(self, st: JobState) -> None:
         try:
             await self._job_inner(st)
+        except StateError as exc:
+            # The journal refused a write (disk full...): no new submissions, no more waiting;
+            # answers in flight still land (kept in memory for the manifest). Raised after the run.
+            self.journal_error = self.journal_error or exc
+            self.stop(f"stopped: {exc}")
+            for p in self.pollers.values():
+                p.stop("the journal cannot record results")
         finally:
             if st.status in (WAITING, QUEUED, SUBMITTING):
-                # cancelled mid-way (second Ctrl-C): say what the journal knows
+                # cancelled mid-way (second Ctrl-C), or the journal failed: say what it knows
                 sub = self.journal.current(st.inst.id, st.sha) if st.sha else None
                 if sub is not None:
+                    sub = self.journal.get(sub.id)  # with an answer the disk refused, if any
                     st.sub, st.status = sub, sub.public_status
                 else:
                     st.status, st.error = "not_submitted", st.error or "interrupted"
@@ -306,17 +318,16 @@ class Scheduler:
             if resolved is None:
                 return
             body, sha, price = resolved.body, resolved.input_sha256, resolved.price
-            prev = self.previous.reusable(inst.id, sha)
+            prev = self.previous.reusable(inst.id, sha) or self._cancelled_entry(inst.id, sha)
             if prev is not None:
-                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), "completed", sha
-                self.budget.release(inst.id)
+                st.reused, st.outputs, st.status, st.sha = prev, Outputs.from_manifest(prev), prev.status or "", sha
                 return
         else:
             body, sha, price = inst.body, inst.input_sha256, inst.price
         assert sha is not None
         st.sha, st.price, st.body = sha, price, body
         sub = self._known.get((inst.id, sha))
-        if sub is not None and sub.state == J.COMPLETED:
+        if sub is not None and (sub.state == J.COMPLETED or self._stays_cancelled(sub.state)):
             self._finished(st, sub)
             return
         async with self._window(route):
@@ -325,13 +336,33 @@ class Scheduler:
             elif sub.state in (J.FAILED, J.CANCELLED, J.REJECTED):
                 await self._submit(st, route, body, None, generation=sub.generation + 1)
             elif sub.state == J.ACCEPTED:
-                self.budget.hold(inst.id, sub.cost)
                 await self._poll(st, route, sub, first_read=0.0)
             elif sub.state == J.PREPARED:
                 await self._submit(st, route, body, sub, generation=sub.generation)
             else:  # SENDING or UNKNOWN: a previous run may have been charged for it
-                self.budget.hold(inst.id, sub.cost)
                 await self._settle(st, route, body, sub)
+
+    def _stays_cancelled(self, state: str | None) -> bool:
+        """A cancelled job is not sent again unless its input changed or --rerun-cancelled."""
+        return state == J.CANCELLED and not self.options.rerun_cancelled
+
+    def _cancelled_entry(self, iid: str, sha: str) -> ManifestEntry | None:
+        entry = self.previous.get(iid)
+        if entry is not None and entry.input_sha256 == sha and self._stays_cancelled(entry.status):
+            return entry
+        return None
+
+    def _track(self, sub: Submission) -> Submission:
+        """Every journal transition of a submission passes here: the budget sees it."""
+        route = providers.route(sub.endpoint)
+        self.budget.record(sub, route.family if route is not None else sub.endpoint)
+        return sub
+
+    def _end_turn(self, st: JobState) -> None:
+        """Its answer is in: the other jobs of its pricing family may go (held at what it cost)."""
+        if st.turn is not None:
+            st.turn.end()
+            st.turn = None
 
     def _resolve(self, st: JobState) -> Resolved | None:
         """A pending body rendered with its upstreams' outputs; None (and a verdict) if it fails."""
@@ -363,7 +394,6 @@ class Scheduler:
 
     def _verdict(self, st: JobState, status: str, reason: str) -> None:
         st.status, st.error = status, reason
-        self.budget.release(st.inst.id)
         self.journal.set_verdict(st.inst.id, status, reason)
 
     def _leave(self, st: JobState, sub: Submission | None, reason: str) -> None:
@@ -379,17 +409,14 @@ class Scheduler:
         st.sub, st.status, st.error = sub, sub.public_status, sub.error
         if sub.state == J.COMPLETED:
             st.outputs = outputs_of(sub)
-        if sub.state == J.REJECTED:
-            self.budget.release(st.inst.id)
-        else:
-            self.budget.hold(st.inst.id, sub.cost)
+        self._track(sub)
 
     # -- submitting ---------------------------------------------------------------------
 
     async def _settle(self, st: JobState, route: Route, body: Any, sub: Submission) -> None:
         """A submission of an earlier run whose answer was never journaled."""
         client = self.clients[route.provider]
-        if client.settings.idempotent_keys:
+        if client.settings.idempotent_keys and sub.body is not None:  # None: adopted, the body sent is not known
             await self._submit(st, route, body, sub, generation=sub.generation)
             return
         finding = await self._reconcile(route, sub)
@@ -413,6 +440,11 @@ class Scheduler:
                 clock_skew=self.settings.clock_skew, now=time.time(), list_limit=self.settings.poll.image_list_limit,
             )
         self.journal.note("reconcile", finding.note, sub.instance_id)
+        if finding.request_id:  # a claim on a session: said out loud, recorded with its evidence
+            self.notes.append(f"{sub.instance_id}: reconciled to {finding.request_id}: {finding.note}")
+            self.journal.note("reconciled", json.dumps(
+                {"request_id": finding.request_id, "by": finding.by, "evidence": finding.evidence},
+                sort_keys=True), sub.instance_id)
         return finding
 
     def _unknown(self, st: JobState, sub: Submission, why: str, finding: Finding) -> None:
@@ -420,16 +452,20 @@ class Scheduler:
         first = (sub.error or "").split("; ")[0] if sub.state == J.UNKNOWN and sub.error else why
         text = f"{first}; {finding.note}" if first else finding.note
         if sub.state != J.UNKNOWN or sub.error != text:
-            sub = self.journal.unknown(sub, text[:2000])
+            sub = self._track(self.journal.unknown(sub, text[:2000]))
         st.sub, st.status, st.error = sub, "unknown", sub.error
 
     async def _submit(self, st: JobState, route: Route, body: Any, sub: Submission | None, *, generation: int) -> None:
         """Admit, prepare, send (again only when provably not processed), and act on the answer."""
         if not self._admit(st, route, sub):
             return
-        outgoing = await self._prepare(st, route, body, sub, generation)
-        if outgoing is not None:
-            await self._send(st, route, sub, outgoing)
+        st.turn = await self.budget.turn(route.family)
+        try:
+            outgoing = await self._prepare(st, route, body, sub, generation)
+            if outgoing is not None:
+                await self._send(st, route, sub, outgoing)
+        finally:
+            self._end_turn(st)
 
     def _admit(self, st: JobState, route: Route, sub: Submission | None) -> bool:
         """May it be sent now? Not when its provider is stopped or the budget cannot hold it."""
@@ -438,7 +474,10 @@ class Scheduler:
             self._leave(st, sub, blocked)
             return False
         price = st.price or st.inst.price
-        refusal = self.budget.admit(st.inst.id, price.credits.max if price.credits is not None else None)
+        # a first look, so that nothing is uploaded for a job that cannot fit; the
+        # admission that counts is made right before the POST (``_post``)
+        refusal = self.budget.admit(st.inst.id, route.family, price.credits.max if price.credits is not None else None,
+                                    resend=sub.id if sub is not None else None)
         if refusal:
             self._leave(st, sub, refusal)
             return False
@@ -471,9 +510,10 @@ class Scheduler:
             tries.attempt += 1
             sub, answer = await self._post(st, route, sub, outgoing)
             if answer.kind == "skipped":
-                self._leave(st, sub, self._blocked(route.provider) or "not sent")
+                self._leave(st, sub, self._blocked(route.provider) or st.held_back or "not sent")
                 return
             assert sub is not None
+            self._observe(route.provider, answer)
             again = await self._classify(st, route, sub, answer, tries)
             if again is None:
                 return
@@ -489,8 +529,13 @@ class Scheduler:
         credits = outgoing.price.credits
 
         def prepare() -> bool:
+            """With the slot held, right before the POST: the budget's last word, then the intent."""
             nonlocal current
             if self._blocked(provider):
+                return False
+            st.held_back = self.budget.admit(st.inst.id, route.family, credits.max if credits is not None else None,
+                                             resend=current.id if current is not None else None)
+            if st.held_back:
                 return False
             if current is None:
                 current = self.journal.begin(
@@ -500,6 +545,7 @@ class Scheduler:
                 )
             else:
                 current = self.journal.sending(current)
+            self.budget.hold(current, route.family)
             st.status = SUBMITTING
             return True
 
@@ -524,7 +570,7 @@ class Scheduler:
     def _not_processed(self, st: JobState, sub: Submission, answer: Answer, tries: Tries) -> tuple[Submission, float] | None:
         """A 429/503-like answer: nothing was processed, so it may be sent again, within limits."""
         retry = self.settings.retry
-        sub = self.journal.retryable(sub, answer.error or "not processed", answer.status)
+        sub = self._track(self.journal.retryable(sub, answer.error or "not processed", answer.status))
         wait = answer.retry_after if answer.retry_after is not None else tries.backoff.delay(tries.attempt)
         elapsed = self.clock() - tries.started
         if tries.attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_retry_after:
@@ -542,8 +588,8 @@ class Scheduler:
             if tries.attempt < retry.max_attempts and elapsed + wait <= retry.max_elapsed \
                     and not self._blocked(route.provider):
                 return sub, wait  # the same key again: the API answers once
-            sub = self.journal.unknown(
-                sub, f"no answer after {tries.attempt} attempt(s) with the same Idempotency-Key: {answer.error}")
+            sub = self._track(self.journal.unknown(
+                sub, f"no answer after {tries.attempt} attempt(s) with the same Idempotency-Key: {answer.error}"))
             st.sub, st.status, st.error = sub, "unknown", sub.error
             return None
         await anyio.sleep(self.settings.reconcile_delay)
@@ -557,8 +603,7 @@ class Scheduler:
     def _refused(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
         """Nothing was processed; a 402 or a refused key stops the provider's submissions."""
         provider = route.provider
-        sub = self.journal.rejected(sub, answer.error or "refused", answer.status)
-        self.budget.release(st.inst.id)
+        sub = self._track(self.journal.rejected(sub, answer.error or "refused", answer.status))
         st.sub, st.error = sub, sub.error
         st.status = sub.public_status
         why = {"payment": f"{provider} answered 402 (insufficient credits)",
@@ -570,33 +615,74 @@ class Scheduler:
     async def _adopt(self, st: JobState, route: Route, sub: Submission, finding: Finding) -> None:
         """Reconciliation found the session a lost answer created: it is accepted; poll it."""
         assert finding.request_id is not None
-        sub = self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
-                                    credits_charged=None, response=finding.payload)
+        sub = self._track(self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
+                                                credits_charged=None, response=keep_fields(route.provider, finding.payload)))
+        self._end_turn(st)
         await self._poll(st, route, sub, first_read=0.0)
+
+    def _observe(self, provider: str, answer: Answer) -> None:
+        """Feed the provider's circuit breaker; an open one stops its submissions."""
+        if answer.kind == "ambiguous" and answer.payload is None:  # no JSON: a gateway, or nothing at all
+            why = self.breaker.failure(provider, answer.error or "no answer")
+            if why is not None and provider not in self.stopped_providers:
+                self.stopped_providers[provider] = why
+                self.notes.append(why)
+        elif answer.kind not in ("ambiguous", "retry", "skipped"):  # the API itself answered
+            self.breaker.success(provider)
+
+    def _charge_problem(self, st: JobState, problem: str | None) -> None:
+        if problem:
+            self.notes.append(f"{st.inst.id}: the charge is unknown: the API's {problem}")
 
     async def _accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
         module = providers.of(route)
         payload = answer.payload
-        rid = module.parse_submit(route, payload)
+        try:
+            rid = module.parse_submit(route, payload)
+        except ShapeError as exc:
+            rid, why = None, f"the API answered 2xx with an unusable request id ({exc}); it may have been charged"
+        else:
+            why = "the API answered 2xx without a request id; it may have been charged"
         if rid is None:
-            sub = self.journal.unknown(sub, "the API answered 2xx without a request id; it may have been charged")
+            sub = self._track(self.journal.unknown(sub, why))
             st.sub, st.status, st.error = sub, "unknown", sub.error
             return
-        session_id = payload.get("session_id") if isinstance(payload, Mapping) and isinstance(payload.get("session_id"), str) else None
+        session_id = shapes.optional_id(payload.get("session_id")) if isinstance(payload, Mapping) else None
         if answer.headers.get("idempotent-replayed"):
             self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
-        charged = module.credits_charged(answer.headers, payload)
-        sub = self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charged,
-                                    response=payload)
-        self.budget.hold(st.inst.id, sub.cost)
+        charged, problem = shapes.credits(module.credits_charged(answer.headers, payload))
+        self._charge_problem(st, problem)
+        sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charged,
+                                                response=keep_fields(route.provider, payload)))
+        self._end_turn(st)  # its family's factor is known now: the others may go
+        self._balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome
             self._complete(st, route, sub, Status("completed"), payload, None)
             return
-        status = module.parse_status(route, payload)
+        try:
+            status = module.parse_status(route, payload)
+        except ShapeError:
+            status = Status("pending")  # a submit answer is no status answer: the poll reads it
         if status.state == "completed" and status.result_url or status.state in ("failed", "cancelled"):
             self._complete(st, route, sub, status, payload, None)  # rollups can finish within the request
             return
         await self._poll(st, route, sub)
+
+    def _balance_told(self, provider: str, answer: Answer) -> None:
+        """Note once per provider when its balance is below what is still to submit."""
+        left = remaining_credits(answer.headers)
+        if left is None or provider in self._balance_noted:
+            return
+        to_come = 0.0
+        for st in self.jobs.values():
+            route = providers.route(st.inst.endpoint)
+            price = st.price or st.inst.price
+            if st.status in (WAITING, QUEUED) and route is not None and route.provider == provider and price.credits:
+                to_come += self.budget.hold_for(route.family, price.credits.max) or 0.0
+        note = remaining_note(provider, left, to_come)
+        if note:
+            self._balance_noted.add(provider)
+            self.notes.append(note)
 
     # -- polling ------------------------------------------------------------------------
 
@@ -610,6 +696,7 @@ class Scheduler:
         if result.status is None:
             st.error = result.stopped
             return
+        self._charge_problem(st, result.charge_problem)
         self._complete(st, route, sub, result.status, result.payload, result.credits_charged)
 
     def _complete(self, st: JobState, route: Route, sub: Submission, status: Status, payload: Any, charged: float | None) -> None:
@@ -620,7 +707,7 @@ class Scheduler:
         sub = self.journal.finish(
             sub, status.state, result_url=status.result_url, result_urls=status.result_urls,
             thumbnail_url=status.thumbnail_url, credits_charged=charged, duration=duration,
-            response=payload, error=status.error,
+            response=keep_fields(route.provider, payload), error=status.error,
         )
         self._finished(st, sub)
 
@@ -638,4 +725,4 @@ class Scheduler:
         """(charged so far as the API reported it, committed: charged or held estimates)."""
         charged = sum(st.sub.credits_charged or 0.0 for st in self.jobs.values()
                       if st.sub is not None and st.sub.state in J.SPENDING)
-        return charged, self.budget.total
+        return charged, max(0.0, self.budget.committed - self._committed_before)

@@ -62,10 +62,19 @@ class PollSettings:
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
+    """Per-phase timeouts of httpx, and what bounds a whole request.
+
+    ``total`` bounds one request from its first byte out to the last byte of the
+    answer (a body trickled a byte at a time cannot hold a slot for longer), and an
+    answer larger than ``max_body_bytes`` is not read on (the docs' answers are small).
+    """
+
     connect: float = 10.0
     read: float = 60.0
     write: float = 60.0
     pool: float = 120.0
+    total: float = 120.0
+    max_body_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,7 @@ class ProviderSettings:
     requests_per_minute: float | None = None
     idempotent_keys: bool = False
     rate_is_guess: bool = False  # a tier's published rate: the server's X-RateLimit-* headers replace it
+    base_url_source: str = ""  # where base_url came from, for error messages: its ENV_BASE_URL
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +102,10 @@ class ExecSettings:
     sandbox_render_seconds: float = 0.5  # --sandbox: quick enough for a demo, slow enough to show polling
     seed: int | None = None  # jitter; None: unpredictable
     durable_intents: bool = True  # fsync the journal when an intent is written
+    # ambiguous submission failures in a row (5xx without JSON, connection lost after
+    # sending) after which a provider is taken as down: no further submissions to it
+    breaker_threshold: int = 3
+    run_timeout: float | None = 24 * 3600.0  # then no new submissions; unfinished jobs stay pending
 
     def for_sandbox(self) -> "ExecSettings":
         """The local stand-in renders in about a second: read it often, it costs nothing."""
@@ -119,7 +133,7 @@ def provider_settings(
     if not isinstance(conf, Mapping):
         conf = {}
     if sandbox_url is not None:
-        base_url, key, idempotent = sandbox_url, "sandbox-key", True
+        base_url, key, idempotent, source = sandbox_url, "sandbox-key", True, "--sandbox"
     else:
         key = env.get(module.ENV_KEY, "").strip()
         if not key:
@@ -127,7 +141,9 @@ def provider_settings(
                 f"{module.ENV_KEY} is not set: the campaign has {name} jobs "
                 f"(or use --sandbox to run against the local stand-in)"
             )
-        base_url = env.get(module.ENV_BASE_URL, "").strip() or module.DEFAULT_BASE_URL
+        base_url = env.get(module.ENV_BASE_URL, "").strip()
+        source = module.ENV_BASE_URL if base_url else f"the default; set {module.ENV_BASE_URL} to change it"
+        base_url = base_url or module.DEFAULT_BASE_URL
         if not base_url.startswith(("http://", "https://")):
             raise ConfigError(f"{module.ENV_BASE_URL} must be an http(s) URL")
         idempotent = bool(conf.get("idempotent_keys", False))
@@ -141,7 +157,44 @@ def provider_settings(
         raise ConfigError(f"providers.{name}.concurrency must be a positive integer")
     if rpm is not None and (isinstance(rpm, bool) or not isinstance(rpm, (int, float)) or rpm <= 0):
         raise ConfigError(f"providers.{name}.requests_per_minute must be a positive number")
-    return ProviderSettings(name, base_url.rstrip("/"), key, concurrency, rpm, idempotent, rate_is_guess=guess)
+    return ProviderSettings(name, base_url.rstrip("/"), key, concurrency, rpm, idempotent, rate_is_guess=guess,
+                            base_url_source=source)
+
+
+def all_provider_settings(
+    campaign_providers: Mapping[str, Any],
+    names: list[str],
+    env: Mapping[str, str],
+    *,
+    sandbox_urls: Mapping[str, str] | None = None,
+    price_table: Mapping[str, Any] | None = None,
+) -> dict[str, ProviderSettings]:
+    """``provider_settings`` of every provider a run needs; every problem in one ConfigError."""
+    out: dict[str, ProviderSettings] = {}
+    problems: list[str] = []
+    for name in names:
+        try:
+            out[name] = provider_settings(campaign_providers, name, env, sandbox_url=(sandbox_urls or {}).get(name),
+                                          price_table=price_table)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if len(problems) == 1:
+        raise ConfigError(problems[0])
+    if problems:
+        raise ConfigError(f"{len(problems)} problems with the providers' settings: " + "; ".join(problems))
+    return out
+
+
+def with_timeouts(xs: ExecSettings, campaign: Mapping[str, float], job: float | None = None,
+                  run: float | None = None) -> ExecSettings:
+    """The job and run timeouts: the command line's over the campaign's ``timeouts`` over the defaults."""
+    job = job if job is not None else campaign.get("job")
+    run = run if run is not None else campaign.get("run")
+    if job is not None:
+        xs = replace(xs, poll=replace(xs.poll, job_timeout=float(job)))
+    if run is not None:
+        xs = replace(xs, run_timeout=float(run))
+    return xs
 
 
 # -- tuning for tests and benchmarks -----------------------------------------------

@@ -20,10 +20,11 @@ import anyio
 from renderer.campaign.files import confined_path
 from renderer.errors import ApiError, DataFileError, Location
 from renderer.execute.client import ProviderClient, route_url
-from renderer.execute.journal import Journal
+from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
 from renderer.execute.settings import ExecSettings
 from renderer import providers
+from renderer.providers import shapes
 from renderer.providers.base import Route
 from renderer.providers.protocol import Uploads
 
@@ -57,7 +58,7 @@ def confined(folder: Path, relative: Any, field: str = "input_file") -> Path:
 
 async def upload_input(
     client: ProviderClient,
-    journal: Journal,
+    journal: JournalStore,
     route: Route,
     body: Mapping[str, Any],
     folder: Path,
@@ -99,9 +100,10 @@ async def _send(
         answer = await client.send("POST", url, files={up.part: (name, data)}, label="upload")
         if answer.ok:
             key = answer.payload.get(up.answer_key) if isinstance(answer.payload, Mapping) else None
-            if isinstance(key, str) and key:
-                return key, answer.payload
-            raise ApiError(f"upload answered without a {up.answer_key}", None)
+            try:
+                return shapes.storage_path(key, up.answer_key), answer.payload
+            except shapes.ShapeError as exc:
+                raise ApiError(f"upload answered without a usable {up.answer_key} ({exc})", None) from None
         if answer.kind in ("rejected", "payment", "auth", "not_found"):
             raise ApiError(f"upload of {name} refused: {answer.error}", answer.status)
         if attempt < retry.max_attempts:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from renderer.plan.resolve import Resolver
     from renderer.campaign.campaign import Campaign
 
-Action = Literal["run", "reuse", "skip"]
+Action = Literal["run", "reuse", "skip", "cancelled"]
 
 # The outputs of a finished instance, as templates see them under `needs.<job>`.
 OUTPUT_FIELDS = (
@@ -90,6 +90,13 @@ class Plan:
     resolver: Resolver | None = None  # renders pending instances once their upstreams finish
     price_table: Mapping[str, Any] = field(default_factory=dict)  # built-in prices with the campaign's merged in
     warnings: tuple[Any, ...] = ()  # renderer.errors.Warning_: allowed, but worth a look
+
+    def rerun_cancelled(self) -> "Plan":
+        """The same plan, sending again the jobs a manifest records as cancelled."""
+        from dataclasses import replace
+
+        insts = tuple(replace(i, action="run", reuse_reason=None) if i.action == "cancelled" else i for i in self.instances)
+        return replace(self, instances=insts, by_id={i.id: i for i in insts})
 
     @property
     def to_run(self) -> list[Instance]:

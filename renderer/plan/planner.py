@@ -271,6 +271,8 @@ class Planner:
         reason: str | None = None
         if previous.reusable(iid, sha):
             action, reason = "reuse", "completed in the manifest with the same input"
+        elif sha and (old := previous.get(iid)) is not None and old.status == "cancelled" and old.input_sha256 == sha:
+            action, reason = "cancelled", "cancelled in the manifest with the same input; run --rerun-cancelled sends it again"
         self.contexts[iid] = matrix
         return Instance(iid, spec.name, spec.endpoint, matrix, needs_ids, body, pending, sha, price, action, reason)
 

@@ -89,7 +89,12 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
             "required": ["max_credits", "over"],
             "properties": {
                 "max_credits": {"type": ["number", "null"], "description": "budget.max_credits, or null when the campaign sets none."},
-                "over": {"type": "boolean", "description": "credits.max (of the known prices) is above max_credits; the command exits 3."},
+                "over": {
+                    "type": "boolean",
+                    "description": ("credits.max (of the known prices) plus what earlier runs spent is above max_credits, "
+                                    "or a job to run has no known price; the command exits 3."),
+                },
+                "spent": {"type": "number", "description": "Credits earlier runs were charged (the manifest's credits.spent); present when not 0."},
             },
             "additionalProperties": False,
         },
@@ -171,8 +176,10 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                     "endpoint": {"type": "string", "description": "`<provider>/<route>`, as the campaign names it."},
                     "needs": {"$ref": "#/$defs/ids", "description": "Upstream instance ids it waits for."},
                     "action": {
-                        "enum": ["run", "reuse", "skip"],
-                        "description": "run; reuse (completed in the manifest with the same input); skip (left out by --select).",
+                        "enum": ["run", "reuse", "skip", "cancelled"],
+                        "description": ("run; reuse (completed in the manifest with the same input); skip (left out by --select); "
+                                        "cancelled (cancelled in the manifest with the same input: not sent again without "
+                                        "--rerun-cancelled)."),
                     },
                     "credits": {"$ref": "#/$defs/credits", "description": "What this plan spends on it: its price when run, else 0."},
                     "estimated_credits": {"$ref": "#/$defs/credits", "description": "Its price, whatever the action."},
@@ -224,6 +231,10 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
 }
 
 
+def _tidy(x: float) -> float:
+    return int(x) if float(x).is_integer() else x
+
+
 def credits_json(r: Range | None) -> dict[str, Any]:
     if r is None:
         return {"min": None, "max": None, "unknown": True}
@@ -245,28 +256,69 @@ class Summary:
     unknown: tuple[str, ...]  # ids whose price is unknown
     budget: float | None
     over_budget: bool
+    spent: float  # charged by earlier runs (the manifest's record), or held for what they sent
+    new_max: float  # the most the jobs not sent yet may cost (known prices)
+    unpriced: tuple[str, ...]  # jobs to run whose price is unknown while there is a budget
     requests: dict[str, Any]
     totals: dict[str, dict[str, dict[str, Any]]]
     changes: dict[str, list[str]]
 
 
-def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None) -> Summary:
+def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
+              budget: float | None = None, spent: float | None = None,
+              sent: frozenset[str] | None = None) -> Summary:
+    """``budget``: this run's limit (default the campaign's); ``spent``: charged by earlier
+    runs (default what the manifest records); ``sent``: jobs to run whose submission was
+    already accepted (or may have been), so that ``spent`` counts them (default: the
+    manifest's pending and unknown entries with the same input)."""
+    manifest = Manifest.coerce(manifest)
     run = plan.to_run
     prices = [i.price.credits for i in run]
     known = add_ranges([c for c in prices if c is not None]) or Range(0, 0)
     unknown = tuple(i.id for i, c in zip(run, prices) if c is None)
-    budget = plan.campaign.budget
-    over = budget is not None and known.max > budget
+    budget = plan.campaign.budget if budget is None else budget
+    if spent is None or sent is None:
+        sent, held = _sent_by_manifest(plan, manifest)
+        spent = manifest_spent(manifest) + held
+    unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
+    new = sum(c.max for i, c in zip(run, prices) if c is not None and i.id not in sent)
+    over = budget is not None and (new + spent > budget or bool(unpriced))
     return Summary(
         credits=None if unknown else known,  # the sum over every instance run, as Plan.credits()
         known_credits=known,
         unknown=unknown,
         budget=budget,
         over_budget=over,
+        spent=_tidy(spent),
+        new_max=_tidy(new),
+        unpriced=unpriced,
         requests=_requests(plan, run),
         totals=_totals(run),
-        changes=_changes(plan, Manifest.coerce(manifest)),
+        changes=_changes(plan, manifest),
     )
+
+
+def manifest_spent(manifest: Manifest | Mapping[str, Any] | None) -> float:
+    """What a manifest says the campaign was charged across runs and attempts."""
+    return Manifest.coerce(manifest).charged_in_all()
+
+
+def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], float]:
+    """Jobs the manifest records as sent with this input (pending, unknown), and the
+    estimates of those whose charge it does not know."""
+    sent: set[str] = set()
+    held = 0.0
+    if not any(e.status in ("pending", "unknown") for e in manifest.jobs.values()):
+        return frozenset(), 0.0  # the common case stays one pass
+    for inst in plan.to_run:
+        entry = manifest.get(inst.id)
+        if entry is None or entry.status not in ("pending", "unknown"):
+            continue
+        if inst.input_sha256 is not None and entry.input_sha256 == inst.input_sha256:
+            sent.add(inst.id)
+            if entry.credits_charged is None and inst.price.credits is not None:
+                held += inst.price.credits.max
+    return frozenset(sent), held
 
 
 def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
@@ -339,7 +391,8 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
     return {
         "campaign": plan.campaign.name,
         "credits": credits_json(summary.credits) if summary.credits else {**summary.known_credits.as_dict(), "unknown": True},
-        "budget": {"max_credits": summary.budget, "over": summary.over_budget},
+        "budget": {"max_credits": summary.budget, "over": summary.over_budget,
+                   **({"spent": summary.spent} if summary.spent else {})},
         "requests": summary.requests,
         "totals": summary.totals,
         "changes": summary.changes,
@@ -421,11 +474,20 @@ def costliest(plan: Plan, n: int = 5) -> list[Instance]:
 
 def budget_message(plan: Plan, summary: Summary, name: Callable[[str], str] = str) -> str:
     """Why a plan is over budget; ``name`` formats instance ids (Markdown quotes them)."""
-    top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
-    return (
-        f"over budget: the plan may spend up to {summary.known_credits.max:,} credits; "
-        f"budget.max_credits is {summary.budget:,}. Costliest: {top}"
-    )
+    parts = []
+    if summary.budget is not None and summary.new_max + summary.spent > summary.budget:
+        top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
+        earlier = (f", and earlier runs were charged {summary.spent:,}" if summary.spent else "")
+        parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{earlier}; "
+                     f"budget.max_credits is {summary.budget:,}. Costliest: {top}")
+    if summary.unpriced:
+        shown = [plan.by_id[i] for i in summary.unpriced[:5]]
+        fixes = "; ".join(f"{name(i.id)}: {' / '.join(i.price.assumptions) or 'no known price'}" for i in shown)
+        more = f" (and {len(summary.unpriced) - 5} more)" if len(summary.unpriced) > 5 else ""
+        parts.append(f"{len(summary.unpriced):,} job(s) to run have no known price and the campaign sets "
+                     f"budget.max_credits, so run would not send them. Give their prices under `pricing` "
+                     f"(or pin what the server decides under `estimate`): {fixes}{more}")
+    return " Also: ".join(parts)
 
 
 def requests_line(req: Mapping[str, Any]) -> str:
@@ -465,6 +527,8 @@ def plan_markdown(plan: Plan, summary: Summary, limit: int = MARKDOWN_LIMIT) -> 
                  f"{len(summary.changes['reused']):,} reused from the manifest.")
     if summary.budget is not None:
         mark = "over budget" if summary.over_budget else "within budget"
+        if summary.spent:
+            mark += f"; {summary.spent:,} charged by earlier runs"
         lines.append(f"Budget: {summary.budget:,} credits ({mark}).")
     lines.append(requests_line(summary.requests))
     lines.append("")

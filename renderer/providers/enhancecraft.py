@@ -12,7 +12,9 @@ import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
+from renderer.providers import shapes
 from renderer.providers.base import (
     Price,
     PriceContext,
@@ -24,7 +26,15 @@ from renderer.providers.base import (
     builtin_prices,
     credits_from,
 )
-from renderer.providers.protocol import BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation, Uploads
+from renderer.providers.protocol import (
+    Balance,
+    BatchRead,
+    CampaignSchemaParts,
+    Cancel,
+    RateTier,
+    Reconciliation,
+    Uploads,
+)
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -72,27 +82,39 @@ def price(route: Route, body: Mapping[str, Any], ctx: PriceContext) -> Price:
     return Price(add_ranges(parts), None, notes)
 
 
+RESPONSE_FIELDS = (
+    "id", "job_id", "status", "output_url", "output_key", "error_message", "credits_used", "creditsCharged",
+    "created_at", "updated_at", "completed_at", "operations",
+)
+
+
 def parse_submit(route: Route, payload: Any) -> str | None:
+    """The job id of a submit answer; raises ``ShapeError`` when it is not an id."""
     if isinstance(payload, Mapping):
         for key in ("id", "job_id"):
-            if isinstance(payload.get(key), str) and payload[key]:
-                return payload[key]
+            value = payload.get(key)
+            if value is not None and value != "":
+                return shapes.ident(value, key)
+    return None
+
+
+def base_url_hint(base_url: str) -> str | None:
     return None
 
 
 def status_request(route: Route, request_id: str) -> tuple[str, dict[str, str]]:
-    return route.status_path.replace("{id}", request_id), {}
+    return route.status_path.replace("{id}", quote(request_id, safe="")), {}
 
 
 def parse_status(route: Route, payload: Any) -> Status:
     if not isinstance(payload, Mapping):
-        return Status("pending")
-    raw = str(payload.get("status") or "queued").lower()
-    url = payload.get("output_url") if isinstance(payload.get("output_url"), str) else None
+        raise shapes.ShapeError(f"the job answer is {type(payload).__name__}, not an object")
+    raw = (shapes.status_text(payload.get("status")) or "queued").lower()
     if raw == "completed":
+        url = shapes.storage_path(payload["output_url"], "output_url") if payload.get("output_url") is not None else None
         return Status("completed", url, (url,) if url else ())
     if raw == "failed":
-        return Status("failed", error=str(payload.get("error_message") or "job failed"))
+        return Status("failed", error=shapes.text(payload.get("error_message")) or "job failed")
     return Status("pending")
 
 
@@ -125,6 +147,7 @@ BATCH_READS: tuple[BatchRead, ...] = ()
 RECONCILIATION: Reconciliation | None = None
 UPLOADS = Uploads(field="input_file", key_field="input_key", path=UPLOAD_PATH, part="file", answer_key="storage_key")
 CANCEL: Cancel | None = None
+BALANCE: Balance | None = None  # the docs name no balance route
 PRICE_REFRESH = None
 
 

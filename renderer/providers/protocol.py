@@ -9,7 +9,7 @@ Required: the routes, request pricing, answer parsing (request ids, statuses,
 credits charged), auth headers, default prices, the campaign-schema parts it
 owns, and its sandbox stand-in. Optional capabilities are ``None`` or empty when
 the API lacks them: batch status reads, reconciliation of lost answers, uploads
-of local files, cancelling, a rate-limit tier, a price refresh.
+of local files, cancelling, the account's balance, a rate-limit tier, a price refresh.
 """
 
 from __future__ import annotations
@@ -75,6 +75,14 @@ class Cancel:
 
 
 @dataclass(frozen=True, slots=True)
+class Balance:
+    """Where the account's remaining credits can be read: a GET below the API base."""
+
+    path: str
+    remaining: Callable[[Any], float | None]  # the credits left, from the answer; None if the shape is off
+
+
+@dataclass(frozen=True, slots=True)
 class RateTier:
     """A published rate limit that applies when a campaign sets none."""
 
@@ -121,6 +129,9 @@ class Provider(Protocol):
 
     @property
     def CANCEL(self) -> Cancel | None: ...
+
+    @property
+    def BALANCE(self) -> Balance | None: ...  # `run` warns when the plan may spend more
 
     @property
     def PRICE_REFRESH(self) -> Callable[[TextIO, Mapping[str, str]], int] | None: ...  # `renderer pricing refresh`

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
+from renderer.providers import shapes
 from renderer.providers.base import (
     Pending,
     Price,
@@ -26,7 +27,7 @@ from renderer.providers.base import (
     builtin_prices,
     credits_from,
 )
-from renderer.providers.protocol import BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation
+from renderer.providers.protocol import Balance, BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -317,15 +318,49 @@ _PRICERS = {
 
 # -- answers -----------------------------------------------------------------
 
+# The account's balance: samsar-js `getCreditsBalance()` is `GET credits`, answering
+# {"remainingCredits": number, "lastTopUp": {...} | null}.
+def parse_balance(payload: Any) -> float | None:
+    value = payload.get("remainingCredits") if isinstance(payload, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+BALANCE = Balance("/credits", parse_balance)
+
+
+# What a stored answer keeps (the manifest is committed): the fields the docs give
+# a status or submit answer that a user needs. Anything else (echoed headers,
+# debug dumps) is dropped before it is stored.
+RESPONSE_FIELDS = (
+    "request_id", "session_id", "sessionID", "external_request_id", "external_user_id", "status",
+    "result_url", "result_urls", "videoLink", "remoteURL", "result", "thumbnail_url", "creditsCharged",
+    "remainingCredits", "duration", "aspect_ratio", "language", "result_language", "has_subtitles",
+    "created_at", "updated_at", "message", "expressGenerationError", "details", "global_status_id",
+    "status_endpoint", "request_type", "title", "provider", "case_type",
+)
+_ID_KEYS = ("request_id", "session_id", "sessionID", "external_request_id")
+
 
 def parse_submit(route: Route, payload: Any) -> str | None:
-    """The id to poll, from a 200 answer to a submission."""
+    """The id to poll, from a 200 answer to a submission (None: it has none).
+
+    Raises ``ShapeError`` when the id the answer gives is not an id.
+    """
     if not isinstance(payload, Mapping):
         return None
-    for key in ("request_id", "session_id", "sessionID", "external_request_id"):
+    for key in _ID_KEYS:
         value = payload.get(key)
-        if isinstance(value, str) and value:
-            return value
+        if value is not None and value != "":
+            return shapes.ident(value, key)
+    return None
+
+
+def base_url_hint(base_url: str) -> str | None:
+    """Why a submission may get 404 from a base URL: the docs' URLs end in /v1."""
+    if not base_url.rstrip("/").endswith(("/v1", "/v2")):
+        return f"{ENV_BASE_URL} is {base_url}; Samsar's routes live below /v1 (e.g. {DEFAULT_BASE_URL})"
     return None
 
 
@@ -336,29 +371,39 @@ def status_request(route: Route, request_id: str) -> tuple[str, dict[str, str]]:
 _STATES: dict[str, StatusState] = {
     "COMPLETED": "completed", "FAILED": "failed", "CANCELLED": "cancelled", "CANCELED": "cancelled",
 }
+_URL_KEYS = ("result_url", "videoLink", "remoteURL")
 
 
 def parse_status(route: Route, payload: Any) -> Status:
-    """Normalise the three status shapes (video, image, create_movie)."""
+    """Normalise the three status shapes (video, image, create_movie).
+
+    Raises ``ShapeError`` when a value the outcome depends on has the wrong shape.
+    """
     if not isinstance(payload, Mapping):
-        return Status("pending")
-    raw = str(payload.get("status") or "PENDING").upper()
+        raise shapes.ShapeError(f"the status answer is {type(payload).__name__}, not an object")
+    raw = (shapes.status_text(payload.get("status")) or "PENDING").upper()
     state = _STATES.get(raw, "pending")
-    urls = tuple(u for u in payload.get("result_urls") or () if isinstance(u, str) and u)
+    if state == "pending":
+        return Status("pending")
+    if state == "failed":
+        error = next((shapes.text(payload.get(k)) for k in ("expressGenerationError", "message", "details")
+                      if shapes.text(payload.get(k))), None)
+        return Status("failed", error=error or "render failed")
+    if state == "cancelled":
+        return Status("cancelled")
+    urls = shapes.urls(payload.get("result_urls"), "result_urls")
+    url = None
+    for key in _URL_KEYS:
+        if payload.get(key) is not None:
+            url = shapes.url(payload[key], key)
+            break
     result = payload.get("result")
-    url = (
-        payload.get("result_url")
-        or (urls[0] if urls else None)
-        or payload.get("videoLink")
-        or payload.get("remoteURL")
-        or (result.get("url") if isinstance(result, Mapping) else None)
-    )
+    if url is None and isinstance(result, Mapping) and result.get("url") is not None:
+        url = shapes.url(result["url"], "result.url")
+    url = url or (urls[0] if urls else None)
     if url and not urls:
         urls = (url,)
-    error = None
-    if state == "failed":
-        error = str(payload.get("expressGenerationError") or payload.get("message") or payload.get("details") or "render failed")
-    return Status(state, url if isinstance(url, str) else None, urls, payload.get("thumbnail_url"), error)
+    return Status("completed", url, urls, shapes.optional_url(payload.get("thumbnail_url")))
 
 
 def credits_charged(headers: Mapping[str, str], payload: Any) -> float | None:

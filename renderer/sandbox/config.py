@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from renderer.sandbox.faults import FaultSettings
@@ -32,13 +33,20 @@ class SandboxConfig:
     # Campaign-style `pricing` overrides merged over the built-in table (e.g. EnhanceCraft
     # operations, whose prices are unpublished and otherwise charged as 0).
     pricing: Mapping[str, Any] = field(default_factory=dict)
+    # Charge this many times the documented price (2: every job costs twice what the
+    # docs say), to rehearse an API whose prices moved past the renderer's table.
+    price_factor: float = 1.0
     clock: Callable[[], float] = time.monotonic  # injectable so tests advance time without sleeping
     wall_clock: Callable[[], float] = time.time  # only for timestamps shown to clients
     max_body_bytes: int = 32 * 1024 * 1024
+    # Where the sandbox keeps its sessions, balances and ids between runs; None: in memory only.
+    state_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.enhancecraft_tier not in ENHANCECRAFT_TIERS:
             raise ValueError(f"enhancecraft_tier must be one of {', '.join(ENHANCECRAFT_TIERS)}")
+        if self.price_factor < 0:
+            raise ValueError("price_factor must be >= 0")
         if not self.rate_limit_window > 0:
             raise ValueError("rate_limit_window must be > 0")
         if self.render_seconds < 0:
@@ -55,6 +63,8 @@ class SandboxConfig:
             "seed": self.seed,
             "enhancecraft_tier": self.enhancecraft_tier,
             "samsar_requests_per_minute": self.samsar_requests_per_minute,
+            "persistent": self.state_dir is not None,
+            "price_factor": self.price_factor,
             "rate_limit_window": self.rate_limit_window,
         }
 

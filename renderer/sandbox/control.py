@@ -3,7 +3,10 @@
     GET  /_sandbox/state    counters, balances, sessions by status (no keys: accounts are hashes)
     GET  /_sandbox/faults   the fault settings in force
     POST /_sandbox/faults   replace them: {"rates": {...}, "schedule": {"2": "drop_after"}, ...,
-                            "seed": N}; the schedule counts submissions from now
+                            "seed": N}; the schedule counts submissions from now, and
+                            "read_schedule" the other requests. Hostile kinds (faults.HOSTILE)
+                            take "trickle_interval", "huge_bytes" and "hang_seconds";
+                            "scope" is "submissions", "reads" or "all"
     POST /_sandbox/clock    {"advance": seconds}: move sandbox time forward
     GET  /files/{name}      a real image or video for every result URL (renderer.sandbox.files)
 """

@@ -93,7 +93,7 @@ def _upload(state: SandboxState) -> Process:
             return detail(400, f"file must be an image, not {ctype or 'an unknown type'}")
         ext = mimetypes.guess_extension(ctype) or ".img"
         key = f"uploads/{owner}/{state.new_id('')}{'.jpg' if ext == '.jpe' else ext}"
-        state.uploads[key] = owner or ""
+        state.add_upload(key, owner or "")
         return ok({"storage_key": key, "filename": filename, "size": len(data), "content_type": ctype})
 
     return process

@@ -3,7 +3,13 @@
 Each request that reaches the sandbox gets a ``FaultPlan``: a set of fault kinds drawn
 from the configured probabilities (seeded, so a run is repeatable) plus any kinds the
 schedule names for this submission ("the 3rd submission drops after processing").
-The schedule counts submissions from the moment the settings took effect.
+The schedule counts submissions from the moment the settings took effect;
+``read_schedule`` counts every other request (status and list reads) the same way.
+
+The *hostile* kinds (``HOSTILE``) misbehave the way real gateways and APIs do: they
+echo the key, quote it in long errors, answer with values of the wrong type, trickle
+or bloat bodies, storm with HTML 502s, hang, never finish, or report impossible
+charges. ``renderer.sandbox.hostile`` carries them out.
 """
 
 from __future__ import annotations
@@ -22,7 +28,24 @@ KINDS: tuple[str, ...] = (
     "render_failure",  # accepted and charged, then the render ends FAILED
     "drop_after",  # processed (accepted, charged) but the client gets no answer
 )
-SCOPES = ("submissions", "all")
+HOSTILE: tuple[str, ...] = (
+    "html_502",  # a gateway's HTML error page with status 502, nothing processed behind it
+    "hang",  # no answer at all until the client gives up (or hang_seconds pass)
+    "echo_auth",  # the answer echoes the request's Authorization header
+    "long_error_key",  # a long error text quoting the key past the 500th character
+    "bad_thumbnail",  # thumbnail_url is an object
+    "int_result_urls",  # result_urls is an integer
+    "str_result_urls",  # result_urls is a string
+    "bad_status",  # status is an object
+    "bad_id",  # the submit answer's request id is an object
+    "trickle",  # the body arrives one byte every trickle_interval seconds
+    "huge_body",  # the body is huge_bytes long
+    "never_complete",  # statuses stay PENDING
+    "credits_inf",  # x-credits-charged: inf (and creditsCharged: Infinity)
+    "credits_negative",  # x-credits-charged: -25
+)
+KINDS = KINDS + HOSTILE
+SCOPES = ("submissions", "reads", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +60,11 @@ class FaultSettings:
     retry_after_seconds: int = 1
     # restrict faults to these endpoints ("samsar/video/join_videos"); empty: all of them
     endpoints: tuple[str, ...] = ()
+    # Nth read (1-based: status and list reads, uploads) -> kinds
+    read_schedule: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    trickle_interval: float = 1.0  # seconds between two bytes of a trickled body
+    huge_bytes: int = 64 * 1024 * 1024
+    hang_seconds: float = 600.0
 
     def __post_init__(self) -> None:
         rates = {str(k): float(v) for k, v in dict(self.rates).items()}
@@ -44,21 +72,17 @@ class FaultSettings:
             _known(kind)
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"fault rate for {kind} must be between 0 and 1, not {p}")
-        schedule: dict[int, tuple[str, ...]] = {}
-        for n, kinds in dict(self.schedule).items():
-            kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
-            for kind in kinds:
-                _known(kind)
-            if int(n) < 1:
-                raise ValueError("schedule counts submissions from 1")
-            schedule[int(n)] = kinds
         if self.scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
         if self.delay_seconds < 0 or self.retry_after_seconds < 0:
             raise ValueError("delay_seconds and retry_after_seconds must be >= 0")
+        if self.trickle_interval < 0 or self.hang_seconds < 0 or int(self.huge_bytes) < 0:
+            raise ValueError("trickle_interval, hang_seconds and huge_bytes must be >= 0")
         # frozen: normalise through object.__setattr__
         object.__setattr__(self, "rates", rates)
-        object.__setattr__(self, "schedule", schedule)
+        object.__setattr__(self, "schedule", _schedule(self.schedule, "submissions"))
+        object.__setattr__(self, "read_schedule", _schedule(self.read_schedule, "reads"))
+        object.__setattr__(self, "huge_bytes", int(self.huge_bytes))
         object.__setattr__(self, "endpoints", tuple(self.endpoints))
 
     @classmethod
@@ -66,14 +90,16 @@ class FaultSettings:
         """From the control API's JSON; raises ValueError with a readable message."""
         if not isinstance(data, Mapping):
             raise ValueError("fault settings must be a JSON object")
-        allowed = {"rates", "schedule", "scope", "delay_seconds", "retry_after_seconds", "endpoints"}
+        allowed = {"rates", "schedule", "scope", "delay_seconds", "retry_after_seconds", "endpoints", "read_schedule",
+                   "trickle_interval", "huge_bytes", "hang_seconds"}
         unknown = sorted(set(data) - allowed - {"seed"})
         if unknown:
             raise ValueError(f"unknown fault setting {unknown[0]}; allowed: {', '.join(sorted(allowed))}")
         kwargs = {k: data[k] for k in allowed if k in data}
         try:
-            if "schedule" in kwargs:
-                kwargs["schedule"] = {int(k): v for k, v in dict(kwargs["schedule"]).items()}
+            for key in ("schedule", "read_schedule"):
+                if key in kwargs:
+                    kwargs[key] = {int(k): v for k, v in dict(kwargs[key]).items()}
             return cls(**kwargs)
         except (TypeError, AttributeError) as exc:
             raise ValueError(f"bad fault settings: {exc}") from None
@@ -86,7 +112,23 @@ class FaultSettings:
             "delay_seconds": self.delay_seconds,
             "retry_after_seconds": self.retry_after_seconds,
             "endpoints": list(self.endpoints),
+            "read_schedule": {str(n): list(k) for n, k in sorted(self.read_schedule.items())},
+            "trickle_interval": self.trickle_interval,
+            "huge_bytes": self.huge_bytes,
+            "hang_seconds": self.hang_seconds,
         }
+
+
+def _schedule(raw: Mapping[int, Any], what: str) -> dict[int, tuple[str, ...]]:
+    schedule: dict[int, tuple[str, ...]] = {}
+    for n, kinds in dict(raw).items():
+        kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+        for kind in kinds:
+            _known(kind)
+        if int(n) < 1:
+            raise ValueError(f"a schedule counts {what} from 1")
+        schedule[int(n)] = kinds
+    return schedule
 
 
 def _known(kind: str) -> None:
@@ -116,6 +158,7 @@ class FaultInjector:
         self._settings = settings
         self._rng = random.Random(seed)
         self._submissions = 0
+        self._reads = 0
         self._lock = threading.Lock()  # settings may be replaced from a test's thread
 
     @property
@@ -126,12 +169,13 @@ class FaultInjector:
         with self._lock:
             self._settings = settings
             self._submissions = 0
+            self._reads = 0
             if seed is not None:
                 self._rng = random.Random(seed)
 
     def plan(self, endpoint: str | None, submission: bool) -> FaultPlan:
         s = self._settings
-        if not s.rates and not s.schedule:
+        if not s.rates and not s.schedule and not s.read_schedule:
             return NO_FAULTS  # the common case stays cheap
         if s.endpoints and endpoint not in s.endpoints:
             return NO_FAULTS
@@ -140,7 +184,10 @@ class FaultInjector:
             if submission:
                 self._submissions += 1
                 kinds.update(s.schedule.get(self._submissions, ()))
-            if submission or s.scope == "all":
+            else:
+                self._reads += 1
+                kinds.update(s.read_schedule.get(self._reads, ()))
+            if s.scope == "all" or s.scope == ("submissions" if submission else "reads"):
                 for kind in KINDS:  # fixed order: the same seed draws the same faults
                     p = s.rates.get(kind, 0.0)
                     if p > 0.0 and self._rng.random() < p:

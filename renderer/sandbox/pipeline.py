@@ -17,7 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from renderer.sandbox.faults import NO_FAULTS, FaultPlan
+from renderer.sandbox import hostile
+from renderer.sandbox.faults import HOSTILE, NO_FAULTS, FaultPlan
 from renderer.sandbox.state import SandboxState, owner_of
 
 RAW_SEND = "renderer.sandbox.raw_send"
@@ -145,8 +146,11 @@ async def handle(
     style: Style = message,
 ) -> Response:
     plan = state.faults.plan(endpoint, submission)
+    hostile_plan = plan is not NO_FAULTS and not plan.kinds.isdisjoint(HOSTILE)
     if plan is not NO_FAULTS:
         early = await _before(state, plan, style)
+        if early is None and hostile_plan:
+            early = await hostile.before(state, request, plan, submission, style)
         if early is not None:
             return early
     admission = gate(state, request, plan)
@@ -154,10 +158,13 @@ async def handle(
         admission.reject.headers.update(admission.headers)
         return admission.reject
     response = await process(request, admission.owner, plan)
+    state.flush()  # a persistent sandbox saves what it accepted before it answers
     response.headers.update(admission.headers)
     if "drop_after" in plan:
         state.counters.faults["drop_after"] += 1
         return DropConnection()
+    if hostile_plan:
+        return await hostile.after(state, request, plan, response, submission)
     return response
 
 

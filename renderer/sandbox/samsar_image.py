@@ -48,6 +48,7 @@ def _enhance(call: Call) -> Response | Accepted:
         return made
     session, price = made
     res = str(call.inp.get("resolution") or "1k").upper()
+    session.extra["echo"] = {"image_url": call.inp["image_url"], "resolution": res}
     body = {
         "status": "queued", **_ids(session), "case_type": session.case_type,
         "image_url": call.inp["image_url"], "resolution": res, "aspect_ratio": "16:9",
@@ -61,6 +62,7 @@ def _remove_branding(call: Call) -> Response | Accepted:
     if isinstance(made, Response):
         return made
     session, price = made
+    session.extra["echo"] = {"image_url": call.inp["image_url"]}
     body = {
         "status": "queued", **_ids(session), "case_type": session.case_type,
         "image_url": call.inp["image_url"], "creditsCharged": price, "remainingCredits": call.remaining,
@@ -75,6 +77,7 @@ def _add_image_set(call: Call) -> Response | Accepted:
     if isinstance(made, Response):
         return made
     session, price = made
+    session.extra["echo"] = {"image_urls": inp["image_urls"], "prompt": inp.get("prompt"), "num_images": n}
     body = {
         "status": "queued", **_ids(session), "case_type": session.case_type,
         "image_urls": inp["image_urls"], "metadata": inp.get("metadata"), "prompt": inp.get("prompt"),
@@ -84,12 +87,13 @@ def _add_image_set(call: Call) -> Response | Accepted:
 
 
 def _rollup_answer(call: Call, session: Session, price: Any, **extra: Any) -> Accepted:
+    session.ready_at = session.created_at  # the docs show rollups finishing within the request
     status = session.status(call.state.now())
     body: dict[str, Any] = {
         "status": {COMPLETED: "completed", FAILED: "failed"}.get(status, "queued"),
         "session_id": session.id, "request_id": session.id, **extra,
     }
-    if status == COMPLETED:  # the docs show rollups finishing within the request
+    if status == COMPLETED:
         body.update(result_url=session.result_urls[0], thumbnail_url=session.thumbnail_url,
                     result_urls=list(session.result_urls))
     body.update(creditsCharged=price, remainingCredits=call.remaining)
@@ -167,6 +171,7 @@ def _list_item(session: Session, now: float) -> dict[str, Any]:
     finished = session.created_wall + max(0.0, session.ready_at - session.created_at)
     status = session.status(now)
     return {
+        **session.extra.get("echo", {}),  # what the submission's answer echoed: its own inputs
         **image_payload(session, now), "request_type": "API", "created_at": iso(session.created_wall),
         "updated_at": iso(session.created_wall if status == PENDING else finished),
     }

@@ -107,6 +107,15 @@ def _latest_version(state: SandboxState, label: str) -> Process:
     return process
 
 
+def _credits(state: SandboxState) -> Process:
+    """GET /credits (samsar-js ``getCreditsBalance``): the key's remaining Samsar credits."""
+
+    async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
+        return ok({"remainingCredits": state.balance("samsar", owner or ""), "lastTopUp": None})
+
+    return process
+
+
 def _completed_list(state: SandboxState) -> Process:
     async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         limit = parse_limit(request.query_params.get("limit"), COMPLETED_LIST_CAP)
@@ -163,6 +172,7 @@ def routes(state: SandboxState, version: str) -> list[HttpRoute]:
             ("/video/fetch_latest_version", _latest_version(state, "GET /v1/video/fetch_latest_version")),
             ("/video/list_completed_video_sessions", _completed_list(state)),
         ]
+    readers.append(("/credits", _credits(state)))
     out = [endpoint(state, "GET", mount, path, _authed(state, process)) for path, process in readers]
     if version == "v1":
         models = supported_models(state.table)

@@ -185,6 +185,7 @@ def _cancel(call: Call) -> Response | Accepted:
     if refused:
         return refused
     session.cancelled = True
+    call.state.touch(session)
     body = {
         "request_id": sid, "session_id": sid, "status": CANCELLED, "cancelled": True,
         "message": "Render cancellation requested.",

@@ -177,8 +177,11 @@ def serving(app: ASGIApp, host: str = LOOPBACK, port: int = 0) -> Iterator[tuple
 def running_sandbox_sync(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int = 0) -> Iterator[Sandbox]:
     """``with running_sandbox_sync(cfg) as sb:`` for sync code (tests, `renderer run --sandbox`)."""
     app = build_app(config)
-    with serving(app, host, port) as (bound, port_):
-        yield Sandbox(bound, port_, app)
+    try:
+        with serving(app, host, port) as (bound, port_):
+            yield Sandbox(bound, port_, app)
+    finally:
+        app.state.close()
 
 
 @asynccontextmanager
@@ -192,6 +195,7 @@ async def running_sandbox(config: SandboxConfig | None = None, host: str = LOOPB
     finally:
         with anyio.CancelScope(shield=True):  # stop even when the caller is being cancelled
             await anyio.to_thread.run_sync(runner.stop)
+        app.state.close()
 
 
 def serve(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int = 0) -> None:
@@ -201,6 +205,8 @@ def serve(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int =
     app = build_app(config)
     sandbox = Sandbox(host, sock.getsockname()[1], app)
     keys = "any non-empty bearer key" if config.api_key is None else "the configured key only"
+    if config.state_dir is not None:
+        keys += f"; state kept in {config.state_dir}"
     print(
         f"renderer sandbox: SAMSAR_BASE_URL={sandbox.samsar_base_url} "
         f"ENHANCECRAFT_BASE_URL={sandbox.enhancecraft_base_url} "
@@ -211,6 +217,7 @@ def serve(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int =
         _uvicorn(app, quiet=False).run(sockets=[sock])
     finally:
         sock.close()
+        app.state.close()
 
 
 def sandbox_command(host: str, port: int, config: SandboxConfig) -> int:

@@ -12,12 +12,14 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from renderer.providers import price_table
 from renderer.providers.base import Range
 from renderer.sandbox.config import ENHANCECRAFT_MONTHLY, SandboxConfig
 from renderer.sandbox.faults import FaultInjector, FaultSettings
+from renderer.sandbox.persist import SandboxStore
 from renderer.sandbox.ratelimit import RateLimiter
 
 Number = int | float
@@ -128,6 +130,48 @@ class SandboxState:
             if config.samsar_requests_per_minute
             else None
         )
+        self._dirty_sessions: set[str] = set()
+        self._dirty_answers: set[tuple[str, str]] = set()
+        self._dirty_seen: set[tuple[str, str, str]] = set()
+        self._dirty_kv = False
+        self.store: SandboxStore | None = None
+        if config.state_dir is not None:
+            self.store = SandboxStore(Path(config.state_dir))
+            self.store.load(self)
+
+    # -- persistence (renderer.sandbox.persist) -------------------------------------
+
+    def touch(self, session: Session) -> None:
+        """A session changed after its request: save it with the next flush."""
+        self._dirty_sessions.add(session.id)
+
+    def remember_answer(self, owner: str, key: str, stored: Stored) -> None:
+        self.idempotency[(owner, key)] = stored
+        self._dirty_answers.add((owner, key))
+
+    def saw(self, seen: tuple[str, str, str]) -> int:
+        """Count one accepted body; how many times this owner sent it to this endpoint."""
+        self.bodies_seen[seen] += 1
+        self._dirty_seen.add(seen)
+        return self.bodies_seen[seen]
+
+    def add_upload(self, storage_key: str, owner: str) -> None:
+        self.uploads[storage_key] = owner
+        self._dirty_kv = True
+
+    def flush(self) -> None:
+        """Save what changed (persistent sandboxes only); called before an answer leaves."""
+        if self.store is None or not (self._dirty_sessions or self._dirty_answers or self._dirty_seen or self._dirty_kv):
+            return
+        self.store.save(self, self._dirty_sessions, self._dirty_answers, self._dirty_seen, self._dirty_kv)
+        self._dirty_sessions, self._dirty_answers, self._dirty_seen = set(), set(), set()
+        self._dirty_kv = False
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.flush()
+            self.store.close()
+            self.store = None
 
     # -- time ------------------------------------------------------------------
 
@@ -144,6 +188,7 @@ class SandboxState:
     # -- ids and sessions --------------------------------------------------------
 
     def new_id(self, prefix: str, bits: int = 48) -> str:
+        self._dirty_kv = True  # the id generator moved on
         while True:
             candidate = f"{prefix}{self._ids.getrandbits(bits):0{bits // 4}x}"
             if candidate not in self.sessions:
@@ -151,6 +196,7 @@ class SandboxState:
 
     def add(self, session: Session) -> Session:
         self.sessions[session.id] = session
+        self._dirty_sessions.add(session.id)
         return session
 
     def find(self, owner: str, session_id: Any, kinds: tuple[str, ...] | None = None) -> Session | None:
@@ -177,6 +223,7 @@ class SandboxState:
         if amount > have:
             return False
         self.balances[(provider, owner)] = have - amount
+        self._dirty_kv = True
         self.counters.credits_charged[provider] += amount  # type: ignore[assignment]  # a Counter of credits
         return True
 

@@ -46,7 +46,8 @@ class Call:
     style: Style
 
     def price(self, estimate: Mapping[str, Any] | None = None) -> Number:
-        """Credits for this request from the provider's own pricing (None price: 0, counted)."""
+        """Credits for this request from the provider's own pricing (None price: 0, counted),
+        times the configured ``price_factor``."""
         state, owner = self.state, self.owner
         ctx = PriceContext(
             table=state.table,
@@ -57,7 +58,8 @@ class Call:
         if price.credits is None:
             state.counters.unpriced[self.route.endpoint] += 1
             return 0
-        return price.credits.min  # exact whenever the sandbox pinned what the server decides
+        charged = price.credits.min * state.config.price_factor  # exact whenever the sandbox pinned what the server decides
+        return int(charged) if float(charged).is_integer() else charged
 
     def charge(self, amount: Number) -> Response | None:
         """Deduct or answer 402 (nothing charged, nothing created)."""
@@ -149,8 +151,7 @@ def _accept(state: SandboxState, route: Route, owner: str, sha: str, idem: str |
     counters.accepted[route.endpoint] += 1
     documented = route.alias_of or route.endpoint  # /video/create repeats /video/text_to_video
     seen = (owner, documented, sha)
-    state.bodies_seen[seen] += 1
-    if state.bodies_seen[seen] > 1:
+    if state.saw(seen) > 1:
         counters.duplicates[documented] += 1
     headers: dict[str, str] = {}
     if result.charged is not None:
@@ -158,5 +159,5 @@ def _accept(state: SandboxState, route: Route, owner: str, sha: str, idem: str |
         headers["x-credits-remaining"] = str(result.remaining)
     payload = json.dumps(result.body, separators=(",", ":")).encode("utf-8")
     if idem:
-        state.idempotency[(owner, idem)] = Stored((route.endpoint, sha), result.status, payload, headers)
+        state.remember_answer(owner, idem, Stored((route.endpoint, sha), result.status, payload, headers))
     return Response(payload, result.status, headers, media_type="application/json")

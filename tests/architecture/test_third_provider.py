@@ -114,7 +114,7 @@ def test_a_module_that_is_not_a_provider_is_a_configuration_error(tmp_path: Path
     path.write_text(CAMPAIGN, "utf-8")
     code, _, err = cli("validate", str(path), env={"RENDERER_PROVIDERS": "json"})
     assert code == 1 and err.startswith("error: RENDERER_PROVIDERS: provider module 'json' could not be registered: "
-                                        "not a provider: it lacks BATCH_READS, CANCEL"), err
+                                        "not a provider: it lacks BALANCE, BATCH_READS, CANCEL"), err
     code, _, err = cli("validate", str(path), env={"RENDERER_PROVIDERS": "no_such_module_here"})
     assert code == 1 and "provider module 'no_such_module_here' could not be registered" in err
     assert "json" not in providers.PROVIDERS

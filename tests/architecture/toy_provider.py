@@ -15,7 +15,15 @@ from starlette.routing import BaseRoute, Mount
 from starlette.routing import Route as HttpRoute
 
 from renderer.providers.base import Price, PriceContext, Range, Route, Status, bearer, credits_from
-from renderer.providers.protocol import BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation, Uploads
+from renderer.providers.protocol import (
+    Balance,
+    BatchRead,
+    CampaignSchemaParts,
+    Cancel,
+    RateTier,
+    Reconciliation,
+    Uploads,
+)
 
 NAME = "toy"
 TITLE = "Toy"
@@ -31,6 +39,7 @@ BATCH_READS: tuple[BatchRead, ...] = ()
 RECONCILIATION: Reconciliation | None = None
 UPLOADS: Uploads | None = None
 CANCEL: Cancel | None = None
+BALANCE: Balance | None = None
 PRICE_REFRESH = None
 
 SCHEMA = {

@@ -19,7 +19,8 @@ What is substituted, and how:
   fails the test rather than being guessed.
 - `pip` and `gh` are stubs (``make_stubs``) that record their arguments: installing
   for real would replace the package this very test run imports, and `gh` would
-  need GitHub. `python` is the interpreter running the tests.
+  need GitHub. `gh run download` copies the files of ``STUB_GH_ARTIFACT`` (an
+  artifact uploaded by an earlier job of the test). `python` is the interpreter running the tests.
 """
 
 from __future__ import annotations
@@ -43,7 +44,16 @@ _RECORD = 'printf "%s" "$(basename "$0")" >> "$STUB_LOG"; printf " %q" "$@" >> "
 STUB_SCRIPTS = {
     "pip": _RECORD,
     # `gh pr comment --edit-last` fails while the bot has no comment on the PR yet
-    "gh": _RECORD + 'case " $* " in *" --edit-last "*) [ -n "${STUB_GH_HAS_COMMENT:-}" ] || exit 1;; esac\n',
+    "gh": _RECORD + 'case " $* " in *" --edit-last "*) [ -n "${STUB_GH_HAS_COMMENT:-}" ] || exit 1;; esac\n'
+    # the run job's way to the reviewed plan: the merged pull request's head, its plan run,
+    # and that run's artifact (the files of STUB_GH_ARTIFACT; none there: no such artifact)
+          'case "$1 $2" in\n'
+          '  "pr list") echo "${STUB_GH_HEAD:-0123abc}";;\n'
+          '  "run list") echo "${STUB_GH_RUN:-4242}";;\n'
+          '  "run download") dir=.; while [ $# -gt 0 ]; do [ "$1" = --dir ] && dir=$2; shift; done\n'
+          '    [ -n "${STUB_GH_ARTIFACT:-}" ] || { echo "no artifact found" >&2; exit 1; }\n'
+          '    cp "$STUB_GH_ARTIFACT"/* "$dir"/;;\n'
+          'esac\n',
     "python": 'exec "$STUB_PYTHON" "$@"\n',
 }
 

@@ -124,6 +124,7 @@ def test_bad_inputs_are_usage_errors(work: Path):
     ({"sandbox": True}, "sandbox: true only applies to command: run"),
     ({"max_instances": "many"}, "max-instances must be a whole number, not 'many'"),
     ({"command": "validate", "manifest": "m.json"}, "manifest only applies to command: plan or run"),
+    ({"command": "validate", "plan_file": "p.json"}, "plan-file only applies to command: plan (saves it) or run"),
     ({"campaign": "  "}, "the campaign input is empty"),
 ])
 def test_bad_inputs(work: Path, inputs: dict, message: str):
@@ -142,6 +143,9 @@ def test_argv_per_command():
                                     max_instances="10", args="--select 'a b' --detach")) == [
         "run", "c.yaml", "--sandbox", "--manifest", "m.json", "--max-instances", "10", "--select", "a b", "--detach"]
     assert action_argv(ActionInputs(campaign="a.yaml 'b c.yaml'", command="validate")) == ["validate", "a.yaml", "b c.yaml"]
+    assert action_argv(ActionInputs(campaign="c.yaml", plan_file="p.json")) == ["plan", "c.yaml", "--json", "--out", "p.json"]
+    assert action_argv(ActionInputs(campaign="c.yaml", command="run", plan_file="p.json")) == [
+        "run", "c.yaml", "--plan", "p.json"]
 
 
 def test_inputs_from_env():

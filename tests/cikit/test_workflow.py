@@ -31,7 +31,8 @@ ACTION_INPUTS = set(yaml.safe_load((ROOT / "action.yml").read_text())["inputs"])
 PR = {"event_name": "pull_request", "ref": "refs/pull/7/merge", "repository": "acme/ads",
       "token": "ghs_test", "event.pull_request.number": "7",
       "event.pull_request.head.repo.full_name": "acme/ads"}
-PUSH = {"event_name": "push", "ref": "refs/heads/main", "repository": "acme/ads", "token": "ghs_test"}
+PUSH = {"event_name": "push", "ref": "refs/heads/main", "repository": "acme/ads", "token": "ghs_test",
+        "sha": "5eed5eed"}
 
 
 def test_triggers_plan_on_pull_requests_and_run_on_main():
@@ -45,6 +46,7 @@ def test_secrets_only_in_the_protected_run_job():
     assert "secrets." not in yaml.safe_dump(plan)
     assert "environment" not in plan
     assert run["environment"] and run["concurrency"]["cancel-in-progress"] is False
+    assert run["concurrency"]["group"] == f"campaign-run-{WORKFLOW['env']['CAMPAIGN']}"  # one group per campaign
     assert re.findall(r"secrets\.(\w+)", yaml.safe_dump(run)) == ["SAMSAR_API_KEY"]
     assert WORKFLOW["permissions"] == {"contents": "read"}
 
@@ -69,7 +71,7 @@ def test_jobs_run_only_on_their_event(work: Path):
 def test_plan_job_comments_on_the_pull_request(work: Path):
     job = run_job(WORKFLOW, "plan", work, github=PR)
     assert job.code == 0
-    assert job.skipped_actions == ["actions/checkout@v4", "actions/setup-python@v5"]
+    assert job.skipped_actions == ["actions/checkout@v4", "actions/setup-python@v5", "actions/upload-artifact@v4"]
     assert job.ran == ["Validate every campaign", "Plan", "Comment the plan on the pull request"]
     markdown = job.steps["plan"].outputs["markdown"]
     assert Path(markdown).read_text().startswith("### renderer plan: `spring-launch`")
@@ -114,7 +116,7 @@ def git(cwd: Path, *args: str) -> str:
                                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}).stdout
 
 
-def test_run_job_runs_for_real_and_commits_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def _repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     remote, work = tmp_path / "remote.git", tmp_path / "work"
@@ -126,19 +128,57 @@ def test_run_job_runs_for_real_and_commits_the_manifest(tmp_path: Path, monkeypa
     git(work, "commit", "--quiet", "-m", "campaigns")
     git(work, "push", "--quiet", "origin", "HEAD:main")
     monkeypatch.chdir(work)
+    return remote, work
 
+
+def _reviewed_plan(work: Path, tmp_path: Path) -> Path:
+    """The pull request's plan job, and the artifact it uploads (the plan file)."""
+    job = run_job(WORKFLOW, "plan", work, github=PR)
+    assert job.code == 0 and "actions/upload-artifact@v4" in job.skipped_actions
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    shutil.move(work / "campaign.plan.json", artifact / "campaign.plan.json")
+    return artifact
+
+
+def _run_job(work: Path, tmp_path: Path, sandbox, artifact: Path):
+    return run_job(WORKFLOW, "run", work, github=PUSH, secrets={"SAMSAR_API_KEY": "sk-test"},
+                   extra_env={"SAMSAR_BASE_URL": sandbox.samsar_base_url, "GITHUB_REF_NAME": "main",
+                              "RENDERER_EXEC_SETTINGS": FAST_RUN, "HOME": str(tmp_path),
+                              "STUB_GH_ARTIFACT": str(artifact)})
+
+
+def test_run_job_runs_the_reviewed_plan_and_commits_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    remote, work = _repository(tmp_path, monkeypatch)
+    artifact = _reviewed_plan(work, tmp_path)
     with running_sandbox_sync(SandboxConfig(render_seconds=0, api_key="sk-test")) as sandbox:
-        job = run_job(WORKFLOW, "run", work, github=PUSH, secrets={"SAMSAR_API_KEY": "sk-test"},
-                      extra_env={"SAMSAR_BASE_URL": sandbox.samsar_base_url, "GITHUB_REF_NAME": "main",
-                                 "RENDERER_EXEC_SETTINGS": FAST_RUN, "HOME": str(tmp_path)})
+        job = _run_job(work, tmp_path, sandbox, artifact)
     assert job.code == 0, {k: (s.stdout, s.stderr) for k, s in job.steps.items()}
-    assert job.ran == ["Run", "Commit the manifest"]
+    assert job.ran == ["Download the reviewed plan", "Run", "Commit the manifest"]
     assert job.skipped_actions == ["actions/checkout@v4", "actions/setup-python@v5", "actions/cache/restore@v4",
                                    "actions/cache/save@v4", "actions/upload-artifact@v4"]
+    calls = [c for c in (work.parent / f"{work.name}-stub-calls.txt").read_text().splitlines() if c.startswith("gh r")]
+    assert calls[-1] == "gh run download 4242 --name campaign-plan --dir ."
+    log = (work.parent / f"{work.name}-stub-calls.txt").read_text()
+    assert "gh pr list --state merged --search 5eed5eed --json headRefOid --jq .\\[0\\].headRefOid" in log
     run = job.steps["run"]
+    assert "$ renderer run campaigns/spring-launch.yaml --plan campaign.plan.json" in run.stderr
     assert run.outputs["manifest"] == "campaigns/spring-launch.manifest.json"
     manifest = json.loads(git(remote, "show", "main:campaigns/spring-launch.manifest.json"))
     assert {e["status"] for e in manifest["jobs"].values()} == {"completed"}
     assert run.outputs["credits"] == str(manifest["credits"]["charged"])
     assert "sk-test" not in json.dumps(manifest) + run.stdout + run.stderr
     assert git(remote, "log", "-1", "--format=%s", "main") == "Results manifest of campaigns/spring-launch.yaml\n"
+
+
+def test_run_job_refuses_a_campaign_changed_since_its_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    remote, work = _repository(tmp_path, monkeypatch)
+    artifact = _reviewed_plan(work, tmp_path)
+    path = work / "campaigns" / "spring-launch.yaml"
+    path.write_text(path.read_text().replace("lisbon", "porto"))  # merged after the review
+    with running_sandbox_sync(SandboxConfig(render_seconds=0, api_key="sk-test")) as sandbox:
+        job = _run_job(work, tmp_path, sandbox, artifact)
+        sent = sandbox.state.counters.snapshot()["requests_total"]
+    assert job.code == 1 and sent == 0
+    assert "no longer matches the reviewed plan; nothing was sent" in job.steps["run"].stderr
+    assert "the campaign file campaigns/spring-launch.yaml changed" in job.steps["run"].stderr

@@ -92,14 +92,28 @@ def test_lock_refuses_a_second_run_and_recovers_a_dead_one(tmp_path: Path) -> No
 def test_unreadable_journal_is_a_state_error(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StateError, match="not readable"):
+    with pytest.raises(StateError, match="is corrupt") as info:
         Journal(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and f"mv {path} {path}.broken" in message and "adopts" in message
+    assert "start over" not in message
+    assert path.read_bytes() == b"this is not sqlite" * 100  # never replaced
 
 
-def test_path_is_per_campaign_file(tmp_path: Path) -> None:
-    a = journal_path(".renderer", tmp_path / "x" / "camp.yaml")
-    b = journal_path(".renderer", tmp_path / "y" / "camp.yaml")
-    assert a != b and a.name.startswith("camp-") and a.suffix == ".sqlite"
+def test_path_is_keyed_by_the_campaigns_identity_not_where_the_checkout_lies(tmp_path: Path) -> None:
+    for repo in ("one", "copy"):
+        (tmp_path / repo / ".git").mkdir(parents=True)
+    a = journal_path(".renderer", tmp_path / "one" / "x" / "camp.yaml", "spring")
+    assert a.name.startswith("camp-") and a.suffix == ".sqlite" and a.parent == Path(".renderer")
+    # another folder of the same repository, another name: another campaign
+    assert journal_path(".renderer", tmp_path / "one" / "y" / "camp.yaml", "spring") != a
+    assert journal_path(".renderer", tmp_path / "one" / "x" / "camp.yaml", "autumn") != a
+    # the same campaign in a copy of the checkout, or named through another working directory
+    assert journal_path(".renderer", tmp_path / "copy" / "x" / "camp.yaml", "spring") == a
+    assert journal_path(".renderer", Path(os.path.relpath(tmp_path / "one" / "x" / "camp.yaml")), "spring") == a
+    # no repository: relative to the manifest's folder
+    assert J.campaign_identity(tmp_path / "c" / "camp.yaml", "s") == "s\ncamp.yaml"
+    assert J.campaign_identity(tmp_path / "c" / "camp.yaml", "s", tmp_path / "m.json") == "s\nc/camp.yaml"
 
 
 def test_after_commit_hook_counts_transitions(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ class MockSamsar:
         self.script = list(script)
         self.posts: list[httpx.Request] = []
         self.reads = 0
+        self.gets: list[str] = []
         self.n = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -52,6 +53,7 @@ class MockSamsar:
             rid = f"vid_{self.n}"
             return httpx.Response(200, json={"request_id": rid, "session_id": rid}, headers={"x-credits-charged": "150"})
         self.reads += 1
+        self.gets.append(request.url.path)
         rid = request.url.params.get("request_id")
         return httpx.Response(200, json={"request_id": rid, "session_id": rid, "status": "COMPLETED",
                                          "result_url": f"https://cdn/{rid}.mp4"})
@@ -152,3 +154,17 @@ def test_too_many_retries_give_up_as_not_submitted(tmp_path: Path) -> None:
     assert data["jobs"]["clip"]["status"] == "not_submitted"
     assert "none processed" in data["jobs"]["clip"]["error"]
     assert len(mock.posts) == FAST.retry.max_attempts
+
+
+def test_a_balance_below_what_is_still_to_submit_is_noted(tmp_path: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"request_id": "vid_9", "session_id": "vid_9"},
+                              headers={"x-credits-charged": "150", "x-credits-remaining": "10"})
+
+    mock = MockSamsar([answer])
+    code, out, _ = go(tmp_path, mock)
+    # the translation (5 s at 3/s) still to submit may cost 15; the API says 10 are left
+    assert "note: samsar says 10 credits are left (x-credits-remaining) and the jobs still to submit may cost " \
+           "up to 15: submissions will stop at the first 402" in out
+    assert code == 0 and len(mock.posts) == 2
+    assert mock.gets == ["/v1/credits", "/v1/status", "/v1/status"]

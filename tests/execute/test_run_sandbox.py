@@ -177,7 +177,9 @@ def video(keys: bool) -> str:
 
 
 def journal_of(path: Path) -> Journal:
-    return Journal(journal_path(path.parent / ".renderer", path))
+    from renderer.campaign.campaign import load_campaign
+
+    return Journal(journal_path(path.parent / ".renderer", path, load_campaign(str(path)).name))
 
 
 # -- every endpoint, chains, fan-in ------------------------------------------------------------
@@ -314,16 +316,35 @@ def test_lost_answer_among_many_concurrent_ones_is_still_proven(tmp_path: Path, 
     assert len({e["request_id"] for e in data["jobs"].values()}) == 20
 
 
-def test_lost_answers_that_cannot_be_told_apart_stay_unknown(tmp_path: Path, runner) -> None:
+def test_lost_answers_are_told_apart_by_their_own_inputs(tmp_path: Path, runner) -> None:
     path = write_campaign(tmp_path, images(3, keys=False))
+    with make_sandbox(faults={"schedule": {1: "drop_after", 2: "drop_after"}}) as sb:
+        code, out, data = runner(path, env_for(sb))
+        c = counters(sb)
+    assert code == 0, out
+    assert c["accepted_total"] == 3 and c["duplicates_total"] == 0
+    reconciled = {iid: e["reconciled"] for iid, e in data["jobs"].items() if "reconciled" in e}
+    assert len(reconciled) == 2  # each proven by its own image_url, and said so
+    for iid, proof in reconciled.items():
+        assert proof["by"] == "/image/list"
+        n = iid.split("=")[1].rstrip("]")
+        assert proof["evidence"]["matched"] == {"image_url": f"https://cdn.example.com/{n}.png", "resolution": "2k"}
+        assert proof["evidence"]["session_id"] == data["jobs"][iid]["request_id"]
+        assert f"{iid}: reconciled to {data['jobs'][iid]['request_id']}" in out
+
+
+def test_lost_answers_that_cannot_be_told_apart_stay_unknown(tmp_path: Path, runner) -> None:
+    same = images(3, keys=False).replace("{{ matrix.i }}.png", "same.png")  # three identical bodies
+    path = write_campaign(tmp_path, same)
     with make_sandbox(faults={"schedule": {1: "drop_after", 2: "drop_after"}}) as sb:
         code, out, data = runner(path, env_for(sb))
         c = counters(sb)
     statuses = sorted(e["status"] for e in data["jobs"].values())
     assert code == 1
-    assert c["accepted_total"] == 3 and c["duplicates_total"] == 0
+    assert c["accepted_total"] == 3 and c["duplicates_total"] == 2  # the campaign itself sends one body thrice
     assert statuses.count("unknown") >= 1 and "completed" in statuses
     assert "unknown fate" in out
+    assert not any("reconciled" in e for e in data["jobs"].values())
 
 
 def test_lost_video_answer_is_unknown_and_never_resubmitted_silently(tmp_path: Path, runner) -> None:
@@ -413,10 +434,11 @@ def test_unknown_price_is_refused_when_there_is_a_budget(tmp_path: Path, runner)
     )
     path = write_campaign(tmp_path, text)
     with make_sandbox() as sb:
-        code, _, data = runner(path, env_for(sb))
-        assert counters(sb)["accepted_total"] == 0
-    assert code == 1
-    assert data["jobs"]["ec"]["status"] == "not_submitted" and "price is unknown" in data["jobs"]["ec"]["error"]
+        # plan and run agree: refused before anything is sent (exit 3), naming the job and the fix
+        with pytest.raises(BudgetExceeded, match=r"ec: EnhanceCraft does not publish credit prices for: enhance; "
+                                                 r"set pricing.enhancecraft.operations"):
+            runner(path, env_for(sb))
+        assert counters(sb)["requests_total"] == 0
 
 
 def test_run_time_budget_counts_what_was_charged(tmp_path: Path, runner) -> None:

@@ -180,13 +180,27 @@ def test_a_changed_input_runs_and_its_dependants_wait_for_it(write) -> None:
     assert total(plan) == (2130, 2130)
 
 
-@pytest.mark.parametrize("status", ["failed", "cancelled", "pending", "not_submitted", "unknown"])
+@pytest.mark.parametrize("status", ["failed", "pending", "not_submitted", "unknown"])
 def test_only_completed_entries_are_reused(write, status: str) -> None:
     jobs = stills_entries()
     jobs["stills[city=lima]"]["status"] = status
     plan, _ = plan_file(write(CAMPAIGN), manifest(jobs))
     assert actions(plan)["stills[city=lima]"] == "run"
     assert plan.by_id["teaser[city=lima,language=en]"].pending is True
+
+
+def test_cancelled_entries_stay_cancelled_at_no_cost(write) -> None:
+    jobs = stills_entries()
+    jobs["stills[city=lima]"]["status"] = "cancelled"
+    plan, _ = plan_file(write(CAMPAIGN), manifest(jobs))
+    assert actions(plan)["stills[city=lima]"] == "cancelled"
+    doc = plan_json(plan, summarise(plan, manifest(jobs)))
+    lima = next(j for j in doc["jobs"] if j["id"] == "stills[city=lima]")
+    assert lima["action"] == "cancelled" and lima["credits"] == {"min": 0, "max": 0}
+    assert actions(plan.rerun_cancelled())["stills[city=lima]"] == "run"
+    jobs["stills[city=lima]"]["input_sha256"] = still_sha("lima", "4k")  # its input changed: it runs
+    plan, _ = plan_file(write(CAMPAIGN), manifest(jobs))
+    assert actions(plan)["stills[city=lima]"] == "run"
 
 
 def test_a_different_hash_runs(write) -> None:

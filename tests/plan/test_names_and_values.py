@@ -162,6 +162,24 @@ def test_a_translate_language_outside_the_translate_docs_is_a_warning(write) -> 
         "(en, es, fr, ja, th, zh, bn, hi, sa, la); the server may refuse it")]
 
 
+
+def test_run_prints_the_campaigns_warnings_too(write, tmp_path, monkeypatch) -> None:
+    """What validate and plan warn about, run says as well: it is the command CI runs last."""
+    monkeypatch.chdir(tmp_path)
+    path = write("""
+        version: 1
+        name: tr
+        jobs:
+          tr:
+            endpoint: samsar/video/translate_video
+            input: {videoSessionId: abc, language: de}
+        """)
+    code, _, err = cli("run", "--sandbox", "--state-dir", str(tmp_path / "state"), str(path),
+                       env={"RENDERER_EXEC_SETTINGS": '{"poll": {"initial": 0.01}, "sandbox_render_seconds": 0.05}'})
+    assert f"{path}:6:44: warning: tr: language: 'de' is not one the docs list" in err
+    assert err.count("warning:") == 1, err
+
+
 # -- a body holds JSON data only ---------------------------------------------------
 
 @pytest.mark.parametrize("template,words", [

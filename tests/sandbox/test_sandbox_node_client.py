@@ -63,11 +63,14 @@ const enh = await client.enhanceImage({ image_url: 'https://cdn.example.com/p.pn
 const enhAgain = await client.enhanceImage({ image_url: 'https://cdn.example.com/p.png', resolution: '2k' }, { idempotencyKey: 'enh-1' });
 const rm = await client.removeBrandingFromImage({ image_url: 'https://cdn.example.com/w.png' });
 const rollup = await client.enhanceAndGenerateRollupBanner({ images: [{ image_url: 'https://cdn.example.com/t.png', image_text: 'Bar' }] });
-const rollupDone = await finish(rollup.data.session_id, (i) => client.getImageStatus(i));
+// the docs show a rollup completed within the request: no polling needed
+out.rollupAnswer = { status: rollup.data.status, url: rollup.data.result_url, thumb: rollup.data.thumbnail_url };
+const rollupDone = await client.getImageStatus(rollup.data.session_id);
 out.images = {
   enhance: enh.creditsCharged, sameId: enh.data.request_id === enhAgain.data.request_id, remove: rm.creditsCharged,
   rollup: rollup.creditsCharged, thumb: Boolean(rollupDone.data.thumbnail_url),
 };
+out.rollupStatus = { status: rollupDone.data.status, url: rollupDone.data.result_url };
 out.latest = (await client.fetchLatestVideoVersion(a.data.request_id)).data.result_language;
 
 async function failure(fn) {
@@ -120,6 +123,9 @@ def test_official_client_against_the_sandbox(tmp_path: Path) -> None:
     assert out["charges"] == {"translate": 30, "join": 90, "clone": 0, "cloneBody": 0, "outro": 75, "outro2": 75, "imageList": 300}
     assert out["translated"] == "es" and out["latest"] == "en"
     assert out["images"] == {"enhance": 50, "sameId": True, "remove": 50, "rollup": 50, "thumb": True}
+    rollup = out["rollupAnswer"]  # completed within the request (render_seconds is 5 here)
+    assert rollup["status"] == "completed" and rollup["url"].endswith(".png") and rollup["thumb"].endswith("-thumb.png")
+    assert out["rollupStatus"] == {"status": "COMPLETED", "url": rollup["url"]}
     assert out["badKey"] == {"thrown": True, "isRequestError": True, "status": 401, "message": "Invalid API key"}
     assert out["badBody"]["isRequestError"] and out["badBody"]["status"] == 400
     assert "resolution" in out["badBody"]["message"]

@@ -1,0 +1,110 @@
+"""The manifest is the durable record: seed the journal with what it says was accepted.
+
+The journal is a local cache; a CI runner is a new machine, a cache can miss, a
+file can be lost. The manifest travels with the campaign (committed, or kept as an
+artifact), and records every job an API accepted with its request id. Before the
+scheduler starts, every such job the journal does not know is written into the
+journal as the manifest records it:
+
+==================================  ==========================================
+manifest entry                      journal row (the scheduler then...)
+==================================  ==========================================
+request id, ``pending``/``unknown`` ``accepted``: polls it, never resubmits it
+no request id, ``unknown``          ``unknown``: settles it (same key, or proof)
+request id, ``failed``/``cancelled`` that state: a re-render gets a new key
+==================================  ==========================================
+
+Nothing here talks to an API; the scheduler is unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from renderer import providers
+from renderer.errors import Invalid, UserError
+from renderer.execute import journal as J
+from renderer.execute.scheduler import idempotency_key
+from renderer.execute.store import JournalStore
+from renderer.manifest import Manifest, ManifestEntry
+from renderer.plan.model import Instance, Outputs, Plan
+
+_STATES = {"pending": J.ACCEPTED, "unknown": J.ACCEPTED, "failed": J.FAILED, "cancelled": J.CANCELLED}
+
+
+@dataclass(frozen=True, slots=True)
+class Adoption:
+    adopted: tuple[str, ...]  # instance ids seeded into the journal
+    accepted: int  # how many entries of the manifest record an accepted job
+
+    def note(self, manifest: Path, journal: Path) -> str | None:
+        if not self.adopted:
+            return None
+        return (f"adopted {len(self.adopted)} accepted job(s) from {manifest} that the journal {journal} did not know; "
+                "they are polled, not sent again")
+
+
+def accepted_entries(previous: Manifest | None) -> dict[str, ManifestEntry]:
+    """Entries that record a job an API accepted (or may have) and that did not complete."""
+    jobs = previous.jobs if previous is not None else {}
+    return {iid: e for iid, e in jobs.items()
+            if not e.completed and (bool(e.request_id) or e.status in ("pending", "unknown"))}
+
+
+def adopt(plan: Plan, journal: JournalStore, previous: Manifest | None) -> Adoption:
+    """Write into ``journal`` every accepted job of ``previous`` it does not know."""
+    entries = accepted_entries(previous)
+    if not entries or previous is None:
+        return Adoption((), 0)
+    claimed = journal.claimed_ids()
+    known = journal.current_all()
+    instances = {i.id: i for i in plan.instances}
+    adopted: list[str] = []
+    for iid, e in entries.items():
+        inst, sha, rid = instances.get(iid), e.input_sha256, e.request_id or None
+        if inst is None or not sha or (rid is not None and rid in claimed):
+            continue
+        current = known.get((iid, sha))
+        if current is not None and current.state not in (J.PREPARED, J.REJECTED):
+            continue  # the journal knows this submission, or a later one
+        _seed(journal, plan, inst, e, sha, rid, previous)
+        adopted.append(iid)
+    return Adoption(tuple(adopted), len(entries))
+
+
+def _seed(journal: JournalStore, plan: Plan, inst: Instance, e: ManifestEntry, sha: str, rid: str | None,
+          previous: Manifest) -> None:
+    route = providers.route(inst.endpoint)
+    assert route is not None
+    status = e.status or "unknown"
+    state = _STATES.get(status, J.ACCEPTED) if rid is not None else J.UNKNOWN
+    est = e.credits_estimated
+    journal.adopt(
+        instance_id=inst.id, endpoint=inst.endpoint, provider=route.provider, input_sha256=sha,
+        generation=max(e.generation, journal.generation_max(inst.id, sha) + 1),
+        idempotency_key=idempotency_key(plan.campaign.name, inst.id, sha, e.generation),
+        state=state, body=_body(plan, inst, e, sha, previous),
+        estimate=(est.min, est.max) if est is not None else (None, None),
+        request_id=rid, session_id=e.session_id or rid, credits_charged=e.credits_charged,
+        sent_at=e.submitted_at, error=f"adopted from the manifest ({status})" if state == J.UNKNOWN else None,
+    )
+
+
+def _body(plan: Plan, inst: Instance, e: ManifestEntry, sha: str, previous: Manifest) -> Any:
+    """The body that was sent: the manifest's copy, else the plan's body with the same hash."""
+    if e.has_request_body:
+        return e.request_body
+    if e.has_request and e.request is not None:
+        return e.request  # the body input_sha256 hashes: sent as it is unless a file was uploaded
+    if not inst.pending:
+        return inst.body if inst.input_sha256 == sha else None
+    upstream = {u: Outputs.from_manifest(up) for u in inst.needs if (up := previous.get(u)) is not None}
+    if len(upstream) != len(inst.needs) or plan.resolver is None:
+        return None
+    try:
+        resolved = plan.resolver(inst.id, upstream)
+    except (Invalid, UserError):
+        return None
+    return resolved.body if resolved.input_sha256 == sha else None

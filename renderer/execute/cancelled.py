@@ -1,0 +1,38 @@
+"""`renderer cancel` writes what it cancelled into the manifest too.
+
+The manifest is the durable record a later ``plan`` and ``run`` read: a job it shows
+as ``cancelled`` with the same input is not sent again (``run --rerun-cancelled``
+sends it), and ``plan`` shows it as ``cancelled`` at 0 credits. Only the cancelled
+entries change (and the totals): every other key is written back as it was read.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from renderer import manifest as M
+from renderer.execute import journal as J
+
+
+def mark_cancelled(path: Path, cancelled: list[J.Submission]) -> int:
+    """Mark the manifest entries of these (cancelled) submissions cancelled, with their
+    journal's reason; returns how many changed."""
+    if not cancelled or M.load(path, required=False) is None:  # load checks it
+        return 0
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    jobs = data["jobs"]
+    changed = 0
+    for sub in cancelled:
+        entry = jobs.get(sub.instance_id)
+        if not isinstance(entry, dict) or entry.get("request_id") not in (sub.request_id, sub.session_id):
+            continue  # the manifest records another submission of it
+        entry.update(status="cancelled", error=sub.error, finished_at=entry.get("finished_at") or J.now_iso())
+        changed += 1
+    if changed:
+        entries = M.Manifest.from_json(data).jobs.values()
+        data["credits"] = {**(data.get("credits") or {}), **M.totals(entries)}
+        data["counts"] = M.counts(entries)
+        M.dump(path, data)
+    return changed

@@ -1,0 +1,159 @@
+"""Opening a campaign's run state safely: the manifest is the record, the journal its cache.
+
+- A manifest written for another campaign is refused, never overwritten.
+- The journal is found by the campaign's identity (``journal.campaign_identity``),
+  so a new machine, a copied checkout or another working directory finds the same
+  one when the state directory travels, and adopts from the manifest when it does not.
+- A journal that cannot be read is refused with the way out (``journal.recovery_hint``);
+  an empty one is said out loud, and the manifest's accepted jobs are adopted.
+- A second run of the same campaign in the same repository is refused while one runs,
+  whatever its working directory or state directory (a lock beside ``.git``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from renderer.errors import RendererError, StateError
+from renderer.execute.journal import (
+    Journal,
+    campaign_identity,
+    journal_path,
+    repository_root,
+    translated,
+)
+from renderer.manifest import Manifest, dump
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
+MAX_PAGES_ENV = "RENDERER_TEST_JOURNAL_MAX_PAGES"  # SQLite's "disk full" after N pages (tests)
+
+
+def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path: Path) -> None:
+    """Refuse a manifest that records another campaign: writing ours would destroy its record."""
+    theirs = previous.campaign if previous is not None else None
+    if theirs is not None and theirs != name:
+        raise StateError(
+            f"{manifest_path}: this manifest records the campaign {theirs!r}, not {name!r}; it is not overwritten. "
+            f"Pass --manifest with this campaign's own manifest (or a new path)")
+
+
+def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
+                 durable_intents: bool, after_commit: Callable[[int], None] | None,
+                 env: Mapping[str, str]) -> tuple[Journal, list[str]]:
+    """The campaign's journal, and what is worth saying about it."""
+    path = journal_path(state_dir, campaign_path, name, manifest_path)
+    notes = []
+    moved = _adopt_legacy_journal(path, state_dir, campaign_path)
+    if moved is not None:
+        notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
+                     f"is now {path}")
+    raw = env.get(MAX_PAGES_ENV)
+    journal = Journal(path, durable_intents=durable_intents, after_commit=after_commit,
+                      max_pages=int(raw) if raw else None)
+    if journal.was_empty:
+        notes.append(f"the journal {path} was empty (0 bytes): the run continues from the manifest {manifest_path}")
+    return journal, notes
+
+
+def _adopt_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str | Path) -> Path | None:
+    """Rename a journal that an earlier version keyed on the campaign's absolute path, if there is one."""
+    digest = hashlib.sha256(str(Path(campaign_path).resolve()).encode("utf-8")).hexdigest()[:12]
+    legacy = Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"
+    if legacy == path or path.exists() or not legacy.exists():
+        return None
+    with translated(legacy):
+        for suffix in ("-wal", "-shm", ""):  # the main file last: a half-done rename is retried
+            old = legacy.with_name(legacy.name + suffix)
+            if old.exists():
+                os.replace(old, path.with_name(path.name + suffix))
+    return legacy
+
+
+class RepositoryLock:
+    """An advisory lock on the campaign's identity, in the repository's ``.git`` folder.
+
+    The journal's own lock covers runs that share a state directory; this one also
+    covers two runs of one checkout from different working directories or with
+    different ``--state-dir``s. The kernel releases it when the process ends.
+    """
+
+    def __init__(self, campaign_path: str | Path, name: str) -> None:
+        self.fd: int | None = None
+        root = repository_root(Path(campaign_path).resolve().parent)
+        git = _git_dir(root / ".git") if root is not None else None
+        self.path: Path | None = None
+        if git is not None and fcntl is not None:
+            digest = hashlib.sha256(campaign_identity(campaign_path, name).encode("utf-8")).hexdigest()[:16]
+            self.path = git / "renderer" / f"{digest}.lock"
+
+    def acquire(self) -> None:
+        if self.path is None:
+            return
+        with translated(self.path):
+            self.path.parent.mkdir(exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StateError(f"{self.path}: another run of this campaign is in progress in this repository "
+                             "(from another working directory or state directory)") from None
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+MAX_IDS_IN_MESSAGE = 50
+
+
+def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
+    """Write the manifest; if the disk refuses, the error still carries the ids the API gave."""
+    try:
+        dump(path, manifest)
+    except OSError as exc:
+        jobs = (manifest.to_json() if isinstance(manifest, Manifest) else manifest).get("jobs") or {}
+        ids = [f"{iid}={e['request_id']}" for iid, e in jobs.items()
+               if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != "completed"]
+        shown = ", ".join(ids[:MAX_IDS_IN_MESSAGE])
+        if len(ids) > MAX_IDS_IN_MESSAGE:
+            shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"
+        raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})"
+                         + (f"; accepted and not finished (keep these request ids): {shown}" if ids else "")) from None
+
+
+def _git_dir(dot_git: Path) -> Path | None:
+    """The repository's git folder: ``.git`` itself, or where a worktree's ``.git`` file points."""
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        text = dot_git.read_text("utf-8").strip()
+    except (OSError, UnicodeError):
+        return None
+    if not text.startswith("gitdir:"):
+        return None
+    target = Path(text.removeprefix("gitdir:").strip())
+    target = target if target.is_absolute() else dot_git.parent / target
+    return target if target.is_dir() else None
+
+
+def first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error a user should see from a failed task group: our own (a ``RendererError``) first."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            inner = first_error(exc)
+            if isinstance(inner, RendererError):
+                return inner
+        elif isinstance(exc, RendererError):
+            return exc
+    return group

@@ -1,0 +1,82 @@
+"""What a run may spend, what earlier runs spent, and what a run stopped by the budget says."""
+
+from __future__ import annotations
+
+from renderer.errors import UsageError
+from renderer.execute import journal as J
+from renderer.execute.budget import Budget
+from renderer.execute.journal import Journal
+from renderer.manifest import Manifest
+from renderer.plan.model import Plan
+from renderer.plan.report import manifest_spent
+
+
+def run_limit(campaign_budget: float | None, max_credits: float | None) -> float | None:
+    """``budget.max_credits``, lowered for one run by ``--max-credits`` (never raised)."""
+    if max_credits is None:
+        return campaign_budget
+    if max_credits < 0:
+        raise UsageError(f"--max-credits must be 0 or more, not {max_credits:g}")
+    limit = max_credits if campaign_budget is None else min(campaign_budget, max_credits)
+    return int(limit) if float(limit).is_integer() else limit
+
+
+def opening_budget(limit: float | None, previous: Manifest | None, journal: Journal) -> Budget:
+    """The budget at the start of a run: every submission the journal knows is on its
+    ledger, and what only the manifest remembers is ``spent_outside``."""
+    _, outside = prior_spend(previous, journal)
+    budget = Budget(limit, spent_outside=outside)
+    budget.load(journal.all())
+    return budget
+
+
+def journal_charged(journal: Journal) -> float:
+    return sum(s.credits_charged or 0.0 for s in journal.all() if s.state in J.SPENDING)
+
+
+def prior_spend(previous: Manifest | None, journal: Journal) -> tuple[float, float]:
+    """(charged by earlier runs, the part of it only the manifest knows).
+
+    Both the journal and the manifest count every run and attempt; the manifest may
+    know runs whose journal is gone (another CI machine), the journal a run that
+    ended before its manifest was written. The larger count wins.
+    """
+    known = journal_charged(journal)
+    recorded = manifest_spent(previous)
+    outside = max(0.0, recorded - known)
+    return known + outside, outside
+
+
+def sent_before(plan: Plan, journal: Journal, rerun_cancelled: bool) -> frozenset[str]:
+    """Jobs to run whose submission with this very input an earlier run sent and that
+    this run will not send again (it polls, settles or keeps them): the ledger counts them."""
+    kept = {J.ACCEPTED, J.COMPLETED, J.SENDING, J.UNKNOWN} | (set() if rerun_cancelled else {J.CANCELLED})
+    out = set()
+    for (iid, sha), sub in journal.current_all().items():
+        inst = plan.by_id.get(iid)
+        if inst is not None and inst.input_sha256 == sha and sub.state in kept:
+            out.add(iid)
+    return frozenset(out)
+
+
+def _n(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def budget_lines(budget: Budget, charged_now: float) -> list[str]:
+    """What a run says about the budget: estimate misses, and why it held jobs back."""
+    lines = []
+    for miss in sorted(budget.misses.values(), key=lambda m: m.instance_id):
+        lines.append(
+            f"note: {miss.instance_id} was charged {_n(miss.charged)} credits, above its estimate of "
+            f"{_n(miss.estimated)}; the other {miss.family} jobs were held at {budget.factor(miss.family):g}x their estimate")
+    if budget.refused and budget.limit is not None:
+        held = [r.hold for r in budget.refused.values()]
+        worth = f" that may cost {_n(sum(h for h in held if h is not None))} credits" if all(h is not None for h in held) \
+            else ""
+        first = next(iter(budget.refused.values()))
+        lines.append(
+            f"budget: stopped within budget.max_credits {_n(budget.limit)}: charged {_n(charged_now)} credits in all "
+            f"(this run and earlier ones); held back {len(budget.refused):,} job(s){worth}: "
+            f"{first.instance_id}: {first.reason}")
+    return lines

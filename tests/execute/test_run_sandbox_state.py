@@ -1,0 +1,113 @@
+"""`renderer run --sandbox` keeps its stand-in's state under the state directory between runs:
+edit-and-re-run, interrupt-and-resume and `--detach` then `run` behave as against the real API."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from exec_helpers import FAST, FAST_JSON, args_for
+
+from renderer.commands.cancel import cancel
+from renderer.commands.run import run as run_command
+
+SPRING = Path(__file__).resolve().parents[2] / "campaigns" / "spring-launch.yaml"
+JOBS = 12  # 3 stills, 6 teasers, the Spanish cut, its French translation, its outro
+
+
+def spring(tmp_path: Path) -> Path:
+    path = tmp_path / "spring-launch.yaml"
+    shutil.copy(SPRING, path)
+    return path
+
+
+def run(path: Path, **kw) -> tuple[int, str, dict]:
+    out = io.StringIO()
+    code = run_command(**args_for(path, sandbox=True, **kw), out=out, env={}, exec_settings=FAST)
+    data = json.loads(path.with_name(path.stem + ".manifest.json").read_text("utf-8"))
+    return code, out.getvalue(), data
+
+
+def sandbox_seen(path: Path) -> list[int]:
+    """How many times the stand-in accepted each distinct body, over every run so far."""
+    db = sqlite3.connect(path.parent / ".renderer" / "sandbox" / "sandbox.sqlite")
+    try:
+        return [n for (n,) in db.execute("SELECT n FROM seen")]
+    finally:
+        db.close()
+
+
+def test_edit_one_city_and_run_again_completes_everything(tmp_path: Path) -> None:
+    path = spring(tmp_path)
+    code, out, first = run(path)
+    assert code == 0, out
+    assert first["counts"] == {"completed": JOBS}
+    path.write_text(path.read_text().replace("lima", "porto"), encoding="utf-8")
+    code, out, second = run(path)
+    assert code == 0, out  # the reused teasers' sessions are still known to the stand-in: the join works
+    assert second["counts"] == {"completed": JOBS}
+    ids = [e["request_id"] for e in second["jobs"].values()]
+    assert len(set(ids)) == JOBS  # ids unique across runs
+    kept = {iid for iid, e in second["jobs"].items() if e["request_id"] == first["jobs"].get(iid, {}).get("request_id")}
+    assert "stills[city=lisbon]" in kept and "stills[city=porto]" not in kept
+    assert sorted(set(sandbox_seen(path))) == [1]  # no body was ever sent twice
+
+
+def test_detach_then_run_with_the_sandbox(tmp_path: Path) -> None:
+    path = spring(tmp_path)
+    code, out, data = run(path, detach=True)
+    assert code == 0, out
+    assert data["counts"] == {"pending": 3, "not_submitted": JOBS - 3}
+    code, out, data = run(path)
+    assert code == 0, out
+    assert data["counts"] == {"completed": JOBS}
+    assert sorted(set(sandbox_seen(path))) == [1]
+
+
+def test_an_interrupted_sandbox_run_resumes(tmp_path: Path) -> None:
+    path = spring(tmp_path)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
+           "RENDERER_EXEC_SETTINGS": FAST_JSON, "RENDERER_TEST_KILL_AFTER": "14"}
+    killed = subprocess.run([sys.executable, "-m", "renderer.cli", "run", "--sandbox", path.name],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert killed.returncode == -9, killed.stdout + killed.stderr  # SIGKILL mid-run: no manifest, no goodbye
+    code, out, data = run(path)
+    assert code == 0, out
+    assert data["counts"] == {"completed": JOBS}
+    assert sorted(set(sandbox_seen(path))) == [1]
+
+
+def test_sandbox_credits_set_the_balance_and_it_is_kept(tmp_path: Path) -> None:
+    path = spring(tmp_path)
+    code, out, data = run(path, sandbox_credits=120)  # two 2k stills (50 each), not three
+    assert code == 1
+    assert data["counts"]["completed"] == 2 and data["credits"]["charged"] == 100
+    assert "402" in out
+    code, out, data = run(path, sandbox_credits=120)  # the balance is 20 now, not 120 again
+    assert code == 1 and data["counts"]["completed"] == 2
+
+
+def test_cancel_reaches_the_sandbox_a_detached_run_left(tmp_path: Path) -> None:
+    path = spring(tmp_path)
+    text = path.read_text().replace("resolution: 2k", "resolution: 2k\n  clip:\n    endpoint: samsar/video/text_to_video\n"
+                                    "    input: {prompt: Sea, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}")
+    path.write_text(text, encoding="utf-8")
+    slow = dataclasses.replace(FAST, sandbox_render_seconds=600)  # still rendering when cancel comes
+    out = io.StringIO()
+    assert run_command(**args_for(path, sandbox=True, detach=True), out=out, env={}, exec_settings=slow) == 0, out.getvalue()
+    out = io.StringIO()
+    assert cancel(**args_for(path, sandbox=True), out=out, env={}) == 0
+    assert f"{'cancelled':>13}  clip" in out.getvalue()
+    db = sqlite3.connect(path.parent / ".renderer" / "sandbox" / "sandbox.sqlite")
+    try:  # the stand-in itself has it cancelled, as the real API would
+        states = [json.loads(d)["cancelled"] for (d,) in db.execute("SELECT data FROM sessions")]
+    finally:
+        db.close()
+    assert states.count(True) == 1
