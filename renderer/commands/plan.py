@@ -8,7 +8,7 @@ from typing import Literal, TextIO
 
 from renderer import manifest as M
 from renderer.commands.common import Settings, append_step_summary
-from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UsageError, UserError, Warning_
+from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UsageError, UserError
 from renderer.plan import planfile
 from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
@@ -55,10 +55,8 @@ def plan(
         warnings.extend(below_documented(campaign))
     manifest_path = Path(manifest) if manifest else M.default_path(path)
     previous = M.load(manifest_path, required=manifest is not None)
-    other = _other_campaign(previous, campaign.name, manifest_path, explicit=manifest is not None)
-    if isinstance(other, Warning_):
-        (warnings if warnings is not None else []).append(other)
-    elif other is not None:
+    other = _other_campaign(previous, campaign.name, manifest_path)
+    if other is not None:
         raise Invalid([other])
     the_plan, _ = build_plan(campaign, previous, select, settings.plan)
     if warnings is not None:
@@ -90,16 +88,10 @@ def plan(
     return 0
 
 
-def _other_campaign(previous: M.Manifest | None, name: str, path: Path, explicit: bool) -> UserError | None:
-    """A manifest written for another campaign: an error when named by --manifest, else a warning.
-
-    The default manifest may predate a rename of the campaign (its jobs still match);
-    one named on the command line is compared with on purpose, so a mix-up stops here."""
+def _other_campaign(previous: M.Manifest | None, name: str, path: Path) -> LoadError | None:
+    """A manifest that records another campaign: `run` refuses to overwrite it, so `plan` fails too."""
     if previous is None or previous.campaign in (None, name):
         return None
-    where = Location(str(path))
-    if explicit:
-        return LoadError(f"manifest is of campaign {previous.campaign!r}, not {name!r}: "
-                         "pass this campaign's manifest to --manifest", where)
-    return Warning_(f"manifest is of campaign {previous.campaign!r}, not {name!r} "
-                    "(renamed? the next run writes the new name)", where)
+    return LoadError(f"manifest records the campaign {previous.campaign!r}, not {name!r}, and run will not "
+                     "overwrite it: pass --manifest with this campaign's own manifest (renamed the campaign? "
+                     "set the manifest's `campaign` to the new name)", Location(str(path)))

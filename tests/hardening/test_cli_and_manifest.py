@@ -86,27 +86,22 @@ def test_a_completed_entry_with_wrong_types_is_refused_not_a_crash(planned) -> N
     assert "result_urls must be a list of strings" in r.err
 
 
-def test_a_manifest_of_another_campaign_named_by_manifest_is_an_error(planned, tmp_path: Path) -> None:
+def test_a_manifest_of_another_campaign_fails_the_plan_as_the_run_refuses_it(planned, tmp_path: Path) -> None:
     path, _ = planned
     other = tmp_path / "other.manifest.json"
     other.write_text(json.dumps({"campaign": "someone-else", "jobs": {}}))
-    for command in (("plan",), ("plan", "--json"), ("plan", "--markdown")):
-        r = run_cli(*command, "--manifest", other, path)
-        assert r.code == 1 and r.out == "", r
-        assert r.err == (f"{other}: manifest is of campaign 'someone-else', not 'hostile': "
-                         "pass this campaign's manifest to --manifest\n")
-
-
-def test_a_default_manifest_of_another_name_is_a_warning(planned) -> None:
-    path, plan = planned  # the campaign was renamed since its last run: its jobs still match
-    first = plan["jobs"][0]
-    entry = {"status": "completed", "input_sha256": first["input_sha256"], "endpoint": first["endpoint"]}
-    manifest_beside(path).write_text(json.dumps({"campaign": "old-name", "jobs": {first["id"]: entry}}))
-    r = run_cli("plan", "--json", path)
-    assert r.code == 0, r.err
-    assert r.err == (f"{manifest_beside(path)}: warning: manifest is of campaign 'old-name', not 'hostile' "
-                     "(renamed? the next run writes the new name)\n")
-    assert json.loads(r.out)["changes"]["reused"] == [first["id"]]
+    manifest_beside(path).write_text(json.dumps({"campaign": "old-name", "jobs": {}}))  # renamed since its run
+    for manifest, theirs in ((("--manifest", other), "someone-else"), ((), "old-name")):
+        for command in (("plan",), ("plan", "--json"), ("plan", "--markdown")):
+            r = run_cli(*command, *manifest, path)
+            assert r.code == 1 and r.out == "", r
+            where = other if manifest else manifest_beside(path)
+            assert r.err == (f"{where}: manifest records the campaign {theirs!r}, not 'hostile', and run will not "
+                             "overwrite it: pass --manifest with this campaign's own manifest (renamed the campaign? "
+                             "set the manifest's `campaign` to the new name)\n")
+        if not manifest:
+            r = run_cli("run", "--sandbox", "--state-dir", tmp_path / "state", path)
+            assert r.code == 1 and "this manifest records the campaign 'old-name', not 'hostile'" in r.err
 
 
 @pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom", "fifo"])
