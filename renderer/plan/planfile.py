@@ -101,6 +101,9 @@ def load(path: Path) -> dict[str, Any]:
 
 def differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
     """What changed since the plan was reviewed, in words; empty when nothing did."""
+    if saved.get("campaign") != now["campaign"]:  # not an edit: another campaign's plan; its diff is noise
+        return [f"it is the plan of the campaign {saved.get('campaign')!r} ({saved.get('campaign_file')}), "
+                f"not of {now['campaign']!r}"]
     out: list[str] = []
     if saved.get("campaign_sha256") != now["campaign_sha256"]:
         out.append(f"the campaign file {now['campaign_file']} changed")
@@ -115,8 +118,8 @@ def differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
                  else "new prices under the same dates: another renderer version?")
         out.append(f"the built-in price tables changed ({dates})")
     if (saved.get("budget") or {}).get("max_credits") != now["budget"]["max_credits"]:
-        out.append(f"the budget changed: {saved.get('budget', {}).get('max_credits')} then, "
-                   f"{now['budget']['max_credits']} now")
+        out.append(f"the budget changed: {_budget((saved.get('budget') or {}).get('max_credits'))} then, "
+                   f"{_budget(now['budget']['max_credits'])} now")
     out += _instance_differences(saved.get("instances") or {}, now["instances"])
     return out
 
@@ -137,6 +140,11 @@ def _instance_differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> l
     if len(lines) > SHOWN:
         lines = lines[:SHOWN] + [f"and {len(lines) - SHOWN:,} more instance(s)"]
     return lines
+
+
+def _budget(value: Any) -> str:
+    """budget.max_credits as the plan shows it: 60,000, or none."""
+    return "none" if value is None else f"{value:,}" if isinstance(value, (int, float)) else str(value)
 
 
 def _show(value: Any) -> str:
