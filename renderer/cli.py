@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from renderer.errors import Invalid, RendererError, UsageError, UserError
+from renderer.text import printable
 
 
 class _Parser(argparse.ArgumentParser):
@@ -333,14 +333,10 @@ def _workspace_path(file: str, env: Mapping[str, str]) -> str:
     return file if rel == ".." or rel.startswith(".." + os.sep) else rel.replace(os.sep, "/")
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def _printable(text: str, keep: str = "") -> str:
-    """One line, no terminal escapes: messages quote campaign values, and a value's
-    newline could start a `::workflow-command::` line in a CI log. Annotations
-    keep newlines: _escape_data encodes them as %0A."""
-    return _CONTROL.sub(lambda m: m.group() if m.group() in keep else repr(m.group())[1:-1], text)
+    """One line, no terminal escapes (renderer.text). Annotations keep newlines:
+    _escape_data encodes them as %0A."""
+    return printable(text, keep)
 
 
 def _escape_data(s: str) -> str:

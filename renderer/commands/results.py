@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from renderer import manifest as M
+from renderer.text import printable
 
 
 def manifest_json(file: str, manifest: str | None) -> tuple[Path, dict[str, Any]]:
@@ -39,11 +40,11 @@ def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: boo
                   sort_keys=True, ensure_ascii=False)
         out.write("\n")
         return 0
-    for iid, r in rows.items():
+    for iid, r in rows.items():  # a manifest may come from a pull request, an error from an API: no escapes
         shown = [f["local"] for f in r["files"]] or r["result_urls"]
         if r["status"] != "completed" and r["error"]:
             shown = [str(r["error"])]
-        out.write(f"{r['status']!s:>13}  {iid}  {'  '.join(shown)}\n")
+        out.write(printable(f"{r['status']!s:>13}  {iid}  {'  '.join(map(str, shown))}") + "\n")
         if r["download_error"]:
-            out.write(f"{'':>13}  download failed: {r['download_error']}\n")
+            out.write(printable(f"{'':>13}  download failed: {r['download_error']}") + "\n")
     return 0

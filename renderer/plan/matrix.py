@@ -14,7 +14,6 @@ import csv
 import io
 import itertools
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from typing import Any
 from renderer.errors import DataFileError, LimitError, Location, UserError
 from renderer.campaign.files import confined_path
 from renderer.campaign.yamlfile import Document, FileRefused, load_bytes, read_regular_file
+from renderer.text import printable
 
 RESERVED = ("include", "exclude")
 
@@ -55,15 +55,12 @@ def ident(value: Any) -> Any:
     return value
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def _show(value: Any) -> str:
     v = ident(value)
     if isinstance(v, bool):
         return "true" if v else "false"
     # ids reach terminals and CI logs: a value's ESC or newline must not steer them
-    return "null" if v is None else _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(v))
+    return "null" if v is None else printable(str(v))
 
 
 def instance_id(job: str, combo: Combo | None) -> str:

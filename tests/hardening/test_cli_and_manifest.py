@@ -217,3 +217,15 @@ jobs:
     assert str(info.value).startswith(f"{path}:10:13: b[y=50]: instances of this campaign need more than 5000 upstream "
                                       "instances in all; the limit is 5000 (max_needs_links)"), str(info.value)
     validate_files([str(path)], Settings(plan=PlanLimits(max_needs_links=10_000)))  # 100 x 100 fits
+
+
+def test_results_of_a_hostile_manifest_cannot_steer_the_output(tmp_path: Path) -> None:
+    entries = {f"j{n}": {"status": "failed", "error": v, "download_error": v} for n, v in enumerate(STEERING)}
+    entries["ok"] = {"status": "completed", "result_urls": [f"https://cdn.example.com/{v}.png" for v in STEERING]}
+    path = tmp_path / "c.yaml"  # `results` reads the manifest only
+    manifest_beside(path).write_text(json.dumps({"campaign": "c", "jobs": entries}))
+    r = run_cli("results", path)
+    assert r.code == 0
+    assert len(r.out.splitlines()) == 2 * len(STEERING) + 1  # one line per job, one per download error
+    assert not any(ch in r.out for ch in "\x1b\x07\r\x9b\u2028") and "\n::" not in r.out
+    assert "      failed  j4  a\\r::error::fake\n" in r.out
