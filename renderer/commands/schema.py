@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from typing import TextIO
 
@@ -21,7 +22,9 @@ def schema(endpoint: str | None, out: TextIO, *, list_only: bool = False) -> int
     else:
         found = providers.route(endpoint)
         if found is None:
-            raise UsageError(f"unknown endpoint {endpoint!r}; `renderer schema --list` shows them")
+            hint = difflib.get_close_matches(endpoint, list(providers.ROUTES), n=1, cutoff=0.5)
+            raise UsageError(f"unknown endpoint {endpoint!r}; " + (f"did you mean {hint[0]!r}? " if hint else "")
+                             + "`renderer schema --list` shows them")
         name = found.schema
     json.dump(schemas.load_schema(name), out, indent=2, ensure_ascii=False)
     out.write("\n")

@@ -131,8 +131,12 @@ def test_schema_of_an_alias_is_the_schema_of_the_route_it_stands_for():
     assert cli(["schema", "samsar/video/create"]).out == cli(["schema", "samsar/video/text_to_video"]).out
 
 
-@pytest.mark.parametrize("endpoint", ["samsar/video/txt_to_video", "video/text_to_video", "nope"])
-def test_unknown_endpoint_is_a_usage_error(endpoint: str):
+@pytest.mark.parametrize(("endpoint", "hint"), [
+    ("samsar/video/txt_to_video", "did you mean 'samsar/video/text_to_video'? "),
+    ("video/text_to_video", "did you mean 'samsar/video/text_to_video'? "),  # as validate says it
+    ("nope", ""),
+])
+def test_unknown_endpoint_is_a_usage_error(endpoint: str, hint: str):
     r = cli(["schema", endpoint])
     assert r.code == 2 and r.out == ""
-    assert r.err == f"error: unknown endpoint {endpoint!r}; `renderer schema --list` shows them\n"
+    assert r.err == f"error: unknown endpoint {endpoint!r}; {hint}`renderer schema --list` shows them\n"
