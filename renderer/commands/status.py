@@ -10,6 +10,7 @@ from renderer.execute import journal as J
 from renderer.execute.journal import Journal, journal_path
 from renderer.manifest import default_path as default_manifest_path
 from renderer.campaign.campaign import load_campaign
+from renderer.text import credits as credits_text
 
 
 def open_journal(file: str, state_dir: str) -> Journal:
@@ -42,12 +43,13 @@ def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: boo
         journal.close()
 
 
+
 def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], running: Any, charged: float) -> None:
     if running:
         state = "in progress" if running["running"] else "ended abruptly (the next run resumes it)"
         out.write(f"run {state}: pid {running['pid']} on {running['hostname']} since {running['acquired_at']}\n")
     out.write(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in data["counts"].items()) or "no jobs yet")
-    out.write(f"; credits charged {charged:g}\n")
+    out.write(f"; credits charged {credits_text(charged)}\n")
     for iid, r in rows.items():
         extra = r.get("request_id") or ""
         if r.get("error") and r["status"] != "completed":

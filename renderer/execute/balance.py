@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from renderer import providers
 from renderer.execute.client import ProviderClient
 from renderer.plan.model import Plan
+from renderer.text import credits as credits_text
 
 
 def plan_max_by_provider(plan: Plan) -> dict[str, float]:
@@ -37,8 +38,8 @@ async def balance_warnings(plan: Plan, clients: Mapping[str, ProviderClient]) ->
         answer = await client.send("GET", client.base_url.rstrip("/") + balance.path, label="balance")
         have = balance.remaining(answer.payload) if answer.ok else None
         if have is not None and need > have:
-            warnings.append(f"warning: the plan may spend up to {_n(need)} {name} credits and the account has "
-                            f"{_n(have)} left: submissions will stop at the first 402")
+            warnings.append(f"warning: the plan may spend up to {credits_text(need)} {name} credits and the account has "
+                            f"{credits_text(have)} left: submissions will stop at the first 402")
     return warnings
 
 
@@ -53,9 +54,6 @@ def remaining_credits(headers: Mapping[str, str]) -> float | None:
 def remaining_note(provider: str, left: float, to_come: float) -> str | None:
     if to_come <= left:
         return None
-    return (f"{provider} says {_n(left)} credits are left (x-credits-remaining) and the jobs still to submit may "
-            f"cost up to {_n(to_come)}: submissions will stop at the first 402")
+    return (f"{provider} says {credits_text(left)} credits are left (x-credits-remaining) and the jobs still to submit may "
+            f"cost up to {credits_text(to_come)}: submissions will stop at the first 402")
 
-
-def _n(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}"

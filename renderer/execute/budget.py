@@ -25,6 +25,7 @@ import anyio
 
 from renderer.execute import journal as J
 from renderer.execute.journal import Submission
+from renderer.text import credits as credits_text
 
 
 EPSILON = 1e-6  # running sums of fractional prices drift; a budget is passed by more than this
@@ -134,11 +135,11 @@ class Budget:
             return reason
         others = self.committed - (self.ledger.get(resend, 0.0) if resend is not None else 0.0)
         if others + hold > self.limit + EPSILON:
-            why = f"it may cost {_n(hold)} credits"
+            why = f"it may cost {credits_text(hold)} credits"
             if fam.factor > 1:
-                why += f" (its estimate {_n(estimate_max or 0)} x {fam.factor:g}: what {family} jobs were charged)"
-            reason = (f"{why} and {_n(others)} are charged or held: that would pass "
-                      f"budget.max_credits {_n(self.limit)}")
+                why += f" (its estimate {credits_text(estimate_max or 0)} x {fam.factor:g}: what {family} jobs were charged)"
+            reason = (f"{why} and {credits_text(others)} are charged or held: that would pass "
+                      f"budget.max_credits {credits_text(self.limit)}")
             self.refused[iid] = Refusal(iid, hold, reason)
             return reason
         self.refused.pop(iid, None)
@@ -181,6 +182,3 @@ def _cost(sub: Submission, hold: float | None) -> float:
         return float(sub.credits_charged)
     return float(max(hold or 0.0, sub.estimate_max or 0.0))
 
-
-def _n(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}"

@@ -54,6 +54,7 @@ UNKNOWN = "unknown"  # sent, answer lost, fate not established
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, REJECTED})
 # States whose credits may have been spent.
 SPENDING = frozenset({SENDING, ACCEPTED, COMPLETED, FAILED, CANCELLED, UNKNOWN})
+FINISHED = frozenset({COMPLETED, FAILED, CANCELLED})  # the API has said all it will about these
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (

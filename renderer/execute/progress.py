@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol, TextIO
 
 from renderer.manifest import STATUSES
+from renderer.text import credits as credits_text
 
 DONE = tuple(s for s in STATUSES if s != "pending")  # a job in one of these needs nothing more this run
 
@@ -24,6 +25,7 @@ class Snapshot:
     committed: float
     elapsed: float
     detached: bool = False
+    unreported: float = 0.0  # estimates of finished jobs whose charge the API never reported
 
     @property
     def finished(self) -> int:
@@ -42,17 +44,16 @@ class Snapshot:
         text = f"{self.finished}/{self.total} done"
         if parts:
             text += " (" + ", ".join(parts) + ")"
-        text += f"; credits {_num(self.charged)} charged"
-        if self.committed > self.charged:
-            text += f", up to {_num(self.committed)} committed"
+        text += f"; credits {credits_text(self.charged)} charged"
+        if self.unreported:  # EnhanceCraft reports no charges: say so, not "committed"
+            text += f", up to {credits_text(self.unreported)} more the API did not report"
+        if self.committed > self.charged + self.unreported:
+            text += f", up to {credits_text(self.committed)} committed"
         left = self.eta() if eta else None
         if left is not None:
             text += f"; eta {_duration(left)}"
         return f"[{_duration(self.elapsed)}] {text}"
 
-
-def _num(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}"
 
 
 def _duration(seconds: float) -> str:

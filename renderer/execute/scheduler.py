@@ -726,3 +726,8 @@ class Scheduler:
         charged = sum(st.sub.credits_charged or 0.0 for st in self.jobs.values()
                       if st.sub is not None and st.sub.state in J.SPENDING)
         return charged, max(0.0, self.budget.committed - self._committed_before)
+
+    def unreported(self) -> float:
+        """Estimated credits of this run's finished submissions whose charge the API never said."""
+        return sum(st.sub.estimate_max or 0.0 for st in self.jobs.values()
+                   if st.sub is not None and st.sub.state in J.FINISHED and st.sub.credits_charged is None)

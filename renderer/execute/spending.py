@@ -9,6 +9,7 @@ from renderer.execute.journal import Journal
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
 from renderer.plan.report import manifest_spent
+from renderer.text import credits as credits_text
 
 
 def run_limit(campaign_budget: float | None, max_credits: float | None) -> float | None:
@@ -59,24 +60,21 @@ def sent_before(plan: Plan, journal: Journal, rerun_cancelled: bool) -> frozense
     return frozenset(out)
 
 
-def _n(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}"
-
 
 def budget_lines(budget: Budget, charged_now: float) -> list[str]:
     """What a run says about the budget: estimate misses, and why it held jobs back."""
     lines = []
     for miss in sorted(budget.misses.values(), key=lambda m: m.instance_id):
         lines.append(
-            f"note: {miss.instance_id} was charged {_n(miss.charged)} credits, above its estimate of "
-            f"{_n(miss.estimated)}; the other {miss.family} jobs were held at {budget.factor(miss.family):g}x their estimate")
+            f"note: {miss.instance_id} was charged {credits_text(miss.charged)} credits, above its estimate of "
+            f"{credits_text(miss.estimated)}; the other {miss.family} jobs were held at {budget.factor(miss.family):g}x their estimate")
     if budget.refused and budget.limit is not None:
         held = [r.hold for r in budget.refused.values()]
-        worth = f" that may cost {_n(sum(h for h in held if h is not None))} credits" if all(h is not None for h in held) \
+        worth = f" that may cost {credits_text(sum(h for h in held if h is not None))} credits" if all(h is not None for h in held) \
             else ""
         first = next(iter(budget.refused.values()))
         lines.append(
-            f"budget: stopped within budget.max_credits {_n(budget.limit)}: charged {_n(charged_now)} credits in all "
+            f"budget: stopped within budget.max_credits {credits_text(budget.limit)}: charged {credits_text(charged_now)} credits in all "
             f"(this run and earlier ones); held back {len(budget.refused):,} job(s){worth}: "
             f"{first.instance_id}: {first.reason}")
     return lines
