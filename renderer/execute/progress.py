@@ -45,7 +45,7 @@ class Snapshot:
         if parts:
             text += " (" + ", ".join(parts) + ")"
         text += f"; credits {credits_text(self.charged)} charged"
-        if self.unreported:  # EnhanceCraft reports no charges: say so, not "committed"
+        if self.unreported:  # a provider that reports no charges: say so, not "committed"
             text += f", up to {credits_text(self.unreported)} more the API did not report"
         if self.committed > self.charged + self.unreported:
             text += f", up to {credits_text(self.committed)} committed"

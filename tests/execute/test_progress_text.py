@@ -12,7 +12,7 @@ def test_credits_read_as_people_write_them() -> None:
 
 
 def test_a_finished_run_whose_charges_went_unreported_says_so() -> None:
-    # EnhanceCraft reports no charges: 33 estimated credits of finished jobs are not "held"
+    # a provider that reports no charges: 33 estimated credits of finished jobs are not "held"
     snap = Snapshot({"completed": 3}, 3, charged=0, committed=33, elapsed=4, unreported=33)
     assert snap.line() == "[4s] 3/3 done (3 completed); credits 0 charged, up to 33 more the API did not report"
 
