@@ -112,6 +112,9 @@ class Tries:
     backoff: Backoff
     started: float
     attempt: int = 0
+    # an attempt may have been processed (no answer came): a later refusal or 429 does not
+    # prove the submission was never charged
+    maybe_processed: bool = False
 
 
 class SubmissionGate:
@@ -505,7 +508,8 @@ class Scheduler:
     async def _send(self, st: JobState, route: Route, sub: Submission | None, outgoing: Outgoing) -> None:
         """POST until an answer settles it, waiting between attempts as the answers say."""
         retry = self.settings.retry
-        tries = Tries(Backoff(retry.base_delay, retry.max_delay, self.rng), self.clock())
+        tries = Tries(Backoff(retry.base_delay, retry.max_delay, self.rng), self.clock(),
+                      maybe_processed=sub is not None and sub.state in (J.SENDING, J.UNKNOWN))
         while True:
             tries.attempt += 1
             sub, answer = await self._post(st, route, sub, outgoing)
@@ -518,6 +522,7 @@ class Scheduler:
             if again is None:
                 return
             sub, wait = again
+            tries.maybe_processed = tries.maybe_processed or answer.kind == "ambiguous"
             await anyio.sleep(wait)
 
     async def _post(self, st: JobState, route: Route, sub: Submission | None,
@@ -568,15 +573,26 @@ class Scheduler:
         return None
 
     def _not_processed(self, st: JobState, sub: Submission, answer: Answer, tries: Tries) -> tuple[Submission, float] | None:
-        """A 429/503-like answer: nothing was processed, so it may be sent again, within limits."""
+        """A 429/503-like answer: this attempt was not processed, so it may be sent again, within
+        limits. When an earlier attempt may have been, the submission stays sending (counted)."""
         retry = self.settings.retry
-        sub = self._track(self.journal.retryable(sub, answer.error or "not processed", answer.status))
+        if not tries.maybe_processed:
+            sub = self._track(self.journal.retryable(sub, answer.error or "not processed", answer.status))
         wait = answer.retry_after if answer.retry_after is not None else tries.backoff.delay(tries.attempt)
         elapsed = self.clock() - tries.started
         if tries.attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_retry_after:
-            self._leave(st, sub, f"gave up after {tries.attempt} attempt(s), none processed: {answer.error}")
+            if tries.maybe_processed:
+                self._unknown_after(st, sub, f"gave up after {tries.attempt} attempt(s) with the same Idempotency-Key; "
+                                             f"an earlier one may have been processed: {answer.error}")
+            else:
+                self._leave(st, sub, f"gave up after {tries.attempt} attempt(s), none processed: {answer.error}")
             return None
         return sub, wait
+
+    def _unknown_after(self, st: JobState, sub: Submission, why: str) -> None:
+        """A submission that may have been processed, and no answer says what became of it."""
+        sub = self._track(self.journal.unknown(sub, why[:2000]))
+        st.sub, st.status, st.error = sub, "unknown", sub.error
 
     async def _ambiguous(self, st: JobState, route: Route, sub: Submission, answer: Answer,
                          tries: Tries) -> tuple[Submission, float] | None:
