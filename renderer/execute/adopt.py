@@ -28,6 +28,7 @@ from renderer.errors import Invalid, UserError
 from renderer.execute import journal as J
 from renderer.execute.scheduler import idempotency_key
 from renderer.execute.store import JournalStore
+from renderer.execute.upload import needs_upload
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Outputs, Plan
 
@@ -93,9 +94,18 @@ def _seed(journal: JournalStore, plan: Plan, inst: Instance, e: ManifestEntry, s
 
 
 def _body(plan: Plan, inst: Instance, e: ManifestEntry, sha: str, previous: Manifest) -> Any:
-    """The body that was sent: the manifest's copy, else the plan's body with the same hash."""
+    """The body that was sent: the manifest's copy, else the plan's body with the same hash.
+
+    None (not known) where a local file was uploaded first: the plan's body names the file,
+    the one sent named the upload's storage key, and only ``request_body`` records that."""
     if e.has_request_body:
         return e.request_body
+    body = _planned_body(plan, inst, e, sha, previous)
+    route = providers.route(inst.endpoint)
+    return None if route is not None and needs_upload(route, body) else body
+
+
+def _planned_body(plan: Plan, inst: Instance, e: ManifestEntry, sha: str, previous: Manifest) -> Any:
     if e.has_request and e.request is not None:
         return e.request  # the body input_sha256 hashes: sent as it is unless a file was uploaded
     if not inst.pending:

@@ -569,7 +569,7 @@ class Scheduler:
             return self._not_processed(st, sub, answer, tries)
         if answer.kind == "ambiguous":
             return await self._ambiguous(st, route, sub, answer, tries)
-        self._refused(st, route, sub, answer)
+        self._refused(st, route, sub, answer, tries.maybe_processed)
         return None
 
     def _not_processed(self, st: JobState, sub: Submission, answer: Answer, tries: Tries) -> tuple[Submission, float] | None:
@@ -616,12 +616,20 @@ class Scheduler:
             self._unknown(st, sub, answer.error or "no answer", finding)
         return None
 
-    def _refused(self, st: JobState, route: Route, sub: Submission, answer: Answer) -> None:
-        """Nothing was processed; a 402 or a refused key stops the provider's submissions."""
+    def _refused(self, st: JobState, route: Route, sub: Submission, answer: Answer, maybe_processed: bool) -> None:
+        """This attempt was refused; a 402 or a refused key stops the provider's submissions.
+
+        A refusal of a resend of an attempt that may have been processed (a 409/422 "key already
+        used" even proves it arrived) does not say it was not charged: it stays unknown, counted,
+        and the next run settles it with the same key."""
         provider = route.provider
-        sub = self._track(self.journal.rejected(sub, answer.error or "refused", answer.status))
-        st.sub, st.error = sub, sub.error
-        st.status = sub.public_status
+        if maybe_processed:
+            self._unknown_after(st, sub, f"a resend with the same Idempotency-Key was refused ({answer.error}); "
+                                         "an earlier attempt may have been processed")
+        else:
+            sub = self._track(self.journal.rejected(sub, answer.error or "refused", answer.status))
+            st.sub, st.error = sub, sub.error
+            st.status = sub.public_status
         why = {"payment": f"{provider} answered 402 (insufficient credits)",
                "auth": f"{provider} refused the API key ({answer.error})"}.get(answer.kind)
         if why is not None:

@@ -58,3 +58,67 @@ def test_429s_settling_a_lost_answer_of_an_earlier_run_leave_it_unknown(tmp_path
     assert code == 1 and len(again.posts) == 6 and set(keys_of(again)) == set(keys_of(first))
     assert data["jobs"]["clip"]["status"] == "unknown"
     assert counted(tmp_path) == CLIP_MAX
+
+
+# -- 2: a 4xx to a resend proves nothing was not processed ----------------------------------------
+
+
+def test_422_to_a_resend_is_unknown_and_the_next_run_settles_with_the_same_key(tmp_path: Path) -> None:
+    used = "Idempotency-Key was already used with a different request"
+    mock = MockSamsar([raise_(httpx.ReadTimeout), answer(422, used)])
+    code, _, data = go(tmp_path, mock, keys=True)
+    assert code == 1 and len(mock.posts) == 2
+    clip = data["jobs"]["clip"]
+    assert clip["status"] == "unknown" and used in clip["error"]
+    assert counted(tmp_path) == CLIP_MAX
+    again = MockSamsar([])
+    code, _, data = go(tmp_path, again, keys=True)
+    assert code == 0 and keys_of(again)[0] == keys_of(mock)[0]  # the same key: the API answers once
+    assert len(again.posts) == 2 and counted(tmp_path) == 300
+
+
+def test_422_to_a_first_send_is_still_a_refusal(tmp_path: Path) -> None:
+    mock = MockSamsar([answer(422, "duration must be 5 or 10")])
+    code, _, data = go(tmp_path, mock, keys=True)
+    assert code == 1 and len(mock.posts) == 1
+    assert data["jobs"]["clip"]["status"] == "failed" and counted(tmp_path) == 0
+
+
+def test_402_to_a_resend_is_unknown_and_stops_the_provider(tmp_path: Path) -> None:
+    mock = MockSamsar([raise_(httpx.ReadTimeout), answer(402, "insufficient credits")])
+    code, out, data = go(tmp_path, mock, keys=True)
+    assert code == 1 and len(mock.posts) == 2
+    assert data["jobs"]["clip"]["status"] == "unknown" and counted(tmp_path) == CLIP_MAX
+    assert "402" in out
+
+
+# -- 2: an adopted lost answer of an upload route: the body sent is not the plan's -----------------
+
+
+def test_adopting_a_lost_upload_answer_does_not_take_the_pre_upload_body(tmp_path: Path) -> None:
+    from renderer.campaign.campaign import load_campaign
+    from renderer.execute import journal as J
+    from renderer.execute.adopt import adopt
+    from renderer.manifest import Manifest
+    from renderer.plan.planner import build_plan
+
+    (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    path = tmp_path / "ec.yaml"
+    path.write_text("version: 1\nname: ec\njobs:\n  fix:\n    endpoint: enhancecraft/jobs\n"
+                    "    input: {input_file: photo.png, operations: [{type: convert, params: {output_format: png}}]}\n")
+    plan, _ = build_plan(load_campaign(str(path)))
+    fix = plan.instances[0]
+    sent = {"input_key": "uploads/abc", "operations": fix.body["operations"]}
+    entries = {"fix-lost": {"status": "unknown", "input_sha256": fix.input_sha256, "request": fix.body},
+               "fix-recorded": {"status": "unknown", "input_sha256": fix.input_sha256, "request": fix.body,
+                                "request_body": sent}}
+    for name, entry in entries.items():
+        prior = Manifest.from_json({"campaign": "ec", "jobs": {fix.id: entry}})
+        journal = Journal(tmp_path / f"{name}.sqlite")
+        try:
+            assert adopt(plan, journal, prior).adopted == (fix.id,)
+            (row,) = journal.all()
+        finally:
+            journal.close()
+        assert row.state == J.UNKNOWN
+        assert row.body == (None if name == "fix-lost" else sent)  # None: settled by proof, never re-sent blind
