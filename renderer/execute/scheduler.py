@@ -428,7 +428,8 @@ class Scheduler:
         elif self.options.resubmit_unknown:
             self.notes.append(f"{st.inst.id}: resubmitting a submission of unknown fate (--resubmit-unknown); it may be charged twice")
             self.journal.note("resubmit_unknown", "resubmitted on request (--resubmit-unknown)", st.inst.id)
-            await self._submit(st, route, body, sub, generation=sub.generation)
+            # a new submission (new key, this run's body): the unknown one keeps counting at its estimate
+            await self._submit(st, route, body, None, generation=sub.generation + 1)
         else:
             self._unknown(st, sub, sub.error or "the run that sent it ended before the answer was written", finding)
 

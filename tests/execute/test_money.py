@@ -7,6 +7,7 @@ the manifest's status.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -90,6 +91,22 @@ def test_402_to_a_resend_is_unknown_and_stops_the_provider(tmp_path: Path) -> No
     assert code == 1 and len(mock.posts) == 2
     assert data["jobs"]["clip"]["status"] == "unknown" and counted(tmp_path) == CLIP_MAX
     assert "402" in out
+
+
+# -- 3: --resubmit-unknown sends a new submission beside the unknown one ---------------------------
+
+
+def test_resubmit_unknown_keeps_the_unknown_hold_and_sends_a_new_key(tmp_path: Path) -> None:
+    mock = MockSamsar([raise_(httpx.ReadTimeout)])
+    go(tmp_path, mock)
+    assert counted(tmp_path) == CLIP_MAX
+    again = MockSamsar([])
+    code, _, data = go(tmp_path, again, resubmit_unknown=True)
+    assert code == 0 and len(again.posts) == 2
+    assert keys_of(again)[0] != keys_of(mock)[0]  # a new submission: a new generation, a new key
+    assert json.loads(again.posts[0].content) == json.loads(mock.posts[0].content)
+    assert data["jobs"]["clip"]["status"] == "completed"
+    assert counted(tmp_path) == CLIP_MAX + 150 + 150  # the unknown one may have been charged too
 
 
 # -- 2: an adopted lost answer of an upload route: the body sent is not the plan's -----------------
