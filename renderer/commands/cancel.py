@@ -20,6 +20,7 @@ from renderer.execute import journal as J
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import Journal
+from renderer.execute.scrub import Scrubber, keep_fields, secrets_from_env
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
 from renderer.sandbox.config import SandboxConfig
@@ -73,11 +74,11 @@ def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], 
     if sandbox_state is not None and not env.get(provider.ENV_BASE_URL):
         with running_sandbox_sync(SandboxConfig(state_dir=sandbox_state)) as sb:
             conf = provider_settings({}, provider.NAME, env, sandbox_url=sb.base_urls[provider.NAME])
-            stand_in: int = anyio.run(_cancel_all, journal, conf, how, subs, out, transport, done)
+            stand_in: int = anyio.run(_cancel_all, journal, conf, how, subs, out, env, transport, done)
             return stand_in
     sandbox = sandbox_state is not None
     conf = provider_settings({}, provider.NAME, env if not sandbox else {**env, provider.ENV_KEY: "sandbox-key"})
-    failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, transport, done)
+    failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, env, transport, done)
     return failures
 
 
@@ -85,8 +86,10 @@ CANCELLED_BY_USER = "cancelled by `renderer cancel`; `renderer run --rerun-cance
 
 
 async def _cancel_all(journal: Journal, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
-                      transport: httpx.AsyncBaseTransport | None, done: list[J.Submission]) -> int:
-    client = ProviderClient(conf, transport=transport)
+                      env: Mapping[str, str], transport: httpx.AsyncBaseTransport | None,
+                      done: list[J.Submission]) -> int:
+    # every key of the environment, not only this provider's: an API may echo any of them
+    client = ProviderClient(conf, transport=transport, scrubber=Scrubber(secrets_from_env(env)))
     failures = 0
     try:
         url = route_url(client.base_url, how.route)
@@ -95,7 +98,8 @@ async def _cancel_all(journal: Journal, conf: ProviderSettings, how: Cancel, sub
             answer = await client.send("POST", url, json_body=how.body(sid),
                                        headers={"Idempotency-Key": f"renderer-cancel-{sid}"}, label="cancel")
             if answer.ok:
-                done.append(journal.finish(s, J.CANCELLED, response=answer.payload, error=CANCELLED_BY_USER))
+                done.append(journal.finish(s, J.CANCELLED, response=keep_fields(conf.name, answer.payload),
+                                           error=CANCELLED_BY_USER))
                 out.write(f"{'cancelled':>13}  {s.instance_id}\n")
             else:
                 failures += 1

@@ -139,3 +139,57 @@ def test_adopting_a_lost_upload_answer_does_not_take_the_pre_upload_body(tmp_pat
             journal.close()
         assert row.state == J.UNKNOWN
         assert row.body == (None if name == "fix-lost" else sent)  # None: settled by proof, never re-sent blind
+
+
+# -- 4: cancel stores and prints no key, and only the fields the provider's docs give ---------------
+
+OTHER = "ec_live_CANARY_OTHER_PROVIDER_1234"  # another provider's key, echoed by a hostile API
+TWO_CLIPS = """
+version: 1
+name: mock
+jobs:
+  a:
+    endpoint: samsar/video/text_to_video
+    input: {prompt: A, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}
+  b:
+    endpoint: samsar/video/text_to_video
+    input: {prompt: B, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}
+"""
+
+
+def test_cancel_scrubs_every_key_of_the_environment_and_keeps_only_documented_fields(tmp_path: Path) -> None:
+    import io
+
+    from test_run_mock import ENV
+
+    from exec_helpers import FAST, args_for, write_campaign
+    from renderer.commands.cancel import cancel
+    from renderer.commands.run import run
+    from renderer.execute import journal as J
+
+    env = {**ENV, "ENHANCECRAFT_API_KEY": OTHER}
+    path = write_campaign(tmp_path, TWO_CLIPS)
+    submit = MockSamsar([])
+    assert run(**args_for(path, detach=True), out=io.StringIO(), env=env, exec_settings=FAST,
+               transports={"samsar": httpx.MockTransport(submit)}) == 0  # detached: submitted
+    posts: list[httpx.Request] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        posts.append(request)
+        if len(posts) == 1:
+            return httpx.Response(200, json={"status": "CANCELLED", "message": f"cancelled for {OTHER}",
+                                             "debug_token": OTHER})
+        return httpx.Response(400, json={"message": f"cannot cancel: key {OTHER} lacks scope"})
+
+    out = io.StringIO()
+    assert cancel(**args_for(path), out=out, env=env, transport=httpx.MockTransport(api)) == 1
+    assert len(posts) == 2 and OTHER not in out.getvalue() and "cannot cancel" in out.getvalue()
+    journal = Journal(journal_path(tmp_path / ".renderer", path, "mock", tmp_path / "camp.manifest.json"))
+    try:
+        rows = journal.all()
+        stored = json.dumps([(s.response, s.error) for s in rows]) + json.dumps(journal.events(500))
+    finally:
+        journal.close()
+    (cancelled,) = [s for s in rows if s.state == J.CANCELLED]
+    assert set(cancelled.response) == {"status", "message"}  # not debug_token: the docs do not give it
+    assert OTHER not in stored and OTHER not in path.with_name("camp.manifest.json").read_text("utf-8")
