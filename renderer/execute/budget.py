@@ -86,10 +86,6 @@ class Budget:
         """Charged, plus what may still be charged: the figure admissions are held against."""
         return self.spent_outside + self._sum
 
-    @property
-    def total(self) -> float:
-        return self.committed
-
     def factor(self, family: str) -> float:
         return self._family(family).factor
 
@@ -176,9 +172,8 @@ class Budget:
 
 
 def _cost(sub: Submission, hold: float | None) -> float:
-    if sub.state not in J.SPENDING:
-        return 0.0
-    if sub.credits_charged is not None:
-        return float(sub.credits_charged)
-    return float(max(hold or 0.0, sub.estimate_max or 0.0))
+    """``Submission.cost``; while nothing says what it was charged, never below its hold."""
+    if sub.state in J.SPENDING and sub.credits_charged is None:
+        return float(max(hold or 0.0, sub.cost or 0.0))
+    return float(sub.cost or 0.0)
 

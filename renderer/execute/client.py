@@ -42,7 +42,7 @@ from renderer.errors import ConfigError
 from renderer.execute.limits import TokenBucket, retry_after
 from renderer.execute.settings import ProviderSettings, Timeouts
 from renderer.execute.scrub import Scrubber
-from renderer.providers.base import Route, credits_from
+from renderer.providers.base import Route
 
 Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped"]
 _KEPT_HEADERS = (
@@ -63,14 +63,6 @@ class Answer:
     @property
     def ok(self) -> bool:
         return self.kind == "ok"
-
-    def credits_charged(self) -> float | None:
-        """Credits the answer says it cost, as most APIs say it (the scheduler asks the provider)."""
-        return credits_from(self.headers, self.payload)
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    return Scrubber(secrets).text(text)
 
 
 def route_url(base_url: str, route: Route, path: str | None = None) -> str:

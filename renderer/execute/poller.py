@@ -72,11 +72,6 @@ class Watch:
         return self.batch_read.kind if self.batch_read is not None else None
 
 
-def batch_kind(route: Route) -> str | None:
-    read = providers.batch_read(route)
-    return read.kind if read is not None else None
-
-
 class Poller:
     """All watches of one provider. ``run`` is its loop; ``watch`` waits for one job."""
 
