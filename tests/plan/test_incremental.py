@@ -314,3 +314,13 @@ def test_missing_input_file_is_a_located_error_at_plan_time(tmp_path):
     assert err.getvalue().splitlines()[0] == (
         f"{path}:7:19: shot: input_file '../outside.png' is outside the campaign's folder"
     )
+
+
+def test_nothing_left_to_send_is_never_over_budget(write) -> None:
+    """Earlier runs were charged past the budget (an API overcharge): a plan that sends
+    nothing more spends nothing, so it passes; one that would send more still fails."""
+    done, _ = plan_file(write(CAMPAIGN), manifest(stills_entries()), select=["stills"])
+    assert run_ids(done) == []
+    assert not summarise(done, budget=100, spent=500, sent=frozenset()).over_budget
+    more, _ = plan_file(write(CAMPAIGN), select=["stills"])
+    assert summarise(more, budget=100, spent=500, sent=frozenset()).over_budget
