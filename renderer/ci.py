@@ -180,7 +180,8 @@ def github_output(outputs: Mapping[str, str]) -> str:
 
 def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     """Everything ``python -m renderer.ci`` does, in the current directory; returns the exit code."""
-    from renderer.cli import _printable, _workspace_path, main, render_error
+    from renderer.cli import _workspace_path, main, render_error
+    from renderer.text import printable
 
     inputs = ActionInputs.from_env(env)
     try:
@@ -194,7 +195,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     markdown = work / "summary.md"
     markdown.touch()
     plan_json = work / "plan.json" if inputs.command == "plan" else None
-    err.write(_printable("$ renderer " + shlex.join(argv)) + "\n")
+    err.write(printable("$ renderer " + shlex.join(argv)) + "\n")
     err.flush()
     command_env = {**env, "GITHUB_STEP_SUMMARY": str(markdown)}
     if plan_json is not None:

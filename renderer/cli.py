@@ -291,34 +291,35 @@ def render_warnings(warnings: Sequence[UserError], err: TextIO | None, env: Mapp
     if err is None:
         return
     for w in warnings:
-        err.write(_printable(str(w)) + "\n")
+        err.write(printable(str(w)) + "\n")
         if env.get("GITHUB_ACTIONS") == "true":
-            loc = w.location
-            msg = _printable((f"{loc.instance}: " if loc.instance else "") + w.message, keep="\r\n")
-            props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
-            if loc.line:
-                props += f",line={loc.line},col={loc.col}"
-            err.write(f"::warning {props}::{_escape_data(msg)}\n")
+            err.write(_annotation("warning", w, env))
 
 
 def render_error(error: RendererError, err: TextIO, env: Mapping[str, str]) -> None:
     """Print an error once; on GitHub Actions also as annotations on the diff."""
     errors: list[RendererError] = list(error.errors) if isinstance(error, Invalid) else [error]
     for e in errors:
-        err.write(_printable(f"{e}" if isinstance(e, UserError) else f"error: {e}") + "\n")
+        err.write(printable(f"{e}" if isinstance(e, UserError) else f"error: {e}") + "\n")
     if env.get("GITHUB_ACTIONS") == "true":
         for e in errors:
             if isinstance(e, UserError):
-                loc = e.location
-                msg = _printable((f"{loc.instance}: " if loc.instance else "") + e.message, keep="\r\n")
-                props = f"file={_escape_prop(_printable(_workspace_path(loc.file, env)))}"
-                if loc.line:  # 0: the whole file
-                    props += f",line={loc.line},col={loc.col}"
-                err.write(f"::error {props}::{_escape_data(msg)}\n")
+                err.write(_annotation("error", e, env))
             else:
-                err.write("::error::" + _escape_data(_printable(str(e), keep="\r\n")) + "\n")
+                err.write("::error::" + _escape_data(printable(str(e), keep="\r\n")) + "\n")
     if isinstance(error, Invalid) and len(errors) > 1:
         err.write(f"{len(errors)} errors\n")
+
+
+def _annotation(kind: str, e: UserError, env: Mapping[str, str]) -> str:
+    """``::error file=,line=,col=::message`` (or ``::warning``). Messages keep newlines:
+    _escape_data encodes them as %0A; every other control character is escaped."""
+    loc = e.location
+    msg = printable((f"{loc.instance}: " if loc.instance else "") + e.message, keep="\r\n")
+    props = f"file={_escape_prop(printable(_workspace_path(loc.file, env)))}"
+    if loc.line:  # 0: the whole file
+        props += f",line={loc.line},col={loc.col}"
+    return f"::{kind} {props}::{_escape_data(msg)}\n"
 
 
 def _workspace_path(file: str, env: Mapping[str, str]) -> str:
@@ -331,12 +332,6 @@ def _workspace_path(file: str, env: Mapping[str, str]) -> str:
     except ValueError:  # another drive
         return file
     return file if rel == ".." or rel.startswith(".." + os.sep) else rel.replace(os.sep, "/")
-
-
-def _printable(text: str, keep: str = "") -> str:
-    """One line, no terminal escapes (renderer.text). Annotations keep newlines:
-    _escape_data encodes them as %0A."""
-    return printable(text, keep)
 
 
 def _escape_data(s: str) -> str:
@@ -387,7 +382,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except Exception as exc:  # a bug of ours: say so in one line, keep the details for a report
         if env.get("RENDERER_DEBUG"):
             raise
-        err.write(f"internal error: {type(exc).__name__}: {_one_line(str(exc))[:300]}\n"
+        err.write(f"internal error: {type(exc).__name__}: {printable(_one_line(str(exc)))[:300]}\n"
                   "this is a bug in renderer; set RENDERER_DEBUG=1 for the traceback and report it\n")
         return 1
 

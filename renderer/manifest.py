@@ -15,8 +15,6 @@ exactly as it was read.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 from renderer.errors import Invalid, LoadError, Location
 from renderer.providers.base import Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
+from renderer import atomic
 
 # every status an entry can have, in the order the docs list them
 STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown")
@@ -313,17 +312,4 @@ def dump(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
     data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
     # strict JSON: a NaN or Infinity here is a bug to report, not a file to write
     text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic.write_text(path, text)

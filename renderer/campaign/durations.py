@@ -7,7 +7,6 @@ import re
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-PATTERN = r"^\s*(\d+(\.\d+)?[smhd])+\s*$"  # the campaign schema's pattern for a duration string
 MAX_SECONDS = 366 * 86400.0
 
 

@@ -7,8 +7,6 @@ in progress, or one that died before writing it).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -17,6 +15,7 @@ from renderer.commands.results import manifest_json
 from renderer.errors import ConfigError
 from renderer.manifest import Manifest
 from renderer.results.report import ReportInput, render
+from renderer import atomic
 
 
 def report(file: str, out: TextIO, *, output: str | None = None, manifest: str | None = None,
@@ -69,11 +68,6 @@ def _merge_journal(path: Path, jobs: dict[str, dict[str, Any]]) -> None:
 
 def _write(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        atomic.write_text(path, text)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None

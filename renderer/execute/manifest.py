@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from renderer.execute import journal as J
+from renderer.execute.spending import journal_charged
 from renderer.execute.scheduler import Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry
 from renderer.providers.base import Price, Range
@@ -54,8 +55,7 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
 def spent(scheduler: Scheduler) -> float:
     """Credits charged by every run and attempt of the campaign: the journal's, and what
     only the previous manifest knew (its journal is gone)."""
-    charged = sum(s.credits_charged or 0.0 for s in scheduler.journal.all() if s.state in J.SPENDING)
-    total = scheduler.budget.spent_outside + charged
+    total = scheduler.budget.spent_outside + journal_charged(scheduler.journal)
     return int(total) if float(total).is_integer() else total
 
 

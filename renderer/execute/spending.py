@@ -5,7 +5,7 @@ from __future__ import annotations
 from renderer.errors import UsageError
 from renderer.execute import journal as J
 from renderer.execute.budget import Budget
-from renderer.execute.journal import Journal
+from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
 from renderer.plan.report import manifest_spent
@@ -22,7 +22,7 @@ def run_limit(campaign_budget: float | None, max_credits: float | None) -> float
     return int(limit) if float(limit).is_integer() else limit
 
 
-def opening_budget(limit: float | None, previous: Manifest | None, journal: Journal) -> Budget:
+def opening_budget(limit: float | None, previous: Manifest | None, journal: JournalStore) -> Budget:
     """The budget at the start of a run: every submission the journal knows is on its
     ledger, and what only the manifest remembers is ``spent_outside``."""
     _, outside = prior_spend(previous, journal)
@@ -31,11 +31,11 @@ def opening_budget(limit: float | None, previous: Manifest | None, journal: Jour
     return budget
 
 
-def journal_charged(journal: Journal) -> float:
+def journal_charged(journal: JournalStore) -> float:
     return sum(s.credits_charged or 0.0 for s in journal.all() if s.state in J.SPENDING)
 
 
-def prior_spend(previous: Manifest | None, journal: Journal) -> tuple[float, float]:
+def prior_spend(previous: Manifest | None, journal: JournalStore) -> tuple[float, float]:
     """(charged by earlier runs, the part of it only the manifest knows).
 
     Both the journal and the manifest count every run and attempt; the manifest may
@@ -48,7 +48,7 @@ def prior_spend(previous: Manifest | None, journal: Journal) -> tuple[float, flo
     return known + outside, outside
 
 
-def sent_before(plan: Plan, journal: Journal, rerun_cancelled: bool) -> frozenset[str]:
+def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> frozenset[str]:
     """Jobs to run whose submission with this very input an earlier run sent and that
     this run will not send again (it polls, settles or keeps them): the ledger counts them."""
     kept = {J.ACCEPTED, J.COMPLETED, J.SENDING, J.UNKNOWN} | (set() if rerun_cancelled else {J.CANCELLED})

@@ -16,6 +16,7 @@ from typing import Any
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Plan
 from renderer.providers.base import Pending
+from renderer.text import printable
 
 _MISSING = object()
 MAX_SHOWN = 200  # characters of one old/new value in the text view
@@ -140,12 +141,12 @@ def inputs_text(plan: Plan, manifest: Manifest) -> str:
             for f in change.fields:
                 lines.append(f"  ~ {f.path}: {_short(f.old)} -> {_short(f.new)}")
         body = json.dumps(shown_body(inst.body), indent=2, ensure_ascii=False, sort_keys=False)
-        lines += ["  " + ln for ln in body.splitlines()]
+        lines += ["  " + printable(ln) for ln in body.split("\n")]  # JSON leaves C1 controls and U+2028 raw
     return "\n".join(lines) + "\n"
 
 
 def _short(value: Any) -> str:
     if value is _MISSING:
         return "(none)"
-    text = json.dumps(shown_body(value), ensure_ascii=False)
+    text = printable(json.dumps(shown_body(value), ensure_ascii=False))
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"

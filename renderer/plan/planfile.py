@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,8 @@ from renderer.errors import LoadError, Location, StalePlan
 from renderer.plan.model import Plan
 from renderer.plan.report import Summary, credits_json
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
+from renderer import atomic
+from renderer import jsonfast
 
 FORMAT = "renderer-plan/1"
 MAX_PLAN_BYTES = 256 * 1024 * 1024
@@ -30,8 +30,7 @@ SHOWN = 10  # differences named one by one; the rest are counted
 
 
 def _sha(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(jsonfast.canonical(data)).hexdigest()
 
 
 def file_sha256(path: Path) -> str | None:
@@ -73,15 +72,7 @@ def plan_record(plan: Plan, summary: Summary, manifest_path: Path) -> dict[str, 
 def save(path: Path, record: Mapping[str, Any]) -> None:
     """Write atomically: a half-written plan file must never be taken for a plan."""
     text = json.dumps(record, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(path, text)
 
 
 def load(path: Path) -> dict[str, Any]:

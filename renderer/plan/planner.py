@@ -126,7 +126,7 @@ class Planner:
         plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table,
                     warnings=self._warnings())
         if select:
-            plan = _select(plan, list(select), c)
+            plan = _select(plan, list(select), c, previous)
         return plan
 
     def _warnings(self) -> tuple[Warning_, ...]:
@@ -394,7 +394,7 @@ def _topological(jobs: Mapping[str, JobSpec]) -> list[JobSpec]:
     return out
 
 
-def _select(plan: Plan, patterns: list[str], campaign: Campaign) -> Plan:
+def _select(plan: Plan, patterns: list[str], campaign: Campaign, previous: Manifest) -> Plan:
     """--select: fnmatch on instance ids or job names; `x+` adds dependants, `+x` upstreams."""
     chosen: set[str] = set()
     down: dict[str, set[str]] = {}
@@ -428,4 +428,20 @@ def _select(plan: Plan, patterns: list[str], campaign: Campaign) -> Plan:
                         stack.append(u)
         chosen |= frontier
     instances = tuple(i if (i.id in chosen or i.action == "reuse") else replace(i, action="skip") for i in plan.instances)
-    return replace(plan, instances=instances, by_id={i.id: i for i in instances})
+    selected = replace(plan, instances=instances, by_id={i.id: i for i in instances})
+    _check_selected_upstreams(selected, patterns, previous)
+    return selected
+
+
+def _check_selected_upstreams(plan: Plan, patterns: list[str], previous: Manifest) -> None:
+    """A selected job whose upstream is left out and has no finished result could not run:
+    refuse it here, so plan says what run would do (it would leave the job not submitted)."""
+    for inst in plan.instances:
+        if inst.action == "skip":
+            continue
+        for up in inst.needs:
+            entry = previous.get(up)
+            if plan.by_id[up].action == "skip" and (entry is None or not entry.completed):
+                shown = " ".join(f"--select '+{p.lstrip('+')}'" for p in patterns)
+                raise UsageError(f"--select: {inst.id} needs {up}, which is not selected and has no completed "
+                                 f"result in the manifest; select its upstreams too ({shown})")

@@ -282,7 +282,8 @@ def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, 
         spent = manifest_spent(manifest) + held
     unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
     new = sum(c.max for i, c in zip(run, prices) if c is not None and i.id not in sent)
-    over = budget is not None and (new + spent > budget or bool(unpriced))
+    # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
+    over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
     return Summary(
         credits=None if unknown else known,  # the sum over every instance run, as Plan.credits()
         known_credits=known,
@@ -475,7 +476,7 @@ def costliest(plan: Plan, n: int = 5) -> list[Instance]:
 def budget_message(plan: Plan, summary: Summary, name: Callable[[str], str] = str) -> str:
     """Why a plan is over budget; ``name`` formats instance ids (Markdown quotes them)."""
     parts = []
-    if summary.budget is not None and summary.new_max + summary.spent > summary.budget:
+    if summary.budget is not None and summary.new_max > 0 and summary.new_max + summary.spent > summary.budget:
         top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
         earlier = (f", and earlier runs were charged {summary.spent:,}" if summary.spent else "")
         parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{earlier}; "

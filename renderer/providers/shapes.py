@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from renderer.text import CONTROL
 
 MAX_ID = 256
 MAX_URL = 8192
@@ -39,7 +40,7 @@ def _kind(value: Any) -> str:
 
 
 def _printable(text: str) -> bool:
-    return not any(ch < " " or "\x7f" <= ch <= "\x9f" for ch in text)
+    return CONTROL.search(text) is None  # the one rule of renderer.text
 
 
 def is_id(value: Any) -> bool:

@@ -7,10 +7,9 @@ downloaded passes and says so in ``<system-out>``.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
+from renderer import atomic
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -52,14 +51,4 @@ def junit_xml(data: Mapping[str, Any]) -> str:
 
 def write_junit(path: str | Path, data: Mapping[str, Any]) -> None:
     """Atomically write the JUnit XML of a run's manifest ``data``."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=str(p.parent))
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(junit_xml(data))
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic.write_text(Path(path), junit_xml(data))

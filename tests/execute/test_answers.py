@@ -52,7 +52,8 @@ def test_optional_and_irrelevant_values_are_ignored() -> None:
 def test_submit_ids_must_be_ids() -> None:
     assert samsar.parse_submit(IMAGE, {"request_id": "abc-1"}) == "abc-1"
     assert samsar.parse_submit(IMAGE, {"message": "ok"}) is None
-    for bad in ({"request_id": 12}, {"request_id": "x" * 300}, {"session_id": "a\nb"}, {"request_id": {"id": "a"}}):
+    for bad in ({"request_id": 12}, {"request_id": "x" * 300}, {"session_id": "a\nb"}, {"request_id": {"id": "a"}},
+                {"request_id": "a\u2028b"}, {"request_id": "a\x9bb"}):
         with pytest.raises(ShapeError):
             samsar.parse_submit(IMAGE, bad)
     with pytest.raises(ShapeError, match="id is a boolean"):

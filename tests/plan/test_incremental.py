@@ -228,22 +228,25 @@ def test_select_a_job_by_name(write) -> None:
 
 
 def test_select_an_instance_id_as_the_plan_shows_it(write) -> None:
-    plan, _ = plan_file(write(CAMPAIGN), select=["teaser[city=lima,language=es]"])
+    # its upstream stills are finished in the manifest: the teaser alone can run
+    plan, _ = plan_file(write(CAMPAIGN), manifest(stills_entries()), select=["teaser[city=lima,language=es]"])
     assert run_ids(plan) == ["teaser[city=lima,language=es]"]
 
 
 def test_select_with_wildcards(write) -> None:
-    plan, _ = plan_file(write(CAMPAIGN), select=["teaser[city=l*,language=es]"])
+    plan, _ = plan_file(write(CAMPAIGN), manifest(stills_entries()), select=["teaser[city=l*,language=es]"])
     assert run_ids(plan) == ["teaser[city=lisbon,language=es]", "teaser[city=lima,language=es]"]
     plan, _ = plan_file(write(CAMPAIGN), select=["*[city=tokyo*"])
     assert run_ids(plan) == ["stills[city=tokyo]", "teaser[city=tokyo,language=en]", "teaser[city=tokyo,language=es]"]
 
 
 def test_select_with_dependants(write) -> None:
-    plan, _ = plan_file(write(CAMPAIGN), select=["stills[city=tokyo]+"])
-    assert run_ids(plan) == [
-        "stills[city=tokyo]", "teaser[city=tokyo,language=en]", "teaser[city=tokyo,language=es]", "spanish_cut[language=es]",
-    ]
+    plan, _ = plan_file(write(CAMPAIGN), select=["stills+"])
+    everything, _ = plan_file(write(CAMPAIGN))
+    assert run_ids(plan) == run_ids(everything) and "spanish_cut[language=es]" in run_ids(plan)
+    # spanish_cut also needs the Lisbon and Lima teasers, which tokyo's dependants leave out: run could not send it
+    with pytest.raises(UsageError, match=r"spanish_cut\[language=es\] needs teaser\[city=lisbon,language=es\]"):
+        plan_file(write(CAMPAIGN), select=["stills[city=tokyo]+"])
 
 
 def test_select_with_upstreams(write) -> None:
@@ -262,6 +265,15 @@ def test_select_several_patterns_and_reused_stay_reused(write) -> None:
         "teaser[city=lisbon,language=en]", "teaser[city=lisbon,language=es]",
         "teaser[city=tokyo,language=es]", "teaser[city=lima,language=es]", "spanish_cut[language=es]",
     ]
+
+
+def test_select_without_unfinished_upstreams_is_a_usage_error(write) -> None:
+    """run could not send it (its upstream is neither selected nor finished): plan says so."""
+    with pytest.raises(UsageError) as exc:
+        plan_file(write(CAMPAIGN), select=["teaser[city=lima,language=es]"])
+    assert str(exc.value) == (
+        "--select: teaser[city=lima,language=es] needs stills[city=lima], which is not selected and has no "
+        "completed result in the manifest; select its upstreams too (--select '+teaser[city=lima,language=es]')")
 
 
 def test_select_matching_nothing_is_a_usage_error(write) -> None:
@@ -302,3 +314,13 @@ def test_missing_input_file_is_a_located_error_at_plan_time(tmp_path):
     assert err.getvalue().splitlines()[0] == (
         f"{path}:7:19: shot: input_file '../outside.png' is outside the campaign's folder"
     )
+
+
+def test_nothing_left_to_send_is_never_over_budget(write) -> None:
+    """Earlier runs were charged past the budget (an API overcharge): a plan that sends
+    nothing more spends nothing, so it passes; one that would send more still fails."""
+    done, _ = plan_file(write(CAMPAIGN), manifest(stills_entries()), select=["stills"])
+    assert run_ids(done) == []
+    assert not summarise(done, budget=100, spent=500, sent=frozenset()).over_budget
+    more, _ = plan_file(write(CAMPAIGN), select=["stills"])
+    assert summarise(more, budget=100, spent=500, sent=frozenset()).over_budget

@@ -359,3 +359,14 @@ def test_show_inputs_says_which_upstream_makes_a_job_run_again(write) -> None:
     assert change["still"]["reason"] == "its request changed"
     assert change["teaser"] == {"reason": "it takes outputs of still, which run again", "fields": [
         {"field": "input.image_urls[0]", "old": "https://cdn/old.png", "new": "<pending still.result_url>"}]}
+
+
+def test_show_inputs_never_writes_a_terminal_control_character(write) -> None:
+    """JSON escapes C0 controls but not C1 ones: a campaign's CSI (0x9b) or U+2028 in a
+    prompt must reach the screen as its escape, not steer the terminal."""
+    p = write('version: 1\nname: t\njobs:\n  clip:\n    endpoint: samsar/video/text_to_video\n'
+              '    input: {prompt: "sea\\x9b2J\\u2028sky", image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}\n')
+    code, out, err = cli("plan", str(p), "--show-inputs")
+    assert (code, err) == (0, "")
+    assert "\u009b" not in out and "\u2028" not in out
+    assert '"prompt": "sea\\x9b2J\\u2028sky"' in out
