@@ -92,8 +92,8 @@ def action_argv(inputs: ActionInputs) -> list[str]:
     if inputs.command == "plan":
         argv.append("--json")
     if inputs.sandbox:
-        if inputs.command != "run":
-            raise InputError("sandbox: true only applies to command: run")
+        if inputs.command == "validate":
+            raise InputError("sandbox: true only applies to command: plan or run")
         argv.append("--sandbox")
     if inputs.manifest:
         if inputs.command == "validate":
@@ -133,6 +133,7 @@ def action_outputs(
     manifest: str | None = None,
     plan_json: str | Path | None = None,
     markdown: str | Path | None = None,
+    sandbox: bool = False,
 ) -> dict[str, str]:
     """The step outputs after a command ran (every output is present; "" when it has none).
 
@@ -140,7 +141,7 @@ def action_outputs(
       most; priced jobs only when some price is unknown); run: ``credits.charged`` of the
       manifest it wrote.
     - ``manifest``: plan: the manifest it compared with, when there is one; run: the
-      manifest it wrote.
+      manifest it wrote (a rehearsal's own with ``sandbox``).
     - ``markdown``: a file with what the command appended to the step summary.
     - ``plan-json``: plan: a file with the ``plan --json`` document.
     """
@@ -148,7 +149,7 @@ def action_outputs(
     out["exit-code"] = str(exit_code)
     if command not in ("plan", "run"):
         return out
-    manifest_path = Path(manifest) if manifest else default_manifest_path(campaign)
+    manifest_path = Path(manifest) if manifest else default_manifest_path(campaign, sandbox)
     if command == "plan":
         doc = _read_json(Path(plan_json)) if plan_json else None
         if isinstance(doc, dict):
@@ -210,7 +211,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
             out.write(summary)
     outputs = action_outputs(
         inputs.command, argv[1], exit_code=code,
-        manifest=inputs.manifest or None, plan_json=plan_json, markdown=markdown,
+        manifest=inputs.manifest or None, plan_json=plan_json, markdown=markdown, sandbox=inputs.sandbox,
     )
     if outputs["manifest"]:  # later steps run in the workspace, not in working-directory
         outputs["manifest"] = _workspace_path(outputs["manifest"], env)

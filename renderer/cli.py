@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also show the request body of every job to run, and what changed against the manifest")
     pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
     pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
+    pl.add_argument("--sandbox", action="store_true",
+                    help="plan what `run --sandbox` would do, against the rehearsal's own manifest")
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -57,8 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--detach", action="store_true", help="submit and exit; a later run resumes polling")
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
-    r.add_argument("--state-dir", default=".renderer",
-                   help="where the journal (and the --sandbox stand-in's state) lives (default .renderer)")
+    r.add_argument("--state-dir", default=None, help=STATE_HELP.replace("journal", "journal (and the --sandbox stand-in's state)"))
     r.add_argument("--sandbox-credits", type=_positive, default=None, metavar="N",
                    help="with --sandbox: the starting balance of the stand-in's account (default 100000)")
     r.add_argument("--plan", metavar="PLANFILE",
@@ -75,12 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     st = sub.add_parser("status", help="show a run's state from the journal")
     st.add_argument("file", metavar="FILE", help="the campaign file")
-    st.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    st.add_argument("--state-dir", default=None, help=STATE_HELP)
+    st.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     st.add_argument("--json", action="store_true", help="one JSON object, for scripts")
 
     rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
     rs.add_argument("file", metavar="FILE", help="the campaign file")
     rs.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
+    rs.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     rs.add_argument("--json", action="store_true", help="one JSON object, for scripts")
 
     rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
@@ -88,12 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None,
                     help="where to write the page (default: <campaign stem>.report.html beside the campaign)")
     rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
-    rp.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    rp.add_argument("--state-dir", default=None, help=STATE_HELP)
+    rp.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file", metavar="FILE", help="the campaign file")
-    c.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
-    c.add_argument("--sandbox", action="store_true", help="the run was a --sandbox run")
+    c.add_argument("--state-dir", default=None, help=STATE_HELP)
+    c.add_argument("--sandbox", action="store_true", help="cancel a rehearsal's renders (the run was a --sandbox run)")
     c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
 
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
@@ -128,7 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 MANIFEST_HELP = "the results manifest (default: <campaign stem>.manifest.json beside the campaign)"
-STATE_HELP = "where the run's journal lives (default .renderer)"
+STATE_HELP = ("where the run's journal lives (default: where the last run of the campaign kept it, "
+              "recorded in the repository's git folder; else .renderer)")
+SANDBOX_HELP = "read the rehearsal's record (what `run --sandbox` wrote), not the real one"
 EXIT_CODES = """exit codes:
   0    success: files valid, plan within budget, every job of the run completed
   1    invalid campaign or manifest; for run, some job did not complete
@@ -207,7 +213,7 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
                 env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled)
+                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled, sandbox=args.sandbox)
 
 
 def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
@@ -224,19 +230,20 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.results import results
 
-    return results(args.file, out, manifest=args.manifest, as_json=args.json)
+    return results(args.file, out, manifest=args.manifest, as_json=args.json, sandbox=args.sandbox)
 
 
 def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.report import report
 
-    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir)
+    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir,
+                  sandbox=args.sandbox, env=env)
 
 
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.status import status
 
-    return status(args.file, out, state_dir=args.state_dir, as_json=args.json)
+    return status(args.file, out, state_dir=args.state_dir, as_json=args.json, sandbox=args.sandbox, env=env)
 
 
 def _cancel(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:

@@ -27,12 +27,16 @@ from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.server import running_sandbox_sync
 
 
-def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = ".renderer", sandbox: bool = False,
+def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | None = None, sandbox: bool = False,
            manifest: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> int:
     """Cancel pending renders of a run through each provider's cancel route, and mark them
     cancelled in the manifest (``manifest``, default beside the campaign): later runs do
-    not send them again unless asked (``run --rerun-cancelled``)."""
-    journal = open_journal(file, state_dir)
+    not send them again unless asked (``run --rerun-cancelled``).
+
+    It reads the journal of the target the environment names (each provider's base URL),
+    or with ``sandbox`` the rehearsal's, and cancels there only: one target's renders are
+    never sent to another."""
+    journal = open_journal(file, state_dir, env, sandbox)
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
         for s in pending:
@@ -45,8 +49,8 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = "
                 continue
             subs = [s for s in pending if _canceller(s.endpoint) is provider]
             failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env,
-                                         Path(state_dir) / "sandbox" if sandbox else None, transport, done)
-        mark_cancelled(Path(manifest) if manifest else M.default_path(file), done)
+                                         journal.path.parent / "sandbox" if sandbox else None, transport, done)
+        mark_cancelled(Path(manifest) if manifest else M.default_path(file, sandbox), done)
         return 1 if failures else 0
     finally:
         journal.close()
@@ -71,13 +75,12 @@ def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], 
     if not subs:
         out.write(f"no pending {how.noun} to cancel\n")
         return 0
-    if sandbox_state is not None and not env.get(provider.ENV_BASE_URL):
+    if sandbox_state is not None:  # its stand-in, whatever the environment names: never another target
         with running_sandbox_sync(SandboxConfig(state_dir=sandbox_state)) as sb:
             conf = provider_settings({}, provider.NAME, env, sandbox_url=sb.base_urls[provider.NAME])
             stand_in: int = anyio.run(_cancel_all, journal, conf, how, subs, out, env, transport, done)
             return stand_in
-    sandbox = sandbox_state is not None
-    conf = provider_settings({}, provider.NAME, env if not sandbox else {**env, provider.ENV_KEY: "sandbox-key"})
+    conf = provider_settings({}, provider.NAME, env)
     failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, env, transport, done)
     return failures
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from renderer import manifest as M
+from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UsageError, UserError
 from renderer.plan import planfile
@@ -41,20 +42,26 @@ def plan(
     warnings: list[UserError] | None = None,
     plan_out: str | None = None,
     rerun_cancelled: bool = False,
+    sandbox: bool = False,
 ) -> int:
     """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
 
     ``show_inputs``: also the request body of every job to run and, for one the
     manifest holds, the fields that changed. Warnings are appended to ``warnings``.
     ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run
-    refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again."""
+    refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again. ``sandbox``:
+    plan what ``run --sandbox`` would do, against the rehearsal's own manifest.
+
+    Only manifest entries of the target this plan runs against (``renderer.targets``: the
+    base URLs of ``env``, or the sandbox) are reused; the others are planned anew, saying why."""
     if show_inputs and fmt == "markdown":
         raise UsageError("renderer plan: --show-inputs shows bodies in the table or in --json, not in --markdown")
     campaign = load_campaign(path, settings.yaml)
     if warnings is not None:
         warnings.extend(below_documented(campaign))
-    manifest_path = Path(manifest) if manifest else M.default_path(path)
-    previous = M.load(manifest_path, required=manifest is not None)
+    manifest_path = Path(manifest) if manifest else M.default_path(path, sandbox)
+    targets = T.for_campaign(campaign, env or {}, sandbox)
+    previous = T.seen_from(M.load(manifest_path, required=manifest is not None), targets)
     other = _other_campaign(previous, campaign.name, manifest_path)
     if other is not None:
         raise Invalid([other])
@@ -63,7 +70,7 @@ def plan(
         warnings.extend(the_plan.warnings)
     if rerun_cancelled:
         the_plan = the_plan.rerun_cancelled()
-    summary = summarise(the_plan, previous)
+    summary = summarise(the_plan, previous, targets=targets)
     if plan_out:
         planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
@@ -80,7 +87,7 @@ def plan(
         if table_renderer is not None:
             table_renderer(the_plan, summary, out)
         if show_inputs:
-            out.write(inputs_text(the_plan, M.Manifest.coerce(previous)))
+            out.write(inputs_text(the_plan, M.Manifest.coerce(previous), summary.elsewhere))
     if wants_summary:
         append_step_summary(env or {}, markdown)
     if summary.over_budget:

@@ -7,11 +7,13 @@ in progress, or one that died before writing it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
 from renderer.commands.common import Settings
 from renderer.commands.results import manifest_json
+from renderer.commands.status import journal_of
 from renderer.errors import ConfigError
 from renderer.manifest import Manifest
 from renderer.results.report import ReportInput, render
@@ -19,19 +21,21 @@ from renderer import atomic
 
 
 def report(file: str, out: TextIO, *, output: str | None = None, manifest: str | None = None,
-           state_dir: str = ".renderer", settings: Settings = Settings()) -> int:
-    """Write the page to ``output`` (default ``<campaign>.report.html`` beside the campaign)."""
+           state_dir: str | None = None, settings: Settings = Settings(), sandbox: bool = False,
+           env: Mapping[str, str] | None = None) -> int:
+    """Write the page to ``output`` (default ``<campaign>.report.html`` beside the campaign, or
+    ``<campaign>.sandbox.report.html`` for a rehearsal: ``sandbox`` reads its manifest and journal)."""
     from renderer.plan.planner import build_plan
     from renderer.campaign.campaign import load_campaign
 
-    manifest_path, data = manifest_json(file, manifest)
+    manifest_path, data = manifest_json(file, manifest, sandbox)
     campaign = load_campaign(file, settings.yaml)
     plan, _ = build_plan(campaign, Manifest.from_json(data), (), settings.plan)
     jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
                                                    "error": "not in the manifest: not run yet"})
             for i in plan.instances}
-    _merge_journal(journal_path_of(file, campaign.name, manifest_path, state_dir), jobs)
-    page = Path(output) if output else Path(file).with_suffix(".report.html")
+    _merge_journal(journal_of(file, state_dir, env or {}, sandbox, manifest_path), jobs)
+    page = Path(output) if output else Path(file).with_suffix(".sandbox.report.html" if sandbox else ".report.html")
     html = render(ReportInput(
         campaign=campaign.name, jobs=jobs, needs={i.id: i.needs for i in plan.instances},
         manifest_dir=manifest_path.resolve().parent, page_dir=page.resolve().parent,
@@ -40,12 +44,6 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     _write(page, html)
     out.write(f"report: {page} ({len(jobs):,} job(s))\n")
     return 0
-
-
-def journal_path_of(file: str, name: str, manifest_path: Path, state_dir: str) -> Path:
-    from renderer.execute.journal import journal_path
-
-    return journal_path(state_dir, file, name, manifest_path)
 
 
 def _merge_journal(path: Path, jobs: dict[str, dict[str, Any]]) -> None:

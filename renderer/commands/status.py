@@ -3,27 +3,62 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
+from renderer import targets as T
 from renderer.errors import StateError
 from renderer.execute import journal as J
+from renderer.execute import statedir
+from renderer.execute.durable import untargeted_journal
 from renderer.execute.journal import Journal, journal_path
 from renderer.manifest import default_path as default_manifest_path
 from renderer.campaign.campaign import load_campaign
 from renderer.text import credits as credits_text
 
 
-def open_journal(file: str, state_dir: str) -> Journal:
-    """The journal of an earlier run of a campaign (status, cancel), found by the campaign's identity."""
-    path = journal_path(state_dir, file, load_campaign(file).name, default_manifest_path(file))
+def journal_of(file: str, state_dir: str | None, env: Mapping[str, str], sandbox: bool,
+               manifest: Path | None = None) -> Path:
+    """Where the journal of an earlier run (or rehearsal) of a campaign is: found by the
+    campaign's identity and the run's targets (the base URLs of ``env``, or the sandbox),
+    under ``--state-dir``, else the state directory the last run recorded. It may not exist."""
+    campaign = load_campaign(file)
+    where = statedir.resolve(state_dir, file, campaign.name, sandbox)
+    targets = T.for_campaign(campaign, env, sandbox)
+    manifest = manifest or default_manifest_path(file, sandbox)
+    path = journal_path(where, file, campaign.name, manifest, T.key(targets))
+    if not path.exists():  # written before journals were kept per target?
+        default = T.key(T.for_campaign(campaign, {}, False))
+        path = untargeted_journal(where, file, campaign.name, manifest, T.key(targets), default) or path
+    return path
+
+
+def open_journal(file: str, state_dir: str | None, env: Mapping[str, str] | None = None,
+                 sandbox: bool = False) -> Journal:
+    """The journal of an earlier run of a campaign (status, cancel); a StateError that says
+    where it looked, and what else ran, when there is none."""
+    env = env or {}
+    path = journal_of(file, state_dir, env, sandbox)
     if not path.exists():
-        raise StateError(f"no run state for {file} under {state_dir}: nothing has run yet")
+        campaign = load_campaign(file)
+        where = Path(path).parent
+        against = T.describe(T.for_campaign(campaign, env, sandbox))
+        hint = ""
+        other = journal_of(file, state_dir, env, not sandbox)
+        if other.exists():
+            hint = ("; a rehearsal ran (`run --sandbox`): add --sandbox to read it" if not sandbox
+                    else "; a run against the real API ran: drop --sandbox to read it")
+        elif state_dir is None and statedir.recall(file, campaign.name, sandbox) is None:
+            hint = "; if the run used --state-dir, pass it here too"
+        raise StateError(f"no run state for {file} against {against} under {where}: nothing has run yet{hint}")
     return Journal(path)
 
 
-def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: bool = False) -> int:
-    """Show a run's state from the journal: counts, credits, one line per job."""
-    journal = open_journal(file, state_dir)
+def status(file: str, out: TextIO, *, state_dir: str | None = None, as_json: bool = False, sandbox: bool = False,
+           env: Mapping[str, str] | None = None) -> int:
+    """Show a run's state from the journal: counts, credits, one line per job. ``sandbox``: the rehearsal's."""
+    journal = open_journal(file, state_dir, env, sandbox)
     try:
         rows = _rows(journal)
         counts: dict[str, int] = {}
@@ -41,7 +76,6 @@ def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: boo
         return 0
     finally:
         journal.close()
-
 
 
 def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], running: Any, charged: float) -> None:

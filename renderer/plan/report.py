@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -156,13 +156,20 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
             "required": ["added", "changed", "reused", "removed"],
             "properties": {
                 "added": {"$ref": "#/$defs/ids", "description": "Not in the manifest."},
-                "changed": {"$ref": "#/$defs/ids", "description": "In the manifest but not reusable: another input, or not completed."},
+                "changed": {"$ref": "#/$defs/ids", "description": "In the manifest but not reusable: another input, not completed, or run against another target."},
                 "reused": {"$ref": "#/$defs/ids", "description": "Completed in the manifest with the same input_sha256 (action reuse)."},
                 "removed": {"$ref": "#/$defs/ids", "description": "In the manifest, no longer in the campaign."},
             },
             "additionalProperties": False,
         },
         "unknown_prices": {"$ref": "#/$defs/ids", "description": "Jobs to run whose price is unknown (see their assumptions)."},
+        "targets": {
+            "type": "object",
+            "description": ("Where the plan runs, by provider: `sandbox` (plan --sandbox) or the base URL (from "
+                            "<PROVIDER>_BASE_URL, else the default), normalised, never a key. Only manifest entries "
+                            "of the same target are reused, adopted or polled."),
+            "additionalProperties": {"type": "string", "description": "`sandbox` or a base URL."},
+        },
         "jobs": {
             "type": "array",
             "description": "Every instance, in dependency order (a job's instances in matrix order).",
@@ -193,6 +200,18 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                         "description": "SHA-256 of the canonical request (endpoint and body); null while pending. Matched against the manifest.",
                     },
                     "assumptions": {"type": "array", "items": {"type": "string"}, "description": "What the price assumes, in words."},
+                    "elsewhere": {
+                        "type": "object",
+                        "description": ("On a job to run whose manifest entry ran against another target (a rehearsal, "
+                                        "another base URL): it is sent again here, never reused, adopted or polled."),
+                        "required": ["target", "status", "reason"],
+                        "properties": {
+                            "target": {"type": "string", "description": "Where the manifest's entry ran: `sandbox` or a base URL."},
+                            "status": {"type": "string", "description": "The entry's status there."},
+                            "reason": {"type": "string", "description": "In words: \"rendered against the sandbox; this plan runs against https://…\"."},
+                        },
+                        "additionalProperties": False,
+                    },
                     "body": {
                         "description": (
                             "With --show-inputs, on jobs to run: the exact request body, as the docs show it. A value "
@@ -262,15 +281,20 @@ class Summary:
     requests: dict[str, Any]
     totals: dict[str, dict[str, dict[str, Any]]]
     changes: dict[str, list[str]]
+    # where this plan runs, by provider (renderer.targets); empty when not known
+    targets: Mapping[str, str] = field(default_factory=dict)
+    # jobs to run that the manifest holds from another target: {target, status, reason}
+    elsewhere: Mapping[str, dict[str, str]] = field(default_factory=dict)
 
 
 def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
               budget: float | None = None, spent: float | None = None,
-              sent: frozenset[str] | None = None) -> Summary:
+              sent: frozenset[str] | None = None, targets: Mapping[str, str] | None = None) -> Summary:
     """``budget``: this run's limit (default the campaign's); ``spent``: charged by earlier
     runs (default what the manifest records); ``sent``: jobs to run whose submission was
     already accepted (or may have been), so that ``spent`` counts them (default: the
-    manifest's pending and unknown entries with the same input)."""
+    manifest's pending and unknown entries with the same input); ``targets``: where the
+    plan runs (``manifest`` is then the view ``renderer.targets.seen_from`` gives)."""
     manifest = Manifest.coerce(manifest)
     run = plan.to_run
     prices = [i.price.credits for i in run]
@@ -296,7 +320,25 @@ def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, 
         requests=_requests(plan, run),
         totals=_totals(run),
         changes=_changes(plan, manifest),
+        targets=dict(targets or {}),
+        elsewhere=_elsewhere(run, manifest, targets or {}),
     )
+
+
+def _elsewhere(run: Iterable[Instance], manifest: Manifest, targets: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Jobs to run whose manifest entry ran against another target, and why they run again."""
+    from renderer.targets import why_elsewhere
+
+    if not manifest.elsewhere:
+        return {}
+    out = {}
+    for inst in run:
+        entry = manifest.elsewhere.get(inst.id)
+        if entry is not None:
+            here = targets.get(providers.provider_of(inst.endpoint))
+            out[inst.id] = {"target": entry.target or "", "status": entry.status or "",
+                            "reason": why_elsewhere(entry, here)}
+    return out
 
 
 def manifest_spent(manifest: Manifest | Mapping[str, Any] | None) -> float:
@@ -368,23 +410,24 @@ def _totals(run: Iterable[Instance]) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
-    old = manifest.jobs
+    old, away = manifest.jobs, manifest.elsewhere
     out: dict[str, list[str]] = {"added": [], "changed": [], "reused": [], "removed": []}
     for inst in plan.instances:
         if inst.action == "reuse":
             out["reused"].append(inst.id)
-        elif inst.id not in old:
+        elif inst.id not in old and inst.id not in away:
             out["added"].append(inst.id)
         else:
             out["changed"].append(inst.id)
-    out["removed"] = sorted(set(old) - set(plan.by_id))
+    out["removed"] = sorted((set(old) | set(away)) - set(plan.by_id))
     return out
 
 
 def plan_json(plan: Plan, summary: Summary, inputs_of: Manifest | None = None) -> dict[str, Any]:
     """The plan as JSON; with ``inputs_of`` (the manifest's jobs, --show-inputs) each job
     to run carries its body and, when the manifest holds it, what changed."""
-    return {**_head_json(plan, summary), "jobs": [_job_json(inst, inputs_of) for inst in plan.instances]}
+    return {**_head_json(plan, summary),
+            "jobs": [_job_json(inst, inputs_of, summary.elsewhere) for inst in plan.instances]}
 
 
 def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
@@ -398,10 +441,12 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
         "totals": summary.totals,
         "changes": summary.changes,
         "unknown_prices": list(summary.unknown),
+        **({"targets": dict(summary.targets)} if summary.targets else {}),
     }
 
 
-def _job_json(inst: Instance, inputs_of: Manifest | None = None) -> dict[str, Any]:
+def _job_json(inst: Instance, inputs_of: Manifest | None = None,
+              elsewhere: Mapping[str, dict[str, str]] | None = None) -> dict[str, Any]:
     job = {
         "id": inst.id,
         "job": inst.job,
@@ -415,9 +460,13 @@ def _job_json(inst: Instance, inputs_of: Manifest | None = None) -> dict[str, An
         "input_sha256": inst.input_sha256,
         "assumptions": list(inst.price.assumptions),
     }
+    away = (elsewhere or {}).get(inst.id)
+    if away is not None:
+        job["elsewhere"] = dict(away)
     if inputs_of is not None and inst.action == "run":
         job["body"] = shown_body(inst.body)
-        change = change_of(inst, inputs_of.get(inst.id))
+        change = change_of(inst, inputs_of.get(inst.id) or inputs_of.elsewhere.get(inst.id),
+                           away["reason"] if away is not None else None)
         if change is not None:
             job["change"] = change.as_json()
     return job
@@ -441,7 +490,7 @@ def plan_json_text(plan: Plan, summary: Summary, inputs_of: Manifest | None = No
     yield text[: -len("[]\n}")] + "["
     for start in range(0, len(plan.instances), chunk):
         part = plan.instances[start : start + chunk]
-        jobs = [_job_json(i, inputs_of) for i in part]
+        jobs = [_job_json(i, inputs_of, summary.elsewhere) for i in part]
         # the numbers of a job are its prices' ranges; bodies (--show-inputs) hold any
         floats = _job_floats(part) if inputs_of is None else _floats_in(jobs)
         items = jsonfast.indented(jobs, floats=floats)

@@ -69,7 +69,7 @@ def test_a_registered_provider_validates_plans_and_runs(toy: None, tmp_path: Pat
     state = tmp_path / ".renderer"
     code, out, err = cli("run", "--sandbox", "--state-dir", str(state), str(path), env={"RENDERER_EXEC_SETTINGS": FAST})
     assert (code, err) == (0, ""), out
-    manifest = json.loads(path.with_name("echoes.manifest.json").read_text("utf-8"))
+    manifest = json.loads(path.with_name("echoes.sandbox.manifest.json").read_text("utf-8"))
     assert manifest["counts"] == {"completed": 4}
     assert manifest["credits"]["charged"] == 16  # the stand-in's `cost`, read by the provider
     assert manifest["jobs"]["whisper[word=world]"]["result_url"] == "https://toy.example/again-world"

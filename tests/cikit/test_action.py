@@ -72,17 +72,20 @@ def test_run_in_the_sandbox_then_plan_reuses_everything(work: Path):
     inputs = {"campaign": "campaigns/spring-launch.yaml", "install": "false"}
     run = run_action(work, {**inputs, "command": "run", "sandbox": "true"}, {"RENDERER_EXEC_SETTINGS": FAST_RUN})
     assert run.code == 0, run.stdout + run.stderr
-    manifest_path = "campaigns/spring-launch.manifest.json"
+    manifest_path = "campaigns/spring-launch.sandbox.manifest.json"  # the rehearsal's own record
     assert run.outputs["manifest"] == manifest_path
     manifest = json.loads((work / manifest_path).read_text())
     assert run.outputs["credits"] == str(manifest["credits"]["charged"])
     assert Path(run.outputs["markdown"]).read_text().startswith("### renderer run: `spring-launch`")
     assert run.outputs["plan-json"] == ""
 
-    again = run_action(work, inputs)
+    again = run_action(work, {**inputs, "sandbox": "true"})  # the rehearsal's plan reuses all of it
     assert again.code == 0
     assert again.outputs["credits"] == "0" and again.outputs["manifest"] == manifest_path
     assert "12 reused from the manifest" in Path(again.outputs["markdown"]).read_text()
+    real = run_action(work, inputs)  # the real plan never does: a rehearsal is not the record
+    assert real.code == 0 and real.outputs["credits"] == "6165" and real.outputs["manifest"] == ""
+    assert "0 reused from the manifest" in Path(real.outputs["markdown"]).read_text()
 
 
 def test_args_are_split_like_a_shell_and_working_directory_is_honoured(work: Path):
@@ -121,7 +124,7 @@ def test_bad_inputs_are_usage_errors(work: Path):
 
 @pytest.mark.parametrize("inputs, message", [
     ({"campaign": "campaigns/*.yaml"}, "plan takes one campaign file; got "),
-    ({"sandbox": True}, "sandbox: true only applies to command: run"),
+    ({"command": "validate", "sandbox": True}, "sandbox: true only applies to command: plan or run"),
     ({"max_instances": "many"}, "max-instances must be a whole number, not 'many'"),
     ({"command": "validate", "manifest": "m.json"}, "manifest only applies to command: plan or run"),
     ({"command": "validate", "plan_file": "p.json"}, "plan-file only applies to command: plan (saves it) or run"),

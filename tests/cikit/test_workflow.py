@@ -131,9 +131,11 @@ def _repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     return remote, work
 
 
-def _reviewed_plan(work: Path, tmp_path: Path) -> Path:
-    """The pull request's plan job, and the artifact it uploads (the plan file)."""
-    job = run_job(WORKFLOW, "plan", work, github=PR)
+def _reviewed_plan(work: Path, tmp_path: Path, sandbox) -> Path:
+    """The pull request's plan job, and the artifact it uploads (the plan file). It plans
+    against the API the run job reaches (the sandbox standing in for it): a plan reviewed
+    for one base URL is not run against another."""
+    job = run_job(WORKFLOW, "plan", work, github=PR, extra_env={"SAMSAR_BASE_URL": sandbox.samsar_base_url})
     assert job.code == 0 and "actions/upload-artifact@v4" in job.skipped_actions
     artifact = tmp_path / "artifact"
     artifact.mkdir()
@@ -150,8 +152,8 @@ def _run_job(work: Path, tmp_path: Path, sandbox, artifact: Path):
 
 def test_run_job_runs_the_reviewed_plan_and_commits_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     remote, work = _repository(tmp_path, monkeypatch)
-    artifact = _reviewed_plan(work, tmp_path)
     with running_sandbox_sync(SandboxConfig(render_seconds=0, api_key="sk-test")) as sandbox:
+        artifact = _reviewed_plan(work, tmp_path, sandbox)
         job = _run_job(work, tmp_path, sandbox, artifact)
     assert job.code == 0, {k: (s.stdout, s.stderr) for k, s in job.steps.items()}
     assert job.ran == ["Download the reviewed plan", "Run", "Commit the manifest"]
@@ -173,10 +175,10 @@ def test_run_job_runs_the_reviewed_plan_and_commits_the_manifest(tmp_path: Path,
 
 def test_run_job_refuses_a_campaign_changed_since_its_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     remote, work = _repository(tmp_path, monkeypatch)
-    artifact = _reviewed_plan(work, tmp_path)
-    path = work / "campaigns" / "spring-launch.yaml"
-    path.write_text(path.read_text().replace("lisbon", "porto"))  # merged after the review
     with running_sandbox_sync(SandboxConfig(render_seconds=0, api_key="sk-test")) as sandbox:
+        artifact = _reviewed_plan(work, tmp_path, sandbox)
+        path = work / "campaigns" / "spring-launch.yaml"
+        path.write_text(path.read_text().replace("lisbon", "porto"))  # merged after the review
         job = _run_job(work, tmp_path, sandbox, artifact)
         sent = sandbox.state.counters.snapshot()["requests_total"]
     assert job.code == 1 and sent == 0

@@ -31,7 +31,8 @@ def spring(tmp_path: Path) -> Path:
 def run(path: Path, **kw) -> tuple[int, str, dict]:
     out = io.StringIO()
     code = run_command(**args_for(path, sandbox=True, **kw), out=out, env={}, exec_settings=FAST)
-    data = json.loads(path.with_name(path.stem + ".manifest.json").read_text("utf-8"))
+    data = json.loads(path.with_name(path.stem + ".sandbox.manifest.json").read_text("utf-8"))
+    assert not path.with_name(path.stem + ".manifest.json").exists()  # a rehearsal never writes the real record
     return code, out.getvalue(), data
 
 
@@ -86,12 +87,18 @@ def test_an_interrupted_sandbox_run_resumes(tmp_path: Path) -> None:
 
 def test_sandbox_credits_set_the_balance_and_it_is_kept(tmp_path: Path) -> None:
     path = spring(tmp_path)
-    code, out, data = run(path, sandbox_credits=120)  # two 2k stills (50 each), not three
+    warnings: list = []
+    code, out, data = run(path, sandbox_credits=120, warnings=warnings)  # two 2k stills (50 each), not three
     assert code == 1
     assert data["counts"]["completed"] == 2 and data["credits"]["charged"] == 100
-    assert "402" in out
-    code, out, data = run(path, sandbox_credits=120)  # the balance is 20 now, not 120 again
+    assert "402" in out and warnings == []
+    code, out, data = run(path, sandbox_credits=120, warnings=warnings)  # the balance is 20 now, not 120 again
     assert code == 1 and data["counts"]["completed"] == 2
+    # the flag cannot take effect any more, and says so (never silently ignored)
+    assert [str(w) for w in warnings] == [
+        f"{tmp_path / '.renderer' / 'sandbox'}: warning: --sandbox-credits 120 cannot take effect: the sandbox kept "
+        "here already holds its account's balance (samsar 20 credits left); remove this folder to start the sandbox "
+        "afresh with 120"]
 
 
 def test_cancel_reaches_the_sandbox_a_detached_run_left(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plan-json.md"
 BEGIN, END = "<!-- fields:begin (generated from PLAN_JSON_SCHEMA) -->", "<!-- fields:end -->"
-PLACEHOLDERS = {"by_provider": "<provider>", "endpoint": "<endpoint>", "video_model": "<video_model>"}
+PLACEHOLDERS = {"by_provider": "<provider>", "targets": "<provider>", "endpoint": "<endpoint>", "video_model": "<video_model>"}
 
 
 def _type(node: dict[str, Any]) -> str:
