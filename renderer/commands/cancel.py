@@ -14,6 +14,8 @@ import anyio
 import httpx
 
 from renderer import manifest as M
+from renderer import targets as T
+from renderer.campaign.campaign import load_campaign
 from renderer import providers
 from renderer.commands.status import open_journal
 from renderer.execute import journal as J
@@ -50,7 +52,8 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | N
             subs = [s for s in pending if _canceller(s.endpoint) is provider]
             failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env,
                                          journal.path.parent / "sandbox" if sandbox else None, transport, done)
-        mark_cancelled(Path(manifest) if manifest else M.default_path(file, sandbox), done)
+        targets = T.for_campaign(load_campaign(file), env, sandbox)
+        mark_cancelled(Path(manifest) if manifest else M.default_path(file, sandbox), done, targets)
         return 1 if failures else 0
     finally:
         journal.close()

@@ -46,4 +46,5 @@ def sandbox_urls(campaign: Campaign, xs: ExecSettings, config: SandboxConfig | N
                 Location(str(config.state_dir))))
         if downloads is not None:
             downloads.reroute(sb.state.origins - {sb.base_url}, sb.base_url)
+            sb.state.served_from(sb.base_url)  # the files fetched now name it: a later run reroutes it too
         yield sb.base_urls

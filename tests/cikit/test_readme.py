@@ -170,6 +170,7 @@ def clone(dest: Path) -> Path:
 def test_the_readme_top_to_bottom_in_one_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     cwd = clone(tmp_path / "renderer")
     monkeypatch.chdir(cwd)
+    ran = []
     for block in blocks(ROOT / "README.md"):
         text = block.text.strip()
         if text == QUICKSTART[0]:  # its `pip install .` is tests/cikit/test_newcomer.py's
@@ -184,6 +185,8 @@ def test_the_readme_top_to_bottom_in_one_clone(tmp_path: Path, monkeypatch: pyte
             dress_rehearsal(block, cwd)
         elif block in SESSIONS:
             run_session(block, cwd)
+            ran.append(block)
+    assert ran == [b for b in SESSIONS if b.doc.name == "README.md"]
     # what a newcomer's rehearsals leave behind is not for git: the example campaigns' own
     # files are unchanged and no manifest of a rehearsal would be committed
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "campaigns"], cwd=cwd,
