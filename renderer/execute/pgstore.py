@@ -72,9 +72,13 @@ class PgJournal(Transitions):
         self._locked = False
         self._run_id: int | None = None
         self._db = pgconn.connect(url, durable=durable_intents)
-        with pgconn.translated(url, opening=True):
-            pgschema.migrate(self._db, url.label)
-            self.campaign: int | None = self._campaign_id(create)
+        try:
+            with pgconn.translated(url, opening=True):
+                pgschema.migrate(self._db, url.label)
+                self.campaign: int | None = self._campaign_id(create)
+        except BaseException:
+            self._db.close()
+            raise
 
     @property
     def known(self) -> bool:
