@@ -20,6 +20,7 @@ from renderer.execute import journal as J
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.store import JournalStore
+from renderer.execute.stores import without_store
 from renderer.execute.scrub import Scrubber, keep_fields, secrets_from_env
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
@@ -32,7 +33,7 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = "
     """Cancel pending renders of a run through each provider's cancel route, and mark them
     cancelled in the manifest (``manifest``, default beside the campaign): later runs do
     not send them again unless asked (``run --rerun-cancelled``)."""
-    journal = open_journal(file, state_dir, env)
+    journal = open_journal(file, state_dir, without_store(env) if sandbox else env)  # a rehearsal's state is local
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
         for s in pending:

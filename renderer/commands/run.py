@@ -104,7 +104,7 @@ def run(
         # the journal with this run's lock held: SQLite under state_dir (and a lock beside .git), or the shared store
         journal, notes = stack.enter_context(run_store(file, campaign.name, manifest_path, state_dir, env,
                                                        durable_intents=xs.durable_intents,
-                                                       after_commit=kill_after_commit(env)))
+                                                       after_commit=kill_after_commit(env), sandbox=sandbox))
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
                           "campaign_sha256": campaign.sha256})
         summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path)

@@ -51,6 +51,11 @@ def translated(url: StateUrl, *, opening: bool = False) -> Iterator[None]:
         raise StateError(describe(url, exc, opening=opening)) from None
 
 
+def broken(conn: Connection) -> bool:
+    """The connection is gone (closed, cut, terminated): the session's lock went with it."""
+    return bool(conn.closed or conn.broken)
+
+
 def _scrubbed(url: StateUrl, text: str) -> str:
     for secret in url.secrets:
         text = text.replace(secret, "[redacted]")

@@ -47,11 +47,32 @@ def lock_key(identity: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+READS = frozenset({"current", "current_all", "get", "latest_per_instance", "all", "claimed_ids", "verdicts",
+                   "events", "upload", "generation_max", "reconciliations", "meta", "holder"})
+
+
 def _guarded(fn: _F) -> _F:
+    """psycopg errors as StateErrors; after a lost connection, writes are refused (the lock went
+    with it) and reads answer from a new connection, else from what this store has seen."""
+    reads = fn.__name__ in READS
+
     @functools.wraps(fn)
     def wrapper(self: "PgJournal", *args: Any, **kwargs: Any) -> Any:
-        with pgconn.translated(self.url):
-            return fn(self, *args, **kwargs)
+        if self.lost is not None and not reads:
+            raise StateError(self.lost)
+        try:
+            with pgconn.translated(self.url):
+                return self._remember(fn(self, *args, **kwargs))
+        except StateError as exc:
+            if not pgconn.broken(self._db):
+                raise  # a refusal (read-only...), the connection still stands
+            self.lost = self.lost or str(exc)
+            if not reads:
+                raise
+        if self._reconnect():
+            with pgconn.translated(self.url):
+                return self._remember(fn(self, *args, **kwargs))
+        return remembered(fn.__name__, self._seen(), self._proofs, args, kwargs)
 
     return wrapper  # type: ignore[return-value]
 
@@ -71,6 +92,9 @@ class PgJournal(Transitions):
         self._unsaved: dict[int, Submission] = {}
         self._locked = False
         self._run_id: int | None = None
+        self.lost: str | None = None  # why the connection (and with it the lock) was lost
+        self._memory: dict[int, Submission] = {}  # every submission read or written: reads after a loss
+        self._proofs: dict[str, dict[str, Any]] = {}
         self._db = pgconn.connect(url, durable=durable_intents)
         try:
             with pgconn.translated(url, opening=True):
@@ -114,6 +138,26 @@ class PgJournal(Transitions):
         with contextlib.suppress(StateError):
             self.release_lock()
         self._db.close()  # the server releases a lock still held with the session
+
+    def _remember(self, result: Any) -> Any:
+        found = result.values() if isinstance(result, dict) else result if isinstance(result, list) else (result,)
+        for sub in found:
+            if isinstance(sub, Submission):
+                self._memory[sub.id] = sub
+        return result
+
+    def _seen(self) -> list[Submission]:
+        return sorted({**self._memory, **self._unsaved}.values(), key=lambda s: s.id)
+
+    def _reconnect(self) -> bool:
+        """A new connection for reads (never for writes: it holds no lock)."""
+        with contextlib.suppress(Exception):
+            self._db.close()
+        try:
+            self._db = pgconn.connect(self.url)
+        except StateError:
+            return False
+        return True
 
     @contextlib.contextmanager
     def rolled_back(self) -> Iterator[None]:
@@ -183,7 +227,7 @@ class PgJournal(Transitions):
                 "running": bool(alive and alive["alive"])}
 
     def release_lock(self) -> None:
-        if not self._locked or self._db.closed:
+        if not self._locked or self.lost is not None or self._db.closed:
             return
         self._locked = False
         with pgconn.translated(self.url), self._db.transaction():
@@ -251,8 +295,10 @@ class PgJournal(Transitions):
 
     def reconciliations(self) -> dict[str, dict[str, Any]]:
         """The last reconciliation that proved each instance's submission, with its evidence."""
-        return J.reconciliations_of(self._q("SELECT instance_id, detail FROM renderer.events"
-                                            " WHERE campaign_id = %s AND kind = 'reconciled' ORDER BY seq"))
+        proofs = J.reconciliations_of(self._q("SELECT instance_id, detail FROM renderer.events"
+                                              " WHERE campaign_id = %s AND kind = 'reconciled' ORDER BY seq"))
+        self._proofs.update(proofs)
+        return proofs
 
     # -- writing ------------------------------------------------------------------
 
@@ -284,10 +330,21 @@ class PgJournal(Transitions):
         return replace(sub, state=J.SENDING, attempts=sub.attempts + 1, sent_at=sub.sent_at or at, updated_at=at)
 
     def _set(self, submission_id: int, columns: dict[str, Any]) -> None:
+        if self.lost is not None:
+            raise StateError(self.lost)
         cols = ", ".join(f"{k} = %s" for k in columns)
-        with pgconn.translated(self.url):
-            self._write(f"UPDATE renderer.submissions SET {cols} WHERE campaign_id = %s AND id = %s",
-                        (*columns.values(), C, submission_id))
+        try:
+            with pgconn.translated(self.url):
+                self._write(f"UPDATE renderer.submissions SET {cols} WHERE campaign_id = %s AND id = %s",
+                            (*columns.values(), C, submission_id))
+        except StateError as exc:
+            if pgconn.broken(self._db):
+                self.lost = self.lost or str(exc)
+            raise
+
+    def _update(self, sub: Submission, **fields: Any) -> Submission:
+        new: Submission = self._remember(super()._update(sub, **fields))
+        return new
 
     def adopt(self, *, instance_id: str, endpoint: str, provider: str, input_sha256: str, generation: int,
               idempotency_key: str, state: str, body: Any, estimate: tuple[float | None, float | None],
@@ -314,6 +371,8 @@ class PgJournal(Transitions):
         """An event worth keeping that is not a state change (a reconciliation, a resubmission)."""
         self._write("INSERT INTO renderer.events (campaign_id, at, instance_id, kind, detail)"
                     " VALUES (%s, %s, %s, %s, %s)", (C, now_iso(), instance_id, kind, detail))
+        if kind == "reconciled" and instance_id is not None:
+            self._proofs.update(J.reconciliations_of([{"instance_id": instance_id, "detail": detail}]))
 
     def set_verdict(self, instance_id: str, status: str, reason: str | None) -> None:
         self._write("INSERT INTO renderer.verdicts VALUES (%s, %s, %s, %s, %s) ON CONFLICT (campaign_id, instance_id)"
@@ -322,6 +381,37 @@ class PgJournal(Transitions):
 
     def clear_verdicts(self) -> None:
         self._write("DELETE FROM renderer.verdicts WHERE campaign_id = %s")
+
+
+def remembered(name: str, subs: list[Submission], proofs: dict[str, dict[str, Any]], args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> Any:
+    """A read answered from what a store whose server is out of reach has seen (``subs``, by id):
+    enough for the run to write its manifest with every id the API gave."""
+    latest: dict[Any, Submission] = {}
+    for sub in subs:  # by id: a later submission of an instance (or an input) wins
+        latest[(sub.instance_id, sub.input_sha256)] = sub
+        latest[sub.instance_id] = sub
+    if name == "all":
+        return subs
+    if name == "get":
+        found = [s for s in subs if s.id == (args[0] if args else kwargs["submission_id"])]
+        if not found:
+            raise StateError("the shared store is out of reach, and this submission was never seen")
+        return found[0]
+    if name == "current":
+        return max((s for s in subs if (s.instance_id, s.input_sha256) == tuple(args)), default=None,
+                   key=lambda s: s.generation)
+    if name == "current_all":
+        return {k: v for k, v in latest.items() if isinstance(k, tuple)}
+    if name == "latest_per_instance":
+        return sorted((v for k, v in latest.items() if isinstance(k, str)), key=lambda s: s.id)
+    if name == "claimed_ids":
+        return {x for s in subs for x in (s.request_id, s.session_id) if x}
+    if name == "generation_max":
+        return max((s.generation for s in subs if (s.instance_id, s.input_sha256) == tuple(args)), default=0)
+    if name == "reconciliations":
+        return dict(proofs)
+    return {"verdicts": {}, "meta": {}, "events": [], "upload": None, "holder": None}[name]
 
 
 for _name, _fn in list(vars(PgJournal).items()):

@@ -31,20 +31,28 @@ def _pg() -> type:
 
 @contextlib.contextmanager
 def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Mapping[str, str], *,
-              durable_intents: bool = True,
-              after_commit: Callable[[int], None] | None = None) -> Iterator[tuple[JournalStore, list[str]]]:
-    """The campaign's journal with this run's lock held, and what is worth saying about it."""
+              durable_intents: bool = True, after_commit: Callable[[int], None] | None = None,
+              sandbox: bool = False) -> Iterator[tuple[JournalStore, list[str]]]:
+    """The campaign's journal with this run's lock held, and what is worth saying about it.
+
+    ``sandbox``: a rehearsal keeps its state under ``state_dir`` even with a shared store:
+    it never changes the record every runner shares."""
     url = state_url(env)
+    notes = []
+    if url is not None and sandbox:
+        notes.append(f"--sandbox keeps its run state under {state_dir}, not in the shared store {url.label}: "
+                     "a rehearsal never changes the shared record")
+        url = None
     if url is None:
         from renderer.execute.durable import RepositoryLock, open_journal
 
         lock = RepositoryLock(file, name)  # one run of a campaign per repository at a time
         lock.acquire()
         try:
-            journal, notes = open_journal(state_dir, file, name, manifest_path, durable_intents=durable_intents,
-                                          after_commit=after_commit, env=env)
+            journal, more = open_journal(state_dir, file, name, manifest_path, durable_intents=durable_intents,
+                                         after_commit=after_commit, env=env)
             try:
-                yield journal, _locked(journal, notes)
+                yield journal, _locked(journal, notes + more)
             finally:
                 journal.close()
         finally:
@@ -56,6 +64,11 @@ def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Ma
         yield store, _locked(store, [])
     finally:
         store.close()
+
+
+def without_store(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a rehearsal (``--sandbox``): its state stays local, whatever RENDERER_STATE says."""
+    return {k: v for k, v in env.items() if k != STATE_ENV}
 
 
 def _locked(store: JournalStore, notes: list[str]) -> list[str]:

@@ -399,3 +399,16 @@ def test_the_url_and_its_password_never_show(tmp_path: Path, pg_server: PgServer
             written += json.dumps(conn.execute(f"SELECT * FROM renderer.{table}").fetchall(), default=str)
     assert url not in written and PASSWORD not in written and CANARY not in written
     assert "key=[red" in written  # the quoted key was there, scrubbed (then cut at the error's length)
+
+
+def test_a_sandbox_rehearsal_keeps_its_state_local_and_the_shared_record_untouched(tmp_path: Path,
+                                                                                   pg_url: str) -> None:
+    a = checkout(tmp_path / "machine-a", images([0, 1]))
+    code, out, err = cli(["run", str(a), "--sandbox", "--state-dir", str(tmp_path / "state")],
+                         {"RENDERER_STATE": pg_url})
+    assert code == 0, out + err
+    assert f"--sandbox keeps its run state under {tmp_path / 'state'}, not in the shared store " \
+           f"{parse_url(pg_url).label}" in out
+    assert list((tmp_path / "state").glob("*.sqlite"))
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM renderer.campaigns").fetchone() == (0,)

@@ -213,6 +213,9 @@ def test_a_refused_write_is_a_state_error_naming_the_store_and_keeps_the_answer(
     assert kept.request_id == "img_1" and kept.public_status == "pending"
     with pytest.raises(StateError, match=f"^{store.label}: "):
         store.begin(**begin_args("b", body={"pad": "y" * 20000}))
+    # every read the manifest is built from still answers
+    assert [s.id for s in store.all()] == [sub.id] and store.current("a", "s1").id == sub.id  # type: ignore[union-attr]
+    assert store.reconciliations() == {} and store.claimed_ids() <= {"img_1"}
 
 
 # -- odd values ------------------------------------------------------------------------------------------
