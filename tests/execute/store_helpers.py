@@ -33,6 +33,19 @@ def child(kind: str, where: str, code: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
 
 
+def all_at_once(procs: list[subprocess.Popen[str]], said: str, timeout: float = 120) -> None:
+    """Children that print "ready" and wait for a line: start them together, and each must end saying ``said``."""
+    for p in procs:
+        assert p.stdout is not None and p.stdout.readline().strip() == "ready", p.stderr.read() if p.stderr else ""
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    for p in procs:
+        out, err = p.communicate(timeout=timeout)
+        assert p.returncode == 0 and out.strip() == said, err
+
+
 def begin_args(iid: str = "a", sha: str = "s1", gen: int = 1, **kw: Any) -> dict[str, Any]:
     args: dict[str, Any] = dict(instance_id=iid, endpoint="samsar/image/enhance", provider="samsar", input_sha256=sha,
                                 generation=gen, idempotency_key=f"k-{iid}-{gen}", body={"image_url": "u"},

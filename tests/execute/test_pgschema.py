@@ -6,7 +6,7 @@ import contextlib
 
 import psycopg
 import pytest
-from store_helpers import child, open_store
+from store_helpers import all_at_once, child, open_store
 
 from renderer.errors import StateError
 from renderer.execute import pgconn, pgschema
@@ -31,15 +31,7 @@ def test_two_runners_on_a_new_database_migrate_it_once(pg_empty_url: str, tmp_pa
     # the prelude of `child` opens a store of its own: give it a SQLite one, the code opens the shared one
     procs = [child("sqlite", str(tmp_path / f"{n}.sqlite"), FIRST_USE.replace("sys.argv[-1]", repr(pg_empty_url)))
              for n in range(3)]
-    for p in procs:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-    for p in procs:  # all at once
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    for p in procs:
-        out, err = p.communicate(timeout=60)
-        assert p.returncode == 0 and out.strip() == "opened", err
+    all_at_once(procs, "opened")
     assert versions(pg_empty_url) == [m[0] for m in pgschema.MIGRATIONS]
     with psycopg.connect(pg_empty_url) as conn:
         assert conn.execute("SELECT COUNT(*) FROM renderer.campaigns").fetchone() == (1,)

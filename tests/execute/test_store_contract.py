@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from pgserver import PASSWORD
-from store_helpers import begin_args, child, open_store
+from store_helpers import all_at_once, begin_args, child, open_store
 
 from renderer.errors import RunLocked, StateError
 from renderer.execute import journal as J
@@ -274,15 +274,7 @@ print("done", flush=True)
 def test_two_processes_write_at_once_and_lose_nothing(kind: str, where: str, opener: Opener) -> None:
     count = 40
     procs = [child(kind, where, f"COUNT, TAG = {count}, {tag!r}\n" + WRITER) for tag in ("left", "right")]
-    for p in procs:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready", p.stderr.read() if p.stderr else ""
-    for p in procs:  # both start together
-        assert p.stdin is not None
-        p.stdin.write("go\n")
-        p.stdin.flush()
-    for p in procs:
-        out, err = p.communicate(timeout=120)
-        assert p.returncode == 0 and out.strip() == "done", err
+    all_at_once(procs, "done")
     subs = opener().all()
     assert len(subs) == 2 * count and len({s.id for s in subs}) == 2 * count
     assert all(s.state == J.COMPLETED and s.request_id == "r-" + s.instance_id for s in subs)
