@@ -357,11 +357,20 @@ def test_status_from_another_machine_and_when_the_store_has_nothing(tmp_path: Pa
         code, out, err = cli(["status", str(b), "--state", pg_url], {})
         assert code == 1 and f"no run state for {b} in the store {parse_url(pg_url).label}" in err
         assert run(a, store_env(sb, pg_url), "--detach")[0] == 0
-    code, out, err = cli(["status", str(b), "--json"], {"RENDERER_STATE": pg_url})
+        code, out, err = cli(["status", str(b), "--json"], {"RENDERER_STATE": pg_url})
+        assert code == 0, err
+        data = json.loads(out)
+        assert data["counts"] == {"pending": 2} and data["journal"] == parse_url(pg_url).label
+        assert data["running"] is None and PASSWORD not in out  # the run ended and let go of its lock
+        # b pulls a's manifest (2 pending); a's next run finishes them: b's results read the store
+        shutil.copy(a.with_name("camp.manifest.json"), b.with_name("camp.manifest.json"))
+        assert run(a, store_env(sb, pg_url))[0] == 0
+    code, out, err = cli(["results", str(b), "--json"], {})
+    assert {j["status"] for j in json.loads(out)["jobs"].values()} == {"pending"}
+    code, out, err = cli(["results", str(b), "--json", "--state", pg_url], {})
     assert code == 0, err
-    data = json.loads(out)
-    assert data["counts"] == {"pending": 2} and data["journal"] == parse_url(pg_url).label
-    assert data["running"] is None and PASSWORD not in out  # the run ended and let go of its lock
+    jobs = json.loads(out)["jobs"]
+    assert {j["status"] for j in jobs.values()} == {"completed"} and all(j["result_urls"] for j in jobs.values())
 
 
 # -- the URL is a secret ------------------------------------------------------------------------------------
