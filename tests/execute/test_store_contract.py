@@ -326,3 +326,12 @@ def _acquire_within(store: JournalStore, seconds: float) -> str | None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+def test_a_closed_store_lets_go_of_its_lock_without_a_trace(opener: Opener) -> None:
+    first = opener()
+    assert first.acquire_lock() is None and first.holder()["running"] is True  # type: ignore[index]
+    first.close()
+    again = opener()
+    assert again.holder() is None
+    assert again.acquire_lock() is None  # no stale lock to recover: the first run ended cleanly
