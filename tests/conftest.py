@@ -1,9 +1,10 @@
-"""For the whole suite: tests never read or write the checkout's own run state.
+"""Fixtures for every test folder: a real PostgreSQL server, started once per session
+(tests/pgserver.py), and a guard: tests never read or write the checkout's own run state.
 
 A newcomer runs the Quickstart's first command (a rehearsal in ``campaigns/`` and
 ``.renderer/``) and then the suite in the same clone: what the rehearsal left there must
 not change what a test sees, and no test may leave anything there. Tests copy what they
-need into a temporary folder; this fixture fails the session if the checkout's
+need into a temporary folder; the guard fails the session if the checkout's
 ``campaigns/`` or ``.renderer/`` changed while it ran.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pgserver import pg_db, pg_empty_url, pg_server, pg_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 WATCHED = (ROOT / "campaigns", ROOT / ".renderer")

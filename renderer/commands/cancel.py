@@ -19,9 +19,10 @@ from renderer.campaign.campaign import load_campaign
 from renderer import providers
 from renderer.commands.status import open_journal
 from renderer.execute import journal as J
+from renderer.execute import statedir
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
-from renderer.execute.journal import Journal
+from renderer.execute.store import JournalStore
 from renderer.execute.scrub import Scrubber, keep_fields, secrets_from_env
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
@@ -38,6 +39,8 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | N
     It reads the journal of the target the environment names (each provider's base URL),
     or with ``sandbox`` the rehearsal's, and cancels there only: one target's renders are
     never sent to another."""
+    campaign = load_campaign(file)
+    state_dir = statedir.resolve(state_dir, file, campaign.name, sandbox)
     journal = open_journal(file, state_dir, env, sandbox)
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
@@ -51,8 +54,8 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | N
                 continue
             subs = [s for s in pending if _canceller(s.endpoint) is provider]
             failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env,
-                                         journal.path.parent / "sandbox" if sandbox else None, transport, done)
-        targets = T.for_campaign(load_campaign(file), env, sandbox)
+                                         Path(state_dir) / "sandbox" if sandbox else None, transport, done)
+        targets = T.for_campaign(campaign, env, sandbox)
         mark_cancelled(Path(manifest) if manifest else M.default_path(file, sandbox), done, targets)
         return 1 if failures else 0
     finally:
@@ -67,7 +70,7 @@ def _canceller(endpoint: str) -> Provider | None:
     return provider if provider.CANCEL is not None and provider.CANCEL.applies(route) else None
 
 
-def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: Journal, out: TextIO,
+def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: JournalStore, out: TextIO,
                      env: Mapping[str, str], sandbox_state: Path | None,
                      transport: httpx.AsyncBaseTransport | None, done: list[J.Submission]) -> int:
     """Cancel one provider's renders; the number that could not be cancelled.
@@ -91,7 +94,7 @@ def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], 
 CANCELLED_BY_USER = "cancelled by `renderer cancel`; `renderer run --rerun-cancelled` sends it again"
 
 
-async def _cancel_all(journal: Journal, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
+async def _cancel_all(journal: JournalStore, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
                       env: Mapping[str, str], transport: httpx.AsyncBaseTransport | None,
                       done: list[J.Submission]) -> int:
     # every key of the environment, not only this provider's: an API may echo any of them

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from renderer.commands.common import Settings
-from renderer.commands.results import manifest_json
-from renderer.commands.status import journal_of
+from renderer.commands.results import manifest_json, merge_store
+from renderer.commands.status import find_store
 from renderer.errors import ConfigError
 from renderer.manifest import Manifest
 from renderer.results.report import ReportInput, render
@@ -34,7 +34,7 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
                                                    "error": "not in the manifest: not run yet"})
             for i in plan.instances}
-    _merge_journal(journal_of(file, state_dir, env or {}, sandbox, manifest_path), jobs)
+    merge_store(find_store(file, state_dir, env or {}, sandbox, manifest_path), jobs)
     page = Path(output) if output else Path(file).with_suffix(".sandbox.report.html" if sandbox else ".report.html")
     html = render(ReportInput(
         campaign=campaign.name, jobs=jobs, needs={i.id: i.needs for i in plan.instances},
@@ -44,24 +44,6 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     _write(page, html)
     out.write(f"report: {page} ({len(jobs):,} job(s))\n")
     return 0
-
-
-def _merge_journal(path: Path, jobs: dict[str, dict[str, Any]]) -> None:
-    """Jobs the journal knows newer things about than the manifest (a run in progress)."""
-    from renderer.execute.journal import Journal
-
-    if not path.exists():
-        return
-    journal = Journal(path)
-    try:
-        for sub in journal.latest_per_instance():
-            entry = jobs.get(sub.instance_id)
-            if entry is None or entry.get("status") not in (None, "not_submitted", "pending"):
-                continue
-            entry.update(status=sub.public_status, submitted_at=sub.sent_at, finished_at=sub.finished_at,
-                         request_id=sub.request_id, result_urls=list(sub.result_urls), error=sub.error)
-    finally:
-        journal.close()
 
 
 def _write(path: Path, text: str) -> None:

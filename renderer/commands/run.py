@@ -22,15 +22,9 @@ from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, UsageError, UserError
 from renderer.execute import manifest as run_manifest
 from renderer.execute import run_report, statedir
-from renderer.execute.adopt import adopt
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
-from renderer.execute.durable import (
-    RepositoryLock,
-    check_manifest_campaign,
-    open_journal,
-    write_manifest,
-)
+from renderer.execute.durable import check_manifest_campaign, write_manifest
 from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
@@ -42,7 +36,8 @@ from renderer.execute.settings import (
     settings_from_env,
     with_timeouts,
 )
-from renderer.execute.spending import budget_lines, opening_budget, run_limit, sent_before
+from renderer.execute.spending import budget_lines, opening, run_limit
+from renderer.execute.stores import run_store
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
@@ -120,23 +115,18 @@ def run(
     downloads = None if where is None else R.RunDownloads.create(
         where, manifest_path, state, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
     with contextlib.ExitStack() as stack:
-        lock = RepositoryLock(file, campaign.name, sandbox)  # one run of a campaign per repository at a time
-        lock.acquire()
-        stack.callback(lock.release)
-        journal, notes = open_journal(state, file, campaign.name, manifest_path, durable_intents=xs.durable_intents,
-                                      after_commit=kill_after_commit(env), env=env, target=T.key(targets),
-                                      default_target=T.key(T.for_campaign(campaign, {}, False)))
-        stack.callback(journal.close)
+        # the journal of this run's target with its lock held: SQLite under the state dir (and a lock
+        # beside .git), or the shared store
+        journal, notes = stack.enter_context(run_store(file, campaign.name, manifest_path, state, env,
+                                                       durable_intents=xs.durable_intents,
+                                                       after_commit=kill_after_commit(env), sandbox=sandbox,
+                                                       target=T.key(targets),
+                                                       default_target=T.key(T.for_campaign(campaign, {}, False))))
         statedir.remember(file, campaign.name, state, sandbox)  # status, report, cancel find it there
-        note = journal.acquire_lock()
-        notes += [note] if note else []
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
                           "campaign_sha256": campaign.sha256, "targets": T.key(targets)})
-        adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
+        summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path, targets)
         notes += [adopted] if adopted else []
-        budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
-        summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                            sent=sent_before(plan, journal, rerun_cancelled))
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))
         urls: Mapping[str, str] = stack.enter_context(
