@@ -102,7 +102,8 @@ def _all(out: TextIO, env: Mapping[str, str], as_json: bool) -> int:
         if c.holder is not None and c.holder["running"]:
             run += f"; in progress: pid {c.holder['pid']} on {c.holder['hostname']} since {c.holder['acquired_at']}"
         jobs = ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in c.jobs.items()) or "no jobs yet"
-        out.write(f"{c.name}  {c.path}\n  {run}\n  {jobs}; credits charged {credits_text(c.charged)}, "
+        against = f"  against {c.target}" if c.target else ""
+        out.write(f"{c.name}  {c.path}{against}\n  {run}\n  {jobs}; credits charged {credits_text(c.charged)}, "
                   f"held {credits_text(c.held)}\n")
     return 0
 

@@ -92,14 +92,20 @@ def manifest_of(path: Path, sandbox: bool = False) -> Path:
 
 
 def journal_for(path: Path, env: dict[str, str], sandbox: bool = False, new: bool = False):
-    """The journal a run of the campaign with this environment (or a rehearsal) keeps beside it
-    (``new``: made now, before any run)."""
-    from renderer.commands.status import journal_of
-    from renderer.execute.journal import Journal
+    """The journal a run of the campaign with this environment (or a rehearsal) keeps beside it,
+    found as `renderer status` finds it (``new``: made now, before any run, where the run keeps it)."""
+    from renderer import targets as T
+    from renderer.campaign.campaign import load_campaign
+    from renderer.commands.status import find_store
+    from renderer.execute.journal import Journal, journal_path
 
-    found = journal_of(str(path), str(path.parent / ".renderer"), env, sandbox)
-    assert new or found.exists(), found
-    return Journal(found)
+    if new:
+        campaign = load_campaign(str(path))
+        key = T.key(T.for_campaign(campaign, env, sandbox))
+        return Journal(journal_path(path.parent / ".renderer", path, campaign.name, manifest_of(path, sandbox), key))
+    found = find_store(str(path), str(path.parent / ".renderer"), env, sandbox)
+    assert found is not None, f"no journal for {path}"
+    return found
 
 
 def counters(sb: Any) -> dict[str, Any]:

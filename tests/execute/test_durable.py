@@ -407,15 +407,22 @@ def test_a_journal_named_by_an_earlier_version_is_carried_over(tmp_path: Path) -
 
 
 def test_a_journal_of_an_earlier_version_belongs_to_the_default_base_urls_only(tmp_path: Path) -> None:
-    from renderer.commands.status import journal_of
+    from renderer.commands.status import find_store
     from renderer.execute.journal import Journal
 
     path = write_campaign(tmp_path, images(2))
     state = tmp_path / ".renderer"
     untargeted = journal_path(state, path, "stills")  # the key before journals were kept per target
     Journal(untargeted).close()
+
+    def found(env: dict[str, str], sandbox: bool) -> str | None:
+        store = find_store(str(path), str(state), env, sandbox)
+        if store is None:
+            return None
+        store.close()
+        return store.label
+
     # read as the journal of the providers' default base URLs, as a manifest entry without a target
-    assert journal_of(str(path), str(state), {}, sandbox=False) == untargeted
-    staging = {"SAMSAR_BASE_URL": "https://staging.samsar.example/v1"}
-    assert journal_of(str(path), str(state), staging, sandbox=False) != untargeted
-    assert journal_of(str(path), str(state), {}, sandbox=True) != untargeted
+    assert found({}, sandbox=False) == str(untargeted)
+    assert found({"SAMSAR_BASE_URL": "https://staging.samsar.example/v1"}, sandbox=False) is None
+    assert found({}, sandbox=True) is None

@@ -453,7 +453,7 @@ def test_missing_key_fails_before_anything_is_sent(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="SAMSAR_API_KEY"):
             run(**args_for(path), out=io.StringIO(), env=env, exec_settings=FAST)
         err = io.StringIO()
-        assert main(["run", str(path)], io.StringIO(), err, env) == 1
+        assert main(["run", str(path), "--state-dir", str(tmp_path / ".renderer")], io.StringIO(), err, env) == 1
         assert "SAMSAR_API_KEY" in err.getvalue()
         assert counters(sb)["requests_total"] == 0
 
