@@ -425,7 +425,7 @@ class CampaignSummary:
 
     name: str
     path: str  # relative to its repository (journal.campaign_identity)
-    target: str  # where its runs go (journal.journal_key): "samsar=https://...", one per provider; "" before targets
+    target: str  # where its runs go (journal.journal_key): "NAME=URL" per provider; "" before targets
     runs: int
     last_run: str | None
     holder: dict[str, Any] | None  # pid, hostname, acquired_at, running
