@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
     rp.add_argument("file", metavar="FILE", help="the campaign file")
     rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None,
-                    help="where to write the page (default: <campaign stem>.report.html beside the campaign)")
+                    help="where to write the page (default: <campaign stem>.report.html beside the campaign, "
+                         "<campaign stem>.sandbox.report.html with --sandbox)")
     rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
     rp.add_argument("--state-dir", default=None, help=STATE_HELP)
     rp.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
@@ -199,6 +200,9 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
     """Call the command ``args`` names (commands are imported when called: startup stays quick).
 
     Warnings the command found go to ``err`` whatever it returns or raises."""
+    if getattr(args, "state_url", None) and getattr(args, "sandbox", False) and args.command != "run":
+        raise UsageError(f"renderer {args.command}: --state names the shared store, and a rehearsal's state "
+                         "(--sandbox) is always local: drop one of them")
     checking = _CHECKING.get(args.command or "")
     if checking is not None:
         warnings: list[UserError] = []

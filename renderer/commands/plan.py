@@ -93,6 +93,10 @@ def plan(
             table_renderer(the_plan, summary, out)
         if shared is not None and shared[1]:
             out.write(shared[1] + "\n")
+        rehearsal = M.default_path(path, sandbox=True)
+        if not sandbox and manifest is None and not manifest_path.exists() and rehearsal.exists():
+            out.write(f"note: {rehearsal} is a rehearsal's record (run --sandbox), not this plan's: this plan is "
+                      "for the real API; `plan --sandbox` shows the rehearsal's\n")
         if show_inputs:
             out.write(inputs_text(the_plan, M.Manifest.coerce(previous), summary.elsewhere))
     if wants_summary:

@@ -183,6 +183,10 @@ def test_readers_take_sandbox_and_find_the_state_dir_the_run_used(tmp_path: Path
     assert code == 0 and "credits: 0 of budget 60,000" in shown and "target: the sandbox" in shown
     code, shown, err = cli("plan", str(path))
     assert code == 0 and "credits: 6,165 of budget 60,000" in shown
+    assert (f"note: {repo / 'spring-launch.sandbox.manifest.json'} is a rehearsal's record (run --sandbox), not this "
+            "plan's: this plan is for the real API; `plan --sandbox` shows the rehearsal's") in shown
+    code, shown, err = cli("status", "--sandbox", "--state", "postgresql://u:pw@db.example/x", str(path))
+    assert code == 2 and "a rehearsal's state (--sandbox) is always local: drop one of them" in err
 
 
 def test_options_that_cannot_take_effect_say_so(tmp_path: Path) -> None:
