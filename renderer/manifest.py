@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from renderer.errors import Invalid, LoadError, Location
-from renderer.providers.base import Range
+from renderer.vocabulary import Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic
 

@@ -1,18 +1,24 @@
-"""The small records every provider shares (what a provider offers: ``protocol.Provider``).
+"""The shared vocabulary: the records campaign, plan, execution, manifest and providers all speak.
 
-Prices are ``Range`` values so that what the docs leave to the server (the length
-of an image-list video, how many rollup tiles need enhancing) is carried as
-``{min, max}`` instead of a guess; ``None`` means unknown, never zero.
+- ``Range``: a closed interval of credits or seconds. Prices are ranges so that what the
+  docs leave to the server (the length of an image-list video, how many rollup tiles
+  need enhancing) is carried as ``{min, max}`` instead of a guess; ``None`` means
+  unknown, never zero.
+- ``Price`` / ``PriceContext``: what a provider's ``price`` answers, and what it may look at.
+- ``Pending``: an upstream output known only at run time.
+- ``Route``: one API route that creates work, as a campaign names it.
+- ``ApiState`` / ``Status``: what an API says of a job, normalised.
+- ``Outputs``: what a finished job gives its dependants (``needs.<job>.<field>``).
+
+It imports nothing of ours: every layer may use it (``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any, Protocol
 
 Number = int | float
 
@@ -111,12 +117,20 @@ def is_pending(value: Any) -> bool:
     return False
 
 
-StatusState = Literal["pending", "completed", "failed", "cancelled"]
+class ApiState(StrEnum):
+    """Where a job is, as an API's status answer says (every provider's words map onto these)."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    state: StatusState
+    """A status answer, normalised by the provider's ``parse_status``."""
+
+    state: ApiState
     result_url: str | None = None
     result_urls: tuple[str, ...] = ()
     thumbnail_url: str | None = None
@@ -127,10 +141,10 @@ class Status:
 class Route:
     """One API route that creates work, as a campaign names it."""
 
-    endpoint: str  # what campaigns write: "samsar/video/text_to_video"
-    provider: str  # "samsar" | "enhancecraft"
+    endpoint: str  # what campaigns write: "<provider>/<route>", e.g. "<provider>/video/text_to_video"
+    provider: str  # the provider's NAME
     path: str  # below the provider's base URL: "/video/text_to_video"
-    schema: str  # file name under schemas/
+    schema: str  # the file name of its request schema (the provider's ``schemas()``)
     family: str  # pricing and status family: "text_to_video", "image_enhance", ...
     wrap_input: bool = False  # docs wrap the body as {"input": {...}}
     job_keys: tuple[str, ...] = ()  # keys the docs put beside `input`
@@ -151,27 +165,72 @@ class Route:
         return body
 
 
-@lru_cache(maxsize=1)
-def builtin_prices() -> dict[str, Any]:
-    """The built-in providers' price table (prices.json), by provider key."""
-    data: dict[str, Any] = json.loads(resources.files("renderer.providers").joinpath("prices.json").read_text("utf-8"))
-    return data
+class OutputsSource(Protocol):
+    """A record that holds a finished job's outputs (a manifest entry, a journal row)."""
+
+    @property
+    def request_id(self) -> str | None: ...
+    @property
+    def session_id(self) -> str | None: ...
+    @property
+    def result_url(self) -> str | None: ...
+    @property
+    def result_urls(self) -> tuple[str, ...]: ...
+    @property
+    def thumbnail_url(self) -> str | None: ...
+    @property
+    def credits_charged(self) -> float | None: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def response(self) -> Any: ...
 
 
-def bearer(api_key: str) -> dict[str, str]:
-    """The usual auth header: ``Authorization: Bearer <key>``."""
-    return {"Authorization": f"Bearer {api_key}"}
+class Recorded(OutputsSource, Protocol):
+    """A record that also says the job's status (a manifest entry)."""
+
+    @property
+    def status(self) -> str | None: ...
 
 
-def credits_from(headers: Mapping[str, str], payload: Any, header: str = "x-credits-charged",
-                 field_name: str = "creditsCharged") -> float | None:
-    """Credits an answer says it cost: the header, else the body field."""
-    for raw in (headers.get(header), payload.get(field_name) if isinstance(payload, Mapping) else None):
-        if isinstance(raw, bool) or raw is None:
-            continue
-        try:
-            value = float(raw)
-        except (TypeError, ValueError):
-            continue
-        return int(value) if value.is_integer() else value
-    return None
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """The outputs of a finished instance, as templates see them under ``needs.<job>``."""
+
+    request_id: str | None = None
+    session_id: str | None = None
+    status: str | None = None
+    result_url: str | None = None
+    result_urls: tuple[str, ...] = ()
+    thumbnail_url: str | None = None
+    credits_charged: float | None = None
+    duration: float | None = None
+    response: Any = None
+
+    @classmethod
+    def of(cls, record: OutputsSource, status: str | None) -> Outputs:
+        """The outputs ``record`` holds, with the status it is shown with."""
+        return cls(
+            request_id=record.request_id,
+            session_id=record.session_id,
+            status=status,
+            result_url=record.result_url,
+            result_urls=tuple(record.result_urls),
+            thumbnail_url=record.thumbnail_url,
+            credits_charged=record.credits_charged,
+            duration=record.duration,
+            response=record.response,
+        )
+
+    @classmethod
+    def from_manifest(cls, entry: Recorded) -> Outputs:
+        """The outputs a results manifest recorded for a finished instance."""
+        return cls.of(entry, entry.status)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in OUTPUT_FIELDS}
+        out["result_urls"] = list(self.result_urls)
+        return out
+
+
+OUTPUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Outputs))

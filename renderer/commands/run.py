@@ -20,7 +20,7 @@ from renderer import providers
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, UserError
 from renderer.execute import manifest as run_manifest
-from renderer.execute import run_report
+from renderer.execute import outcome
 from renderer.execute.adopt import adopt
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
@@ -30,7 +30,7 @@ from renderer.execute.durable import (
     open_journal,
     write_manifest,
 )
-from renderer.execute.output import RunOutput
+from renderer.execute.console import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
 from renderer.execute.scrub import Scrubber, secrets_from_env
@@ -44,7 +44,8 @@ from renderer.execute.settings import (
 from renderer.execute.spending import budget_lines, opening_budget, run_limit, sent_before
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
-from renderer.plan.report import budget_message, summarise
+from renderer.money import budget_message, check_budget
+from renderer.plan.views import summarise
 from renderer.results import runhooks as R
 from renderer.sandbox.config import SandboxConfig
 from renderer.campaign.campaign import load_campaign
@@ -119,10 +120,10 @@ def run(
         adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
         notes += [adopted] if adopted else []
         budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
-        summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                            sent=sent_before(plan, journal, rerun_cancelled))
-        if summary.over_budget:
-            raise BudgetExceeded(budget_message(plan, summary))
+        money = check_budget(plan, previous, budget=limit, spent=budget.committed,
+                             sent=sent_before(plan, journal, rerun_cancelled))
+        if money.over_budget:
+            raise BudgetExceeded(budget_message(plan, money))
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state_dir, credits=sandbox_credits)) if sandbox else {}
         table = plan.price_table
@@ -141,17 +142,17 @@ def run(
                     write_manifest(manifest_path, data)
                 aborted_late = bool(late)
         sched = box[0]
-        run_report.report(text_out, sched.notes, result, manifest_path,
+        outcome.report(text_out, sched.notes, result, manifest_path,
                           budget_lines(sched.budget, result.charged_in_all()))
         R.report_lines(text_out, data)
         if junit:
             R.write_junit(junit, data)
-        append_step_summary(env, scrubber.text(run_report.markdown(data) + R.summary_markdown(plan, data)))
+        append_step_summary(env, scrubber.text(outcome.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
         if sched.budget.refused:
             return 3  # stopped by the budget: what it charged and held back was said above
-        code = run_report.exit_code(result, options)
+        code = outcome.exit_code(result, options)
         if box[0].timed_out or output.broken:
             return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too
         return 1 if code == 0 and R.download_failures(data) else code

@@ -12,8 +12,7 @@ from typing import Any, Mapping
 
 from renderer import providers
 from renderer.execute.journal import Submission
-from renderer.plan.model import Outputs
-from renderer.providers.base import Price, Route
+from renderer.vocabulary import Outputs, Price, Route
 
 
 def job_duration(route: Route, body: Any, price: Price, charged: float | None, table: Mapping[str, Any]) -> float | None:
@@ -26,14 +25,4 @@ def job_duration(route: Route, body: Any, price: Price, charged: float | None, t
 
 
 def outputs_of(sub: Submission) -> Outputs:
-    return Outputs(
-        request_id=sub.request_id,
-        session_id=sub.session_id,
-        status=sub.public_status,
-        result_url=sub.result_url,
-        result_urls=sub.result_urls,
-        thumbnail_url=sub.thumbnail_url,
-        credits_charged=sub.credits_charged,
-        duration=sub.duration,
-        response=sub.response,
-    )
+    return Outputs.of(sub, sub.public_status)

@@ -8,7 +8,7 @@ from renderer.execute.budget import Budget
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
-from renderer.plan.report import manifest_spent
+from renderer.money import manifest_spent
 from renderer.text import credits as credits_text
 
 

@@ -1,264 +1,30 @@
-"""What `renderer plan` shows: a JSON document, a terminal table, Markdown.
+"""What `renderer plan` shows: a JSON document, Markdown, a Mermaid graph (the table: ``renderer.ui``).
 
 The JSON shape is the contract's (campaign-format.md §2) plus fields that help
-reviewers; ``PLAN_JSON_SCHEMA`` documents it and a test checks real output
-against it.
+reviewers; ``schemas/plan.schema.json`` documents it and a test checks real output
+against it. The money in them is ``renderer.money``'s.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from renderer import jsonfast, providers
 from renderer.execute.limits import least_wall_seconds
 from renderer.manifest import Manifest
+from renderer.money import BudgetCheck, budget_message, check_budget, costliest, credits_json, show_credits
 from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
-from renderer.providers.base import Range, add_ranges
-
-def _uploads_text() -> str:
-    """Which request fields are local files that are uploaded first, by provider."""
-    return ", ".join(f"{p.TITLE} {p.UPLOADS.field}" for p in providers.all_providers() if p.UPLOADS is not None)
-
-
-def _tier_text() -> str:
-    table = providers.price_table()
-    tiers = [(p, p.rate_tier({}, table)) for p in providers.all_providers()]
-    named = [(p, t) for p, t in tiers if t is not None]
-    which = " or ".join(f"{p.TITLE} tier" for p, _ in named)
-    default = named[0][1].name if named else "none"
-    return f"{which} whose published limit applies ({default} when the campaign names none)."
-
-
-PLAN_JSON_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "renderer plan --json",
-    "description": "What a run of the campaign would do and spend. docs/plan-json.md explains each field.",
-    "type": "object",
-    "required": ["campaign", "credits", "budget", "requests", "totals", "changes", "unknown_prices", "jobs"],
-    "$defs": {
-        "credits": {
-            "description": "Credits as a closed range {min, max}; equal bounds when the price is exact.",
-            "type": "object",
-            "required": ["min", "max"],
-            "properties": {
-                "min": {"type": ["number", "null"], "description": "Least credits; null when the price is unknown."},
-                "max": {"type": ["number", "null"], "description": "Most credits; null when the price is unknown."},
-                "unknown": {"const": True, "description": "Present when some price is unknown (never priced as 0)."},
-            },
-            "additionalProperties": False,
-        },
-        "seconds": {
-            "description": "Seconds of video as a closed range {min, max}.",
-            "type": "object",
-            "required": ["min", "max"],
-            "properties": {
-                "min": {"type": "number", "description": "Shortest length."},
-                "max": {"type": "number", "description": "Longest length."},
-            },
-            "additionalProperties": False,
-        },
-        "ids": {"description": "Instance ids.", "type": "array", "items": {"type": "string"}},
-        "group": {
-            "description": "Jobs to run in one group, and their credits.",
-            "type": "object",
-            "required": ["jobs", "credits"],
-            "properties": {
-                "jobs": {"type": "integer", "description": "Instances to run in this group."},
-                "credits": {"$ref": "#/$defs/credits"},
-            },
-            "additionalProperties": False,
-        },
-    },
-    "properties": {
-        "campaign": {"type": "string", "description": "The campaign's name."},
-        "credits": {
-            "$ref": "#/$defs/credits",
-            "description": (
-                "What the plan would spend: the sum over jobs whose action is run (reused and skipped jobs add "
-                "nothing). When some price is unknown, min/max are the sum of the known prices and unknown is true."
-            ),
-        },
-        "budget": {
-            "type": "object",
-            "description": "The campaign's budget and whether the plan may pass it.",
-            "required": ["max_credits", "over"],
-            "properties": {
-                "max_credits": {"type": ["number", "null"], "description": "budget.max_credits, or null when the campaign sets none."},
-                "over": {
-                    "type": "boolean",
-                    "description": ("credits.max (of the known prices) plus what earlier runs spent is above max_credits, "
-                                    "or a job to run has no known price; the command exits 3."),
-                },
-                "spent": {"type": "number", "description": "Credits earlier runs were charged (the manifest's credits.spent); present when not 0."},
-            },
-            "additionalProperties": False,
-        },
-        "requests": {
-            "type": "object",
-            "description": "API requests the run needs at least, and the least wall time the rate limits allow.",
-            "required": ["submissions", "uploads", "requests", "by_provider"],
-            "properties": {
-                "submissions": {"type": "integer", "description": "Jobs to submit (action run)."},
-                "uploads": {"type": "integer", "description": f"Local files to upload first ({_uploads_text()})."},
-                "requests": {"type": "integer", "description": "Uploads + submissions + one status read per job."},
-                "by_provider": {
-                    "type": "object",
-                    "description": f"The same counts per provider ({', '.join(providers.PROVIDERS)}), with the rate limit that applies.",
-                    "additionalProperties": {
-                        "description": "One provider's counts.",
-                        "type": "object",
-                        "required": ["submissions", "uploads", "requests"],
-                        "properties": {
-                            "submissions": {"type": "integer", "description": "Jobs of this provider to submit."},
-                            "uploads": {"type": "integer", "description": "Files to upload to this provider."},
-                            "requests": {"type": "integer", "description": "Uploads + submissions + one status read per job."},
-                            "tier": {
-                                "enum": ["pro", "business", "enterprise"],
-                                "description": _tier_text(),
-                            },
-                            "requests_per_minute": {
-                                "type": "number",
-                                "description": "`providers.<name>.requests_per_minute`, else the tier's published limit (pro 50, business 200, enterprise 10,000).",
-                            },
-                            "least_wall_seconds": {
-                                "type": "integer",
-                                "description": (
-                                    "(ceil(requests / requests_per_minute) - 1) x 60: a one-minute window allows "
-                                    "requests_per_minute requests at once, each further share waits for a reset; "
-                                    "the run cannot finish sooner."
-                                ),
-                            },
-                        },
-                        "additionalProperties": False,
-                    },
-                },
-            },
-            "additionalProperties": False,
-        },
-        "totals": {
-            "type": "object",
-            "description": "Jobs to run and their credits, grouped.",
-            "required": ["endpoint", "video_model"],
-            "properties": {
-                "endpoint": {"type": "object", "description": "By endpoint.", "additionalProperties": {"$ref": "#/$defs/group"}},
-                "video_model": {"type": "object", "description": "By input.video_model (video routes).", "additionalProperties": {"$ref": "#/$defs/group"}},
-            },
-            "additionalProperties": False,
-        },
-        "changes": {
-            "type": "object",
-            "description": "Instance ids compared with the manifest (--manifest, or the one beside the campaign).",
-            "required": ["added", "changed", "reused", "removed"],
-            "properties": {
-                "added": {"$ref": "#/$defs/ids", "description": "Not in the manifest."},
-                "changed": {"$ref": "#/$defs/ids", "description": "In the manifest but not reusable: another input, or not completed."},
-                "reused": {"$ref": "#/$defs/ids", "description": "Completed in the manifest with the same input_sha256 (action reuse)."},
-                "removed": {"$ref": "#/$defs/ids", "description": "In the manifest, no longer in the campaign."},
-            },
-            "additionalProperties": False,
-        },
-        "unknown_prices": {"$ref": "#/$defs/ids", "description": "Jobs to run whose price is unknown (see their assumptions)."},
-        "jobs": {
-            "type": "array",
-            "description": "Every instance, in dependency order (a job's instances in matrix order).",
-            "items": {
-                "type": "object",
-                "required": ["id", "job", "endpoint", "needs", "action", "credits", "estimated_credits", "duration",
-                             "pending", "input_sha256", "assumptions"],
-                "properties": {
-                    "id": {"type": "string", "description": "Instance id: the job name, with `[key=value,...]` for a matrix job."},
-                    "job": {"type": "string", "description": "The job (key under jobs:) it comes from."},
-                    "endpoint": {"type": "string", "description": "`<provider>/<route>`, as the campaign names it."},
-                    "needs": {"$ref": "#/$defs/ids", "description": "Upstream instance ids it waits for."},
-                    "action": {
-                        "enum": ["run", "reuse", "skip", "cancelled"],
-                        "description": ("run; reuse (completed in the manifest with the same input); skip (left out by --select); "
-                                        "cancelled (cancelled in the manifest with the same input: not sent again without "
-                                        "--rerun-cancelled)."),
-                    },
-                    "credits": {"$ref": "#/$defs/credits", "description": "What this plan spends on it: its price when run, else 0."},
-                    "estimated_credits": {"$ref": "#/$defs/credits", "description": "Its price, whatever the action."},
-                    "duration": {
-                        "anyOf": [{"$ref": "#/$defs/seconds"}, {"type": "null"}],
-                        "description": "Seconds of video it yields, when known; translations and joins are priced from it.",
-                    },
-                    "pending": {"type": "boolean", "description": "Some input waits for upstream outputs; it is rendered and checked at run time."},
-                    "input_sha256": {
-                        "type": ["string", "null"],
-                        "description": "SHA-256 of the canonical request (endpoint and body); null while pending. Matched against the manifest.",
-                    },
-                    "assumptions": {"type": "array", "items": {"type": "string"}, "description": "What the price assumes, in words."},
-                    "body": {
-                        "description": (
-                            "With --show-inputs, on jobs to run: the exact request body, as the docs show it. A value "
-                            "known only at run time (an upstream output) is the text \"<pending INSTANCE.OUTPUT>\"."
-                        ),
-                    },
-                    "change": {
-                        "type": "object",
-                        "description": "With --show-inputs, on jobs to run that the manifest holds: why they run again.",
-                        "required": ["reason", "fields"],
-                        "properties": {
-                            "reason": {"type": "string", "description": "In words: its request changed, it failed, ..."},
-                            "fields": {
-                                "type": "array",
-                                "description": "The fields whose value differs from the request the manifest recorded.",
-                                "items": {
-                                    "type": "object",
-                                    "required": ["field"],
-                                    "properties": {
-                                        "field": {"type": "string", "description": "Path in the body: input.prompt, image_urls[0]."},
-                                        "old": {"description": "The recorded value (absent: the field is new)."},
-                                        "new": {"description": "The value now (absent: the field is gone)."},
-                                    },
-                                    "additionalProperties": False,
-                                },
-                            },
-                        },
-                        "additionalProperties": False,
-                    },
-                },
-                "additionalProperties": False,
-            },
-        },
-    },
-    "additionalProperties": False,
-}
-
-
-def _tidy(x: float) -> float:
-    return int(x) if float(x).is_integer() else x
-
-
-def credits_json(r: Range | None) -> dict[str, Any]:
-    if r is None:
-        return {"min": None, "max": None, "unknown": True}
-    return r.as_dict()
-
-
-def show_credits(r: Range | None) -> str:
-    if r is None:
-        return "unknown"
-    return f"{r.min:,}" if r.is_exact else f"{r.min:,}-{r.max:,}"
-
+from renderer.vocabulary import Range, add_ranges
 
 @dataclass(frozen=True, slots=True)
-class Summary:
-    """Figures shared by every rendering of a plan."""
+class Summary(BudgetCheck):
+    """Figures shared by every rendering of a plan: its money (``money.check_budget``) and requests."""
 
-    credits: Range | None
-    known_credits: Range  # sum over instances whose price is known
-    unknown: tuple[str, ...]  # ids whose price is unknown
-    budget: float | None
-    over_budget: bool
-    spent: float  # charged by earlier runs (the manifest's record), or held for what they sent
-    new_max: float  # the most the jobs not sent yet may cost (known prices)
-    unpriced: tuple[str, ...]  # jobs to run whose price is unknown while there is a budget
     requests: dict[str, Any]
     totals: dict[str, dict[str, dict[str, Any]]]
     changes: dict[str, list[str]]
@@ -267,59 +33,12 @@ class Summary:
 def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
               budget: float | None = None, spent: float | None = None,
               sent: frozenset[str] | None = None) -> Summary:
-    """``budget``: this run's limit (default the campaign's); ``spent``: charged by earlier
-    runs (default what the manifest records); ``sent``: jobs to run whose submission was
-    already accepted (or may have been), so that ``spent`` counts them (default: the
-    manifest's pending and unknown entries with the same input)."""
+    """The plan's money (see ``money.check_budget`` for the arguments), requests, totals and changes."""
     manifest = Manifest.coerce(manifest)
+    check = check_budget(plan, manifest, budget=budget, spent=spent, sent=sent)
+    money = {f.name: getattr(check, f.name) for f in fields(BudgetCheck)}
     run = plan.to_run
-    prices = [i.price.credits for i in run]
-    known = add_ranges([c for c in prices if c is not None]) or Range(0, 0)
-    unknown = tuple(i.id for i, c in zip(run, prices) if c is None)
-    budget = plan.campaign.budget if budget is None else budget
-    if spent is None or sent is None:
-        sent, held = _sent_by_manifest(plan, manifest)
-        spent = manifest_spent(manifest) + held
-    unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
-    new = sum(c.max for i, c in zip(run, prices) if c is not None and i.id not in sent)
-    # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
-    over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
-    return Summary(
-        credits=None if unknown else known,  # the sum over every instance run, as Plan.credits()
-        known_credits=known,
-        unknown=unknown,
-        budget=budget,
-        over_budget=over,
-        spent=_tidy(spent),
-        new_max=_tidy(new),
-        unpriced=unpriced,
-        requests=_requests(plan, run),
-        totals=_totals(run),
-        changes=_changes(plan, manifest),
-    )
-
-
-def manifest_spent(manifest: Manifest | Mapping[str, Any] | None) -> float:
-    """What a manifest says the campaign was charged across runs and attempts."""
-    return Manifest.coerce(manifest).charged_in_all()
-
-
-def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], float]:
-    """Jobs the manifest records as sent with this input (pending, unknown), and the
-    estimates of those whose charge it does not know."""
-    sent: set[str] = set()
-    held = 0.0
-    if not any(e.status in ("pending", "unknown") for e in manifest.jobs.values()):
-        return frozenset(), 0.0  # the common case stays one pass
-    for inst in plan.to_run:
-        entry = manifest.get(inst.id)
-        if entry is None or entry.status not in ("pending", "unknown"):
-            continue
-        if inst.input_sha256 is not None and entry.input_sha256 == inst.input_sha256:
-            sent.add(inst.id)
-            if entry.credits_charged is None and inst.price.credits is not None:
-                held += inst.price.credits.max
-    return frozenset(sent), held
+    return Summary(**money, requests=_requests(plan, run), totals=_totals(run), changes=_changes(plan, manifest))
 
 
 def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
@@ -466,29 +185,6 @@ def _floats_in(value: Any) -> Iterator[float]:
     elif isinstance(value, (list, tuple)):
         for v in value:
             yield from _floats_in(v)
-
-
-def costliest(plan: Plan, n: int = 5) -> list[Instance]:
-    priced = [(i, i.price.credits) for i in plan.to_run if i.price.credits is not None]
-    return [i for i, credits in sorted(priced, key=lambda pair: (-pair[1].max, pair[0].id))][:n]
-
-
-def budget_message(plan: Plan, summary: Summary, name: Callable[[str], str] = str) -> str:
-    """Why a plan is over budget; ``name`` formats instance ids (Markdown quotes them)."""
-    parts = []
-    if summary.budget is not None and summary.new_max > 0 and summary.new_max + summary.spent > summary.budget:
-        top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
-        earlier = (f", and earlier runs were charged {summary.spent:,}" if summary.spent else "")
-        parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{earlier}; "
-                     f"budget.max_credits is {summary.budget:,}. Costliest: {top}")
-    if summary.unpriced:
-        shown = [plan.by_id[i] for i in summary.unpriced[:5]]
-        fixes = "; ".join(f"{name(i.id)}: {' / '.join(i.price.assumptions) or 'no known price'}" for i in shown)
-        more = f" (and {len(summary.unpriced) - 5} more)" if len(summary.unpriced) > 5 else ""
-        parts.append(f"{len(summary.unpriced):,} job(s) to run have no known price and the campaign sets "
-                     f"budget.max_credits, so run would not send them. Give their prices under `pricing` "
-                     f"(or pin what the server decides under `estimate`): {fixes}{more}")
-    return " Also: ".join(parts)
 
 
 def requests_line(req: Mapping[str, Any]) -> str:
