@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 Number = int | float
 
@@ -165,37 +165,12 @@ class Route:
         return body
 
 
-class OutputsSource(Protocol):
-    """A record that holds a finished job's outputs (a manifest entry, a journal row)."""
-
-    @property
-    def request_id(self) -> str | None: ...
-    @property
-    def session_id(self) -> str | None: ...
-    @property
-    def result_url(self) -> str | None: ...
-    @property
-    def result_urls(self) -> tuple[str, ...]: ...
-    @property
-    def thumbnail_url(self) -> str | None: ...
-    @property
-    def credits_charged(self) -> float | None: ...
-    @property
-    def duration(self) -> float | None: ...
-    @property
-    def response(self) -> Any: ...
-
-
-class Recorded(OutputsSource, Protocol):
-    """A record that also says the job's status (a manifest entry)."""
-
-    @property
-    def status(self) -> str | None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Outputs:
-    """The outputs of a finished instance, as templates see them under ``needs.<job>``."""
+    """The outputs of a finished instance, as templates see them under ``needs.<job>``.
+
+    The one record of these fields: a manifest entry is one (``ManifestEntry`` extends it).
+    """
 
     request_id: str | None = None
     session_id: str | None = None
@@ -208,29 +183,18 @@ class Outputs:
     response: Any = None
 
     @classmethod
-    def of(cls, record: OutputsSource, status: str | None) -> Outputs:
-        """The outputs ``record`` holds, with the status it is shown with."""
-        return cls(
-            request_id=record.request_id,
-            session_id=record.session_id,
-            status=status,
-            result_url=record.result_url,
-            result_urls=tuple(record.result_urls),
-            thumbnail_url=record.thumbnail_url,
-            credits_charged=record.credits_charged,
-            duration=record.duration,
-            response=record.response,
-        )
-
-    @classmethod
-    def from_manifest(cls, entry: Recorded) -> Outputs:
-        """The outputs a results manifest recorded for a finished instance."""
-        return cls.of(entry, entry.status)
+    def from_manifest(cls, entry: Outputs) -> Outputs:
+        """The outputs part of a record that holds them (a ``ManifestEntry`` is one)."""
+        return cls(entry.request_id, entry.session_id, entry.status, entry.result_url, entry.result_urls,
+                   entry.thumbnail_url, entry.credits_charged, entry.duration, entry.response)
 
     def as_dict(self) -> dict[str, Any]:
-        out = {name: getattr(self, name) for name in OUTPUT_FIELDS}
-        out["result_urls"] = list(self.result_urls)
-        return out
+        return {
+            "request_id": self.request_id, "session_id": self.session_id, "status": self.status,
+            "result_url": self.result_url, "result_urls": list(self.result_urls),
+            "thumbnail_url": self.thumbnail_url, "credits_charged": self.credits_charged,
+            "duration": self.duration, "response": self.response,
+        }
 
 
 OUTPUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Outputs))

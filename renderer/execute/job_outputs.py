@@ -25,4 +25,14 @@ def job_duration(route: Route, body: Any, price: Price, charged: float | None, t
 
 
 def outputs_of(sub: Submission) -> Outputs:
-    return Outputs.of(sub, sub.public_status)
+    return Outputs(
+        request_id=sub.request_id,
+        session_id=sub.session_id,
+        status=sub.public_status,
+        result_url=sub.result_url,
+        result_urls=sub.result_urls,
+        thumbnail_url=sub.thumbnail_url,
+        credits_charged=sub.credits_charged,
+        duration=sub.duration,
+        response=sub.response,
+    )
