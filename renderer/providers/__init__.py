@@ -22,7 +22,7 @@ from renderer.vocabulary import Route
 CORE = tuple(m for m in dir(Provider) if not m.startswith("_"))  # what a provider must define
 PROVIDERS: dict[str, Registered] = {}
 ROUTES: dict[str, Route] = {}
-__all__ = ["CORE", "PROVIDERS", "ROUTES", "all_providers", "batch_read", "example_endpoint", "get", "load_plugins",
+__all__ = ["CORE", "PROVIDERS", "ROUTES", "all_providers", "batch_read", "complete", "example_endpoint", "get", "load_plugins",
            "of", "on_change", "price_table", "provider_of", "register", "route", "unregister"]
 _listeners: list[Callable[[], None]] = []  # caches that depend on the registry
 
