@@ -8,7 +8,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from renderer.errors import Location, UserError, Warning_
+from renderer import providers
+from renderer.errors import ConfigError, Location, UserError, CampaignWarning
 from renderer.execute.settings import ExecSettings
 from renderer.sandbox.config import SandboxConfig, config_for_campaign
 from renderer.sandbox.server import running_sandbox_sync
@@ -37,10 +38,13 @@ def sandbox_urls(campaign: Campaign, xs: ExecSettings, config: SandboxConfig | N
         config = config_for_campaign(campaign.providers, campaign.pricing, xs.sandbox_render_seconds)
         config = dataclasses.replace(config, state_dir=Path(state_dir) / "sandbox" if state_dir is not None else None,
                                      credits=credits if credits is not None else config.credits)
+    missing = sorted({providers.of(j.route).TITLE for j in campaign.jobs.values() if providers.of(j.route).SANDBOX is None})
+    if missing:
+        raise ConfigError(f"--sandbox: {', '.join(missing)} has no stand-in in the sandbox (its provider sets no SANDBOX)")
     with running_sandbox_sync(config) as sb:
         if credits is not None and sb.state.balances and warnings is not None:
             left = ", ".join(f"{p} {v:,}" for (p, _), v in sorted(sb.state.balances.items()))
-            warnings.append(Warning_(
+            warnings.append(CampaignWarning(
                 f"--sandbox-credits {credits:,} cannot take effect: the sandbox kept here already holds its account's "
                 f"balance ({left} credits left); remove this folder to start the sandbox afresh with {credits:,}",
                 Location(str(config.state_dir))))

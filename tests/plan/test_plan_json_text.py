@@ -12,7 +12,7 @@ import pytest
 
 from renderer import targets
 from renderer.cli import main
-from renderer.plan.report import plan_json, plan_json_text, summarise
+from renderer.plan.views import plan_json, plan_json_text, summarise
 
 from .conftest import plan_file
 
