@@ -92,9 +92,9 @@ def test_a_registered_provider_validates_plans_runs_and_reports(toy: None, tmp_p
     assert seen == len(SEEN["submissions"]) + SEEN["reads"] == sum(limiter.accepted_by_window.values())
     assert sandbox.counters.rate_limited == 0
 
-    code, out, err = cli("status", "--state-dir", str(state), str(path))
+    code, out, err = cli("status", "--sandbox", "--state-dir", str(state), str(path))  # the rehearsal's record
     assert code == 0 and "completed" in out, (out, err)
-    code, out, err = cli("results", "--json", str(path))
+    code, out, err = cli("results", "--sandbox", "--json", str(path))
     assert code == 0, err
     rows = json.loads(out)["jobs"]
     assert {i: r["status"] for i, r in rows.items()} == dict.fromkeys(

@@ -72,14 +72,14 @@ def test_clone_venv_quickstart_then_the_real_api_sends_every_job_once(tmp_path: 
     # the real API, as a user points renderer at it
     with running_sandbox_sync(SandboxConfig(render_seconds=0.05, api_key="sk-newcomer", seed=42)) as api:
         real = {**env, "SAMSAR_API_KEY": "sk-newcomer", "ENHANCECRAFT_API_KEY": "sk-newcomer",
-                "SAMSAR_BASE_URL": api.samsar_base_url, "ENHANCECRAFT_BASE_URL": api.enhancecraft_base_url}
+                "SAMSAR_BASE_URL": api.base_urls['samsar'], "ENHANCECRAFT_BASE_URL": api.base_urls['enhancecraft']}
         plan = subprocess.run(["renderer", "plan", "campaigns/spring-launch.yaml", "--json"], cwd=clone, env=real,
                               capture_output=True, text=True, timeout=120)
         assert plan.returncode == 0, plan.stderr
         doc = json.loads(plan.stdout)
         assert [j["action"] for j in doc["jobs"]] == ["run"] * JOBS
         assert doc["changes"]["reused"] == [] and doc["credits"] == {"min": 6165, "max": 6165}
-        assert doc["targets"] == {"samsar": api.samsar_base_url}
+        assert doc["targets"] == {"samsar": api.base_urls['samsar']}
         run = subprocess.run(["renderer", "run", "campaigns/spring-launch.yaml"], cwd=clone, env=real,
                              capture_output=True, text=True, timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
@@ -87,7 +87,7 @@ def test_clone_venv_quickstart_then_the_real_api_sends_every_job_once(tmp_path: 
     assert seen["accepted_total"] == JOBS and seen["duplicates_total"] == 0  # every job sent once
     manifest = json.loads((clone / "campaigns" / "spring-launch.manifest.json").read_text("utf-8"))
     assert manifest["counts"] == {"completed": JOBS}
-    assert {e["target"] for e in manifest["jobs"].values()} == {api.samsar_base_url}
+    assert {e["target"] for e in manifest["jobs"].values()} == {api.base_urls['samsar']}
     assert manifest["credits"]["charged"] == seen["credits_charged_total"]  # 0 reused from the rehearsal
     rehearsal = json.loads((clone / "campaigns" / "spring-launch.sandbox.manifest.json").read_text("utf-8"))
     assert not {e["request_id"] for e in rehearsal["jobs"].values()} & {e["request_id"] for e in manifest["jobs"].values()}

@@ -135,7 +135,7 @@ def _reviewed_plan(work: Path, tmp_path: Path, sandbox) -> Path:
     """The pull request's plan job, and the artifact it uploads (the plan file). It plans
     against the API the run job reaches (the sandbox standing in for it): a plan reviewed
     for one base URL is not run against another."""
-    job = run_job(WORKFLOW, "plan", work, github=PR, extra_env={"SAMSAR_BASE_URL": sandbox.samsar_base_url})
+    job = run_job(WORKFLOW, "plan", work, github=PR, extra_env={"SAMSAR_BASE_URL": sandbox.base_urls['samsar']})
     assert job.code == 0 and "actions/upload-artifact@v4" in job.skipped_actions
     artifact = tmp_path / "artifact"
     artifact.mkdir()
@@ -145,7 +145,7 @@ def _reviewed_plan(work: Path, tmp_path: Path, sandbox) -> Path:
 
 def _run_job(work: Path, tmp_path: Path, sandbox, artifact: Path):
     return run_job(WORKFLOW, "run", work, github=PUSH, secrets={"SAMSAR_API_KEY": "sk-test"},
-                   extra_env={"SAMSAR_BASE_URL": sandbox.base_urls["samsar"], "GITHUB_REF_NAME": "main",
+                   extra_env={"SAMSAR_BASE_URL": sandbox.base_urls['samsar'], "GITHUB_REF_NAME": "main",
                               "RENDERER_EXEC_SETTINGS": FAST_RUN, "HOME": str(tmp_path),
                               "STUB_GH_ARTIFACT": str(artifact)})
 

@@ -97,7 +97,7 @@ def store_env(sb: Any, url: str) -> dict[str, str]:
 
 def key_of(path: Path, sb: Any) -> str:
     """The store's key of the campaign's runs against the sandbox ``sb`` (its identity and that target)."""
-    return journal_key(path, NAME, path.with_name("camp.manifest.json"), f"samsar={sb.samsar_base_url}")
+    return journal_key(path, NAME, path.with_name("camp.manifest.json"), f"samsar={sb.base_urls['samsar']}")
 
 
 def store_of(url: str, path: Path, sb: Any) -> PgJournal:
@@ -335,7 +335,7 @@ def test_status_all_lists_every_campaign_of_the_store(tmp_path: Path, pg_url: st
     assert data["store"] == parse_url(pg_url).label and PASSWORD not in out
     shown = {c["name"]: {k: c[k] for k in ("path", "target", "runs", "jobs", "charged", "held")}
              for c in data["campaigns"]}
-    target = f"samsar={sb.samsar_base_url}"  # each campaign's runs against that API
+    target = f"samsar={sb.base_urls['samsar']}"  # each campaign's runs against that API
     assert shown == {
         "autumn": {"path": "campaigns/other.yaml", "target": target, "runs": 1, "jobs": {"pending": 1}, "charged": 50,
                    "held": 0},
@@ -361,7 +361,7 @@ def test_status_from_another_machine_and_when_the_store_has_nothing(tmp_path: Pa
     b = checkout(tmp_path / "machine-b", images([0, 1]))
     with make_sandbox() as sb:
         code, out, err = cli(["status", str(b), "--state", pg_url], env_for(sb))
-        assert code == 1 and f"no run state for {b} against {sb.samsar_base_url} in the store " \
+        assert code == 1 and f"no run state for {b} against {sb.base_urls['samsar']} in the store " \
                               f"{parse_url(pg_url).label}" in err
         assert run(a, store_env(sb, pg_url), "--detach")[0] == 0
         code, out, err = cli(["status", str(b), "--json"], {**env_for(sb), "RENDERER_STATE": pg_url})

@@ -42,23 +42,23 @@ def test_switching_from_staging_to_production_sends_every_job_to_production_once
         code, out, first = runner(path, env_for(staging))
         assert code == 0, out
         staged = ids(first)
-        assert {e["target"] for e in first["jobs"].values()} == {staging.samsar_base_url}
+        assert {e["target"] for e in first["jobs"].values()} == {staging.base_urls['samsar']}
         before = counters(staging)["requests_total"]
 
         # the plan for production reuses nothing of staging's, and says why each job runs again
         code, out, err = cli("plan", str(path), "--json", "--show-inputs", env=env_for(production))
         assert code == 0, err
         doc = json.loads(out)
-        assert doc["targets"] == {"samsar": production.samsar_base_url}
+        assert doc["targets"] == {"samsar": production.base_urls['samsar']}
         assert {j["action"] for j in doc["jobs"]} == {"run"} and doc["changes"]["reused"] == []
-        why = (f"rendered against {staging.samsar_base_url}; this plan runs against {production.samsar_base_url}")
+        why = (f"rendered against {staging.base_urls['samsar']}; this plan runs against {production.base_urls['samsar']}")
         assert {j["id"]: j["elsewhere"]["reason"] for j in doc["jobs"]} == {j["id"]: why for j in doc["jobs"]}
         assert {j["change"]["reason"] for j in doc["jobs"]} == {why}
         assert sorted(doc["changes"]["changed"]) == sorted(first["jobs"])
         code, table, err = cli("plan", str(path), "--show-inputs", env=env_for(production))
         assert code == 0, err
-        assert f"not reused: {JOBS} rendered against {staging.samsar_base_url}" in table
-        assert f"why: {why}" in table and f"target: {production.samsar_base_url}" in table
+        assert f"not reused: {JOBS} rendered against {staging.base_urls['samsar']}" in table
+        assert f"why: {why}" in table and f"target: {production.base_urls['samsar']}" in table
         assert "credits: 6,165 of budget 60,000" in table
 
         code, out, second = runner(path, env_for(production))
@@ -69,7 +69,7 @@ def test_switching_from_staging_to_production_sends_every_job_to_production_once
         assert counters(staging)["requests_total"] == before  # 0 requests to staging for production's jobs
         assert not set(seen["status_reads_by_id"]) & staged  # and none to production about staging's
         assert not ids(second) & staged
-        assert {e["target"] for e in second["jobs"].values()} == {production.samsar_base_url}
+        assert {e["target"] for e in second["jobs"].values()} == {production.base_urls['samsar']}
 
         # production again: all reused; each target has its own journal
         code, out, _ = cli("plan", str(path), "--json", env=env_for(production))
@@ -120,11 +120,11 @@ def test_status_reads_the_journal_of_the_target_it_is_pointed_at(tmp_path: Path,
         shown = io.StringIO()
         assert status(**args_for(path), out=shown, env=env_for(staging)) == 0
         assert f"{JOBS} completed" in shown.getvalue()
-        with pytest.raises(StateError, match=f"against {production.samsar_base_url} under .*: nothing has run yet"):
+        with pytest.raises(StateError, match=f"against {production.base_urls['samsar']} under .*: nothing has run yet"):
             status(**args_for(path), out=io.StringIO(), env=env_for(production))
         journal = journal_for(path, env_for(staging))
         try:
-            assert journal.meta()["targets"] == f"samsar={staging.samsar_base_url}"
+            assert journal.meta()["targets"] == f"samsar={staging.base_urls['samsar']}"
         finally:
             journal.close()
 
