@@ -156,3 +156,25 @@ def test_a_manifest_written_before_targets_is_read_safely(tmp_path: Path) -> Non
     assert set(seen.elsewhere) == {"a", "b"} and {e.target for e in seen.elsewhere.values()} == {"sandbox"}
     assert seen.charged_in_all() == 0  # the sandbox's credits are not money
     assert set(T.seen_from(rehearsal, {"samsar": "sandbox"}).jobs) == {"a", "b"}
+
+
+def test_a_rehearsal_an_earlier_version_wrote_as_the_real_manifest_is_not_reused(tmp_path: Path, runner) -> None:
+    """The issue's trap, as an earlier version left it: `run --sandbox` wrote the real manifest
+    (no targets). A plan for the real API reuses none of it, says why, and counts no credits."""
+    path = spring(tmp_path)
+    code, out, rehearsal = runner(path, {}, sandbox=True)
+    assert code == 0, out
+    for entry in rehearsal["jobs"].values():
+        del entry["target"]
+    manifest_of(path).write_text(json.dumps(rehearsal), encoding="utf-8")
+    with make_sandbox(seed=3) as api:
+        code, out, err = cli("plan", str(path), "--json", env=env_for(api))
+        assert code == 0, err
+        doc = json.loads(out)
+        assert {j["action"] for j in doc["jobs"]} == {"run"} and "spent" not in doc["budget"]
+        assert {j["elsewhere"]["reason"] for j in doc["jobs"]} == {
+            f"rendered against the sandbox; this plan runs against {api.base_urls['samsar']}"}
+        code, out, data = runner(path, env_for(api))
+        assert code == 0, out
+        assert counters(api)["accepted_total"] == JOBS and "adopted" not in out
+    assert {e["target"] for e in data["jobs"].values()} == {api.base_urls["samsar"]}
