@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--show-inputs", action="store_true",
                     help="also show the request body of every job to run, and what changed against the manifest")
     pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
+    pl.add_argument("--full-plan-url", metavar="URL",
+                    help="in the Markdown, link the whole plan here (an artifact) for what the comment leaves out")
     pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
     _limits(pl)
 
@@ -207,7 +209,8 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
                 env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled)
+                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled,
+                full_plan=args.full_plan_url)
 
 
 def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:

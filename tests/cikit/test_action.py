@@ -41,7 +41,7 @@ def test_plan_outputs_credits_markdown_and_json(work: Path):
     out = run.outputs
     assert out["exit-code"] == "0" and out["credits"] == "6165" and out["manifest"] == ""
     markdown = Path(out["markdown"]).read_text()
-    assert markdown.startswith("### renderer plan: `spring-launch`\n")
+    assert markdown.startswith("<!-- renderer-plan: spring-launch -->\n### renderer plan: `spring-launch`\n")
     assert json.loads(Path(out["plan-json"]).read_text())["credits"] == {"min": 6165, "max": 6165}
     assert run.summary.rstrip() == markdown.rstrip()  # the step summary gets it once
     assert markdown in run.stdout  # and the log shows it

@@ -74,7 +74,7 @@ def test_plan_job_comments_on_the_pull_request(work: Path):
     assert job.skipped_actions == ["actions/checkout@v4", "actions/setup-python@v5", "actions/upload-artifact@v4"]
     assert job.ran == ["Validate every campaign", "Plan", "Comment the plan on the pull request"]
     markdown = job.steps["plan"].outputs["markdown"]
-    assert Path(markdown).read_text().startswith("### renderer plan: `spring-launch`")
+    assert Path(markdown).read_text().startswith("<!-- renderer-plan: spring-launch -->\n### renderer plan: `spring-launch`")
     log = work.parent / f"{work.name}-stub-calls.txt"
     edit = f"gh pr comment 7 --edit-last --body-file {markdown}"
     # the bot has no comment on the pull request yet: editing fails, so it posts one
