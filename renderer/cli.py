@@ -92,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
     rp.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
 
+    ch = sub.add_parser("changed", help="list the campaigns a diff touches (campaign, data and uploaded files)")
+    ch.add_argument("--base", required=True, metavar="REV",
+                    help="compare with REV (from its merge base with HEAD to the working tree), e.g. origin/main")
+    ch.add_argument("--json", action="store_true", help="one JSON object, for scripts (and CI matrices)")
+
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file", metavar="FILE", help="the campaign file")
     c.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
@@ -190,8 +195,8 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
             render_warnings(warnings, err, env)
     command = _COMMANDS.get(args.command or "")
     if command is None:
-        raise UsageError("renderer: choose a command (validate, plan, run, results, report, sandbox, status, cancel, pricing, init, "
-                         "schema)")
+        raise UsageError("renderer: choose a command (validate, plan, run, results, report, changed, sandbox, status, cancel, "
+                         "pricing, init, schema)")
     return command(args, out, env)
 
 
@@ -234,6 +239,12 @@ def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
     from renderer.commands.report import report
 
     return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir)
+
+
+def _changed(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.changed import changed
+
+    return changed(out, base=args.base, as_json=args.json)
 
 
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -285,7 +296,7 @@ _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], li
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
     "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
-    "results": _results, "report": _report,
+    "results": _results, "report": _report, "changed": _changed,
 }
 
 
