@@ -45,7 +45,8 @@ def plan(
     ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run
     refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again.
     The Markdown (``--markdown``, the step summary) always says why jobs run and what
-    changed; ``show_inputs`` adds new jobs' bodies; ``full_plan`` links the whole plan."""
+    changed; with ``--markdown``, ``show_inputs`` adds new jobs' bodies; ``full_plan``
+    links the whole plan."""
     campaign = load_campaign(path, settings.yaml)
     if warnings is not None:
         warnings.extend(below_documented(campaign))
@@ -63,7 +64,9 @@ def plan(
     if plan_out:
         planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
-    markdown = (plan_markdown(the_plan, summary, previous, bodies=show_inputs, full_plan=full_plan)
+    # new jobs' bodies only in --markdown --show-inputs: `--json --show-inputs` (the action's full plan)
+    # keeps its step summary (the pull-request comment) to reasons and diffs
+    markdown = (plan_markdown(the_plan, summary, previous, bodies=show_inputs and fmt == "markdown", full_plan=full_plan)
                 if fmt == "markdown" or wants_summary else "")
     if fmt == "json":
         inputs_of = M.Manifest.coerce(previous) if show_inputs else None
