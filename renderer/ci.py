@@ -247,9 +247,12 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     else:
         code = main(argv, out=out, err=err, env=command_env)
     if inputs.report:  # also after a failed run: its page shows what failed
-        err.write(printable("$ renderer " + shlex.join(report_argv(inputs, argv[1]))) + "\n")
-        reported = main(report_argv(inputs, argv[1]), out=out, err=err, env=command_env)
-        code = code or reported
+        if (Path(inputs.manifest) if inputs.manifest else default_manifest_path(argv[1])).is_file():
+            err.write(printable("$ renderer " + shlex.join(report_argv(inputs, argv[1]))) + "\n")
+            reported = main(report_argv(inputs, argv[1]), out=out, err=err, env=command_env)
+            code = code or reported
+        else:
+            err.write("no report: the run wrote no manifest (it sent nothing)\n")
     summary = markdown.read_text("utf-8")
     if summary:
         append_step_summary(env, summary.rstrip("\n"))

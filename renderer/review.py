@@ -51,10 +51,10 @@ NEW = "new"
 REASON_LABELS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("failed before", lambda r: r.startswith("it is failed")),
     ("target changed", lambda r: "target" in r),
+    ("input changed", lambda r: r in ("its request changed", "its input changed", "a file it uploads changed")),
     ("cancelled before", lambda r: r.startswith("it is cancelled")),
     ("unfinished before", lambda r: r.startswith(("it is pending", "it is unknown", "it is not_submitted"))),
-    ("upstream changed", lambda r: r.startswith("it takes outputs of")),
-    ("input changed", lambda r: r in ("its request changed", "its input changed", "a file it uploads changed")),
+    ("upstream changed", lambda r: r.startswith("it takes outputs of")),  # after its cause
     ("no recorded request", lambda r: r.startswith("the manifest does not record")),
 )
 
