@@ -19,6 +19,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import posixpath
+import stat
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -163,12 +165,12 @@ def _num(v: Any) -> str:
 def _gallery(page: _Page) -> str:
     """One section per job; inside it one group per status, failures first, each with its count."""
     sections = []
-    budget = [MAX_INLINE_TOTAL]  # bytes still to embed, shared by every card
+    media = _Media(page.data)
     for job, members in page.groups.items():
         c = page.counts(job)
         groups = []
         for st in _in_order(c):
-            cards = "".join(_card(iid, page, budget) for iid in members if page.status[iid] == st)
+            cards = "".join(_card(iid, page, media) for iid in members if page.status[iid] == st)
             is_open = " open" if not page.per_job or (st != "completed" and c[st] <= 24) else ""
             groups.append(f'<details class="group" data-status="{escape(st)}"{is_open}>'
                           f'<summary><span class="badge" data-status="{escape(st)}">{escape(st)}</span> '
@@ -181,7 +183,7 @@ def _gallery(page: _Page) -> str:
     return f'<h2>Results</h2><section id="gallery">{"".join(sections)}</section>'
 
 
-def _card(iid: str, page: _Page, budget: list[int]) -> str:
+def _card(iid: str, page: _Page, media: _Media) -> str:
     """An instance: its media, credits, times and error. Kept small: 10,000 of them make one page."""
     e = page.data.jobs[iid]
     st = page.status[iid]
@@ -195,7 +197,7 @@ def _card(iid: str, page: _Page, budget: list[int]) -> str:
     if e.get("download_error"):
         error += f'<p class="error">download failed: {escape(str(e["download_error"]))}</p>'
     return (f'<article id="{page.anchors[iid]}" data-status="{escape(st)}"><h3>{escape(iid)}</h3>'
-            f"{_media(e, page.data, budget)}<dl>{facts}</dl>{error}</article>")
+            f"{media.of(e)}<dl>{facts}</dl>{error}</article>")
 
 
 def _breakable(v: Any) -> str:
@@ -225,70 +227,75 @@ def _times(e: Mapping[str, Any]) -> tuple[float, float] | None:
     return (s, f) if s is not None and f is not None and f >= s else None
 
 
-def _media(e: Mapping[str, Any], data: ReportInput, budget: list[int]) -> str:
-    shown: list[str] = []
-    files = [f for f in e.get("files") or () if isinstance(f, Mapping) and isinstance(f.get("path"), str)]
-    kept = {f.get("url") for f in files}
-    thumb = next((f for f in files if e.get("thumbnail_url") and f.get("url") == e.get("thumbnail_url")), None)
-    for f in files:
-        if f is not thumb:
-            shown.append(_file(f, data, budget, thumb))
-    for url in e.get("result_urls") or ():
-        if url not in kept and isinstance(url, str):
-            shown.append(f'<p class="url">not downloaded: {_link(url)}</p>')
-    return f'<div class="media">{"".join(shown)}</div>' if shown else ""
+class _Media:
+    """Each card's files: found on disk once (one stat), addressed from the page, embedded within a budget."""
 
+    def __init__(self, data: ReportInput) -> None:
+        self.root = data.manifest_dir
+        self.prefix = Path(os.path.relpath(data.manifest_dir, data.page_dir)).as_posix()  # the page to the manifest
+        self.budget = MAX_INLINE_TOTAL  # bytes still to embed in the page
 
-def _local(f: Mapping[str, Any], data: ReportInput) -> tuple[Path, str] | None:
-    """The downloaded file and its address relative to the page, when it is here."""
-    path = str(f["path"])
-    if "://" in path:
-        return None
-    local = data.manifest_dir / path
-    if not local.is_file():
-        return None
-    return local, Path(os.path.relpath(local, data.page_dir)).as_posix()
+    def of(self, e: Mapping[str, Any]) -> str:
+        shown: list[str] = []
+        files = [f for f in e.get("files") or () if isinstance(f, Mapping) and isinstance(f.get("path"), str)]
+        kept = {f.get("url") for f in files}
+        thumb = next((f for f in files if e.get("thumbnail_url") and f.get("url") == e.get("thumbnail_url")), None)
+        for f in files:
+            if f is not thumb:
+                shown.append(self._file(f, thumb))
+        for url in e.get("result_urls") or ():
+            if url not in kept and isinstance(url, str):
+                shown.append(f'<p class="url">not downloaded: {_link(url)}</p>')
+        return f'<div class="media">{"".join(shown)}</div>' if shown else ""
 
+    def _local(self, f: Mapping[str, Any]) -> tuple[Path, str, int] | None:
+        """The downloaded file, its address relative to the page and its size, when it is here."""
+        path = str(f["path"])
+        if "://" in path:
+            return None
+        local = self.root / path
+        try:
+            st = local.stat()
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return local, posixpath.normpath(posixpath.join(self.prefix, Path(path).as_posix())), st.st_size
 
-def _file(f: Mapping[str, Any], data: ReportInput, budget: list[int], thumb: Mapping[str, Any] | None) -> str:
-    """A downloaded file: its link (text and target: the local file), and its picture or player."""
-    kind = str(f.get("media_type") or "")
-    found = _local(f, data)
-    if found is None:  # not here (or in a bucket): the provider's address, as a link that says so
-        return f'<p class="url">{_link(str(f.get("url") or ""))} (no copy at {escape(str(f["path"]))})</p>'
-    _, rel = found
-    link = f'<p class="url"><a href="{escape(rel)}">{escape(rel)}</a></p>'
-    # the provider's thumbnail, when it was downloaded, stands for the file (a video loads nothing then)
-    picture = _picture(thumb, data, budget, rel) if thumb is not None else ""
-    if kind.startswith("image/") and not picture:
-        picture = _picture(f, data, budget, rel)
-    if picture:
-        return f'<a href="{escape(rel)}">{picture}</a>{link}'
-    if kind.startswith("video/"):
-        return f'<video controls preload="none" src="{escape(rel)}"></video>{link}'
-    return link
+    def _file(self, f: Mapping[str, Any], thumb: Mapping[str, Any] | None) -> str:
+        """A downloaded file: its link (text and target: the local file), and its picture or player."""
+        kind = str(f.get("media_type") or "")
+        found = self._local(f)
+        if found is None:  # not here (or in a bucket): the provider's address, as a link that says so
+            return f'<p class="url">{_link(str(f.get("url") or ""))} (no copy at {escape(str(f["path"]))})</p>'
+        rel = found[1]
+        link = f'<p class="url"><a href="{escape(rel)}">{escape(rel)}</a></p>'
+        # the provider's thumbnail, when it was downloaded, stands for the file (a video loads nothing then)
+        picture = self._picture(thumb, self._local(thumb), rel) if thumb is not None else ""
+        if kind.startswith("image/") and not picture:
+            picture = self._picture(f, found, rel)
+        if picture:
+            return f'<a href="{escape(rel)}">{picture}</a>{link}'
+        if kind.startswith("video/"):
+            return f'<video controls preload="none" src="{escape(rel)}"></video>{link}'
+        return link
 
-
-def _picture(f: Mapping[str, Any] | None, data: ReportInput, budget: list[int], alt: str) -> str:
-    """An image: embedded when small and within the page's budget, else loaded (lazily) from its file."""
-    if f is None:
-        return ""
-    found = _local(f, data)
-    if found is None:
-        return ""
-    local, rel = found
-    kind = str(f.get("media_type") or "image/png")
-    size = local.stat().st_size
-    if size <= MAX_INLINE_IMAGE and size <= budget[0]:
-        content = local.read_bytes()
-        if hashlib.sha256(content).hexdigest() != f.get("sha256"):
-            # only what was downloaded is embedded: a manifest edited to name another file gets a note
-            return '<p class="error">the file differs from what was downloaded</p>'
-        budget[0] -= size
-        src = f"data:{escape(kind)};base64," + base64.b64encode(content).decode()
-    else:
-        src = escape(rel)
-    return f'<img src="{src}" alt="{escape(alt or rel)}" loading="lazy">'
+    def _picture(self, f: Mapping[str, Any], found: tuple[Path, str, int] | None, alt: str) -> str:
+        """An image: embedded when small and within the page's budget, else loaded (lazily) from its file."""
+        if found is None:
+            return ""
+        local, rel, size = found
+        kind = str(f.get("media_type") or "image/png")
+        if size <= MAX_INLINE_IMAGE and size <= self.budget:
+            content = local.read_bytes()
+            if hashlib.sha256(content).hexdigest() != f.get("sha256"):
+                # only what was downloaded is embedded: a manifest edited to name another file gets a note
+                return '<p class="error">the file differs from what was downloaded</p>'
+            self.budget -= size
+            src = f"data:{escape(kind)};base64," + base64.b64encode(content).decode()
+        else:
+            src = escape(rel)
+        return f'<img src="{src}" alt="{escape(alt)}" loading="lazy">'
 
 
 def _link(url: str) -> str:

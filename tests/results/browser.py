@@ -115,10 +115,12 @@ class Browser:
 
     # -- what the tests use -----------------------------------------------------------
 
-    def open(self, page: Path, width: int = 1400, height: int = 900) -> None:
+    def open(self, page: Path, width: int = 1400, height: int = 900, fragment: str = "") -> None:
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
         self.events.clear()
-        self.call("Page.navigate", url=page.resolve().as_uri())
+        started = self.call("Page.navigate", url=page.resolve().as_uri() + (f"#{fragment}" if fragment else ""))
+        if "loaderId" not in started:  # only the fragment changed: the page stays, nothing loads
+            return
         if not any(e.get("method") == "Page.loadEventFired" for e in self.events):
             self._until(lambda m: m.get("method") == "Page.loadEventFired", "the page's load event")
 

@@ -226,6 +226,12 @@ def test_the_report_scales(tmp_path, n):
         assert height <= HEIGHT_BOUND[n], height
         assert browser.evaluate("document.documentElement.scrollWidth") <= 1400  # readable without scrolling sideways
         browser.screenshot(_shots(tmp_path) / f"report-{n}-jobs.png")
+        if n == 300:  # a link into a folded section (from the failures table) opens it
+            failed = next(a for a in parsed.tags if a[0] == "article" and a[1].get("data-status") == "failed")[1]["id"]
+            assert f'href="#{failed}"' in text.split('id="failures"')[1]
+            browser.open(page, fragment=failed)
+            assert browser.evaluate(f"document.getElementById('{failed}').closest('details.job').open") is True
+            assert browser.evaluate("window.scrollY") > 0
         if n == 10_000:  # a job's section opened: its failures come first, then the rest
             browser.evaluate("document.getElementById('job-0').open = true")
             first = browser.evaluate("document.querySelector('#job-0 article').dataset.status")
