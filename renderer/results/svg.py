@@ -12,7 +12,7 @@ escaped here. Nothing refers to anything outside the SVG but ``#anchor`` links.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -83,44 +83,49 @@ def _placed(graph: Graph, node_w: int, node_h: int) -> tuple[dict[str, tuple[int
     return at, width, height
 
 
+def _graph_svg(label: str, graph: Graph, node_w: int, node_h: int, anchors: Mapping[str, str],
+               box: Callable[[str, int, int], str]) -> str:
+    """The layered graph: edges, then each node's ``box(node, x, y)``, linked to its anchor."""
+    at, width, height = _placed(graph, node_w, node_h)
+    parts = [_svg_open("dag", label, width, height), *_edges(graph, at, node_w, node_h)]
+    for n in graph.nodes:
+        drawn = box(n, *at[n])
+        anchor = anchors.get(n)
+        parts.append(f'<a href="#{escape(anchor)}">{drawn}</a>' if anchor else drawn)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
 def dag_svg(graph: Graph, status: Mapping[str, str], anchors: Mapping[str, str]) -> str:
     """One box per instance, upstreams on the left, coloured by status, linked to its card."""
     longest = max((len(t) for t in graph.nodes), default=0)
     node_w = min(max(NODE_W, 16 + CHAR_W * longest), MAX_NODE_W)
     fits = (node_w - 16) // CHAR_W
-    at, width, height = _placed(graph, node_w, NODE_H)
-    parts = [_svg_open("dag", "job graph", width, height), *_edges(graph, at, node_w, NODE_H)]
-    for n in graph.nodes:
-        x, y = at[n]
+
+    def box(n: str, x: int, y: int) -> str:
         st = status.get(n, "not_submitted")
-        box = (f'<g class="node" data-status="{escape(st)}"><title>{escape(n)}: {escape(st)}</title>'
-               f'<rect x="{x}" y="{y}" width="{node_w}" height="{NODE_H}" rx="5" fill="{colour(st)}" />'
-               f'<text x="{x + 8}" y="{y + 19}">{escape(_short(n, fits))}</text></g>')
-        anchor = anchors.get(n)
-        parts.append(f'<a href="#{escape(anchor)}">{box}</a>' if anchor else box)
-    parts.append("</svg>")
-    return "\n".join(parts)
+        return (f'<g class="node" data-status="{escape(st)}"><title>{escape(n)}: {escape(st)}</title>'
+                f'<rect x="{x}" y="{y}" width="{node_w}" height="{NODE_H}" rx="5" fill="{colour(st)}" />'
+                f'<text x="{x + 8}" y="{y + 19}">{escape(_short(n, fits))}</text></g>')
+
+    return _graph_svg("job graph", graph, node_w, NODE_H, anchors, box)
 
 
 def jobs_dag_svg(graph: Graph, counts: Mapping[str, Mapping[str, int]], anchors: Mapping[str, str]) -> str:
     """One box per job: ``name ×N``, its counts per status and a status bar; edges between jobs."""
     fits = (JOB_W - 16) // CHAR_W
-    at, width, height = _placed(graph, JOB_W, JOB_H)
-    parts = [_svg_open("dag", "job graph, one box per job", width, height), *_edges(graph, at, JOB_W, JOB_H)]
-    for job in graph.nodes:
-        x, y = at[job]
+
+    def box(job: str, x: int, y: int) -> str:
         c = counts.get(job, {})
         label = f"{job} ×{sum(c.values()):,}"
         worst = next(iter(_ordered(c)), "not_submitted")
-        box = (f'<g class="job" data-status="{escape(worst)}"><title>{escape(label)}: {escape(counts_text(c))}</title>'
-               f'<rect x="{x}" y="{y}" width="{JOB_W}" height="{JOB_H}" rx="5" class="jobbox" />'
-               f'<text x="{x + 8}" y="{y + 16}" class="name">{escape(_short(label, fits))}</text>'
-               f'<text x="{x + 8}" y="{y + 31}" class="counts">{escape(_short(counts_text(c), (JOB_W - 16) // 6))}</text>'
-               f"{status_bar(x + 6, y + JOB_H - BAR_H - 5, JOB_W - 12, BAR_H, c)}</g>")
-        anchor = anchors.get(job)
-        parts.append(f'<a href="#{escape(anchor)}">{box}</a>' if anchor else box)
-    parts.append("</svg>")
-    return "\n".join(parts)
+        return (f'<g class="job" data-status="{escape(worst)}"><title>{escape(label)}: {escape(counts_text(c))}</title>'
+                f'<rect x="{x}" y="{y}" width="{JOB_W}" height="{JOB_H}" rx="5" class="jobbox" />'
+                f'<text x="{x + 8}" y="{y + 16}" class="name">{escape(_short(label, fits))}</text>'
+                f'<text x="{x + 8}" y="{y + 31}" class="counts">{escape(_short(counts_text(c), (JOB_W - 16) // 6))}</text>'
+                f"{status_bar(x + 6, y + JOB_H - BAR_H - 5, JOB_W - 12, BAR_H, c)}</g>")
+
+    return _graph_svg("job graph, one box per job", graph, JOB_W, JOB_H, anchors, box)
 
 
 @dataclass(frozen=True, slots=True)
