@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import posixpath
 import stat
 import statistics
 from collections.abc import Mapping, Sequence
@@ -232,7 +231,7 @@ class _Media:
 
     def __init__(self, data: ReportInput) -> None:
         self.root = data.manifest_dir
-        self.prefix = Path(os.path.relpath(data.manifest_dir, data.page_dir)).as_posix()  # the page to the manifest
+        self.page_dir = os.path.abspath(data.page_dir)
         self.budget = MAX_INLINE_TOTAL  # bytes still to embed in the page
 
     def of(self, e: Mapping[str, Any]) -> str:
@@ -260,7 +259,8 @@ class _Media:
             return None
         if not stat.S_ISREG(st.st_mode):
             return None
-        return local, posixpath.normpath(posixpath.join(self.prefix, Path(path).as_posix())), st.st_size
+        rel = os.path.relpath(os.path.abspath(local), self.page_dir)
+        return local, rel.replace(os.sep, "/"), st.st_size
 
     def _file(self, f: Mapping[str, Any], thumb: Mapping[str, Any] | None) -> str:
         """A downloaded file: its link (text and target: the local file), and its picture or player."""
