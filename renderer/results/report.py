@@ -43,6 +43,7 @@ from renderer.results.svg import (
 PER_JOB_ABOVE = 40  # instances: above a few dozen, one graph box and timeline row per job
 MAX_INLINE_IMAGE = 48 * 1024  # bytes of one image embedded in the page; larger ones are linked
 MAX_INLINE_TOTAL = 1024 * 1024  # bytes embedded in all; past it every image is linked
+OPEN_GROUPS = ("failed", "unknown")  # a section's groups shown whatever their size, once it is opened
 MAX_FAILURE_ROWS = 100  # rows in the failures table; the gallery's sections hold the rest
 CSP = ("default-src 'none'; img-src data: 'self' file:; media-src 'self' file:; "
        "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
@@ -170,7 +171,8 @@ def _gallery(page: _Page) -> str:
         groups = []
         for st in _in_order(c):
             cards = "".join(_card(iid, page, media) for iid in members if page.status[iid] == st)
-            is_open = " open" if not page.per_job or (st != "completed" and c[st] <= 24) else ""
+            # what needs a look is open once its section is: failures always, other unfinished work when short
+            is_open = " open" if not page.per_job or st in OPEN_GROUPS or (st != "completed" and c[st] <= 24) else ""
             groups.append(f'<details class="group" data-status="{escape(st)}"{is_open}>'
                           f'<summary><span class="badge" data-status="{escape(st)}">{escape(st)}</span> '
                           f"{c[st]:,}</summary><div class=\"cards\">{cards}</div></details>")

@@ -25,7 +25,7 @@ STATUS_COLOURS = {
 # the order of a status bar's segments and of a section's groups: what needs a look first
 STATUS_ORDER = ("failed", "unknown", "cancelled", "pending", "not_submitted", "completed")
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 30, 70, 14, 10
-JOB_W, JOB_H, BAR_H = 300, 48, 8  # a job's box: label, counts, status bar
+JOB_W, JOB_H, BAR_H = 360, 48, 8  # a job's box: label, counts, status bar
 MAX_NODE_W, CHAR_W = 380, 7  # a box widens to its longest label (12px text), up to this
 
 

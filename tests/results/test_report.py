@@ -236,6 +236,9 @@ def test_the_report_scales(tmp_path, n):
             browser.evaluate("document.getElementById('job-0').open = true")
             first = browser.evaluate("document.querySelector('#job-0 article').dataset.status")
             assert first == "failed"
+            shown = browser.evaluate("[...document.querySelectorAll('#job-0 details.group[open]')]"
+                                     ".map(d => d.dataset.status)")
+            assert shown == ["failed", "cancelled"]  # 42 failed: all shown; 26 pending and 3,914 completed folded
             browser.screenshot(_shots(tmp_path) / f"report-{n}-jobs-one-section-open.png")
 
 
