@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--full-plan-url", metavar="URL",
                     help="in the Markdown, link the whole plan here (an artifact) for what the comment leaves out")
     pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
+    _state(pl)
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -73,17 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long the whole run may take (default: the campaign's timeouts.run, else 24h)")
     r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
     r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
+    _state(r)
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
-    st.add_argument("file", metavar="FILE", help="the campaign file")
+    st.add_argument("file", nargs="?", metavar="FILE", help="the campaign file")
+    st.add_argument("--all", action="store_true", dest="all_campaigns",
+                    help="every campaign of the shared store (RENDERER_STATE): runs, jobs, credits")
     st.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
     st.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    _state(st)
 
     rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
     rs.add_argument("file", metavar="FILE", help="the campaign file")
     rs.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
     rs.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    _state(rs)
 
     rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
     rp.add_argument("file", metavar="FILE", help="the campaign file")
@@ -91,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to write the page (default: <campaign stem>.report.html beside the campaign)")
     rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
     rp.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    _state(rp)
 
     ch = sub.add_parser("changed", help="list the campaigns a diff touches (campaign, data and uploaded files)")
     ch.add_argument("--base", required=True, metavar="REV",
@@ -102,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
     c.add_argument("--sandbox", action="store_true", help="the run was a --sandbox run")
     c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
+    _state(c)
 
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -142,6 +150,12 @@ EXIT_CODES = """exit codes:
   2    usage: bad arguments
   3    over budget: plan, run before it submits, or a run that stopped submitting to stay within it
   130  run stopped by a second Ctrl-C"""
+
+
+def _state(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", dest="state_url", metavar="URL", default=None,
+                   help="a shared PostgreSQL store (postgresql://...) instead of SQLite under --state-dir; "
+                        "a secret like a key: prefer the RENDERER_STATE variable")
 
 
 def _limits(p: argparse.ArgumentParser) -> None:
@@ -232,13 +246,13 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.results import results
 
-    return results(args.file, out, manifest=args.manifest, as_json=args.json)
+    return results(args.file, out, manifest=args.manifest, as_json=args.json, env=env)
 
 
 def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.report import report
 
-    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir)
+    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir, env=env)
 
 
 def _changed(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -250,7 +264,8 @@ def _changed(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.status import status
 
-    return status(args.file, out, state_dir=args.state_dir, as_json=args.json)
+    return status(args.file, out, state_dir=args.state_dir, as_json=args.json, env=env,
+                  all_campaigns=args.all_campaigns)
 
 
 def _cancel(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -367,11 +382,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     env = dict(os.environ) if env is None else env
-    secrets = _secrets(env)
-    if secrets:  # the last line of defence: an exception's text may quote a header
-        out, err = cast(TextIO, _Redacting(out, secrets)), cast(TextIO, _Redacting(err, secrets))
+    out, err = _redacting(out, err, env)
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "state_url", None):  # --state URL: as RENDERER_STATE, and a secret like it
+            from renderer.execute.stateurl import STATE_ENV
+
+            env = {**env, STATE_ENV: args.state_url}
+            out, err = _redacting(out, err, env)
         if args.version:
             from importlib.metadata import version
 
@@ -399,6 +417,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write(f"internal error: {type(exc).__name__}: {printable(_one_line(str(exc)))[:300]}\n"
                   "this is a bug in renderer; set RENDERER_DEBUG=1 for the traceback and report it\n")
         return 1
+
+
+def _redacting(out: TextIO, err: TextIO, env: Mapping[str, str]) -> tuple[TextIO, TextIO]:
+    """The last line of defence: an exception's text may quote a header, or the store's URL."""
+    secrets = _secrets(env)
+    if not secrets:
+        return out, err
+    while isinstance(out, _Redacting):  # one layer, with every secret
+        out = out._stream
+    while isinstance(err, _Redacting):
+        err = err._stream
+    return cast(TextIO, _Redacting(out, secrets)), cast(TextIO, _Redacting(err, secrets))
 
 
 def _secrets(env: Mapping[str, str]) -> list[str]:

@@ -18,7 +18,8 @@ translated into these where they enter, so no traceback ever reaches a user::
     ├── Invalid                 many UserErrors collected, reported together  exit 1
     ├── BudgetExceeded          the plan or the run would pass max_credits     exit 3
     ├── ConfigError             environment: a key or base URL missing/bad     exit 1
-    ├── StateError              the journal: locked by another run, corrupt    exit 1
+    ├── StateError              the journal: unreadable, corrupt, refused      exit 1
+    │   └── RunLocked           another run of the campaign holds its lock     exit 2
     ├── StalePlan               run --plan: the files no longer match the plan exit 1
     └── ApiError                a provider answered with an error              exit 1
         └── TransportError      no answer (connect, timeout, reset)
@@ -152,6 +153,12 @@ class ConfigError(RendererError):
 
 class StateError(RendererError):
     pass
+
+
+class RunLocked(StateError):
+    """Another run of the campaign holds its lock (on this machine or, with a shared store, any)."""
+
+    exit_code = 2
 
 
 class StalePlan(RendererError):

@@ -21,15 +21,9 @@ from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, UserError
 from renderer.execute import manifest as run_manifest
 from renderer.execute import run_report
-from renderer.execute.adopt import adopt
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
-from renderer.execute.durable import (
-    RepositoryLock,
-    check_manifest_campaign,
-    open_journal,
-    write_manifest,
-)
+from renderer.execute.durable import check_manifest_campaign, write_manifest
 from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
@@ -41,7 +35,8 @@ from renderer.execute.settings import (
     settings_from_env,
     with_timeouts,
 )
-from renderer.execute.spending import budget_lines, opening_budget, run_limit, sent_before
+from renderer.execute.spending import budget_lines, opening, run_limit
+from renderer.execute.stores import run_store
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
@@ -106,21 +101,14 @@ def run(
     downloads = None if where is None else R.RunDownloads.create(
         where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
     with contextlib.ExitStack() as stack:
-        lock = RepositoryLock(file, campaign.name)  # one run of a campaign per repository at a time
-        lock.acquire()
-        stack.callback(lock.release)
-        journal, notes = open_journal(state_dir, file, campaign.name, manifest_path, durable_intents=xs.durable_intents,
-                                      after_commit=kill_after_commit(env), env=env)
-        stack.callback(journal.close)
-        note = journal.acquire_lock()
-        notes += [note] if note else []
+        # the journal with this run's lock held: SQLite under state_dir (and a lock beside .git), or the shared store
+        journal, notes = stack.enter_context(run_store(file, campaign.name, manifest_path, state_dir, env,
+                                                       durable_intents=xs.durable_intents,
+                                                       after_commit=kill_after_commit(env), sandbox=sandbox))
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
                           "campaign_sha256": campaign.sha256})
-        adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
+        summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path)
         notes += [adopted] if adopted else []
-        budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
-        summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                            sent=sent_before(plan, journal, rerun_cancelled))
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))
         urls: Mapping[str, str] = stack.enter_context(

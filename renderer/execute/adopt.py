@@ -40,7 +40,7 @@ class Adoption:
     adopted: tuple[str, ...]  # instance ids seeded into the journal
     accepted: int  # how many entries of the manifest record an accepted job
 
-    def note(self, manifest: Path, journal: Path) -> str | None:
+    def note(self, manifest: Path, journal: str) -> str | None:
         if not self.adopted:
             return None
         return (f"adopted {len(self.adopted)} accepted job(s) from {manifest} that the journal {journal} did not know; "

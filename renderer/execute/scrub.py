@@ -3,8 +3,9 @@
 An API's answer is untrusted text: a gateway may echo the ``Authorization`` header,
 an error may quote the key. ``Scrubber`` removes, from any text or JSON value,
 
-- every credential value of the environment (every provider's key, and any variable
-  named like a credential), whichever provider this answer came from;
+- every credential value of the environment (every provider's key, any variable named
+  like a credential, and the shared store's URL and password), whichever provider this
+  answer came from;
 - every field whose name says it carries a credential (``Authorization``,
   ``api_key``, ``token``...), whatever its value.
 
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from renderer import providers
+from renderer.execute.stateurl import state_secrets
 
 REDACTED = "[redacted]"
 MIN_SECRET = 4  # shorter values would blank out ordinary words
@@ -41,6 +43,7 @@ def secrets_from_env(env: Mapping[str, str], extra: Iterable[str] = ()) -> tuple
         value = env.get(provider.ENV_KEY)
         if isinstance(value, str):
             found.add(value.strip())
+    found.update(state_secrets(env))  # the shared store's URL and its password
     found.update(x for x in extra if isinstance(x, str))
     return tuple(sorted((s for s in found if len(s) >= MIN_SECRET), key=len, reverse=True))
 
