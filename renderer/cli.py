@@ -279,7 +279,8 @@ def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
     from renderer.sandbox.config import SandboxConfig
 
     config = SandboxConfig(render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits,
-                           seed=args.seed, enhancecraft_tier=args.tier, price_factor=args.price_factor,
+                           seed=args.seed, provider_settings={"enhancecraft": {"tier": args.tier}},
+                           price_factor=args.price_factor,
                            state_dir=Path(args.state) if args.state else None)
     return sandbox(args.host, args.port, config)
 
@@ -407,7 +408,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write("interrupted\n")
         return 130
     except BrokenPipeError:  # `renderer plan | head`
-        from renderer.execute.output import silence
+        from renderer.execute.console import silence
 
         silence(sys.stdout)  # the interpreter's last flush must not fail on the closed pipe
         return 0

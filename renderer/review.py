@@ -26,17 +26,9 @@ from urllib.parse import quote
 from renderer.manifest import Manifest
 from renderer.plan.inputs import FieldChange, change_of, shown_body
 from renderer.plan.model import Instance, Plan
-from renderer.plan.report import (
-    MARKDOWN_LIMIT,
-    Summary,
-    budget_message,
-    costliest,
-    md_code,
-    plan_mermaid,
-    requests_line,
-    show_credits,
-)
-from renderer.providers.base import Range
+from renderer.money import budget_message, costliest, show_credits
+from renderer.plan.views import MARKDOWN_LIMIT, Summary, md_code, plan_mermaid, requests_line
+from renderer.vocabulary import Range
 from renderer.text import printable
 
 MAX_VALUE = 160  # characters of one old or new value in a diff

@@ -14,7 +14,8 @@ from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
 from renderer.plan.planner import build_plan, collector_paused
 from renderer.plan.price_overrides import below_documented
-from renderer.plan.report import Summary, budget_message, plan_json_text, summarise
+from renderer.money import budget_message
+from renderer.plan.views import Summary, plan_json_text, summarise
 from renderer.review import plan_markdown
 from renderer.campaign.campaign import load_campaign
 

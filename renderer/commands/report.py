@@ -1,4 +1,4 @@
-"""`renderer report FILE`: one self-contained HTML page of a run (``renderer.results.report``).
+"""`renderer report FILE`: one self-contained HTML page of a run (``renderer.results.html_report``).
 
 It reads the manifest, plans the campaign for its job graph, and reads the run's
 journal, when there is one, for jobs the manifest does not hold yet (a run still
@@ -16,7 +16,7 @@ from renderer.commands.results import manifest_json, merge_store
 from renderer.errors import ConfigError
 from renderer.execute.stores import existing_store
 from renderer.manifest import Manifest
-from renderer.results.report import ReportInput, render
+from renderer.results.html_report import ReportInput, render
 from renderer import atomic
 
 

@@ -20,11 +20,11 @@ from renderer import providers
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, UserError
 from renderer.execute import manifest as run_manifest
-from renderer.execute import run_report
+from renderer.execute import outcome
+from renderer.execute.console import RunOutput
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
 from renderer.execute.durable import check_manifest_campaign, write_manifest
-from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
 from renderer.execute.scrub import Scrubber, secrets_from_env
@@ -39,7 +39,8 @@ from renderer.execute.spending import budget_lines, opening, run_limit
 from renderer.execute.stores import run_store
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
-from renderer.plan.report import budget_message, summarise
+from renderer.money import budget_message
+from renderer.plan.views import summarise
 from renderer.results import runhooks as R
 from renderer.sandbox.config import SandboxConfig
 from renderer.campaign.campaign import load_campaign
@@ -129,17 +130,17 @@ def run(
                     write_manifest(manifest_path, data)
                 aborted_late = bool(late)
         sched = box[0]
-        run_report.report(text_out, sched.notes, result, manifest_path,
+        outcome.report(text_out, sched.notes, result, manifest_path,
                           budget_lines(sched.budget, result.charged_in_all()))
         R.report_lines(text_out, data)
         if junit:
             R.write_junit(junit, data)
-        append_step_summary(env, scrubber.text(run_report.markdown(data) + R.summary_markdown(plan, data)))
+        append_step_summary(env, scrubber.text(outcome.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
         if sched.budget.refused:
             return 3  # stopped by the budget: what it charged and held back was said above
-        code = run_report.exit_code(result, options)
+        code = outcome.exit_code(result, options)
         if box[0].timed_out or output.broken:
             return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too
         return 1 if code == 0 and R.download_failures(data) else code

@@ -30,7 +30,8 @@ from renderer.execute.scheduler import idempotency_key
 from renderer.execute.store import JournalStore
 from renderer.execute.upload import needs_upload
 from renderer.manifest import Manifest, ManifestEntry
-from renderer.plan.model import Instance, Outputs, Plan
+from renderer.plan.model import Instance, Plan
+from renderer.vocabulary import Outputs
 
 _STATES = {"pending": J.ACCEPTED, "unknown": J.ACCEPTED, "failed": J.FAILED, "cancelled": J.CANCELLED}
 

@@ -86,7 +86,7 @@ def keep_fields(provider: str, payload: Any) -> Any:
     if not isinstance(payload, Mapping):
         return None
     known = {p.NAME: p for p in providers.all_providers()}
-    allowed = getattr(known.get(provider), "RESPONSE_FIELDS", None)  # optional: a plugin may list none
+    allowed = known[provider].RESPONSE_FIELDS if provider in known else None  # None: the provider lists none
     if allowed is None:
         return dict(payload)
     return {k: payload[k] for k in allowed if k in payload}

@@ -10,7 +10,8 @@ from renderer.execute.budget import Budget
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
-from renderer.plan.report import Summary, manifest_spent, summarise
+from renderer.money import manifest_spent
+from renderer.plan.views import Summary, summarise
 from renderer.text import credits as credits_text
 
 

@@ -24,8 +24,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from renderer.plan.model import Instance, Plan
-from renderer.plan.report import MARKDOWN_LIMIT, summarise
-from renderer.providers.base import Pending, Price, Range
+from renderer.plan.views import MARKDOWN_LIMIT, summarise
+from renderer.vocabulary import Pending, Price, Range
 from renderer.review import marker, plan_markdown
 
 from .conftest import ROOT, cli

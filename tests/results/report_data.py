@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from renderer.results.report import ReportInput
+from renderer.results.html_report import ReportInput
 
 MEDIA = Path(__file__).resolve().parents[2] / "renderer" / "sandbox" / "media"
 T0 = 1_795_000_000  # 2026-11-18

@@ -21,9 +21,9 @@ from exec_helpers import FAST, args_for, env_for, make_sandbox, write_campaign
 
 from renderer.cli import main
 from renderer.commands.run import run
-from renderer.results import report as R
+from renderer.results import html_report as R
 from renderer.results.graph import Graph
-from renderer.results.report import ReportInput, render
+from renderer.results.html_report import ReportInput, render
 from renderer.results.svg import dag_svg
 
 from browser import Browser, chromium
