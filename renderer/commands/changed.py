@@ -2,8 +2,8 @@
 
 A campaign is touched when the diff changes a file it is made of: the campaign file
 itself, its manifest (what is reused), its matrix data files (``from:``) and the local
-files its jobs upload (``input_file``). Templates are inline (the template environment has no
-template file), so they change with the campaign file.
+files its jobs upload (``input_file``). Templates are inline (the template environment
+loads no file), so they change with the campaign file.
 
 The diff is git's, from the merge base of ``REV`` and ``HEAD`` (what a pull request
 shows) to the working tree, untracked files included; the candidates are the YAML
