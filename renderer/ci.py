@@ -133,6 +133,8 @@ def report_argv(inputs: ActionInputs, campaign: str) -> list[str]:
     argv = ["report", campaign, "--output", inputs.report]
     if inputs.manifest:
         argv += ["--manifest", inputs.manifest]
+    if inputs.sandbox:  # the rehearsal's own manifest and journal
+        argv.append("--sandbox")
     return argv
 
 
@@ -248,7 +250,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     else:
         code = main(argv, out=out, err=err, env=command_env)
     if inputs.report:  # also after a failed run: its page shows what failed
-        if (Path(inputs.manifest) if inputs.manifest else default_manifest_path(argv[1])).is_file():
+        if (Path(inputs.manifest) if inputs.manifest else default_manifest_path(argv[1], inputs.sandbox)).is_file():
             err.write(printable("$ renderer " + shlex.join(report_argv(inputs, argv[1]))) + "\n")
             reported = main(report_argv(inputs, argv[1]), out=out, err=err, env=command_env)
             code = code or reported

@@ -68,7 +68,7 @@ def test_run_keeps_what_it_paid_for_files_junit_and_report(work: Path):
     out = run.outputs
     assert (out["outputs"], out["junit"], out["report"]) == ("out/media", "out/junit.xml", "out/report.html")
     assert "$ renderer run campaigns/spring-launch.yaml --sandbox --outputs out/media --junit out/junit.xml\n" in run.stderr
-    assert "$ renderer report campaigns/spring-launch.yaml --output out/report.html\n" in run.stderr
+    assert "$ renderer report campaigns/spring-launch.yaml --output out/report.html --sandbox\n" in run.stderr
     media = work / "out" / "media"
     kept = [f for f in media.rglob("*") if f.is_file() and not f.relative_to(media).parts[0].startswith(".")]
     assert len(kept) == 12
@@ -89,7 +89,7 @@ def test_the_report_shows_a_partial_run_and_a_refused_run_has_none(work: Path):
     # a run that wrote no manifest (refused before sending) has no report to write: no second error
     path = work / "campaigns" / "spring-launch.yaml"
     path.write_text(path.read_text().replace("max_credits: 60000", "max_credits: 100"))
-    (work / "campaigns" / "spring-launch.manifest.json").unlink()
+    (work / "campaigns" / "spring-launch.sandbox.manifest.json").unlink()  # the rehearsal's own record
     (work / "out" / "report.html").unlink()
     run = run_action(work, {**inputs, "args": ""}, {"RENDERER_EXEC_SETTINGS": FAST_RUN})
     assert run.code == 3 and run.outputs["report"] == ""
