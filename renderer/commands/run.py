@@ -104,7 +104,7 @@ def run(
     options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
     where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else R.RunDownloads.create(
-        where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
+        where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT), env, plan.instances)
     with contextlib.ExitStack() as stack:
         lock = RepositoryLock(file, campaign.name)  # one run of a campaign per repository at a time
         lock.acquire()
@@ -125,6 +125,8 @@ def run(
             raise BudgetExceeded(budget_message(plan, summary))
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state_dir, credits=sandbox_credits)) if sandbox else {}
+        if downloads is not None:
+            downloads.allow(urls.values())  # the sandbox's own files, and nothing else of this machine
         table = plan.price_table
         # every missing key fails here, all at once, before anything is sent
         conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)

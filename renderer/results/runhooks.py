@@ -15,7 +15,7 @@ submitted again); the run exits 1 so CI notices, and a re-run fetches what is mi
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,7 +24,8 @@ import httpx
 
 from renderer.errors import ConfigError, DataFileError
 from renderer.manifest import Manifest
-from renderer.results.download import Downloader, FileRecord, JobFiles, Wanted
+from renderer.results.download import Downloader, DownloadLimits, FileRecord, JobFiles, Wanted, readable_names
+from renderer.results.netguard import Policy
 from renderer.results.storage import StorageError, is_fsspec_url, target_for
 from renderer.campaign.files import confined_path
 
@@ -50,20 +51,27 @@ def outputs_dir(flag: str | None, campaign: Any) -> str | None:
 
 
 class RunDownloads:
-    def __init__(self, downloader: Downloader, previous: Manifest | None, where: str) -> None:
+    def __init__(self, downloader: Downloader, previous: Manifest | None, where: str,
+                 names: Mapping[str, str] | None = None) -> None:
         self.downloader = downloader
         self.previous = previous
         self.where = where
+        self.names = dict(names or {})  # instance id -> "<job>/<stem>" (readable_names)
         self._tg: anyio.abc.TaskGroup | None = None
 
     @classmethod
     def create(cls, where: str, manifest_path: Path, state_dir: str, previous: Manifest | None,
-               transport: httpx.AsyncBaseTransport | None, concurrency: int = 4) -> RunDownloads:
+               transport: httpx.AsyncBaseTransport | None, env: Mapping[str, str], instances: Sequence[Any] = (),
+               concurrency: int = 4) -> RunDownloads:
+        """Downloads into ``where``, within the limits and allowances ``env`` sets, named for ``instances``."""
         try:
             target = target_for(where, manifest_path.resolve().parent, Path(state_dir) / "downloads")
         except StorageError as exc:
             raise ConfigError(f"outputs: {exc}") from None
-        return cls(Downloader(target, transport=transport, concurrency=concurrency), previous, where)
+        downloader = Downloader(target, policy=Policy.from_env(env), limits=DownloadLimits.from_env(env),
+                                transport=transport, concurrency=concurrency)
+        names = readable_names((i.id, i.job, i.matrix or {}) for i in instances)
+        return cls(downloader, previous, where, names)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[RunDownloads]:
@@ -77,9 +85,15 @@ class RunDownloads:
             with anyio.CancelScope(shield=True):
                 await self.downloader.aclose()
 
-    def abort(self) -> None:
+    def abort(self, reason: str = "the run stopped") -> None:
+        """Stop every download now (the run's deadline, Ctrl-C); what is partial is resumed by a re-run."""
+        self.downloader.stopped = reason
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
+
+    def allow(self, urls: Any) -> None:
+        """``--sandbox``: its own result files may be fetched (its origin, nothing else on this machine)."""
+        self.downloader.allow(urls)
 
     def on_done(self, st: Any) -> None:
         """A job settled: fetch its result files if it completed with any."""
@@ -91,7 +105,8 @@ class RunDownloads:
             return
         records = _previous_entry(self.previous, st.inst.id).get("files")
         previous = tuple(r for r in (FileRecord.from_json(x) for x in records or ()) if r is not None)
-        want = Wanted(st.inst.id, st.inst.job, dict(st.inst.matrix or {}), urls, previous)
+        name = self.names.get(st.inst.id) or readable_names([(st.inst.id, st.inst.job, st.inst.matrix or {})])[st.inst.id]
+        want = Wanted(st.inst.id, st.inst.job, name, urls, previous)
         self._tg.start_soon(self.downloader.fetch_job, want)
 
     @property
