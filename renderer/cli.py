@@ -164,6 +164,7 @@ def _duration(text: str) -> float:
 
 if TYPE_CHECKING:
     from renderer.commands.common import Settings
+    from renderer.execute.scrub import Scrubber
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -353,9 +354,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     env = dict(os.environ) if env is None else env
-    secrets = _secrets(env)
-    if secrets:  # the last line of defence: an exception's text may quote a header
-        out, err = cast(TextIO, _Redacting(out, secrets)), cast(TextIO, _Redacting(err, secrets))
+    scrubber = _scrubber(env)
+    if scrubber.secrets:  # the last line of defence: an exception's text may quote a header
+        out, err = cast(TextIO, _Redacting(out, scrubber)), cast(TextIO, _Redacting(err, scrubber))
     try:
         args = build_parser().parse_args(argv)
         if args.version:
@@ -387,25 +388,22 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return 1
 
 
-def _secrets(env: Mapping[str, str]) -> list[str]:
-    """Every provider's key and the value of every variable named like a credential, longest first."""
-    from renderer.execute.scrub import secrets_from_env
+def _scrubber(env: Mapping[str, str]) -> Scrubber:
+    """Every provider's key (in every form an echo takes) and every credential-named value."""
+    from renderer.execute.scrub import Scrubber
 
-    return list(secrets_from_env(env))
+    return Scrubber.from_env(env)
 
 
 class _Redacting:
-    """A text stream that writes ``[redacted]`` for any of ``secrets``; the rest passes through."""
+    """A text stream that writes ``[redacted]`` for any secret (``renderer.execute.scrub``); the rest passes through."""
 
-    def __init__(self, stream: TextIO, secrets: list[str]) -> None:
+    def __init__(self, stream: TextIO, scrubber: Scrubber) -> None:
         self._stream = stream
-        self._secrets = secrets
+        self._scrubber = scrubber
 
     def write(self, text: str) -> int:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-        return self._stream.write(text)
+        return self._stream.write(self._scrubber.text(text))
 
     def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding... as the stream has them
         return getattr(self._stream, name)

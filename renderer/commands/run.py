@@ -33,7 +33,7 @@ from renderer.execute.durable import (
 from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
-from renderer.execute.scrub import Scrubber, secrets_from_env
+from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import (
     SETTINGS_ENV,
     ExecSettings,
@@ -83,7 +83,7 @@ def run(
     xs = exec_settings or settings_from_env(env)
     if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
-    scrubber = Scrubber(secrets_from_env(env))  # every key of the environment, whoever sent it
+    scrubber = Scrubber.from_env(env)  # every key of the environment, whoever sent it
     output = RunOutput(out, scrubber)
     text_out = cast(TextIO, output)  # a TextIO in every way the run uses one
     campaign = load_campaign(file, settings.yaml)

@@ -109,7 +109,7 @@ class ProviderClient:
         self.name = settings.name
         self.base_url = settings.base_url
         self.timeouts = timeouts
-        self.scrubber = Scrubber((*(scrubber.secrets if scrubber else ()), settings.api_key))
+        self.scrubber = (scrubber or Scrubber()).with_key(settings.api_key)
         submit_slots = settings.concurrency
         read_slots = max(2, settings.concurrency // 2)
         # Reads get slots of their own: a queue of submissions must not starve polling.
