@@ -58,6 +58,8 @@ class RunDownloads:
         self.where = where
         self.names = dict(names or {})  # instance id -> "<job>/<stem>" (readable_names)
         self._tg: anyio.abc.TaskGroup | None = None
+        self._scopes: set[anyio.CancelScope] = set()  # one per download in progress: ``abort`` cancels them
+        self._stopped = False
 
     @classmethod
     def create(cls, where: str, manifest_path: Path, state_dir: str, previous: Manifest | None,
@@ -86,14 +88,26 @@ class RunDownloads:
                 await self.downloader.aclose()
 
     def abort(self, reason: str = "the run stopped") -> None:
-        """Stop every download now (the run's deadline, Ctrl-C); what is partial is resumed by a re-run."""
+        """Stop every download now, and any started later (the run's deadline, Ctrl-C); what is
+        partial is resumed by a re-run. Only the downloads: the body of ``running`` goes on."""
         self.downloader.stopped = reason
-        if self._tg is not None:
-            self._tg.cancel_scope.cancel()
+        self._stopped = True
+        for scope in list(self._scopes):
+            scope.cancel()
 
     def allow(self, urls: Any) -> None:
         """``--sandbox``: its own result files may be fetched (its origin, nothing else on this machine)."""
         self.downloader.allow(urls)
+
+    async def _fetch(self, want: Wanted) -> None:
+        with anyio.CancelScope() as scope:
+            if self._stopped:
+                scope.cancel()
+            self._scopes.add(scope)
+            try:
+                await self.downloader.fetch_job(want)
+            finally:
+                self._scopes.discard(scope)
 
     def on_done(self, st: Any) -> None:
         """A job settled: fetch its result files if it completed with any."""
@@ -107,7 +121,7 @@ class RunDownloads:
         previous = tuple(r for r in (FileRecord.from_json(x) for x in records or ()) if r is not None)
         name = self.names.get(st.inst.id) or readable_names([(st.inst.id, st.inst.job, st.inst.matrix or {})])[st.inst.id]
         want = Wanted(st.inst.id, st.inst.job, name, urls, previous)
-        self._tg.start_soon(self.downloader.fetch_job, want)
+        self._tg.start_soon(self._fetch, want)
 
     @property
     def results(self) -> Mapping[str, JobFiles]:
