@@ -23,27 +23,14 @@ from pathlib import Path
 import anyio
 import pytest
 from exec_helpers import FAST, FAST_JSON, counters, env_for, make_sandbox, write_campaign
-from hostile_helpers import assert_clean, assert_final
+from hostile_helpers import assert_clean, assert_final, images
 from test_limits import FakeTime, bucket
 
 from renderer.errors import ConfigError
 from renderer.execute.limits import Throttled, retry_after
 from renderer.execute.settings import settings_from_env
 
-CAMPAIGN = """
-version: 1
-name: waits
-providers:
-  samsar: {concurrency: 2}
-jobs:
-  still:
-    endpoint: samsar/image/enhance
-    matrix:
-      n: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-    input:
-      image_url: "https://cdn.example.com/{{ matrix.n }}.png"
-      resolution: 2k
-"""
+CAMPAIGN = images(12, concurrency=2)
 FAR = str(int(time.time()) + 10**9)
 
 
@@ -188,7 +175,7 @@ def test_the_run_timeout_cuts_a_trickling_download_after_the_last_job(tmp_path, 
     """Every job done, one result trickling a byte every 0.5 s: the deadline still ends the run."""
     faults = {"rates": {"trickle_file": 1.0}, "trickle_interval": 0.5}
     xs = dataclasses.replace(FAST, run_timeout=1.5)
-    path = write_campaign(tmp_path, CAMPAIGN.replace("[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]", "[1, 2]"))
+    path = write_campaign(tmp_path, images(2))
     with make_sandbox(faults=faults) as sb:
         started = time.monotonic()
         code, out, data = runner(path, {**env_for(sb), "RENDERER_DOWNLOAD_ALLOW_HOSTS": "127.0.0.1"}, xs,

@@ -20,6 +20,7 @@ import anyio
 import httpx
 import pytest
 from exec_helpers import CANARY, FAST, FAST_JSON, FILES_ALLOWED, RENDER, args_for, counters, env_for, make_sandbox, write_campaign
+from hostile_helpers import images
 from results_helpers import FileServer, file_server
 
 from renderer.cli import main
@@ -34,18 +35,7 @@ from renderer.sandbox.files import media_bytes
 
 PNG = media_bytes("sample.png")
 ADMIN = b"INTERNAL-ADMIN-PAGE: db_password=hunter2"
-IMAGES = """
-version: 1
-name: safe
-jobs:
-  still:
-    endpoint: samsar/image/enhance
-    matrix:
-      n: [1, 2]
-    input:
-      image_url: "https://cdn.example.com/{{ matrix.n }}.png"
-      resolution: 2k
-"""
+IMAGES = images(2)
 ENHANCE = """
 version: 1
 name: safe-ec
@@ -263,7 +253,7 @@ def test_a_name_with_any_internal_address_is_refused(tmp_path, internal_service)
 def test_a_400_mib_result_is_refused_at_the_cap_and_nothing_is_kept(tmp_path):
     """Streamed from a generator by the sandbox, without a length: stopped at the default 256 MiB cap."""
     faults = {"rates": {"huge_file": 1.0}, "huge_bytes": 400 * 1024 * 1024}
-    code, _out, data = _sandboxed(tmp_path, IMAGES.replace("[1, 2]", "[1]"), faults)
+    code, _out, data = _sandboxed(tmp_path, images(1), faults)
     assert code == 1
     assert data["jobs"]["still[n=1]"]["download_error"].endswith(
         "the file is larger than the 268,435,456 bytes allowed (RENDERER_DOWNLOAD_MAX_BYTES); stopped there")
