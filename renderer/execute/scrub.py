@@ -51,6 +51,7 @@ _SECRET_FIELD = re.compile(
     r"access[-_]?token|refresh[-_]?token|id[-_]?token|token|secret|client[-_]?secret|password|passwd|bearer|"
     r"credentials?)$", re.I)
 MAX_DEPTH = 32
+_CLEAN_TEXTS, _CLEAN_TEXT = 200_000, 4096  # how many clean texts are remembered, and up to what length
 
 
 def keys_from_env(env: Mapping[str, str]) -> tuple[str, ...]:
@@ -101,17 +102,20 @@ class _Matcher:
                     self.grown.setdefault(piece, []).append((form, i))
         for secret in secrets:
             pieces |= encodings(secret)
-        self.pattern = re.compile(_trie_pattern(pieces)) if pieces else None
+        self.shortest = min(map(len, pieces), default=0)  # a text shorter holds nothing to find
+        self.search = re.compile(_trie_pattern(pieces)).search if pieces else None
+        # texts found clean already: a manifest written again and again holds mostly the same ones
+        self.clean: set[str] = set()
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        if self.pattern is None:
+        if self.search is None or len(text) < self.shortest or text in self.clean:
             return []
         low = text.lower()
         if len(low) != len(text):  # a few characters lower-case to two ("İ"): keep those as they are
             low = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
         out: list[tuple[int, int]] = []
         pos = 0
-        while (m := self.pattern.search(low, pos)) is not None:
+        while (m := self.search(low, pos)) is not None:
             start, end = m.span()
             for form, at in self.grown.get(low[start:start + MIN_RUN], ()):
                 start, end = min(start, _left(low, m.start(), form, at)), max(end, _right(low, m.start(), form, at))
@@ -120,6 +124,10 @@ class _Matcher:
                 out.pop()
             out.append((start, end))
             pos = end
+        if not out and len(text) <= _CLEAN_TEXT:
+            if len(self.clean) >= _CLEAN_TEXTS:
+                self.clean.clear()
+            self.clean.add(text)
         return out
 
 
