@@ -49,7 +49,7 @@ def bench_renderer(n: int, render: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, running_sandbox_sync(SandboxConfig(render_seconds=render, credits=10**9)) as sb:
         folder = Path(tmp)
         path = campaign(folder, n)
-        env = {"SAMSAR_API_KEY": "bench-key", "SAMSAR_BASE_URL": sb.samsar_base_url}
+        env = {"SAMSAR_API_KEY": "bench-key", "SAMSAR_BASE_URL": sb.base_urls["samsar"]}
         out = io.StringIO()
         started = time.perf_counter()
         code = run(str(path), out, env, state_dir=str(folder / ".renderer"))
@@ -59,7 +59,7 @@ def bench_renderer(n: int, render: float) -> dict[str, float]:
 
 def bench_naive(n: int, render: float, limit: int | None = None) -> dict[str, float]:
     with running_sandbox_sync(SandboxConfig(render_seconds=render, credits=10**9)) as sb:
-        result = asyncio.run(naive(sb.samsar_base_url, n, limit=limit))
+        result = asyncio.run(naive(sb.base_urls["samsar"], n, limit=limit))
         return {**result, **reads(sb.state)}
 
 

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also show the request body of every job to run, and what changed against the manifest")
     pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
     pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
+    _state(pl)
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -71,17 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long the whole run may take (default: the campaign's timeouts.run, else 24h)")
     r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
     r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
+    _state(r)
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
-    st.add_argument("file", metavar="FILE", help="the campaign file")
+    st.add_argument("file", nargs="?", metavar="FILE", help="the campaign file")
+    st.add_argument("--all", action="store_true", dest="all_campaigns",
+                    help="every campaign of the shared store (RENDERER_STATE): runs, jobs, credits")
     st.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
     st.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    _state(st)
 
     rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
     rs.add_argument("file", metavar="FILE", help="the campaign file")
     rs.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
     rs.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    _state(rs)
 
     rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
     rp.add_argument("file", metavar="FILE", help="the campaign file")
@@ -89,12 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to write the page (default: <campaign stem>.report.html beside the campaign)")
     rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
     rp.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    _state(rp)
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file", metavar="FILE", help="the campaign file")
     c.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
     c.add_argument("--sandbox", action="store_true", help="the run was a --sandbox run")
     c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
+    _state(c)
 
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -135,6 +143,12 @@ EXIT_CODES = """exit codes:
   2    usage: bad arguments
   3    over budget: plan, run before it submits, or a run that stopped submitting to stay within it
   130  run stopped by a second Ctrl-C"""
+
+
+def _state(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", dest="state_url", metavar="URL", default=None,
+                   help="a shared PostgreSQL store (postgresql://...) instead of SQLite under --state-dir; "
+                        "a secret like a key: prefer the RENDERER_STATE variable")
 
 
 def _limits(p: argparse.ArgumentParser) -> None:
@@ -225,19 +239,20 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.results import results
 
-    return results(args.file, out, manifest=args.manifest, as_json=args.json)
+    return results(args.file, out, manifest=args.manifest, as_json=args.json, env=env)
 
 
 def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.report import report
 
-    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir)
+    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir, env=env)
 
 
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.status import status
 
-    return status(args.file, out, state_dir=args.state_dir, as_json=args.json)
+    return status(args.file, out, state_dir=args.state_dir, as_json=args.json, env=env,
+                  all_campaigns=args.all_campaigns)
 
 
 def _cancel(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -251,7 +266,8 @@ def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
     from renderer.sandbox.config import SandboxConfig
 
     config = SandboxConfig(render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits,
-                           seed=args.seed, enhancecraft_tier=args.tier, price_factor=args.price_factor,
+                           seed=args.seed, provider_settings={"enhancecraft": {"tier": args.tier}},
+                           price_factor=args.price_factor,
                            state_dir=Path(args.state) if args.state else None)
     return sandbox(args.host, args.port, config)
 
@@ -354,11 +370,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     env = dict(os.environ) if env is None else env
-    scrubber = _scrubber(env)
-    if scrubber.secrets:  # the last line of defence: an exception's text may quote a header
-        out, err = cast(TextIO, _Redacting(out, scrubber)), cast(TextIO, _Redacting(err, scrubber))
+    out, err = _redacting(out, err, env)
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "state_url", None):  # --state URL: as RENDERER_STATE, and a secret like it
+            from renderer.execute.stateurl import STATE_ENV
+
+            env = {**env, STATE_ENV: args.state_url}
+            out, err = _redacting(out, err, env)
         if args.version:
             from importlib.metadata import version
 
@@ -376,7 +395,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write("interrupted\n")
         return 130
     except BrokenPipeError:  # `renderer plan | head`
-        from renderer.execute.output import silence
+        from renderer.execute.console import silence
 
         silence(sys.stdout)  # the interpreter's last flush must not fail on the closed pipe
         return 0
@@ -388,11 +407,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return 1
 
 
-def _scrubber(env: Mapping[str, str]) -> Scrubber:
-    """Every provider's key (in every form an echo takes) and every credential-named value."""
+def _redacting(out: TextIO, err: TextIO, env: Mapping[str, str]) -> tuple[TextIO, TextIO]:
+    """The last line of defence: an exception's text may quote a header, or the store's URL."""
     from renderer.execute.scrub import Scrubber
 
-    return Scrubber.from_env(env)
+    scrubber = Scrubber.from_env(env)  # every key in every form an echo takes, every credential-named value
+    if not scrubber.secrets:
+        return out, err
+    while isinstance(out, _Redacting):  # one layer, with every secret
+        out = out._stream
+    while isinstance(err, _Redacting):
+        err = err._stream
+    return cast(TextIO, _Redacting(out, scrubber)), cast(TextIO, _Redacting(err, scrubber))
 
 
 class _Redacting:

@@ -14,9 +14,9 @@ from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
 from renderer.plan.planner import build_plan, collector_paused
 from renderer.plan.price_overrides import below_documented
-from renderer.plan.report import (
+from renderer.money import budget_message
+from renderer.plan.views import (
     Summary,
-    budget_message,
     plan_json_text,
     plan_markdown,
     summarise,
@@ -64,6 +64,9 @@ def plan(
     if rerun_cancelled:
         the_plan = the_plan.rerun_cancelled()
     summary = summarise(the_plan, previous)
+    shared = _shared_view(the_plan, previous, path, manifest_path, env or {}, rerun_cancelled)
+    if shared is not None:
+        summary = shared[0]
     if plan_out:
         planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
@@ -79,6 +82,8 @@ def plan(
     else:
         if table_renderer is not None:
             table_renderer(the_plan, summary, out)
+        if shared is not None and shared[1]:
+            out.write(shared[1] + "\n")
         if show_inputs:
             out.write(inputs_text(the_plan, M.Manifest.coerce(previous)))
     if wants_summary:
@@ -86,6 +91,27 @@ def plan(
     if summary.over_budget:
         raise BudgetExceeded(budget_message(the_plan, summary))
     return 0
+
+
+def _shared_view(plan: Plan, previous: M.Manifest | None, path: str, manifest_path: Path, env: Mapping[str, str],
+                 rerun_cancelled: bool) -> tuple[Summary, str | None] | None:
+    """With a shared store (``RENDERER_STATE``): the summary `run` would make, counting every
+    submission of the campaign the store holds from any checkout or machine (what run would
+    adopt from the manifest is adopted too, in a transaction rolled back: plan writes nothing),
+    and a line on the jobs the store already knows. None without a store."""
+    from renderer.execute.stores import rehearsal, state_url
+
+    if state_url(env) is None:
+        return None
+    from renderer.execute.spending import opening, sent_before
+
+    with rehearsal(path, plan.campaign.name, manifest_path, env) as store:
+        assert store is not None
+        summary, _, _ = opening(plan, previous, store, None, rerun_cancelled, manifest_path)
+        known = sent_before(plan, store, rerun_cancelled) & {i.id for i in plan.to_run}
+        note = (f"shared store {store.label}: {len(known):,} of the jobs to run were sent already (from this or "
+                "another checkout or machine): run polls or reuses them, and counts their credits") if known else None
+    return summary, note
 
 
 def _other_campaign(previous: M.Manifest | None, name: str, path: Path) -> LoadError | None:

@@ -52,7 +52,7 @@ from renderer.errors import ConfigError
 from renderer.execute.limits import Throttled, TokenBucket, retry_after
 from renderer.execute.settings import ProviderSettings, Timeouts
 from renderer.execute.scrub import Scrubber
-from renderer.providers.base import Route
+from renderer.vocabulary import Route
 
 Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped", "throttled", "stopped"]
 NOT_SENT: tuple[Kind, ...] = ("skipped", "throttled", "stopped")  # the request never left
@@ -285,8 +285,7 @@ class ProviderClient:
         if status in (401, 403):
             return Answer("auth", status, payload, headers, error)
         if status == 404:
-            hint_of = getattr(providers.get(self.name), "base_url_hint", None)  # optional
-            hint = hint_of(self.base_url) if hint_of is not None else None
+            hint = providers.get(self.name).base_url_hint(self.base_url)
             if hint:
                 error = f"{error} (hint: {hint})"
         return Answer("rejected", status, payload, headers, error)

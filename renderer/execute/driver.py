@@ -24,7 +24,7 @@ from renderer.execute.balance import balance_warnings
 from renderer.execute.budget import Budget
 from renderer.execute.client import ProviderClient
 from renderer.execute.durable import first_error
-from renderer.execute.output import RunOutput
+from renderer.execute.console import RunOutput
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
 from renderer.execute.scheduler import RunOptions, Scheduler
 from renderer.execute.scrub import Scrubber

@@ -30,8 +30,6 @@ from typing import Awaitable, Callable, Mapping
 
 import anyio
 
-from renderer.campaign.durations import format_duration
-
 _EPSILON = 1e-9
 _MIN_WAIT = 0.001
 _RECHECK = 0.02  # while the answer that tells a new window is on its way
@@ -44,12 +42,10 @@ class Throttled(Exception):
 
 
 def wait_text(seconds: float) -> str:
-    """A wait as people read it, absurd ones included."""
+    """A wait as people read it, absurd ones included (this module imports nothing of ours)."""
     if not math.isfinite(seconds):
         return "an unreadable time"
-    if seconds > 366 * 86400:
-        return f"{seconds:.3g} s"
-    return format_duration(seconds)
+    return f"{seconds:.3g} s" if seconds >= 1e6 else f"{seconds:g} s"
 
 
 @dataclass(slots=True)
@@ -125,7 +121,7 @@ class TokenBucket:
 
     def _past_cap(self, seconds: float, what: str) -> bool:
         if seconds > self.max_wait:  # inf and nan alike: nan > x is False, so nan never gets here
-            self.throttle(f"{what} asks to wait {wait_text(seconds)}, more than the {format_duration(self.max_wait)} "
+            self.throttle(f"{what} asks to wait {wait_text(seconds)}, more than the {wait_text(self.max_wait)} "
                           "cap (RENDERER_MAX_WAIT)")
             return True
         return False

@@ -48,17 +48,17 @@ from renderer.execute.client import NOT_SENT, Answer, ProviderClient, route_url
 from renderer.execute.journal import Submission
 from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
-from renderer.execute.outputs import job_duration, outputs_of
+from renderer.execute.job_outputs import job_duration, outputs_of
 from renderer.execute.poller import Poller
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.scrub import keep_fields
 from renderer.execute.settings import ExecSettings
 from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
 from renderer.manifest import Manifest, ManifestEntry
-from renderer.plan.model import Instance, Outputs, Plan
+from renderer.plan.model import Instance, Plan
 from renderer.plan.resolve import Resolved
 from renderer.providers import shapes
-from renderer.providers.base import Price, Route, Status
+from renderer.vocabulary import ApiState, Outputs, Price, Route, Status
 from renderer.providers.shapes import ShapeError
 from renderer.campaign.durations import format_duration
 
@@ -716,12 +716,12 @@ class Scheduler:
         self._end_turn(st)  # its family's factor is known now: the others may go
         self._balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome
-            self._complete(st, route, sub, Status("completed"), payload, None)
+            self._complete(st, route, sub, Status(ApiState.COMPLETED), payload, None)
             return
         try:
             status = module.parse_status(route, payload)
         except ShapeError:
-            status = Status("pending")  # a submit answer is no status answer: the poll reads it
+            status = Status(ApiState.PENDING)  # a submit answer is no status answer: the poll reads it
         if status.state == "completed" and status.result_url or status.state in ("failed", "cancelled"):
             self._complete(st, route, sub, status, payload, None)  # rollups can finish within the request
             return

@@ -10,7 +10,8 @@ JSON value,
   ``MIN_RUN`` (8) or more consecutive characters of any of those forms (a key one
   character short, or split across two fields);
 - every other credential value of the environment (any variable named like a
-  credential: ``secrets``) whole, in the same forms and any case;
+  credential, and the shared store's URL and password: ``secrets``) whole, in the same
+  forms and any case, whichever provider the answer came from;
 - every field whose name says it carries a credential (``Authorization``,
   ``api_key``, ``token``...), whatever its value.
 
@@ -40,6 +41,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from renderer import providers
+from renderer.execute.stateurl import state_secrets
 
 REDACTED = "[redacted]"
 MIN_SECRET = 4  # shorter values would blank out ordinary words
@@ -65,6 +67,7 @@ def secrets_from_env(env: Mapping[str, str], extra: Iterable[str] = ()) -> tuple
     found = {v.strip() for k, v in env.items()
              if isinstance(v, str) and _SECRET_ENV.search(k) and len(v.strip()) >= MIN_NAMED}
     found.update(keys_from_env(env))
+    found.update(state_secrets(env))  # the shared store's URL and its password
     found.update(x for x in extra if isinstance(x, str))
     return tuple(sorted((s for s in found if len(s) >= MIN_SECRET), key=len, reverse=True))
 
@@ -222,7 +225,7 @@ def keep_fields(provider: str, payload: Any) -> Any:
     if not isinstance(payload, Mapping):
         return None
     known = {p.NAME: p for p in providers.all_providers()}
-    allowed = getattr(known.get(provider), "RESPONSE_FIELDS", None)  # optional: a plugin may list none
+    allowed = known[provider].RESPONSE_FIELDS if provider in known else None  # None: the provider lists none
     if allowed is None:
         return dict(payload)
     return {k: payload[k] for k in allowed if k in payload}

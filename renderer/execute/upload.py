@@ -25,7 +25,7 @@ from renderer.execute.limits import Backoff
 from renderer.execute.settings import ExecSettings
 from renderer import providers
 from renderer.providers import shapes
-from renderer.providers.base import Route
+from renderer.vocabulary import Route
 from renderer.providers.protocol import Uploads
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024

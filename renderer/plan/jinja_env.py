@@ -26,7 +26,7 @@ from jinja2 import filters as _filters
 from jinja2.compiler import CodeGenerator, optimizeconst
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 
 @dataclass(frozen=True, slots=True)
 class TemplateLimits:

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 from renderer.campaign import schemas
 
 # where pending values sit (list positions folded into one) and which outputs they are

@@ -20,20 +20,20 @@ from renderer.errors import (
     Invalid,
     LimitError,
     Location,
-    ReferenceError_,
+    BadReference,
     SchemaError,
     UsageError,
     UserError,
-    Warning_,
+    CampaignWarning,
 )
 from renderer.manifest import Manifest
 from renderer.plan.jinja_env import written_size
 from renderer.plan.matrix import Combo, MatrixLimits, expand, instance_id
-from renderer.plan.model import OUTPUT_FIELDS, Action, Instance, Outputs, Plan
+from renderer.plan.model import Action, Instance, Plan
 from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256, link_key
 from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits
-from renderer.providers.base import Pending, Price, PriceContext, Range, is_pending
+from renderer.vocabulary import OUTPUT_FIELDS, Outputs, Pending, Price, PriceContext, Range, is_pending
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
 
@@ -66,7 +66,7 @@ class Planner:
         self.instances: dict[str, Instance] = {}
         self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
-        self.warnings: dict[tuple[Any, ...], list[Warning_]] = {}  # (where, message) -> one per instance
+        self.warnings: dict[tuple[Any, ...], list[CampaignWarning]] = {}  # (where, message) -> one per instance
         self._pending: dict[str, PendingOutputs] = {}
         self._request_chars = 0
         self._links = 0
@@ -129,13 +129,13 @@ class Planner:
             plan = _select(plan, list(select), c, previous)
         return plan
 
-    def _warnings(self) -> tuple[Warning_, ...]:
+    def _warnings(self) -> tuple[CampaignWarning, ...]:
         """One warning per place: a language in a template of 500 instances is said once."""
         out = []
         for found in self.warnings.values():
             first = found[0]
             if len(found) > 1:
-                first = Warning_(f"{first.message} (and in {len(found) - 1} more instance(s))", first.location)
+                first = CampaignWarning(f"{first.message} (and in {len(found) - 1} more instance(s))", first.location)
             out.append(first)
         return tuple(sorted(out, key=lambda w: w.location.sort_key()))
 
@@ -151,7 +151,7 @@ class Planner:
                        f"render has finished, when there is nothing left to cancel; to stop a run's "
                        f"renders use `renderer cancel FILE`")
             where = self.campaign.doc.loc(("jobs", spec.name, "needs"))
-            self.warnings.setdefault((where, message), []).append(Warning_(message, where))
+            self.warnings.setdefault((where, message), []).append(CampaignWarning(message, where))
 
     def _warn_unknown(self, job: CompiledJob, iid: str, body: Any) -> None:
         """Values the docs do not list for this route (a language code): allowed, but said."""
@@ -166,7 +166,7 @@ class Planner:
                 where = self.campaign.doc.loc(("jobs", job.spec.name, "input", name), instance=iid)
                 message = (f"{name}: {value!r} is not one the docs list for {job.spec.endpoint} "
                            f"({', '.join(map(str, values))}); the server may refuse it")
-                self.warnings.setdefault((where.with_instance(None), message), []).append(Warning_(message, where))
+                self.warnings.setdefault((where.with_instance(None), message), []).append(CampaignWarning(message, where))
 
     @staticmethod
     def _reused(iid: str, entry: Any, outputs: dict[str, Any], durations: dict[str, Range | None],
@@ -264,7 +264,7 @@ class Planner:
                 return durations.get(ref.instance)
             return session_durations.get(ref) if isinstance(ref, str) else None
 
-        module = providers.module(spec.route)
+        module = providers.of(spec.route)
         price = module.price(spec.route, body, PriceContext(self.table, estimate, duration_of))
         sha = None if pending else self.renderer.sha256(spec, iid, body)
         action: Action = "run"
@@ -284,7 +284,7 @@ class Planner:
             matched = link.index.get(key, [])
             if not matched:
                 shown = ", ".join(f"{k}={combo.values[k]}" for k in link.shared if k in combo.values) if combo else ""
-                raise ReferenceError_(
+                raise BadReference(
                     f"no instance of {link.upstream!r} matches this one ({shown or 'no shared matrix keys'})",
                     self.campaign.loc("jobs", job.spec.name, "needs", job.spec.needs.index(link.upstream), instance=iid),
                 )
@@ -367,7 +367,7 @@ def _check_pending(value: Any, needs_ids: tuple[str, ...], where: Any) -> None:
     """
     if isinstance(value, Pending):
         if value.instance not in needs_ids or value.output not in OUTPUT_FIELDS:
-            raise ReferenceError_(
+            raise BadReference(
                 f"a value is pending on {value.instance}.{value.output}, which is not an output this instance needs "
                 "(a \\0pending marker written in the campaign?)", where)
     elif isinstance(value, list):

@@ -39,8 +39,7 @@ from renderer.plan.jinja_env import (
     not_json_message,
     written_size,
 )
-from renderer.plan.model import OUTPUT_FIELDS
-from renderer.providers.base import Pending, is_pending
+from renderer.vocabulary import OUTPUT_FIELDS, Pending, is_pending
 
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.S)
 _MARKED = re.compile("\x00pending:([^\x00]*)\\.([A-Za-z_]+)\x00", re.I)

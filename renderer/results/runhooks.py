@@ -185,7 +185,7 @@ MAX_SUMMARY_LINKS = 50
 
 def summary_markdown(plan: Any, data: Mapping[str, Any]) -> str:
     """The run's step summary after the counts: the DAG, then links to the results."""
-    from renderer.plan.report import md_code, plan_mermaid
+    from renderer.plan.views import md_code, plan_mermaid
 
     lines = ["", "**Jobs**", "", plan_mermaid(plan)]
     done = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") == "completed"]
@@ -204,7 +204,7 @@ def _md_link(url: str) -> str:
     """A link to an http(s) result URL; anything else shown as code, never as a link."""
     from urllib.parse import quote
 
-    from renderer.plan.report import md_code
+    from renderer.plan.views import md_code
 
     if url.startswith(("https://", "http://")):
         safe = quote(url, safe=":/?&=%#@+,;~!$'*-._")

@@ -24,7 +24,7 @@ KINDS: tuple[str, ...] = (
     "slow",  # answer after delay_seconds (for client timeouts)
     "drop_before",  # close the connection before processing: nothing happened
     *HTTP_FAULTS,  # 429 and 503 carry Retry-After
-    "rate_limit_exhausted",  # EnhanceCraft only: the key's minute window is used up
+    "rate_limit_exhausted",  # providers with a rate limit only: the key's minute window is used up
     "render_failure",  # accepted and charged, then the render ends FAILED
     "drop_after",  # processed (accepted, charged) but the client gets no answer
 )
@@ -67,7 +67,7 @@ class FaultSettings:
     scope: str = "submissions"
     delay_seconds: float = 2.0
     retry_after_seconds: int = 1
-    # restrict faults to these endpoints ("samsar/video/join_videos"); empty: all of them
+    # restrict faults to these endpoints ("<provider>/<route>"); empty: all of them
     endpoints: tuple[str, ...] = ()
     # Nth read (1-based: status and list reads, uploads) -> kinds
     read_schedule: Mapping[int, tuple[str, ...]] = field(default_factory=dict)

@@ -19,13 +19,13 @@ from collections.abc import AsyncIterator
 from functools import cache
 from importlib import resources
 
-import anyio
 import anyio.lowlevel
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route as HttpRoute
 
 from renderer.sandbox.faults import FaultPlan
+from renderer.sandbox.hostile import trickle
 from renderer.sandbox.state import SandboxState
 
 _BLOCK = 256 * 1024
@@ -72,12 +72,6 @@ async def _huge(size: int) -> AsyncIterator[bytes]:
         await anyio.lowlevel.checkpoint()
 
 
-async def _trickle(body: bytes, interval: float) -> AsyncIterator[bytes]:
-    for i in range(len(body)):
-        yield body[i:i + 1]
-        await anyio.sleep(interval)
-
-
 def _hostile_file(state: SandboxState, plan: FaultPlan, body: bytes, kind: str) -> Response | None:
     settings = state.faults.settings
     for fault in plan.kinds:
@@ -87,7 +81,7 @@ def _hostile_file(state: SandboxState, plan: FaultPlan, body: bytes, kind: str) 
     if "huge_file" in plan:
         return StreamingResponse(_huge(settings.huge_bytes), 200, media_type=kind)
     if "trickle_file" in plan:
-        return StreamingResponse(_trickle(body, settings.trickle_interval), 200, media_type=kind)
+        return StreamingResponse(trickle(body, settings.trickle_interval), 200, media_type=kind)
     return None
 
 

@@ -141,7 +141,7 @@ async def after(state: SandboxState, request: Request, plan: FaultPlan, response
     if "huge_body" in plan:
         return StreamingResponse(_huge(settings.huge_bytes), response.status_code, headers, media_type="application/json")
     if "trickle" in plan:
-        return StreamingResponse(_trickle(body, settings.trickle_interval), response.status_code, headers,
+        return StreamingResponse(trickle(body, settings.trickle_interval), response.status_code, headers,
                                  media_type="application/json")
     return Response(body, response.status_code, headers, media_type="application/json")
 
@@ -155,7 +155,8 @@ def add_headers(state: SandboxState, plan: FaultPlan, response: Response) -> Res
     return response
 
 
-async def _trickle(body: bytes, interval: float) -> AsyncIterator[bytes]:
+async def trickle(body: bytes, interval: float) -> AsyncIterator[bytes]:
+    """``body`` a byte at a time, ``interval`` seconds apart."""
     for i in range(len(body)):
         yield body[i:i + 1]
         await anyio.sleep(interval)

@@ -13,8 +13,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from renderer.plan.model import Instance, Plan
-from renderer.plan.report import MARKDOWN_LIMIT, plan_markdown, summarise
-from renderer.providers.base import Price, Range
+from renderer.plan.views import MARKDOWN_LIMIT, plan_markdown, summarise
+from renderer.vocabulary import Price, Range
 
 from .conftest import cli
 

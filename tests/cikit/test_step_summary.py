@@ -99,8 +99,8 @@ def test_run_appends_its_summary(work: Path):
 
 
 def test_run_summary_names_the_jobs_that_did_not_complete():
-    from renderer.execute.run_report import MAX_SUMMARY_PROBLEMS
-    from renderer.execute.run_report import markdown as _markdown
+    from renderer.execute.outcome import MAX_SUMMARY_PROBLEMS
+    from renderer.execute.outcome import markdown as _markdown
 
     jobs = {f"clip[n={i}]": {"status": "failed", "error": "render failed | twice"} for i in range(MAX_SUMMARY_PROBLEMS + 3)}
     jobs["ok"] = {"status": "completed"}

@@ -143,7 +143,7 @@ def _reviewed_plan(work: Path, tmp_path: Path) -> Path:
 
 def _run_job(work: Path, tmp_path: Path, sandbox, artifact: Path):
     return run_job(WORKFLOW, "run", work, github=PUSH, secrets={"SAMSAR_API_KEY": "sk-test"},
-                   extra_env={"SAMSAR_BASE_URL": sandbox.samsar_base_url, "GITHUB_REF_NAME": "main",
+                   extra_env={"SAMSAR_BASE_URL": sandbox.base_urls["samsar"], "GITHUB_REF_NAME": "main",
                               "RENDERER_EXEC_SETTINGS": FAST_RUN, "HOME": str(tmp_path),
                               "STUB_GH_ARTIFACT": str(artifact)})
 

@@ -54,9 +54,9 @@ def make_sandbox(**kw: Any):
 def env_for(sb: Any, key: str = CANARY) -> dict[str, str]:
     return {
         "SAMSAR_API_KEY": key,
-        "SAMSAR_BASE_URL": sb.samsar_base_url,
+        "SAMSAR_BASE_URL": sb.base_urls["samsar"],
         "ENHANCECRAFT_API_KEY": key,
-        "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url,
+        "ENHANCECRAFT_BASE_URL": sb.base_urls["enhancecraft"],
     }
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from exec_helpers import FAST, FILES_ALLOWED, args_for, make_sandbox, write_campaign
+from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -190,7 +190,7 @@ def _forbidden(key: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def shared_sandbox():
-    with make_sandbox(enhancecraft_tier="enterprise") as sb:
+    with make_sandbox(provider_settings={"enhancecraft": {"tier": "enterprise"}}) as sb:
         yield sb
 
 
@@ -206,8 +206,7 @@ def test_no_run_of_a_key_reaches_any_file_or_output(shared_sandbox, answer):
     root = Path(tempfile.mkdtemp(prefix="scrub-"))
     try:
         path = write_campaign(root, CAMPAIGN)
-        env = {"SAMSAR_API_KEY": samsar, "SAMSAR_BASE_URL": sb.samsar_base_url, "ENHANCECRAFT_API_KEY": enhancecraft,
-               "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url, "GITHUB_STEP_SUMMARY": str(root / "summary.md"),
+        env = {**env_for(sb, samsar), "ENHANCECRAFT_API_KEY": enhancecraft, "GITHUB_STEP_SUMMARY": str(root / "summary.md"),
                **FILES_ALLOWED}
         out = io.StringIO()
         code = run(**args_for(path, junit=str(root / "junit.xml")), out=out, env=env, exec_settings=FAST)

@@ -12,7 +12,7 @@ from exec_helpers import FAST_JSON, counters, env_for, make_sandbox, write_campa
 from jsonschema import Draft202012Validator
 
 from renderer.cli import main
-from renderer.plan.report import PLAN_JSON_SCHEMA
+from renderer.campaign.schemas import PLAN_SCHEMA, load_schema
 
 NAMES_CAMPAIGN = """
 version: 1
@@ -199,7 +199,7 @@ teaser[city=tokyo]  samsar/video/image_list_to_video  (changed)
     code, out, err = cli("plan", str(path), "--json", "--show-inputs", env={})
     assert code == 0, err
     doc = json.loads(out)
-    Draft202012Validator(PLAN_JSON_SCHEMA).validate(doc)
+    Draft202012Validator(load_schema(PLAN_SCHEMA)).validate(doc)
     by_id = {j["id"]: j for j in doc["jobs"]}
     assert "body" not in by_id["stills[city=lisbon]"]  # reused: nothing is sent
     assert by_id["teaser[city=tokyo]"]["change"] == {"reason": "its request changed", "fields": [

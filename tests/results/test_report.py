@@ -15,7 +15,7 @@ from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, w
 
 from renderer.cli import main
 from renderer.commands.run import run
-from renderer.results.report import ReportInput, render
+from renderer.results.html_report import ReportInput, render
 
 CAMPAIGN = """
 version: 1

@@ -17,7 +17,7 @@ IMAGE = ("/image/enhance", {"image_url": "https://cdn.example.com/a.png", "resol
 
 def hostile(make_sandbox, clients, **settings):
     sb = make_sandbox(faults=FaultSettings(**settings))
-    return sb, clients(sb.samsar_base_url)
+    return sb, clients(sb.base_urls["samsar"])
 
 
 def test_the_control_route_takes_hostile_settings(sandbox, clients) -> None:

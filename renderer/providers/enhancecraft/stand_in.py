@@ -1,8 +1,9 @@
-"""EnhanceCraft: multipart upload, jobs, job status, and the published per-tier rate limits.
+"""The sandbox's EnhanceCraft: multipart upload, jobs, job status.
 
-Every authenticated answer carries the X-RateLimit-* headers. A key's requests are
-counted in fixed one-minute windows (and a month, for the tiers that have one); a
-request over the limit gets 429 with Retry-After and uses no quota.
+Its published per-tier rate limits come from the provider's ``rate_tier``: the
+sandbox's gateway counts a key's requests in fixed one-minute windows (and a month,
+for the tiers that have one), answers 429 with Retry-After over the limit, and adds
+the X-RateLimit-* headers to every authenticated answer.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
-from renderer.providers import enhancecraft as ec_provider
 from renderer.sandbox.faults import FaultPlan
-from renderer.sandbox.pipeline import Admission, Process, bearer, detail, endpoint, handle, key_is_valid, ok
-from renderer.sandbox.state import COMPLETED, FAILED, PENDING, SandboxState, Session, iso, owner_of
+from renderer.sandbox.gateway import key_is_valid
+from renderer.sandbox.pipeline import Admission, Process, bearer, detail, handle, ok
+from renderer.sandbox.session import COMPLETED, FAILED, PENDING, Session, iso, owner_of
+from renderer.sandbox.state import SandboxState
 from renderer.sandbox.submit import Accepted, Call, submission
+from renderer.vocabulary import Route
 
 MOUNT = "/enhancecraft"
-JOB_ROUTE = ec_provider.ROUTES[0]
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
 
@@ -32,17 +34,7 @@ def gate(state: SandboxState, request: Request, plan: FaultPlan) -> Admission:
         return Admission(reject=detail(401, "Not authenticated"))
     if not key_is_valid(state, key):
         return Admission(reject=detail(401, "Invalid API key"))
-    owner = owner_of(key)
-    limiter = state.enhancecraft_limiter
-    if "rate_limit_exhausted" in plan:
-        state.counters.faults["rate_limit_exhausted"] += 1
-        limiter.exhaust(owner)
-    verdict = limiter.hit(owner)
-    if not verdict.allowed:
-        state.counters.rate_limited += 1
-        headers = {**verdict.headers, "Retry-After": str(verdict.retry_after)}
-        return Admission(reject=detail(429, f"Rate limit exceeded: {limiter.per_minute} requests per minute"), headers=headers)
-    return Admission(owner, headers=verdict.headers)
+    return Admission(owner_of(key))
 
 
 # -- upload -----------------------------------------------------------------------------
@@ -170,22 +162,23 @@ def _job_status(state: SandboxState, label: str) -> Process:
     return process
 
 
-def routes(state: SandboxState) -> list[HttpRoute]:
-    upload, create = _upload(state), submission(state, JOB_ROUTE, _create_job, style=detail)
-    status_path = JOB_ROUTE.status_path.replace("{id}", "{job_id}")
+def routes(state: SandboxState, job_route: Route, upload_path: str) -> dict[str, list[HttpRoute]]:
+    """Its routes, mounted under /enhancecraft."""
+    upload, create = _upload(state), submission(state, job_route, _create_job, style=detail)
+    status_path = job_route.status_path.replace("{id}", "{job_id}")
     read = _job_status(state, f"GET {MOUNT}{status_path}")
 
     async def post_upload(request: Request) -> Response:
         return await handle(state, request, gate, upload, endpoint="enhancecraft/upload", style=detail)
 
     async def post_job(request: Request) -> Response:
-        return await handle(state, request, gate, create, endpoint=JOB_ROUTE.endpoint, submission=True, style=detail)
+        return await handle(state, request, gate, create, endpoint=job_route.endpoint, submission=True, style=detail)
 
     async def get_job(request: Request) -> Response:
         return await handle(state, request, gate, read, style=detail)
 
-    return [
-        endpoint(state, "POST", MOUNT, ec_provider.UPLOAD_PATH, post_upload),
-        endpoint(state, "POST", MOUNT, JOB_ROUTE.path, post_job),
-        endpoint(state, "GET", MOUNT, status_path, get_job),
-    ]
+    return {MOUNT: [
+        HttpRoute(upload_path, post_upload, methods=["POST"]),
+        HttpRoute(job_route.path, post_job, methods=["POST"]),
+        HttpRoute(status_path, get_job, methods=["GET"]),
+    ]}

@@ -8,7 +8,7 @@ from typing import Any, TextIO
 
 from renderer.execute.scheduler import RunOptions
 from renderer.manifest import Manifest, ManifestEntry
-from renderer.plan.report import md_code
+from renderer.plan.views import md_code
 
 MAX_PROBLEM_LINES = 20
 MAX_SUMMARY_PROBLEMS = 50  # a step summary is for people: the manifest has the rest

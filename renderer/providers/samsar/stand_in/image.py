@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
-from renderer.providers import samsar as samsar_provider
+from renderer.providers.samsar.routes import ROUTES
+from renderer.providers.samsar.stand_in.common import gate, rollup_images
+from renderer.providers.samsar.stand_in.video import submit_route
 from renderer.sandbox.faults import FaultPlan
-from renderer.sandbox.pipeline import Process, endpoint, handle, message, ok, samsar_gate
-from renderer.sandbox.samsar_video import submit_route
-from renderer.sandbox.state import COMPLETED, FAILED, PENDING, SandboxState, Session, iso
+from renderer.sandbox.pipeline import Process, handle, message, ok
+from renderer.sandbox.session import COMPLETED, FAILED, PENDING, Session, iso
+from renderer.sandbox.state import SandboxState
 from renderer.sandbox.submit import Accepted, Call, Handler
-from renderer.sandbox.validation import rollup_images
 
 _IMAGE_KINDS = ("image",)
 _PROVIDER = "NANOBANANA"
@@ -206,13 +207,13 @@ def _image_list(state: SandboxState) -> Process:
 def routes(state: SandboxState) -> list[HttpRoute]:
     out = [
         submit_route(state, r, HANDLERS[r.family])
-        for r in samsar_provider.ROUTES
+        for r in ROUTES
         if r.family in HANDLERS
     ]
     listing = _image_list(state)
 
     async def image_list(request: Request) -> Response:
-        return await handle(state, request, samsar_gate, listing)
+        return await handle(state, request, gate, listing)
 
-    out.append(endpoint(state, "GET", "/v1", "/image/list", image_list))
+    out.append(HttpRoute("/image/list", image_list, methods=["GET"]))
     return out

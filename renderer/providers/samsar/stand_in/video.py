@@ -9,18 +9,20 @@ a join is the sum of its parts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
-from renderer.providers import samsar as samsar_provider
-from renderer.providers.base import Route
-from renderer.sandbox.pipeline import endpoint, handle, samsar_gate
-from renderer.sandbox.state import CANCELLED, COMPLETED, PENDING, SandboxState, Session
+from renderer.providers.samsar.routes import ROUTES
+from renderer.providers.samsar.stand_in.common import gate, source_id
+from renderer.sandbox.pipeline import handle
+from renderer.sandbox.session import CANCELLED, COMPLETED, PENDING, Session
+from renderer.sandbox.state import SandboxState
 from renderer.sandbox.submit import Accepted, Call, Handler, submission
-from renderer.sandbox.validation import source_id
+from renderer.vocabulary import Route
 
 _PREFIX = {
     "text_to_video": "vid_", "image_list_to_video": "vid_img_", "translate": "vid_tr_",
@@ -221,19 +223,30 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+def _with_external_user(handler: Handler) -> Handler:
+    """external_users routes need the `external_user` beside `input` (the schema checks `input` only)."""
+
+    def checked(call: Call) -> Response | Accepted:
+        if "external_user" in call.route.job_keys and not isinstance(call.body.get("external_user"), Mapping):
+            return call.style(400, "missing required field external_user")
+        return handler(call)
+
+    return checked
+
+
 def submit_route(state: SandboxState, route: Route, handler: Handler) -> HttpRoute:
-    process = submission(state, route, handler)
+    process = submission(state, route, _with_external_user(handler))
 
     async def post(request: Request) -> Response:
-        return await handle(state, request, samsar_gate, process, endpoint=route.endpoint, submission=True)
+        return await handle(state, request, gate, process, endpoint=route.endpoint, submission=True)
 
-    return endpoint(state, "POST", f"/{route.api_version}", route.path, post)
+    return HttpRoute(route.path, post, methods=["POST"])
 
 
 def routes(state: SandboxState, version: str) -> list[HttpRoute]:
     """The video submission routes served under /v1 or /v2."""
     return [
         submit_route(state, r, HANDLERS[r.family])
-        for r in samsar_provider.ROUTES
+        for r in ROUTES
         if r.family in HANDLERS and r.api_version == version
     ]

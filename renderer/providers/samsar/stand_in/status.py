@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
+from renderer.providers.samsar.stand_in.common import gate
+from renderer.providers.samsar.stand_in.image import image_payload, parse_limit
 from renderer.sandbox.faults import FaultPlan
-from renderer.sandbox.pipeline import Endpoint, Process, endpoint, handle, message, ok, open_gate, samsar_gate
-from renderer.sandbox.samsar_image import image_payload, parse_limit
-from renderer.sandbox.state import COMPLETED, FAILED, PENDING, SandboxState, Session
+from renderer.sandbox.pipeline import Endpoint, Process, handle, message, ok, open_gate
+from renderer.sandbox.session import COMPLETED, FAILED, PENDING, Session
+from renderer.sandbox.state import SandboxState
 
 Shape = Callable[[Session, float], dict[str, Any]]
 COMPLETED_LIST_CAP = 5000
@@ -147,7 +150,7 @@ _LABELS = {"SEEDANCEI2V": "Seedance 1.5", "HAPPYHORSEI2V": "Happy Horse 1.0 I2V"
 _COMPONENTS = {"pipeline": 4, "inference": 4, "image_gen_edit": 2, "speech": 2, "music": 2, "effects_and_lipsync": 2}
 
 
-def supported_models(table: dict[str, Any]) -> dict[str, Any]:
+def supported_models(table: Mapping[str, Any]) -> dict[str, Any]:
     """GET /video/supported_models, with video prices read from the one price table."""
     samsar = table["samsar"]
     videos = []
@@ -173,19 +176,19 @@ def routes(state: SandboxState, version: str) -> list[HttpRoute]:
             ("/video/list_completed_video_sessions", _completed_list(state)),
         ]
     readers.append(("/credits", _credits(state)))
-    out = [endpoint(state, "GET", mount, path, _authed(state, process)) for path, process in readers]
+    out = [HttpRoute(path, _authed(state, process), methods=["GET"]) for path, process in readers]
     if version == "v1":
         models = supported_models(state.table)
         out += [
-            endpoint(state, "GET", mount, "/supported_fonts", _public(state, FONTS)),
-            endpoint(state, "GET", mount, "/video/supported_models", _public(state, models)),
+            HttpRoute("/supported_fonts", _public(state, FONTS), methods=["GET"]),
+            HttpRoute("/video/supported_models", _public(state, models), methods=["GET"]),
         ]
     return out
 
 
 def _authed(state: SandboxState, process: Process) -> Endpoint:
     async def get(request: Request) -> Response:
-        return await handle(state, request, samsar_gate, process)
+        return await handle(state, request, gate, process)
 
     return get
 

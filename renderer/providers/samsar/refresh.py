@@ -3,7 +3,7 @@
 ``GET {SAMSAR_BASE_URL}/video/supported_models`` (no key needed) lists the models
 ``/video/text_to_video`` accepts, each video model with its ``basePrice`` in
 credits/sec and its ``optionalAddons.express_cta_generation`` surcharge. This
-command sets them beside ``renderer/providers/prices.json`` and the image models
+command sets them beside ``renderer/providers/samsar/prices.json`` and the image models
 the request schemas accept, prints one table, and exits 1 when anything drifted
 (a model added or removed, a price changed) so a scheduled CI job can flag it.
 It never edits prices.json: a person updates the table and its ``as_of`` date.
@@ -21,9 +21,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from renderer import providers
 from renderer.errors import ApiError, ConfigError, TransportError
-from renderer.providers import samsar
+from renderer.providers.defaults import package_json, package_schemas
+from renderer.providers.samsar import routes as samsar
 
 PATH = "/video/supported_models"
 TIMEOUT = httpx.Timeout(15.0)
@@ -55,7 +55,7 @@ def refresh(out: TextIO, env: Mapping[str, str], client: httpx.Client | None = N
     url = base.rstrip("/") + PATH
     shown = _without_userinfo(url)
     payload = fetch(url, shown, client)
-    table = providers.price_table()["samsar"]
+    table = package_json("renderer.providers.samsar", "prices.json")["samsar"]
     rows = compare(payload, table, accepted_image_models())
     write_report(out, shown, table.get("as_of", "?"), rows)
     return 1 if any(r.drift for r in rows) else 0
@@ -122,7 +122,7 @@ def compare(payload: Any, table: Mapping[str, Any], image_models: tuple[str, ...
 
 
 def write_report(out: TextIO, shown: str, as_of: str, rows: list[Row]) -> None:
-    out.write(f"Samsar models: GET {shown}\nagainst renderer/providers/prices.json (as of {as_of})\n\n")
+    out.write(f"Samsar models: GET {shown}\nagainst renderer/providers/samsar/prices.json (as of {as_of})\n\n")
     header = ("kind", "model", "built-in", "API", "status")
     cells = [header] + [(r.kind, r.model, _cell(r.ours), _cell(r.theirs), r.status) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
@@ -138,18 +138,17 @@ def write_report(out: TextIO, shown: str, as_of: str, rows: list[Row]) -> None:
     counts = {s: sum(1 for r in drift if r.status == s) for s in ("added", "removed", "price changed")}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     out.write(
-        f"drift: {summary}. Update renderer/providers/prices.json (and its as_of date) and the "
+        f"drift: {summary}. Update renderer/providers/samsar/prices.json (and its as_of date) and the "
         "video_model/image_model lists of the request schemas.\n"
     )
 
 
 def accepted_image_models() -> tuple[str, ...] | None:
     """The image_model keys the text_to_video request schema accepts, if it lists them."""
-    from renderer.campaign import schemas
-
+    route = next(r for r in samsar.ROUTES if r.endpoint == "samsar/video/text_to_video")
     try:
-        schema = schemas.load_schema(providers.ROUTES["samsar/video/text_to_video"].schema)
-    except (OSError, ValueError):  # pragma: no cover - a broken install
+        schema = package_schemas("renderer.providers.samsar")[route.schema]
+    except (OSError, ValueError, KeyError):  # pragma: no cover - a broken install
         return None
     node = (schema.get("$defs") or {}).get("image_model") or (schema.get("properties") or {}).get("image_model")
     found = _first_enum(node)

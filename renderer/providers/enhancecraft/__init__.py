@@ -4,37 +4,22 @@ A campaign names ``input_key`` (already uploaded) or ``input_file`` (a local
 path, relative to the campaign, that the executor uploads first through
 ``POST /api/v1/upload/api``). Credit prices of the paid operations are not
 published, so they are unknown until a campaign's ``pricing`` gives them.
+
+The package holds all of EnhanceCraft: this module (the provider as registered),
+``prices.json``, ``campaign.json``, ``schemas/`` and ``stand_in`` (the sandbox's
+EnhanceCraft, which enforces the published tier through ``rate_tier``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from renderer.providers import shapes
-from renderer.providers.base import (
-    Price,
-    PriceContext,
-    Range,
-    Route,
-    Status,
-    add_ranges,
-    bearer,
-    builtin_prices,
-    credits_from,
-)
-from renderer.providers.protocol import (
-    Balance,
-    BatchRead,
-    CampaignSchemaParts,
-    Cancel,
-    RateTier,
-    Reconciliation,
-    Uploads,
-)
+from renderer.providers.defaults import bearer, credits_from, package_json, package_schemas
+from renderer.providers.protocol import CampaignSchemaParts, RateTier, StandIn, Uploads
+from renderer.vocabulary import ApiState, Price, PriceContext, Range, Route, Status, add_ranges
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -98,10 +83,6 @@ def parse_submit(route: Route, payload: Any) -> str | None:
     return None
 
 
-def base_url_hint(base_url: str) -> str | None:
-    return None
-
-
 def status_request(route: Route, request_id: str) -> tuple[str, dict[str, str]]:
     return route.status_path.replace("{id}", quote(request_id, safe="")), {}
 
@@ -112,60 +93,53 @@ def parse_status(route: Route, payload: Any) -> Status:
     raw = (shapes.status_text(payload.get("status")) or "queued").lower()
     if raw == "completed":
         url = shapes.storage_path(payload["output_url"], "output_url") if payload.get("output_url") is not None else None
-        return Status("completed", url, (url,) if url else ())
+        return Status(ApiState.COMPLETED, url, (url,) if url else ())
     if raw == "failed":
-        return Status("failed", error=shapes.text(payload.get("error_message")) or "job failed")
-    return Status("pending")
+        return Status(ApiState.FAILED, error=shapes.text(payload.get("error_message")) or "job failed")
+    return Status(ApiState.PENDING)
 
 
 def credits_charged(headers: Mapping[str, str], payload: Any) -> float | None:
     return credits_from(headers, payload)
 
 
-def auth_headers(api_key: str) -> dict[str, str]:
-    return bearer(api_key)
-
-
-def output_duration(route: Route, body: Any, charged: float | None, table: Mapping[str, Any]) -> float | None:
-    return None  # images
+auth_headers = bearer
 
 
 def default_prices() -> Mapping[str, Any]:
-    return {"enhancecraft": builtin_prices()["enhancecraft"]}
+    """Its prices (prices.json): operations, and the published requests per minute of each tier."""
+    table: Mapping[str, Any] = package_json(__name__, "prices.json")
+    return table
 
 
 DEFAULT_TIER = "pro"  # the lowest tier with API access, when a campaign names none
+MONTHLY_REQUESTS = {"pro": 50_000, "business": 200_000, "enterprise": None}  # the docs' quotas; None: unlimited
 
 
 def rate_tier(conf: Mapping[str, Any], table: Mapping[str, Any]) -> RateTier | None:
     """The published limit of the campaign's tier (`providers.enhancecraft.tier`)."""
     tier = conf.get("tier", DEFAULT_TIER)
-    return RateTier(tier, table["enhancecraft"]["tiers_requests_per_minute"].get(tier))
+    return RateTier(tier, table["enhancecraft"]["tiers_requests_per_minute"].get(tier), MONTHLY_REQUESTS.get(tier))
 
 
-BATCH_READS: tuple[BatchRead, ...] = ()
-RECONCILIATION: Reconciliation | None = None
 UPLOADS = Uploads(field="input_file", key_field="input_key", path=UPLOAD_PATH, part="file", answer_key="storage_key")
-CANCEL: Cancel | None = None
-BALANCE: Balance | None = None  # the docs name no balance route
-PRICE_REFRESH = None
+# No batch reads, reconciliation, cancel, balance route or price refresh: the docs name none.
 
 
 def campaign_schema(routes: Mapping[str, Route]) -> CampaignSchemaParts:
-    parts = json.loads(resources.files("renderer.providers").joinpath("enhancecraft.campaign.json").read_text("utf-8"))
+    parts = package_json(__name__, "campaign.json")
     return CampaignSchemaParts(parts["settings"], parts["pricing"], parts["rules"])
 
 
 def schemas() -> Mapping[str, Mapping[str, Any]]:
-    return {}  # its request schema ships in renderer/schemas
+    """Its request schema (``schemas/``), by file name."""
+    return package_schemas(__name__)
 
 
-SANDBOX_BASE_PATH = "/enhancecraft"
+def _stand_in(state: SandboxState) -> Mapping[str, Sequence[BaseRoute]]:
+    from renderer.providers.enhancecraft import stand_in
+
+    return stand_in.routes(state, ROUTES[0], UPLOAD_PATH)
 
 
-def sandbox_routes(state: SandboxState) -> Sequence[BaseRoute]:
-    from starlette.routing import Mount
-
-    from renderer.sandbox import enhancecraft as stand_in
-
-    return [Mount(stand_in.MOUNT, routes=stand_in.routes(state))]
+SANDBOX = StandIn("/enhancecraft", _stand_in, error=lambda text: {"detail": text})  # FastAPI's error shape

@@ -4,116 +4,41 @@ Routes, prices and status shapes are taken from ``shared/api-docs``. Where the
 official client ``samsar-js`` calls a different path than the docs
 (``video/create``, ``image/enhance_and_generate_rollup_banner``) both are routes
 here, the client's marked ``alias_of`` the documented one.
+
+The package holds all of Samsar: this module (the provider as registered: pricing,
+answers, capabilities), ``routes`` (who it is, its routes), ``prices.json``,
+``campaign.json`` (its parts of the campaign schema), ``schemas/`` (request schemas),
+``refresh`` (``renderer pricing refresh``) and ``stand_in`` (the sandbox's Samsar).
 """
 
 from __future__ import annotations
 
-import json
+import copy
 from collections.abc import Callable, Mapping, Sequence
-from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
 from renderer.providers import shapes
-from renderer.providers.base import (
-    Pending,
-    Price,
-    PriceContext,
-    Range,
-    Route,
-    Status,
-    StatusState,
-    add_ranges,
-    bearer,
-    builtin_prices,
-    credits_from,
-)
-from renderer.providers.protocol import Balance, BatchRead, CampaignSchemaParts, Cancel, RateTier, Reconciliation
+from renderer.providers.defaults import bearer, credits_from, package_json, package_schemas
+from renderer.providers.protocol import Balance, BatchRead, CampaignSchemaParts, Cancel, Reconciliation, StandIn
+from renderer.providers.samsar.routes import DEFAULT_BASE_URL as DEFAULT_BASE_URL
+from renderer.providers.samsar.routes import ENV_BASE_URL as ENV_BASE_URL
+from renderer.providers.samsar.routes import ENV_KEY as ENV_KEY
+from renderer.providers.samsar.routes import NAME as NAME
+from renderer.providers.samsar.routes import ROUTES as ROUTES
+from renderer.providers.samsar.routes import SOURCE_KEYS as SOURCE_KEYS
+from renderer.providers.samsar.routes import TITLE as TITLE
+from renderer.vocabulary import ApiState, Pending, Price, PriceContext, Range, Route, Status, add_ranges
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from renderer.sandbox.state import SandboxState
 
-NAME = "samsar"
-TITLE = "Samsar"  # as people write it
-ENV_KEY = "SAMSAR_API_KEY"
-ENV_BASE_URL = "SAMSAR_BASE_URL"
-DEFAULT_BASE_URL = "https://api.samsar.one/v1"
-
-_VIDEO = ("webhookUrl",)
-_EXTERNAL = ("external_user", "webhookUrl")
-
-
-def _video(route: str, family: str, *, path: str | None = None, schema: str | None = None, **kw: Any) -> Route:
-    external = route.startswith("external_users/")
-    return Route(
-        endpoint=f"samsar/{route}",
-        provider=NAME,
-        path=path or f"/{route.removeprefix('v2/')}",
-        schema=schema or f"samsar.{route.replace('/', '.')}.schema.json",
-        family=family,
-        wrap_input=True,
-        job_keys=_EXTERNAL if external else _VIDEO,
-        status_path="/external_users/status" if external else "/status",
-        **kw,
-    )
-
-
-def _image(route: str, family: str, **kw: Any) -> Route:
-    kw.setdefault("schema", f"samsar.{route.replace('/', '.')}.schema.json")
-    return Route(
-        endpoint=f"samsar/{route}", provider=NAME, path=f"/{route}", family=family,
-        status_path="/image/status", **kw,
-    )
-
-
-ROUTES: tuple[Route, ...] = (
-    _video("video/text_to_video", "text_to_video"),
-    _video("video/create", "text_to_video", schema="samsar.video.text_to_video.schema.json",
-           alias_of="samsar/video/text_to_video", note="the path samsar-js calls for text-to-video"),
-    _video("video/image_list_to_video", "image_list_to_video"),
-    _video("video/translate_video", "translate"),
-    _video("video/retranslate_video", "translate", schema="samsar.video.translate_video.schema.json",
-           alias_of="samsar/video/translate_video"),
-    _video("video/join_videos", "join"),
-    _video("video/clone", "clone"),
-    _video("v2/video/clone", "clone", schema="samsar.video.clone.schema.json", api_version="v2",
-           alias_of="samsar/video/clone"),
-    _video("video/add_subtitles", "subtitles"),
-    _video("video/remove_subtitles", "subtitles"),
-    _video("video/add_outro_image", "outro_footer"),
-    _video("video/update_outro_image", "outro_footer"),
-    _video("video/update_footer_image", "outro_footer"),
-    _video("video/cancel_render", "cancel", creates_session=False),
-    Route(
-        endpoint="samsar/video/create_movie", provider=NAME, path="/video/create_movie",
-        schema="samsar.video.create_movie.schema.json", family="create_movie", wrap_input=True,
-        job_keys=_VIDEO, status_path="/video/status",
-    ),
-    _video("external_users/text_to_video", "text_to_video"),
-    _video("external_users/image_list_to_video", "image_list_to_video"),
-    _video("external_users/add_outro_image", "outro_footer"),
-    _video("external_users/update_outro_image", "outro_footer"),
-    _video("external_users/update_footer_image", "outro_footer"),
-    _video("external_users/translate_video", "translate"),
-    _video("external_users/join_videos", "join"),
-    _image("image/enhance", "image_enhance"),
-    _image("image/remove_branding", "image_remove_branding"),
-    _image("image/add_image_set", "image_add_image_set"),
-    _image("image/create_rollup_banner", "image_rollup"),
-    _image("image/create_rollup_banner_with_enhance", "image_rollup_enhance"),
-    _image("image/enhance_and_generate_rollup_banner", "image_rollup_enhance",
-           schema="samsar.image.create_rollup_banner_with_enhance.schema.json",
-           alias_of="samsar/image/create_rollup_banner_with_enhance",
-           note="the path samsar-js calls for rollup-with-enhance"),
-)
-
 # Aliases the docs give for image_list_to_video's express CTA switch.
 EXPRESS_CTA_KEYS = (
     "express_cta_generation", "expressCtaGeneration", "auto_generate_cta_text",
     "autoGenerateCtaText", "generate_cta_texts", "generateCtaTexts",
 )
-SOURCE_KEYS = ("videoSessionId", "request_id", "session_id")  # the session a follow-up acts on
 Pricer = Callable[[Route, Mapping[str, Any], PriceContext], Price]
 
 
@@ -368,8 +293,9 @@ def status_request(route: Route, request_id: str) -> tuple[str, dict[str, str]]:
     return route.status_path, {"request_id": request_id}
 
 
-_STATES: dict[str, StatusState] = {
-    "COMPLETED": "completed", "FAILED": "failed", "CANCELLED": "cancelled", "CANCELED": "cancelled",
+_STATES: dict[str, ApiState] = {
+    "COMPLETED": ApiState.COMPLETED, "FAILED": ApiState.FAILED,
+    "CANCELLED": ApiState.CANCELLED, "CANCELED": ApiState.CANCELLED,
 }
 _URL_KEYS = ("result_url", "videoLink", "remoteURL")
 
@@ -382,15 +308,15 @@ def parse_status(route: Route, payload: Any) -> Status:
     if not isinstance(payload, Mapping):
         raise shapes.ShapeError(f"the status answer is {type(payload).__name__}, not an object")
     raw = (shapes.status_text(payload.get("status")) or "PENDING").upper()
-    state = _STATES.get(raw, "pending")
-    if state == "pending":
-        return Status("pending")
-    if state == "failed":
+    state = _STATES.get(raw, ApiState.PENDING)
+    if state == ApiState.PENDING:
+        return Status(ApiState.PENDING)
+    if state == ApiState.FAILED:
         error = next((shapes.text(payload.get(k)) for k in ("expressGenerationError", "message", "details")
                       if shapes.text(payload.get(k))), None)
-        return Status("failed", error=error or "render failed")
-    if state == "cancelled":
-        return Status("cancelled")
+        return Status(ApiState.FAILED, error=error or "render failed")
+    if state == ApiState.CANCELLED:
+        return Status(ApiState.CANCELLED)
     urls = shapes.urls(payload.get("result_urls"), "result_urls")
     url = None
     for key in _URL_KEYS:
@@ -403,7 +329,7 @@ def parse_status(route: Route, payload: Any) -> Status:
     url = url or (urls[0] if urls else None)
     if url and not urls:
         urls = (url,)
-    return Status("completed", url, urls, shapes.optional_url(payload.get("thumbnail_url")))
+    return Status(ApiState.COMPLETED, url, urls, shapes.optional_url(payload.get("thumbnail_url")))
 
 
 def credits_charged(headers: Mapping[str, str], payload: Any) -> float | None:
@@ -411,8 +337,7 @@ def credits_charged(headers: Mapping[str, str], payload: Any) -> float | None:
     return credits_from(headers, payload)
 
 
-def auth_headers(api_key: str) -> dict[str, str]:
-    return bearer(api_key)
+auth_headers = bearer
 
 
 # -- durations, prices, limits -------------------------------------------------
@@ -438,12 +363,12 @@ def output_duration(route: Route, body: Any, charged: float | None, table: Mappi
 
 
 def default_prices() -> Mapping[str, Any]:
-    table = builtin_prices()
-    return {"samsar": table["samsar"], "samsar_create_movie": table["samsar_create_movie"]}
+    """Its prices (prices.json): `samsar` and the older `samsar_create_movie`."""
+    table: Mapping[str, Any] = package_json(__name__, "prices.json")
+    return table
 
 
-def rate_tier(conf: Mapping[str, Any], table: Mapping[str, Any]) -> RateTier | None:
-    return None  # Samsar publishes no rate limits
+# Samsar publishes no rate limits: no `rate_tier` (a campaign may set requests_per_minute).
 
 
 # -- capabilities ----------------------------------------------------------------
@@ -490,8 +415,6 @@ CASE_TYPES = {
 RECONCILIATION = Reconciliation(
     IMAGE_LIST_PATH, CASE_TYPES, lambda route: _is_image(route) and route.family in CASE_TYPES, _sessions)
 
-UPLOADS = None
-
 _CANCEL_ROUTE = next(r for r in ROUTES if r.endpoint == "samsar/video/cancel_render")
 CANCEL = Cancel(
     _CANCEL_ROUTE,
@@ -502,7 +425,7 @@ CANCEL = Cancel(
 
 
 def _refresh(out: TextIO, env: Mapping[str, str]) -> int:
-    from renderer.providers.samsar_refresh import refresh
+    from renderer.providers.samsar.refresh import refresh
 
     return refresh(out, env)
 
@@ -515,29 +438,21 @@ PRICE_REFRESH = _refresh
 
 def campaign_schema(routes: Mapping[str, Route]) -> CampaignSchemaParts:
     """Samsar's settings and prices, and its rules for the keys beside `input`."""
-    parts = json.loads(resources.files("renderer.providers").joinpath("samsar.campaign.json").read_text("utf-8"))
+    parts = copy.deepcopy(package_json(__name__, "campaign.json"))
     without_webhook = sorted(e for e, r in routes.items() if "webhookUrl" not in r.job_keys)
     parts["rules"][1]["if"]["properties"]["endpoint"]["enum"] = without_webhook
     return CampaignSchemaParts(parts["settings"], parts["pricing"], parts["rules"])
 
 
 def schemas() -> Mapping[str, Mapping[str, Any]]:
-    return {}  # its request schemas ship in renderer/schemas
+    """Its request schemas (``schemas/``), by file name."""
+    return package_schemas(__name__)
 
 
-SANDBOX_BASE_PATH = "/v1"
+def _stand_in(state: SandboxState) -> Mapping[str, Sequence[BaseRoute]]:
+    from renderer.providers.samsar import stand_in
+
+    return stand_in.routes(state)
 
 
-def sandbox_routes(state: SandboxState) -> Sequence[BaseRoute]:
-    from starlette.routing import Mount
-
-    from renderer.sandbox import samsar_image, samsar_status, samsar_video
-
-    return [
-        # Status routes first: the router scans in order and polls outnumber submissions.
-        Mount("/v1", routes=[
-            *samsar_status.routes(state, "v1"), *samsar_video.routes(state, "v1"), *samsar_image.routes(state),
-        ]),
-        Mount("/v2", routes=[*samsar_status.routes(state, "v2"), *samsar_video.routes(state, "v2")]),
-    ]
-
+SANDBOX = StandIn("/v1", _stand_in)  # and /v2 beside it, as on the real host

@@ -12,8 +12,7 @@ from typing import Any, Mapping
 
 from renderer import providers
 from renderer.execute.journal import Submission
-from renderer.plan.model import Outputs
-from renderer.providers.base import Price, Route
+from renderer.vocabulary import Outputs, Price, Route
 
 
 def job_duration(route: Route, body: Any, price: Price, charged: float | None, table: Mapping[str, Any]) -> float | None:

@@ -1,18 +1,24 @@
-"""The small records every provider shares (what a provider offers: ``protocol.Provider``).
+"""The shared vocabulary: the records campaign, plan, execution, manifest and providers all speak.
 
-Prices are ``Range`` values so that what the docs leave to the server (the length
-of an image-list video, how many rollup tiles need enhancing) is carried as
-``{min, max}`` instead of a guess; ``None`` means unknown, never zero.
+- ``Range``: a closed interval of credits or seconds. Prices are ranges so that what the
+  docs leave to the server (the length of an image-list video, how many rollup tiles
+  need enhancing) is carried as ``{min, max}`` instead of a guess; ``None`` means
+  unknown, never zero.
+- ``Price`` / ``PriceContext``: what a provider's ``price`` answers, and what it may look at.
+- ``Pending``: an upstream output known only at run time.
+- ``Route``: one API route that creates work, as a campaign names it.
+- ``ApiState`` / ``Status``: what an API says of a job, normalised.
+- ``Outputs``: what a finished job gives its dependants (``needs.<job>.<field>``).
+
+It imports nothing of ours: every layer may use it (``docs/architecture.md``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
 
 Number = int | float
 
@@ -111,12 +117,20 @@ def is_pending(value: Any) -> bool:
     return False
 
 
-StatusState = Literal["pending", "completed", "failed", "cancelled"]
+class ApiState(StrEnum):
+    """Where a job is, as an API's status answer says (every provider's words map onto these)."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)
 class Status:
-    state: StatusState
+    """A status answer, normalised by the provider's ``parse_status``."""
+
+    state: ApiState
     result_url: str | None = None
     result_urls: tuple[str, ...] = ()
     thumbnail_url: str | None = None
@@ -127,10 +141,10 @@ class Status:
 class Route:
     """One API route that creates work, as a campaign names it."""
 
-    endpoint: str  # what campaigns write: "samsar/video/text_to_video"
-    provider: str  # "samsar" | "enhancecraft"
+    endpoint: str  # what campaigns write: "<provider>/<route>", e.g. "<provider>/video/text_to_video"
+    provider: str  # the provider's NAME
     path: str  # below the provider's base URL: "/video/text_to_video"
-    schema: str  # file name under schemas/
+    schema: str  # the file name of its request schema (the provider's ``schemas()``)
     family: str  # pricing and status family: "text_to_video", "image_enhance", ...
     wrap_input: bool = False  # docs wrap the body as {"input": {...}}
     job_keys: tuple[str, ...] = ()  # keys the docs put beside `input`
@@ -151,27 +165,36 @@ class Route:
         return body
 
 
-@lru_cache(maxsize=1)
-def builtin_prices() -> dict[str, Any]:
-    """The built-in providers' price table (prices.json), by provider key."""
-    data: dict[str, Any] = json.loads(resources.files("renderer.providers").joinpath("prices.json").read_text("utf-8"))
-    return data
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """The outputs of a finished instance, as templates see them under ``needs.<job>``.
+
+    The one record of these fields: a manifest entry is one (``ManifestEntry`` extends it).
+    """
+
+    request_id: str | None = None
+    session_id: str | None = None
+    status: str | None = None
+    result_url: str | None = None
+    result_urls: tuple[str, ...] = ()
+    thumbnail_url: str | None = None
+    credits_charged: float | None = None
+    duration: float | None = None
+    response: Any = None
+
+    @classmethod
+    def from_manifest(cls, entry: Outputs) -> Outputs:
+        """The outputs part of a record that holds them (a ``ManifestEntry`` is one)."""
+        return cls(entry.request_id, entry.session_id, entry.status, entry.result_url, entry.result_urls,
+                   entry.thumbnail_url, entry.credits_charged, entry.duration, entry.response)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id, "session_id": self.session_id, "status": self.status,
+            "result_url": self.result_url, "result_urls": list(self.result_urls),
+            "thumbnail_url": self.thumbnail_url, "credits_charged": self.credits_charged,
+            "duration": self.duration, "response": self.response,
+        }
 
 
-def bearer(api_key: str) -> dict[str, str]:
-    """The usual auth header: ``Authorization: Bearer <key>``."""
-    return {"Authorization": f"Bearer {api_key}"}
-
-
-def credits_from(headers: Mapping[str, str], payload: Any, header: str = "x-credits-charged",
-                 field_name: str = "creditsCharged") -> float | None:
-    """Credits an answer says it cost: the header, else the body field."""
-    for raw in (headers.get(header), payload.get(field_name) if isinstance(payload, Mapping) else None):
-        if isinstance(raw, bool) or raw is None:
-            continue
-        try:
-            value = float(raw)
-        except (TypeError, ValueError):
-            continue
-        return int(value) if value.is_integer() else value
-    return None
+OUTPUT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Outputs))
