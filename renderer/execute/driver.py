@@ -90,7 +90,7 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
                 tg.start_soon(_deadline, sched, xs.run_timeout)
             if downloads is not None:
                 tg.start_soon(_stop_downloads, sched, downloads)
-            for warning in await balance_warnings(plan, clients):
+            for warning in await _balance(plan, clients, sched, xs):
                 reporter.note(warning)
             async with downloading(downloads):
                 await sched.run()
@@ -101,6 +101,22 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
                 await c.aclose()
         reporter.close(_snapshot(sched, options))
     return interrupts > 1
+
+
+async def _balance(plan: Plan, clients: Mapping[str, ProviderClient], sched: Scheduler, xs: ExecSettings) -> list[str]:
+    """The balance read before the run, cut like any request on the wire once the run stops."""
+    warnings: list[str] = []
+    async with anyio.create_task_group() as tg:
+
+        async def cut() -> None:
+            await sched.halted.wait()
+            await anyio.sleep(xs.stop_grace)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(cut)
+        warnings = await balance_warnings(plan, clients)
+        tg.cancel_scope.cancel()
+    return warnings
 
 
 async def _deadline(sched: Scheduler, seconds: float) -> None:

@@ -171,6 +171,16 @@ def test_waits_within_the_cap_end_at_the_run_timeout(tmp_path, runner):
     assert any(e["status"] == "not_submitted" and "run timeout" in e["error"] for e in data["jobs"].values())
 
 
+def test_a_balance_read_that_hangs_is_cut_like_any_request(tmp_path, runner):
+    """The first request of a run (the balance) never answered: the deadline and its grace end it."""
+    faults = {"read_schedule": {"1": ["hang"]}, "hang_seconds": 120}
+    xs = dataclasses.replace(FAST, run_timeout=1.0, stop_grace=1.0)
+    code, out, data, c, took = _run(runner, tmp_path, faults, xs)
+    assert c["faults"]["hang"] == 1 and took < 1.0 + 1.0 + 10, took
+    assert code == 1 and "run timeout (1s) reached" in out
+    assert {e["status"] for e in data["jobs"].values()} == {"not_submitted"} and c["accepted_total"] == 0
+
+
 def test_the_run_timeout_cuts_a_trickling_download_after_the_last_job(tmp_path, runner):
     """Every job done, one result trickling a byte every 0.5 s: the deadline still ends the run."""
     faults = {"rates": {"trickle_file": 1.0}, "trickle_interval": 0.5}
