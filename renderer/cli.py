@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--show-inputs", action="store_true",
                     help="also show the request body of every job to run, and what changed against the manifest")
     pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
+    pl.add_argument("--full-plan-url", metavar="URL",
+                    help="in the Markdown, link the whole plan here (an artifact) for what the comment leaves out")
     pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
     _state(pl)
     _limits(pl)
@@ -96,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
     rp.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
     _state(rp)
+
+    ch = sub.add_parser("changed", help="list the campaigns a diff touches (campaign, data and uploaded files)")
+    ch.add_argument("--base", required=True, metavar="REV",
+                    help="compare with REV (from its merge base with HEAD to the working tree), e.g. origin/main")
+    ch.add_argument("--json", action="store_true", help="one JSON object, for scripts (and CI matrices)")
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file", metavar="FILE", help="the campaign file")
@@ -203,8 +210,8 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
             render_warnings(warnings, err, env)
     command = _COMMANDS.get(args.command or "")
     if command is None:
-        raise UsageError("renderer: choose a command (validate, plan, run, results, report, sandbox, status, cancel, pricing, init, "
-                         "schema)")
+        raise UsageError("renderer: choose a command (validate, plan, run, results, report, changed, sandbox, status, cancel, "
+                         "pricing, init, schema)")
     return command(args, out, env)
 
 
@@ -222,7 +229,8 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
                 env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled)
+                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled,
+                full_plan=args.full_plan_url)
 
 
 def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
@@ -246,6 +254,12 @@ def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> in
     from renderer.commands.report import report
 
     return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir, env=env)
+
+
+def _changed(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.changed import changed
+
+    return changed(out, base=args.base, as_json=args.json)
 
 
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -299,7 +313,7 @@ _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], li
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
     "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
-    "results": _results, "report": _report,
+    "results": _results, "report": _report, "changed": _changed,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from renderer import jsonfast, providers
 from renderer.execute.limits import least_wall_seconds
 from renderer.manifest import Manifest
-from renderer.money import BudgetCheck, budget_message, check_budget, costliest, credits_json, show_credits
+from renderer.money import BudgetCheck, check_budget, credits_json
 from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
 from renderer.vocabulary import Range, add_ranges
@@ -212,59 +212,6 @@ def md_code(text: str, cell: bool = False, limit: int = MARKDOWN_ID_CHARS) -> st
     pad = " " if text[:1] == "`" or text[-1:] == "`" else ""
     span = f"{fence}{pad}{text}{pad}{fence}"
     return span.replace("|", "\\|") if cell else span
-
-
-def plan_markdown(plan: Plan, summary: Summary, limit: int = MARKDOWN_LIMIT) -> str:
-    """A pull-request comment: totals, changes, costliest jobs, warnings; never over ``limit``."""
-    c = plan.campaign
-    lines = [f"### renderer plan: {md_code(c.name)}", ""]
-    spend = show_credits(summary.credits) if summary.credits else f"{show_credits(summary.known_credits)} + unknown"
-    run = plan.to_run
-    lines.append(f"**{spend} credits** for {len(run):,} job(s) to run; "
-                 f"{len(summary.changes['reused']):,} reused from the manifest.")
-    if summary.budget is not None:
-        mark = "over budget" if summary.over_budget else "within budget"
-        if summary.spent:
-            mark += f"; {summary.spent:,} charged by earlier runs"
-        lines.append(f"Budget: {summary.budget:,} credits ({mark}).")
-    lines.append(requests_line(summary.requests))
-    lines.append("")
-    if summary.over_budget:
-        lines += [f"> [!WARNING]\n> {budget_message(plan, summary, md_code)}", ""]
-    if summary.unknown:
-        lines += [f"> [!NOTE]\n> {len(summary.unknown):,} job(s) have no known price: "
-                  + ", ".join(md_code(i) for i in summary.unknown[:10]) + ("…" if len(summary.unknown) > 10 else ""), ""]
-    lines += ["| endpoint | jobs | credits |", "|---|---:|---:|"]
-    for endpoint, t in summary.totals["endpoint"].items():
-        cr = t["credits"]
-        lines.append(f"| `{endpoint}` | {t['jobs']:,} | {show_credits(None if cr.get('unknown') else Range(cr['min'], cr['max']))} |")
-    lines.append("")
-    top = costliest(plan, 5)
-    if top:
-        lines += ["**Costliest jobs**", "", "| job | credits |", "|---|---:|"]
-        lines += [f"| {md_code(i.id, cell=True)} | {show_credits(i.price.credits)} |" for i in top]
-        lines.append("")
-    lines += ["**Jobs**", "", plan_mermaid(plan)]
-    head = "\n".join(lines)
-    changes = summary.changes
-    tail = ["<details><summary>Changes against the manifest: "
-            + ", ".join(f"{len(changes[k]):,} {k}" for k in ("added", "changed", "removed", "reused"))
-            + "</summary>", ""]
-    budget_left = limit - len(head) - 200
-    shown = 0
-    for kind in ("added", "changed", "removed"):
-        for iid in changes[kind]:
-            line = f"- {kind}: {md_code(iid)}"
-            if budget_left - len(line) - 1 < 0:
-                break
-            tail.append(line)
-            budget_left -= len(line) + 1
-            shown += 1
-    total = sum(len(changes[k]) for k in ("added", "changed", "removed"))
-    if shown < total:
-        tail.append(f"- … and {total - shown:,} more (see `renderer plan --json`)")
-    tail += ["", "</details>", ""]
-    return head + "\n" + "\n".join(tail)
 
 
 def plan_mermaid(plan: Plan) -> str:

@@ -70,7 +70,7 @@ def test_plan_appends_its_markdown_whatever_it_prints(work: Path, fmt: list[str]
     r = cli(["plan", "campaigns/spring-launch.yaml", *fmt], env={"GITHUB_STEP_SUMMARY": str(target)})
     assert r.code == 0, r.err
     text = target.read_text()
-    assert text.startswith("before\n### renderer plan: `spring-launch`\n")
+    assert text.startswith("before\n<!-- renderer-plan: spring-launch -->\n### renderer plan: `spring-launch`\n")
     assert "**6,165 credits** for 12 job(s) to run" in text
     if fmt == ["--markdown"]:
         assert text == "before\n" + r.out + "\n"

@@ -209,5 +209,6 @@ teaser[city=tokyo]  samsar/video/image_list_to_video  (changed)
     assert by_id["teaser[city=tokyo]"]["body"]["input"]["prompt"] == "Rainy tokyo"
     code, out, _ = cli("plan", str(path), "--json", env={})
     assert code == 0 and all("body" not in j and "change" not in j for j in json.loads(out)["jobs"])
-    code, _, err = cli("plan", str(path), "--markdown", "--show-inputs", env={})
-    assert code == 2 and "--show-inputs shows bodies in the table or in --json" in err
+    code, out, err = cli("plan", str(path), "--markdown", "--show-inputs", env={})
+    assert code == 0, err  # the pull-request comment shows what changed too (tests/cikit/test_markdown.py)
+    assert '- input.prompt: "Sunny tokyo"\n+ input.prompt: "Rainy tokyo"\n+ input.language: "es"' in out

@@ -153,13 +153,14 @@ def test_markdown(write) -> None:
     code, out, _ = cli("plan", str(write(SPRING)), "--markdown")
     assert code == 0
     assert out.startswith(
+        "<!-- renderer-plan: spring-launch -->\n"
         "### renderer plan: `spring-launch`\n\n"
         "**5,820 credits** for 10 job(s) to run; 0 reused from the manifest.\n"
         "Budget: 60,000 credits (within budget).\n"
         "Requests: at least 20 (10 submission(s) and their status reads).\n"
     )
     assert "| `samsar/video/image_list_to_video` | 6 | 5,400 |" in out
-    assert "- added: `spanish_cut[language=es]`" in out
+    assert "- new: `spanish_cut` ×1: `spanish_cut[language=es]`" in out
 
 
 def enhancecraft_campaign(write, jobs: int, tier: str | None = "pro", files: int = 0, rpm: int | None = None) -> Path:
@@ -228,7 +229,7 @@ def test_step_summary_gets_the_markdown_appended(write, tmp_path: Path) -> None:
     assert code == 0
     json.loads(out)  # stdout stays pure JSON
     text = summary.read_text()
-    assert text.startswith("earlier step\n### renderer plan: `spring-launch`\n")
+    assert text.startswith("earlier step\n<!-- renderer-plan: spring-launch -->\n### renderer plan: `spring-launch`\n")
     assert "**5,820 credits** for 10 job(s) to run" in text
 
 
