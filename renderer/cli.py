@@ -192,6 +192,7 @@ def _duration(text: str) -> float:
 
 if TYPE_CHECKING:
     from renderer.commands.common import Settings
+    from renderer.execute.scrub import Scrubber
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -433,35 +434,27 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
 def _redacting(out: TextIO, err: TextIO, env: Mapping[str, str]) -> tuple[TextIO, TextIO]:
     """The last line of defence: an exception's text may quote a header, or the store's URL."""
-    secrets = _secrets(env)
-    if not secrets:
+    from renderer.execute.scrub import Scrubber
+
+    scrubber = Scrubber.from_env(env)  # every key in every form an echo takes, every credential-named value
+    if not scrubber.secrets:
         return out, err
     while isinstance(out, _Redacting):  # one layer, with every secret
         out = out._stream
     while isinstance(err, _Redacting):
         err = err._stream
-    return cast(TextIO, _Redacting(out, secrets)), cast(TextIO, _Redacting(err, secrets))
-
-
-def _secrets(env: Mapping[str, str]) -> list[str]:
-    """Every provider's key and the value of every variable named like a credential, longest first."""
-    from renderer.execute.scrub import secrets_from_env
-
-    return list(secrets_from_env(env))
+    return cast(TextIO, _Redacting(out, scrubber)), cast(TextIO, _Redacting(err, scrubber))
 
 
 class _Redacting:
-    """A text stream that writes ``[redacted]`` for any of ``secrets``; the rest passes through."""
+    """A text stream that writes ``[redacted]`` for any secret (``renderer.execute.scrub``); the rest passes through."""
 
-    def __init__(self, stream: TextIO, secrets: list[str]) -> None:
+    def __init__(self, stream: TextIO, scrubber: Scrubber) -> None:
         self._stream = stream
-        self._secrets = secrets
+        self._scrubber = scrubber
 
     def write(self, text: str) -> int:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-        return self._stream.write(text)
+        return self._stream.write(self._scrubber.text(text))
 
     def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding... as the stream has them
         return getattr(self._stream, name)

@@ -23,7 +23,7 @@ from renderer.execute import statedir
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.store import JournalStore
-from renderer.execute.scrub import Scrubber, keep_fields, secrets_from_env
+from renderer.execute.scrub import Scrubber, keep_fields
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
 from renderer.sandbox.config import SandboxConfig
@@ -98,7 +98,7 @@ async def _cancel_all(journal: JournalStore, conf: ProviderSettings, how: Cancel
                       env: Mapping[str, str], transport: httpx.AsyncBaseTransport | None,
                       done: list[J.Submission]) -> int:
     # every key of the environment, not only this provider's: an API may echo any of them
-    client = ProviderClient(conf, transport=transport, scrubber=Scrubber(secrets_from_env(env)))
+    client = ProviderClient(conf, transport=transport, scrubber=Scrubber.from_env(env))
     failures = 0
     try:
         url = route_url(client.base_url, how.route)

@@ -28,7 +28,7 @@ from renderer.execute.driver import execute, sigint_deferred
 from renderer.execute.durable import check_manifest_campaign, write_manifest
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
-from renderer.execute.scrub import Scrubber, secrets_from_env
+from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import (
     SETTINGS_ENV,
     ExecSettings,
@@ -89,7 +89,7 @@ def run(
     xs = exec_settings or settings_from_env(env)
     if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
-    scrubber = Scrubber(secrets_from_env(env))  # every key of the environment, whoever sent it
+    scrubber = Scrubber.from_env(env)  # every key of the environment, whoever sent it
     output = RunOutput(out, scrubber)
     text_out = cast(TextIO, output)  # a TextIO in every way the run uses one
     campaign = load_campaign(file, settings.yaml)
@@ -114,7 +114,7 @@ def run(
     state = statedir.resolve(state_dir, file, campaign.name, sandbox)
     where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else R.RunDownloads.create(
-        where, manifest_path, state, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
+        where, manifest_path, state, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT), env, plan.instances)
     with contextlib.ExitStack() as stack:
         # the journal of this run's target with its lock held: SQLite under the state dir (and a lock
         # beside .git), or the shared store
@@ -133,6 +133,8 @@ def run(
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state, credits=sandbox_credits,
                          warnings=warnings, downloads=downloads)) if sandbox else {}
+        if downloads is not None:
+            downloads.allow(urls.values())  # the sandbox's own files, and nothing else of this machine
         table = plan.price_table
         # every missing key fails here, all at once, before anything is sent
         conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)

@@ -125,6 +125,12 @@ async def handle(
     style: Style = message,
 ) -> Response:
     plan = state.faults.plan(endpoint, submission)
+    response = await _handle(state, request, gate, process, plan, submission, style)
+    return hostile.add_headers(state, plan, response) if plan is not NO_FAULTS else response
+
+
+async def _handle(state: SandboxState, request: Request, gate: Gate, process: Process, plan: FaultPlan,
+                  submission: bool, style: Style) -> Response:
     hostile_plan = plan is not NO_FAULTS and not plan.kinds.isdisjoint(HOSTILE)
     if plan is not NO_FAULTS:
         early = await _before(state, plan, style)

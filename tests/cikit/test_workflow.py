@@ -223,7 +223,10 @@ def _run_job(work: Path, tmp_path: Path, sandbox, artifact: Path):
     return run_job(WORKFLOW, "run", work, github=PUSH, secrets={"SAMSAR_API_KEY": "sk-test"}, needs=CHANGED,
                    matrix=LEG, extra_env={"SAMSAR_BASE_URL": sandbox.base_urls["samsar"], "GITHUB_REF_NAME": "main",
                                           "RENDERER_EXEC_SETTINGS": FAST_RUN, "HOME": str(tmp_path),
-                                          "STUB_GH_ARTIFACT": str(artifact)})
+                                          "STUB_GH_ARTIFACT": str(artifact),
+                                          # the stand-in's result files are on this machine: allowed as a
+                                          # team allows its provider's private host
+                                          "RENDERER_DOWNLOAD_ALLOW_HOSTS": "127.0.0.1"})
 
 
 def test_run_job_runs_the_reviewed_plan_and_commits_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, args_for, env_for, make_sandbox, write_campaign
+from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
 
 from renderer.cli import main
 from renderer.commands.run import run
@@ -99,7 +99,7 @@ def _built_report(tmp_path: Path, outputs: bool = True) -> tuple[Path, dict]:
     path = write_campaign(tmp_path, CAMPAIGN)
     with make_sandbox(faults={"schedule": {2: "render_failure"}}) as sb:
         kw = {"outputs": str(tmp_path / "media")} if outputs else {}
-        run(**args_for(path, **kw), out=io.StringIO(), env=env_for(sb), exec_settings=FAST)
+        run(**args_for(path, **kw), out=io.StringIO(), env={**env_for(sb), **FILES_ALLOWED}, exec_settings=FAST)
     page = tmp_path / "site" / "report.html"
     out = io.StringIO()
     code = main(["report", str(path), "--output", str(page), "--state-dir", str(tmp_path / ".renderer")],
