@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from renderer.errors import Invalid, LoadError, Location
-from renderer.vocabulary import Outputs, Range
+from renderer.vocabulary import PUBLIC_STATUSES, JobStatus, Outputs, Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic
 
 # every status an entry can have, in the order the docs list them
-STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown")
+STATUSES = PUBLIC_STATUSES
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
@@ -67,7 +67,7 @@ class ManifestEntry(Outputs):
 
     @property
     def completed(self) -> bool:
-        return self.status == "completed"
+        return self.status == JobStatus.COMPLETED
 
     def reusable_for(self, input_sha256: str | None) -> bool:
         """THE reuse rule: finished, for exactly this input (endpoint, body, local files)."""

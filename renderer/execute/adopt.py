@@ -26,7 +26,7 @@ from typing import Any
 from renderer import providers
 from renderer.errors import Invalid, UserError
 from renderer.execute import journal as J
-from renderer.execute.scheduler import idempotency_key
+from renderer.execute.submitter import idempotency_key
 from renderer.execute.store import JournalStore
 from renderer.execute.upload import needs_upload
 from renderer.manifest import Manifest, ManifestEntry
