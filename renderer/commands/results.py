@@ -13,6 +13,7 @@ from renderer.errors import Invalid, LoadError, Location
 from renderer.execute.store import JournalStore
 from renderer.execute.stores import STATE_ENV
 from renderer.text import printable
+from renderer.vocabulary import JobStatus
 
 
 def manifest_json(file: str, manifest: str | None, sandbox: bool = False) -> tuple[Path, dict[str, Any]]:
@@ -40,7 +41,7 @@ def merge_store(store: JournalStore | None, jobs: dict[str, dict[str, Any]]) -> 
     try:
         for sub in store.latest_per_instance():
             entry = jobs.get(sub.instance_id)
-            if entry is None or entry.get("status") not in (None, "not_submitted", "pending"):
+            if entry is None or entry.get("status") not in (None, JobStatus.NOT_SUBMITTED, JobStatus.PENDING):
                 continue
             entry.update(status=sub.public_status, submitted_at=sub.sent_at, finished_at=sub.finished_at,
                          request_id=sub.request_id, result_urls=list(sub.result_urls), error=sub.error)
@@ -75,7 +76,7 @@ def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: boo
         return 0
     for iid, r in rows.items():  # a manifest may come from a pull request, an error from an API: no escapes
         shown = [f["local"] for f in r["files"]] or r["result_urls"]
-        if r["status"] != "completed" and r["error"]:
+        if r["status"] != JobStatus.COMPLETED and r["error"]:
             shown = [str(r["error"])]
         out.write(printable(f"{r['status']!s:>13}  {iid}  {'  '.join(map(str, shown))}") + "\n")
         if r["download_error"]:

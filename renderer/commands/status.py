@@ -20,6 +20,7 @@ from renderer.execute.stores import existing_store, require_store, where, withou
 from renderer.manifest import default_path as default_manifest_path
 from renderer.campaign.campaign import load_campaign
 from renderer.text import credits as credits_text
+from renderer.vocabulary import JobStatus
 
 
 def find_store(file: str, state_dir: str | None, env: Mapping[str, str], sandbox: bool,
@@ -116,7 +117,7 @@ def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], ru
     out.write(f"; credits charged {credits_text(charged)}\n")
     for iid, r in rows.items():
         extra = r.get("request_id") or ""
-        if r.get("error") and r["status"] != "completed":
+        if r.get("error") and r["status"] != JobStatus.COMPLETED:
             extra = (extra + "  " if extra else "") + r["error"]
         out.write(f"{r['status']:>13}  {iid}  {extra}\n")
 

@@ -1,7 +1,12 @@
 """The executor behind `renderer run`, `status` and `cancel`: where money is spent.
 
 - ``driver``: the event loop around a scheduler: progress, Ctrl-C, clients closed.
-- ``scheduler``: one task per instance; needs, budget, submit/settle/poll per the journal.
+- ``scheduler``: the run's coordinator, made of: ``gating`` (what may run: the DAG, the plan's
+  settled jobs, list-read windows), ``runner`` (one job's life, per the journal), ``submitter``
+  (admit → prepare → send → classify), ``settle`` (a lost answer: resend, reconcile, unknown),
+  ``collect`` (an accepted job to its outcome, through the ``poller``), ``tracker`` (every outcome
+  into the journal and the budget), ``control`` (stop, interrupt, abort, timers, breaker, notes),
+  ``jobs`` (a job's state, the run's tally) and ``context`` (what the parts share).
 - ``journal``: SQLite (WAL) record of intents, answers and outcomes; the lock.
 - ``client``: HTTP per provider; what an answer or its absence proves.
 - ``limits``: token bucket, Retry-After, backoff with full jitter.

@@ -29,6 +29,7 @@ from renderer.execute.journal import (
 )
 from renderer.manifest import Manifest, dump
 from renderer.targets import SANDBOX
+from renderer.vocabulary import JobStatus
 
 try:
     import fcntl
@@ -162,7 +163,7 @@ def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
     except OSError as exc:
         jobs = (manifest.to_json() if isinstance(manifest, Manifest) else manifest).get("jobs") or {}
         ids = [f"{iid}={e['request_id']}" for iid, e in jobs.items()
-               if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != "completed"]
+               if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != JobStatus.COMPLETED]
         shown = ", ".join(ids[:MAX_IDS_IN_MESSAGE])
         if len(ids) > MAX_IDS_IN_MESSAGE:
             shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"

@@ -15,7 +15,7 @@ from renderer.execute import journal as J
 from renderer.execute.spending import journal_charged
 from renderer.execute.scheduler import Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry
-from renderer.vocabulary import Price, Range
+from renderer.vocabulary import JobStatus, Price, Range
 
 
 def _version() -> str:
@@ -48,7 +48,7 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
         response=sub.response if sub.state == J.COMPLETED else None, has_response=sub.state == J.COMPLETED,
         generation=sub.generation,  # a later run, anywhere, keys a re-render past it
         # an answer never came: what was sent (when not `request`: an upload's key), to settle it anywhere
-        request_body=sub.body, has_request_body=status == "unknown" and sub.request_id is None,
+        request_body=sub.body, has_request_body=status == JobStatus.UNKNOWN and sub.request_id is None,
         reconciled=reconciled,
     )
 
@@ -86,7 +86,7 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
             jobs[iid] = entry_of(inst.endpoint, st.sha, st.price or inst.price, sub.public_status,
                                  st.error or sub.error, sub, reconciled)
         else:
-            status = st.status if st.status in STATUSES else "not_submitted"
+            status = st.status if st.status in STATUSES else JobStatus.NOT_SUBMITTED
             jobs[iid] = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
                                  st.error or "not submitted", None)
         # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending

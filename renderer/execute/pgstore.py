@@ -201,10 +201,8 @@ class PgJournal(Transitions):
             self._run_id = int(self._q("INSERT INTO renderer.runs (campaign_id, pid, hostname, started_at)"
                                        " VALUES (%s, %s, %s, %s) RETURNING id",
                                        (C, os.getpid(), socket.gethostname(), at)).fetchone()["id"])
-            note = None
-            if old is not None:
-                note = (f"recovered a stale lock: the run of pid {old['pid']} on {old['hostname']} "
-                        f"(started {old['acquired_at']}) ended without releasing it; resuming from the journal")
+            note = _stale_lock_note(old) if old is not None else None
+            if note is not None:
                 self._q("INSERT INTO renderer.events (campaign_id, at, kind, detail) VALUES (%s, %s, %s, %s)",
                         (C, at, "stale_lock_recovered", note))
         self._committed()
@@ -218,13 +216,8 @@ class PgJournal(Transitions):
                       " WHERE campaign_id = %s").fetchone()
         if row is None:
             return None
-        key = lock_key(self.identity) & 0xFFFFFFFFFFFFFFFF
-        alive = self._db.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-            " AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND pid = %s) AS alive",
-            (key >> 32, key & 0xFFFFFFFF, row["backend_pid"])).fetchone()
         return {"pid": row["pid"], "hostname": row["hostname"], "acquired_at": row["acquired_at"],
-                "running": bool(alive and alive["alive"])}
+                "running": _holds_lock(self._db, self.identity, row["backend_pid"])}
 
     def release_lock(self) -> None:
         if not self._locked or self.lost is not None or self._db.closed:
@@ -381,6 +374,21 @@ class PgJournal(Transitions):
 
     def clear_verdicts(self) -> None:
         self._write("DELETE FROM renderer.verdicts WHERE campaign_id = %s")
+
+
+def _holds_lock(db: Any, identity: str, backend_pid: int) -> bool:
+    """Whether the server session ``backend_pid`` holds the campaign's lock (its run is alive)."""
+    key = lock_key(identity) & 0xFFFFFFFFFFFFFFFF
+    alive = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+        " AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND pid = %s) AS alive",
+        (key >> 32, key & 0xFFFFFFFF, backend_pid)).fetchone()
+    return bool(alive and alive["alive"])
+
+
+def _stale_lock_note(old: Mapping[str, Any]) -> str:
+    return (f"recovered a stale lock: the run of pid {old['pid']} on {old['hostname']} "
+            f"(started {old['acquired_at']}) ended without releasing it; resuming from the journal")
 
 
 def remembered(name: str, subs: list[Submission], proofs: dict[str, dict[str, Any]], args: tuple[Any, ...],

@@ -257,7 +257,7 @@ class Poller:
             status = provider.parse_status(w.route, payload)
         except ShapeError as exc:
             status = Status(ApiState.FAILED, error=f"the API's answer for {w.request_id} has the wrong shape: {exc}")
-        if status.state == "pending":
+        if status.state == ApiState.PENDING:
             if reschedule:
                 self._reschedule(w)
             return

@@ -33,7 +33,7 @@ from renderer.plan.model import Action, Instance, Plan
 from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256, link_key
 from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits
-from renderer.vocabulary import OUTPUT_FIELDS, Outputs, Pending, Price, PriceContext, Range, is_pending
+from renderer.vocabulary import OUTPUT_FIELDS, JobStatus, Outputs, Pending, Price, PriceContext, Range, is_pending
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
 
@@ -271,7 +271,7 @@ class Planner:
         reason: str | None = None
         if previous.reusable(iid, sha):
             action, reason = "reuse", "completed in the manifest with the same input"
-        elif sha and (old := previous.get(iid)) is not None and old.status == "cancelled" and old.input_sha256 == sha:
+        elif sha and (old := previous.get(iid)) is not None and old.status == JobStatus.CANCELLED and old.input_sha256 == sha:
             action, reason = "cancelled", "cancelled in the manifest with the same input; run --rerun-cancelled sends it again"
         self.contexts[iid] = matrix
         return Instance(iid, spec.name, spec.endpoint, matrix, needs_ids, body, pending, sha, price, action, reason)
