@@ -28,10 +28,9 @@ from renderer.providers.samsar import routes as samsar
 PATH = "/video/supported_models"
 TIMEOUT = httpx.Timeout(15.0)
 
-# Models whose price prices.json takes from the samsar-js client (dist/express-video-pricing.js)
-# because the docs omit them: the API not listing them is expected, not drift.
-CLIENT_ONLY_VIDEO_MODELS = ("COSMOS3SUPERI2V", "KLINGIMGTOVIDTURBO")
-CLIENT_ONLY_IMAGE_MODELS = ("IMAGEN4",)
+# Models the docs omit (routes.CLIENT_ONLY_*): the API not listing them is expected, not drift.
+CLIENT_ONLY_VIDEO_MODELS = samsar.CLIENT_ONLY_VIDEO_MODELS
+CLIENT_ONLY_IMAGE_MODELS = samsar.CLIENT_ONLY_IMAGE_MODELS
 
 
 @dataclass(frozen=True, slots=True)
