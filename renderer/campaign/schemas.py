@@ -145,7 +145,8 @@ def known_values(name: str) -> dict[str, Known]:
     """Top-level fields whose schema lists ``x-known`` values: any other value is allowed,
     but the docs do not list it (a language code), so the plan warns."""
     out: dict[str, Known] = {}
-    for field, node in (load_schema(name).get("properties") or {}).items():
+    name, schema = _whole(name)
+    for field, node in (schema.get("properties") or {}).items():
         node = _resolve(name, node)
         if isinstance(node.get("x-known"), list):
             out[field] = Known(tuple(node["x-known"]), str(node.get("x-unknown") or "warn"))
@@ -161,6 +162,17 @@ def unknown_value(name: str, body: Any) -> tuple[str, Any, Known] | None:
         if isinstance(value, str) and value not in known.values:
             return field, value, known
     return None
+
+
+def _whole(name: str) -> tuple[str, dict[str, Any]]:
+    """A schema that is one $ref to another file (a /v2 route's, the same input as /v1's): that file."""
+    schema = load_schema(name)
+    for _ in range(4):
+        ref = schema.get("$ref")
+        if schema.get("properties") or not isinstance(ref, str) or "#" in ref:
+            break
+        name, schema = ref, load_schema(ref)
+    return name, schema
 
 
 def _resolve(name: str, node: dict[str, Any], depth: int = 0) -> dict[str, Any]:

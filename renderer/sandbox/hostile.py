@@ -93,7 +93,7 @@ def _rewrite(payload: Any, plan: FaultPlan, key: str, submission: bool, settings
             rec["status"] = "PENDING"
             for k in ("result_url", "result_urls", "output_url", "videoLink", "remoteURL"):
                 rec.pop(k, None)
-        if "no_result_url" in plan:
+        if "no_result_url" in plan and str(rec.get("status", "")).upper() == "COMPLETED":
             for k in ("result_url", "result_urls", "output_url", "videoLink", "remoteURL"):
                 rec.pop(k, None)
         if "long_error_key" in plan and not submission:

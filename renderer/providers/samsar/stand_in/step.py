@@ -15,7 +15,7 @@ server does around the stop is unpublished, so the stand-in assumes (and says so
   are charged when a request is accepted"). One that stops is charged the stages before
   the stop at acceptance (duration x ``step_pre_gate_per_second``: 14 credits/s, the video
   doc's split of a per-second rate: pipeline 4, inference 4, image 2, speech 2, music 2;
-  a sandbox's ``pricing.samsar_v2.step_pre_gate_per_second`` changes it) and the rest of
+  ``SandboxConfig.pricing``'s ``samsar_v2.step_pre_gate_per_second`` changes it) and the rest of
   its price when ``process_next`` is accepted. Step prices are unpublished: unknown, so
   charged as 0 (and counted under ``counters.unpriced``) unless the sandbox's ``pricing``
   gives ``samsar_v2.step_video_model_per_second``.
