@@ -11,6 +11,17 @@ from exec_helpers import args_for, counters, env_for, journal_for, make_sandbox,
 from renderer.cli import main
 from renderer.commands.cancel import cancel
 
+CLIP = """
+  clip:
+    endpoint: samsar/video/text_to_video
+    input: {prompt: A clip, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}
+"""
+
+
+def campaign(folder: Path, name: str, jobs: str, head: str = "") -> Path:
+    return write_campaign(folder, f"version: 1\nname: {name}\n{head}jobs:{jobs}")
+
+
 V2 = """
 version: 1
 name: omni
@@ -98,16 +109,11 @@ def test_a_budget_cannot_cover_an_unpublished_price_until_the_campaign_gives_it(
 
 
 def test_a_lost_v2_answer_is_proven_by_the_request_list(tmp_path: Path, runner) -> None:
-    path = write_campaign(tmp_path, """
-version: 1
-name: lost
-providers:
-  samsar: {idempotent_keys: false}
-jobs:
+    path = campaign(tmp_path, "lost", """
   story:
     endpoint: samsar/v2/text_to_video
     input: {prompt: A harbour at dawn, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 10}
-""")
+""", head="providers:\n  samsar: {idempotent_keys: false}\n")
     with make_sandbox(faults={"schedule": {1: "drop_after"}}) as sb:
         code, out, data = runner(path, env_for(sb))
         c = counters(sb)
@@ -121,13 +127,7 @@ jobs:
 
 
 def test_row3_a_language_the_api_refuses_fails_the_job_in_a_rehearsal(tmp_path: Path, runner) -> None:
-    path = write_campaign(tmp_path, """
-version: 1
-name: tr
-jobs:
-  clip:
-    endpoint: samsar/video/text_to_video
-    input: {prompt: A clip, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}
+    path = campaign(tmp_path, "tr", CLIP + """
   german:
     endpoint: samsar/video/translate_video
     needs: [clip]
@@ -141,10 +141,7 @@ jobs:
 
 
 def test_row9_renderer_cancel_says_create_movie_has_no_cancel(tmp_path: Path, runner) -> None:
-    path = write_campaign(tmp_path, """
-version: 1
-name: movie
-jobs:
+    path = campaign(tmp_path, "movie", """
   trailer:
     endpoint: samsar/video/create_movie
     input: {prompt: A lighthouse, image_model: FLUX1.1PRO, video_model: LUMA, duration: 10}
@@ -160,14 +157,7 @@ jobs:
 
 
 def test_row10_a_finished_render_without_a_url_is_completed_by_fetch_latest_version(tmp_path: Path, runner) -> None:
-    path = write_campaign(tmp_path, """
-version: 1
-name: latest
-jobs:
-  clip:
-    endpoint: samsar/video/text_to_video
-    input: {prompt: A clip, image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}
-""")
+    path = campaign(tmp_path, "latest", CLIP)
     # every read: a record that says COMPLETED names no URL (fetch_latest_version's answer has no status)
     with make_sandbox(faults={"rates": {"no_result_url": 1.0}, "scope": "reads"}) as sb:
         code, out, data = runner(path, env_for(sb))

@@ -169,7 +169,7 @@ def test_the_clients_doubled_step_controls_are_one_request(make_sandbox, clients
     client_body["input"]["autoRenderFullVideo"] = True
     r = v2.post("/video/step/text_to_video", json=client_body)
     assert r.status_code == 400 and r.json()["message"] == (
-        "autoRenderFullVideo is True where auto_render_full_video is False: give the step controls once")
+        "autoRenderFullVideo and auto_render_full_video differ (True and False): give one")
 
 
 def test_an_image_step_render_has_a_still_per_image(make_sandbox, clients, clock) -> None:

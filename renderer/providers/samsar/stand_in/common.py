@@ -77,16 +77,22 @@ def canvas_refusal(call: Call, source: Session) -> str | None:
 
 # -- what samsar-js sends beside the documented fields ----------------------------------------
 
+def _keep(found: dict[str, Any], canonical: str, key: str, value: Any) -> str | None:
+    """One more copy of a field (under the client's other name): kept when first or equal, else why not."""
+    if canonical in found and found[canonical] != value:
+        return f"{key} and {canonical} differ ({value!r} and {found[canonical]!r}): give one"
+    found[canonical] = value
+    return None
+
+
 def _fold(body: dict[str, Any], pairs: tuple[tuple[str, str], ...]) -> dict[str, Any] | str:
     """Copies of a field under the client's other names: dropped when equal, refused when not."""
     out = dict(body)
     for canonical, alias in pairs:
-        if alias not in out:
-            continue
-        value = out.pop(alias)
-        if canonical in out and out[canonical] != value:
-            return f"{alias} and {canonical} differ ({value!r} and {out[canonical]!r}): give one"
-        out[canonical] = value
+        if alias in out:
+            problem = _keep(out, canonical, alias, out.pop(alias))
+            if problem:
+                return problem
     return out
 
 
@@ -109,10 +115,7 @@ def step_controls(body: dict[str, Any]) -> dict[str, Any] | str:
     for canonical, alias in STEP_KEYS:
         for source in (out, inp):
             for key in (canonical, alias):
-                if key not in source:
-                    continue
-                value = source.pop(key)
-                if canonical in found and found[canonical] != value:
-                    return f"{key} is {value!r} where {canonical} is {found[canonical]!r}: give the step controls once"
-                found[canonical] = value
+                problem = _keep(found, canonical, key, source.pop(key)) if key in source else None
+                if problem:
+                    return problem
     return {**out, **found, "input": inp}

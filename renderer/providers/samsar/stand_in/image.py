@@ -61,32 +61,24 @@ def _enhance(call: Call) -> Response | Accepted:
     return Accepted(body, price, call.remaining)
 
 
-def _remove_branding(call: Call) -> Response | Accepted:
-    made = _queued(call, "img_rm_", "logo_remove")
-    if isinstance(made, Response):
-        return made
-    session, price = made
-    session.extra["echo"] = {"image_url": call.inp["image_url"]}
-    body = {
-        "status": "queued", **_ids(session), "case_type": session.case_type,
-        "image_url": call.inp["image_url"], "creditsCharged": price, "remainingCredits": call.remaining,
-    }
-    return Accepted(body, price, call.remaining)
+def _branding(prefix: str, case_type: str, field: str) -> Handler:
+    """remove_branding (``image_url``); the samsar-js README's replaceBrandingFromImage (``image_urls``:
+    the image and its new logo), queued the same way: its path, answer, case type and price are
+    unpublished, and this is the stand-in's assumption."""
 
+    def handler(call: Call) -> Response | Accepted:
+        made = _queued(call, prefix, case_type)
+        if isinstance(made, Response):
+            return made
+        session, price = made
+        session.extra["echo"] = {field: call.inp[field]}
+        body = {
+            "status": "queued", **_ids(session), "case_type": session.case_type,
+            field: call.inp[field], "creditsCharged": price, "remainingCredits": call.remaining,
+        }
+        return Accepted(body, price, call.remaining)
 
-def _replace_branding(call: Call) -> Response | Accepted:
-    """The samsar-js README's replaceBrandingFromImage: queued as remove_branding is (its path,
-    answer, case type and price are unpublished: this is the stand-in's assumption)."""
-    made = _queued(call, "img_rp_", "logo_replace")
-    if isinstance(made, Response):
-        return made
-    session, price = made
-    session.extra["echo"] = {"image_urls": call.inp["image_urls"]}
-    body = {
-        "status": "queued", **_ids(session), "case_type": session.case_type,
-        "image_urls": call.inp["image_urls"], "creditsCharged": price, "remainingCredits": call.remaining,
-    }
-    return Accepted(body, price, call.remaining)
+    return handler
 
 
 def _add_image_set(call: Call) -> Response | Accepted:
@@ -199,8 +191,8 @@ async def _title_form(request: Request) -> dict[str, Any] | str | None:
 
 HANDLERS: dict[str, Handler] = {
     "image_enhance": _enhance,
-    "image_remove_branding": _remove_branding,
-    "image_replace_branding": _replace_branding,
+    "image_remove_branding": _branding("img_rm_", "logo_remove", "image_url"),
+    "image_replace_branding": _branding("img_rp_", "logo_replace", "image_urls"),
     "image_assign_title": _title,
     "image_add_image_set": _add_image_set,
     "image_rollup": _rollup,
