@@ -61,6 +61,9 @@ def link_key(values: Mapping[str, Any], shared: tuple[str, ...]) -> tuple[Any, .
     return tuple(ident(values[k]) if k in values else _ABSENT for k in shared)
 
 
+_PLAN_CONTEXT = CheckContext()  # the planner knows no session's aspect ratio
+
+
 @dataclass(frozen=True, slots=True)
 class InstanceRenderer:
     campaign: Campaign
@@ -116,7 +119,7 @@ class InstanceRenderer:
         route = job.spec.route
         if not isinstance(inner, dict):
             return []
-        remarks = providers.of(route).check(route, inner, CheckContext())
+        remarks = providers.of(route).check(route, inner, _PLAN_CONTEXT)
         if not remarks:
             return []
         base = ("jobs", job.spec.name, "input")

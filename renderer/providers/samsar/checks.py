@@ -28,7 +28,8 @@ CANVAS = {"16:9": (1792, 1024), "9:16": (1024, 1792)}
 FOCUS_KEYS = ("outro_focust_area", "outro_focus_area")
 # families whose body makes a new video (its canvas from aspect_ratio); the image-list ones fall back to 16:9
 _CREATES = {"text_to_video": False, "step_text_to_video": False, "image_list_to_video": True, "step_image_to_video": True}
-_FONTS_OF = ("text_to_video", "step_text_to_video", "image_list_to_video", "step_image_to_video")
+_BOXED = frozenset((*_CREATES, "outro_footer"))
+_FONTS_OF = frozenset(_CREATES)
 _GENERATED = ("generate_outro_image", "express_cta_generation", "expressCtaGeneration", "auto_generate_cta_text",
               "autoGenerateCtaText", "generate_cta_texts", "generateCtaTexts")
 _SOURCE_KEYS = ("request_id", "session_id")
@@ -42,12 +43,13 @@ def fonts_by_language() -> Mapping[str, Sequence[str]]:
 
 def check(route: Route, inp: Mapping[str, Any], ctx: CheckContext) -> list[Remark]:
     """The remarks on one request's input (the fields inside `input` of a wrapped route)."""
-    out: list[Remark] = []
-    if route.family in _CREATES or route.family == "outro_footer":
+    out: list[Remark] = []  # each rule looks only when its field is there: a plan checks every instance
+    if ("outro_focust_area" in inp or "outro_focus_area" in inp) and route.family in _BOXED:
         out += _focus_area(route, inp, ctx)
-    if route.family in _FONTS_OF:
+    if "font_key" in inp and route.family in _FONTS_OF:
         out += _font(inp)
-    out += _same_source(inp)
+    if "videoSessionId" in inp:
+        out += _same_source(inp)
     return out
 
 
