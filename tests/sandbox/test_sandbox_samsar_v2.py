@@ -260,3 +260,34 @@ def test_receipt_templates_free_then_a_query_at_50(sandbox, samsar: httpx.Client
     assert r.status_code == 400 and r.json()["message"].startswith("receipt_url and image_url differ")
     assert sandbox.state.counters.credits_charged["samsar"] == 50
     assert sandbox.state.remaining(KEY, "samsar") == 100_000 - 50
+
+
+def test_a_stopped_render_stays_stopped_across_a_sandbox_restart(tmp_path, clients) -> None:
+    from renderer.sandbox import SandboxConfig, running_sandbox_sync
+
+    clock = ManualClock(1000.0)  # the sandbox clock and the wall clock: its saved times stay consistent
+    config = SandboxConfig(render_seconds=10, clock=clock, wall_clock=clock, pricing=STEP_PRICES, state_dir=tmp_path)
+    with running_sandbox_sync(config) as sb:
+        v2 = clients(sb.base_urls["samsar"].removesuffix("/v1") + "/v2")
+        rid = v2.post("/video/step/text_to_video", json={**STOP, "input": STEP}).json()["request_id"]
+        clock.advance(5)
+        assert v2.get(f"/video/step/{rid}/status").json()["waiting_for_process_next"] is True
+    clock.advance(600)
+    with running_sandbox_sync(config) as sb:
+        v2 = clients(sb.base_urls["samsar"].removesuffix("/v1") + "/v2")
+        assert v2.get(f"/video/step/{rid}/status").json()["waiting_for_process_next"] is True
+        r = v2.post(f"/video/step/{rid}/process_next", json={})
+        assert r.status_code == 200 and charged(r) == 320
+        clock.advance(5)
+        assert v2.get(f"/video/step/{rid}/status").json()["status"] == "COMPLETED"
+
+
+def test_the_body_an_approval_asks_for_stops_the_render(make_sandbox, clients, clock) -> None:
+    """What a gate will send: the route's body with APPROVAL.controls(True) as its beside-fields."""
+    sb, v2 = stepped(make_sandbox, clients, clock)
+    assert set(SAMSAR.APPROVAL.controls(True)) == {k for k, _ in STEP_ROUTE.beside}
+    assert STEP_ROUTE.body(STEP, {}) == {**SAMSAR.APPROVAL.controls(False), "input": STEP}  # no approval asked: straight
+    body = STEP_ROUTE.body(STEP, SAMSAR.APPROVAL.controls(True))
+    rid = v2.post("/video/step/text_to_video", json=body).json()["request_id"]
+    clock.advance(5)
+    assert SAMSAR.APPROVAL.paused(v2.get(f"/video/step/{rid}/status").json()) is not None
