@@ -336,7 +336,7 @@ def parse_submit(route: Route, payload: Any) -> str | None:
         value = payload.get(key)
         if value is not None and value != "":
             return shapes.ident(value, key)
-    if not route.creates_session and route.family in _PRICERS and route.family != "cancel":
+    if not route.creates_session and route.family != "cancel":  # cancel_render answers the session's id
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return "answer-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
     return None
