@@ -74,9 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(campaign_text(n), encoding="utf-8")
             outs = {"renderer": folder / "renderer.json", "floor": folder / "floor.json"}
             sides = {
-                "renderer": lambda: measure(renderer_argv("plan", str(path), "--json", "--max-instances", str(n)),
-                                            stdout=outs["renderer"]),
-                "floor": lambda: measure([PYTHON, str(ROOT / "bench" / "floor.py"), "plan", str(path)], stdout=outs["floor"]),
+                "renderer": lambda path=path, n=n, outs=outs: measure(renderer_argv("plan", str(path), "--json", "--max-instances", str(n)),
+                                                        stdout=outs["renderer"]),
+                "floor": lambda path=path, outs=outs: measure([PYTHON, str(ROOT / "bench" / "floor.py"), "plan", str(path)],
+                                                         stdout=outs["floor"]),
             }
             runs = interleaved(sides, repeat)
             same = subprocess.run(["cmp", str(outs["renderer"]), str(outs["floor"])], capture_output=True, text=True)

@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(tmp) / f"validate-{n}.yaml"
             path.write_text(campaign_text(n), encoding="utf-8")
             sides = {
-                "renderer": lambda: measure(renderer_argv("validate", str(path), "--max-instances", str(n))),
-                "floor": lambda: measure([PYTHON, str(ROOT / "bench" / "floor.py"), "validate", str(path)]),
+                "renderer": lambda path=path, n=n: measure(renderer_argv("validate", str(path), "--max-instances", str(n))),
+                "floor": lambda path=path: measure([PYTHON, str(ROOT / "bench" / "floor.py"), "validate", str(path)]),
             }
             results[n] = {name: median(s) for name, s in interleaved(sides, repeat).items()}
     print(table(f"renderer validate vs the validate-only floor (floor.py validate); median of {repeat} "

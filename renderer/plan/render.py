@@ -14,12 +14,12 @@ from typing import Any
 
 from renderer import jsonfast, providers
 from renderer.errors import Invalid, SchemaError, UserError
-from renderer.plan.matrix import Combo, ident
+from renderer.plan.matrix import Expansion, ident
 from renderer.plan.pending import Layout, PendingChecks
 from renderer.providers.base import Pending
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
-from renderer.campaign.files import confined_path, file_digest
+from renderer.campaign.files import confined_path, file_digest, regular_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class Link:
 @dataclass(slots=True)
 class CompiledJob:
     spec: JobSpec
-    combos: list[Combo] | None
+    expansion: Expansion  # its instances: ids and matrix values
     render_input: Callable[[Mapping[str, Any]], Any]
     render_extras: Callable[[Mapping[str, Any]], Any]
     render_estimate: Callable[[Mapping[str, Any]], Any]
@@ -68,6 +68,18 @@ class InstanceRenderer:
 
     def render(self, job: CompiledJob, iid: str, ctx: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
         """The request body and the `estimate` mapping of one instance."""
+        try:
+            inner, extras, estimate = job.render_input(ctx), job.render_extras(ctx), job.render_estimate(ctx)
+        except UserError:
+            inner, extras, estimate = self._render_all(job, iid, ctx)  # raises with the errors of all three
+        if not isinstance(inner, dict):
+            raise SchemaError("input must be a mapping of request fields",
+                              self.campaign.loc("jobs", job.spec.name, "input", instance=iid))
+        return job.spec.route.body(inner, extras or {}), estimate or {}
+
+    @staticmethod
+    def _render_all(job: CompiledJob, iid: str, ctx: Mapping[str, Any]) -> list[Any]:
+        """Each of the three renders, collecting every error (one fault does not hide the next)."""
         errors: list[UserError] = []
         values = []
         for fn in (job.render_input, job.render_extras, job.render_estimate):
@@ -78,11 +90,7 @@ class InstanceRenderer:
                 values.append(None)
         if errors:
             raise Invalid(errors)
-        inner, extras, estimate = values
-        if not isinstance(inner, dict):
-            raise SchemaError("input must be a mapping of request fields",
-                              self.campaign.loc("jobs", job.spec.name, "input", instance=iid))
-        return job.spec.route.body(inner, extras or {}), estimate or {}
+        return values
 
     def check(self, job: CompiledJob, iid: str, body: Any, pending: bool) -> None:
         """The body against its route's schema; pending values are judged at run time."""
@@ -108,14 +116,19 @@ class InstanceRenderer:
         if isinstance(clean, tuple):  # this layout passes the full check: the fast one will do
             self.pending_checks.remember(clean)
 
-    def local_files(self, spec: JobSpec, iid: str, body: Any) -> dict[str, str] | None:
-        """Digests of the local files a request uploads: an edited image is a new input."""
+    def local_files(self, spec: JobSpec, iid: str, body: Any, digest: bool = True) -> dict[str, str] | None:
+        """Digests of the local files a request uploads: an edited image is a new input.
+
+        ``digest=False`` (validate): only check that each is a regular file within bounds."""
         up = providers.of(spec.route).UPLOADS
         name = body.get(up.field) if up is not None and isinstance(body, dict) else None
         if up is None or not isinstance(name, str):
             return None
         where = self.campaign.loc("jobs", spec.name, "input", up.field, instance=iid)
         path = confined_path(self.campaign.folder, name, up.field, where)
+        if not digest:
+            regular_file(path, up.field, where)
+            return None
         return {up.field: file_digest(path, up.field, where)}
 
     def sha256(self, spec: JobSpec, iid: str, body: Any) -> str:

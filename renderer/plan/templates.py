@@ -26,6 +26,7 @@ from typing import Any
 
 import jinja2
 
+from renderer import jsonfast
 from renderer.errors import LimitError, Location, SchemaError, TemplateError
 from renderer.plan.jinja_env import (
     METER,
@@ -144,7 +145,7 @@ class Compiler:
             parts = [self.compile(v, where, path + (i,)) for i, v in enumerate(value)]
             if all(getattr(p, "constant", False) for p in parts):
                 return _constant(value)
-            return lambda ctx: [p(ctx) for p in parts]
+            return _combined(lambda ctx: [p(ctx) for p in parts], parts)
         if isinstance(value, dict):
             for k in value:
                 if not isinstance(k, str):  # JSON keys are text; `1: x` would not even hash
@@ -152,7 +153,7 @@ class Compiler:
             items = [(k, self.compile(v, where, path + (k,))) for k, v in value.items()]
             if all(getattr(p, "constant", False) for _, p in items):
                 return _constant(value)
-            return lambda ctx: {k: p(ctx) for k, p in items}
+            return _mapping(items)
         why = json_problem(value)
         if why:
             raise SchemaError(f"a request holds JSON data only; this is {why}", where(path))
@@ -192,7 +193,7 @@ class Compiler:
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax: {exc.message}", location) from None
         if fast is None:
-            return slow
+            return _marked(slow, exact=not m)  # a template that is not one expression yields text
         return _fast(fast, slow, location, self.limits, self._produced)
 
     def _guard(self, fn: Callable[[Mapping[str, Any]], Any], location: Location, native: bool) -> Renderer:
@@ -270,10 +271,6 @@ _SUBST = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)
 _ROOTS = ("vars", "matrix", "needs")
 
 
-class _Fallback(Exception):
-    pass
-
-
 def _plain_substitution(text: str) -> list[Any] | None:
     """Literal text and dotted names, or None when Jinja is needed."""
     parts: list[Any] = []
@@ -290,20 +287,6 @@ def _plain_substitution(text: str) -> list[Any] | None:
     if "{{" in literal or "{%" in literal or "{#" in literal or "}}" in literal:
         return None
     return [p for p in parts if p != ""]
-
-
-def _lookup(ctx: Mapping[str, Any], names: tuple[str, ...]) -> Any:
-    obj: Any = ctx
-    for name in names:
-        if isinstance(obj, dict):  # campaign data: keys first, as in Jinja (jinja_env.getattr)
-            if name not in obj:
-                raise _Fallback  # Jinja words the error
-            obj = obj[name]
-        elif isinstance(obj, PendingOutputs) and name in OUTPUT_FIELDS:
-            obj = getattr(obj, name)
-        else:
-            raise _Fallback
-    return obj
 
 
 @dataclass(slots=True)
@@ -323,47 +306,115 @@ class _Produced:
 
 def _fast(parts: list[Any], slow: Renderer, location: Location, limits: TemplateLimits, produced: _Produced) -> Renderer:
     if len(parts) == 1 and isinstance(parts[0], tuple):
-        names = parts[0]
+        get = _getter(parts[0])
 
         def native(ctx: Mapping[str, Any]) -> Any:
             try:
-                value = _lookup(ctx, names)
-            except _Fallback:
+                value = get(ctx)
+            except (KeyError, TypeError):  # not a key here, or not a mapping: Jinja words the error
                 return slow(ctx)
-            if isinstance(value, str):
-                return _unmark(value)
+            if value.__class__ is str:
+                return _unmark(value) if "\x00" in value else value
             if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
                 return value
             return slow(ctx)  # lists and mappings get Jinja's conversion rules; the rest its errors
 
-        return native
+        # it yields a value of the context as it is (a float a matrix holds, say): exact if those are
+        return _marked(native, exact=True, reads=True)
+
+    steps = [p if isinstance(p, str) else _getter(p) for p in parts]
+    literal_chars = sum(len(p) for p in parts if isinstance(p, str))
+    most = limits.max_output_chars
 
     def text(ctx: Mapping[str, Any]) -> Any:
-        try:
-            values = [p if isinstance(p, str) else _text_of(_lookup(ctx, p)) for p in parts]
-        except _Fallback:
-            return slow(ctx)
-        size = sum(map(len, values))  # before joining: "x{{ vars.big }}" need not copy 8 MB to refuse it
-        if size > limits.max_output_chars:
-            raise LimitError(f"template output is {size} characters; the limit is {limits.max_output_chars}", location)
-        produced.add(size, location)
-        return _unmark("".join(values))
+        pieces = []
+        size = literal_chars
+        for step in steps:
+            if step.__class__ is str:
+                pieces.append(step)
+                continue
+            try:
+                value = step(ctx)  # type: ignore[operator]
+            except (KeyError, TypeError):
+                return slow(ctx)
+            if value.__class__ is not str:
+                if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
+                    value = str(value)
+                else:  # a list or mapping goes through Jinja (and its meter)
+                    return slow(ctx)
+            size += len(value)
+            pieces.append(value)
+        if size > most:  # before joining: "x{{ vars.big }}" need not copy 8 MB to refuse it
+            raise LimitError(f"template output is {size} characters; the limit is {most}", location)
+        produced.left -= size
+        if produced.left < 0:
+            produced.add(0, location)  # raises, worded
+        out = "".join(pieces)
+        return _unmark(out) if "\x00" in out else out
 
-    return text
+    return _marked(text, exact=True)  # text holds no number
 
 
-def _text_of(value: Any) -> str:
-    """A scalar as text; a list or mapping goes through Jinja (and its meter)."""
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
-        return str(value)
-    raise _Fallback
+def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
+    """``ctx[a][b]...``: keys of mappings (campaign data first, as in Jinja: jinja_env.getattr)
+    and outputs of needs (``PendingOutputs[...]``). Anything else raises KeyError or TypeError
+    (a str, list or number is no mapping), and Jinja renders it instead."""
+    if len(names) == 2:
+        a, b = names
+        return lambda ctx: ctx[a][b]
+
+    def get(ctx: Mapping[str, Any]) -> Any:
+        obj: Any = ctx
+        for name in names:
+            obj = obj[name]
+        return obj
+
+    return get
+
+
+def _mapping(items: list[tuple[str, Renderer]]) -> Renderer:
+    """A mapping of rendered fields: the ones known now are set once, in their place."""
+    statics = {k: static_of(p) for k, p in items}
+    base = {k: known[0] if known else None for k, known in statics.items()}
+    dynamic = [(k, p) for k, p in items if not statics[k]]
+
+    def render(ctx: Mapping[str, Any]) -> Any:
+        out = base.copy()
+        for k, p in dynamic:
+            out[k] = p(ctx)
+        return out
+
+    return _combined(render, [p for _, p in items])
+
+
+def _marked(fn: Renderer, *, exact: bool, reads: bool = False, static: tuple[Any] | None = None) -> Renderer:
+    fn.exact = exact  # type: ignore[attr-defined]
+    fn.reads = reads  # type: ignore[attr-defined]
+    fn.static = static  # type: ignore[attr-defined]
+    return fn
+
+
+def _combined(fn: Renderer, parts: list[Renderer]) -> Renderer:
+    """A list or mapping of parts is exact if they all are (see ``is_exact``)."""
+    return _marked(fn, exact=all(getattr(p, "exact", False) for p in parts),
+                   reads=any(getattr(p, "reads", False) for p in parts))
+
+
+def static_of(fn: Renderer) -> tuple[Any] | None:
+    """``(value,)`` when a renderer yields the same value for every instance, else None."""
+    return getattr(fn, "static", None)
+
+
+def is_exact(fn: Renderer, context_exact: bool = False) -> bool:
+    """The renderer yields no float that JSON encoders write differently (jsonfast.exact), so
+    its output hashes without looking for one. ``context_exact``: neither do the values of the
+    context it renders with (a plain lookup yields those as they are)."""
+    return getattr(fn, "exact", False) and (context_exact or not getattr(fn, "reads", False))
 
 
 def _literal(text: str) -> Renderer:
     """A string without template syntax (not marked constant: see ``compile``)."""
-    return lambda ctx: text
+    return _marked(lambda ctx: text, exact=True, static=(text,))
 
 
 def _constant(value: Any) -> Renderer:
@@ -371,7 +422,7 @@ def _constant(value: Any) -> Renderer:
         return value
 
     render.constant = True  # type: ignore[attr-defined]
-    return render
+    return _marked(render, exact=jsonfast.exact(value), static=(value,))
 
 
 def _unmark(text: str) -> Any:
