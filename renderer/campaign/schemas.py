@@ -19,15 +19,17 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 try:  # a compiled validator for the per-instance yes/no check; messages stay jsonschema's
     import jsonschema_rs
 except ImportError:  # pragma: no cover - an optional speed-up
     jsonschema_rs = None  # type: ignore[assignment]
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+
+if TYPE_CHECKING:  # imported when a value fails (or the compiled validator is missing): for the messages
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 from renderer import providers
 
@@ -76,6 +78,8 @@ def _forget() -> None:
 
 @lru_cache(maxsize=1)
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     # Schemas refer to each other by file name, as editors resolve them.
     resources_ = [(n, Resource.from_contents(load_schema(n))) for n in schema_names()]
     return Registry().with_resources(resources_)
@@ -83,6 +87,8 @@ def _registry() -> Registry:
 
 @lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(name)
     return Draft202012Validator(schema, registry=_registry(), format_checker=None)
 

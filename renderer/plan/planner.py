@@ -487,7 +487,7 @@ def _select(plan: Plan, patterns: list[str], campaign: Campaign, previous: Manif
                         frontier.add(u)
                         stack.append(u)
         chosen |= frontier
-    instances = tuple(i if (i.id in chosen or i.action == "reuse") else replace(i, action="skip") for i in plan.instances)
+    instances = tuple(i if (i.id in chosen or i.action == "reuse") else i._replace(action="skip") for i in plan.instances)
     selected = replace(plan, instances=instances, by_id={i.id: i for i in instances})
     _check_selected_upstreams(selected, patterns, previous)
     return selected

@@ -24,13 +24,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
 from renderer import jsonfast
 from renderer.errors import LimitError, Location, SchemaError, TemplateError
-from renderer.plan.jinja_env import (
+from renderer.plan.bounds import (
     METER,
-    BoundedEnvironment,
     Meter,
     Namespace,
     NotJson,
@@ -46,29 +43,6 @@ from renderer.providers.base import Pending, is_pending
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.S)
 _MARKED = re.compile("\x00pending:([^\x00]*)\\.([A-Za-z_]+)\x00", re.I)
 
-
-
-class _Undefined(jinja2.StrictUndefined):
-    """Name the missing thing and what was there instead."""
-
-    __slots__ = ()
-
-    @property
-    def _undefined_message(self) -> str:
-        if self._undefined_hint:  # the sandbox's "access to attribute ... is unsafe"
-            return self._undefined_hint
-        name = self._undefined_name
-        obj = self._undefined_obj
-        if obj is jinja2.utils.missing:
-            return f"{name!r} is undefined; templates see vars, matrix and needs"
-        if isinstance(obj, Needs):
-            return obj.missing(name)
-        if isinstance(obj, Mapping):
-            keys = ", ".join(map(str, obj)) or "none"
-            return f"no key {name!r} here (keys: {keys})"
-        if isinstance(obj, PendingOutputs):
-            return f"needs outputs have no {name!r} (outputs: {', '.join(OUTPUT_FIELDS)})"
-        return f"{type(obj).__name__} has no attribute {name!r}"
 
 
 class Needs(Namespace):
@@ -114,11 +88,21 @@ class Compiler:
     """Compiles request values into renderers; one per campaign."""
 
     def __init__(self, limits: TemplateLimits = TemplateLimits()) -> None:  # noqa: B008 - frozen
-        self.env = BoundedEnvironment(limits, _Undefined)
+        self._env: Any = None
         self.limits = limits
         self._cache: dict[str, Renderer] = {}
         self._used = 0.0  # seconds spent compiling and rendering, against max_total_seconds
         self._produced = _Produced(limits.max_total_chars, limits.max_total_chars)
+
+    @property
+    def env(self) -> Any:
+        """The bounded Jinja environment, made (and Jinja imported: 7 MB, 15 ms) when the
+        first template needs it. Plain substitutions never do."""
+        if self._env is None:
+            from renderer.plan.jinja_env import BoundedEnvironment, Undefined
+
+            self._env = BoundedEnvironment(self.limits, Undefined)
+        return self._env
 
     def _meter(self) -> Meter:
         """A fresh budget for one compile or render; the campaign's total time caps it."""
@@ -168,35 +152,53 @@ class Compiler:
         if self._used > lim.max_total_seconds:
             secs = lim.max_total_seconds
             raise LimitError(f"templates took more than {secs} s in all; the limit is {secs} (max_total_seconds)", location)
+        m = _ONE_EXPRESSION.match(text)
+        # blanks around one expression do not make it text, on either path
+        fast = _plain_substitution(text.strip() if m else text)
+        if fast is None:
+            return _marked(self._jinja(text, location, m), exact=not m)  # not one expression: it yields text
+        # Jinja compiles a plain substitution only if a render needs it (most never do)
+        return _fast(fast, self._later(text, location, m), location, self.limits, self._produced)
+
+    def _jinja(self, text: str, location: Location, m: re.Match[str] | None) -> Renderer:
+        """The template compiled by Jinja, within the campaign's time budget."""
         started = time.monotonic()
         token = METER.set(self._meter())  # Jinja folds constants while compiling: bound that too
         try:
-            return self._compile_string(text, location)
+            return self._compile_string(text, location, m)
         except (RecursionError, SyntaxError, MemoryError):  # Jinja's parser, or Python's on the generated code
             raise TemplateError("template is nested too deeply to compile", location) from None
         finally:
             METER.reset(token)
             self._used += time.monotonic() - started
 
-    def _compile_string(self, text: str, location: Location) -> Renderer:
-        m = _ONE_EXPRESSION.match(text)
-        # blanks around one expression do not make it text, on either path
-        fast = _plain_substitution(text.strip() if m else text)
+    def _compile_string(self, text: str, location: Location, m: re.Match[str] | None) -> Renderer:
+        import jinja2
+
         try:
             _refuse_self(self.env, text, location)
             if m:
                 expr = self.env.compile_expression(m.group("expr"), undefined_to_none=False)
-                slow = self._guard(lambda ctx: expr(**ctx), location, native=True)
-            else:
-                template = self.env.from_string(text)
-                slow = self._guard(template.render, location, native=False)
+                return self._guard(lambda ctx: expr(**ctx), location, native=True)
+            template = self.env.from_string(text)
+            return self._guard(template.render, location, native=False)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax: {exc.message}", location) from None
-        if fast is None:
-            return _marked(slow, exact=not m)  # a template that is not one expression yields text
-        return _fast(fast, slow, location, self.limits, self._produced)
+
+    def _later(self, text: str, location: Location, m: re.Match[str] | None) -> Renderer:
+        """Jinja's renderer of a plain substitution, compiled the first time it is needed."""
+        made: list[Renderer] = []
+
+        def slow(ctx: Mapping[str, Any]) -> Any:
+            if not made:
+                made.append(self._jinja(text, location, m))
+            return made[0](ctx)
+
+        return slow
 
     def _guard(self, fn: Callable[[Mapping[str, Any]], Any], location: Location, native: bool) -> Renderer:
+        import jinja2
+
         limits = self.limits
 
         def render(ctx: Mapping[str, Any]) -> Any:
@@ -250,11 +252,13 @@ class Compiler:
         return checked
 
 
-def _refuse_self(env: jinja2.Environment, text: str, location: Location) -> None:
+def _refuse_self(env: Any, text: str, location: Location) -> None:
     """Jinja binds ``self`` (a TemplateReference) in every template; templates here see
     vars, matrix and needs only."""
     if "self" not in text:
         return
+    import jinja2
+
     for node in env.parse(text).find_all(jinja2.nodes.Name):
         if node.name == "self" and node.ctx == "load":
             raise TemplateError("template: 'self' is undefined; templates see vars, matrix and needs", location)
@@ -444,6 +448,8 @@ def _refuse_surrogates(text: str, location: Location) -> None:
 
 def _settle(value: Any, location: Location, limits: TemplateLimits) -> Any:
     """Turn a native result into plain data (lists, dicts, scalars, Pending)."""
+    import jinja2  # a native result is Jinja's: it is imported already
+
     if isinstance(value, float) and not math.isfinite(value):
         raise TemplateError(f"template yields the number {value}; JSON has no NaN or infinity", location)
     if isinstance(value, (str, int, float, bool)) or value is None or isinstance(value, Pending):
