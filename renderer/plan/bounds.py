@@ -97,6 +97,9 @@ def written_size(value: Any, cap: int) -> int:
     return _written(value, cap, {})
 
 
+_ONE = frozenset({int, float, bool, type(None), Pending})  # what _written counts as 1 without a call
+
+
 def _written(v: Any, cap: int, seen: dict[int, tuple[Any, int]]) -> int:
     """``seen``: id -> (the object, kept alive; its written size)."""
     if isinstance(v, (str, bytes, range)):
@@ -111,7 +114,7 @@ def _written(v: Any, cap: int, seen: dict[int, tuple[Any, int]]) -> int:
         t = type(x)  # a request body is mostly strings and numbers: no call for those
         if t is str:
             total += len(x)
-        elif t is int or t is float or t is bool or x is None:
+        elif t in _ONE:  # numbers, null, a pending value
             total += 1
         else:
             total += _written(x, cap, seen)

@@ -27,6 +27,7 @@ from renderer.campaign.yamlfile import Document, FileRefused, load_bytes, read_r
 from renderer.text import printable
 
 RESERVED = ("include", "exclude")
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,7 @@ class Combo:
 
 def ident(value: Any) -> Any:
     """A hashable stand-in for a matrix value: rows stand for their id."""
-    if type(value) is str:
+    if value.__class__ in _SCALARS:
         return value
     if isinstance(value, Mapping):
         if "id" in value:

@@ -35,11 +35,12 @@ from renderer.errors import (
 )
 from renderer.manifest import Manifest
 from renderer.plan.matrix import MatrixLimits, expansion
-from renderer.plan.model import OUTPUT_FIELDS, Action, Instance, Outputs, Plan
-from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256, link_key
+from renderer.plan.model import Action, Instance, Outputs, Plan
+from renderer.plan.pending import fill
+from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256
 from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits, is_exact, static_of
-from renderer.providers.base import Pending, Price, PriceContext, Range, Route, is_pending
+from renderer.providers.base import Pending, Price, PriceContext, Range, Route
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
 
@@ -93,7 +94,6 @@ class Planner:
         self._job_names = frozenset(campaign.jobs)  # to tell a missing `needs:` from a typo
         self._no_needs = Needs({}, self._job_names)  # of every instance without needs (templates cannot change it)
         self._vars_exact = jsonfast.exact(campaign.vars)
-        self._pending: dict[str, PendingOutputs] = {}
         self._request_chars = 0
         self._links = 0
         self._outputs: dict[str, Any] = {}  # instance id -> outputs a reused instance recorded
@@ -289,10 +289,7 @@ class Planner:
             up = self.jobs[need].expansion
             shared = tuple(k for k in found.keys if k in up.keys)
             fan_in = any(k not in found.keys for k in up.keys)
-            index: dict[tuple[Any, ...], list[str]] = {}
-            for up_id, values in up:  # made again: a job's instances are not kept to be linked
-                index.setdefault(link_key(values, shared), []).append(up_id)
-            job.links.append(Link(need, shared, fan_in, index))
+            job.links.append(Link.to(up, shared, fan_in))
         return job
 
     def _instance(self, hot: _Hot, iid: str, values: dict[str, Any], keep: bool) -> Instance | None:
@@ -305,7 +302,11 @@ class Planner:
         else:
             needs_ids, needs = (), self._no_needs
         body, estimate = self.renderer.render(job, iid, {"vars": self.campaign.vars, "matrix": values, "needs": needs})
-        pending = bool(needs_ids) and is_pending(body)  # only needs can make values pending
+        filled = None
+        if needs_ids:  # only needs make values pending; each must be one this instance needs (not a forged marker)
+            filled = fill(body, needs_ids if len(needs_ids) < 8 else frozenset(needs_ids),
+                          lambda: self.campaign.loc("jobs", spec.name, "input", instance=iid))
+        pending = filled is not None and bool(filled.layout)
         # the request as it is hashed: its size bounds the campaign before the schema check and the hash
         cap = self.limits.max_request_chars
         if self._request_chars <= cap:  # past the bound, no request is written out again
@@ -315,11 +316,9 @@ class Planner:
         if self._request_chars > cap:
             raise LimitError(f"the requests of this campaign add up to more than {cap} bytes; the limit is {cap} "
                              "(max_request_chars)", self.campaign.loc("jobs", spec.name, "input", instance=iid))
-        if pending:
-            _check_pending(body, needs_ids, self.campaign.loc("jobs", spec.name, "input", instance=iid))
         inner = body.get("input", body) if spec.route.wrap_input else body
         if pending or not hot.validator(inner):
-            self.renderer.check(job, iid, body, pending)
+            self.renderer.check(job, iid, body, pending, filled)
         if hot.known:
             self._warn_unknown(hot, iid, inner)
         if not keep:
@@ -345,7 +344,7 @@ class Planner:
         ctx: dict[str, Any] = {}
         ids: list[str] = []
         for link in job.links:
-            matched = link.index.get(link_key(values, link.shared), [])
+            matched = link.matches(values)
             if not matched:
                 shown = ", ".join(f"{k}={values[k]}" for k in link.shared if k in values)
                 raise ReferenceError_(
@@ -366,14 +365,9 @@ class Planner:
         return ctx, tuple(ids)
 
     def _upstream_outputs(self, iid: str) -> Any:
-        """Known outputs of a reused instance, else its (shared) pending outputs."""
+        """Known outputs of a reused instance, else its pending outputs."""
         known = self._outputs.get(iid)
-        if known is not None:
-            return known
-        pending = self._pending.get(iid)
-        if pending is None:
-            pending = self._pending[iid] = PendingOutputs(iid)
-        return pending
+        return known if known is not None else PendingOutputs(iid)
 
     # -- run time --------------------------------------------------------------
 
@@ -416,26 +410,6 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _check_pending(value: Any, needs_ids: tuple[str, ...], where: Any) -> None:
-    """A pending value names an upstream instance of this one, and one of its outputs.
-
-    Pending values travel through template text as "\\x00pending:<id>.<output>\\x00"
-    markers; a campaign can write that text itself ("\\0pending:..." in YAML), and a
-    forged marker would skip the plan's checks and its price.
-    """
-    if isinstance(value, Pending):
-        if value.instance not in needs_ids or value.output not in OUTPUT_FIELDS:
-            raise ReferenceError_(
-                f"a value is pending on {value.instance}.{value.output}, which is not an output this instance needs "
-                "(a \\0pending marker written in the campaign?)", where)
-    elif isinstance(value, list):
-        for v in value:
-            _check_pending(v, needs_ids, where)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _check_pending(v, needs_ids, where)
 
 
 def _topological(jobs: Mapping[str, JobSpec]) -> list[JobSpec]:

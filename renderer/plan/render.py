@@ -15,7 +15,7 @@ from typing import Any
 from renderer import jsonfast, providers
 from renderer.errors import Invalid, SchemaError, UserError
 from renderer.plan.matrix import Expansion, ident
-from renderer.plan.pending import Layout, PendingChecks
+from renderer.plan.pending import Filled, Layout, PendingChecks
 from renderer.providers.base import Pending
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
@@ -24,12 +24,46 @@ from renderer.campaign.files import confined_path, file_digest, regular_file
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    """How one job's instances find their instances of one upstream job."""
+    """How one job's instances find their instances of one upstream job.
+
+    Either an ``index`` of the upstream's instance ids by the values of the shared keys,
+    or, when those values name exactly one upstream instance (they are all its matrix
+    keys, and its ids are unique), ``named``: its id written from them, as ``Expansion``
+    writes it (no index of every upstream instance to build and keep).
+    """
 
     upstream: str
     shared: tuple[str, ...]
     fan_in: bool  # the upstream has matrix keys this job lacks: a list
     index: Mapping[tuple[Any, ...], list[str]]
+    named: tuple[str, tuple[tuple[str, Mapping[Any, str]], ...]] | None = None  # "job[", (key, value -> "key=shown")
+
+    def matches(self, values: Mapping[str, Any]) -> list[str]:
+        """The upstream instance ids an instance with these matrix values needs."""
+        if self.named is None:
+            return self.index.get(link_key(values, self.shared), [])
+        head, keys = self.named
+        parts = []
+        for key, shown in keys:
+            value = values.get(key, _ABSENT)
+            part = shown.get(value if value.__class__ is str else ident(value)) if value is not _ABSENT else None
+            if part is None:
+                return []
+            parts.append(part)
+        return [head + ",".join(parts) + "]"]
+
+    @staticmethod
+    def to(upstream: Expansion, shared: tuple[str, ...], fan_in: bool) -> Link:
+        """The link to ``upstream``'s instances: named when it can be (see above), else indexed."""
+        if upstream.combos is None and upstream.keys and upstream.unique and set(upstream.keys) <= set(shared):
+            keys = tuple((k, {ident(v): s for v, s in zip(axis, shown)})
+                         for k, axis, shown in zip(upstream.keys, upstream.axes, upstream.shown))
+            if all(len(by_value) == len(axis) for (_, by_value), axis in zip(keys, upstream.axes)):  # 1 == True...
+                return Link(upstream.job, shared, fan_in, {}, (upstream.job + "[", keys))
+        index: dict[tuple[Any, ...], list[str]] = {}
+        for up_id, values in upstream:  # made again: a job's instances are not kept to be linked
+            index.setdefault(link_key(values, shared), []).append(up_id)
+        return Link(upstream.job, shared, fan_in, index)
 
 
 @dataclass(slots=True)
@@ -57,7 +91,11 @@ _ABSENT = ("\x00absent",)  # a combination an include added may lack a key
 
 
 def link_key(values: Mapping[str, Any], shared: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(ident(values[k]) if k in values else _ABSENT for k in shared)
+    key = []
+    for k in shared:
+        v = values.get(k, _ABSENT)
+        key.append(v if v.__class__ is str or v is _ABSENT else ident(v))  # text is its own ident
+    return tuple(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +130,17 @@ class InstanceRenderer:
             raise Invalid(errors)
         return values
 
-    def check(self, job: CompiledJob, iid: str, body: Any, pending: bool) -> None:
-        """The body against its route's schema; pending values are judged at run time."""
+    def check(self, job: CompiledJob, iid: str, body: Any, pending: bool, filled: Filled | None = None) -> None:
+        """The body against its route's schema; pending values are judged at run time.
+
+        ``filled``: the body with placeholders for its pending values, when made already."""
         route = job.spec.route
         inner = body.get("input", body) if route.wrap_input else body
         clean: tuple[str, Layout] | bool = False
         if pending:  # pending values stand in by their shape; the full check once per layout
-            clean = self.pending_checks.passes(job.spec.name, route.schema, inner)
+            if filled is not None and route.wrap_input:
+                filled = Filled(filled.value.get("input", filled.value), filled.layout, filled.unknown)
+            clean = self.pending_checks.passes(job.spec.name, route.schema, filled or inner)
             if clean is True:
                 return
         elif schemas.is_valid(route.schema, inner):

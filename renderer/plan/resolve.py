@@ -14,7 +14,7 @@ from typing import Any
 
 from renderer import providers
 from renderer.plan.model import Instance, Outputs
-from renderer.plan.render import CompiledJob, InstanceRenderer, link_key
+from renderer.plan.render import CompiledJob, InstanceRenderer
 from renderer.plan.templates import Needs
 from renderer.providers.base import Price, PriceContext, Range
 from renderer.campaign.campaign import Campaign
@@ -42,7 +42,7 @@ class Resolver:
         known = {k: v.as_dict() for k, v in upstream.items()}
         ctx_needs: dict[str, Any] = {}
         for link in job.links:
-            matched = link.index.get(link_key(combo_values, link.shared), [])
+            matched = link.matches(combo_values)
             ctx_needs[link.upstream] = [known[m] for m in matched] if link.fan_in else known[matched[0]]
         ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": Needs(ctx_needs, frozenset(self.campaign.jobs))}
         renderer = InstanceRenderer(self.campaign)
