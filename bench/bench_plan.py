@@ -1,7 +1,7 @@
 """`renderer plan --json` against the floor: the least work that writes the same bytes.
 
     python bench/bench_plan.py              # 100,000 and 1,000,000 instances, 3 interleaved pairs each
-    python bench/bench_plan.py --quick      # 1,000 and 5,000, one pair: a smoke run
+    python bench/bench_plan.py --quick      # 500 and 2,000, one pair: a smoke run
 
 Both sides are whole processes (start-up, imports, reading the file, planning,
 writing the JSON to a file), timed from outside; CPU and peak RSS are each
@@ -35,8 +35,9 @@ LANGUAGES = ["en", "es", "fr", "de", "pt", "it", "nl", "sv", "hi", "ar"]
 
 
 def campaign_text(instances: int) -> str:
-    """``instances`` text_to_video jobs (a multiple of 1,000)."""
-    cities = max(1, instances // (PRODUCTS * len(LANGUAGES)))
+    """``instances`` text_to_video jobs (a multiple of 10; of 1,000 past 1,000)."""
+    products = max(1, min(PRODUCTS, instances // len(LANGUAGES)))
+    cities = max(1, instances // (products * len(LANGUAGES)))
     return textwrap.dedent(f"""\
         version: 1
         name: bench
@@ -47,7 +48,7 @@ def campaign_text(instances: int) -> str:
             endpoint: samsar/video/text_to_video
             matrix:
               city: {json.dumps([f"city{i}" for i in range(cities)])}
-              product: {json.dumps([f"p{i}" for i in range(PRODUCTS)])}
+              product: {json.dumps([f"p{i}" for i in range(products)])}
               language: {json.dumps(LANGUAGES)}
             input:
               prompt: "{{{{ vars.brand }}}} {{{{ matrix.product }}}} in {{{{ matrix.city }}}}, a sunny morning"
@@ -63,9 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])
     ap.add_argument("--repeat", type=int, default=3, help="interleaved pairs per size; medians are shown")
-    ap.add_argument("--quick", action="store_true", help="1,000 and 5,000 instances, one pair")
+    ap.add_argument("--quick", action="store_true", help="500 and 2,000 instances, one pair")
     args = ap.parse_args(argv)
-    sizes, repeat = ([1_000, 5_000], 1) if args.quick else (args.sizes, args.repeat)
+    sizes, repeat = ([500, 2_000], 1) if args.quick else (args.sizes, args.repeat)
     results: dict[int, dict[str, Sample]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -1,7 +1,7 @@
 """`renderer validate` against the validate-only floor.
 
     python bench/bench_validate.py            # 100,000 and 1,000,000 instances, 3 interleaved pairs each
-    python bench/bench_validate.py --quick    # 1,000 and 5,000, one pair
+    python bench/bench_validate.py --quick    # 500 and 2,000, one pair
 
 Whole processes, timed from outside; CPU and peak RSS are each child's own. The
 baseline is ``floor.py validate``: it reads the same file, expands the same
@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])
     ap.add_argument("--repeat", type=int, default=3, help="interleaved pairs per size; medians are shown")
-    ap.add_argument("--quick", action="store_true", help="1,000 and 5,000 instances, one pair")
+    ap.add_argument("--quick", action="store_true", help="500 and 2,000 instances, one pair")
     args = ap.parse_args(argv)
-    sizes, repeat = ([1_000, 5_000], 1) if args.quick else (args.sizes, args.repeat)
+    sizes, repeat = ([500, 2_000], 1) if args.quick else (args.sizes, args.repeat)
     results: dict[int, dict[str, Sample]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,19 +42,52 @@ def renderer_argv(*args: str) -> list[str]:
     return [PYTHON, "-m", "renderer.cli", *args]
 
 
-def measure(argv: Sequence[str], *, stdout: Path | None = None, env: Mapping[str, str] | None = None) -> Sample:
-    """One child process, its output to ``stdout`` (a file) or discarded; fails loudly on a non-zero exit."""
+class TimedOut(Exception):
+    """A child ran past its time and was stopped."""
+
+
+def measure(argv: Sequence[str], *, stdout: Path | None = None, env: Mapping[str, str] | None = None,
+            timeout: float | None = None) -> Sample:
+    """One child process, its output to ``stdout`` (a file) or discarded; fails loudly on a non-zero exit.
+    Past ``timeout`` seconds the child is killed and ``TimedOut`` raised."""
     with tempfile.TemporaryFile() as err, open(stdout or os.devnull, "wb") as out:
         started = time.perf_counter()
         child = subprocess.Popen(list(argv), stdout=out, stderr=err, env=dict(env) if env is not None else None)
+        killed = _Deadline(child.pid, timeout)
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended; not reaped, so its pid stays its own
+        killed.cancel()
         _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage
+        child.returncode = code = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        child.returncode = code
+        if killed.fired:
+            raise TimedOut(f"{' '.join(argv[:5])} ... ran past {timeout:g} s")
         if code != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(argv[:5])} ... exited {code}:\n{err.read().decode(errors='replace')[-3000:]}")
     return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+class _Deadline:
+    """Kills a child that runs past its time (the child is reaped only after ``cancel``)."""
+
+    def __init__(self, pid: int, timeout: float | None) -> None:
+        self.pid, self.fired = pid, False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(timeout, self._kill) if timeout else None
+        if self._timer is not None:
+            self._timer.start()
+
+    def _kill(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self.fired = True
+                os.kill(self.pid, signal.SIGKILL)
+
+    def cancel(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
 
 def interleaved(sides: Mapping[str, Callable[[], Sample]], repeat: int) -> dict[str, list[Sample]]:
