@@ -293,7 +293,7 @@ class Planner:
         return job
 
     def _instance(self, hot: _Hot, iid: str, values: dict[str, Any], keep: bool) -> Instance | None:
-        """Render and check one instance; with ``keep``, price and hash it too."""
+        """Render and check one instance; with ``keep``, price and hash it too (``_planned``)."""
         job = hot.job
         spec = job.spec
         if job.links:
@@ -308,6 +308,7 @@ class Planner:
                           lambda: self.campaign.loc("jobs", spec.name, "input", instance=iid))
         pending = filled is not None and bool(filled.layout)
         # the request as it is hashed: its size bounds the campaign before the schema check and the hash
+        text = b""
         cap = self.limits.max_request_chars
         if self._request_chars <= cap:  # past the bound, no request is written out again
             doc = {"endpoint": spec.endpoint, "body": body}
@@ -321,14 +322,20 @@ class Planner:
             self.renderer.check(job, iid, body, pending, filled)
         if hot.known:
             self._warn_unknown(hot, iid, inner)
-        if not keep:
-            if hot.uploads:  # the file must be there; its digest waits for the plan
-                self.renderer.local_files(spec, iid, body, digest=False)
-            return None
-        context = hot.price_context or PriceContext(self.table, estimate, self._duration_of)
-        price = hot.price(spec.route, body, context)
+        if keep:
+            return self._planned(hot, iid, values, needs_ids, body, estimate, None if pending else text)
+        if hot.uploads:  # validate: the file must be there; its digest waits for the plan
+            self.renderer.local_files(spec, iid, body, digest=False)
+        return None
+
+    def _planned(self, hot: _Hot, iid: str, values: dict[str, Any], needs_ids: tuple[str, ...], body: Any,
+                 estimate: Mapping[str, Any], text: bytes | None) -> Instance:
+        """A checked instance priced, hashed (``text``: its canonical request, None while pending) and
+        matched with the manifest."""
+        spec = hot.job.spec
+        price = hot.price(spec.route, body, hot.price_context or PriceContext(self.table, estimate, self._duration_of))
         sha = None
-        if not pending:
+        if text is not None:
             sha = self.renderer.sha256(spec, iid, body) if hot.uploads else hashlib.sha256(text).hexdigest()
         action: Action = "run"
         reason: str | None = None
@@ -338,7 +345,7 @@ class Planner:
                 action, reason = "reuse", "completed in the manifest with the same input"
             elif sha and (old := previous.get(iid)) is not None and old.status == "cancelled" and old.input_sha256 == sha:
                 action, reason = "cancelled", "cancelled in the manifest with the same input; run --rerun-cancelled sends it again"
-        return Instance(iid, spec.name, spec.endpoint, values, needs_ids, body, pending, sha, price, action, reason)
+        return Instance(iid, spec.name, spec.endpoint, values, needs_ids, body, text is None, sha, price, action, reason)
 
     def _needs(self, job: CompiledJob, iid: str, values: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
         ctx: dict[str, Any] = {}
