@@ -61,13 +61,13 @@ def main() -> int:
     settings = dataclasses.replace(ExecSettings().for_sandbox(), sandbox_render_seconds=a.render_seconds)
     with tempfile.TemporaryDirectory() as tmp, running_sandbox_sync(config) as sb:
         path = campaign(Path(tmp), a.jobs)
-        env = {"ENHANCECRAFT_API_KEY": "bench-key", "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url}
+        env = {"ENHANCECRAFT_API_KEY": "bench-key", "ENHANCECRAFT_BASE_URL": sb.base_urls["enhancecraft"]}
         time.sleep(a.window - clock() % a.window)  # start as a window begins
         started = time.perf_counter()
         code = run(str(path), io.StringIO(), env, state_dir=str(Path(tmp) / ".renderer"), exec_settings=settings)
         wall = time.perf_counter() - started
         snap = sb.state.counters.snapshot()
-        windows = dict(sorted(sb.state.enhancecraft_limiter.accepted_by_window.items()))
+        windows = dict(sorted(sb.state.limiters["enhancecraft"].accepted_by_window.items()))
     counts = list(windows.values())
     full = counts[:-1]
     share = sum(full) / (PER_WINDOW * len(full)) if full else 1.0

@@ -110,7 +110,7 @@ def main() -> None:
 
     config = SandboxConfig(render_seconds=0, credits=10**12)
     with running_sandbox_sync(config) as sb:
-        n, secs, cpu = _drive(sb.samsar_base_url, args.requests, args.clients, args.reads, args.procs, baseline=False)
+        n, secs, cpu = _drive(sb.base_urls["samsar"], args.requests, args.clients, args.reads, args.procs, baseline=False)
         state = sb.state.snapshot()
     with serving(_fixed_app()) as (host, port):
         bn, bsecs, bcpu = _drive(f"http://{host}:{port}/v1", args.requests, args.clients, args.reads, args.procs, baseline=True)

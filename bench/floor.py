@@ -66,7 +66,9 @@ def lookup(ctx, names):
 
 
 def validator(schema_file: str):
-    docs = {p.name: json.loads(p.read_text("utf-8")) for p in SCHEMAS.glob("*.schema.json")}
+    # the renderer's registry: the campaign and plan schemas, and each provider's request schemas
+    files = [*SCHEMAS.glob("*.schema.json"), *ROOT.glob("renderer/providers/*/schemas/*.schema.json")]
+    docs = {p.name: json.loads(p.read_text("utf-8")) for p in files}
     registry = jsonschema_rs.Registry(list(docs.items()))
     return jsonschema_rs.validator_for(docs[schema_file], registry=registry, validate_formats=False)
 
@@ -101,7 +103,8 @@ def plan(doc) -> None:
 
     import orjson
 
-    table = json.loads(next(ROOT.glob("renderer/providers/**/prices.json")).read_text("utf-8"))["samsar"]
+    tables = [json.loads(p.read_text("utf-8")) for p in ROOT.glob("renderer/providers/**/prices.json")]
+    table = next(t["samsar"] for t in tables if "samsar" in t)
 
     def price(endpoint, body):
         """(credits, duration) as {min, max} values, the routes the benchmarks use."""

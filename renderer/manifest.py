@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from renderer.errors import Invalid, LoadError, Location
-from renderer.providers.base import Range
+from renderer.vocabulary import Outputs, Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic
 
@@ -37,26 +37,19 @@ def default_path(campaign_path: str | Path) -> Path:
 
 
 @dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    """One instance's record. ``source`` is the JSON object it was read from, if any."""
+class ManifestEntry(Outputs):
+    """One instance's record: its outputs (status, ids, URLs, credits charged, duration, the
+    answer: ``vocabulary.Outputs``) and how it got them. ``source`` is the JSON object it
+    was read from, if any."""
 
     endpoint: str | None = None
     input_sha256: str | None = None
-    status: str | None = None
-    request_id: str | None = None
-    session_id: str | None = None
-    result_url: str | None = None
-    result_urls: tuple[str, ...] = ()
-    thumbnail_url: str | None = None
     credits_estimated: Range | None = None
-    credits_charged: float | None = None
     submitted_at: str | None = None
     finished_at: str | None = None
-    duration: float | None = None
     attempts: int = 0
     error: str | None = None
     elapsed_seconds: float | None = None
-    response: Any = None
     has_response: bool = False  # completed entries record the API's final payload
     request: Any = None  # the body input_sha256 hashes, as sent (plan --show-inputs diffs against it)
     has_request: bool = False  # manifests before `request` existed lack it

@@ -10,8 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from renderer.plan.model import Plan
-from renderer.plan.report import Summary, show_credits
-from renderer.providers.base import Range
+from renderer.money import show_credits
+from renderer.plan.views import Summary
+from renderer.vocabulary import Range
 
 MAX_ROWS = 200  # a terminal table past this is noise; --json has everything
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from renderer import providers
-from renderer.errors import Invalid, LoadError, Location, ReferenceError_, SchemaError, UserError
-from renderer.providers.base import Route
+from renderer.errors import Invalid, LoadError, Location, BadReference, SchemaError, UserError
+from renderer.vocabulary import Route
 from renderer.campaign import schemas
 from renderer.campaign.durations import parse_duration
 from renderer.campaign.yamlfile import Document, Limits, load_bytes, read_file
@@ -157,7 +157,7 @@ def _job(doc: Document, name: str, job: dict[str, Any], order: int, errors: list
         hint = difflib.get_close_matches(endpoint, list(providers.ROUTES), n=1, cutoff=0.5)
         msg = f"unknown endpoint {endpoint!r}"
         msg += f"; did you mean {hint[0]!r}?" if hint else "; run `renderer schema` to list endpoints"
-        errors.append(ReferenceError_(msg, doc.loc(("jobs", name, "endpoint"))))
+        errors.append(BadReference(msg, doc.loc(("jobs", name, "endpoint"))))
         return None
     needs = job.get("needs") or []
     return JobSpec(
@@ -192,15 +192,15 @@ def _check_needs(doc: Document, raw_jobs: dict[str, Any], errors: list[UserError
                 hint = difflib.get_close_matches(need, names, n=1)
                 msg = f"needs {need!r}: no job of that name"
                 msg += f"; did you mean {hint[0]!r}?" if hint else f"; jobs are: {', '.join(names)}"
-                errors.append(ReferenceError_(msg, doc.loc(("jobs", name, "needs", i))))
+                errors.append(BadReference(msg, doc.loc(("jobs", name, "needs", i))))
             elif need == name:
-                errors.append(ReferenceError_(f"job {name!r} needs itself", doc.loc(("jobs", name, "needs", i))))
+                errors.append(BadReference(f"job {name!r} needs itself", doc.loc(("jobs", name, "needs", i))))
             else:
                 graph[name].append(need)
     for cycle in find_cycles(graph):
         first = cycle[0]
         idx = raw_jobs[first]["needs"].index(cycle[1])
-        errors.append(ReferenceError_("needs form a cycle: " + " -> ".join(cycle), doc.loc(("jobs", first, "needs", idx))))
+        errors.append(BadReference("needs form a cycle: " + " -> ".join(cycle), doc.loc(("jobs", first, "needs", idx))))
 
 
 def find_cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:

@@ -1,7 +1,9 @@
 """The one place jsonschema is used: load our Draft 2020-12 schemas, check values.
 
-Schemas live in the top-level ``schemas/`` folder, shipped as ``renderer.schemas``.
-They may carry two annotations of ours, which editors ignore:
+The campaign and plan schemas live in the top-level ``schemas/`` folder, shipped as
+``renderer.schemas``; each provider brings its request schemas (``schemas()``: the
+built-ins keep theirs in their package). They may carry annotations of ours, which
+editors ignore:
 
 - ``x-message``: the sentence to show when this subschema fails (rules between
   fields read better as one sentence than as jsonschema's wording);
@@ -34,6 +36,7 @@ if TYPE_CHECKING:  # imported when a value fails (or the compiled validator is m
 from renderer import providers
 
 CAMPAIGN_SCHEMA = "campaign.schema.json"
+PLAN_SCHEMA = "plan.schema.json"  # what `renderer plan --json` writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +49,8 @@ class Violation:
 
 
 def schema_names() -> list[str]:
-    """Our schemas, and those registered providers bring along."""
-    shipped = {p.name for p in resources.files("renderer.schemas").iterdir() if p.name.endswith(".schema.json")}
-    return sorted(shipped | set(_provider_schemas()))
+    """Every schema: the campaign's and the plan's (shipped), and every registered provider's request schemas."""
+    return sorted({CAMPAIGN_SCHEMA, PLAN_SCHEMA} | set(_provider_schemas()))
 
 
 @lru_cache(maxsize=None)

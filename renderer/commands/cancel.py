@@ -19,8 +19,9 @@ from renderer.commands.status import open_journal
 from renderer.execute import journal as J
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
-from renderer.execute.journal import Journal
-from renderer.execute.scrub import Scrubber, keep_fields, secrets_from_env
+from renderer.execute.store import JournalStore
+from renderer.execute.stores import without_store
+from renderer.execute.scrub import Scrubber, keep_fields
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
 from renderer.sandbox.config import SandboxConfig
@@ -32,7 +33,7 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = "
     """Cancel pending renders of a run through each provider's cancel route, and mark them
     cancelled in the manifest (``manifest``, default beside the campaign): later runs do
     not send them again unless asked (``run --rerun-cancelled``)."""
-    journal = open_journal(file, state_dir)
+    journal = open_journal(file, state_dir, without_store(env) if sandbox else env)  # a rehearsal's state is local
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
         for s in pending:
@@ -60,7 +61,7 @@ def _canceller(endpoint: str) -> Provider | None:
     return provider if provider.CANCEL is not None and provider.CANCEL.applies(route) else None
 
 
-def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: Journal, out: TextIO,
+def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: JournalStore, out: TextIO,
                      env: Mapping[str, str], sandbox_state: Path | None,
                      transport: httpx.AsyncBaseTransport | None, done: list[J.Submission]) -> int:
     """Cancel one provider's renders; the number that could not be cancelled.
@@ -85,11 +86,11 @@ def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], 
 CANCELLED_BY_USER = "cancelled by `renderer cancel`; `renderer run --rerun-cancelled` sends it again"
 
 
-async def _cancel_all(journal: Journal, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
+async def _cancel_all(journal: JournalStore, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
                       env: Mapping[str, str], transport: httpx.AsyncBaseTransport | None,
                       done: list[J.Submission]) -> int:
     # every key of the environment, not only this provider's: an API may echo any of them
-    client = ProviderClient(conf, transport=transport, scrubber=Scrubber(secrets_from_env(env)))
+    client = ProviderClient(conf, transport=transport, scrubber=Scrubber.from_env(env))
     failures = 0
     try:
         url = route_url(client.base_url, how.route)

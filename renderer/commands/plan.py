@@ -8,19 +8,15 @@ from typing import Literal, TextIO
 
 from renderer import manifest as M
 from renderer.commands.common import Settings, append_step_summary
-from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UsageError, UserError
+from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
 from renderer.plan import planfile
 from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
 from renderer.plan.planner import build_plan, collector_paused
 from renderer.plan.price_overrides import below_documented
-from renderer.plan.report import (
-    Summary,
-    budget_message,
-    plan_json_text,
-    plan_markdown,
-    summarise,
-)
+from renderer.money import budget_message
+from renderer.plan.views import Summary, plan_json_text, summarise
+from renderer.review import plan_markdown
 from renderer.campaign.campaign import load_campaign
 
 PlanFormat = Literal["table", "json", "markdown"]
@@ -41,15 +37,17 @@ def plan(
     warnings: list[UserError] | None = None,
     plan_out: str | None = None,
     rerun_cancelled: bool = False,
+    full_plan: str | None = None,
 ) -> int:
     """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
 
     ``show_inputs``: also the request body of every job to run and, for one the
     manifest holds, the fields that changed. Warnings are appended to ``warnings``.
     ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run
-    refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again."""
-    if show_inputs and fmt == "markdown":
-        raise UsageError("renderer plan: --show-inputs shows bodies in the table or in --json, not in --markdown")
+    refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again.
+    The Markdown (``--markdown``, the step summary) always says why jobs run and what
+    changed; with ``--markdown``, ``show_inputs`` adds new jobs' bodies; ``full_plan``
+    links the whole plan."""
     campaign = load_campaign(path, settings.yaml)
     if warnings is not None:
         warnings.extend(below_documented(campaign))
@@ -64,10 +62,16 @@ def plan(
     if rerun_cancelled:
         the_plan = the_plan.rerun_cancelled()
     summary = summarise(the_plan, previous)
+    shared = _shared_view(the_plan, previous, path, manifest_path, env or {}, rerun_cancelled)
+    if shared is not None:
+        summary = shared[0]
     if plan_out:
         planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
-    markdown = plan_markdown(the_plan, summary) if fmt == "markdown" or wants_summary else ""
+    # new jobs' bodies only in --markdown --show-inputs: `--json --show-inputs` (the action's full plan)
+    # keeps its step summary (the pull-request comment) to reasons and diffs
+    markdown = (plan_markdown(the_plan, summary, previous, bodies=show_inputs and fmt == "markdown", full_plan=full_plan)
+                if fmt == "markdown" or wants_summary else "")
     if fmt == "json":
         inputs_of = M.Manifest.coerce(previous) if show_inputs else None
         with collector_paused():  # a few large writes: one per token was a system call each, unbuffered
@@ -79,6 +83,8 @@ def plan(
     else:
         if table_renderer is not None:
             table_renderer(the_plan, summary, out)
+        if shared is not None and shared[1]:
+            out.write(shared[1] + "\n")
         if show_inputs:
             out.write(inputs_text(the_plan, M.Manifest.coerce(previous)))
     if wants_summary:
@@ -86,6 +92,27 @@ def plan(
     if summary.over_budget:
         raise BudgetExceeded(budget_message(the_plan, summary))
     return 0
+
+
+def _shared_view(plan: Plan, previous: M.Manifest | None, path: str, manifest_path: Path, env: Mapping[str, str],
+                 rerun_cancelled: bool) -> tuple[Summary, str | None] | None:
+    """With a shared store (``RENDERER_STATE``): the summary `run` would make, counting every
+    submission of the campaign the store holds from any checkout or machine (what run would
+    adopt from the manifest is adopted too, in a transaction rolled back: plan writes nothing),
+    and a line on the jobs the store already knows. None without a store."""
+    from renderer.execute.stores import rehearsal, state_url
+
+    if state_url(env) is None:
+        return None
+    from renderer.execute.spending import opening, sent_before
+
+    with rehearsal(path, plan.campaign.name, manifest_path, env) as store:
+        assert store is not None
+        summary, _, _ = opening(plan, previous, store, None, rerun_cancelled, manifest_path)
+        known = sent_before(plan, store, rerun_cancelled) & {i.id for i in plan.to_run}
+        note = (f"shared store {store.label}: {len(known):,} of the jobs to run were sent already (from this or "
+                "another checkout or machine): run polls or reuses them, and counts their credits") if known else None
+    return summary, note
 
 
 def _other_campaign(previous: M.Manifest | None, name: str, path: Path) -> LoadError | None:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from renderer import manifest as M
+from renderer.execute.store import JournalStore
+from renderer.execute.stores import STATE_ENV, existing_store
 from renderer.text import printable
 
 
@@ -24,9 +26,32 @@ def _shown_path(manifest_path: Path, path: str) -> str:
     return path if "://" in path else os.path.relpath(manifest_path.parent / path)
 
 
-def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: bool = False) -> int:
-    """List each job's status and its files (paths from here) or result URLs; ``as_json`` for scripts."""
+def merge_store(store: JournalStore | None, jobs: dict[str, dict[str, Any]]) -> None:
+    """Jobs the journal knows newer things about than the manifest (a run in progress, here or,
+    with a shared store, on another machine)."""
+    if store is None:
+        return
+    try:
+        for sub in store.latest_per_instance():
+            entry = jobs.get(sub.instance_id)
+            if entry is None or entry.get("status") not in (None, "not_submitted", "pending"):
+                continue
+            entry.update(status=sub.public_status, submitted_at=sub.sent_at, finished_at=sub.finished_at,
+                         request_id=sub.request_id, result_urls=list(sub.result_urls), error=sub.error)
+    finally:
+        store.close()
+
+
+def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: bool = False,
+            env: Mapping[str, str] | None = None) -> int:
+    """List each job's status and its files (paths from here) or result URLs; ``as_json`` for scripts.
+
+    With a shared store (``RENDERER_STATE`` in ``env``), what it knows newer than the manifest wins."""
     path, data = manifest_json(file, manifest)
+    if env and env.get(STATE_ENV):
+        from renderer.campaign.campaign import load_campaign
+
+        merge_store(existing_store(file, load_campaign(file).name, path, "", env), data["jobs"])
     rows: dict[str, Any] = {}
     for iid, e in data["jobs"].items():
         files = [f for f in e.get("files") or () if isinstance(f, Mapping) and isinstance(f.get("path"), str)]

@@ -20,20 +20,14 @@ from renderer import providers
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, UserError
 from renderer.execute import manifest as run_manifest
-from renderer.execute import run_report
-from renderer.execute.adopt import adopt
+from renderer.execute import outcome
+from renderer.execute.console import RunOutput
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
-from renderer.execute.durable import (
-    RepositoryLock,
-    check_manifest_campaign,
-    open_journal,
-    write_manifest,
-)
-from renderer.execute.output import RunOutput
+from renderer.execute.durable import check_manifest_campaign, write_manifest
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
-from renderer.execute.scrub import Scrubber, secrets_from_env
+from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import (
     SETTINGS_ENV,
     ExecSettings,
@@ -41,10 +35,12 @@ from renderer.execute.settings import (
     settings_from_env,
     with_timeouts,
 )
-from renderer.execute.spending import budget_lines, opening_budget, run_limit, sent_before
+from renderer.execute.spending import budget_lines, opening, run_limit
+from renderer.execute.stores import run_store
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
-from renderer.plan.report import budget_message, summarise
+from renderer.money import budget_message
+from renderer.plan.views import summarise
 from renderer.results import runhooks as R
 from renderer.sandbox.config import SandboxConfig
 from renderer.campaign.campaign import load_campaign
@@ -83,7 +79,7 @@ def run(
     xs = exec_settings or settings_from_env(env)
     if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
-    scrubber = Scrubber(secrets_from_env(env))  # every key of the environment, whoever sent it
+    scrubber = Scrubber.from_env(env)  # every key of the environment, whoever sent it
     output = RunOutput(out, scrubber)
     text_out = cast(TextIO, output)  # a TextIO in every way the run uses one
     campaign = load_campaign(file, settings.yaml)
@@ -104,27 +100,22 @@ def run(
     options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
     where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else R.RunDownloads.create(
-        where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT))
+        where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT), env, plan.instances)
     with contextlib.ExitStack() as stack:
-        lock = RepositoryLock(file, campaign.name)  # one run of a campaign per repository at a time
-        lock.acquire()
-        stack.callback(lock.release)
-        journal, notes = open_journal(state_dir, file, campaign.name, manifest_path, durable_intents=xs.durable_intents,
-                                      after_commit=kill_after_commit(env), env=env)
-        stack.callback(journal.close)
-        note = journal.acquire_lock()
-        notes += [note] if note else []
+        # the journal with this run's lock held: SQLite under state_dir (and a lock beside .git), or the shared store
+        journal, notes = stack.enter_context(run_store(file, campaign.name, manifest_path, state_dir, env,
+                                                       durable_intents=xs.durable_intents,
+                                                       after_commit=kill_after_commit(env), sandbox=sandbox))
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
                           "campaign_sha256": campaign.sha256})
-        adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
+        summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path)
         notes += [adopted] if adopted else []
-        budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
-        summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                            sent=sent_before(plan, journal, rerun_cancelled))
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state_dir, credits=sandbox_credits)) if sandbox else {}
+        if downloads is not None:
+            downloads.allow(urls.values())  # the sandbox's own files, and nothing else of this machine
         table = plan.price_table
         # every missing key fails here, all at once, before anything is sent
         conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)
@@ -141,17 +132,17 @@ def run(
                     write_manifest(manifest_path, data)
                 aborted_late = bool(late)
         sched = box[0]
-        run_report.report(text_out, sched.notes, result, manifest_path,
+        outcome.report(text_out, sched.notes, result, manifest_path,
                           budget_lines(sched.budget, result.charged_in_all()))
         R.report_lines(text_out, data)
         if junit:
             R.write_junit(junit, data)
-        append_step_summary(env, scrubber.text(run_report.markdown(data) + R.summary_markdown(plan, data)))
+        append_step_summary(env, scrubber.text(outcome.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
         if sched.budget.refused:
             return 3  # stopped by the budget: what it charged and held back was said above
-        code = run_report.exit_code(result, options)
+        code = outcome.exit_code(result, options)
         if box[0].timed_out or output.broken:
             return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too
         return 1 if code == 0 and R.download_failures(data) else code

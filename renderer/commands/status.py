@@ -1,29 +1,44 @@
-"""`renderer status FILE`: a run's state from its journal: counts, credits, one line per job."""
+"""`renderer status FILE`: a run's state from its journal: counts, credits, one line per job.
+
+`renderer status --all`: every campaign of the shared store (``RENDERER_STATE``).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any, TextIO
 
-from renderer.errors import StateError
+from renderer.errors import StateError, UsageError
 from renderer.execute import journal as J
-from renderer.execute.journal import Journal, journal_path
+from renderer.execute.store import JournalStore
+from renderer.execute.stores import existing_store, require_store, where
 from renderer.manifest import default_path as default_manifest_path
 from renderer.campaign.campaign import load_campaign
 from renderer.text import credits as credits_text
 
 
-def open_journal(file: str, state_dir: str) -> Journal:
+def open_journal(file: str, state_dir: str, env: Mapping[str, str] | None = None) -> JournalStore:
     """The journal of an earlier run of a campaign (status, cancel), found by the campaign's identity."""
-    path = journal_path(state_dir, file, load_campaign(file).name, default_manifest_path(file))
-    if not path.exists():
-        raise StateError(f"no run state for {file} under {state_dir}: nothing has run yet")
-    return Journal(path)
+    env = env or {}
+    store = existing_store(file, load_campaign(file).name, default_manifest_path(file), state_dir, env)
+    if store is None:
+        raise StateError(f"no run state for {file} {where(env, state_dir)}: nothing has run yet")
+    return store
 
 
-def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: bool = False) -> int:
-    """Show a run's state from the journal: counts, credits, one line per job."""
-    journal = open_journal(file, state_dir)
+def status(file: str | None, out: TextIO, *, state_dir: str = ".renderer", as_json: bool = False,
+           env: Mapping[str, str] | None = None, all_campaigns: bool = False) -> int:
+    """Show a run's state from the journal: counts, credits, one line per job (``all_campaigns``:
+    every campaign of the shared store instead)."""
+    if all_campaigns:
+        if file is not None:
+            raise UsageError("renderer status: give a campaign FILE or --all, not both")
+        return _all(out, env or {}, as_json)
+    if file is None:
+        raise UsageError("renderer status: give a campaign FILE (or --all for every campaign of the shared store)")
+    journal = open_journal(file, state_dir, env)
     try:
         rows = _rows(journal)
         counts: dict[str, int] = {}
@@ -31,7 +46,7 @@ def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: boo
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         charged = sum(s.credits_charged or 0 for s in journal.all() if s.state in J.SPENDING)
         running = journal.holder()
-        data = {"journal": str(journal.path), "running": running, "counts": dict(sorted(counts.items())),
+        data = {"journal": journal.label, "running": running, "counts": dict(sorted(counts.items())),
                 "credits": {"charged": charged}, "jobs": rows}
         if as_json:
             json.dump(data, out, indent=2, sort_keys=True)
@@ -42,6 +57,25 @@ def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: boo
     finally:
         journal.close()
 
+
+def _all(out: TextIO, env: Mapping[str, str], as_json: bool) -> int:
+    url = require_store(env, "renderer status --all")
+    from renderer.execute.pgstore import campaign_summaries
+
+    found = campaign_summaries(url)
+    if as_json:
+        json.dump({"store": url.label, "campaigns": [asdict(c) for c in found]}, out, indent=2, sort_keys=True)
+        out.write("\n")
+        return 0
+    out.write(f"{url.label}: {len(found):,} campaign(s)\n")
+    for c in found:
+        run = f"{c.runs:,} run(s)" + (f", last {c.last_run}" if c.last_run else "")
+        if c.holder is not None and c.holder["running"]:
+            run += f"; in progress: pid {c.holder['pid']} on {c.holder['hostname']} since {c.holder['acquired_at']}"
+        jobs = ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in c.jobs.items()) or "no jobs yet"
+        out.write(f"{c.name}  {c.path}\n  {run}\n  {jobs}; credits charged {credits_text(c.charged)}, "
+                  f"held {credits_text(c.held)}\n")
+    return 0
 
 
 def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], running: Any, charged: float) -> None:
@@ -57,7 +91,7 @@ def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], ru
         out.write(f"{r['status']:>13}  {iid}  {extra}\n")
 
 
-def _rows(journal: Journal) -> dict[str, dict[str, Any]]:
+def _rows(journal: JournalStore) -> dict[str, dict[str, Any]]:
     """The latest word on every instance: its last submission, or a newer verdict."""
     out: dict[str, dict[str, Any]] = {}
     for sub in journal.latest_per_instance():

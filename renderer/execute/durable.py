@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from renderer.errors import RendererError, StateError
+from renderer.errors import RendererError, RunLocked, StateError
 from renderer.execute.journal import (
     Journal,
     campaign_identity,
@@ -104,7 +104,7 @@ class RepositoryLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise StateError(f"{self.path}: another run of this campaign is in progress in this repository "
+            raise RunLocked(f"{self.path}: another run of this campaign is in progress in this repository "
                              "(from another working directory or state directory)") from None
         self.fd = fd
 

@@ -31,9 +31,10 @@ import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, TypeVar
 
-from renderer.errors import StateError
+from renderer.errors import RunLocked, StateError
+from renderer.execute import cells
 
 try:  # advisory locks: released by the kernel when a process dies, however it dies
     import fcntl
@@ -277,7 +278,98 @@ def _guarded(fn: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-class Journal:
+class Transitions:
+    """The transitions after the intent, the same in every store: each is one ``_set`` of a row.
+
+    A store provides ``label`` (how messages name it: never a password), ``_unsaved``
+    and ``_set(submission_id, columns)``, one transaction that raises ``StateError``
+    when the store refuses it. The refused outcome is kept for ``get``.
+    """
+
+    label: str
+    _unsaved: dict[int, Submission]
+
+    def _set(self, submission_id: int, columns: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _update(self, sub: Submission, **fields: Any) -> Submission:
+        fields["updated_at"] = now_iso()
+        for k in ("credits_charged", "duration"):
+            if k in fields:
+                fields[k] = _num(fields[k])
+        stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v) if k == "response" and v is not None else v)
+                  for k, v in fields.items()}
+        if "result_urls" in fields:
+            fields["result_urls"] = tuple(fields["result_urls"])
+        new = replace(sub, **fields)
+        try:
+            self._set(sub.id, stored)
+        except StateError:
+            self._unsaved[sub.id] = new  # an id the API returned is never lost: the manifest gets it
+            raise
+        self._unsaved.pop(sub.id, None)
+        return new
+
+    def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission:
+        """The last attempt provably did nothing; another may follow."""
+        return self._update(sub, state=PREPARED, error=error, http_status=http_status)
+
+    def accepted(
+        self,
+        sub: Submission,
+        *,
+        request_id: str,
+        session_id: str | None,
+        credits_charged: float | None,
+        response: Any,
+    ) -> Submission:
+        """The request id, right after the answer (or after a reconciliation proved it)."""
+        return self._update(
+            sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
+            credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
+        )
+
+    def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
+        return self._update(sub, state=REJECTED, error=error, http_status=http_status, finished_at=now_iso())
+
+    def unknown(self, sub: Submission, error: str) -> Submission:
+        return self._update(sub, state=UNKNOWN, error=error)
+
+    def finish(
+        self,
+        sub: Submission,
+        state: str,
+        *,
+        result_url: str | None = None,
+        result_urls: tuple[str, ...] = (),
+        thumbnail_url: str | None = None,
+        credits_charged: float | None = None,
+        duration: float | None = None,
+        response: Any = None,
+        error: str | None = None,
+    ) -> Submission:
+        return self._update(
+            sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
+            credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
+            duration=duration, response=response, error=error, finished_at=now_iso(),
+        )
+
+
+def intent(submission_id: int, at: str, *, instance_id: str, endpoint: str, provider: str, input_sha256: str,
+           generation: int, idempotency_key: str, body_json: str,
+           estimate: tuple[float | None, float | None]) -> Submission:
+    """The submission ``begin`` just recorded, as any store reads it back."""
+    return Submission(
+        id=submission_id, instance_id=instance_id, endpoint=endpoint, provider=provider,
+        input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,
+        body=json.loads(body_json), estimate_min=_num(estimate[0]), estimate_max=_num(estimate[1]), attempts=1,
+        request_id=None, session_id=None, http_status=None, credits_charged=None, result_url=None,
+        result_urls=(), thumbnail_url=None, duration=None, response=None, error=None, created_at=at,
+        sent_at=at, submitted_at=None, finished_at=None, updated_at=at,
+    )
+
+
+class Journal(Transitions):
     """One campaign's journal. Used from one thread (the run's event loop)."""
 
     def __init__(
@@ -289,6 +381,7 @@ class Journal:
         max_pages: int | None = None,
     ) -> None:
         self.path = path
+        self.label = str(path)  # how messages name this store
         self.durable_intents = durable_intents
         self.after_commit = after_commit
         self.transitions = 0
@@ -311,7 +404,7 @@ class Journal:
             # Intents go through a second connection that fsyncs every commit: a lost
             # intent after a sent POST is the one loss that could make a run pay twice.
             self._intent_db = self._connect("FULL") if durable_intents else self._db
-            self._verdicts: set[str] = {r[0] for r in self._db.execute("SELECT instance_id FROM verdicts")}
+            self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
@@ -336,9 +429,18 @@ class Journal:
 
     def _write(self, sql: str, params: tuple[Any, ...], db: sqlite3.Connection | None = None) -> sqlite3.Cursor:
         """One statement, one implicit transaction: a transition."""
-        cur = (db or self._db).execute(sql, params)
+        cur = (db or self._db).execute(sql, cells.params(params))
         self._committed()
         return cur
+
+    def _q(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """A read, its string parameters encoded as the cells hold them."""
+        return self._db.execute(sql, cells.params(params))
+
+    def _set(self, submission_id: int, columns: dict[str, Any]) -> None:
+        cols = ", ".join(f"{k} = ?" for k in columns)
+        with translated(self.path):
+            self._write(f"UPDATE submissions SET {cols} WHERE id = ?", (*columns.values(), submission_id))
 
     def _committed(self) -> None:
         self.transitions += 1
@@ -354,10 +456,10 @@ class Journal:
     def set_meta(self, values: Mapping[str, str]) -> None:
         with self._transaction():
             for k, v in values.items():
-                self._db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (k, v))
+                self._q("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (k, v))
 
     def meta(self) -> dict[str, str]:
-        return {r["key"]: r["value"] for r in self._db.execute("SELECT key, value FROM meta")}
+        return {cells.untext(r["key"]): cells.untext(r["value"]) for r in self._db.execute("SELECT key, value FROM meta")}
 
     # -- the lock -----------------------------------------------------------------
 
@@ -372,10 +474,10 @@ class Journal:
             except OSError:
                 os.close(fd)
                 who = f"pid {holder['pid']} on {holder['hostname']} since {holder['acquired_at']}" if holder else "another process"
-                raise StateError(f"{self.path}: another run of this campaign is in progress ({who})") from None
+                raise RunLocked(f"{self.path}: another run of this campaign is in progress ({who})") from None
             self._lock_fd = fd
         elif holder is not None and holder["hostname"] == socket.gethostname() and _alive(holder["pid"]):
-            raise StateError(f"{self.path}: another run of this campaign is in progress (pid {holder['pid']})")
+            raise RunLocked(f"{self.path}: another run of this campaign is in progress (pid {holder['pid']})")
         note = None
         if holder is not None:
             note = (
@@ -430,7 +532,7 @@ class Journal:
     # -- reading ------------------------------------------------------------------
 
     def current(self, instance_id: str, input_sha256: str) -> Submission | None:
-        row = self._db.execute(
+        row = self._q(
             "SELECT * FROM submissions WHERE instance_id = ? AND input_sha256 = ? ORDER BY generation DESC LIMIT 1",
             (instance_id, input_sha256),
         ).fetchone()
@@ -442,7 +544,7 @@ class Journal:
             "SELECT * FROM submissions WHERE id IN"
             " (SELECT MAX(id) FROM submissions GROUP BY instance_id, input_sha256)"
         ).fetchall()
-        return {(r["instance_id"], r["input_sha256"]): _submission(r) for r in rows}
+        return {(s.instance_id, s.input_sha256): s for s in map(_submission, rows)}
 
     def get(self, submission_id: int) -> Submission:
         if submission_id in self._unsaved:
@@ -466,24 +568,21 @@ class Journal:
         """Every request and session id some submission already owns."""
         ids: set[str] = set()
         for rid, sid in self._db.execute("SELECT request_id, session_id FROM submissions"):
-            ids.update(x for x in (rid, sid) if x)
+            ids.update(cells.untext(x) for x in (rid, sid) if x)
         return ids
 
     def verdicts(self) -> dict[str, Verdict]:
-        return {
-            r["instance_id"]: Verdict(r["instance_id"], r["status"], r["reason"], r["at"])
-            for r in self._db.execute("SELECT * FROM verdicts")
-        }
+        return verdicts_of(self._db.execute("SELECT * FROM verdicts"))
 
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
-        return [dict(r) for r in reversed(rows)]
+        return [{k: cells.untext(v) for k, v in dict(r).items()} for r in reversed(rows)]
 
     def upload(self, path: str, file_sha256: str) -> Upload | None:
-        row = self._db.execute(
+        row = self._q(
             "SELECT path, file_sha256, storage_key FROM uploads WHERE path = ? AND file_sha256 = ?", (path, file_sha256)
         ).fetchone()
-        return Upload(row[0], row[1], row[2]) if row else None
+        return Upload(*map(cells.untext, row)) if row else None
 
     # -- writing ------------------------------------------------------------------
 
@@ -507,21 +606,16 @@ class Journal:
             " state, body, estimate_min, estimate_max, attempts, created_at, sent_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
             (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, SENDING,
-             text, estimate[0], estimate[1], at, at, at),
+             text, _num(estimate[0]), _num(estimate[1]), at, at, at),
             self._intent_db,
         )
         if instance_id in self._verdicts:  # this run's earlier word on it no longer holds
             self._write("DELETE FROM verdicts WHERE instance_id = ?", (instance_id,))
             self._verdicts.discard(instance_id)
         assert cur.lastrowid is not None  # an INSERT's row
-        return Submission(
-            id=int(cur.lastrowid), instance_id=instance_id, endpoint=endpoint, provider=provider,
-            input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,
-            body=json.loads(text), estimate_min=_num(estimate[0]), estimate_max=_num(estimate[1]), attempts=1,
-            request_id=None, session_id=None, http_status=None, credits_charged=None, result_url=None,
-            result_urls=(), thumbnail_url=None, duration=None, response=None, error=None, created_at=at,
-            sent_at=at, submitted_at=None, finished_at=None, updated_at=at,
-        )
+        return intent(int(cur.lastrowid), at, instance_id=instance_id, endpoint=endpoint, provider=provider,
+                      input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key,
+                      body_json=text, estimate=estimate)
 
     def sending(self, sub: Submission) -> Submission:
         """Another attempt of the same POST (same body, same key), before it is sent (fsynced)."""
@@ -532,70 +626,6 @@ class Journal:
             self._intent_db,
         )
         return replace(sub, state=SENDING, attempts=sub.attempts + 1, sent_at=sub.sent_at or at, updated_at=at)
-
-    def _update(self, sub: Submission, **fields: Any) -> Submission:
-        fields["updated_at"] = now_iso()
-        for k in ("credits_charged", "duration"):
-            if k in fields:
-                fields[k] = _num(fields[k])
-        stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v) if k == "response" and v is not None else v)
-                  for k, v in fields.items()}
-        cols = ", ".join(f"{k} = ?" for k in stored)
-        if "result_urls" in fields:
-            fields["result_urls"] = tuple(fields["result_urls"])
-        new = replace(sub, **fields)
-        try:
-            with translated(self.path):
-                self._write(f"UPDATE submissions SET {cols} WHERE id = ?", (*stored.values(), sub.id))
-        except StateError:
-            self._unsaved[sub.id] = new  # an id the API returned is never lost: the manifest gets it
-            raise
-        self._unsaved.pop(sub.id, None)
-        return new
-
-    def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission:
-        """The last attempt provably did nothing; another may follow."""
-        return self._update(sub, state=PREPARED, error=error, http_status=http_status)
-
-    def accepted(
-        self,
-        sub: Submission,
-        *,
-        request_id: str,
-        session_id: str | None,
-        credits_charged: float | None,
-        response: Any,
-    ) -> Submission:
-        """The request id, right after the answer (or after a reconciliation proved it)."""
-        return self._update(
-            sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
-            credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
-        )
-
-    def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
-        return self._update(sub, state=REJECTED, error=error, http_status=http_status, finished_at=now_iso())
-
-    def unknown(self, sub: Submission, error: str) -> Submission:
-        return self._update(sub, state=UNKNOWN, error=error)
-
-    def finish(
-        self,
-        sub: Submission,
-        state: str,
-        *,
-        result_url: str | None = None,
-        result_urls: tuple[str, ...] = (),
-        thumbnail_url: str | None = None,
-        credits_charged: float | None = None,
-        duration: float | None = None,
-        response: Any = None,
-        error: str | None = None,
-    ) -> Submission:
-        return self._update(
-            sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
-            credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
-            duration=duration, response=response, error=error, finished_at=now_iso(),
-        )
 
     def adopt(
         self,
@@ -622,24 +652,19 @@ class Journal:
             " state, body, estimate_min, estimate_max, attempts, request_id, session_id, credits_charged, error,"
             " created_at, sent_at, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
             (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, state, _dump(body),
-             estimate[0], estimate[1], request_id, session_id, credits_charged, error, at, sent_at or at,
+             _num(estimate[0]), _num(estimate[1]), request_id, session_id, _num(credits_charged), error, at, sent_at or at,
              sent_at if request_id else None, at),
         )
 
     def generation_max(self, instance_id: str, input_sha256: str) -> int:
-        row = self._db.execute("SELECT MAX(generation) FROM submissions WHERE instance_id = ? AND input_sha256 = ?",
-                               (instance_id, input_sha256)).fetchone()
+        row = self._q("SELECT MAX(generation) FROM submissions WHERE instance_id = ? AND input_sha256 = ?",
+                      (instance_id, input_sha256)).fetchone()
         return int(row[0] or 0)
 
     def reconciliations(self) -> dict[str, dict[str, Any]]:
         """The last reconciliation that proved each instance's submission, with its evidence."""
-        out: dict[str, dict[str, Any]] = {}
-        for r in self._db.execute("SELECT instance_id, detail FROM events WHERE kind = 'reconciled' ORDER BY seq"):
-            try:
-                out[r[0]] = json.loads(r[1])
-            except (TypeError, ValueError):
-                continue
-        return out
+        return reconciliations_of(self._db.execute(
+            "SELECT instance_id, detail FROM events WHERE kind = 'reconciled' ORDER BY seq"))
 
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
@@ -684,23 +709,52 @@ class _Tx:
             self.j._committed()
 
 
-def _num(x: float | None) -> float | int | None:
-    """SQLite hands back REALs: 50.0 credits read back as 50."""
-    return int(x) if isinstance(x, float) and x.is_integer() else x
+_num = cells.num  # SQLite and PostgreSQL hand back doubles: 50.0 credits read back as 50
 
 
-def _submission(row: sqlite3.Row) -> Submission:
+class Row(Protocol):
+    """A stored row, read by column name (``sqlite3.Row``, or psycopg's ``dict_row``)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def submission_of(row: Row) -> Submission:
+    """A stored row (SQLite's or PostgreSQL's, by column name) as a ``Submission``."""
+    t = cells.untext
     return Submission(
-        id=row["id"], instance_id=row["instance_id"], endpoint=row["endpoint"], provider=row["provider"],
-        input_sha256=row["input_sha256"], generation=row["generation"], idempotency_key=row["idempotency_key"],
-        state=row["state"], body=_load(row["body"]), estimate_min=_num(row["estimate_min"]),
-        estimate_max=_num(row["estimate_max"]), attempts=row["attempts"], request_id=row["request_id"],
-        session_id=row["session_id"], http_status=row["http_status"], credits_charged=_num(row["credits_charged"]),
-        result_url=row["result_url"], result_urls=tuple(_load(row["result_urls"]) or ()),
-        thumbnail_url=row["thumbnail_url"], duration=_num(row["duration"]), response=_load(row["response"]),
-        error=row["error"], created_at=row["created_at"], sent_at=row["sent_at"],
-        submitted_at=row["submitted_at"], finished_at=row["finished_at"], updated_at=row["updated_at"],
+        id=row["id"], instance_id=t(row["instance_id"]), endpoint=t(row["endpoint"]), provider=t(row["provider"]),
+        input_sha256=t(row["input_sha256"]), generation=row["generation"],
+        idempotency_key=t(row["idempotency_key"]), state=row["state"], body=_load(t(row["body"])),
+        estimate_min=_num(row["estimate_min"]), estimate_max=_num(row["estimate_max"]), attempts=row["attempts"],
+        request_id=t(row["request_id"]), session_id=t(row["session_id"]), http_status=row["http_status"],
+        credits_charged=_num(row["credits_charged"]), result_url=t(row["result_url"]),
+        result_urls=tuple(_load(t(row["result_urls"])) or ()), thumbnail_url=t(row["thumbnail_url"]),
+        duration=_num(row["duration"]), response=_load(t(row["response"])), error=t(row["error"]),
+        created_at=row["created_at"], sent_at=row["sent_at"], submitted_at=row["submitted_at"],
+        finished_at=row["finished_at"], updated_at=row["updated_at"],
     )
+
+
+_submission = submission_of
+
+
+def verdicts_of(rows: Iterable[Row]) -> dict[str, Verdict]:
+    out = {}
+    for r in rows:
+        iid = cells.untext(r["instance_id"])
+        out[iid] = Verdict(iid, cells.untext(r["status"]), cells.untext(r["reason"]), r["at"])
+    return out
+
+
+def reconciliations_of(rows: Iterable[Row]) -> dict[str, dict[str, Any]]:
+    """The last ``reconciled`` note of each instance (its evidence, as JSON), in order of the notes."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        try:
+            out[cells.untext(r["instance_id"])] = json.loads(cells.untext(r["detail"]))
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def _alive(pid: int) -> bool:

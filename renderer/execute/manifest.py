@@ -14,7 +14,7 @@ from renderer.execute import journal as J
 from renderer.execute.spending import journal_charged
 from renderer.execute.scheduler import Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry
-from renderer.providers.base import Price, Range
+from renderer.vocabulary import Price, Range
 
 
 def _version() -> str:

@@ -34,7 +34,7 @@ from renderer import providers
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.settings import PollSettings
 from renderer.providers import shapes
-from renderer.providers.base import Route, Status
+from renderer.vocabulary import ApiState, Route, Status
 from renderer.campaign.durations import format_duration
 from renderer.providers.protocol import BatchRead
 from renderer.providers.shapes import ShapeError
@@ -242,7 +242,7 @@ class Poller:
         elif answer.kind == "not_found":
             w.not_found += 1
             if w.not_found >= self.settings.not_found_grace:
-                status = Status("failed", error=f"the API does not know request {w.request_id} ({answer.error})")
+                status = Status(ApiState.FAILED, error=f"the API does not know request {w.request_id} ({answer.error})")
                 self._end(w, PollResult(status, answer.payload))
             else:
                 self._reschedule(w)
@@ -256,7 +256,7 @@ class Poller:
         try:
             status = provider.parse_status(w.route, payload)
         except ShapeError as exc:
-            status = Status("failed", error=f"the API's answer for {w.request_id} has the wrong shape: {exc}")
+            status = Status(ApiState.FAILED, error=f"the API's answer for {w.request_id} has the wrong shape: {exc}")
         if status.state == "pending":
             if reschedule:
                 self._reschedule(w)

@@ -39,7 +39,7 @@ from renderer import providers
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.journal import SENDING, UNKNOWN, Submission, parse_iso
 from renderer.providers import shapes
-from renderer.providers.base import Route
+from renderer.vocabulary import Route
 from renderer.providers.protocol import Reconciliation
 
 

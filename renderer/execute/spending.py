@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from renderer.errors import UsageError
 from renderer.execute import journal as J
 from renderer.execute.budget import Budget
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
-from renderer.plan.report import manifest_spent
+from renderer.money import manifest_spent
+from renderer.plan.views import Summary, summarise
 from renderer.text import credits as credits_text
 
 
@@ -29,6 +32,21 @@ def opening_budget(limit: float | None, previous: Manifest | None, journal: Jour
     budget = Budget(limit, spent_outside=outside)
     budget.load(journal.all())
     return budget
+
+
+def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit: float | None,
+            rerun_cancelled: bool, manifest_path: Path) -> tuple[Summary, Budget, str | None]:
+    """What a run knows before it sends anything (and ``plan`` with a shared store, in a
+    transaction it rolls back): the manifest's accepted jobs adopted into the journal,
+    every submission on the budget's ledger, the plan summarised against both; with a
+    note when something was adopted."""
+    from renderer.execute.adopt import adopt  # the scheduler's key: imported only when a run is near
+
+    note = adopt(plan, journal, previous).note(manifest_path, journal.label)  # the manifest is the record
+    budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
+    summary = summarise(plan, previous, budget=limit, spent=budget.committed,
+                        sent=sent_before(plan, journal, rerun_cancelled))
+    return summary, budget, note
 
 
 def journal_charged(journal: JournalStore) -> float:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Plan
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 from renderer.text import printable
 
 _MISSING = object()

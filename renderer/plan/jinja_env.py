@@ -35,9 +35,8 @@ from renderer.plan.bounds import ahead as _ahead
 from renderer.plan.bounds import built as _built
 from renderer.plan.bounds import left as _left
 from renderer.plan.bounds import tick as _tick
-from renderer.plan.model import OUTPUT_FIELDS
-from renderer.plan.templates import Needs, PendingOutputs
-from renderer.providers.base import Pending
+from renderer.plan.context import Needs, PendingOutputs
+from renderer.vocabulary import OUTPUT_FIELDS, Pending
 
 class Undefined(jinja2.StrictUndefined):
     """Name the missing thing and what was there instead."""

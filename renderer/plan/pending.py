@@ -18,9 +18,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from renderer.errors import Location, ReferenceError_
-from renderer.plan.model import OUTPUT_FIELDS
-from renderer.providers.base import Pending
+from renderer.errors import BadReference, Location
+from renderer.vocabulary import OUTPUT_FIELDS, Pending
 from renderer.campaign import schemas
 
 # where pending values sit (list positions folded into one) and which outputs they are
@@ -50,7 +49,7 @@ def fill(value: Any, needs: Collection[str] | None = None, where: Callable[[], L
     must name one of those upstream instances and one of their outputs: pending values
     travel through template text as "\\x00pending:<id>.<output>\\x00" markers, a campaign
     can write that text itself ("\\0pending:..." in YAML), and a forged marker would skip
-    the plan's checks and its price (a located ReferenceError_ at ``where()``)."""
+    the plan's checks and its price (a located BadReference at ``where()``)."""
     filler = _Filler(needs, where)
     out = filler.walk(value, ())
     return Filled(out, frozenset(filler.layout), filler.unknown)
@@ -115,7 +114,7 @@ class _Filler:
 
     def _pending(self, value: Pending, path: tuple[Any, ...]) -> Any:
         if self._needs is not None and (value.instance not in self._needs or value.output not in OUTPUT_FIELDS):
-            raise ReferenceError_(
+            raise BadReference(
                 f"a value is pending on {value.instance}.{value.output}, which is not an output this instance "
                 "needs (a \\0pending marker written in the campaign?)", self._where())
         self.layout.add((path, value.output))

@@ -19,7 +19,8 @@ from typing import Any
 from renderer import providers
 from renderer.errors import LoadError, Location, StalePlan
 from renderer.plan.model import Plan
-from renderer.plan.report import Summary, credits_json
+from renderer.money import credits_json
+from renderer.plan.views import Summary
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic
 from renderer import jsonfast

@@ -27,20 +27,20 @@ from renderer.errors import (
     Invalid,
     LimitError,
     Location,
-    ReferenceError_,
+    BadReference,
     SchemaError,
     UsageError,
     UserError,
-    Warning_,
+    CampaignWarning,
 )
 from renderer.manifest import Manifest
 from renderer.plan.matrix import MatrixLimits, expansion
-from renderer.plan.model import Action, Instance, Outputs, Plan
+from renderer.plan.model import Action, Instance, Plan
 from renderer.plan.pending import fill
 from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256
 from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits, is_exact, static_of
-from renderer.providers.base import Pending, Price, PriceContext, Range, Route
+from renderer.vocabulary import Outputs, Pending, Price, PriceContext, Range, Route
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
 
@@ -90,7 +90,7 @@ class Planner:
         self.instances: dict[str, Instance] = {}
         self.errors: list[UserError] = []
         # (where, message) -> the first warning and in how many instances it was found
-        self.warnings: dict[tuple[Any, ...], tuple[Warning_, int]] = {}
+        self.warnings: dict[tuple[Any, ...], tuple[CampaignWarning, int]] = {}
         self._job_names = frozenset(campaign.jobs)  # to tell a missing `needs:` from a typo
         self._no_needs = Needs({}, self._job_names)  # of every instance without needs (templates cannot change it)
         self._vars_exact = jsonfast.exact(campaign.vars)
@@ -116,7 +116,7 @@ class Planner:
             plan = _select(plan, list(select), c, previous)
         return plan
 
-    def check(self) -> tuple[Warning_, ...]:
+    def check(self) -> tuple[CampaignWarning, ...]:
         """Every error of every instance, as ``build`` finds them, keeping no instance: validate."""
         self._walk(None)
         if self.errors:
@@ -188,21 +188,21 @@ class Planner:
         # values a plain lookup yields as they are: the campaign's (the outputs of needs may hold any)
         context_exact = not job.links and self._vars_exact and job.expansion.exact()
         exact = is_exact(job.render_input, context_exact) and is_exact(job.render_extras, context_exact)
-        return _Hot(job, schemas.fast_check(route.schema), known, providers.module(route).price,
+        return _Hot(job, schemas.fast_check(route.schema), known, providers.of(route).price,
                     providers.of(route).UPLOADS is not None, exact, context)
 
-    def _warnings(self) -> tuple[Warning_, ...]:
+    def _warnings(self) -> tuple[CampaignWarning, ...]:
         """One warning per place: a language in a template of 500 instances is said once."""
         out = []
         for first, n in self.warnings.values():
             if n > 1:
-                first = Warning_(f"{first.message} (and in {n - 1} more instance(s))", first.location)
+                first = CampaignWarning(f"{first.message} (and in {n - 1} more instance(s))", first.location)
             out.append(first)
         return tuple(sorted(out, key=lambda w: w.location.sort_key()))
 
     def _warn(self, key: tuple[Any, ...], message: str, where: Location) -> None:
         found = self.warnings.get(key)
-        self.warnings[key] = (found[0], found[1] + 1) if found else (Warning_(message, where), 1)
+        self.warnings[key] = (found[0], found[1] + 1) if found else (CampaignWarning(message, where), 1)
 
     def _warn_cancel_after_needs(self, spec: JobSpec) -> None:
         """A cancel job that needs the job it cancels starts once that job has finished:
@@ -354,7 +354,7 @@ class Planner:
             matched = link.matches(values)
             if not matched:
                 shown = ", ".join(f"{k}={values[k]}" for k in link.shared if k in values)
-                raise ReferenceError_(
+                raise BadReference(
                     f"no instance of {link.upstream!r} matches this one ({shown or 'no shared matrix keys'})",
                     self.campaign.loc("jobs", job.spec.name, "needs", job.spec.needs.index(link.upstream), instance=iid),
                 )
@@ -395,7 +395,7 @@ def build_plan(
         return planner.build(manifest, select), planner
 
 
-def check_plan(campaign: Campaign, limits: PlanLimits = PlanLimits()) -> tuple[Warning_, ...]:
+def check_plan(campaign: Campaign, limits: PlanLimits = PlanLimits()) -> tuple[CampaignWarning, ...]:
     """What ``build_plan`` would refuse (``Invalid``), found instance by instance and
     keeping none: validate's memory does not grow with the instances. Its warnings."""
     with collector_paused():

@@ -16,7 +16,7 @@ from renderer import jsonfast, providers
 from renderer.errors import Invalid, SchemaError, UserError
 from renderer.plan.matrix import Expansion, ident
 from renderer.plan.pending import Filled, Layout, PendingChecks
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
 from renderer.campaign.files import confined_path, file_digest, regular_file

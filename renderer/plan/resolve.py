@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from renderer import providers
-from renderer.plan.model import Instance, Outputs
+from renderer.plan.model import Instance
 from renderer.plan.render import CompiledJob, InstanceRenderer
 from renderer.plan.templates import Needs
-from renderer.providers.base import Price, PriceContext, Range
+from renderer.vocabulary import Outputs, Price, PriceContext, Range
 from renderer.campaign.campaign import Campaign
 
 
@@ -53,7 +53,7 @@ class Resolver:
         def duration_of(ref: Any) -> Range | None:
             return by_session.get(ref) if isinstance(ref, str) else None
 
-        module = providers.module(job.spec.route)
+        module = providers.of(job.spec.route)
         price = module.price(job.spec.route, body, PriceContext(self.table, estimate, duration_of))
         return Resolved(body, renderer.sha256(job.spec, iid, body), price)
 

@@ -15,7 +15,7 @@ submitted again); the run exits 1 so CI notices, and a re-run fetches what is mi
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,7 +24,8 @@ import httpx
 
 from renderer.errors import ConfigError, DataFileError
 from renderer.manifest import Manifest
-from renderer.results.download import Downloader, FileRecord, JobFiles, Wanted
+from renderer.results.download import Downloader, DownloadLimits, FileRecord, JobFiles, Wanted, readable_names
+from renderer.results.netguard import Policy
 from renderer.results.storage import StorageError, is_fsspec_url, target_for
 from renderer.campaign.files import confined_path
 
@@ -50,20 +51,29 @@ def outputs_dir(flag: str | None, campaign: Any) -> str | None:
 
 
 class RunDownloads:
-    def __init__(self, downloader: Downloader, previous: Manifest | None, where: str) -> None:
+    def __init__(self, downloader: Downloader, previous: Manifest | None, where: str,
+                 names: Mapping[str, str] | None = None) -> None:
         self.downloader = downloader
         self.previous = previous
         self.where = where
+        self.names = dict(names or {})  # instance id -> "<job>/<stem>" (readable_names)
         self._tg: anyio.abc.TaskGroup | None = None
+        self._scopes: set[anyio.CancelScope] = set()  # one per download in progress: ``abort`` cancels them
+        self._stopped = False
 
     @classmethod
     def create(cls, where: str, manifest_path: Path, state_dir: str, previous: Manifest | None,
-               transport: httpx.AsyncBaseTransport | None, concurrency: int = 4) -> RunDownloads:
+               transport: httpx.AsyncBaseTransport | None, env: Mapping[str, str], instances: Sequence[Any] = (),
+               concurrency: int = 4) -> RunDownloads:
+        """Downloads into ``where``, within the limits and allowances ``env`` sets, named for ``instances``."""
         try:
             target = target_for(where, manifest_path.resolve().parent, Path(state_dir) / "downloads")
         except StorageError as exc:
             raise ConfigError(f"outputs: {exc}") from None
-        return cls(Downloader(target, transport=transport, concurrency=concurrency), previous, where)
+        downloader = Downloader(target, policy=Policy.from_env(env), limits=DownloadLimits.from_env(env),
+                                transport=transport, concurrency=concurrency)
+        names = readable_names((i.id, i.job, i.matrix or {}) for i in instances)
+        return cls(downloader, previous, where, names)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[RunDownloads]:
@@ -77,9 +87,27 @@ class RunDownloads:
             with anyio.CancelScope(shield=True):
                 await self.downloader.aclose()
 
-    def abort(self) -> None:
-        if self._tg is not None:
-            self._tg.cancel_scope.cancel()
+    def abort(self, reason: str = "the run stopped") -> None:
+        """Stop every download now, and any started later (the run's deadline, Ctrl-C); what is
+        partial is resumed by a re-run. Only the downloads: the body of ``running`` goes on."""
+        self.downloader.stopped = reason
+        self._stopped = True
+        for scope in list(self._scopes):
+            scope.cancel()
+
+    def allow(self, urls: Any) -> None:
+        """``--sandbox``: its own result files may be fetched (its origin, nothing else on this machine)."""
+        self.downloader.allow(urls)
+
+    async def _fetch(self, want: Wanted) -> None:
+        with anyio.CancelScope() as scope:
+            if self._stopped:
+                scope.cancel()
+            self._scopes.add(scope)
+            try:
+                await self.downloader.fetch_job(want)
+            finally:
+                self._scopes.discard(scope)
 
     def on_done(self, st: Any) -> None:
         """A job settled: fetch its result files if it completed with any."""
@@ -91,8 +119,9 @@ class RunDownloads:
             return
         records = _previous_entry(self.previous, st.inst.id).get("files")
         previous = tuple(r for r in (FileRecord.from_json(x) for x in records or ()) if r is not None)
-        want = Wanted(st.inst.id, st.inst.job, dict(st.inst.matrix or {}), urls, previous)
-        self._tg.start_soon(self.downloader.fetch_job, want)
+        name = self.names.get(st.inst.id) or readable_names([(st.inst.id, st.inst.job, st.inst.matrix or {})])[st.inst.id]
+        want = Wanted(st.inst.id, st.inst.job, name, urls, previous)
+        self._tg.start_soon(self._fetch, want)
 
     @property
     def results(self) -> Mapping[str, JobFiles]:
@@ -156,7 +185,7 @@ MAX_SUMMARY_LINKS = 50
 
 def summary_markdown(plan: Any, data: Mapping[str, Any]) -> str:
     """The run's step summary after the counts: the DAG, then links to the results."""
-    from renderer.plan.report import md_code, plan_mermaid
+    from renderer.plan.views import md_code, plan_mermaid
 
     lines = ["", "**Jobs**", "", plan_mermaid(plan)]
     done = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") == "completed"]
@@ -175,7 +204,7 @@ def _md_link(url: str) -> str:
     """A link to an http(s) result URL; anything else shown as code, never as a link."""
     from urllib.parse import quote
 
-    from renderer.plan.report import md_code
+    from renderer.plan.views import md_code
 
     if url.startswith(("https://", "http://")):
         safe = quote(url, safe=":/?&=%#@+,;~!$'*-._")

@@ -25,7 +25,7 @@ Style = Callable[..., Response]
 
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 _CHUNK = 64 * 1024
-HOSTILE_AFTER = frozenset(HOSTILE) - {"hang", "html_502"}  # the kinds that rewrite an answer
+HOSTILE_AFTER = frozenset(HOSTILE) - {"hang", "html_502", "headers"}  # the kinds that rewrite an answer
 
 
 def _key(request: Request) -> str:
@@ -68,7 +68,19 @@ def _records(payload: Any) -> Iterator[dict[str, Any]]:
         yield from (s for s in payload if isinstance(s, dict))
 
 
-def _rewrite(payload: Any, plan: FaultPlan, key: str, submission: bool) -> tuple[Any, dict[str, str]]:
+_RESULT_KEYS = ("result_url", "output_url", "videoLink", "remoteURL")
+
+
+def _point_results(rec: dict[str, Any], url: str) -> None:
+    """A finished record's result URL(s), wherever its shape keeps them, become ``url``."""
+    for k in _RESULT_KEYS:
+        if rec.get(k) is not None:
+            rec[k] = url
+    if isinstance(rec.get("result_urls"), list) and rec["result_urls"]:
+        rec["result_urls"] = [url]
+
+
+def _rewrite(payload: Any, plan: FaultPlan, key: str, submission: bool, settings: Any) -> tuple[Any, dict[str, str]]:
     headers: dict[str, str] = {}
     if "never_complete" in plan and isinstance(payload, list):
         payload = []  # the completed-sessions list: nothing ever completes
@@ -99,6 +111,10 @@ def _rewrite(payload: Any, plan: FaultPlan, key: str, submission: bool) -> tuple
             rec["creditsCharged"] = float("inf")
         if "credits_negative" in plan:
             rec["creditsCharged"] = -25
+        if "result_url" in plan:
+            _point_results(rec, settings.result_url)
+        if "merge" in plan:
+            rec.update(json.loads(json.dumps(settings.merge)))  # a copy per record
     if "credits_inf" in plan:
         headers["x-credits-charged"] = "inf"
     if "credits_negative" in plan:
@@ -118,19 +134,29 @@ async def after(state: SandboxState, request: Request, plan: FaultPlan, response
         payload = None
     headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
     if payload is not None and 200 <= response.status_code < 300:
-        payload, extra = _rewrite(payload, plan, _key(request), submission)
+        payload, extra = _rewrite(payload, plan, _key(request), submission, state.faults.settings)
         headers.update(extra)
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")  # Infinity stays Infinity: hostile
     settings = state.faults.settings
     if "huge_body" in plan:
         return StreamingResponse(_huge(settings.huge_bytes), response.status_code, headers, media_type="application/json")
     if "trickle" in plan:
-        return StreamingResponse(_trickle(body, settings.trickle_interval), response.status_code, headers,
+        return StreamingResponse(trickle(body, settings.trickle_interval), response.status_code, headers,
                                  media_type="application/json")
     return Response(body, response.status_code, headers, media_type="application/json")
 
 
-async def _trickle(body: bytes, interval: float) -> AsyncIterator[bytes]:
+def add_headers(state: SandboxState, plan: FaultPlan, response: Response) -> Response:
+    """The "headers" kind: the configured headers on whatever the answer is."""
+    if "headers" in plan:
+        state.counters.faults["headers"] += 1
+        for k, v in state.faults.settings.headers.items():
+            response.headers[k] = v
+    return response
+
+
+async def trickle(body: bytes, interval: float) -> AsyncIterator[bytes]:
+    """``body`` a byte at a time, ``interval`` seconds apart."""
     for i in range(len(body)):
         yield body[i:i + 1]
         await anyio.sleep(interval)

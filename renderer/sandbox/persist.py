@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from renderer.errors import ConfigError
+from renderer.sandbox.session import Session, Stored
 
 if TYPE_CHECKING:
     from renderer.sandbox.state import SandboxState
@@ -56,8 +57,6 @@ class SandboxStore:
     # -- loading -------------------------------------------------------------------
 
     def load(self, state: SandboxState) -> None:
-        from renderer.sandbox.state import Session, Stored
-
         try:
             now, wall = state.now(), state.config.wall_clock()
             for (text,) in self.db.execute("SELECT data FROM sessions"):

@@ -16,12 +16,11 @@ from typing import Any, Callable, Mapping
 from starlette.requests import Request
 from starlette.responses import Response
 
-from renderer import providers
-from renderer.providers.base import PriceContext, Route
 from renderer.sandbox.faults import FaultPlan
 from renderer.sandbox.pipeline import Process, Style, message
-from renderer.sandbox.state import Number, SandboxState, Session, Stored
-from renderer.sandbox.validation import validate
+from renderer.sandbox.session import Number, Session, Stored
+from renderer.sandbox.state import SandboxState
+from renderer.vocabulary import PriceContext, Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +53,7 @@ class Call:
             estimate=dict(estimate or {}),
             duration_of=lambda ref: state.duration_of(owner, ref),
         )
-        price = providers.module(self.route).price(self.route, self.body, ctx)
+        price = state.provider(self.route).price(self.route, self.body, ctx)
         if price.credits is None:
             state.counters.unpriced[self.route.endpoint] += 1
             return 0
@@ -134,7 +133,7 @@ def submission(state: SandboxState, route: Route, handler: Handler, style: Style
                 state.counters.idempotent_replays += 1
                 headers = {**stored.headers, "Idempotent-Replayed": "true"}
                 return Response(stored.body, stored.status, headers, media_type="application/json")
-        problem = validate(route, body, state.table)
+        problem = state.catalogue.check(route, body)
         if problem:
             return style(400, problem)
         inp = body["input"] if route.wrap_input else body

@@ -95,7 +95,7 @@ def test_a_value_known_exact_skips_the_search_and_writes_the_same(value: Any) ->
 
 
 def test_a_pending_request_is_sized_by_its_written_markers() -> None:
-    from renderer.providers.base import Pending
+    from renderer.vocabulary import Pending
 
     pending = Pending("a[x=1]", "result_url")
     body = {"image_urls": [pending], "n": 2**70}  # a 70-bit integer: the stdlib writes it

@@ -1,4 +1,4 @@
-"""The request schemas under schemas/: well-formed, faithful to the docs' samples, and
+"""Our schemas (the campaign's and plan's, and each provider's request schemas): well-formed, faithful to the docs' samples, and
 every documented rule and limit reported at the right place with a message that names
 the fields involved.
 

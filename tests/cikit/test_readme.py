@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 
 from renderer import providers
-from renderer.providers import _builtin_prices
 
 from .conftest import ROOT, cli
 from .test_step_summary import FAST_RUN
@@ -192,7 +191,7 @@ def test_every_campaign_key_is_in_a_table():
 
 
 def test_price_tables_match_the_built_in_table():
-    prices = _builtin_prices()
+    prices = providers.price_table()
     text = section("Pricing and estimates")
     samsar = prices["samsar"]
     for model, rate in samsar["video_model_per_second"].items():
@@ -208,7 +207,7 @@ def test_price_tables_match_the_built_in_table():
 
 def test_environment_variables_are_the_ones_the_code_reads():
     text = section("Environment variables")
-    for module in providers.MODULES.values():
+    for module in providers.all_providers():
         assert f"| `{module.ENV_KEY}` |" in text
         assert f"| `{module.ENV_BASE_URL}` |" in text and f"`{module.DEFAULT_BASE_URL}`" in text
     code = "\n".join(p.read_text() for p in (ROOT / "renderer").rglob("*.py") if p.name != "ci.py")

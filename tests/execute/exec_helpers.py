@@ -54,10 +54,15 @@ def make_sandbox(**kw: Any):
 def env_for(sb: Any, key: str = CANARY) -> dict[str, str]:
     return {
         "SAMSAR_API_KEY": key,
-        "SAMSAR_BASE_URL": sb.samsar_base_url,
+        "SAMSAR_BASE_URL": sb.base_urls["samsar"],
         "ENHANCECRAFT_API_KEY": key,
-        "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url,
+        "ENHANCECRAFT_BASE_URL": sb.base_urls["enhancecraft"],
     }
+
+
+# A sandbox served on its own (not `run --sandbox`) is on this machine: `--outputs` fetches its
+# result files only because the environment allows the host, as a team allows a trusted internal one.
+FILES_ALLOWED = {"RENDERER_DOWNLOAD_ALLOW_HOSTS": "127.0.0.1"}
 
 
 def write_campaign(folder: Path, text: str, name: str = "camp.yaml") -> Path:

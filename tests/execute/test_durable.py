@@ -316,7 +316,7 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     from renderer.execute.adopt import adopt
     from renderer.execute.journal import Journal
     from renderer.manifest import Manifest, ManifestEntry
-    from renderer.plan.model import Outputs
+    from renderer.vocabulary import Outputs
     from renderer.plan.planner import build_plan
     from renderer.campaign.campaign import load_campaign
 

@@ -41,7 +41,7 @@ from renderer.execute.journal import Journal, parse_iso
 
 def _run(runner, tmp_path: Path, text: str, faults: dict, xs=None, env_extra=None, **kw):
     path = write_campaign(tmp_path, text)
-    with make_sandbox(faults=faults, enhancecraft_tier="enterprise") as sb:
+    with make_sandbox(faults=faults, provider_settings={"enhancecraft": {"tier": "enterprise"}}) as sb:
         # the step summary is written below tmp_path too, so assert_clean searches it
         env = {**env_for(sb), "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary.md"), **(env_extra or {})}
         code, out, data = runner(path, env, xs or settings(), **kw)

@@ -456,7 +456,7 @@ def test_run_time_budget_counts_what_was_charged(tmp_path: Path, runner) -> None
 def test_missing_key_fails_before_anything_is_sent(tmp_path: Path) -> None:
     path = write_campaign(tmp_path, images(1))
     with make_sandbox() as sb:
-        env = {"SAMSAR_BASE_URL": sb.samsar_base_url}
+        env = {"SAMSAR_BASE_URL": sb.base_urls["samsar"]}
         with pytest.raises(ConfigError, match="SAMSAR_API_KEY"):
             run(**args_for(path), out=io.StringIO(), env=env, exec_settings=FAST)
         err = io.StringIO()

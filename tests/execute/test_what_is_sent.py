@@ -12,7 +12,7 @@ from exec_helpers import FAST_JSON, counters, env_for, make_sandbox, write_campa
 from jsonschema import Draft202012Validator
 
 from renderer.cli import main
-from renderer.plan.report import PLAN_JSON_SCHEMA
+from renderer.campaign.schemas import PLAN_SCHEMA, load_schema
 
 NAMES_CAMPAIGN = """
 version: 1
@@ -199,7 +199,7 @@ teaser[city=tokyo]  samsar/video/image_list_to_video  (changed)
     code, out, err = cli("plan", str(path), "--json", "--show-inputs", env={})
     assert code == 0, err
     doc = json.loads(out)
-    Draft202012Validator(PLAN_JSON_SCHEMA).validate(doc)
+    Draft202012Validator(load_schema(PLAN_SCHEMA)).validate(doc)
     by_id = {j["id"]: j for j in doc["jobs"]}
     assert "body" not in by_id["stills[city=lisbon]"]  # reused: nothing is sent
     assert by_id["teaser[city=tokyo]"]["change"] == {"reason": "its request changed", "fields": [
@@ -209,5 +209,6 @@ teaser[city=tokyo]  samsar/video/image_list_to_video  (changed)
     assert by_id["teaser[city=tokyo]"]["body"]["input"]["prompt"] == "Rainy tokyo"
     code, out, _ = cli("plan", str(path), "--json", env={})
     assert code == 0 and all("body" not in j and "change" not in j for j in json.loads(out)["jobs"])
-    code, _, err = cli("plan", str(path), "--markdown", "--show-inputs", env={})
-    assert code == 2 and "--show-inputs shows bodies in the table or in --json" in err
+    code, out, err = cli("plan", str(path), "--markdown", "--show-inputs", env={})
+    assert code == 0, err  # the pull-request comment shows what changed too (tests/cikit/test_markdown.py)
+    assert '- input.prompt: "Sunny tokyo"\n+ input.prompt: "Rainy tokyo"\n+ input.language: "es"' in out

@@ -116,7 +116,7 @@ def sandbox(**kw) -> Iterator[object]:
 
 
 def urls(sb) -> dict[str, str]:
-    return {"SAMSAR_BASE_URL": sb.samsar_base_url, "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url}
+    return {"SAMSAR_BASE_URL": sb.base_urls["samsar"], "ENHANCECRAFT_BASE_URL": sb.base_urls["enhancecraft"]}
 
 
 def test_run_against_the_api_with_the_key_succeeds_without_showing_it(folder: Path, caplog) -> None:

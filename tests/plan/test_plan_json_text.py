@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from renderer.cli import main
-from renderer.plan.report import plan_json, plan_json_text, summarise
+from renderer.plan.views import plan_json, plan_json_text, summarise
 
 from .conftest import plan_file
 

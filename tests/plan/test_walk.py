@@ -22,7 +22,7 @@ from renderer.plan.matrix import expand, expansion, instance_id
 from renderer.plan.planner import PlanLimits, Planner, build_plan, canonical_sha256, check_plan
 from renderer.plan.render import Link, link_key
 from renderer.plan.templates import PendingOutputs
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 
 from .conftest import errors_of, plan_file
 

@@ -26,7 +26,7 @@ import pytest
 
 from renderer import providers
 from renderer.providers import enhancecraft, samsar
-from renderer.providers.base import Pending, Price, PriceContext, Range
+from renderer.vocabulary import Pending, Price, PriceContext, Range
 
 def price(
     endpoint: str,
@@ -46,7 +46,7 @@ def price(
         return known.get(key)
 
     ctx = PriceContext(providers.price_table(overrides), estimate or {}, duration_of)
-    return providers.module(route).price(route, body, ctx)
+    return providers.of(route).price(route, body, ctx)
 
 
 def credits(p: Price) -> tuple[Any, Any] | None:
@@ -503,7 +503,7 @@ def test_builtin_prices_carry_their_sources_and_dates() -> None:
 
 def test_every_route_has_a_pricer() -> None:
     for endpoint, route in providers.ROUTES.items():
-        mod = providers.module(route)
+        mod = providers.of(route).source
         if mod is samsar:
             assert route.family in samsar._PRICERS, endpoint
         else:

@@ -10,10 +10,10 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from renderer.providers import samsar_refresh as pricing_refresh
+from renderer.providers.samsar import refresh as pricing_refresh
 from renderer.cli import main
 from renderer.errors import ApiError, ConfigError, TransportError
-from renderer.providers.samsar_refresh import refresh
+from renderer.providers.samsar.refresh import refresh
 
 
 def _video(label: str, value: str, price: int, video: int, cta: int = 1) -> dict[str, Any]:
@@ -75,7 +75,7 @@ def test_the_docs_answer_matches_the_built_in_prices() -> None:
     assert code == 0
     assert out == (
         "Samsar models: GET https://api.samsar.one/v1/video/supported_models\n"
-        "against renderer/providers/prices.json (as of 2026-11-21)\n"
+        "against renderer/providers/samsar/prices.json (as of 2026-11-21)\n"
         "\n"
         "kind         model                 built-in  API  status\n"
         "-----------  --------------------  --------  ---  ----------------------\n"
@@ -110,7 +110,7 @@ def test_a_price_change_is_drift() -> None:
     assert code == 1
     assert "video        RUNWAYML              30        32   price changed\n" in out
     assert out.endswith(
-        "drift: 1 price changed. Update renderer/providers/prices.json (and its as_of date) and the "
+        "drift: 1 price changed. Update renderer/providers/samsar/prices.json (and its as_of date) and the "
         "video_model/image_model lists of the request schemas.\n"
     )
 

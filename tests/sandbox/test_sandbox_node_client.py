@@ -109,7 +109,7 @@ def test_official_client_against_the_sandbox(tmp_path: Path) -> None:
     script.write_text(SCRIPT)
     clock = ManualClock()
     with running_sandbox_sync(SandboxConfig(api_key="k", render_seconds=5, clock=clock)) as sb:
-        env = {**os.environ, "SAMSAR_JS": module.as_uri(), "SAMSAR_BASE_URL": sb.samsar_base_url}
+        env = {**os.environ, "SAMSAR_JS": module.as_uri(), "SAMSAR_BASE_URL": sb.base_urls["samsar"]}
         run = subprocess.run(["node", str(script)], capture_output=True, text=True, timeout=60, env=env)
         assert run.returncode == 0, run.stderr
         out = json.loads(run.stdout.strip().splitlines()[-1])
