@@ -26,8 +26,10 @@ from renderer.campaign import schemas
 Layout = frozenset[tuple[tuple[Any, ...], str]]
 
 _NONE = object()
+_NO_LAYOUT: frozenset[tuple[tuple[Any, ...], str]] = frozenset()
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # values that hold no pending value
 _URLS = ("result_url", "thumbnail_url")
+_URL = [f"https://pending.invalid/{n}" for n in range(16)]  # the first few, made once
 _STRINGS = ("request_id", "session_id", "status")
 _NUMBERS = ("credits_charged", "duration")
 
@@ -52,7 +54,7 @@ def fill(value: Any, needs: Collection[str] | None = None, where: Callable[[], L
     the plan's checks and its price (a located BadReference at ``where()``)."""
     filler = _Filler(needs, where)
     out = filler.walk(value, ())
-    return Filled(out, frozenset(filler.layout), filler.unknown)
+    return Filled(out, frozenset(filler.layout) if filler.layout else _NO_LAYOUT, filler.unknown)
 
 
 @dataclass(slots=True)
@@ -113,29 +115,28 @@ class _Filler:
         return self._pending(value, path) if isinstance(value, Pending) else value
 
     def _pending(self, value: Pending, path: tuple[Any, ...]) -> Any:
-        if self._needs is not None and (value.instance not in self._needs or value.output not in OUTPUT_FIELDS):
+        """A placeholder of ``value``'s shape; equal pending values get equal placeholders."""
+        instance, output = value.instance, value.output
+        if self._needs is not None and (instance not in self._needs or output not in OUTPUT_FIELDS):
             raise BadReference(
-                f"a value is pending on {value.instance}.{value.output}, which is not an output this instance "
+                f"a value is pending on {instance}.{output}, which is not an output this instance "
                 "needs (a \\0pending marker written in the campaign?)", self._where())
-        self.layout.add((path, value.output))
-        return self._placeholder(value)
-
-    def _placeholder(self, p: Pending) -> Any:
-        seen = (p.instance, p.output)  # a tuple hashes in C; the dataclass's __hash__ is Python
+        self.layout.add((path, output))
+        seen = (instance, output)  # a tuple hashes in C; the dataclass's __hash__ is Python
         known = self._seen.get(seen)
         if known is not None:
             return known
         n = len(self._seen) + 1
-        if p.output in _URLS:
-            value: Any = f"https://pending.invalid/{n}"
-        elif p.output in _STRINGS:
-            value = f"pending-{n}"
-        elif p.output in _NUMBERS:
-            value = n
-        elif p.output == "result_urls":
-            value = [f"https://pending.invalid/{n}"]
+        if output in _URLS:
+            placeholder: Any = _URL[n] if n < len(_URL) else f"https://pending.invalid/{n}"
+        elif output in _STRINGS:
+            placeholder = f"pending-{n}"
+        elif output in _NUMBERS:
+            placeholder = n
+        elif output == "result_urls":
+            placeholder = [f"https://pending.invalid/{n}"]
         else:
             self.unknown = True
-            value = None
-        self._seen[seen] = value
-        return value
+            placeholder = None
+        self._seen[seen] = placeholder
+        return placeholder

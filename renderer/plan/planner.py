@@ -36,7 +36,7 @@ from renderer.errors import (
 from renderer.manifest import Manifest
 from renderer.plan.matrix import MatrixLimits, expansion
 from renderer.plan.model import Action, Instance, Plan
-from renderer.plan.pending import fill
+from renderer.plan.pending import Filled, fill
 from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256
 from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits, is_exact, static_of
@@ -71,6 +71,7 @@ class _Hot:
     uploads: bool  # a field of its bodies may be a local file: its digest is part of the input
     exact: bool  # its bodies hold no float the JSON encoders write differently
     price_context: PriceContext | None  # when its `estimate` is the same for every instance
+    pending_inside: bool  # pending values can only be in the checked part (`input`): the rest is constant
 
 
 class Planner:
@@ -189,7 +190,8 @@ class Planner:
         context_exact = not job.links and self._vars_exact and job.expansion.exact()
         exact = is_exact(job.render_input, context_exact) and is_exact(job.render_extras, context_exact)
         return _Hot(job, schemas.fast_check(route.schema), known, providers.of(route).price,
-                    providers.of(route).UPLOADS is not None, exact, context)
+                    providers.of(route).UPLOADS is not None, exact, context,
+                    not route.wrap_input or static_of(job.render_extras) is not None)
 
     def _warnings(self) -> tuple[CampaignWarning, ...]:
         """One warning per place: a language in a template of 500 instances is said once."""
@@ -302,10 +304,13 @@ class Planner:
         else:
             needs_ids, needs = (), self._no_needs
         body, estimate = self.renderer.render(job, iid, {"vars": self.campaign.vars, "matrix": values, "needs": needs})
+        inner = body.get("input", body) if spec.route.wrap_input else body
         filled = None
         if needs_ids:  # only needs make values pending; each must be one this instance needs (not a forged marker)
-            filled = fill(body, needs_ids if len(needs_ids) < 8 else frozenset(needs_ids),
+            filled = fill(inner if hot.pending_inside else body, needs_ids if len(needs_ids) < 8 else frozenset(needs_ids),
                           lambda: self.campaign.loc("jobs", spec.name, "input", instance=iid))
+            if not hot.pending_inside and inner is not body:  # the checked part: `input`
+                filled = Filled(filled.value.get("input", filled.value), filled.layout, filled.unknown)
         pending = filled is not None and bool(filled.layout)
         # the request as it is hashed: its size bounds the campaign before the schema check and the hash
         text = b""
@@ -317,9 +322,11 @@ class Planner:
         if self._request_chars > cap:
             raise LimitError(f"the requests of this campaign add up to more than {cap} bytes; the limit is {cap} "
                              "(max_request_chars)", self.campaign.loc("jobs", spec.name, "input", instance=iid))
-        inner = body.get("input", body) if spec.route.wrap_input else body
-        if pending or not hot.validator(inner):
-            self.renderer.check(job, iid, body, pending, filled)
+        if pending:  # the fast check with placeholders; the full one once per layout, or to word errors
+            if self.renderer.pending_checks.passes(spec.name, spec.route.schema, filled) is not True:
+                self.renderer.check(job, iid, body, pending, filled)
+        elif not hot.validator(inner):
+            self.renderer.check(job, iid, body, pending)
         if hot.known:
             self._warn_unknown(hot, iid, inner)
         if keep:
@@ -365,10 +372,11 @@ class Planner:
                                  "(max_needs_links)", self.campaign.loc("jobs", job.spec.name, "needs",
                                                                         job.spec.needs.index(link.upstream), instance=iid))
             ids.extend(matched)
+            outputs = self._upstream_outputs if self._outputs else PendingOutputs  # nothing reused: all pending
             if link.fan_in:
-                ctx[link.upstream] = [self._upstream_outputs(m) for m in matched]
+                ctx[link.upstream] = [outputs(m) for m in matched]
             else:
-                ctx[link.upstream] = self._upstream_outputs(matched[0])
+                ctx[link.upstream] = outputs(matched[0])
         return ctx, tuple(ids)
 
     def _upstream_outputs(self, iid: str) -> Any:

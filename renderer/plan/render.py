@@ -133,13 +133,12 @@ class InstanceRenderer:
     def check(self, job: CompiledJob, iid: str, body: Any, pending: bool, filled: Filled | None = None) -> None:
         """The body against its route's schema; pending values are judged at run time.
 
-        ``filled``: the body with placeholders for its pending values, when made already."""
+        ``filled``: the checked part (``input`` where the docs wrap it) with placeholders for
+        its pending values, when made already."""
         route = job.spec.route
         inner = body.get("input", body) if route.wrap_input else body
         clean: tuple[str, Layout] | bool = False
         if pending:  # pending values stand in by their shape; the full check once per layout
-            if filled is not None and route.wrap_input:
-                filled = Filled(filled.value.get("input", filled.value), filled.layout, filled.unknown)
             clean = self.pending_checks.passes(job.spec.name, route.schema, filled or inner)
             if clean is True:
                 return

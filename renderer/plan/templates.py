@@ -164,7 +164,8 @@ class Compiler:
 
         limits = self.limits
 
-        def render(ctx: Mapping[str, Any]) -> Any:
+        def render(ctx: Mapping[str, Any]) -> tuple[Any, int]:
+            """The value, and its written size (what the campaign's total is charged)."""
             started = time.monotonic()
             out = fn(ctx)  # what it raises, `checked` below translates
             if time.monotonic() - started > limits.max_seconds:
@@ -177,11 +178,12 @@ class Compiler:
                 if size > limits.max_output_chars:
                     n = limits.max_output_chars
                     raise LimitError(f"template output is more than {n} characters; the limit is {n}", location)
-                return value
+                return value, size
             if len(out) > limits.max_output_chars:
                 raise LimitError(f"template output is {len(out)} characters; the limit is {limits.max_output_chars}", location)
             _refuse_surrogates(out, location)
-            return _unmark(out)
+            text = _unmark(out)
+            return text, len(text) if isinstance(text, str) else written_size(text, limits.max_output_chars)
 
         def checked(ctx: Mapping[str, Any]) -> Any:
             # Jinja's and Python's errors become one located error here, including
@@ -189,8 +191,8 @@ class Compiler:
             started = time.monotonic()
             token = METER.set(self._meter())
             try:
-                value = render(ctx)
-                self._produced.add(written_size(value, limits.max_output_chars) if not isinstance(value, str) else len(value), location)
+                value, size = render(ctx)  # written out once: its size is charged as measured
+                self._produced.add(size, location)
                 return value
             except Overrun as exc:
                 raise LimitError(str(exc), location) from None
@@ -329,6 +331,9 @@ def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
     if len(names) == 2:
         a, b = names
         return lambda ctx: ctx[a][b]
+    if len(names) == 3:  # needs.<job>.<output>
+        a, b, c = names
+        return lambda ctx: ctx[a][b][c]
 
     def get(ctx: Mapping[str, Any]) -> Any:
         obj: Any = ctx
