@@ -20,7 +20,6 @@ time and memory per instance within ~1.2x of 100,000's (a linear planner).
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from harness import PYTHON, ROOT, Sample, interleaved, measure, median, per_instance, renderer_argv, table
+from harness import PYTHON, ROOT, Sample, interleaved, measure, median, per_instance, renderer_argv, size_args, table
 
 PRODUCTS = 100
 LANGUAGES = ["en", "es", "fr", "de", "pt", "it", "nl", "sv", "hi", "ar"]
@@ -61,12 +60,7 @@ def campaign_text(instances: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])
-    ap.add_argument("--repeat", type=int, default=3, help="interleaved pairs per size; medians are shown")
-    ap.add_argument("--quick", action="store_true", help="500 and 2,000 instances, one pair")
-    args = ap.parse_args(argv)
-    sizes, repeat = ([500, 2_000], 1) if args.quick else (args.sizes, args.repeat)
+    sizes, repeat, _ = size_args(argv, __doc__ or "", [100_000, 1_000_000], [500, 2_000])
     results: dict[int, dict[str, Sample]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -16,22 +16,16 @@ RSS <= 2x (validate streams: memory does not grow with the instances).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
 
 from bench_plan import campaign_text
-from harness import PYTHON, ROOT, Sample, interleaved, measure, median, per_instance, renderer_argv, table
+from harness import PYTHON, ROOT, Sample, interleaved, measure, median, per_instance, renderer_argv, size_args, table
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000])
-    ap.add_argument("--repeat", type=int, default=3, help="interleaved pairs per size; medians are shown")
-    ap.add_argument("--quick", action="store_true", help="500 and 2,000 instances, one pair")
-    args = ap.parse_args(argv)
-    sizes, repeat = ([500, 2_000], 1) if args.quick else (args.sizes, args.repeat)
+    sizes, repeat, _ = size_args(argv, __doc__ or "", [100_000, 1_000_000], [500, 2_000])
     results: dict[int, dict[str, Sample]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for n in sizes:

@@ -13,6 +13,7 @@ machine are noisy (CPU time is the steadier of the two clocks there).
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import signal
@@ -88,6 +89,18 @@ class _Deadline:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+
+
+def size_args(argv: Sequence[str] | None, doc: str, sizes: Sequence[int], quick: Sequence[int],
+              what: str = "instances") -> tuple[list[int], int, argparse.Namespace]:
+    """The sizes and pairs a benchmark runs: --sizes a,b,c and --repeat N, or --quick (small sizes, one pair).
+    Returns them and the parsed arguments."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=list(sizes))
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved pairs per size; medians are shown")
+    ap.add_argument("--quick", action="store_true", help=f"{' and '.join(f'{n:,}' for n in quick)} {what}, one pair")
+    args = ap.parse_args(argv)
+    return (list(quick), 1, args) if args.quick else (args.sizes, args.repeat, args)
 
 
 def interleaved(sides: Mapping[str, Callable[[], Sample]], repeat: int) -> dict[str, list[Sample]]:
