@@ -99,7 +99,10 @@ def run_side(side: str, n: int, interval: float, timeout: float) -> Sample:
                     "--interval", str(interval), "--key", KEY, "--per-axis", str(PER_AXIS)]
         try:
             sample = measure(argv, stdout=Path(tmp) / "out.txt", env=env, timeout=timeout)
-        except TimedOut:
+        except TimedOut as stopped:
+            seen, used = requests_seen(base_url), stopped.sample
+            print(f"{side} at {n:,} jobs: stopped after {used.wall:.0f} s (--max-seconds), having used {used.cpu:.1f} s "
+                  f"CPU and {used.rss:.0f} MiB; the sandbox had answered {seen:,} requests", flush=True)
             return Sample(math.inf, math.inf, math.nan, {"requests/job": math.nan})
         return Sample(sample.wall, sample.cpu, sample.rss, {"requests/job": requests_seen(base_url) / n})
 

@@ -44,7 +44,11 @@ def renderer_argv(*args: str) -> list[str]:
 
 
 class TimedOut(Exception):
-    """A child ran past its time and was stopped."""
+    """A child ran past its time and was stopped; ``sample``: what it had used by then."""
+
+    def __init__(self, message: str, sample: Sample) -> None:
+        super().__init__(message)
+        self.sample = sample
 
 
 def measure(argv: Sequence[str], *, stdout: Path | None = None, env: Mapping[str, str] | None = None,
@@ -61,7 +65,8 @@ def measure(argv: Sequence[str], *, stdout: Path | None = None, env: Mapping[str
         child.returncode = code = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - started
         if killed.fired:
-            raise TimedOut(f"{' '.join(argv[:5])} ... ran past {timeout:g} s")
+            raise TimedOut(f"{' '.join(argv[:5])} ... ran past {timeout:g} s",
+                           Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
         if code != 0:
             err.seek(0)
             raise SystemExit(f"{' '.join(argv[:5])} ... exited {code}:\n{err.read().decode(errors='replace')[-3000:]}")
