@@ -102,8 +102,8 @@ def action_argv(inputs: ActionInputs) -> list[str]:
     if inputs.command == "plan":
         argv += ["--json", "--show-inputs"]
     if inputs.sandbox:
-        if inputs.command != "run":
-            raise InputError("sandbox: true only applies to command: run")
+        if inputs.command == "validate":
+            raise InputError("sandbox: true only applies to command: plan or run")
         argv.append("--sandbox")
     if inputs.manifest:
         if inputs.command == "validate":
@@ -133,6 +133,8 @@ def report_argv(inputs: ActionInputs, campaign: str) -> list[str]:
     argv = ["report", campaign, "--output", inputs.report]
     if inputs.manifest:
         argv += ["--manifest", inputs.manifest]
+    if inputs.sandbox:  # the rehearsal's own manifest and journal
+        argv.append("--sandbox")
     return argv
 
 
@@ -167,6 +169,7 @@ def action_outputs(
     manifest: str | None = None,
     plan_json: str | Path | None = None,
     markdown: str | Path | None = None,
+    sandbox: bool = False,
     files: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The step outputs after a command ran (every output is present; "" when it has none).
@@ -175,7 +178,7 @@ def action_outputs(
       most; priced jobs only when some price is unknown); run: ``credits.charged`` of the
       manifest it wrote.
     - ``manifest``: plan: the manifest it compared with, when there is one; run: the
-      manifest it wrote.
+      manifest it wrote (a rehearsal's own with ``sandbox``).
     - ``markdown``: a file with what the command appended to the step summary.
     - ``plan-json``: plan: a file with the ``plan --json --show-inputs`` document.
     - ``outputs``, ``junit``, ``report``: run: what ``files`` names (the inputs), each
@@ -185,7 +188,7 @@ def action_outputs(
     out["exit-code"] = str(exit_code)
     if command not in ("plan", "run"):
         return out
-    manifest_path = Path(manifest) if manifest else default_manifest_path(campaign)
+    manifest_path = Path(manifest) if manifest else default_manifest_path(campaign, sandbox)
     if command == "plan":
         doc = _read_json(Path(plan_json)) if plan_json else None
         if isinstance(doc, dict):
@@ -247,7 +250,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     else:
         code = main(argv, out=out, err=err, env=command_env)
     if inputs.report:  # also after a failed run: its page shows what failed
-        if (Path(inputs.manifest) if inputs.manifest else default_manifest_path(argv[1])).is_file():
+        if (Path(inputs.manifest) if inputs.manifest else default_manifest_path(argv[1], inputs.sandbox)).is_file():
             err.write(printable("$ renderer " + shlex.join(report_argv(inputs, argv[1]))) + "\n")
             reported = main(report_argv(inputs, argv[1]), out=out, err=err, env=command_env)
             code = code or reported
@@ -260,7 +263,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
             out.write(summary)
     outputs = action_outputs(
         inputs.command, argv[1], exit_code=code,
-        manifest=inputs.manifest or None, plan_json=plan_json, markdown=markdown,
+        manifest=inputs.manifest or None, plan_json=plan_json, markdown=markdown, sandbox=inputs.sandbox,
         files={"outputs": inputs.outputs, "junit": inputs.junit, "report": inputs.report},
     )
     for name in ("manifest", "outputs", "junit", "report"):  # later steps run in the workspace, not in working-directory

@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--full-plan-url", metavar="URL",
                     help="in the Markdown, link the whole plan here (an artifact) for what the comment leaves out")
     pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
+    pl.add_argument("--sandbox", action="store_true",
+                    help="plan what `run --sandbox` would do, against the rehearsal's own manifest")
     _state(pl)
     _limits(pl)
 
@@ -60,8 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--detach", action="store_true", help="submit and exit; a later run resumes polling")
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
-    r.add_argument("--state-dir", default=".renderer",
-                   help="where the journal (and the --sandbox stand-in's state) lives (default .renderer)")
+    r.add_argument("--state-dir", default=None, help=STATE_HELP.replace("journal", "journal (and the --sandbox stand-in's state)"))
     r.add_argument("--sandbox-credits", type=_positive, default=None, metavar="N",
                    help="with --sandbox: the starting balance of the stand-in's account (default 100000)")
     r.add_argument("--plan", metavar="PLANFILE",
@@ -81,22 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("file", nargs="?", metavar="FILE", help="the campaign file")
     st.add_argument("--all", action="store_true", dest="all_campaigns",
                     help="every campaign of the shared store (RENDERER_STATE): runs, jobs, credits")
-    st.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    st.add_argument("--state-dir", default=None, help=STATE_HELP)
+    st.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     st.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     _state(st)
 
     rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
     rs.add_argument("file", metavar="FILE", help="the campaign file")
     rs.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
+    rs.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     rs.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     _state(rs)
 
     rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
     rp.add_argument("file", metavar="FILE", help="the campaign file")
     rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None,
-                    help="where to write the page (default: <campaign stem>.report.html beside the campaign)")
+                    help="where to write the page (default: <campaign stem>.report.html beside the campaign, "
+                         "<campaign stem>.sandbox.report.html with --sandbox)")
     rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
-    rp.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    rp.add_argument("--state-dir", default=None, help=STATE_HELP)
+    rp.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     _state(rp)
 
     ch = sub.add_parser("changed", help="list the campaigns a diff touches (campaign, data and uploaded files)")
@@ -106,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file", metavar="FILE", help="the campaign file")
-    c.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
-    c.add_argument("--sandbox", action="store_true", help="the run was a --sandbox run")
+    c.add_argument("--state-dir", default=None, help=STATE_HELP)
+    c.add_argument("--sandbox", action="store_true", help="cancel a rehearsal's renders (the run was a --sandbox run)")
     c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
     _state(c)
 
@@ -143,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 MANIFEST_HELP = "the results manifest (default: <campaign stem>.manifest.json beside the campaign)"
-STATE_HELP = "where the run's journal lives (default .renderer)"
+STATE_HELP = ("where the run's journal lives (default: where the last run of the campaign kept it, "
+              "recorded in the repository's git folder; else .renderer)")
+SANDBOX_HELP = "read the rehearsal's record (what `run --sandbox` wrote), not the real one"
 EXIT_CODES = """exit codes:
   0    success: files valid, plan within budget, every job of the run completed
   1    invalid campaign or manifest; for run, some job did not complete
@@ -201,6 +208,9 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
     """Call the command ``args`` names (commands are imported when called: startup stays quick).
 
     Warnings the command found go to ``err`` whatever it returns or raises."""
+    if getattr(args, "state_url", None) and getattr(args, "sandbox", False) and args.command != "run":
+        raise UsageError(f"renderer {args.command}: --state names the shared store, and a rehearsal's state "
+                         "(--sandbox) is always local: drop one of them")
     checking = _CHECKING.get(args.command or "")
     if checking is not None:
         warnings: list[UserError] = []
@@ -229,7 +239,7 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
                 env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled,
+                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled, sandbox=args.sandbox,
                 full_plan=args.full_plan_url)
 
 
@@ -247,13 +257,14 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.results import results
 
-    return results(args.file, out, manifest=args.manifest, as_json=args.json, env=env)
+    return results(args.file, out, manifest=args.manifest, as_json=args.json, sandbox=args.sandbox, env=env)
 
 
 def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.report import report
 
-    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir, env=env)
+    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir,
+                  sandbox=args.sandbox, env=env)
 
 
 def _changed(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -265,7 +276,7 @@ def _changed(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.status import status
 
-    return status(args.file, out, state_dir=args.state_dir, as_json=args.json, env=env,
+    return status(args.file, out, state_dir=args.state_dir, as_json=args.json, sandbox=args.sandbox, env=env,
                   all_campaigns=args.all_campaigns)
 
 

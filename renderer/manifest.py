@@ -30,10 +30,14 @@ STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unk
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
-def default_path(campaign_path: str | Path) -> Path:
-    """Where a campaign's manifest lives: beside it, `<stem>.manifest.json`."""
+SANDBOX_SUFFIX = ".sandbox.manifest.json"  # a rehearsal's record (`run --sandbox`): never the real one
+
+
+def default_path(campaign_path: str | Path, sandbox: bool = False) -> Path:
+    """Where a campaign's manifest lives: beside it, `<stem>.manifest.json`; a rehearsal's
+    (``sandbox``) is `<stem>.sandbox.manifest.json`, so it never changes the real record."""
     p = Path(campaign_path)
-    return p.with_name(p.stem + ".manifest.json")
+    return p.with_name(p.stem + (SANDBOX_SUFFIX if sandbox else ".manifest.json"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,7 @@ class ManifestEntry(Outputs):
     request_body: Any = None  # an `unknown` without a request id whose sent body is not `request` (an upload)
     has_request_body: bool = False
     reconciled: Mapping[str, Any] | None = None  # {by, evidence}: a lost answer proven from a listing
+    target: str | None = None  # where it ran (renderer.targets): `sandbox` or the base URL; None in older manifests
     source: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
@@ -89,6 +94,7 @@ class ManifestEntry(Outputs):
             generation=_generation(obj.get("generation")), request_body=obj.get("request_body"),
             has_request_body="request_body" in obj,
             reconciled=obj.get("reconciled") if isinstance(obj.get("reconciled"), Mapping) else None,
+            target=obj.get("target") if isinstance(obj.get("target"), str) else None,
             source=obj,
         )
 
@@ -118,6 +124,8 @@ class ManifestEntry(Outputs):
             out["reconciled"] = dict(self.reconciled)
         if self.has_request:
             out["request"] = self.request
+        if self.target is not None:
+            out["target"] = self.target
         return out
 
 
@@ -146,6 +154,9 @@ class Manifest:
     # what the campaign was charged across every run and attempt (`credits.spent`);
     # None in manifests written before it was recorded
     spent: float | None = None
+    # entries of another target, set aside by ``renderer.targets.seen_from``: never reused,
+    # adopted or polled here; the plan says why they run again. Empty in a manifest as read.
+    elsewhere: Mapping[str, ManifestEntry] = field(default_factory=dict)
 
     def get(self, instance_id: str) -> ManifestEntry | None:
         return self.jobs.get(instance_id)
@@ -271,7 +282,7 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
         return f"{where}: an instance id holds control characters"
     if not isinstance(entry, dict):
         return f"{where} must be an object"
-    for key in ("status", "input_sha256", "endpoint"):
+    for key in ("status", "input_sha256", "endpoint", "target"):
         if entry.get(key) is not None and not isinstance(entry[key], str):
             return f"{where}.{key} must be a string"
     if entry.get("status") is not None and entry["status"] not in STATUSES:

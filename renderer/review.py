@@ -17,7 +17,7 @@ Why diffs by default: the comment is the review, and a reviewer cannot pass flag
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -42,7 +42,7 @@ NEW = "new"
 # reason not matched here (a new one) is shown as itself: the comment never hides one.
 REASON_LABELS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("failed before", lambda r: r.startswith("it is failed")),
-    ("target changed", lambda r: "target" in r),
+    ("target changed", lambda r: "target" in r or " against " in r),  # renderer.targets.why_elsewhere
     ("input changed", lambda r: r in ("its request changed", "its input changed", "a file it uploads changed")),
     ("cancelled before", lambda r: r.startswith("it is cancelled")),
     ("unfinished before", lambda r: r.startswith(("it is pending", "it is unknown", "it is not_submitted"))),
@@ -82,7 +82,7 @@ def plan_markdown(plan: Plan, summary: Summary, manifest: Manifest | None = None
     whole plan (an artifact) for what the comment leaves out."""
     manifest = Manifest.coerce(manifest)
     head = _head(plan, summary)
-    groups, new = _groups(plan, manifest)
+    groups, new = _groups(plan, manifest, summary.elsewhere)
     why = _why_table(groups, new, len(summary.changes["removed"]))
     changes = summary.changes
     title = ("<details><summary>Changes against the manifest: "
@@ -134,12 +134,16 @@ def _head(plan: Plan, summary: Summary) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _groups(plan: Plan, manifest: Manifest) -> tuple[list[_Group], list[Instance]]:
-    """Jobs to run that the manifest holds, grouped by reason and diff (largest first); and the new ones."""
+def _groups(plan: Plan, manifest: Manifest,
+            elsewhere: Mapping[str, Mapping[str, str]]) -> tuple[list[_Group], list[Instance]]:
+    """Jobs to run that the manifest holds, grouped by reason and diff (largest first); and the new ones.
+    ``elsewhere``: why those the manifest holds from another target run again (``Summary.elsewhere``)."""
     by_key: dict[tuple[str, str], _Group] = {}
     new: list[Instance] = []
     for inst in plan.to_run:
-        change = change_of(inst, manifest.get(inst.id))
+        away = elsewhere.get(inst.id)
+        change = change_of(inst, manifest.get(inst.id) or manifest.elsewhere.get(inst.id),
+                           away["reason"] if away is not None else None)
         if change is None:
             new.append(inst)
             continue

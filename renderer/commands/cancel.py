@@ -14,13 +14,15 @@ import anyio
 import httpx
 
 from renderer import manifest as M
+from renderer import targets as T
+from renderer.campaign.campaign import load_campaign
 from renderer import providers
 from renderer.commands.status import open_journal
 from renderer.execute import journal as J
+from renderer.execute import statedir
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.store import JournalStore
-from renderer.execute.stores import without_store
 from renderer.execute.scrub import Scrubber, keep_fields
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
@@ -28,12 +30,18 @@ from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.server import running_sandbox_sync
 
 
-def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = ".renderer", sandbox: bool = False,
+def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | None = None, sandbox: bool = False,
            manifest: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> int:
     """Cancel pending renders of a run through each provider's cancel route, and mark them
     cancelled in the manifest (``manifest``, default beside the campaign): later runs do
-    not send them again unless asked (``run --rerun-cancelled``)."""
-    journal = open_journal(file, state_dir, without_store(env) if sandbox else env)  # a rehearsal's state is local
+    not send them again unless asked (``run --rerun-cancelled``).
+
+    It reads the journal of the target the environment names (each provider's base URL),
+    or with ``sandbox`` the rehearsal's, and cancels there only: one target's renders are
+    never sent to another."""
+    campaign = load_campaign(file)
+    state_dir = statedir.resolve(state_dir, file, campaign.name, sandbox)
+    journal = open_journal(file, state_dir, env, sandbox)
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
         for s in pending:
@@ -47,7 +55,8 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = "
             subs = [s for s in pending if _canceller(s.endpoint) is provider]
             failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env,
                                          Path(state_dir) / "sandbox" if sandbox else None, transport, done)
-        mark_cancelled(Path(manifest) if manifest else M.default_path(file), done)
+        targets = T.for_campaign(campaign, env, sandbox)
+        mark_cancelled(Path(manifest) if manifest else M.default_path(file, sandbox), done, targets)
         return 1 if failures else 0
     finally:
         journal.close()
@@ -72,13 +81,12 @@ def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], 
     if not subs:
         out.write(f"no pending {how.noun} to cancel\n")
         return 0
-    if sandbox_state is not None and not env.get(provider.ENV_BASE_URL):
+    if sandbox_state is not None:  # its stand-in, whatever the environment names: never another target
         with running_sandbox_sync(SandboxConfig(state_dir=sandbox_state)) as sb:
             conf = provider_settings({}, provider.NAME, env, sandbox_url=sb.base_urls[provider.NAME])
             stand_in: int = anyio.run(_cancel_all, journal, conf, how, subs, out, env, transport, done)
             return stand_in
-    sandbox = sandbox_state is not None
-    conf = provider_settings({}, provider.NAME, env if not sandbox else {**env, provider.ENV_KEY: "sandbox-key"})
+    conf = provider_settings({}, provider.NAME, env)
     failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, env, transport, done)
     return failures
 

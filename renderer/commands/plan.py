@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from renderer import manifest as M
+from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
 from renderer.plan import planfile
@@ -37,6 +38,7 @@ def plan(
     warnings: list[UserError] | None = None,
     plan_out: str | None = None,
     rerun_cancelled: bool = False,
+    sandbox: bool = False,
     full_plan: str | None = None,
 ) -> int:
     """Expand, price and show a campaign. Exit 3 (BudgetExceeded) when over budget.
@@ -44,15 +46,20 @@ def plan(
     ``show_inputs``: also the request body of every job to run and, for one the
     manifest holds, the fields that changed. Warnings are appended to ``warnings``.
     ``plan_out``: save the plan for ``run --plan`` (also when over budget: the run
-    refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again.
+    refuses it then). ``rerun_cancelled``: plan cancelled jobs to be sent again. ``sandbox``:
+    plan what ``run --sandbox`` would do, against the rehearsal's own manifest.
     The Markdown (``--markdown``, the step summary) always says why jobs run and what
     changed; with ``--markdown``, ``show_inputs`` adds new jobs' bodies; ``full_plan``
-    links the whole plan."""
+    links the whole plan.
+
+    Only manifest entries of the target this plan runs against (``renderer.targets``: the
+    base URLs of ``env``, or the sandbox) are reused; the others are planned anew, saying why."""
     campaign = load_campaign(path, settings.yaml)
     if warnings is not None:
         warnings.extend(below_documented(campaign))
-    manifest_path = Path(manifest) if manifest else M.default_path(path)
-    previous = M.load(manifest_path, required=manifest is not None)
+    manifest_path = Path(manifest) if manifest else M.default_path(path, sandbox)
+    targets = T.for_campaign(campaign, env or {}, sandbox)
+    previous = T.seen_from(M.load(manifest_path, required=manifest is not None), targets)
     other = _other_campaign(previous, campaign.name, manifest_path)
     if other is not None:
         raise Invalid([other])
@@ -61,8 +68,10 @@ def plan(
         warnings.extend(the_plan.warnings)
     if rerun_cancelled:
         the_plan = the_plan.rerun_cancelled()
-    summary = summarise(the_plan, previous)
-    shared = _shared_view(the_plan, previous, path, manifest_path, env or {}, rerun_cancelled)
+    summary = summarise(the_plan, previous, targets=targets)
+    # a rehearsal's state is local: only a real plan reads the shared store
+    shared = None if sandbox else _shared_view(the_plan, previous, path, manifest_path, env or {}, rerun_cancelled,
+                                               targets)
     if shared is not None:
         summary = shared[0]
     if plan_out:
@@ -85,8 +94,12 @@ def plan(
             table_renderer(the_plan, summary, out)
         if shared is not None and shared[1]:
             out.write(shared[1] + "\n")
+        rehearsal = M.default_path(path, sandbox=True)
+        if not sandbox and manifest is None and not manifest_path.exists() and rehearsal.exists():
+            out.write(f"note: {rehearsal} is a rehearsal's record (run --sandbox), not this plan's: this plan is "
+                      "for the real API; `plan --sandbox` shows the rehearsal's\n")
         if show_inputs:
-            out.write(inputs_text(the_plan, M.Manifest.coerce(previous)))
+            out.write(inputs_text(the_plan, M.Manifest.coerce(previous), summary.elsewhere))
     if wants_summary:
         append_step_summary(env or {}, markdown)
     if summary.over_budget:
@@ -95,7 +108,7 @@ def plan(
 
 
 def _shared_view(plan: Plan, previous: M.Manifest | None, path: str, manifest_path: Path, env: Mapping[str, str],
-                 rerun_cancelled: bool) -> tuple[Summary, str | None] | None:
+                 rerun_cancelled: bool, targets: Mapping[str, str]) -> tuple[Summary, str | None] | None:
     """With a shared store (``RENDERER_STATE``): the summary `run` would make, counting every
     submission of the campaign the store holds from any checkout or machine (what run would
     adopt from the manifest is adopted too, in a transaction rolled back: plan writes nothing),
@@ -106,9 +119,9 @@ def _shared_view(plan: Plan, previous: M.Manifest | None, path: str, manifest_pa
         return None
     from renderer.execute.spending import opening, sent_before
 
-    with rehearsal(path, plan.campaign.name, manifest_path, env) as store:
+    with rehearsal(path, plan.campaign.name, manifest_path, env, T.key(targets)) as store:
         assert store is not None
-        summary, _, _ = opening(plan, previous, store, None, rerun_cancelled, manifest_path)
+        summary, _, _ = opening(plan, previous, store, None, rerun_cancelled, manifest_path, targets)
         known = sent_before(plan, store, rerun_cancelled) & {i.id for i in plan.to_run}
         note = (f"shared store {store.label}: {len(known):,} of the jobs to run were sent already (from this or "
                 "another checkout or machine): run polls or reuses them, and counts their credits") if known else None

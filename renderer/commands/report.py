@@ -13,27 +13,29 @@ from typing import TextIO
 
 from renderer.commands.common import Settings
 from renderer.commands.results import manifest_json, merge_store
+from renderer.commands.status import find_store
 from renderer.errors import ConfigError
-from renderer.execute.stores import existing_store
 from renderer.manifest import Manifest
 from renderer.results.html_report import ReportInput, render
 from renderer import atomic
 
 
 def report(file: str, out: TextIO, *, output: str | None = None, manifest: str | None = None,
-           state_dir: str = ".renderer", settings: Settings = Settings(), env: Mapping[str, str] | None = None) -> int:
-    """Write the page to ``output`` (default ``<campaign>.report.html`` beside the campaign)."""
+           state_dir: str | None = None, settings: Settings = Settings(), sandbox: bool = False,
+           env: Mapping[str, str] | None = None) -> int:
+    """Write the page to ``output`` (default ``<campaign>.report.html`` beside the campaign, or
+    ``<campaign>.sandbox.report.html`` for a rehearsal: ``sandbox`` reads its manifest and journal)."""
     from renderer.plan.planner import build_plan
     from renderer.campaign.campaign import load_campaign
 
-    manifest_path, data = manifest_json(file, manifest)
+    manifest_path, data = manifest_json(file, manifest, sandbox)
     campaign = load_campaign(file, settings.yaml)
     plan, _ = build_plan(campaign, Manifest.from_json(data), (), settings.plan)
     jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
                                                    "error": "not in the manifest: not run yet"})
             for i in plan.instances}
-    merge_store(existing_store(file, campaign.name, manifest_path, state_dir, env or {}), jobs)
-    page = Path(output) if output else Path(file).with_suffix(".report.html")
+    merge_store(find_store(file, state_dir, env or {}, sandbox, manifest_path), jobs)
+    page = Path(output) if output else Path(file).with_suffix(".sandbox.report.html" if sandbox else ".report.html")
     html = render(ReportInput(
         campaign=campaign.name, jobs=jobs, needs={i.id: i.needs for i in plan.instances},
         manifest_dir=manifest_path.resolve().parent, page_dir=page.resolve().parent,

@@ -9,14 +9,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from renderer import manifest as M
+from renderer.errors import Invalid, LoadError, Location
 from renderer.execute.store import JournalStore
-from renderer.execute.stores import STATE_ENV, existing_store
+from renderer.execute.stores import STATE_ENV
 from renderer.text import printable
 
 
-def manifest_json(file: str, manifest: str | None) -> tuple[Path, dict[str, Any]]:
-    """The campaign's manifest (beside it, or ``manifest``) as its JSON; a located error if missing."""
-    path = Path(manifest) if manifest else M.default_path(file)
+def manifest_json(file: str, manifest: str | None, sandbox: bool = False) -> tuple[Path, dict[str, Any]]:
+    """The campaign's manifest (beside it, the rehearsal's with ``sandbox``, or ``manifest``) as
+    its JSON; a located error if missing, that names the other record when there is one."""
+    path = Path(manifest) if manifest else M.default_path(file, sandbox)
+    if not manifest and not path.exists() and M.default_path(file, not sandbox).exists():
+        other = ("only a rehearsal ran (`run --sandbox`): add --sandbox to read its manifest" if not sandbox
+                 else "no rehearsal ran; the real manifest is read without --sandbox")
+        raise Invalid([LoadError(f"manifest not found: {other}", Location(str(path)))])
     loaded = M.load(path, required=True)
     assert loaded is not None
     return path, loaded.to_json()
@@ -43,15 +49,17 @@ def merge_store(store: JournalStore | None, jobs: dict[str, dict[str, Any]]) -> 
 
 
 def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: bool = False,
-            env: Mapping[str, str] | None = None) -> int:
-    """List each job's status and its files (paths from here) or result URLs; ``as_json`` for scripts.
+            sandbox: bool = False, env: Mapping[str, str] | None = None) -> int:
+    """List each job's status and its files (paths from here) or result URLs; ``as_json`` for scripts;
+    ``sandbox``: the rehearsal's (``run --sandbox``).
 
-    With a shared store (``RENDERER_STATE`` in ``env``), what it knows newer than the manifest wins."""
-    path, data = manifest_json(file, manifest)
-    if env and env.get(STATE_ENV):
-        from renderer.campaign.campaign import load_campaign
+    With a shared store (``RENDERER_STATE`` in ``env``), what it knows newer than the manifest wins
+    (a rehearsal's state is always local)."""
+    path, data = manifest_json(file, manifest, sandbox)
+    if env and env.get(STATE_ENV) and not sandbox:
+        from renderer.commands.status import find_store
 
-        merge_store(existing_store(file, load_campaign(file).name, path, "", env), data["jobs"])
+        merge_store(find_store(file, None, env, False, path), data["jobs"])
     rows: dict[str, Any] = {}
     for iid, e in data["jobs"].items():
         files = [f for f in e.get("files") or () if isinstance(f, Mapping) and isinstance(f.get("path"), str)]

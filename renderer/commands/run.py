@@ -17,10 +17,11 @@ import httpx
 
 from renderer import manifest as M
 from renderer import providers
+from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
-from renderer.errors import BudgetExceeded, UserError
+from renderer.errors import BudgetExceeded, UsageError, UserError
 from renderer.execute import manifest as run_manifest
-from renderer.execute import outcome
+from renderer.execute import outcome, statedir
 from renderer.execute.console import RunOutput
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
@@ -57,7 +58,7 @@ def run(
     sandbox: bool = False,
     detach: bool = False,
     resubmit_unknown: bool = False,
-    state_dir: str = ".renderer",
+    state_dir: str | None = None,
     sandbox_credits: int | None = None,
     job_timeout: float | None = None,
     run_timeout: float | None = None,
@@ -75,7 +76,16 @@ def run(
 
     ``reviewed_plan``: a plan file (``plan --out``) to run exactly, or nothing (StalePlan);
     ``max_credits``: lowers ``budget.max_credits`` for this run; ``rerun_cancelled``: send
-    cancelled jobs again. Warnings about the campaign are appended to ``warnings``."""
+    cancelled jobs again. Warnings about the campaign are appended to ``warnings``.
+
+    ``sandbox``: a rehearsal against the local stand-in, with its own manifest
+    (``<stem>.sandbox.manifest.json``) and journal: it never changes the real record.
+    Only manifest entries of this run's target (``renderer.targets``) are reused, adopted
+    or polled. ``state_dir``: default the one the last run of the campaign used
+    (``renderer.execute.statedir``), else ``.renderer``."""
+    if sandbox_credits is not None and not sandbox:
+        raise UsageError("--sandbox-credits sets the balance of the --sandbox stand-in; without --sandbox it "
+                         "cannot take effect (the real API keeps your account's balance)")
     xs = exec_settings or settings_from_env(env)
     if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
@@ -84,8 +94,10 @@ def run(
     text_out = cast(TextIO, output)  # a TextIO in every way the run uses one
     campaign = load_campaign(file, settings.yaml)
     xs = with_timeouts(xs, campaign.timeouts, job_timeout, run_timeout)
-    manifest_path = Path(manifest) if manifest else M.default_path(file)
-    previous = M.load(manifest_path, required=False)
+    manifest_path = Path(manifest) if manifest else M.default_path(file, sandbox)
+    _check_manifest_kind(manifest_path, file, sandbox)
+    targets = T.for_campaign(campaign, env, sandbox)
+    previous = T.seen_from(M.load(manifest_path, required=False), targets)
     check_manifest_campaign(previous, campaign.name, manifest_path)
     plan, _ = build_plan(campaign, previous, select, settings.plan)
     if warnings is not None:
@@ -94,26 +106,33 @@ def run(
         plan = plan.rerun_cancelled()
     if reviewed_plan:  # the reviewed plan, or nothing: checked before anything is sent
         planfile.check(planfile.load(Path(reviewed_plan)),
-                       planfile.plan_record(plan, summarise(plan, previous), manifest_path), Path(reviewed_plan))
+                       planfile.plan_record(plan, summarise(plan, previous, targets=targets), manifest_path),
+                       Path(reviewed_plan))
     limit = run_limit(campaign.budget, max_credits)
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
+    state = statedir.resolve(state_dir, file, campaign.name, sandbox)
     where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else R.RunDownloads.create(
-        where, manifest_path, state_dir, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT), env, plan.instances)
+        where, manifest_path, state, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT), env, plan.instances)
     with contextlib.ExitStack() as stack:
-        # the journal with this run's lock held: SQLite under state_dir (and a lock beside .git), or the shared store
-        journal, notes = stack.enter_context(run_store(file, campaign.name, manifest_path, state_dir, env,
+        # the journal of this run's target with its lock held: SQLite under the state dir (and a lock
+        # beside .git), or the shared store
+        journal, notes = stack.enter_context(run_store(file, campaign.name, manifest_path, state, env,
                                                        durable_intents=xs.durable_intents,
-                                                       after_commit=kill_after_commit(env), sandbox=sandbox))
+                                                       after_commit=kill_after_commit(env), sandbox=sandbox,
+                                                       target=T.key(targets),
+                                                       default_target=T.key(T.for_campaign(campaign, {}, False))))
+        statedir.remember(file, campaign.name, state, sandbox)  # status, report, cancel find it there
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
-                          "campaign_sha256": campaign.sha256})
-        summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path)
+                          "campaign_sha256": campaign.sha256, "targets": T.key(targets)})
+        summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path, targets)
         notes += [adopted] if adopted else []
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))
         urls: Mapping[str, str] = stack.enter_context(
-            sandbox_urls(campaign, xs, sandbox_config, state_dir=state_dir, credits=sandbox_credits)) if sandbox else {}
+            sandbox_urls(campaign, xs, sandbox_config, state_dir=state, credits=sandbox_credits,
+                         warnings=warnings, downloads=downloads)) if sandbox else {}
         if downloads is not None:
             downloads.allow(urls.values())  # the sandbox's own files, and nothing else of this machine
         table = plan.price_table
@@ -127,14 +146,14 @@ def run(
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
-                    result = run_manifest.build(box[0], campaign, previous)
+                    result = run_manifest.build(box[0], campaign, previous, targets)
                     data = scrubber.value(R.attach(result.to_json(), downloads, previous))
                     write_manifest(manifest_path, data)
                 aborted_late = bool(late)
         sched = box[0]
         outcome.report(text_out, sched.notes, result, manifest_path,
                           budget_lines(sched.budget, result.charged_in_all()))
-        R.report_lines(text_out, data)
+        R.report_lines(text_out, data, downloads, file, sandbox)
         if junit:
             R.write_junit(junit, data)
         append_step_summary(env, scrubber.text(outcome.markdown(data) + R.summary_markdown(plan, data)))
@@ -146,3 +165,13 @@ def run(
         if box[0].timed_out or output.broken:
             return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too
         return 1 if code == 0 and R.download_failures(data) else code
+
+
+def _check_manifest_kind(path: Path, file: str, sandbox: bool) -> None:
+    """A rehearsal never writes the real manifest, nor a real run the rehearsal's."""
+    if sandbox and path.resolve() == M.default_path(file).resolve():
+        raise UsageError(f"--manifest {path} is the campaign's real manifest; --sandbox writes a rehearsal's own "
+                         f"({M.default_path(file, sandbox=True)}) so that it never changes the real record")
+    if not sandbox and path.name.endswith(M.SANDBOX_SUFFIX):
+        raise UsageError(f"--manifest {path} is a rehearsal's manifest (written by `run --sandbox`); a run against "
+                         "the real API writes the real one: pass another --manifest, or add --sandbox")

@@ -22,11 +22,13 @@ from renderer.errors import RendererError, RunLocked, StateError
 from renderer.execute.journal import (
     Journal,
     campaign_identity,
+    holds_sandbox_work,
     journal_path,
     repository_root,
     translated,
 )
 from renderer.manifest import Manifest, dump
+from renderer.targets import SANDBOX
 
 try:
     import fcntl
@@ -47,14 +49,25 @@ def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path:
 
 def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
                  durable_intents: bool, after_commit: Callable[[int], None] | None,
-                 env: Mapping[str, str]) -> tuple[Journal, list[str]]:
-    """The campaign's journal, and what is worth saying about it."""
-    path = journal_path(state_dir, campaign_path, name, manifest_path)
+                 env: Mapping[str, str], target: str = "", default_target: str = "") -> tuple[Journal, list[str]]:
+    """The campaign's journal for ``target`` (``renderer.targets.key``), and what is worth saying about it.
+
+    ``default_target``: the key of the providers' default base URLs, which a journal written
+    before targets were recorded belongs to (unless it holds the sandbox's URLs)."""
+    path = journal_path(state_dir, campaign_path, name, manifest_path, target)
     notes = []
-    moved = _adopt_legacy_journal(path, state_dir, campaign_path)
-    if moved is not None:
-        notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
-                     f"is now {path}")
+    if not path.exists():
+        before = journal_path(state_dir, campaign_path, name, manifest_path)  # the key before targets
+        moved = _adopt_legacy_journal(before, state_dir, campaign_path)
+        if moved is not None:
+            notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
+                         f"is now {before}")
+    untargeted = untargeted_journal(state_dir, campaign_path, name, manifest_path, target, default_target)
+    if untargeted is not None and not path.exists():
+        _move_journal(untargeted, path)
+        whose = "the sandbox's (it holds the stand-in's URLs)" if target == SANDBOX else "the default base URLs'"
+        notes.append(f"the journal {untargeted} (written before journals were kept per target) is now {path}: "
+                     f"read as {whose}")
     raw = env.get(MAX_PAGES_ENV)
     journal = Journal(path, durable_intents=durable_intents, after_commit=after_commit,
                       max_pages=int(raw) if raw else None)
@@ -69,12 +82,36 @@ def _adopt_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str 
     legacy = Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"
     if legacy == path or path.exists() or not legacy.exists():
         return None
-    with translated(legacy):
+    _move_journal(legacy, path)
+    return legacy
+
+
+def _move_journal(old_path: Path, path: Path) -> None:
+    with translated(old_path):
         for suffix in ("-wal", "-shm", ""):  # the main file last: a half-done rename is retried
-            old = legacy.with_name(legacy.name + suffix)
+            old = old_path.with_name(old_path.name + suffix)
             if old.exists():
                 os.replace(old, path.with_name(path.name + suffix))
-    return legacy
+
+
+def untargeted_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path,
+                       target: str, default_target: str) -> Path | None:
+    """The journal an earlier version kept for every target at once, when it belongs to ``target``.
+
+    It is the sandbox's when it holds a loopback result URL (the stand-in's files) or an id
+    the ``--sandbox`` stand-in kept beside it handed out, else the default base URLs': the
+    same reading as a manifest entry without a target (renderer.targets).
+    """
+    if not target:
+        return None
+    legacy = journal_path(state_dir, campaign_path, name, manifest_path)
+    if not legacy.exists():
+        return None
+    from renderer.sandbox.persist import session_ids
+
+    sandboxed = holds_sandbox_work(legacy, session_ids(Path(state_dir) / "sandbox"))
+    belongs = SANDBOX if sandboxed else default_target
+    return legacy if belongs == target else None
 
 
 class RepositoryLock:
@@ -85,13 +122,14 @@ class RepositoryLock:
     different ``--state-dir``s. The kernel releases it when the process ends.
     """
 
-    def __init__(self, campaign_path: str | Path, name: str) -> None:
+    def __init__(self, campaign_path: str | Path, name: str, sandbox: bool = False) -> None:
+        """``sandbox``: a rehearsal, whose manifest and journal are its own, has its own lock."""
         self.fd: int | None = None
-        root = repository_root(Path(campaign_path).resolve().parent)
-        git = _git_dir(root / ".git") if root is not None else None
+        git = git_dir_of(campaign_path)
         self.path: Path | None = None
         if git is not None and fcntl is not None:
-            digest = hashlib.sha256(campaign_identity(campaign_path, name).encode("utf-8")).hexdigest()[:16]
+            identity = campaign_identity(campaign_path, name) + ("\nsandbox" if sandbox else "")
+            digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
             self.path = git / "renderer" / f"{digest}.lock"
 
     def acquire(self) -> None:
@@ -130,6 +168,12 @@ def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
             shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"
         raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})"
                          + (f"; accepted and not finished (keep these request ids): {shown}" if ids else "")) from None
+
+
+def git_dir_of(campaign_path: str | Path) -> Path | None:
+    """The git folder of the repository the campaign lies in, or None outside one."""
+    root = repository_root(Path(campaign_path).resolve().parent)
+    return _git_dir(root / ".git") if root is not None else None
 
 
 def _git_dir(dot_git: Path) -> Path | None:

@@ -1,6 +1,6 @@
 """The journal: the truth about what a campaign's runs sent, and what came back.
 
-One SQLite file per campaign (keyed by its identity: ``campaign_identity``), in WAL mode, one transaction per state change.
+One SQLite file per campaign and target (keyed by ``journal_key``), in WAL mode, one transaction per state change.
 The order of writes is what makes a run safe to kill at any point:
 
 1. ``begin`` writes the intent (state ``sending``) with the exact request body and
@@ -792,11 +792,40 @@ def campaign_identity(campaign_path: str | Path, name: str, manifest_path: str |
     return f"{name}\n{Path(rel).as_posix()}"
 
 
+def holds_sandbox_work(path: Path, sandbox_sessions: set[str]) -> bool:
+    """Whether a journal shows runs against the sandbox: a result URL on this machine (the
+    stand-in's files), or a request id among ``sandbox_sessions`` (those the ``--sandbox``
+    stand-in kept beside it). False when it cannot be read: the run that opens it says so."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = db.execute(
+                "SELECT 1 FROM submissions WHERE " + " OR ".join(
+                    f"COALESCE({col}, '') LIKE '%{host}%'" for col in ("result_url", "result_urls")
+                    for host in ("//127.", "//localhost", "//[::1]")) + " LIMIT 1").fetchone()
+            ids = {r for (r,) in db.execute("SELECT request_id FROM submissions WHERE request_id IS NOT NULL")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return found is not None or not ids.isdisjoint(sandbox_sessions)
+
+
+def journal_key(campaign_path: str | Path, name: str, manifest_path: str | Path | None = None,
+                target: str = "") -> str:
+    """What a campaign's journal is keyed by: the campaign's identity and where its runs go
+    (``renderer.targets.key``: ``sandbox``, or each provider's base URL). A rehearsal, a
+    staging account and production each have their own journal: one target's submissions
+    are never polled, settled or taken as done against another. ``target`` "" is the key
+    of journals written before targets were recorded."""
+    identity = campaign_identity(campaign_path, name, manifest_path)
+    return f"{identity}\n{target}" if target else identity
+
+
 def journal_path(state_dir: str | Path, campaign_path: str | Path, name: str,
-                 manifest_path: str | Path | None = None) -> Path:
-    """``<state_dir>/<stem>-<hash of the campaign's identity>.sqlite``."""
+                 manifest_path: str | Path | None = None, target: str = "") -> Path:
+    """``<state_dir>/<stem>-<hash of the journal's key>.sqlite``."""
     import hashlib
 
-    identity = campaign_identity(campaign_path, name, manifest_path)
-    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
+    digest = hashlib.sha256(journal_key(campaign_path, name, manifest_path, target).encode("utf-8")).hexdigest()[:12]
     return Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from renderer import providers
 from renderer.execute import journal as J
 from renderer.execute.spending import journal_charged
 from renderer.execute.scheduler import Scheduler
@@ -59,9 +60,12 @@ def spent(scheduler: Scheduler) -> float:
     return int(total) if float(total).is_integer() else total
 
 
-def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Manifest:
-    """The manifest of a run: reused entries as they were, the rest from the journal."""
-    old = previous.jobs if previous is not None else {}
+def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
+          targets: Mapping[str, str] | None = None) -> Manifest:
+    """The manifest of a run: reused entries as they were, the rest from the journal, each
+    with the ``target`` it ran against (``targets``, by provider). Entries of another target
+    the run did not touch (left out by --select) stay as they were."""
+    old = {**previous.elsewhere, **previous.jobs} if previous is not None else {}
     jobs: dict[str, ManifestEntry] = {}
     journal = scheduler.journal
     proofs = journal.reconciliations()
@@ -87,7 +91,8 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Man
                                  st.error or "not submitted", None)
         # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending
         request = st.body if st.body is not None else (None if inst.pending else inst.body)
-        entry = replace(jobs[iid], request=request, has_request=True)
+        target = (targets or {}).get(providers.provider_of(inst.endpoint))
+        entry = replace(jobs[iid], request=request, has_request=True, target=target)
         if entry.has_request_body and entry.request_body == request:
             entry = replace(entry, request_body=None, has_request_body=False)  # `request` says it already
         jobs[iid] = entry

@@ -425,6 +425,7 @@ class CampaignSummary:
 
     name: str
     path: str  # relative to its repository (journal.campaign_identity)
+    target: str  # where its runs go (journal.journal_key): "NAME=URL" per provider; "" before targets
     runs: int
     last_run: str | None
     holder: dict[str, Any] | None  # pid, hostname, acquired_at, running
@@ -478,9 +479,11 @@ def campaign_summaries(url: StateUrl) -> list[CampaignSummary]:
                 holder = None if c["pid"] is None else {
                     "pid": c["pid"], "hostname": c["hostname"], "acquired_at": c["acquired_at"],
                     "running": bool(c["running"])}
-                name, _, path = cells.untext(c["identity"]).partition("\n")
+                name, _, rest = cells.untext(c["identity"]).partition("\n")
+                path, _, target = rest.partition("\n")
                 out.append(CampaignSummary(
-                    name=cells.untext(c["name"]), path=path, runs=int(c["runs"]), last_run=c["last_run"],
+                    name=cells.untext(c["name"]), path=path, target=target.replace("\n", ", "),
+                    runs=int(c["runs"]), last_run=c["last_run"],
                     holder=holder, jobs=dict(sorted(jobs.get(c["id"], {}).items())),
                     charged=J._num(money["charged"]) or 0, held=J._num(money["held"]) or 0))
             return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pathlib import Path
 
 from renderer.errors import UsageError
@@ -35,7 +37,8 @@ def opening_budget(limit: float | None, previous: Manifest | None, journal: Jour
 
 
 def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit: float | None,
-            rerun_cancelled: bool, manifest_path: Path) -> tuple[Summary, Budget, str | None]:
+            rerun_cancelled: bool, manifest_path: Path,
+            targets: Mapping[str, str] | None = None) -> tuple[Summary, Budget, str | None]:
     """What a run knows before it sends anything (and ``plan`` with a shared store, in a
     transaction it rolls back): the manifest's accepted jobs adopted into the journal,
     every submission on the budget's ledger, the plan summarised against both; with a
@@ -45,7 +48,7 @@ def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit:
     note = adopt(plan, journal, previous).note(manifest_path, journal.label)  # the manifest is the record
     budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
     summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                        sent=sent_before(plan, journal, rerun_cancelled))
+                        sent=sent_before(plan, journal, rerun_cancelled), targets=targets)
     return summary, budget, note
 
 

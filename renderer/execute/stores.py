@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from renderer.errors import UsageError
-from renderer.execute.journal import Journal, campaign_identity, journal_path
+from renderer.execute.journal import Journal, journal_key, journal_path
 from renderer.execute.stateurl import STATE_ENV, StateUrl, state_url
 from renderer.execute.store import JournalStore
 
@@ -32,8 +32,12 @@ def _pg() -> type:
 @contextlib.contextmanager
 def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Mapping[str, str], *,
               durable_intents: bool = True, after_commit: Callable[[int], None] | None = None,
-              sandbox: bool = False) -> Iterator[tuple[JournalStore, list[str]]]:
-    """The campaign's journal with this run's lock held, and what is worth saying about it.
+              sandbox: bool = False, target: str = "", default_target: str = "",
+              ) -> Iterator[tuple[JournalStore, list[str]]]:
+    """The campaign's journal for ``target`` (``renderer.targets.key``: the journal is keyed by
+    where the run goes, ``journal.journal_key``) with this run's lock held, and what is worth
+    saying about it. ``default_target``: the providers' default base URLs, whose journal a
+    SQLite journal written before targets were recorded is (unless it shows the sandbox's work).
 
     ``sandbox``: a rehearsal keeps its state under ``state_dir`` even with a shared store:
     it never changes the record every runner shares."""
@@ -46,11 +50,12 @@ def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Ma
     if url is None:
         from renderer.execute.durable import RepositoryLock, open_journal
 
-        lock = RepositoryLock(file, name)  # one run of a campaign per repository at a time
+        lock = RepositoryLock(file, name, sandbox)  # one run (and one rehearsal) of a campaign per repository
         lock.acquire()
         try:
             journal, more = open_journal(state_dir, file, name, manifest_path, durable_intents=durable_intents,
-                                         after_commit=after_commit, env=env)
+                                         after_commit=after_commit, env=env, target=target,
+                                         default_target=default_target)
             try:
                 yield journal, _locked(journal, notes + more)
             finally:
@@ -58,7 +63,7 @@ def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Ma
         finally:
             lock.release()
         return
-    store = _pg()(url, campaign_identity(file, name, manifest_path), name, durable_intents=durable_intents,
+    store = _pg()(url, journal_key(file, name, manifest_path, target), name, durable_intents=durable_intents,
                   after_commit=after_commit)
     try:
         yield store, _locked(store, [])
@@ -77,13 +82,18 @@ def _locked(store: JournalStore, notes: list[str]) -> list[str]:
 
 
 def existing_store(file: str, name: str, manifest_path: Path, state_dir: str,
-                   env: Mapping[str, str]) -> JournalStore | None:
-    """The journal an earlier run of the campaign left (status, cancel, report), or None."""
+                   env: Mapping[str, str], target: str = "", default_target: str = "") -> JournalStore | None:
+    """The journal an earlier run of the campaign against ``target`` left (status, cancel,
+    report), or None."""
     url = state_url(env)
     if url is None:
-        path = journal_path(state_dir, file, name, manifest_path)
+        from renderer.execute.durable import untargeted_journal
+
+        path = journal_path(state_dir, file, name, manifest_path, target)
+        if not path.exists():  # written before journals were kept per target?
+            path = untargeted_journal(state_dir, file, name, manifest_path, target, default_target) or path
         return Journal(path) if path.exists() else None
-    store = _pg()(url, campaign_identity(file, name, manifest_path), name, create=False)
+    store = _pg()(url, journal_key(file, name, manifest_path, target), name, create=False)
     if store.known:
         return store
     store.close()
@@ -97,7 +107,8 @@ def where(env: Mapping[str, str], state_dir: str) -> str:
 
 
 @contextlib.contextmanager
-def rehearsal(file: str, name: str, manifest_path: Path, env: Mapping[str, str]) -> Iterator[JournalStore | None]:
+def rehearsal(file: str, name: str, manifest_path: Path, env: Mapping[str, str],
+              target: str = "") -> Iterator[JournalStore | None]:
     """``plan``'s view of the shared store: the campaign's journal in a transaction that is
     rolled back, so that plan can do what run would (adopt, then count) and write nothing.
     None without a shared store (plan reads the manifest only, as always)."""
@@ -105,7 +116,7 @@ def rehearsal(file: str, name: str, manifest_path: Path, env: Mapping[str, str])
     if url is None:
         yield None
         return
-    store = _pg()(url, campaign_identity(file, name, manifest_path), name, create=False)
+    store = _pg()(url, journal_key(file, name, manifest_path, target), name, create=False)
     try:
         with store.rolled_back():
             yield store

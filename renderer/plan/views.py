@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from renderer import jsonfast, providers
@@ -28,17 +28,41 @@ class Summary(BudgetCheck):
     requests: dict[str, Any]
     totals: dict[str, dict[str, dict[str, Any]]]
     changes: dict[str, list[str]]
+    # where this plan runs, by provider (renderer.targets); empty when not known
+    targets: Mapping[str, str] = field(default_factory=dict)
+    # jobs to run that the manifest holds from another target: {target, status, reason}
+    elsewhere: Mapping[str, dict[str, str]] = field(default_factory=dict)
 
 
 def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
               budget: float | None = None, spent: float | None = None,
-              sent: frozenset[str] | None = None) -> Summary:
-    """The plan's money (see ``money.check_budget`` for the arguments), requests, totals and changes."""
+              sent: frozenset[str] | None = None, targets: Mapping[str, str] | None = None) -> Summary:
+    """The plan's money (see ``money.check_budget`` for the arguments), requests, totals and changes.
+
+    ``targets``: where the plan runs (``manifest`` is then the view ``renderer.targets.seen_from``
+    gives): the summary says why the jobs the manifest holds from another target run again."""
     manifest = Manifest.coerce(manifest)
     check = check_budget(plan, manifest, budget=budget, spent=spent, sent=sent)
     money = {f.name: getattr(check, f.name) for f in fields(BudgetCheck)}
     run = plan.to_run
-    return Summary(**money, requests=_requests(plan, run), totals=_totals(run), changes=_changes(plan, manifest))
+    return Summary(**money, requests=_requests(plan, run), totals=_totals(run), changes=_changes(plan, manifest),
+                   targets=dict(targets or {}), elsewhere=_elsewhere(run, manifest, targets or {}))
+
+
+def _elsewhere(run: Iterable[Instance], manifest: Manifest, targets: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Jobs to run whose manifest entry ran against another target, and why they run again."""
+    from renderer.targets import why_elsewhere
+
+    if not manifest.elsewhere:
+        return {}
+    out = {}
+    for inst in run:
+        entry = manifest.elsewhere.get(inst.id)
+        if entry is not None:
+            here = targets.get(providers.provider_of(inst.endpoint))
+            out[inst.id] = {"target": entry.target or "", "status": entry.status or "",
+                            "reason": why_elsewhere(entry, here)}
+    return out
 
 
 def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
@@ -87,23 +111,24 @@ def _totals(run: Iterable[Instance]) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def _changes(plan: Plan, manifest: Manifest) -> dict[str, list[str]]:
-    old = manifest.jobs
+    old, away = manifest.jobs, manifest.elsewhere
     out: dict[str, list[str]] = {"added": [], "changed": [], "reused": [], "removed": []}
     for inst in plan.instances:
         if inst.action == "reuse":
             out["reused"].append(inst.id)
-        elif inst.id not in old:
+        elif inst.id not in old and inst.id not in away:
             out["added"].append(inst.id)
         else:
             out["changed"].append(inst.id)
-    out["removed"] = sorted(set(old) - set(plan.by_id))
+    out["removed"] = sorted((set(old) | set(away)) - set(plan.by_id))
     return out
 
 
 def plan_json(plan: Plan, summary: Summary, inputs_of: Manifest | None = None) -> dict[str, Any]:
     """The plan as JSON; with ``inputs_of`` (the manifest's jobs, --show-inputs) each job
     to run carries its body and, when the manifest holds it, what changed."""
-    return {**_head_json(plan, summary), "jobs": [_job_json(inst, inputs_of) for inst in plan.instances]}
+    return {**_head_json(plan, summary),
+            "jobs": [_job_json(inst, inputs_of, summary.elsewhere) for inst in plan.instances]}
 
 
 def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
@@ -117,10 +142,12 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
         "totals": summary.totals,
         "changes": summary.changes,
         "unknown_prices": list(summary.unknown),
+        **({"targets": dict(summary.targets)} if summary.targets else {}),
     }
 
 
-def _job_json(inst: Instance, inputs_of: Manifest | None = None) -> dict[str, Any]:
+def _job_json(inst: Instance, inputs_of: Manifest | None = None,
+              elsewhere: Mapping[str, dict[str, str]] | None = None) -> dict[str, Any]:
     job = {
         "id": inst.id,
         "job": inst.job,
@@ -134,9 +161,13 @@ def _job_json(inst: Instance, inputs_of: Manifest | None = None) -> dict[str, An
         "input_sha256": inst.input_sha256,
         "assumptions": list(inst.price.assumptions),
     }
+    away = (elsewhere or {}).get(inst.id)
+    if away is not None:
+        job["elsewhere"] = dict(away)
     if inputs_of is not None and inst.action == "run":
         job["body"] = shown_body(inst.body)
-        change = change_of(inst, inputs_of.get(inst.id))
+        change = change_of(inst, inputs_of.get(inst.id) or inputs_of.elsewhere.get(inst.id),
+                           away["reason"] if away is not None else None)
         if change is not None:
             job["change"] = change.as_json()
     return job
@@ -160,7 +191,7 @@ def plan_json_text(plan: Plan, summary: Summary, inputs_of: Manifest | None = No
     yield text[: -len("[]\n}")] + "["
     for start in range(0, len(plan.instances), chunk):
         part = plan.instances[start : start + chunk]
-        jobs = [_job_json(i, inputs_of) for i in part]
+        jobs = [_job_json(i, inputs_of, summary.elsewhere) for i in part]
         # the numbers of a job are its prices' ranges; bodies (--show-inputs) hold any
         floats = _job_floats(part) if inputs_of is None else _floats_in(jobs)
         items = jsonfast.indented(jobs, floats=floats)

@@ -15,7 +15,8 @@ submitted again); the run exits 1 so CI notices, and a re-run fetches what is mi
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -58,8 +59,22 @@ class RunDownloads:
         self.where = where
         self.names = dict(names or {})  # instance id -> "<job>/<stem>" (readable_names)
         self._tg: anyio.abc.TaskGroup | None = None
+        self._moved: dict[str, str] = {}  # origin of a sandbox that stopped -> the one serving its files now
+        self.wanted: dict[str, tuple[str, ...]] = {}  # instance id -> the URLs fetched
         self._scopes: set[anyio.CancelScope] = set()  # one per download in progress: ``abort`` cancels them
         self._stopped = False
+
+    def reroute(self, old_origins: Iterable[str], origin: str) -> None:
+        """`run --sandbox`: the files an earlier sandbox of the same state handed out (on a
+        port long closed) are fetched from the one running now, which serves them again."""
+        self._moved.update({o.rstrip("/"): origin.rstrip("/") for o in old_origins})
+
+    def _route(self, url: str) -> str:
+        if not self._moved:
+            return url
+        origin = _origin(url)
+        new = self._moved.get(origin) if origin is not None else None
+        return new + url[len(origin):] if new is not None and origin is not None else url
 
     @classmethod
     def create(cls, where: str, manifest_path: Path, state_dir: str, previous: Manifest | None,
@@ -114,11 +129,13 @@ class RunDownloads:
         out = st.outputs
         if st.status != "completed" or out is None or self._tg is None:
             return
-        urls = tuple(dict.fromkeys(out.result_urls or ((out.result_url,) if out.result_url else ())))
+        urls = tuple(dict.fromkeys(self._route(u) for u in out.result_urls or ((out.result_url,) if out.result_url else ())))
         if not urls:
             return
+        self.wanted[st.inst.id] = urls
         records = _previous_entry(self.previous, st.inst.id).get("files")
-        previous = tuple(r for r in (FileRecord.from_json(x) for x in records or ()) if r is not None)
+        previous = tuple(replace(r, url=self._route(r.url))
+                         for r in (FileRecord.from_json(x) for x in records or ()) if r is not None)
         name = self.names.get(st.inst.id) or readable_names([(st.inst.id, st.inst.job, st.inst.matrix or {})])[st.inst.id]
         want = Wanted(st.inst.id, st.inst.job, name, urls, previous)
         self._tg.start_soon(self._fetch, want)
@@ -126,6 +143,22 @@ class RunDownloads:
     @property
     def results(self) -> Mapping[str, JobFiles]:
         return self.downloader.results
+
+    def stopped_sandboxes(self) -> list[str]:
+        """Origins on this machine that files could not be fetched from: a sandbox that stopped."""
+        from renderer.targets import is_loopback_url
+
+        gone = {_origin(u) for iid, r in self.results.items() if r.error
+                for u in self.wanted.get(iid, ()) if is_loopback_url(u) and u in r.error}
+        return sorted(o for o in gone if o is not None)
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of a URL, as written in it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _previous_entry(previous: Manifest | None, iid: str) -> Mapping[str, Any]:
@@ -168,7 +201,8 @@ def download_failures(data: Mapping[str, Any]) -> int:
     return sum(1 for e in data["jobs"].values() if e.get("download_error"))
 
 
-def report_lines(out: TextIO, data: Mapping[str, Any]) -> None:
+def report_lines(out: TextIO, data: Mapping[str, Any], downloads: RunDownloads | None = None,
+                 campaign: str = "FILE", sandbox: bool = False) -> None:
     d = data.get("downloads")
     if not isinstance(d, Mapping):
         return
@@ -178,6 +212,15 @@ def report_lines(out: TextIO, data: Mapping[str, Any]) -> None:
     if d["failed_jobs"]:
         line += f"; {d['failed_jobs']:,} job(s) could not be downloaded (see download_error; a re-run fetches them)"
     out.write(line + "\n")
+    gone = downloads.stopped_sandboxes() if downloads is not None else []
+    if gone:
+        where = ", ".join(gone)
+        how = (f"run `renderer run --sandbox {campaign} --outputs {d['dir']}` with the --state-dir of the run that "
+               "made them: its stand-in serves them again" if sandbox else
+               "start it again where it was, with the state it kept (`renderer sandbox --port PORT --state DIR`), "
+               "and run again")
+        out.write(f"outputs: the sandbox that made them ({where}) is gone and this run has not its state; {how}; "
+                  "or run the jobs again to make new ones\n")
 
 
 MAX_SUMMARY_LINKS = 50

@@ -72,6 +72,9 @@ class SandboxState:
         self.balances: dict[tuple[str, str], Number] = {}  # (provider, owner) -> credits
         self.idempotency: dict[tuple[str, str], Stored] = {}  # (owner, key)
         self.bodies_seen: Counter[tuple[str, str, str]] = Counter()  # (owner, endpoint, sha)
+        # where it served its result files ("http://127.0.0.1:8765"): a persistent sandbox
+        # started again elsewhere still knows its earlier URLs (renderer.execute.sandboxed)
+        self.origins: set[str] = set()
         self.faults = FaultInjector(config.faults, config.seed)
         self._ids = random.Random(f"ids:{config.seed}")
         self._offset = 0.0
@@ -114,6 +117,12 @@ class SandboxState:
         self.bodies_seen[seen] += 1
         self._dirty_seen.add(seen)
         return self.bodies_seen[seen]
+
+    def served_from(self, origin: str) -> None:
+        """Result files are handed out under this origin (kept with the state)."""
+        if origin not in self.origins:
+            self.origins.add(origin)
+            self._dirty_kv = True
 
     def add_upload(self, storage_key: str, owner: str) -> None:
         self.uploads[storage_key] = owner

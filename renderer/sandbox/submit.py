@@ -74,6 +74,7 @@ class Call:
 
     def file_url(self, name: str) -> str:
         host = self.request.headers.get("host", "127.0.0.1")
+        self.state.served_from(f"http://{host}")
         return f"http://{host}/files/{name}"
 
     def new_session(self, session_id: str, kind: str, **fields: Any) -> Session:

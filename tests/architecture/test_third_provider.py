@@ -80,7 +80,7 @@ def test_a_registered_provider_validates_plans_runs_and_reports(toy: None, tmp_p
     state = tmp_path / ".renderer"
     code, out, err = cli("run", "--sandbox", "--state-dir", str(state), str(path), env={"RENDERER_EXEC_SETTINGS": FAST})
     assert (code, err) == (0, ""), out
-    manifest = json.loads(path.with_name("echoes.manifest.json").read_text("utf-8"))
+    manifest = json.loads(path.with_name("echoes.sandbox.manifest.json").read_text("utf-8"))
     assert manifest["counts"] == {"completed": 4}
     assert manifest["jobs"]["whisper[word=world]"]["result_url"] == "https://toy.example/again-world"
     assert sorted(b["text"] for b in SEEN["submissions"]) == ["again-hello", "again-world", "hello", "world"]
@@ -92,9 +92,9 @@ def test_a_registered_provider_validates_plans_runs_and_reports(toy: None, tmp_p
     assert seen == len(SEEN["submissions"]) + SEEN["reads"] == sum(limiter.accepted_by_window.values())
     assert sandbox.counters.rate_limited == 0
 
-    code, out, err = cli("status", "--state-dir", str(state), str(path))
+    code, out, err = cli("status", "--sandbox", "--state-dir", str(state), str(path))  # the rehearsal's record
     assert code == 0 and "completed" in out, (out, err)
-    code, out, err = cli("results", "--json", str(path))
+    code, out, err = cli("results", "--sandbox", "--json", str(path))
     assert code == 0, err
     rows = json.loads(out)["jobs"]
     assert {i: r["status"] for i, r in rows.items()} == dict.fromkeys(

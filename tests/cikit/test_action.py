@@ -68,7 +68,7 @@ def test_run_keeps_what_it_paid_for_files_junit_and_report(work: Path):
     out = run.outputs
     assert (out["outputs"], out["junit"], out["report"]) == ("out/media", "out/junit.xml", "out/report.html")
     assert "$ renderer run campaigns/spring-launch.yaml --sandbox --outputs out/media --junit out/junit.xml\n" in run.stderr
-    assert "$ renderer report campaigns/spring-launch.yaml --output out/report.html\n" in run.stderr
+    assert "$ renderer report campaigns/spring-launch.yaml --output out/report.html --sandbox\n" in run.stderr
     media = work / "out" / "media"
     kept = [f for f in media.rglob("*") if f.is_file() and not f.relative_to(media).parts[0].startswith(".")]
     assert len(kept) == 12
@@ -89,7 +89,7 @@ def test_the_report_shows_a_partial_run_and_a_refused_run_has_none(work: Path):
     # a run that wrote no manifest (refused before sending) has no report to write: no second error
     path = work / "campaigns" / "spring-launch.yaml"
     path.write_text(path.read_text().replace("max_credits: 60000", "max_credits: 100"))
-    (work / "campaigns" / "spring-launch.manifest.json").unlink()
+    (work / "campaigns" / "spring-launch.sandbox.manifest.json").unlink()  # the rehearsal's own record
     (work / "out" / "report.html").unlink()
     run = run_action(work, {**inputs, "args": ""}, {"RENDERER_EXEC_SETTINGS": FAST_RUN})
     assert run.code == 3 and run.outputs["report"] == ""
@@ -120,17 +120,20 @@ def test_run_in_the_sandbox_then_plan_reuses_everything(work: Path):
     inputs = {"campaign": "campaigns/spring-launch.yaml", "install": "false"}
     run = run_action(work, {**inputs, "command": "run", "sandbox": "true"}, {"RENDERER_EXEC_SETTINGS": FAST_RUN})
     assert run.code == 0, run.stdout + run.stderr
-    manifest_path = "campaigns/spring-launch.manifest.json"
+    manifest_path = "campaigns/spring-launch.sandbox.manifest.json"  # the rehearsal's own record
     assert run.outputs["manifest"] == manifest_path
     manifest = json.loads((work / manifest_path).read_text())
     assert run.outputs["credits"] == str(manifest["credits"]["charged"])
     assert Path(run.outputs["markdown"]).read_text().startswith("### renderer run: `spring-launch`")
     assert run.outputs["plan-json"] == ""
 
-    again = run_action(work, inputs)
+    again = run_action(work, {**inputs, "sandbox": "true"})  # the rehearsal's plan reuses all of it
     assert again.code == 0
     assert again.outputs["credits"] == "0" and again.outputs["manifest"] == manifest_path
     assert "12 reused from the manifest" in Path(again.outputs["markdown"]).read_text()
+    real = run_action(work, inputs)  # the real plan never does: a rehearsal is not the record
+    assert real.code == 0 and real.outputs["credits"] == "6165" and real.outputs["manifest"] == ""
+    assert "0 reused from the manifest" in Path(real.outputs["markdown"]).read_text()
 
 
 def test_args_are_split_like_a_shell_and_working_directory_is_honoured(work: Path):
@@ -169,7 +172,7 @@ def test_bad_inputs_are_usage_errors(work: Path):
 
 @pytest.mark.parametrize("inputs, message", [
     ({"campaign": "campaigns/*.yaml"}, "plan takes one campaign file; got "),
-    ({"sandbox": True}, "sandbox: true only applies to command: run"),
+    ({"command": "validate", "sandbox": True}, "sandbox: true only applies to command: plan or run"),
     ({"max_instances": "many"}, "max-instances must be a whole number, not 'many'"),
     ({"command": "validate", "manifest": "m.json"}, "manifest only applies to command: plan or run"),
     ({"command": "validate", "plan_file": "p.json"}, "plan-file only applies to command: plan (saves it) or run"),

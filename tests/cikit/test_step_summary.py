@@ -93,7 +93,7 @@ def test_run_appends_its_summary(work: Path):
     assert r.code == 0, r.out + r.err
     text = target.read_text()
     assert text.startswith("plan was here\n### renderer run: `spring-launch`")
-    manifest = json.loads((work / "campaigns" / "spring-launch.manifest.json").read_text())
+    manifest = json.loads((work / "campaigns" / "spring-launch.sandbox.manifest.json").read_text())
     assert f"credits charged: {manifest['credits']['charged']:,}" in text
     assert "| job | status | error |" not in text  # everything completed
 

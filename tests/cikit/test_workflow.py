@@ -199,9 +199,12 @@ def _repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     return remote, work
 
 
-def _reviewed_plan(work: Path, tmp_path: Path) -> Path:
-    """The pull request's plan job, and the artifact it uploads (the plan file and the full plan)."""
-    job = run_job(WORKFLOW, "plan", work, github=PR, needs=CHANGED, matrix=LEG)
+def _reviewed_plan(work: Path, tmp_path: Path, sandbox) -> Path:
+    """The pull request's plan job, and the artifact it uploads (the plan file and the full plan).
+    It plans against the API the run job reaches (the sandbox standing in for it): a plan
+    reviewed for one base URL is not run against another."""
+    job = run_job(WORKFLOW, "plan", work, github=PR, needs=CHANGED, matrix=LEG,
+                  extra_env={"SAMSAR_BASE_URL": sandbox.base_urls["samsar"]})
     assert job.code == 0 and "actions/upload-artifact@v6" in job.skipped_actions
     upload = step_named("plan", "Upload the reviewed plan")["with"]
     assert Context(matrix=LEG).expand(upload["name"]) == "campaign-plan-campaigns-spring-launch.yaml"
@@ -228,8 +231,8 @@ def _run_job(work: Path, tmp_path: Path, sandbox, artifact: Path):
 
 def test_run_job_runs_the_reviewed_plan_and_commits_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     remote, work = _repository(tmp_path, monkeypatch)
-    artifact = _reviewed_plan(work, tmp_path)
     with running_sandbox_sync(SandboxConfig(render_seconds=0, api_key="sk-test")) as sandbox:
+        artifact = _reviewed_plan(work, tmp_path, sandbox)
         job = _run_job(work, tmp_path, sandbox, artifact)
     assert job.code == 0, {k: (s.stdout, s.stderr) for k, s in job.steps.items()}
     assert job.ran == ["Download the reviewed plan", "Run", "Commit the manifest"]
@@ -264,10 +267,10 @@ def test_run_job_runs_the_reviewed_plan_and_commits_the_manifest(tmp_path: Path,
 
 def test_run_job_refuses_a_campaign_changed_since_its_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     remote, work = _repository(tmp_path, monkeypatch)
-    artifact = _reviewed_plan(work, tmp_path)
-    path = work / "campaigns" / "spring-launch.yaml"
-    path.write_text(path.read_text().replace("lisbon", "porto"))  # merged after the review
     with running_sandbox_sync(SandboxConfig(render_seconds=0, api_key="sk-test")) as sandbox:
+        artifact = _reviewed_plan(work, tmp_path, sandbox)
+        path = work / "campaigns" / "spring-launch.yaml"
+        path.write_text(path.read_text().replace("lisbon", "porto"))  # merged after the review
         job = _run_job(work, tmp_path, sandbox, artifact)
         sent = sandbox.state.counters.snapshot()["requests_total"]
     assert job.code == 1 and sent == 0

@@ -66,6 +66,6 @@ def test_a_run_whose_connection_is_cut_stops_writes_its_manifest_and_the_next_ru
     assert code == 0, out + err
     assert manifest(a)["counts"] == {"completed": 8}
     assert c["duplicates_total"] == 0 and c["accepted_total"] == 8
-    store = store_of(pg_url, a)  # an outcome the store refused stays what it last held (the manifest has it)
+    store = store_of(pg_url, a, sb)  # an outcome the store refused stays what it last held (the manifest has it)
     assert {s.state for s in store.latest_per_instance()} <= {J.COMPLETED, J.ACCEPTED}
     store.close()

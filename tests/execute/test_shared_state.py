@@ -28,7 +28,7 @@ from pgserver import PASSWORD, PgServer
 from renderer.cli import main
 from renderer.commands.run import run as run_command
 from renderer.execute.durable import RepositoryLock
-from renderer.execute.journal import campaign_identity
+from renderer.execute.journal import journal_key
 from renderer.execute.pgstore import PgJournal
 from renderer.execute.stateurl import parse_url
 
@@ -95,14 +95,18 @@ def store_env(sb: Any, url: str) -> dict[str, str]:
     return {**env_for(sb), "RENDERER_STATE": url}
 
 
-def store_of(url: str, path: Path) -> PgJournal:
-    return PgJournal(parse_url(url), campaign_identity(path, NAME, path.with_name("camp.manifest.json")), NAME,
-                     create=False)
+def key_of(path: Path, sb: Any) -> str:
+    """The store's key of the campaign's runs against the sandbox ``sb`` (its identity and that target)."""
+    return journal_key(path, NAME, path.with_name("camp.manifest.json"), f"samsar={sb.base_urls['samsar']}")
 
 
-def wait_unlocked(url: str, path: Path, seconds: float = 30.0) -> None:
+def store_of(url: str, path: Path, sb: Any) -> PgJournal:
+    return PgJournal(parse_url(url), key_of(path, sb), NAME, create=False)
+
+
+def wait_unlocked(url: str, path: Path, sb: Any, seconds: float = 30.0) -> None:
     """Until the server has ended the session of a killed runner (and so released its lock)."""
-    store = store_of(url, path)
+    store = store_of(url, path, sb)
     try:
         deadline = time.monotonic() + seconds
         while (store.holder() or {}).get("running"):
@@ -153,19 +157,19 @@ def test_a_sigkilled_runners_accepted_jobs_are_adopted_by_the_next_runner_elsewh
         env = store_env(sb, pg_url)
         proc = subprocess_run(a, env)
         deadline = time.monotonic() + 30
-        store = store_of(pg_url, a)
+        store = store_of(pg_url, a, sb)
         while not store.known or sum(1 for s in store.all() if s.request_id) < 3:  # a condition, not a time
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.01)
             store.close()
-            store = store_of(pg_url, a)
+            store = store_of(pg_url, a, sb)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
         assert not (tmp_path / "machine-a" / "campaigns" / "camp.manifest.json").exists()  # died before writing it
         accepted = {s.instance_id for s in store.all() if s.request_id}
         store.close()
         assert len(accepted) >= 3
-        wait_unlocked(pg_url, a)
+        wait_unlocked(pg_url, a, sb)
         code, out, err = run(b, env)
         c = counters(sb)
     assert code == 0, out + err
@@ -275,25 +279,23 @@ sys.stdin.readline()
 def test_a_second_run_on_another_machine_is_refused_naming_the_holder(tmp_path: Path, pg_url: str) -> None:
     a = checkout(tmp_path / "machine-a", images([0, 1]))
     b = checkout(tmp_path / "machine-b", images([0, 1]))
-    identity = campaign_identity(a, NAME)
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, pg_url, identity, NAME], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        with make_sandbox() as sb:
+    with make_sandbox() as sb:  # one API for both: the lock is the campaign's runs against it
+        holder = subprocess.Popen([sys.executable, "-c", HOLD, pg_url, key_of(a, sb), NAME], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
             code, out, err = run(b, store_env(sb, pg_url))
             assert code == 2, out + err
             label = parse_url(pg_url).label
             assert f"{label}: another run of campaign 'shared' is in progress " \
                    f"(pid {holder.pid} on {socket.gethostname()} since 20" in err
             assert counters(sb)["requests_total"] == 0 and PASSWORD not in err
-            code, out, err = cli(["status", str(b), "--state", pg_url], {})
+            code, out, err = cli(["status", str(b), "--state", pg_url], env_for(sb))
             assert code == 0 and f"run in progress: pid {holder.pid} on {socket.gethostname()}" in out
-    finally:
-        holder.kill()
-        holder.communicate(timeout=30)
-    wait_unlocked(pg_url, a)
-    with make_sandbox() as sb:
+        finally:
+            holder.kill()
+            holder.communicate(timeout=30)
+        wait_unlocked(pg_url, a, sb)
         code, out, err = run(b, store_env(sb, pg_url))
     assert code == 0, out + err
     assert f"recovered a stale lock: the run of pid {holder.pid}" in out
@@ -323,7 +325,7 @@ def test_status_all_lists_every_campaign_of_the_store(tmp_path: Path, pg_url: st
         assert run(a, env)[0] == 0
         assert run(a, env)[0] == 0  # a second run: nothing to send
         assert cli(["run", str(other), "--state-dir", str(tmp_path / "s"), "--detach"], env)[0] == 0
-    store = store_of(pg_url, a)  # a POST whose answer never came: held at its estimate
+    store = store_of(pg_url, a, sb)  # a POST whose answer never came: held at its estimate
     store.begin(instance_id="still[i=9]", endpoint="samsar/image/enhance", provider="samsar", input_sha256="x",
                 generation=1, idempotency_key="k", body={}, estimate=(50, 50))
     store.close()
@@ -331,10 +333,13 @@ def test_status_all_lists_every_campaign_of_the_store(tmp_path: Path, pg_url: st
     assert code == 0, err
     data = json.loads(out)
     assert data["store"] == parse_url(pg_url).label and PASSWORD not in out
-    shown = {c["name"]: {k: c[k] for k in ("path", "runs", "jobs", "charged", "held")} for c in data["campaigns"]}
+    shown = {c["name"]: {k: c[k] for k in ("path", "target", "runs", "jobs", "charged", "held")}
+             for c in data["campaigns"]}
+    target = f"samsar={sb.base_urls['samsar']}"  # each campaign's runs against that API
     assert shown == {
-        "autumn": {"path": "campaigns/other.yaml", "runs": 1, "jobs": {"pending": 1}, "charged": 50, "held": 0},
-        "shared": {"path": "campaigns/camp.yaml", "runs": 2, "jobs": {"completed": 3, "unknown": 1},
+        "autumn": {"path": "campaigns/other.yaml", "target": target, "runs": 1, "jobs": {"pending": 1}, "charged": 50,
+                   "held": 0},
+        "shared": {"path": "campaigns/camp.yaml", "target": target, "runs": 2, "jobs": {"completed": 3, "unknown": 1},
                    "charged": 150, "held": 50},
     }
     assert [c["holder"] for c in data["campaigns"]] == [None, None]  # both runs ended and let go
@@ -342,8 +347,9 @@ def test_status_all_lists_every_campaign_of_the_store(tmp_path: Path, pg_url: st
     assert code == 0, err
     assert out.splitlines() == [
         f"{parse_url(pg_url).label}: 2 campaign(s)",
-        "autumn  campaigns/other.yaml", out.splitlines()[2], "  1 pending; credits charged 50, held 0",
-        "shared  campaigns/camp.yaml", out.splitlines()[5], "  3 completed, 1 unknown; credits charged 150, held 50",
+        f"autumn  campaigns/other.yaml  against {target}", out.splitlines()[2], "  1 pending; credits charged 50, held 0",
+        f"shared  campaigns/camp.yaml  against {target}", out.splitlines()[5],
+        "  3 completed, 1 unknown; credits charged 150, held 50",
     ]
     assert out.splitlines()[5].startswith("  2 run(s), last 20")
     code, out, err = cli(["status", "--all"], {})
@@ -354,10 +360,11 @@ def test_status_from_another_machine_and_when_the_store_has_nothing(tmp_path: Pa
     a = checkout(tmp_path / "machine-a", images([0, 1]))
     b = checkout(tmp_path / "machine-b", images([0, 1]))
     with make_sandbox() as sb:
-        code, out, err = cli(["status", str(b), "--state", pg_url], {})
-        assert code == 1 and f"no run state for {b} in the store {parse_url(pg_url).label}" in err
+        code, out, err = cli(["status", str(b), "--state", pg_url], env_for(sb))
+        assert code == 1 and f"no run state for {b} against {sb.base_urls['samsar']} in the store " \
+                              f"{parse_url(pg_url).label}" in err
         assert run(a, store_env(sb, pg_url), "--detach")[0] == 0
-        code, out, err = cli(["status", str(b), "--json"], {"RENDERER_STATE": pg_url})
+        code, out, err = cli(["status", str(b), "--json"], {**env_for(sb), "RENDERER_STATE": pg_url})
         assert code == 0, err
         data = json.loads(out)
         assert data["counts"] == {"pending": 2} and data["journal"] == parse_url(pg_url).label
@@ -367,7 +374,7 @@ def test_status_from_another_machine_and_when_the_store_has_nothing(tmp_path: Pa
         assert run(a, store_env(sb, pg_url))[0] == 0
     code, out, err = cli(["results", str(b), "--json"], {})
     assert {j["status"] for j in json.loads(out)["jobs"].values()} == {"pending"}
-    code, out, err = cli(["results", str(b), "--json", "--state", pg_url], {})
+    code, out, err = cli(["results", str(b), "--json", "--state", pg_url], env_for(sb))  # that API's record
     assert code == 0, err
     jobs = json.loads(out)["jobs"]
     assert {j["status"] for j in jobs.values()} == {"completed"} and all(j["result_urls"] for j in jobs.values())

@@ -104,7 +104,7 @@ def run(folder: Path, env: dict[str, str], *extra: str, caplog: pytest.LogCaptur
 def test_run_sandbox_with_keys_in_the_environment(folder: Path, caplog) -> None:
     r = run(folder, env_with(), "--sandbox", caplog=caplog)
     assert r.code == 0, r.out + r.err
-    manifest = json.loads((folder / "camp.manifest.json").read_text())
+    manifest = json.loads((folder / "camp.sandbox.manifest.json").read_text())
     assert {e["status"] for e in manifest["jobs"].values()} == {"completed"}
 
 

@@ -17,7 +17,7 @@ from renderer.campaign.schemas import PLAN_SCHEMA, load_schema
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plan-json.md"
 BEGIN, END = "<!-- fields:begin (generated from schemas/plan.schema.json) -->", "<!-- fields:end -->"
-PLACEHOLDERS = {"by_provider": "<provider>", "endpoint": "<endpoint>", "video_model": "<video_model>"}
+PLACEHOLDERS = {"by_provider": "<provider>", "targets": "<provider>", "endpoint": "<endpoint>", "video_model": "<video_model>"}
 
 
 def _type(node: dict[str, Any]) -> str:

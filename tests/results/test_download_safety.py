@@ -57,7 +57,7 @@ def _sandboxed(tmp_path: Path, text: str, faults: dict, env: dict | None = None,
     out = io.StringIO()
     code = run(**args_for(path, outputs=str(tmp_path / "DIR"), **kw), out=out, env=env or {}, sandbox=True,
                sandbox_config=config, exec_settings=FAST)
-    return code, out.getvalue(), json.loads(path.with_name(path.stem + ".manifest.json").read_text("utf-8"))
+    return code, out.getvalue(), json.loads(path.with_name(path.stem + ".sandbox.manifest.json").read_text("utf-8"))
 
 
 def _stored(root: Path) -> list[Path]:
@@ -132,7 +132,7 @@ def test_a_redirect_to_an_internal_service_is_refused_at_the_hop(tmp_path, inter
         in entry["download_error"]
     assert _stored(tmp_path / "DIR") == []
     page = tmp_path / "report.html"  # nothing internal can be embedded: nothing internal was kept
-    assert main(["report", str(tmp_path / "camp.yaml"), "--output", str(page), "--state-dir",
+    assert main(["report", "--sandbox", str(tmp_path / "camp.yaml"), "--output", str(page), "--state-dir",
                  str(tmp_path / ".renderer")], io.StringIO(), io.StringIO(), {}) == 0
     assert b"INTERNAL-ADMIN" not in page.read_bytes()
 

@@ -299,7 +299,7 @@ def test_the_journal_tells_what_the_manifest_does_not_hold_yet(tmp_path):
     manifest.write_text('{"campaign": "report-demo", "jobs": {}}')  # as if the run had died before writing it
     page = tmp_path / "r.html"
     assert main(["report", str(path), "-o", str(page), "--state-dir", str(tmp_path / ".renderer")],
-                io.StringIO(), io.StringIO(), {}) == 0
+                io.StringIO(), io.StringIO(), env_for(sb)) == 0  # the journal of the API the run used
     assert [st for _, st in _parsed(page.read_text("utf-8")).cards] == ["completed"] * 4
 
 
