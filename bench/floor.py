@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -142,6 +143,8 @@ def plan(doc) -> None:
         },
         "changes": {"added": [r[0] for r in rows], "changed": [], "reused": [], "removed": []},
         "unknown_prices": [],
+        # where the plan runs: the base URL from the environment, else the documented one (bench URLs are plain)
+        "targets": {"samsar": os.environ.get("SAMSAR_BASE_URL", "").strip().rstrip("/") or "https://api.samsar.one/v1"},
         "jobs": [],
     }
     out = sys.stdout.buffer
