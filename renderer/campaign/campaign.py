@@ -49,6 +49,7 @@ class Campaign:
     pricing: Mapping[str, Any]
     jobs: Mapping[str, JobSpec]
     timeouts: Mapping[str, float] = field(default_factory=dict)  # "job", "run": seconds
+    budget_probe: bool = True  # budget.probe: a pricing family's first job goes alone until its charge is known
 
     def loc(self, *path: Any, key: bool = False, instance: str | None = None) -> Location:
         return self.doc.loc(path, key=key, instance=instance)
@@ -115,6 +116,7 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
         pricing=data.get("pricing") or {},
         jobs=jobs,
         timeouts=timeouts,
+        budget_probe=budget.get("probe") is not False if isinstance(budget, dict) else True,
     )
 
 

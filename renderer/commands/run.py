@@ -9,9 +9,9 @@ journal, which is the truth.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 import httpx
 
@@ -41,7 +41,7 @@ from renderer.execute.settings import (
     settings_from_env,
     with_timeouts,
 )
-from renderer.execute.spending import budget_lines, opening_budget, run_limit, sent_before
+from renderer.execute.spending import budget_lines, ended_over, opening_budget, run_limit, sent_before
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
 from renderer.plan.report import budget_message, summarise
@@ -110,7 +110,8 @@ def run(
         lock.acquire()
         stack.callback(lock.release)
         journal, notes = open_journal(state_dir, file, campaign.name, manifest_path, durable_intents=xs.durable_intents,
-                                      after_commit=kill_after_commit(env), env=env)
+                                      after_commit=kill_after_commit(env), env=env, previous=previous,
+                                      resubmit_unknown=resubmit_unknown)
         stack.callback(journal.close)
         note = journal.acquire_lock()
         notes += [note] if note else []
@@ -118,9 +119,10 @@ def run(
                           "campaign_sha256": campaign.sha256})
         adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
         notes += [adopted] if adopted else []
-        budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
+        # after adoption: adopted renders are on its ledger
+        budget = opening_budget(limit, previous, journal, probe=campaign.budget_probe)
         summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                            sent=sent_before(plan, journal, rerun_cancelled))
+                            sent=sent_before(plan, journal, rerun_cancelled), factors=budget.factors())
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))
         urls: Mapping[str, str] = stack.enter_context(
@@ -130,17 +132,28 @@ def run(
         conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)
         box: list[Scheduler] = []
         aborted = aborted_late = False
+
+        def snapshot(sched: Scheduler) -> tuple[M.Manifest, dict[str, Any]]:
+            """The manifest as the run stands, and the JSON written (downloads attached, scrubbed)."""
+            result = run_manifest.build(sched, campaign, previous)
+            return result, scrubber.value(R.attach(result.to_json(), downloads, previous))
+
+        def record(sched: Scheduler) -> Callable[[], None]:
+            """Built now, written by what it returns (in a worker thread, while the run goes on)."""
+            data = snapshot(sched)[1]
+            return lambda: write_manifest(manifest_path, data)
+
         try:
             aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
-                              downloads, budget, scrubber)
+                              downloads, budget, scrubber, record)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
-                    result = run_manifest.build(box[0], campaign, previous)
-                    data = scrubber.value(R.attach(result.to_json(), downloads, previous))
+                    result, data = snapshot(box[0])
                     write_manifest(manifest_path, data)
                 aborted_late = bool(late)
         sched = box[0]
+        over = ended_over(sched.budget, result.charged_in_all())
         run_report.report(text_out, sched.notes, result, manifest_path,
                           budget_lines(sched.budget, result.charged_in_all()))
         R.report_lines(text_out, data)
@@ -149,8 +162,8 @@ def run(
         append_step_summary(env, scrubber.text(run_report.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
-        if sched.budget.refused:
-            return 3  # stopped by the budget: what it charged and held back was said above
+        if sched.budget.refused or over:
+            return 3  # stopped by the budget, or ended above it: what and why was said above
         code = run_report.exit_code(result, options)
         if box[0].timed_out or output.broken:
             return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too

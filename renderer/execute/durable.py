@@ -47,20 +47,54 @@ def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path:
 
 def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
                  durable_intents: bool, after_commit: Callable[[int], None] | None,
-                 env: Mapping[str, str]) -> tuple[Journal, list[str]]:
-    """The campaign's journal, and what is worth saying about it."""
+                 env: Mapping[str, str], previous: Manifest | None = None,
+                 resubmit_unknown: bool = False) -> tuple[Journal, list[str]]:
+    """The campaign's journal, and what is worth saying about it.
+
+    A journal that cannot be read, or one that was set aside (``X.broken``, as the way out
+    of a corrupt one says) or emptied, is never "recovered" by sending: unless the manifest
+    (``previous``) records what was sent, the run refuses until ``resubmit_unknown``."""
     path = journal_path(state_dir, campaign_path, name, manifest_path)
     notes = []
     moved = _adopt_legacy_journal(path, state_dir, campaign_path)
     if moved is not None:
         notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
                      f"is now {path}")
+    aside = path.with_name(path.name + ".broken")
+    lost = (f"the journal {aside} was set aside" if not path.exists() and aside.exists()
+            else f"the journal {path} was emptied (0 bytes)" if path.exists() and path.stat().st_size == 0 else None)
+    if lost and not _records(previous):
+        if not resubmit_unknown:
+            raise StateError(
+                f"{lost} and no manifest records what it sent ({_known(previous, manifest_path)}): nothing was sent. "
+                f"What is known: the lost journal may hold submissions the API accepted and charged. What is not: "
+                f"which. Salvage it (`sqlite3 {aside} .recover | sqlite3 {path}`) and run again, or pass "
+                f"--resubmit-unknown to send every job again: the API may charge twice for what it had sent")
+        notes.append(f"{lost} and no manifest records what it sent: every job is sent again (--resubmit-unknown)")
     raw = env.get(MAX_PAGES_ENV)
-    journal = Journal(path, durable_intents=durable_intents, after_commit=after_commit,
-                      max_pages=int(raw) if raw else None)
-    if journal.was_empty:
+    try:
+        journal = Journal(path, durable_intents=durable_intents, after_commit=after_commit,
+                          max_pages=int(raw) if raw else None)
+    except StateError as exc:
+        raise StateError(f"{exc}. {_known(previous, manifest_path)}") from None
+    if journal.was_empty and _records(previous):
         notes.append(f"the journal {path} was empty (0 bytes): the run continues from the manifest {manifest_path}")
     return journal, notes
+
+
+def _records(previous: Manifest | None) -> bool:
+    """The manifest records some submission (anything sent, whatever became of it)."""
+    return previous is not None and any(e.status not in (None, "not_submitted") or e.request_id
+                                        for e in previous.jobs.values())
+
+
+def _known(previous: Manifest | None, manifest_path: Path) -> str:
+    if previous is None:
+        return f"there is no manifest {manifest_path}"
+    sent = sum(1 for e in previous.jobs.values() if e.status not in (None, "not_submitted") or e.request_id)
+    if not sent:
+        return f"the manifest {manifest_path} records no submission"
+    return f"the manifest {manifest_path} records {sent:,} submitted job(s), which a run adopts"
 
 
 def _adopt_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str | Path) -> Path | None:

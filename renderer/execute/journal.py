@@ -8,6 +8,10 @@ The order of writes is what makes a run safe to kill at any point:
 2. ``accepted`` writes the request id right after the answer.
 3. ``finish`` writes the outcome when polling ends.
 
+Beside the submissions it keeps what runs learned about each pricing family's
+charges (``families``: the factor the budget holds jobs at, and when the API says a
+charge), so that the next run holds them at what the API really asks.
+
 A row found in ``sending`` by a later run is a POST whose fate is not known: it
 may have been charged. It is never resent blindly (see ``renderer.execute.reconcile``).
 
@@ -25,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import socket
 import sqlite3
@@ -34,6 +39,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from renderer.errors import StateError
+from renderer.manifest import PricingFamily
+from renderer.text import utf8_safe, utf8_safe_json
 
 try:  # advisory locks: released by the kernel when a process dies, however it dies
     import fcntl
@@ -84,6 +91,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     session_id      TEXT,
     http_status     INTEGER,
     credits_charged REAL,
+    credits_reported TEXT,              -- JSON {"header", "body"}: the API's figures, when they disagreed
     result_url      TEXT,
     result_urls     TEXT,               -- JSON list
     thumbnail_url   TEXT,
@@ -105,6 +113,13 @@ CREATE TABLE IF NOT EXISTS uploads (
     response     TEXT,
     uploaded_at  TEXT NOT NULL,
     PRIMARY KEY (path, file_sha256)
+);
+CREATE TABLE IF NOT EXISTS families (   -- what runs learned about a pricing family's charges
+    family        TEXT PRIMARY KEY,
+    factor        REAL NOT NULL,        -- held at estimate x factor
+    charged_at    TEXT,                 -- submission | completion | never
+    probe_seconds REAL,
+    updated_at    TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS verdicts (   -- the last run's word on instances it did not submit
     instance_id TEXT PRIMARY KEY,
@@ -178,6 +193,7 @@ class Submission:
     submitted_at: str | None
     finished_at: str | None
     updated_at: str
+    credits_reported: Mapping[str, float | None] | None = None  # {"header", "body"} when they disagreed
 
     @property
     def public_status(self) -> str:
@@ -222,7 +238,8 @@ class Verdict:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON; a lone surrogate an answer held is kept as its visible escape."""
+    return utf8_safe_json(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
 
 
 def _load(text: str | None) -> Any:
@@ -230,10 +247,14 @@ def _load(text: str | None) -> Any:
 
 
 def recovery_hint(path: Path) -> str:
-    """The safe way out of an unusable journal: keep what it holds, adopt from the manifest."""
-    return (f"keep the file: move it aside (`mv {path} {path}.broken`, with its -wal and -shm files if any) and run "
-            f"again; the run then adopts every job the campaign's manifest records as accepted and polls it instead "
-            f"of sending it again (`sqlite3 {path}.broken .recover` can salvage the rest)")
+    """The safe ways out of an unusable journal: salvage what it holds; set it aside only when
+    the manifest records what it sent; never send again blindly."""
+    return (f"keep the file. Salvage what it holds: `sqlite3 {path} .recover | sqlite3 {path}.recovered`, then "
+            f"`mv {path} {path}.broken && mv {path}.recovered {path}` and run again. Or, when the campaign's manifest "
+            f"records the jobs it sent (it records every submission before its POST), move it aside (`mv {path} "
+            f"{path}.broken`, with its -wal and -shm files if any) and run again: the run adopts every job the "
+            f"manifest records and polls it instead of sending it again; without such a manifest the run sends "
+            f"nothing until you pass --resubmit-unknown (jobs the journal sent may then be charged twice)")
 
 
 def describe(path: Path, exc: BaseException, *, opening: bool = False) -> str:
@@ -303,6 +324,7 @@ class Journal:
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
             self._db.executescript(_DDL)
+            self._migrate()
             version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -312,6 +334,12 @@ class Journal:
             # intent after a sent POST is the one loss that could make a run pay twice.
             self._intent_db = self._connect("FULL") if durable_intents else self._db
             self._verdicts: set[str] = {r[0] for r in self._db.execute("SELECT instance_id FROM verdicts")}
+
+    def _migrate(self) -> None:
+        """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(submissions)")}
+        if "credits_reported" not in have:
+            self._db.execute("ALTER TABLE submissions ADD COLUMN credits_reported TEXT")
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
@@ -479,6 +507,10 @@ class Journal:
         rows = self._db.execute("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
         return [dict(r) for r in reversed(rows)]
 
+    def families(self) -> dict[str, PricingFamily]:
+        return {r["family"]: PricingFamily(r["family"], r["factor"], r["charged_at"], r["probe_seconds"])
+                for r in self._db.execute("SELECT * FROM families")}
+
     def upload(self, path: str, file_sha256: str) -> Upload | None:
         row = self._db.execute(
             "SELECT path, file_sha256, storage_key FROM uploads WHERE path = ? AND file_sha256 = ?", (path, file_sha256)
@@ -507,7 +539,7 @@ class Journal:
             " state, body, estimate_min, estimate_max, attempts, created_at, sent_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
             (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, SENDING,
-             text, estimate[0], estimate[1], at, at, at),
+             text, _real(estimate[0]), _real(estimate[1]), at, at, at),
             self._intent_db,
         )
         if instance_id in self._verdicts:  # this run's earlier word on it no longer holds
@@ -517,7 +549,7 @@ class Journal:
         return Submission(
             id=int(cur.lastrowid), instance_id=instance_id, endpoint=endpoint, provider=provider,
             input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,
-            body=json.loads(text), estimate_min=_num(estimate[0]), estimate_max=_num(estimate[1]), attempts=1,
+            body=json.loads(text), estimate_min=_num(_real(estimate[0])), estimate_max=_num(_real(estimate[1])), attempts=1,
             request_id=None, session_id=None, http_status=None, credits_charged=None, result_url=None,
             result_urls=(), thumbnail_url=None, duration=None, response=None, error=None, created_at=at,
             sent_at=at, submitted_at=None, finished_at=None, updated_at=at,
@@ -537,9 +569,11 @@ class Journal:
         fields["updated_at"] = now_iso()
         for k in ("credits_charged", "duration"):
             if k in fields:
-                fields[k] = _num(fields[k])
-        stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v) if k == "response" and v is not None else v)
-                  for k, v in fields.items()}
+                fields[k] = _num(_real(fields[k]))
+        for k, v in fields.items():
+            if isinstance(v, str):
+                fields[k] = utf8_safe(v)  # an answer's lone surrogate: kept as its escape
+        stored = {k: _stored(k, v) for k, v in fields.items()}
         cols = ", ".join(f"{k} = ?" for k in stored)
         if "result_urls" in fields:
             fields["result_urls"] = tuple(fields["result_urls"])
@@ -565,11 +599,14 @@ class Journal:
         session_id: str | None,
         credits_charged: float | None,
         response: Any,
+        credits_reported: Mapping[str, float | None] | None = None,
     ) -> Submission:
-        """The request id, right after the answer (or after a reconciliation proved it)."""
+        """The request id, right after the answer (or after a reconciliation proved it).
+        ``credits_reported``: the header's and the body's figures, when they disagreed."""
         return self._update(
             sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
             credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
+            credits_reported=credits_reported,
         )
 
     def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
@@ -590,11 +627,14 @@ class Journal:
         duration: float | None = None,
         response: Any = None,
         error: str | None = None,
+        credits_reported: Mapping[str, float | None] | None = None,
     ) -> Submission:
+        """The outcome; a charge (and disagreeing figures) said only now replace what was known."""
         return self._update(
             sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
             credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
             duration=duration, response=response, error=error, finished_at=now_iso(),
+            credits_reported=credits_reported if credits_reported is not None else sub.credits_reported,
         )
 
     def adopt(
@@ -622,7 +662,7 @@ class Journal:
             " state, body, estimate_min, estimate_max, attempts, request_id, session_id, credits_charged, error,"
             " created_at, sent_at, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
             (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, state, _dump(body),
-             estimate[0], estimate[1], request_id, session_id, credits_charged, error, at, sent_at or at,
+             _real(estimate[0]), _real(estimate[1]), request_id, session_id, _real(credits_charged), error, at, sent_at or at,
              sent_at if request_id else None, at),
         )
 
@@ -640,6 +680,16 @@ class Journal:
             except (TypeError, ValueError):
                 continue
         return out
+
+    def set_family(self, family: PricingFamily) -> None:
+        """What a run learned about a pricing family; merged with what earlier runs knew."""
+        known = self.families().get(family.name)
+        merged = family.merged(known)
+        self._write(
+            "INSERT INTO families VALUES (?, ?, ?, ?, ?) ON CONFLICT(family) DO UPDATE SET factor=excluded.factor,"
+            " charged_at=excluded.charged_at, probe_seconds=excluded.probe_seconds, updated_at=excluded.updated_at",
+            (merged.name, _real(merged.factor), merged.charged_at, _real(merged.probe_seconds), now_iso()),
+        )
 
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
@@ -684,6 +734,27 @@ class _Tx:
             self.j._committed()
 
 
+def _stored(column: str, value: Any) -> Any:
+    """A value as its column holds it: JSON for lists and objects, texts safe for UTF-8."""
+    if column == "result_urls":
+        return _dump(list(value))
+    if column in ("response", "credits_reported"):
+        return None if value is None else _dump(value)
+    return value
+
+
+def _real(x: float | None) -> float | None:
+    """A number for a REAL column: a float (an int past SQLite's INTEGER would not bind); a
+    value past float range is no number to count with (None: unknown)."""
+    if x is None:
+        return None
+    try:
+        value = float(x)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
+
+
 def _num(x: float | None) -> float | int | None:
     """SQLite hands back REALs: 50.0 credits read back as 50."""
     return int(x) if isinstance(x, float) and x.is_integer() else x
@@ -700,6 +771,7 @@ def _submission(row: sqlite3.Row) -> Submission:
         thumbnail_url=row["thumbnail_url"], duration=_num(row["duration"]), response=_load(row["response"]),
         error=row["error"], created_at=row["created_at"], sent_at=row["sent_at"],
         submitted_at=row["submitted_at"], finished_at=row["finished_at"], updated_at=row["updated_at"],
+        credits_reported=_load(row["credits_reported"]),
     )
 
 

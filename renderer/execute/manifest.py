@@ -11,9 +11,9 @@ from dataclasses import replace
 from typing import Any
 
 from renderer.execute import journal as J
-from renderer.execute.spending import journal_charged
+from renderer.execute.budget import counted, family_of
 from renderer.execute.scheduler import Scheduler
-from renderer.manifest import STATUSES, Manifest, ManifestEntry
+from renderer.manifest import STATUSES, Manifest, ManifestEntry, PricingFamily
 from renderer.providers.base import Price, Range
 
 
@@ -32,7 +32,9 @@ def _elapsed(sub: J.Submission) -> float | None:
 
 
 def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, error: str | None,
-             sub: J.Submission | None, reconciled: Mapping[str, Any] | None = None) -> ManifestEntry:
+             sub: J.Submission | None, reconciled: Mapping[str, Any] | None = None,
+             factor: float = 1.0) -> ManifestEntry:
+    """``factor``: its pricing family's, for the hold of a charge the API never said."""
     estimated = price.credits if price is not None else None
     if sub is None:
         return ManifestEntry(endpoint=endpoint, input_sha256=sha, status=status, credits_estimated=estimated, error=error)
@@ -41,7 +43,9 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
     return ManifestEntry(
         endpoint=endpoint, input_sha256=sha, status=status, request_id=sub.request_id, session_id=sub.session_id,
         result_url=sub.result_url, result_urls=tuple(sub.result_urls), thumbnail_url=sub.thumbnail_url,
-        credits_estimated=estimated, credits_charged=sub.credits_charged, submitted_at=sub.sent_at,
+        credits_estimated=estimated, credits_charged=sub.credits_charged,
+        credits_held=counted(sub, factor) if sub.credits_charged is None and sub.state in J.SPENDING else None,
+        credits_reported=sub.credits_reported, submitted_at=sub.sent_at,
         finished_at=sub.finished_at, duration=sub.duration, attempts=sub.attempts, error=error,
         elapsed_seconds=_elapsed(sub), submitted=True,
         response=sub.response if sub.state == J.COMPLETED else None, has_response=sub.state == J.COMPLETED,
@@ -53,10 +57,18 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
 
 
 def spent(scheduler: Scheduler) -> float:
-    """Credits charged by every run and attempt of the campaign: the journal's, and what
-    only the previous manifest knew (its journal is gone)."""
-    total = scheduler.budget.spent_outside + journal_charged(scheduler.journal)
+    """Credits charged by every run and attempt of the campaign (a charge the API never said at
+    its hold): the journal's, and what only the previous manifest knew (its journal is gone)."""
+    total = scheduler.budget.spent(scheduler.journal.all())
     return int(total) if float(total).is_integer() else total
+
+
+def families(scheduler: Scheduler, previous: Manifest | None) -> dict[str, PricingFamily]:
+    """What every run learned about each pricing family: the previous manifest's, and this run's."""
+    known = dict(previous.families) if previous is not None else {}
+    for fam in scheduler.budget.learned_families():
+        known[fam.name] = fam.merged(known.get(fam.name))
+    return known
 
 
 def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Manifest:
@@ -80,7 +92,7 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Man
             reconciled = ({"by": proof.get("by"), "evidence": proof.get("evidence")}
                           if proof is not None and proof.get("request_id") == sub.request_id else None)
             jobs[iid] = entry_of(inst.endpoint, st.sha, st.price or inst.price, sub.public_status,
-                                 st.error or sub.error, sub, reconciled)
+                                 st.error or sub.error, sub, reconciled, scheduler.budget.factor(family_of(sub)))
         else:
             status = st.status if st.status in STATUSES else "not_submitted"
             jobs[iid] = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
@@ -91,4 +103,4 @@ def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Man
         if entry.has_request_body and entry.request_body == request:
             entry = replace(entry, request_body=None, has_request_body=False)  # `request` says it already
         jobs[iid] = entry
-    return Manifest(campaign.name, campaign.sha256, _version(), jobs, spent(scheduler))
+    return Manifest(campaign.name, campaign.sha256, _version(), jobs, spent(scheduler), families(scheduler, previous))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from renderer.errors import UsageError
 from renderer.execute import journal as J
-from renderer.execute.budget import Budget
+from renderer.execute.budget import EPSILON, Budget
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
@@ -22,30 +22,23 @@ def run_limit(campaign_budget: float | None, max_credits: float | None) -> float
     return int(limit) if float(limit).is_integer() else limit
 
 
-def opening_budget(limit: float | None, previous: Manifest | None, journal: JournalStore) -> Budget:
-    """The budget at the start of a run: every submission the journal knows is on its
-    ledger, and what only the manifest remembers is ``spent_outside``."""
-    _, outside = prior_spend(previous, journal)
-    budget = Budget(limit, spent_outside=outside)
-    budget.load(journal.all())
-    return budget
+def opening_budget(limit: float | None, previous: Manifest | None, journal: JournalStore,
+                   probe: bool = True) -> Budget:
+    """The budget at the start of a run: the factors earlier runs learned (the manifest's and
+    the journal's), every submission the journal knows on its ledger, and what only the
+    manifest remembers as ``spent_outside``.
 
-
-def journal_charged(journal: JournalStore) -> float:
-    return sum(s.credits_charged or 0.0 for s in journal.all() if s.state in J.SPENDING)
-
-
-def prior_spend(previous: Manifest | None, journal: JournalStore) -> tuple[float, float]:
-    """(charged by earlier runs, the part of it only the manifest knows).
-
-    Both the journal and the manifest count every run and attempt; the manifest may
-    know runs whose journal is gone (another CI machine), the journal a run that
-    ended before its manifest was written. The larger count wins.
+    Both the journal and the manifest count every run and attempt (a charge never said at
+    its hold); the manifest may know runs whose journal is gone (another CI machine), the
+    journal a run that ended before its manifest was written. The larger count wins.
     """
-    known = journal_charged(journal)
-    recorded = manifest_spent(previous)
-    outside = max(0.0, recorded - known)
-    return known + outside, outside
+    budget = Budget(limit, probe=probe)
+    budget.learn(previous.families.values() if previous is not None else ())
+    budget.learn(journal.families().values())
+    subs = journal.all()
+    budget.load(subs)
+    budget.spent_outside = max(0.0, manifest_spent(previous) - budget.spent(subs))
+    return budget
 
 
 def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> frozenset[str]:
@@ -61,8 +54,16 @@ def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> fro
 
 
 
+def ended_over(budget: Budget, spent: float) -> float:
+    """By how much what the campaign was charged (and holds) ended above its budget; 0 within."""
+    if budget.limit is None or spent <= budget.limit + EPSILON:
+        return 0.0
+    return spent - budget.limit
+
+
 def budget_lines(budget: Budget, charged_now: float) -> list[str]:
-    """What a run says about the budget: estimate misses, and why it held jobs back."""
+    """What a run says about the budget: estimate misses, why it held jobs back, and by how
+    much (and why) it ended above the budget."""
     lines = []
     for miss in sorted(budget.misses.values(), key=lambda m: m.instance_id):
         lines.append(
@@ -77,4 +78,20 @@ def budget_lines(budget: Budget, charged_now: float) -> list[str]:
             f"budget: stopped within budget.max_credits {credits_text(budget.limit)}: charged {credits_text(charged_now)} credits in all "
             f"(this run and earlier ones); held back {len(budget.refused):,} job(s){worth}: "
             f"{first.instance_id}: {first.reason}")
+    over = ended_over(budget, charged_now)
+    if over and budget.limit is not None:
+        lines.append(f"budget: over budget: the campaign was charged {credits_text(charged_now)} credits in all, "
+                     f"{credits_text(over)} above budget.max_credits {credits_text(budget.limit)}: {_why_over(budget)}")
     return lines
+
+
+def _why_over(budget: Budget) -> str:
+    if budget.misses:
+        worst = sorted(budget.misses.values(), key=lambda m: m.estimated - m.charged)[:3]
+        said = ", ".join(f"{m.instance_id} ({credits_text(m.charged)} for an estimate of {credits_text(m.estimated)})"
+                         for m in worst)
+        return (f"the API charged more than the estimates: {said}. A job is admitted only when its hold (estimate x "
+                "what its pricing family was charged) fits; jobs sent before their family's first charge was known "
+                "(the probe itself, or every job with budget.probe: false) can pass the budget by their overcharge")
+    return ("charges (or holds of charges the API never said) above what was admitted: what earlier runs were "
+            "charged rose past the budget (another machine's run, or a lowered --max-credits)")

@@ -6,6 +6,14 @@ touching the scheduler, as long as it keeps the same promises: ``begin`` is dura
 before it returns (a POST follows it), every other write is one transition, and a
 write that fails raises ``StateError`` naming the store, while ``get`` still answers
 with what the refused write would have recorded (so the manifest keeps every id).
+
+Charges: ``accepted`` and ``finish`` take ``credits_reported`` (the API's header and
+body figures, ``{"header": .., "body": ..}``, given only when they disagreed), kept
+with the submission and returned in ``Submission.credits_reported``; ``finish`` keeps
+the earlier figures when it is given none. ``families`` / ``set_family`` keep what runs
+learned about each pricing family (``renderer.manifest.PricingFamily``): ``set_family``
+merges with what the store holds (``PricingFamily.merged``: the larger factor wins),
+so two runners learning at once never lower a factor.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from renderer.execute.journal import Submission, Upload, Verdict
+from renderer.manifest import PricingFamily
 
 
 class JournalStore(Protocol):
@@ -31,6 +40,7 @@ class JournalStore(Protocol):
     def reconciliations(self) -> dict[str, dict[str, Any]]: ...
     def upload(self, path: str, file_sha256: str) -> Upload | None: ...
     def generation_max(self, instance_id: str, input_sha256: str) -> int: ...
+    def families(self) -> dict[str, PricingFamily]: ...
 
     # writing: one transition each
     def begin(self, *, instance_id: str, endpoint: str, provider: str, input_sha256: str, generation: int,
@@ -38,13 +48,15 @@ class JournalStore(Protocol):
     def sending(self, sub: Submission) -> Submission: ...
     def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission: ...
     def accepted(self, sub: Submission, *, request_id: str, session_id: str | None,
-                 credits_charged: float | None, response: Any) -> Submission: ...
+                 credits_charged: float | None, response: Any,
+                 credits_reported: Mapping[str, float | None] | None = None) -> Submission: ...
     def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission: ...
     def unknown(self, sub: Submission, error: str) -> Submission: ...
     def finish(self, sub: Submission, state: str, *, result_url: str | None = None,
                result_urls: tuple[str, ...] = (), thumbnail_url: str | None = None,
                credits_charged: float | None = None, duration: float | None = None,
-               response: Any = None, error: str | None = None) -> Submission: ...
+               response: Any = None, error: str | None = None,
+               credits_reported: Mapping[str, float | None] | None = None) -> Submission: ...
     def adopt(self, *, instance_id: str, endpoint: str, provider: str, input_sha256: str, generation: int,
               idempotency_key: str, state: str, body: Any, estimate: tuple[float | None, float | None],
               request_id: str | None, session_id: str | None, credits_charged: float | None,
@@ -54,6 +66,7 @@ class JournalStore(Protocol):
     def set_verdict(self, instance_id: str, status: str, reason: str | None) -> None: ...
     def clear_verdicts(self) -> None: ...
     def set_meta(self, values: Mapping[str, str]) -> None: ...
+    def set_family(self, family: PricingFamily) -> None: ...
 
     # one run at a time
     def acquire_lock(self) -> str | None: ...

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -18,6 +18,7 @@ from renderer.execute.limits import least_wall_seconds
 from renderer.manifest import Manifest
 from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
+from renderer.plan.probe import RISK, family, probe_json, probe_lines, provider_waits
 from renderer.providers.base import Range, add_ranges
 
 def _uploads_text() -> str:
@@ -95,6 +96,41 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                                     "or a job to run has no known price; the command exits 3."),
                 },
                 "spent": {"type": "number", "description": "Credits earlier runs were charged (the manifest's credits.spent); present when not 0."},
+                "factors": {
+                    "type": "object",
+                    "description": ("Pricing families the API charged above their estimate (the manifest's credits.families): "
+                                    "their jobs count at estimate x factor here and in the run; present when there are some."),
+                    "additionalProperties": {"type": "number", "description": "Charged / estimated, above 1."},
+                },
+                "probe": {
+                    "type": "object",
+                    "description": ("Present with a budget and budget.probe on: the pricing families with more than one job "
+                                    "to run, whose first job goes alone until the API says what it charged."),
+                    "required": ["families"],
+                    "properties": {
+                        "families": {
+                            "type": "object",
+                            "description": "By pricing family.",
+                            "additionalProperties": {
+                                "description": "One family's probe.",
+                                "type": "object",
+                                "required": ["jobs"],
+                                "properties": {
+                                    "jobs": {"type": "integer", "description": "Its jobs to run; all but the first wait."},
+                                    "charged_at": {
+                                        "enum": ["submission", "completion", "never"],
+                                        "description": ("When the API said the charge last time: at submission the wait is one "
+                                                        "answer, at completion a whole render."),
+                                    },
+                                    "wait_seconds": {"type": "integer", "description": "How long the wait was last time."},
+                                },
+                                "additionalProperties": False,
+                            },
+                        },
+                    },
+                    "additionalProperties": False,
+                },
+                "risk": {"type": "string", "description": "Present with budget.probe: false: what skipping the probe risks."},
             },
             "additionalProperties": False,
         },
@@ -130,7 +166,8 @@ PLAN_JSON_SCHEMA: dict[str, Any] = {
                                 "description": (
                                     "(ceil(requests / requests_per_minute) - 1) x 60: a one-minute window allows "
                                     "requests_per_minute requests at once, each further share waits for a reset; "
-                                    "the run cannot finish sooner."
+                                    "plus the longest wait of the budget's probe for this provider's families as "
+                                    "earlier runs measured it (budget.probe); the run cannot finish sooner."
                                 ),
                             },
                         },
@@ -262,16 +299,22 @@ class Summary:
     requests: dict[str, Any]
     totals: dict[str, dict[str, dict[str, Any]]]
     changes: dict[str, list[str]]
+    factors: dict[str, float] = field(default_factory=dict)  # families charged above their estimate
+    probe: dict[str, Any] | None = None  # budget.probe of the JSON (renderer.plan.probe)
 
 
 def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
               budget: float | None = None, spent: float | None = None,
-              sent: frozenset[str] | None = None) -> Summary:
+              sent: frozenset[str] | None = None, factors: Mapping[str, float] | None = None) -> Summary:
     """``budget``: this run's limit (default the campaign's); ``spent``: charged by earlier
     runs (default what the manifest records); ``sent``: jobs to run whose submission was
     already accepted (or may have been), so that ``spent`` counts them (default: the
-    manifest's pending and unknown entries with the same input)."""
+    manifest's pending and unknown entries with the same input); ``factors``: what each
+    pricing family was charged over its estimate (default: the manifest's), as the run
+    holds its jobs."""
     manifest = Manifest.coerce(manifest)
+    if factors is None:
+        factors = {k: f.factor for k, f in manifest.families.items() if f.factor > 1}
     run = plan.to_run
     prices = [i.price.credits for i in run]
     known = add_ranges([c for c in prices if c is not None]) or Range(0, 0)
@@ -281,9 +324,10 @@ def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, 
         sent, held = _sent_by_manifest(plan, manifest)
         spent = manifest_spent(manifest) + held
     unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
-    new = sum(c.max for i, c in zip(run, prices) if c is not None and i.id not in sent)
+    new = sum(c.max * factors.get(family(i), 1.0) for i, c in zip(run, prices) if c is not None and i.id not in sent)
     # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
     over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
+    probe = probe_json(plan, run, budget, manifest.families)
     return Summary(
         credits=None if unknown else known,  # the sum over every instance run, as Plan.credits()
         known_credits=known,
@@ -293,9 +337,11 @@ def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, 
         spent=_tidy(spent),
         new_max=_tidy(new),
         unpriced=unpriced,
-        requests=_requests(plan, run),
+        requests=_requests(plan, run, provider_waits(run, probe)),
         totals=_totals(run),
         changes=_changes(plan, manifest),
+        factors={k: v for k, v in factors.items() if any(family(i) == k for i in run)},
+        probe=probe,
     )
 
 
@@ -322,7 +368,8 @@ def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], f
     return frozenset(sent), held
 
 
-def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
+def _requests(plan: Plan, run: Iterable[Instance], waits: Mapping[str, int]) -> dict[str, Any]:
+    """``waits``: seconds the budget's probe adds per provider (``renderer.plan.probe``)."""
     by_provider: dict[str, dict[str, Any]] = defaultdict(lambda: {"submissions": 0, "uploads": 0})
     for inst in run:
         name = providers.provider_of(inst.endpoint)
@@ -345,6 +392,8 @@ def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
             # a window of a minute allows rpm requests at once: the first rpm go now, the
             # next when it resets (the model the run's rate limiter follows)
             p["least_wall_seconds"] = least_wall_seconds(p["requests"], rpm)
+        if waits.get(name):
+            p["least_wall_seconds"] = p.get("least_wall_seconds", 0) + waits[name]
     return {
         "submissions": sum(p["submissions"] for p in by_provider.values()),
         "uploads": sum(p["uploads"] for p in by_provider.values()),
@@ -393,7 +442,10 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
         "campaign": plan.campaign.name,
         "credits": credits_json(summary.credits) if summary.credits else {**summary.known_credits.as_dict(), "unknown": True},
         "budget": {"max_credits": summary.budget, "over": summary.over_budget,
-                   **({"spent": summary.spent} if summary.spent else {})},
+                   **({"spent": summary.spent} if summary.spent else {}),
+                   **({"factors": {k: _tidy(v) for k, v in sorted(summary.factors.items())}} if summary.factors else {}),
+                   **({"probe": summary.probe} if summary.probe else {}),
+                   **({"risk": RISK} if summary.budget is not None and not plan.campaign.budget_probe else {})},
         "requests": summary.requests,
         "totals": summary.totals,
         "changes": summary.changes,
@@ -479,7 +531,9 @@ def budget_message(plan: Plan, summary: Summary, name: Callable[[str], str] = st
     if summary.budget is not None and summary.new_max > 0 and summary.new_max + summary.spent > summary.budget:
         top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
         earlier = (f", and earlier runs were charged {summary.spent:,}" if summary.spent else "")
-        parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{earlier}; "
+        held = "; ".join(f"{k} jobs were charged {v:g}x their estimate" for k, v in sorted(summary.factors.items()))
+        held = f" (held at what the API charged: {held})" if held else ""
+        parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{held}{earlier}; "
                      f"budget.max_credits is {summary.budget:,}. Costliest: {top}")
     if summary.unpriced:
         shown = [plan.by_id[i] for i in summary.unpriced[:5]]
@@ -498,8 +552,8 @@ def requests_line(req: Mapping[str, Any]) -> str:
     for name, p in req["by_provider"].items():
         if "least_wall_seconds" in p:
             tier = f"{p['tier']} tier, " if "tier" in p else ""
-            line += (f"; {name} ({tier}{p['requests_per_minute']:,}/min): {p['requests']:,} requests "
-                     f"take at least {p['least_wall_seconds']:,} s")
+            rate = f" ({tier}{p['requests_per_minute']:,}/min)" if "requests_per_minute" in p else ""
+            line += f"; {name}{rate}: {p['requests']:,} requests take at least {p['least_wall_seconds']:,} s"
     return line + "."
 
 
@@ -532,6 +586,7 @@ def plan_markdown(plan: Plan, summary: Summary, limit: int = MARKDOWN_LIMIT) -> 
             mark += f"; {summary.spent:,} charged by earlier runs"
         lines.append(f"Budget: {summary.budget:,} credits ({mark}).")
     lines.append(requests_line(summary.requests))
+    lines += probe_lines(summary.probe, plan.campaign.budget_probe, summary.budget)
     lines.append("")
     if summary.over_budget:
         lines += [f"> [!WARNING]\n> {budget_message(plan, summary, md_code)}", ""]
