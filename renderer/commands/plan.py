@@ -9,6 +9,7 @@ from typing import Literal, TextIO
 from renderer import manifest as M
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UsageError, UserError
+from renderer.execute.moved import find_moved
 from renderer.plan import planfile
 from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
@@ -23,6 +24,7 @@ from renderer.plan.report import (
 )
 from renderer.campaign.campaign import load_campaign
 
+STATE_DIR = ".renderer"  # run's default state directory, where a moved campaign's old journal is
 PlanFormat = Literal["table", "json", "markdown"]
 TableRenderer = Callable[[Plan, Summary, TextIO], None]
 
@@ -54,6 +56,8 @@ def plan(
     if warnings is not None:
         warnings.extend(below_documented(campaign))
     manifest_path = Path(manifest) if manifest else M.default_path(path)
+    if manifest is None and not manifest_path.exists():  # moved (git mv)? the record it left behind, as run reads it
+        manifest_path = find_moved(path, campaign.name, STATE_DIR, manifest_path).manifest or manifest_path
     previous = M.load(manifest_path, required=manifest is not None)
     other = _other_campaign(previous, campaign.name, manifest_path)
     if other is not None:

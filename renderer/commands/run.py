@@ -30,6 +30,7 @@ from renderer.execute.durable import (
     open_journal,
     write_manifest,
 )
+from renderer.execute.moved import find_moved
 from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions, Scheduler
@@ -68,6 +69,7 @@ def run(
     reviewed_plan: str | None = None,
     max_credits: float | None = None,
     rerun_cancelled: bool = False,
+    moved_from: str | None = None,
     exec_settings: ExecSettings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     sandbox_config: SandboxConfig | None = None,
@@ -79,7 +81,8 @@ def run(
 
     ``reviewed_plan``: a plan file (``plan --out``) to run exactly, or nothing (StalePlan);
     ``max_credits``: lowers ``budget.max_credits`` for this run; ``rerun_cancelled``: send
-    cancelled jobs again. Warnings about the campaign are appended to ``warnings``."""
+    cancelled jobs again; ``moved_from``: the path the campaign file had before it moved,
+    whose record it keeps. Warnings about the campaign are appended to ``warnings``."""
     xs = exec_settings or settings_from_env(env)
     if sandbox and exec_settings is None and not env.get(SETTINGS_ENV):
         xs = xs.for_sandbox()
@@ -89,8 +92,10 @@ def run(
     campaign = load_campaign(file, settings.yaml)
     xs = with_timeouts(xs, campaign.timeouts, job_timeout, run_timeout)
     manifest_path = Path(manifest) if manifest else M.default_path(file)
-    previous = M.load(manifest_path, required=False)
-    check_manifest_campaign(previous, campaign.name, manifest_path)
+    found = find_moved(file, campaign.name, state_dir, manifest_path, manifest_given=manifest is not None,
+                       moved_from=moved_from)  # a campaign that moved keeps its record
+    previous = M.load(found.manifest or manifest_path, required=False)
+    check_manifest_campaign(previous, campaign.name, found.manifest or manifest_path)
     plan, _ = build_plan(campaign, previous, select, settings.plan)
     if warnings is not None:
         warnings.extend(plan.warnings)
@@ -98,7 +103,8 @@ def run(
         plan = plan.rerun_cancelled()
     if reviewed_plan:  # the reviewed plan, or nothing: checked before anything is sent
         planfile.check(planfile.load(Path(reviewed_plan)),
-                       planfile.plan_record(plan, summarise(plan, previous), manifest_path), Path(reviewed_plan))
+                       planfile.plan_record(plan, summarise(plan, previous), found.manifest or manifest_path),
+                       Path(reviewed_plan))
     limit = run_limit(campaign.budget, max_credits)
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
@@ -111,7 +117,8 @@ def run(
         stack.callback(lock.release)
         journal, notes = open_journal(state_dir, file, campaign.name, manifest_path, durable_intents=xs.durable_intents,
                                       after_commit=kill_after_commit(env), env=env, previous=previous,
-                                      resubmit_unknown=resubmit_unknown)
+                                      resubmit_unknown=resubmit_unknown, moved=found.journal)
+        notes[:0] = found.notes
         stack.callback(journal.close)
         note = journal.acquire_lock()
         notes += [note] if note else []

@@ -48,14 +48,18 @@ def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path:
 def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
                  durable_intents: bool, after_commit: Callable[[int], None] | None,
                  env: Mapping[str, str], previous: Manifest | None = None,
-                 resubmit_unknown: bool = False) -> tuple[Journal, list[str]]:
+                 resubmit_unknown: bool = False, moved: Path | None = None) -> tuple[Journal, list[str]]:
     """The campaign's journal, and what is worth saying about it.
 
     A journal that cannot be read, or one that was set aside (``X.broken``, as the way out
     of a corrupt one says) or emptied, is never "recovered" by sending: unless the manifest
-    (``previous``) records what was sent, the run refuses until ``resubmit_unknown``."""
+    (``previous``) records what was sent, the run refuses until ``resubmit_unknown``.
+    ``moved``: the journal of the campaign under its old path (``renderer.execute.moved``),
+    carried over to this one."""
     path = journal_path(state_dir, campaign_path, name, manifest_path)
     notes = []
+    if moved is not None and not path.exists():
+        _rename_journal(moved, path)
     moved = _adopt_legacy_journal(path, state_dir, campaign_path)
     if moved is not None:
         notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
@@ -103,12 +107,17 @@ def _adopt_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str 
     legacy = Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"
     if legacy == path or path.exists() or not legacy.exists():
         return None
-    with translated(legacy):
-        for suffix in ("-wal", "-shm", ""):  # the main file last: a half-done rename is retried
-            old = legacy.with_name(legacy.name + suffix)
-            if old.exists():
-                os.replace(old, path.with_name(path.name + suffix))
+    _rename_journal(legacy, path)
     return legacy
+
+
+def _rename_journal(old: Path, new: Path) -> None:
+    """A journal (with its -wal and -shm files) under another name."""
+    with translated(old):
+        for suffix in ("-wal", "-shm", ""):  # the main file last: a half-done rename is retried
+            src = old.with_name(old.name + suffix)
+            if src.exists():
+                os.replace(src, new.with_name(new.name + suffix))
 
 
 class RepositoryLock:

@@ -73,10 +73,11 @@ def probe_lines(probe: Mapping[str, Any] | None, probe_on: bool, budget: float |
         return []
     parts = []
     for name, fam in probe["families"].items():
-        when = {"completion": "at completion: a whole render",
-                "submission": "when it is accepted",
-                "never": "never (held at its estimate)"}.get(fam.get("charged_at", ""), "not yet known")
+        when = {"completion": "the API said its charge only at completion: a whole render",
+                "submission": "the API said its charge when it accepted the job",
+                "never": "the API never said its charge (each job is held at its estimate)",
+                }.get(fam.get("charged_at", ""), "not measured yet: up to a whole render")
         wait = f", ~{fam['wait_seconds']:,} s last time" if "wait_seconds" in fam else ""
-        parts.append(f"{name} ({fam['jobs']:,} jobs; the API said its charge {when}{wait})")
+        parts.append(f"{name} ({fam['jobs']:,} jobs; {when}{wait})")
     return ["budget probe: the first job of each pricing family goes alone until the API says what it charged, "
             "the others wait: " + "; ".join(parts) + ". budget.probe: false skips the wait at a risk"]

@@ -12,7 +12,9 @@ per pricing family, over all runs, and a run that ends above the budget exits 3.
 from __future__ import annotations
 
 import io
+import os
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from exec_helpers import FAST, counters, env_for, make_sandbox, write_campaign
 
 from renderer.cli import main
 from renderer.errors import BudgetExceeded
+from renderer import manifest as M
 from renderer.manifest import load
 from renderer.sandbox.faults import FaultSettings
 
@@ -188,12 +191,258 @@ def test_a_gateway_storm_leaves_at_most_three_to_settle(tmp_path: Path, runner) 
     assert statuses(data).count("unknown") <= 3
 
 
-def cli(argv: list[str]) -> tuple[int, str, str]:
+def cli(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    from exec_helpers import FAST_JSON
+
     out, err = io.StringIO(), io.StringIO()
-    code = main(argv, out, err, {})
+    code = main(argv, out, err, {**(env or {}), "RENDERER_EXEC_SETTINGS": FAST_JSON})
     return code, out.getvalue(), err.getvalue()
 
 
 def strict(path: Path) -> dict:
     assert load(path, required=True) is not None
     return json.loads(path.read_text("utf-8"))
+
+
+# -- 9: odd values are values ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "scope", "status"), [
+    ("surrogate_text", "submissions", "completed"),  # in the submit answer's message
+    ("surrogate_text", "reads", "completed"),  # in every status answer
+    ("surrogate_id", "submissions", "unknown"),  # an id no request can carry: unusable, maybe charged
+    ("surrogate_url", "reads", "pending"),  # a result URL no request can carry: read again until the timeout
+    ("credits_huge", "all", "completed"),  # 10^400: unknown charge, with a reason
+    ("credits_1e308", "all", "completed"),  # two of them overflow a float sum
+])
+def test_odd_values_are_stored_and_shown_safely(tmp_path: Path, runner, kind: str, scope: str, status: str) -> None:
+    from hostile_helpers import settings, with_job_timeout
+
+    path = write_campaign(tmp_path, images(2))
+    with make_sandbox(faults={"rates": {kind: 1.0}, "scope": scope}) as sb:
+        code, out, data = runner(path, env_for(sb), with_job_timeout(settings(), 0.5))
+        again = runner(path, env_for(sb), with_job_timeout(settings(), 0.5))  # reads back what it wrote
+        c = counters(sb)
+    assert "internal error" not in out + again[1] and "Traceback" not in out + again[1]
+    assert code == (0 if status == "completed" else 1), out
+    assert statuses(data) == [status, status]
+    strict(path.with_name("camp.manifest.json"))  # strict JSON, valid UTF-8, and `load` takes it
+    assert c["duplicates_total"] == 0
+    if kind.startswith("credits"):
+        assert "the charge is unknown: the API's credits charged is" in out
+        assert all(e["credits"]["charged"] is None and e["credits"]["held"] == 50 for e in data["jobs"].values())
+        assert data["credits"]["spent"] == 100
+    if kind == "surrogate_text" and scope == "reads":
+        assert all(e["response"]["message"] == "upstream said \\ud800 here" for e in data["jobs"].values())
+
+
+# -- 8: a campaign keeps its identity when its file moves ------------------------------------------------------
+
+
+def git(root: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(root), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@x"})
+
+
+def checkout(tmp_path: Path) -> Path:
+    """A git repository with campaigns/camp.yaml (three stills), run once to completion."""
+    root = tmp_path / "repo"
+    (root / "campaigns").mkdir(parents=True)
+    git(root, "init", "-q")
+    path = write_campaign(root / "campaigns", images(3, name="moving"))
+    git(root, "add", "campaigns/camp.yaml")
+    return path
+
+
+def run_in(root: Path, campaign: Path, sb, **kw):
+    out = io.StringIO()
+    from renderer.commands.run import run
+
+    code = run(str(campaign), out, env_for(sb), state_dir=str(root / ".renderer"), exec_settings=FAST, **kw)
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize("how", ["renamed, manifest left", "moved with its manifest", "fresh machine, manifest left"])
+def test_a_git_mv_renders_nothing_again(tmp_path: Path, how: str) -> None:
+    path = checkout(tmp_path)
+    root = path.parents[1]
+    with make_sandbox(faults={"rates": {"ignore_keys": 1.0}}) as sb:  # a key would not save a resend
+        assert run_in(root, path, sb)[0] == 0 and counters(sb)["accepted_total"] == 3
+        git(root, "add", "campaigns/camp.manifest.json")
+        if how == "moved with its manifest":
+            (root / "launch").mkdir()
+            git(root, "mv", "campaigns/camp.yaml", "launch/camp.yaml")
+            git(root, "mv", "campaigns/camp.manifest.json", "launch/camp.manifest.json")
+            new = root / "launch" / "camp.yaml"
+        else:
+            git(root, "mv", "campaigns/camp.yaml", "campaigns/launch.yaml")
+            new = root / "campaigns" / "launch.yaml"
+        if how.startswith("fresh"):
+            shutil.rmtree(root / ".renderer")
+        code, out = run_in(root, new, sb)
+        assert code == 0, out
+        assert counters(sb)["accepted_total"] == 3  # 0 re-renders
+        data = json.loads(M.default_path(new).read_text("utf-8"))
+        assert statuses(data) == ["completed"] * 3
+        if how != "moved with its manifest":
+            assert f"the campaign moved: its manifest {root / 'campaigns' / 'camp.manifest.json'} was read" in out
+            code, out, err = cli(["plan", str(new), "--json"])  # and the plan reuses them too, on any machine
+            assert code == 0 and json.loads(out)["credits"] == {"min": 0, "max": 0}, err
+
+
+def test_two_moved_records_are_refused_naming_them_and_the_flag(tmp_path: Path) -> None:
+    path = checkout(tmp_path)
+    root = path.parents[1]
+    other = write_campaign(root / "campaigns", images(3, name="moving", first=3), "copy.yaml")
+    with make_sandbox(faults={"rates": {"ignore_keys": 1.0}}) as sb:
+        assert run_in(root, path, sb)[0] == 0 and run_in(root, other, sb)[0] == 0
+        sent = counters(sb)["requests_total"]
+        git(root, "add", "campaigns/copy.yaml")
+        git(root, "mv", "campaigns/camp.yaml", "campaigns/launch.yaml")
+        (root / "campaigns" / "copy.yaml").unlink()
+        new = root / "campaigns" / "launch.yaml"
+        code, out, err = cli(["run", str(new), "--state-dir", str(root / ".renderer")], env_for(sb))
+        assert code == 2 and "nothing was sent" in err
+        assert "journals of 2 moved campaigns of that name" in err and "--moved-from OLD_PATH" in err
+        assert str(path) in err and str(other) in err
+        assert counters(sb)["requests_total"] == sent
+        code, out = run_in(root, new, sb, moved_from=str(path))
+        assert code == 0, out
+        assert counters(sb)["accepted_total"] == 6  # the first campaign's three, and the copy's three: no more
+
+
+# -- 6: a corrupt journal is never "recovered" by sending ----------------------------------------------------
+
+
+def scribble(journal: Path) -> None:
+    raw = bytearray(journal.read_bytes())
+    raw[4096:] = bytes((i * 37 + 11) % 251 for i in range(len(raw) - 4096))  # every page after the first
+    journal.write_bytes(bytes(raw))
+
+
+def test_a_corrupt_journal_without_a_manifest_sends_nothing_until_told(tmp_path: Path) -> None:
+    path = write_campaign(tmp_path, images(5))
+    state = tmp_path / ".renderer"
+    with make_sandbox(render_seconds=30, faults={"rates": {"ignore_keys": 1.0}}) as sb:
+        code, out = run_in(tmp_path, path, sb, detach=True)
+        assert code == 0 and counters(sb)["accepted_total"] == 5
+        M.default_path(path).unlink()  # no manifest: the journal alone knows the five
+        (journal,) = state.glob("*.sqlite")
+        scribble(journal)
+        env = env_for(sb)
+        code, _, err = cli(["run", str(path), "--state-dir", str(state)], env)
+        assert code == 1 and f"{journal}: the journal is corrupt" in err
+        assert f"there is no manifest {M.default_path(path)}" in err and ".recover" in err
+        journal.rename(journal.with_name(journal.name + ".broken"))  # what the old hint said to do
+        code, _, err = cli(["run", str(path), "--state-dir", str(state)], env)
+        assert code == 1 and f"the journal {journal}.broken was set aside and no manifest records what it sent" in err
+        assert "nothing was sent" in err and "--resubmit-unknown" in err
+        assert counters(sb)["accepted_total"] == 5 and counters(sb)["requests_total"] == 5 + 1  # + the balance read
+        code, out, _ = cli(["run", str(path), "--state-dir", str(state), "--resubmit-unknown", "--detach"], env)
+        assert code == 0 and "every job is sent again (--resubmit-unknown)" in out
+        assert counters(sb)["accepted_total"] == 10  # as the user asked
+
+
+def test_a_corrupt_journal_after_a_kill_is_set_aside_and_the_manifest_adopted(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from exec_helpers import FAST_JSON
+
+    path = write_campaign(tmp_path, images(5))
+    with make_sandbox(render_seconds=30, faults={"rates": {"ignore_keys": 1.0}}) as sb:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env_for(sb),
+               "RENDERER_EXEC_SETTINGS": FAST_JSON}
+        proc = subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", path.name], cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while counters(sb)["accepted_total"] < 5 and time.monotonic() < deadline:
+            time.sleep(0.005)  # a condition, with a deadline: all five accepted, their renders take 30 s
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        (journal,) = (tmp_path / ".renderer").glob("*.sqlite")
+        scribble(journal)
+        journal.rename(journal.with_name(journal.name + ".broken"))  # the way out the hint gives, with a manifest
+        code, out = run_in(tmp_path, path, sb, detach=True)
+        c = counters(sb)
+    assert c["duplicates_total"] == 0 and c["accepted_total"] == 5, out  # the manifest named all it sent
+    assert code == 0 and "adopted 5 accepted job(s)" in out
+
+
+# -- the price of safety, in the plan; and going without it -------------------------------------------------
+
+
+def test_the_plan_says_what_the_probe_costs_after_a_run_measured_it(tmp_path: Path, runner) -> None:
+    path = write_campaign(tmp_path, images(5, budget=260))
+    code, out, err = cli(["plan", str(path)])
+    assert code == 0 and "budget probe: the first job of each pricing family goes alone" in out
+    assert "image_enhance (5 jobs; not measured yet: up to a whole render)" in out
+    with make_sandbox(faults={"rates": {"charge_late": 1.0}, "scope": "all"}) as sb:
+        code, _, data = runner(path, env_for(sb))
+    assert code == 0
+    fam = data["credits"]["families"]["image_enhance"]
+    assert fam["factor"] == 1 and fam["charged_at"] == "completion" and 0 < fam["probe_seconds"] < 5
+    path.write_text(images(5, budget=1000, first=5), encoding="utf-8")  # five more stills
+    code, out, err = cli(["plan", str(path), "--json"])
+    doc = json.loads(out)
+    wait = doc["budget"]["probe"]["families"]["image_enhance"]
+    assert wait == {"jobs": 5, "charged_at": "completion", "wait_seconds": math.ceil(fam["probe_seconds"])}
+    assert doc["requests"]["by_provider"]["samsar"]["least_wall_seconds"] == wait["wait_seconds"]
+    code, out, err = cli(["plan", str(path)])
+    assert "image_enhance (5 jobs; the API said its charge only at completion: a whole render, ~1 s last time)" in out
+
+
+def test_without_the_probe_a_run_can_pass_the_budget_and_exits_3_saying_by_how_much(tmp_path: Path, runner) -> None:
+    text = images(5, budget=260).replace("  max_credits: 260\n", "  max_credits: 260\n  probe: false\n")
+    path = write_campaign(tmp_path, text)
+    code, out, err = cli(["plan", str(path), "--json"])
+    assert code == 0 and json.loads(out)["budget"]["risk"].startswith("budget.probe is false: the jobs of a pricing")
+    assert "risk: budget.probe is false" in cli(["plan", str(path)])[1]
+    with make_sandbox(price_factor=3, faults={"rates": {"charge_late": 1.0}, "scope": "all"}) as sb:
+        code, out, data = runner(path, env_for(sb))
+    assert charged(sb) == 750  # every job sent at its estimate: the risk the plan named
+    assert code == 3
+    assert "budget: over budget: the campaign was charged 750 credits in all, 490 above budget.max_credits 260" in out
+    assert "still[i=0] (150 for an estimate of 50)" in out and data["credits"]["spent"] == 750
+
+
+# -- 5: the record is on disk as soon as the money is --------------------------------------------------------
+
+
+def test_accepted_ids_reach_the_manifest_on_disk_while_the_run_goes_on(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from exec_helpers import FAST_JSON
+
+    path = write_campaign(tmp_path, images(4))
+    manifest = M.default_path(path)
+    with make_sandbox(render_seconds=60) as sb:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env_for(sb),
+               "RENDERER_EXEC_SETTINGS": FAST_JSON}
+        proc = subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", path.name], cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while counters(sb)["accepted_total"] < 4 and time.monotonic() < deadline:
+                time.sleep(0.005)
+            accepted_at = time.monotonic()
+            ids: set[str] = set()
+            while len(ids) < 4 and time.monotonic() < accepted_at + 5:
+                if manifest.exists():
+                    ids = {e["request_id"] for e in json.loads(manifest.read_text("utf-8"))["jobs"].values()
+                           if e["status"] == "pending"}
+                time.sleep(0.005)  # a condition (the file on disk), with a deadline
+            within = time.monotonic() - accepted_at
+            assert proc.poll() is None  # the renders take a minute: the run is still going
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+    assert ids == set(sb.state.sessions) and within < 2.0  # within about a second (1 s coalescing)
