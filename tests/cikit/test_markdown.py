@@ -23,7 +23,7 @@ GITHUB_COMMENT_LIMIT = 65_536
 
 def fake_plan(ids, *, budget=None, credits=Range.exact(50), reuse=(), unknown=(), name="big",
               endpoint="samsar/image/enhance") -> Plan:
-    campaign = SimpleNamespace(name=name, budget=budget, pricing={}, providers={})
+    campaign = SimpleNamespace(name=name, budget=budget, pricing={}, providers={}, budget_probe=True)
     instances = tuple(
         Instance(id=iid, job=iid.split("[")[0], endpoint=endpoint, matrix={}, needs=(),
                  body={"image_url": "https://cdn.example.com/a.png"}, pending=False, input_sha256=None,
