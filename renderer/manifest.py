@@ -23,7 +23,7 @@ from typing import Any
 from renderer.errors import Invalid, LoadError, Location
 from renderer.providers.base import Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
-from renderer import atomic
+from renderer import atomic, jsonfast
 
 # every status an entry can have, in the order the docs list them
 CHARGED_AT = ("submission", "completion", "never")  # when the API first said a family's charge
@@ -233,8 +233,9 @@ class Manifest:
             return cls()
         return value if isinstance(value, Manifest) else cls.from_json(value)
 
-    def to_json(self) -> dict[str, Any]:
-        jobs = {iid: e.to_json() for iid, e in self.jobs.items()}
+    def to_json(self, shown: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The manifest as written; ``shown``: the entries' JSON when the caller has it already."""
+        jobs = dict(shown) if shown is not None else {iid: e.to_json() for iid, e in self.jobs.items()}
         credits = totals(self.jobs.values())
         if self.spent is not None:
             credits["spent"] = _tidy(self.spent)
@@ -396,9 +397,9 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
 # -- writing --------------------------------------------------------------------------
 
 
-def dump(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
+def dump(path: Path, manifest: Manifest | Mapping[str, Any], fsync: bool = True) -> None:
     """Atomically replace ``path`` with the manifest as sorted JSON (temp file, fsync, rename)."""
     data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
     # strict JSON: a NaN or Infinity here is a bug to report, not a file to write
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    atomic.write_text(path, text)
+    text = jsonfast.sorted_indented(data) + "\n"
+    atomic.write_text(path, text, fsync)

@@ -30,6 +30,7 @@ from renderer.execute.durable import (
     open_journal,
     write_manifest,
 )
+from renderer.execute import inflight
 from renderer.execute.moved import find_moved
 from renderer.execute.output import RunOutput
 from renderer.execute.sandboxed import sandbox_urls
@@ -124,7 +125,9 @@ def run(
         notes += [note] if note else []
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
                           "campaign_sha256": campaign.sha256})
-        adopted = adopt(plan, journal, previous).note(manifest_path, journal.path)  # the manifest is the record
+        # the manifest is the record, with the POSTs named beside it that it may not know yet
+        intents = inflight.read(found.manifest or manifest_path)
+        adopted = adopt(plan, journal, previous, intents).note(manifest_path, journal.path)
         notes += [adopted] if adopted else []
         # after adoption: adopted renders are on its ledger
         budget = opening_budget(limit, previous, journal, probe=campaign.budget_probe)
@@ -145,19 +148,26 @@ def run(
             result = run_manifest.build(sched, campaign, previous)
             return result, scrubber.value(R.attach(result.to_json(), downloads, previous))
 
-        def record(sched: Scheduler) -> Callable[[], None]:
-            """Built now, written by what it returns (in a worker thread, while the run goes on)."""
-            data = snapshot(sched)[1]
-            return lambda: write_manifest(manifest_path, data)
+        snapshots = run_manifest.Snapshots(campaign, previous, scrubber.value,
+                                           lambda doc: R.attach(doc, downloads, previous))
 
+        def record(sched: Scheduler) -> Callable[[], None]:
+            """Built now (what changed since the last time), written by what it returns (in a
+            worker thread, while the run goes on)."""
+            text = snapshots.text(sched)
+            return lambda: write_manifest(manifest_path, text, fsync=False)  # the journal is fsynced
+
+        named = inflight.Inflight(manifest_path)
         try:
             aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
-                              downloads, budget, scrubber, record)
+                              downloads, budget, scrubber, record, named)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result, data = snapshot(box[0])
                     write_manifest(manifest_path, data)
+                    for beside in {named.path, inflight.path_for(found.manifest or manifest_path)}:
+                        beside.unlink(missing_ok=True)  # every POST it names is in the manifest now
                 aborted_late = bool(late)
         sched = box[0]
         over = ended_over(sched.budget, result.charged_in_all())

@@ -112,6 +112,9 @@ class Budget:
     probe: bool = True  # budget.probe: the first job of a family goes alone until its charge is known
     clock: Callable[[], float] = time.monotonic
     ledger: dict[int, float] = field(default_factory=dict)  # submission id -> charged or held
+    subs: dict[int, Submission] = field(default_factory=dict)  # the latest state of every submission on it
+    _counted: dict[int, float] = field(default_factory=dict)  # submission id -> ``counted`` (credits.spent)
+    _counted_sum: float = 0.0
     holds: dict[int, float] = field(default_factory=dict)  # submission id -> hold at admission
     families: dict[str, _Family] = field(default_factory=dict)
     misses: dict[str, Miss] = field(default_factory=dict)  # instance id -> its latest miss
@@ -216,6 +219,7 @@ class Budget:
         """Right after ``admit``: the submission's line is its hold until the API says more."""
         hold = self.hold_for(family, sub.estimate_max) or 0.0
         self.holds[sub.id] = hold
+        self._keep(sub, family)
         self._set_line(sub.id, hold)
 
     # -- what the API said ----------------------------------------------------------------
@@ -243,7 +247,9 @@ class Budget:
                 fam = self._family(family_of(sub))
                 fam.factor = max(fam.factor, charged / est)
         for sub in subs:
-            self._set_line(sub.id, self.line(sub, family_of(sub)))
+            family = family_of(sub)
+            self._keep(sub, family)
+            self._set_line(sub.id, self.line(sub, family))
 
     def record(self, sub: Submission, family: str) -> None:
         """A submission's new state: its line; what its charge teaches the family."""
@@ -254,6 +260,8 @@ class Budget:
                 self.misses[sub.instance_id] = Miss(sub.instance_id, family, est, charged)
             if charged / est > fam.factor:
                 fam.factor, fam.changed = charged / est, True
+                self._recount(family)
+        self._keep(sub, family)
         self._set_line(sub.id, self.line(sub, family))
         when = said_at(sub)
         if when is not None and not fam.learned:
@@ -262,10 +270,23 @@ class Budget:
             if fam.probe_started is not None:
                 fam.probe_seconds = self.clock() - fam.probe_started
 
-    def spent(self, subs: Iterable[Submission]) -> float:
-        """``credits.spent``: what only the manifest knew, and ``counted`` over ``subs`` (the
-        journal's submissions) at the families' factors."""
-        return self.spent_outside + sum(counted(s, self.factor(family_of(s))) for s in subs)
+    def _keep(self, sub: Submission, family: str) -> None:
+        """The latest state of ``sub``, and what it counts for in ``credits.spent``."""
+        self.subs[sub.id] = sub
+        amount = counted(sub, self._family(family).factor)
+        self._counted_sum += amount - self._counted.get(sub.id, 0.0)
+        self._counted[sub.id] = amount
+
+    def _recount(self, family: str) -> None:
+        """A family's factor rose: what its submissions count for, again."""
+        for sub in list(self.subs.values()):
+            if family_of(sub) == family:
+                self._keep(sub, family)
+
+    def spent(self) -> float:
+        """``credits.spent``: what only the manifest knew, and ``counted`` over every submission on
+        the ledger (all the journal knows, once ``load``ed) at the families' factors."""
+        return self.spent_outside + self._counted_sum
 
 
 def family_of(sub: Submission) -> str:

@@ -32,7 +32,7 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 import anyio
 import httpx
@@ -141,7 +141,7 @@ class ProviderClient:
         files: Any = None,
         headers: Mapping[str, str] | None = None,
         label: str = "read",
-        prepare: Callable[[], Awaitable[bool]] | None = None,
+        prepare: Callable[[], bool] | None = None,
     ) -> Answer:
         """One HTTP request under the provider's limits, classified (never raises on HTTP errors).
 
@@ -155,7 +155,7 @@ class ProviderClient:
             await self.bucket.acquire()
             released = False
             try:
-                if prepare is not None and not await prepare():
+                if prepare is not None and not prepare():
                     return Answer("skipped")
                 self.counts[label] += 1
                 try:

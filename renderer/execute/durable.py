@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from renderer import atomic
 from renderer.errors import RendererError, StateError
 from renderer.execute.journal import (
     Journal,
@@ -160,11 +161,18 @@ class RepositoryLock:
 MAX_IDS_IN_MESSAGE = 50
 
 
-def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
-    """Write the manifest; if the disk refuses, the error still carries the ids the API gave."""
+def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any] | str, fsync: bool = True) -> None:
+    """Write the manifest (or its text, as ``dump`` writes it); if the disk refuses, the error still
+    carries the ids the API gave. ``fsync=False`` for the checkpoints of a run (a killed process
+    loses nothing written; the last write of a run is fsynced)."""
     try:
-        dump(path, manifest)
+        if isinstance(manifest, str):
+            atomic.write_text(path, manifest, fsync)
+        else:
+            dump(path, manifest, fsync)
     except OSError as exc:
+        if isinstance(manifest, str):
+            raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})") from None
         jobs = (manifest.to_json() if isinstance(manifest, Manifest) else manifest).get("jobs") or {}
         ids = [f"{iid}={e['request_id']}" for iid, e in jobs.items()
                if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != "completed"]

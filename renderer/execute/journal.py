@@ -239,7 +239,15 @@ class Verdict:
 
 def _dump(value: Any) -> str:
     """Compact JSON; a lone surrogate an answer held is kept as its visible escape."""
-    return utf8_safe_json(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    return _json_column(value)[0]
+
+
+def _json_column(value: Any) -> tuple[str, Any]:
+    """The JSON text a column stores, and the value as it reads back (a lone surrogate an answer
+    held becomes its visible escape, ``\\ud800``: no UTF-8 stream takes it raw)."""
+    raw = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = utf8_safe_json(raw)
+    return text, (value if text == raw else json.loads(text))
 
 
 def _load(text: str | None) -> Any:
@@ -315,7 +323,9 @@ class Journal:
         self.transitions = 0
         self.max_pages = max_pages  # SQLite's own limit: a "disk full" on demand (tests)
         self._lock_fd: int | None = None
-        self._unsaved: dict[int, Submission] = {}  # outcomes the disk refused: kept for the manifest
+        # the latest state of each submission this object wrote (an outcome the disk refused
+        # included: kept for the manifest); ``get`` answers from it without a query
+        self._latest: dict[int, Submission] = {}
         self.was_empty = path.exists() and path.stat().st_size == 0
         with translated(path, opening=True):
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -473,8 +483,12 @@ class Journal:
         return {(r["instance_id"], r["input_sha256"]): _submission(r) for r in rows}
 
     def get(self, submission_id: int) -> Submission:
-        if submission_id in self._unsaved:
-            return self._unsaved[submission_id]
+        """The submission as it stands (unguarded: a manifest checkpoint asks for every job; only
+        a submission this object did not write is read from the file)."""
+        latest = self._latest.get(submission_id)
+        return latest if latest is not None else self._read(submission_id)
+
+    def _read(self, submission_id: int) -> Submission:
         row = self._db.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
         if row is None:
             raise StateError(f"{self.path}: submission {submission_id} vanished")
@@ -546,7 +560,7 @@ class Journal:
             self._write("DELETE FROM verdicts WHERE instance_id = ?", (instance_id,))
             self._verdicts.discard(instance_id)
         assert cur.lastrowid is not None  # an INSERT's row
-        return Submission(
+        sub = self._latest[int(cur.lastrowid)] = Submission(
             id=int(cur.lastrowid), instance_id=instance_id, endpoint=endpoint, provider=provider,
             input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,
             body=json.loads(text), estimate_min=_num(_real(estimate[0])), estimate_max=_num(_real(estimate[1])), attempts=1,
@@ -554,6 +568,7 @@ class Journal:
             result_urls=(), thumbnail_url=None, duration=None, response=None, error=None, created_at=at,
             sent_at=at, submitted_at=None, finished_at=None, updated_at=at,
         )
+        return sub
 
     def sending(self, sub: Submission) -> Submission:
         """Another attempt of the same POST (same body, same key), before it is sent (fsynced)."""
@@ -563,7 +578,9 @@ class Journal:
             (SENDING, sub.attempts + 1, at, at, sub.id),
             self._intent_db,
         )
-        return replace(sub, state=SENDING, attempts=sub.attempts + 1, sent_at=sub.sent_at or at, updated_at=at)
+        new = replace(sub, state=SENDING, attempts=sub.attempts + 1, sent_at=sub.sent_at or at, updated_at=at)
+        self._latest[sub.id] = new
+        return new
 
     def _update(self, sub: Submission, **fields: Any) -> Submission:
         fields["updated_at"] = now_iso()
@@ -573,7 +590,12 @@ class Journal:
         for k, v in fields.items():
             if isinstance(v, str):
                 fields[k] = utf8_safe(v)  # an answer's lone surrogate: kept as its escape
-        stored = {k: _stored(k, v) for k, v in fields.items()}
+        stored = dict(fields)
+        for k in ("response", "credits_reported"):
+            if fields.get(k) is not None:
+                stored[k], fields[k] = _json_column(fields[k])  # in memory as on disk
+        if "result_urls" in fields:
+            stored["result_urls"] = _dump(list(fields["result_urls"]))
         cols = ", ".join(f"{k} = ?" for k in stored)
         if "result_urls" in fields:
             fields["result_urls"] = tuple(fields["result_urls"])
@@ -581,10 +603,8 @@ class Journal:
         try:
             with translated(self.path):
                 self._write(f"UPDATE submissions SET {cols} WHERE id = ?", (*stored.values(), sub.id))
-        except StateError:
-            self._unsaved[sub.id] = new  # an id the API returned is never lost: the manifest gets it
-            raise
-        self._unsaved.pop(sub.id, None)
+        finally:
+            self._latest[sub.id] = new  # refused by the disk too: an id the API returned is never lost
         return new
 
     def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission:
@@ -715,7 +735,7 @@ class Journal:
 
 
 for _name, _fn in list(vars(Journal).items()):
-    if callable(_fn) and not _name.startswith("_") and _name not in ("release_lock", "close"):
+    if callable(_fn) and _name not in ("release_lock", "close", "get") and (not _name.startswith("_") or _name == "_read"):
         setattr(Journal, _name, _guarded(_fn))
 
 
@@ -732,15 +752,6 @@ class _Tx:
         self.j._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         if exc_type is None:
             self.j._committed()
-
-
-def _stored(column: str, value: Any) -> Any:
-    """A value as its column holds it: JSON for lists and objects, texts safe for UTF-8."""
-    if column == "result_urls":
-        return _dump(list(value))
-    if column in ("response", "credits_reported"):
-        return None if value is None else _dump(value)
-    return value
 
 
 def _real(x: float | None) -> float | None:

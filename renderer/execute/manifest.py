@@ -6,13 +6,15 @@ status payloads, never a key or a header.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from renderer import jsonfast
 from renderer.execute import journal as J
 from renderer.execute.budget import counted, family_of
-from renderer.execute.scheduler import Scheduler
+from renderer.execute.scheduler import JobState, Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry, PricingFamily
 from renderer.providers.base import Price, Range
 
@@ -59,7 +61,7 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
 def spent(scheduler: Scheduler) -> float:
     """Credits charged by every run and attempt of the campaign (a charge the API never said at
     its hold): the journal's, and what only the previous manifest knew (its journal is gone)."""
-    total = scheduler.budget.spent(scheduler.journal.all())
+    total = scheduler.budget.spent()
     return int(total) if float(total).is_integer() else total
 
 
@@ -74,33 +76,90 @@ def families(scheduler: Scheduler, previous: Manifest | None) -> dict[str, Prici
 def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Manifest:
     """The manifest of a run: reused entries as they were, the rest from the journal."""
     old = previous.jobs if previous is not None else {}
+    proofs = scheduler.journal.reconciliations()
     jobs: dict[str, ManifestEntry] = {}
-    journal = scheduler.journal
-    proofs = journal.reconciliations()
     for iid, st in scheduler.jobs.items():
-        inst = st.inst
-        if st.reused is not None:
-            jobs[iid] = st.reused
-            continue
-        if inst.action == "skip":
-            if iid in old:
-                jobs[iid] = old[iid]
-            continue
-        sub = journal.get(st.sub.id) if st.sub is not None else None
-        if sub is not None:
-            proof = proofs.get(iid)
-            reconciled = ({"by": proof.get("by"), "evidence": proof.get("evidence")}
-                          if proof is not None and proof.get("request_id") == sub.request_id else None)
-            jobs[iid] = entry_of(inst.endpoint, st.sha, st.price or inst.price, sub.public_status,
-                                 st.error or sub.error, sub, reconciled, scheduler.budget.factor(family_of(sub)))
-        else:
-            status = st.status if st.status in STATUSES else "not_submitted"
-            jobs[iid] = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
-                                 st.error or "not submitted", None)
-        # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending
-        request = st.body if st.body is not None else (None if inst.pending else inst.body)
-        entry = replace(jobs[iid], request=request, has_request=True)
-        if entry.has_request_body and entry.request_body == request:
-            entry = replace(entry, request_body=None, has_request_body=False)  # `request` says it already
-        jobs[iid] = entry
+        entry = _entry(scheduler, st, old, lambda: proofs)
+        if entry is not None:
+            jobs[iid] = entry
+    return _manifest(scheduler, campaign, previous, jobs)
+
+
+def _manifest(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
+              jobs: dict[str, ManifestEntry]) -> Manifest:
     return Manifest(campaign.name, campaign.sha256, _version(), jobs, spent(scheduler), families(scheduler, previous))
+
+
+def _entry(scheduler: Scheduler, st: JobState, old: Mapping[str, ManifestEntry],
+           proofs: Callable[[], Mapping[str, Mapping[str, Any]]]) -> ManifestEntry | None:
+    """One job's entry: reused as it was, or from its latest submission (None: skipped, never recorded)."""
+    inst = st.inst
+    if st.reused is not None:
+        return st.reused
+    if inst.action == "skip":
+        return old.get(inst.id)
+    sub = scheduler.journal.get(st.sub.id) if st.sub is not None else None
+    if sub is not None:
+        proof = proofs().get(inst.id)
+        reconciled = ({"by": proof.get("by"), "evidence": proof.get("evidence")}
+                      if proof is not None and proof.get("request_id") == sub.request_id else None)
+        entry = entry_of(inst.endpoint, st.sha, st.price or inst.price, sub.public_status,
+                         st.error or sub.error, sub, reconciled, scheduler.budget.factor(family_of(sub)))
+    else:
+        status = st.status if st.status in STATUSES else "not_submitted"
+        entry = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
+                         st.error or "not submitted", None)
+    # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending
+    request = st.body if st.body is not None else (None if inst.pending else inst.body)
+    entry = replace(entry, request=request, has_request=True)
+    if entry.has_request_body and entry.request_body == request:
+        entry = replace(entry, request_body=None, has_request_body=False)  # `request` says it already
+    return entry
+
+
+class Snapshots:
+    """The manifest's text during a run, built again for every checkpoint
+    (``renderer.execute.checkpoint``), at a cost that follows what changed: the entry of a
+    job that did not change since the last build (``Scheduler.changed``) keeps the text it
+    was written as then (scrubbed, ``attach``ed). The text is what ``renderer.manifest.dump``
+    writes for the same manifest. The run's last manifest is ``build``'s, whole."""
+
+    def __init__(self, campaign: Any, previous: Manifest | None, scrub: Callable[[Any], Any],
+                 attach: Callable[[dict[str, Any]], dict[str, Any]] = lambda doc: doc) -> None:
+        self.campaign, self.previous, self.scrub, self.attach = campaign, previous, scrub, attach
+        self._entries: dict[str, tuple[ManifestEntry, str]] = {}  # instance id -> its entry and its lines
+        self._order: list[str] | None = None  # instance ids as ``sort_keys`` orders them
+
+    def text(self, scheduler: Scheduler) -> str:
+        old = self.previous.jobs if self.previous is not None else {}
+        fetched: list[Mapping[str, Mapping[str, Any]]] = []
+
+        def proofs() -> Mapping[str, Mapping[str, Any]]:  # read once, and only when an entry is rebuilt
+            if not fetched:
+                fetched.append(scheduler.journal.reconciliations())
+            return fetched[0]
+
+        changed = set(scheduler.changed)
+        scheduler.changed.clear()  # the jobs hold this set: what changes from now on is in it
+        for iid in changed:
+            entry = _entry(scheduler, scheduler.jobs[iid], old, proofs)
+            if entry is None:
+                self._entries.pop(iid, None)
+                continue
+            shown = self.attach({"jobs": {iid: self.scrub(entry.to_json())}})["jobs"][iid]
+            self._entries[iid] = (entry, f"    {json.dumps(iid, ensure_ascii=False)}: "
+                                         + _nested(jsonfast.sorted_indented(shown)))
+        if self._order is None:
+            self._order = sorted(scheduler.jobs)
+        jobs = {iid: self._entries[iid][0] for iid in scheduler.jobs if iid in self._entries}
+        doc = _manifest(scheduler, self.campaign, self.previous, jobs).to_json(shown={})
+        head = jsonfast.sorted_indented(self.scrub({k: v for k, v in doc.items() if k != "jobs"} | {"jobs": {}}))
+        if not jobs:
+            return head + "\n"
+        listed = ",\n".join(self._entries[iid][1] for iid in self._order if iid in self._entries)
+        return head.replace('\n  "jobs": {}', '\n  "jobs": {\n' + listed + "\n  }", 1) + "\n"
+
+
+def _nested(text: str) -> str:
+    """An entry's indented JSON as it reads two levels down (``jobs`` -> instance id)."""
+    return text.replace("\n", "\n    ")

@@ -20,7 +20,8 @@ Budget (``renderer.execute.budget``): every submission, of this run or an earlie
 one, counts what it was charged or may still be; a POST is admitted right before
 it is sent only if its hold still fits ``budget.max_credits``, and the first job of
 a pricing family keeps its turn until its charge is known. Before the POST leaves,
-the manifest on disk names it (``renderer.execute.checkpoint``). Until a provider
+a line beside the manifest names it (``renderer.execute.inflight``), and the manifest
+follows within a second (``renderer.execute.checkpoint``). Until a provider
 answers clearly, one of its submissions is in flight at a time
 (``renderer.execute.slowstart``). Cancelled jobs stay
 cancelled unless ``--rerun-cancelled``. A 402 stops submissions to that provider,
@@ -49,6 +50,7 @@ from renderer.execute.breaker import Breaker
 from renderer.execute.budget import Budget, Turn, family_of
 from renderer.execute.charges import read_charge
 from renderer.execute.checkpoint import Checkpoint
+from renderer.execute.inflight import Inflight
 from renderer.execute.client import Answer, ProviderClient, route_url
 from renderer.execute.journal import Submission
 from renderer.execute.store import JournalStore
@@ -100,6 +102,13 @@ class JobState:
     turn: Turn | None = None  # its pricing family's turn, while its POST is unanswered
     held_back: str | None = None  # why the budget did not admit its POST
     body: Any = None  # the rendered request body it sends (before any upload), once known
+    changed: set[str] | None = None  # the scheduler's set of jobs changed since the last checkpoint
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        changed = getattr(self, "changed", None)  # unset while the dataclass initialises
+        if changed is not None:
+            changed.add(self.inst.id)  # the manifest's checkpoint rebuilds only what changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +206,16 @@ class Scheduler:
         self.slow = {name: SlowStart() for name in clients}
         self.budget = budget or Budget(plan.campaign.budget, probe=plan.campaign.budget_probe)
         self.checkpoint: Checkpoint | None = None  # the manifest's coalesced writes (commands/run.py)
+        self.inflight: Inflight | None = None  # each POST, named beside the manifest before it leaves
         self.stop_reason: str | None = None
         self.stopped_providers: dict[str, str] = {}
         self.breaker = Breaker(settings.breaker_threshold)
         self.timed_out = False  # the run timeout passed
         self.notes: list[str] = []
         self.jobs: dict[str, JobState] = {i.id: JobState(i) for i in plan.instances}
+        self.changed: set[str] = set(self.jobs)  # jobs whose manifest entry may differ from the last checkpoint's
+        for st in self.jobs.values():
+            st.changed = self.changed
         self.started = clock()
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
@@ -368,8 +381,10 @@ class Scheduler:
         """Every journal transition of a submission passes here: the budget sees it (and keeps
         what it learns of the family), and the manifest on disk follows."""
         self.budget.record(sub, family_of(sub))
+        self.changed.add(sub.instance_id)
         for fam in self.budget.learned_families(changed_only=True):
             self.journal.set_family(fam)
+            self.changed.update(self.jobs)  # a new factor: every hold of the family may be another
         self._changed()
         return sub
 
@@ -552,9 +567,9 @@ class Scheduler:
         current = sub
         credits = outgoing.price.credits
 
-        async def prepare() -> bool:
+        def prepare() -> bool:
             """With the slot held, right before the POST: the budget's last word, the intent, and
-            the manifest on disk naming it."""
+            the line beside the manifest naming it."""
             nonlocal current
             if self._blocked(provider):
                 return False
@@ -573,7 +588,7 @@ class Scheduler:
                 current = self.journal.sending(current)
             self.budget.hold(current, route.family)
             st.status, st.sub = SUBMITTING, current
-            if await self._on_disk(st, current, fresh):
+            if self._on_disk(st, current, fresh):
                 return True
             current = st.sub  # marked not sent, when nothing of it was processed
             return False
@@ -583,18 +598,21 @@ class Scheduler:
                                        headers={"Idempotency-Key": outgoing.key}, label="submit", prepare=prepare)
         return current, answer
 
-    async def _on_disk(self, st: JobState, sub: Submission, fresh: bool) -> bool:
-        """The manifest on disk names the submission before its POST leaves. When it cannot be
-        written nothing is sent (a fresh intent is marked not sent) and submissions stop."""
-        if self.checkpoint is None:
+    def _on_disk(self, st: JobState, sub: Submission, fresh: bool) -> bool:
+        """Beside the manifest, a line names the submission before its POST leaves
+        (``renderer.execute.inflight``). When it cannot be written nothing is sent (a fresh
+        intent is marked not sent) and submissions stop."""
+        if self.inflight is None:
+            self._changed()
             return True
         try:
-            await self.checkpoint.barrier()
+            self.inflight.record(sub)
         except StateError as exc:
             if fresh:
                 st.sub = self._track(self.journal.retryable(sub, f"not sent: {exc}", None))
             self.stop(f"stopped: {exc}")
             return False
+        self._changed()  # and in the manifest within a second
         return True
 
     async def _classify(self, st: JobState, route: Route, sub: Submission, answer: Answer,

@@ -35,9 +35,8 @@ def opening_budget(limit: float | None, previous: Manifest | None, journal: Jour
     budget = Budget(limit, probe=probe)
     budget.learn(previous.families.values() if previous is not None else ())
     budget.learn(journal.families().values())
-    subs = journal.all()
-    budget.load(subs)
-    budget.spent_outside = max(0.0, manifest_spent(previous) - budget.spent(subs))
+    budget.load(journal.all())
+    budget.spent_outside = max(0.0, manifest_spent(previous) - budget.spent())
     return budget
 
 

@@ -56,7 +56,7 @@ async def until(condition, seconds: float = 10.0) -> None:
             await anyio.sleep(0.001)
 
 
-def test_changes_are_coalesced_and_a_barrier_writes_at_once() -> None:
+def test_changes_are_coalesced_at_most_one_write_an_interval() -> None:
     world = World()
 
     async def body(cp: Checkpoint) -> None:
@@ -71,31 +71,69 @@ def test_changes_are_coalesced_and_a_barrier_writes_at_once() -> None:
         await settle()
         assert world.writes == [1] and world.waits == [pytest.approx(0.8)]  # the rest of the second
         world.state = 4
-        await cp.barrier()  # a POST waits for the disk: no waiting out the interval
-        assert world.writes == [1, 4]
-        world.now += 0.1
-        world.state = 5
-        cp.dirty()
+        world.release.set()  # the interval passes: one write for the three changes
+        await until(lambda: world.writes == [1, 4])
         await settle()
-        assert world.writes == [1, 4]
-        world.release.set()  # the interval passes
-        await until(lambda: world.writes == [1, 4, 5])
-        assert cp.writes == 3
+        assert cp.writes == 2
 
     run_with(world, body)
 
 
-def test_a_barrier_raises_when_the_manifest_cannot_be_written() -> None:
+def test_a_refused_write_is_kept_and_the_next_change_tries_again() -> None:
     world = World()
+    world.release.set()
 
     async def body(cp: Checkpoint) -> None:
         world.fail = "m.json: cannot write the manifest (No space left on device)"
-        with pytest.raises(StateError, match="No space left"):
-            await cp.barrier()
+        cp.dirty()
+        await until(lambda: cp.error is not None)
+        assert "No space left" in str(cp.error) and world.writes == []
+        await settle()
         world.fail = None
-        world.now += 5
         world.state = 7
-        await cp.barrier()  # the disk took it again
-        assert world.writes == [7] and cp.error is None
+        cp.dirty()  # the disk took it again
+        await until(lambda: world.writes == [7])
+        assert cp.error is None
 
     run_with(world, body)
+
+
+def test_a_checkpoints_text_is_the_manifest_dump_writes(tmp_path, monkeypatch) -> None:
+    """The checkpoint's text, built from cached entries, is byte for byte what the run's last
+    write (``dump`` of the whole manifest) holds for the same state."""
+    import io
+    from pathlib import Path
+
+    from exec_helpers import FAST, env_for, make_sandbox, write_campaign
+
+    import renderer.commands.run as run_module
+    from renderer.execute import manifest as run_manifest
+    from renderer.execute.scrub import Scrubber
+    from renderer.results import runhooks as R
+
+    boxes = []
+    real = run_module.execute
+
+    def keeping(*args, **kw):
+        boxes.append(args[9])  # the box the scheduler is put in
+        return real(*args, **kw)
+
+    monkeypatch.setattr(run_module, "execute", keeping)
+    text = ("version: 1\nname: snap\njobs:\n  still:\n    endpoint: samsar/image/enhance\n    matrix: {i: [0, 1, 2]}\n"
+            "    input: {image_url: \"https://cdn.example.com/{{ matrix.i }}.png\", resolution: 2k}\n"
+            "  clip:\n    endpoint: samsar/video/text_to_video\n    matrix: {n: [1, 2]}\n"
+            "    input: {prompt: \"Clip {{ matrix.n }} é\", image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}\n")
+    path = write_campaign(Path(tmp_path), text)
+    with make_sandbox(faults={"schedule": {2: "render_failure"}}) as sb:
+        assert run_module.run(str(path), io.StringIO(), env_for(sb), state_dir=str(tmp_path / ".renderer"),
+                              exec_settings=FAST) == 1
+    (sched,) = boxes[0]
+    from renderer.campaign.campaign import load_campaign
+
+    snapshots = run_manifest.Snapshots(load_campaign(str(path)), None, Scrubber().value,
+                                       lambda doc: R.attach(doc, None, None))
+    sched.changed.update(sched.jobs)
+    monkeypatch.setattr(sched.journal, "reconciliations", dict)  # the journal is closed; none were made
+    written = path.with_name("camp.manifest.json").read_text("utf-8")
+    assert snapshots.text(sched) == written
+    assert '"status": "failed"' in written and "é" in written

@@ -127,15 +127,9 @@ def test_prepare_runs_before_sending_and_can_stop_it() -> None:
         sent.append(request.headers.get("idempotency-key"))
         return httpx.Response(200, json={"request_id": "r"})
 
-    async def no() -> bool:
-        return False
-
-    async def yes() -> bool:
-        return True
-
-    assert post(handler, prepare=no).kind == "skipped"
+    assert post(handler, prepare=lambda: False).kind == "skipped"
     assert sent == []
-    assert post(handler, prepare=yes, headers={"Idempotency-Key": "k1"}).ok
+    assert post(handler, prepare=lambda: True, headers={"Idempotency-Key": "k1"}).ok
     assert sent == ["k1"]
 
 

@@ -446,3 +446,36 @@ def test_accepted_ids_reach_the_manifest_on_disk_while_the_run_goes_on(tmp_path:
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
     assert ids == set(sb.state.sessions) and within < 2.0  # within about a second (1 s coalescing)
+
+
+def test_a_post_cut_off_by_a_kill_is_named_beside_the_manifest_and_never_sent_again(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from exec_helpers import FAST_JSON
+
+    from renderer.execute import inflight
+
+    path = write_campaign(tmp_path, images(1))
+    # processed and charged at once; its answer then trickles in, a byte every 50 ms
+    faults = {"schedule": {"1": "trickle"}, "trickle_interval": 0.05, "rates": {"ignore_keys": 1.0}}
+    with make_sandbox(faults=faults) as sb:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env_for(sb),
+               "RENDERER_EXEC_SETTINGS": FAST_JSON}
+        proc = subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", path.name], cwd=tmp_path, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while counters(sb)["accepted_total"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.005)  # the API accepted (and charged) it; the answer is on its way
+        proc.send_signal(signal.SIGKILL)  # ... and nobody is left to hear it
+        proc.wait(timeout=30)
+        (intent,) = inflight.read(M.default_path(path))
+        assert intent.instance_id == "still[i=0]" and intent.attempt == 1
+        shutil.rmtree(tmp_path / ".renderer")  # a CI runner: the checkout is all there is
+        code, out = run_in(tmp_path, path, sb)
+        c = counters(sb)
+    assert c["duplicates_total"] == 0 and c["accepted_total"] == 1, out
+    assert code == 0 and "still[i=0]: reconciled to" in out  # proven from the image list, not sent again
+    assert not inflight.path_for(M.default_path(path)).exists()  # every POST it named is in the manifest now
