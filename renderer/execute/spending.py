@@ -16,8 +16,8 @@ def run_limit(campaign_budget: float | None, max_credits: float | None) -> float
     """``budget.max_credits``, lowered for one run by ``--max-credits`` (never raised)."""
     if max_credits is None:
         return campaign_budget
-    if max_credits < 0:
-        raise UsageError(f"--max-credits must be 0 or more, not {max_credits:g}")
+    if not 0 <= max_credits <= 2**53:  # NaN too: it compares with nothing
+        raise UsageError(f"--max-credits must be a number from 0 to 2^53, not {max_credits:g}")
     limit = max_credits if campaign_budget is None else min(campaign_budget, max_credits)
     return int(limit) if float(limit).is_integer() else limit
 

@@ -479,3 +479,17 @@ def test_a_post_cut_off_by_a_kill_is_named_beside_the_manifest_and_never_sent_ag
     assert c["duplicates_total"] == 0 and c["accepted_total"] == 1, out
     assert code == 0 and "still[i=0]: reconciled to" in out  # proven from the image list, not sent again
     assert not inflight.path_for(M.default_path(path)).exists()  # every POST it named is in the manifest now
+
+
+def test_budgets_prices_and_estimates_past_float_range_are_located_errors_not_crashes(tmp_path: Path) -> None:
+    huge = "1" + "0" * 400  # YAML reads it as an integer no float holds
+    text = (images(1, budget=1).replace("max_credits: 1", f"max_credits: {huge}")
+            + "pricing:\n  samsar:\n    image_enhance:\n      2k: 1e400\n")
+    path = write_campaign(tmp_path, text)
+    for command in (["validate", str(path)], ["plan", str(path)], ["run", str(path), "--sandbox"]):
+        code, out, err = cli(command)
+        assert code == 1 and "internal error" not in err, err
+        assert f"{path}:4:16: budget.max_credits is a number of 401 digits: renderer counts credits and seconds up to 10^300" in err
+        assert f"{path}:16:11: pricing.samsar.image_enhance.2k is inf: renderer counts" in err
+    code, out, err = cli(["run", str(write_campaign(tmp_path, images(1), "ok.yaml")), "--sandbox", "--max-credits", "nan"])
+    assert code == 2 and "--max-credits must be a number from 0 to 2^53, not nan" in err
