@@ -10,12 +10,16 @@
 3. captures the Markdown the command appends to ``GITHUB_STEP_SUMMARY`` into a
    file of its own (the ``markdown`` output, ready for a pull-request comment),
    then appends it to the real step summary;
-4. writes the step outputs (``action_outputs``) to ``GITHUB_OUTPUT``;
-5. exits with the command's exit code, so a failing command fails the step.
+4. for ``run`` with a ``report`` input, writes the HTML report (``renderer report``)
+   whatever the run's exit code, so a failed run still leaves its page;
+5. writes the step outputs (``action_outputs``) to ``GITHUB_OUTPUT``;
+6. exits with the command's exit code, so a failing command fails the step.
 
-``plan`` always runs with ``--json`` (saved as the ``plan-json`` output, from
-which ``credits`` is read), so one run yields the JSON, the Markdown and the
-step summary.
+``plan`` always runs with ``--json --show-inputs`` (saved as the ``plan-json``
+output, from which ``credits`` is read: the full plan, every request body and
+what changed), so one run yields the JSON, the Markdown and the step summary; on
+GitHub the Markdown links the workflow run (whose artifacts hold the full plan)
+for what a comment leaves out.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from renderer.commands import append_step_summary, default_manifest_path
 from renderer.errors import UsageError
 
 COMMANDS = ("validate", "plan", "run")
-OUTPUTS = ("exit-code", "credits", "manifest", "markdown", "plan-json")
+OUTPUTS = ("exit-code", "credits", "manifest", "markdown", "plan-json", "outputs", "junit", "report")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,9 @@ class ActionInputs:
     max_instances: str = ""
     args: str = ""
     plan_file: str = ""
+    outputs: str = ""  # run: download every result file here (a folder, or an fsspec URL such as s3://...)
+    junit: str = ""  # run: write JUnit XML here
+    report: str = ""  # run: write the HTML report here after the run
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "ActionInputs":
@@ -60,6 +67,9 @@ class ActionInputs:
             max_instances=env.get("RENDERER_MAX_INSTANCES", "").strip(),
             args=env.get("RENDERER_ARGS", ""),
             plan_file=env.get("RENDERER_PLAN_FILE", "").strip(),
+            outputs=env.get("RENDERER_OUTPUTS", "").strip(),
+            junit=env.get("RENDERER_JUNIT", "").strip(),
+            report=env.get("RENDERER_REPORT", "").strip(),
         )
 
 
@@ -90,10 +100,10 @@ def action_argv(inputs: ActionInputs) -> list[str]:
         raise InputError(f"{inputs.command} takes one campaign file; got {len(files)}: {' '.join(files)}")
     argv = [inputs.command, *files]
     if inputs.command == "plan":
-        argv.append("--json")
+        argv += ["--json", "--show-inputs"]
     if inputs.sandbox:
-        if inputs.command != "run":
-            raise InputError("sandbox: true only applies to command: run")
+        if inputs.command == "validate":
+            raise InputError("sandbox: true only applies to command: plan or run")
         argv.append("--sandbox")
     if inputs.manifest:
         if inputs.command == "validate":
@@ -103,11 +113,37 @@ def action_argv(inputs: ActionInputs) -> list[str]:
         if inputs.command == "validate":
             raise InputError("plan-file only applies to command: plan (saves it) or run (runs it)")
         argv += ["--out" if inputs.command == "plan" else "--plan", inputs.plan_file]
+    for name, flag in (("outputs", "--outputs"), ("junit", "--junit")):
+        value = getattr(inputs, name)
+        if value:
+            if inputs.command != "run":
+                raise InputError(f"{name} only applies to command: run")
+            argv += [flag, value]
+    if inputs.report and inputs.command != "run":
+        raise InputError("report only applies to command: run (it is written after the run)")
     if inputs.max_instances:
         if not inputs.max_instances.isdigit():
             raise InputError(f"max-instances must be a whole number, not {inputs.max_instances!r}")
         argv += ["--max-instances", inputs.max_instances]
     return argv + shlex.split(inputs.args)
+
+
+def report_argv(inputs: ActionInputs, campaign: str) -> list[str]:
+    """``renderer report`` after a run, on the manifest the run wrote."""
+    argv = ["report", campaign, "--output", inputs.report]
+    if inputs.manifest:
+        argv += ["--manifest", inputs.manifest]
+    if inputs.sandbox:  # the rehearsal's own manifest and journal
+        argv.append("--sandbox")
+    return argv
+
+
+def run_url(env: Mapping[str, str]) -> str | None:
+    """This workflow run's page on GitHub (its artifacts hold the full plan), when the variables say."""
+    parts = [env.get(k, "").strip() for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")]
+    if not all(parts) or not parts[0].startswith(("https://", "http://")):
+        return None
+    return f"{parts[0].rstrip('/')}/{parts[1]}/actions/runs/{parts[2]}"
 
 
 def _number(value: Any) -> str:
@@ -133,6 +169,8 @@ def action_outputs(
     manifest: str | None = None,
     plan_json: str | Path | None = None,
     markdown: str | Path | None = None,
+    sandbox: bool = False,
+    files: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The step outputs after a command ran (every output is present; "" when it has none).
 
@@ -140,15 +178,17 @@ def action_outputs(
       most; priced jobs only when some price is unknown); run: ``credits.charged`` of the
       manifest it wrote.
     - ``manifest``: plan: the manifest it compared with, when there is one; run: the
-      manifest it wrote.
+      manifest it wrote (a rehearsal's own with ``sandbox``).
     - ``markdown``: a file with what the command appended to the step summary.
-    - ``plan-json``: plan: a file with the ``plan --json`` document.
+    - ``plan-json``: plan: a file with the ``plan --json --show-inputs`` document.
+    - ``outputs``, ``junit``, ``report``: run: what ``files`` names (the inputs), each
+      when it exists after the run (an fsspec URL for ``outputs`` is given as it is).
     """
     out = dict.fromkeys(OUTPUTS, "")
     out["exit-code"] = str(exit_code)
     if command not in ("plan", "run"):
         return out
-    manifest_path = Path(manifest) if manifest else default_manifest_path(campaign)
+    manifest_path = Path(manifest) if manifest else default_manifest_path(campaign, sandbox)
     if command == "plan":
         doc = _read_json(Path(plan_json)) if plan_json else None
         if isinstance(doc, dict):
@@ -163,6 +203,9 @@ def action_outputs(
             out["credits"] = _number((doc.get("credits") or {}).get("charged"))
     if markdown and Path(markdown).is_file() and Path(markdown).stat().st_size:
         out["markdown"] = str(markdown)
+    for name, value in (files or {}).items():
+        if value and (Path(value).exists() or "://" in value):
+            out[name] = value
     return out
 
 
@@ -186,6 +229,9 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     inputs = ActionInputs.from_env(env)
     try:
         argv = action_argv(inputs)
+        url = run_url(env)
+        if inputs.command == "plan" and url:
+            argv += ["--full-plan-url", url]
     except InputError as exc:
         render_error(UsageError(f"renderer action: {exc}"), err, env)
         _write_outputs(env, {**dict.fromkeys(OUTPUTS, ""), "exit-code": "2"}, out)
@@ -203,6 +249,13 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
             code = main(argv, out=fh, err=err, env=command_env)
     else:
         code = main(argv, out=out, err=err, env=command_env)
+    if inputs.report:  # also after a failed run: its page shows what failed
+        if (Path(inputs.manifest) if inputs.manifest else default_manifest_path(argv[1], inputs.sandbox)).is_file():
+            err.write(printable("$ renderer " + shlex.join(report_argv(inputs, argv[1]))) + "\n")
+            reported = main(report_argv(inputs, argv[1]), out=out, err=err, env=command_env)
+            code = code or reported
+        else:
+            err.write("no report: the run wrote no manifest (it sent nothing)\n")
     summary = markdown.read_text("utf-8")
     if summary:
         append_step_summary(env, summary.rstrip("\n"))
@@ -210,10 +263,12 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
             out.write(summary)
     outputs = action_outputs(
         inputs.command, argv[1], exit_code=code,
-        manifest=inputs.manifest or None, plan_json=plan_json, markdown=markdown,
+        manifest=inputs.manifest or None, plan_json=plan_json, markdown=markdown, sandbox=inputs.sandbox,
+        files={"outputs": inputs.outputs, "junit": inputs.junit, "report": inputs.report},
     )
-    if outputs["manifest"]:  # later steps run in the workspace, not in working-directory
-        outputs["manifest"] = _workspace_path(outputs["manifest"], env)
+    for name in ("manifest", "outputs", "junit", "report"):  # later steps run in the workspace, not in working-directory
+        if outputs[name] and "://" not in outputs[name]:
+            outputs[name] = _workspace_path(outputs[name], env)
     _write_outputs(env, outputs, out)
     return code
 

@@ -45,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--show-inputs", action="store_true",
                     help="also show the request body of every job to run, and what changed against the manifest")
     pl.add_argument("--out", metavar="PLANFILE", help="save the reviewed plan; `run --plan PLANFILE` runs exactly it")
+    pl.add_argument("--full-plan-url", metavar="URL",
+                    help="in the Markdown, link the whole plan here (an artifact) for what the comment leaves out")
     pl.add_argument("--rerun-cancelled", action="store_true", help="plan to send cancelled jobs again")
+    pl.add_argument("--sandbox", action="store_true",
+                    help="plan what `run --sandbox` would do, against the rehearsal's own manifest")
+    _state(pl)
     _limits(pl)
 
     r = sub.add_parser("run", help="submit, poll and write the manifest; re-running resumes")
@@ -57,8 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--detach", action="store_true", help="submit and exit; a later run resumes polling")
     r.add_argument("--resubmit-unknown", action="store_true",
                    help="resubmit jobs whose earlier submission has an unknown fate (may pay twice)")
-    r.add_argument("--state-dir", default=".renderer",
-                   help="where the journal (and the --sandbox stand-in's state) lives (default .renderer)")
+    r.add_argument("--state-dir", default=None, help=STATE_HELP.replace("journal", "journal (and the --sandbox stand-in's state)"))
     r.add_argument("--sandbox-credits", type=_positive, default=None, metavar="N",
                    help="with --sandbox: the starting balance of the stand-in's account (default 100000)")
     r.add_argument("--plan", metavar="PLANFILE",
@@ -73,30 +77,46 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long the whole run may take (default: the campaign's timeouts.run, else 24h)")
     r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
     r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
+    _state(r)
     _limits(r)
 
     st = sub.add_parser("status", help="show a run's state from the journal")
-    st.add_argument("file", metavar="FILE", help="the campaign file")
-    st.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    st.add_argument("file", nargs="?", metavar="FILE", help="the campaign file")
+    st.add_argument("--all", action="store_true", dest="all_campaigns",
+                    help="every campaign of the shared store (RENDERER_STATE): runs, jobs, credits")
+    st.add_argument("--state-dir", default=None, help=STATE_HELP)
+    st.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     st.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    _state(st)
 
     rs = sub.add_parser("results", help="each job's status and result URLs or downloaded files")
     rs.add_argument("file", metavar="FILE", help="the campaign file")
     rs.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
+    rs.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
     rs.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    _state(rs)
 
     rp = sub.add_parser("report", help="write one self-contained HTML page of a run")
     rp.add_argument("file", metavar="FILE", help="the campaign file")
     rp.add_argument("--output", "-o", metavar="HTMLFILE", default=None,
-                    help="where to write the page (default: <campaign stem>.report.html beside the campaign)")
+                    help="where to write the page (default: <campaign stem>.report.html beside the campaign, "
+                         "<campaign stem>.sandbox.report.html with --sandbox)")
     rp.add_argument("--manifest", metavar="PATH", help=MANIFEST_HELP)
-    rp.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
+    rp.add_argument("--state-dir", default=None, help=STATE_HELP)
+    rp.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
+    _state(rp)
+
+    ch = sub.add_parser("changed", help="list the campaigns a diff touches (campaign, data and uploaded files)")
+    ch.add_argument("--base", required=True, metavar="REV",
+                    help="compare with REV (from its merge base with HEAD to the working tree), e.g. origin/main")
+    ch.add_argument("--json", action="store_true", help="one JSON object, for scripts (and CI matrices)")
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file", metavar="FILE", help="the campaign file")
-    c.add_argument("--state-dir", default=".renderer", help=STATE_HELP)
-    c.add_argument("--sandbox", action="store_true", help="the run was a --sandbox run")
+    c.add_argument("--state-dir", default=None, help=STATE_HELP)
+    c.add_argument("--sandbox", action="store_true", help="cancel a rehearsal's renders (the run was a --sandbox run)")
     c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
+    _state(c)
 
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -130,13 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 MANIFEST_HELP = "the results manifest (default: <campaign stem>.manifest.json beside the campaign)"
-STATE_HELP = "where the run's journal lives (default .renderer)"
+STATE_HELP = ("where the run's journal lives (default: where the last run of the campaign kept it, "
+              "recorded in the repository's git folder; else .renderer)")
+SANDBOX_HELP = "read the rehearsal's record (what `run --sandbox` wrote), not the real one"
 EXIT_CODES = """exit codes:
   0    success: files valid, plan within budget, every job of the run completed
   1    invalid campaign or manifest; for run, some job did not complete
   2    usage: bad arguments
   3    over budget: plan, run before it submits, or a run that stopped submitting to stay within it
   130  run stopped by a second Ctrl-C"""
+
+
+def _state(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--state", dest="state_url", metavar="URL", default=None,
+                   help="a shared PostgreSQL store (postgresql://...) instead of SQLite under --state-dir; "
+                        "a secret like a key: prefer the RENDERER_STATE variable")
 
 
 def _limits(p: argparse.ArgumentParser) -> None:
@@ -166,6 +194,7 @@ def _duration(text: str) -> float:
 
 if TYPE_CHECKING:
     from renderer.commands.common import Settings
+    from renderer.execute.scrub import Scrubber
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -181,6 +210,9 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
     """Call the command ``args`` names (commands are imported when called: startup stays quick).
 
     Warnings the command found go to ``err`` whatever it returns or raises."""
+    if getattr(args, "state_url", None) and getattr(args, "sandbox", False) and args.command != "run":
+        raise UsageError(f"renderer {args.command}: --state names the shared store, and a rehearsal's state "
+                         "(--sandbox) is always local: drop one of them")
     checking = _CHECKING.get(args.command or "")
     if checking is not None:
         warnings: list[UserError] = []
@@ -190,8 +222,8 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
             render_warnings(warnings, err, env)
     command = _COMMANDS.get(args.command or "")
     if command is None:
-        raise UsageError("renderer: choose a command (validate, plan, run, results, report, sandbox, status, cancel, pricing, init, "
-                         "schema)")
+        raise UsageError("renderer: choose a command (validate, plan, run, results, report, changed, sandbox, status, cancel, "
+                         "pricing, init, schema)")
     return command(args, out, env)
 
 
@@ -209,7 +241,8 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
 
     return plan(args.file, out, fmt=args.fmt or "table", manifest=args.manifest, select=args.select,
                 env=env, settings=_settings(args), table_renderer=plan_table, show_inputs=args.show_inputs,
-                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled)
+                warnings=warnings, plan_out=args.out, rerun_cancelled=args.rerun_cancelled, sandbox=args.sandbox,
+                full_plan=args.full_plan_url)
 
 
 def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
@@ -226,19 +259,27 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.results import results
 
-    return results(args.file, out, manifest=args.manifest, as_json=args.json)
+    return results(args.file, out, manifest=args.manifest, as_json=args.json, sandbox=args.sandbox, env=env)
 
 
 def _report(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.report import report
 
-    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir)
+    return report(args.file, out, output=args.output, manifest=args.manifest, state_dir=args.state_dir,
+                  sandbox=args.sandbox, env=env)
+
+
+def _changed(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.changed import changed
+
+    return changed(out, base=args.base, as_json=args.json)
 
 
 def _status(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.status import status
 
-    return status(args.file, out, state_dir=args.state_dir, as_json=args.json)
+    return status(args.file, out, state_dir=args.state_dir, as_json=args.json, sandbox=args.sandbox, env=env,
+                  all_campaigns=args.all_campaigns)
 
 
 def _cancel(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -252,7 +293,8 @@ def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
     from renderer.sandbox.config import SandboxConfig
 
     config = SandboxConfig(render_seconds=args.render_seconds, api_key=args.api_key, credits=args.credits,
-                           seed=args.seed, enhancecraft_tier=args.tier, price_factor=args.price_factor,
+                           seed=args.seed, provider_settings={"enhancecraft": {"tier": args.tier}},
+                           price_factor=args.price_factor,
                            state_dir=Path(args.state) if args.state else None)
     return sandbox(args.host, args.port, config)
 
@@ -284,7 +326,7 @@ _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], li
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
     "status": _status, "cancel": _cancel,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
-    "results": _results, "report": _report,
+    "results": _results, "report": _report, "changed": _changed,
 }
 
 
@@ -355,11 +397,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     out = out or sys.stdout
     err = err or sys.stderr
     env = dict(os.environ) if env is None else env
-    secrets = _secrets(env)
-    if secrets:  # the last line of defence: an exception's text may quote a header
-        out, err = cast(TextIO, _Redacting(out, secrets)), cast(TextIO, _Redacting(err, secrets))
+    out, err = _redacting(out, err, env)
     try:
         args = build_parser().parse_args(argv)
+        if getattr(args, "state_url", None):  # --state URL: as RENDERER_STATE, and a secret like it
+            from renderer.execute.stateurl import STATE_ENV
+
+            env = {**env, STATE_ENV: args.state_url}
+            out, err = _redacting(out, err, env)
         if args.version:
             from importlib.metadata import version
 
@@ -377,7 +422,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         err.write("interrupted\n")
         return 130
     except BrokenPipeError:  # `renderer plan | head`
-        from renderer.execute.output import silence
+        from renderer.execute.console import silence
 
         silence(sys.stdout)  # the interpreter's last flush must not fail on the closed pipe
         return 0
@@ -389,25 +434,29 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return 1
 
 
-def _secrets(env: Mapping[str, str]) -> list[str]:
-    """Every provider's key and the value of every variable named like a credential, longest first."""
-    from renderer.execute.scrub import secrets_from_env
+def _redacting(out: TextIO, err: TextIO, env: Mapping[str, str]) -> tuple[TextIO, TextIO]:
+    """The last line of defence: an exception's text may quote a header, or the store's URL."""
+    from renderer.execute.scrub import Scrubber
 
-    return list(secrets_from_env(env))
+    scrubber = Scrubber.from_env(env)  # every key in every form an echo takes, every credential-named value
+    if not scrubber.secrets:
+        return out, err
+    while isinstance(out, _Redacting):  # one layer, with every secret
+        out = out._stream
+    while isinstance(err, _Redacting):
+        err = err._stream
+    return cast(TextIO, _Redacting(out, scrubber)), cast(TextIO, _Redacting(err, scrubber))
 
 
 class _Redacting:
-    """A text stream that writes ``[redacted]`` for any of ``secrets``; the rest passes through."""
+    """A text stream that writes ``[redacted]`` for any secret (``renderer.execute.scrub``); the rest passes through."""
 
-    def __init__(self, stream: TextIO, secrets: list[str]) -> None:
+    def __init__(self, stream: TextIO, scrubber: Scrubber) -> None:
         self._stream = stream
-        self._secrets = secrets
+        self._scrubber = scrubber
 
     def write(self, text: str) -> int:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, "[redacted]")
-        return self._stream.write(text)
+        return self._stream.write(self._scrubber.text(text))
 
     def __getattr__(self, name: str) -> Any:  # flush, isatty, encoding... as the stream has them
         return getattr(self._stream, name)

@@ -10,15 +10,16 @@ translated into these where they enter, so no traceback ever reaches a user::
     ├── UserError               bad input, with a Location              exit 1
     │   ├── LoadError           YAML syntax, duplicate key, tag, encoding, size
     │   ├── SchemaError         a value breaks a JSON Schema
-    │   ├── ReferenceError_     unknown endpoint / needs, cycles, unmatched needs
+    │   ├── BadReference        unknown endpoint / needs, cycles, unmatched needs
     │   ├── TemplateError       Jinja syntax, undefined name, sandbox violation
     │   ├── DataFileError       matrix data files: missing, outside, malformed
     │   ├── LimitError          a configured bound (instances, render time, size)
-    │   └── Warning_            not an error: shown, exit code unchanged
+    │   └── CampaignWarning     not an error: shown, exit code unchanged
     ├── Invalid                 many UserErrors collected, reported together  exit 1
     ├── BudgetExceeded          the plan or the run would pass max_credits     exit 3
     ├── ConfigError             environment: a key or base URL missing/bad     exit 1
-    ├── StateError              the journal: locked by another run, corrupt    exit 1
+    ├── StateError              the journal: unreadable, corrupt, refused      exit 1
+    │   └── RunLocked           another run of the campaign holds its lock     exit 2
     ├── StalePlan               run --plan: the files no longer match the plan exit 1
     └── ApiError                a provider answered with an error              exit 1
         └── TransportError      no answer (connect, timeout, reset)
@@ -98,8 +99,8 @@ class SchemaError(UserError):
     pass
 
 
-class ReferenceError_(UserError):  # trailing _ : the builtin name is taken
-    pass
+class BadReference(UserError):
+    """A name that points nowhere: an unknown endpoint or job, a cycle of needs."""
 
 
 class TemplateError(UserError):
@@ -114,7 +115,7 @@ class LimitError(UserError):
     pass
 
 
-class Warning_(UserError):  # trailing _ : the builtin name is taken
+class CampaignWarning(UserError):
     """Allowed, but probably not what was meant (a language the docs do not list).
 
     Never raised: commands return warnings beside their result, and the CLI shows
@@ -152,6 +153,12 @@ class ConfigError(RendererError):
 
 class StateError(RendererError):
     pass
+
+
+class RunLocked(StateError):
+    """Another run of the campaign holds its lock (on this machine or, with a shared store, any)."""
+
+    exit_code = 2
 
 
 class StalePlan(RendererError):

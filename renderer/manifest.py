@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from renderer.errors import Invalid, LoadError, Location
-from renderer.providers.base import Range
+from renderer.vocabulary import Outputs, Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic, jsonfast
 
@@ -31,10 +31,14 @@ STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unk
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
-def default_path(campaign_path: str | Path) -> Path:
-    """Where a campaign's manifest lives: beside it, `<stem>.manifest.json`."""
+SANDBOX_SUFFIX = ".sandbox.manifest.json"  # a rehearsal's record (`run --sandbox`): never the real one
+
+
+def default_path(campaign_path: str | Path, sandbox: bool = False) -> Path:
+    """Where a campaign's manifest lives: beside it, `<stem>.manifest.json`; a rehearsal's
+    (``sandbox``) is `<stem>.sandbox.manifest.json`, so it never changes the real record."""
     p = Path(campaign_path)
-    return p.with_name(p.stem + ".manifest.json")
+    return p.with_name(p.stem + (SANDBOX_SUFFIX if sandbox else ".manifest.json"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,30 +78,23 @@ class PricingFamily:
 
 
 @dataclass(frozen=True, slots=True)
-class ManifestEntry:
-    """One instance's record. ``source`` is the JSON object it was read from, if any."""
+class ManifestEntry(Outputs):
+    """One instance's record: its outputs (status, ids, URLs, credits charged, duration, the
+    answer: ``vocabulary.Outputs``) and how it got them. ``source`` is the JSON object it
+    was read from, if any."""
 
     endpoint: str | None = None
     input_sha256: str | None = None
-    status: str | None = None
-    request_id: str | None = None
-    session_id: str | None = None
-    result_url: str | None = None
-    result_urls: tuple[str, ...] = ()
-    thumbnail_url: str | None = None
     credits_estimated: Range | None = None
-    credits_charged: float | None = None
     # sent, and the API never said what it charged: counted at its hold (estimate x factor)
     credits_held: float | None = None
     # the API's figures when its header and its body disagreed ({"header": .., "body": ..})
     credits_reported: Mapping[str, Any] | None = None
     submitted_at: str | None = None
     finished_at: str | None = None
-    duration: float | None = None
     attempts: int = 0
     error: str | None = None
     elapsed_seconds: float | None = None
-    response: Any = None
     has_response: bool = False  # completed entries record the API's final payload
     request: Any = None  # the body input_sha256 hashes, as sent (plan --show-inputs diffs against it)
     has_request: bool = False  # manifests before `request` existed lack it
@@ -106,6 +103,7 @@ class ManifestEntry:
     request_body: Any = None  # an `unknown` without a request id whose sent body is not `request` (an upload)
     has_request_body: bool = False
     reconciled: Mapping[str, Any] | None = None  # {by, evidence}: a lost answer proven from a listing
+    target: str | None = None  # where it ran (renderer.targets): `sandbox` or the base URL; None in older manifests
     source: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
@@ -138,6 +136,7 @@ class ManifestEntry:
             generation=_generation(obj.get("generation")), request_body=obj.get("request_body"),
             has_request_body="request_body" in obj,
             reconciled=obj.get("reconciled") if isinstance(obj.get("reconciled"), Mapping) else None,
+            target=obj.get("target") if isinstance(obj.get("target"), str) else None,
             source=obj,
         )
 
@@ -171,6 +170,8 @@ class ManifestEntry:
             out["reconciled"] = dict(self.reconciled)
         if self.has_request:
             out["request"] = self.request
+        if self.target is not None:
+            out["target"] = self.target
         return out
 
 
@@ -199,6 +200,9 @@ class Manifest:
     # what the campaign was charged across every run and attempt (`credits.spent`), a charge
     # the API never said counted at its hold; None in manifests written before it was recorded
     spent: float | None = None
+    # entries of another target, set aside by ``renderer.targets.seen_from``: never reused,
+    # adopted or polled here; the plan says why they run again. Empty in a manifest as read.
+    elsewhere: Mapping[str, ManifestEntry] = field(default_factory=dict)
     families: Mapping[str, PricingFamily] = field(default_factory=dict)  # `credits.families`
 
     def get(self, instance_id: str) -> ManifestEntry | None:
@@ -224,7 +228,7 @@ class Manifest:
         families = {k: PricingFamily.from_json(k, v) for k, v in fams.items()} if isinstance(fams, Mapping) else {}
         return cls(data.get("campaign"), data.get("campaign_sha256"), data.get("renderer_version"),
                    {iid: ManifestEntry.from_json(e) for iid, e in jobs.items()},
-                   spent if _number(spent) else None, families)
+                   spent if _number(spent) else None, families=families)
 
     @classmethod
     def coerce(cls, value: Manifest | Mapping[str, Any] | None) -> Manifest:
@@ -366,7 +370,7 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
         return f"{where}: an instance id holds control characters"
     if not isinstance(entry, dict):
         return f"{where} must be an object"
-    for key in ("status", "input_sha256", "endpoint"):
+    for key in ("status", "input_sha256", "endpoint", "target"):
         if entry.get(key) is not None and not isinstance(entry[key], str):
             return f"{where}.{key} must be a string"
     if entry.get("status") is not None and entry["status"] not in STATUSES:

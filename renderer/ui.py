@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TextIO
 
 from rich.console import Console
@@ -10,9 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from renderer.plan.model import Plan
+from renderer.money import show_credits
 from renderer.plan.probe import probe_lines
-from renderer.plan.report import Summary, show_credits
-from renderer.providers.base import Range
+from renderer.plan.views import Summary
+from renderer.targets import describe, shown
+from renderer.vocabulary import Range
 
 MAX_ROWS = 200  # a terminal table past this is noise; --json has everything
 
@@ -28,6 +31,9 @@ def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
         notes = "; ".join(inst.price.assumptions)
         if inst.pending:
             notes = ("waits for " + ", ".join(inst.needs[:3]) + ("…" if len(inst.needs) > 3 else "") + ("; " + notes if notes else ""))
+        away = summary.elsewhere.get(inst.id)
+        if away is not None:  # in the manifest, from another target: why it is sent again
+            notes = away["reason"] + ("; " + notes if notes else "")
         # Text(): ids like teaser[city=lisbon] are not rich markup
         table.add_row(Text(inst.id), inst.endpoint, inst.action, show_credits(inst.price.credits) if inst.action == "run" else "0", Text(notes))
     if len(plan.instances) > MAX_ROWS:
@@ -52,10 +58,14 @@ def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
             rate = f" at {p['requests_per_minute']}/min" if "requests_per_minute" in p else ""
             line += f"; {name}: at least {p['least_wall_seconds']} s{rate}"
     console.print(line)
+    if summary.targets:
+        console.print(Text(f"target: {describe(summary.targets)}"))
     for text in probe_lines(summary.probe, plan.campaign.budget_probe, summary.budget):
         console.print(Text(text))
     for text in changes_lines(summary.changes):
         console.print(Text(text))
+    if summary.elsewhere:
+        console.print(Text(elsewhere_line(summary.elsewhere)))
 
 
 MAX_REMOVED_SHOWN = 10
@@ -72,6 +82,16 @@ def changes_lines(changes: dict[str, list[str]]) -> list[str]:
         lines.append("removed (in the manifest, no longer in the campaign): "
                      + ", ".join(removed[:MAX_REMOVED_SHOWN]) + more)
     return lines
+
+
+def elsewhere_line(elsewhere: Mapping[str, Mapping[str, str]]) -> str:
+    """One line for the jobs the manifest holds from other targets: they are sent again here."""
+    by_target: dict[str, int] = {}
+    for away in elsewhere.values():
+        by_target[away["target"]] = by_target.get(away["target"], 0) + 1
+    where = ", ".join(f"{n:,} rendered against {shown(t)}" for t, n in sorted(by_target.items()))
+    return (f"not reused: {where} (the manifest's record of another target); "
+            "they run again here, and nothing of theirs is polled or adopted")
 
 
 def _r(cr: dict) -> Range:

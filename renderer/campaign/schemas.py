@@ -1,14 +1,21 @@
 """The one place jsonschema is used: load our Draft 2020-12 schemas, check values.
 
-Schemas live in the top-level ``schemas/`` folder, shipped as ``renderer.schemas``.
-They may carry two annotations of ours, which editors ignore:
+The campaign and plan schemas live in the top-level ``schemas/`` folder, shipped as
+``renderer.schemas``; each provider brings its request schemas (``schemas()``: the
+built-ins keep theirs in their package). They may carry annotations of ours, which
+editors ignore:
 
 - ``x-message``: the sentence to show when this subschema fails (rules between
   fields read better as one sentence than as jsonschema's wording);
 - ``x-at``: the property that error should point at (the field that triggered
   the rule) instead of the enclosing object;
 - ``x-url``: on the ``pattern`` of a URL field: its error says what is wrong with
-  the URL (no scheme, a space) instead of quoting the pattern.
+  the URL (no scheme, a space) instead of quoting the pattern (``"http-or-data"``: an
+  http(s) URL or an image data URL);
+- ``x-known``: the values the docs list for a field that takes others too (a language
+  code): another value is allowed, and the plan warns; ``x-unknown`` says what the API
+  does with one: ``warn`` (the default: it may refuse it), ``refuse``, or
+  ``fallback:<value>`` (it uses that value instead). A stand-in refuses what ``refuse`` marks.
 """
 
 from __future__ import annotations
@@ -19,19 +26,22 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 try:  # a compiled validator for the per-instance yes/no check; messages stay jsonschema's
     import jsonschema_rs
 except ImportError:  # pragma: no cover - an optional speed-up
     jsonschema_rs = None  # type: ignore[assignment]
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+
+if TYPE_CHECKING:  # imported when a value fails (or the compiled validator is missing): for the messages
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 from renderer import providers
 
 CAMPAIGN_SCHEMA = "campaign.schema.json"
+PLAN_SCHEMA = "plan.schema.json"  # what `renderer plan --json` writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +54,8 @@ class Violation:
 
 
 def schema_names() -> list[str]:
-    """Our schemas, and those registered providers bring along."""
-    shipped = {p.name for p in resources.files("renderer.schemas").iterdir() if p.name.endswith(".schema.json")}
-    return sorted(shipped | set(_provider_schemas()))
+    """Every schema: the campaign's and the plan's (shipped), and every registered provider's request schemas."""
+    return sorted({CAMPAIGN_SCHEMA, PLAN_SCHEMA} | set(_provider_schemas()))
 
 
 @lru_cache(maxsize=None)
@@ -70,12 +79,14 @@ def _provider_schemas() -> dict[str, Mapping[str, Any]]:
 
 def _forget() -> None:
     """The registry changed: schemas are read again."""
-    for cached in (load_schema, _provider_schemas, _registry, validator, _fast_validator):
+    for cached in (load_schema, _provider_schemas, _registry, validator, _fast_validator, fast_check, known_values):
         cached.cache_clear()
 
 
 @lru_cache(maxsize=1)
 def _registry() -> Registry:
+    from referencing import Registry, Resource
+
     # Schemas refer to each other by file name, as editors resolve them.
     resources_ = [(n, Resource.from_contents(load_schema(n))) for n in schema_names()]
     return Registry().with_resources(resources_)
@@ -83,6 +94,8 @@ def _registry() -> Registry:
 
 @lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(name)
     return Draft202012Validator(schema, registry=_registry(), format_checker=None)
 
@@ -110,6 +123,23 @@ def is_valid(name: str, value: Any) -> bool:
 
 
 @lru_cache(maxsize=None)
+def fast_check(name: str) -> Callable[[Any], bool]:
+    """``is_valid`` of schema ``name`` as one function: the validator is looked up once,
+    not once for each of a plan's 100,000 bodies."""
+    fast = _fast_validator(name)
+    if fast is None:
+        return validator(name).is_valid
+
+    def check(value: Any) -> bool:
+        try:
+            return bool(fast.is_valid(value))
+        except (ValueError, TypeError):
+            return validator(name).is_valid(value)
+
+    return check
+
+
+@lru_cache(maxsize=None)
 def _fast_validator(name: str) -> Any:
     if jsonschema_rs is None:
         return None
@@ -117,16 +147,55 @@ def _fast_validator(name: str) -> Any:
     return jsonschema_rs.validator_for(load_schema(name), registry=registry, validate_formats=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A field's ``x-known`` values, and what the API does with another (``x-unknown``)."""
+
+    values: tuple[Any, ...]
+    policy: str = "warn"  # "warn" | "refuse" | "fallback:<value>"
+
+    def consequence(self) -> str:
+        """How a warning ends: what the server does with a value it does not list."""
+        if self.policy == "refuse":
+            return "the server refuses it"
+        if self.policy.startswith("fallback:"):
+            return f"the server renders {self.policy.removeprefix('fallback:')} instead"
+        return "the server may refuse it"
+
+
 @lru_cache(maxsize=None)
-def known_values(name: str) -> dict[str, tuple[Any, ...]]:
+def known_values(name: str) -> dict[str, Known]:
     """Top-level fields whose schema lists ``x-known`` values: any other value is allowed,
     but the docs do not list it (a language code), so the plan warns."""
-    out: dict[str, tuple[Any, ...]] = {}
-    for field, node in (load_schema(name).get("properties") or {}).items():
+    out: dict[str, Known] = {}
+    name, schema = _whole(name)
+    for field, node in (schema.get("properties") or {}).items():
         node = _resolve(name, node)
         if isinstance(node.get("x-known"), list):
-            out[field] = tuple(node["x-known"])
+            out[field] = Known(tuple(node["x-known"]), str(node.get("x-unknown") or "warn"))
     return out
+
+
+def unknown_value(name: str, body: Any) -> tuple[str, Any, Known] | None:
+    """The first top-level field of ``body`` holding a string value its schema does not list (field, value, known)."""
+    if not isinstance(body, dict):
+        return None
+    for field, known in known_values(name).items():
+        value = body.get(field)
+        if isinstance(value, str) and value not in known.values:
+            return field, value, known
+    return None
+
+
+def _whole(name: str) -> tuple[str, dict[str, Any]]:
+    """A schema that is one $ref to another file (a /v2 route's, the same input as /v1's): that file."""
+    schema = load_schema(name)
+    for _ in range(4):
+        ref = schema.get("$ref")
+        if schema.get("properties") or not isinstance(ref, str) or "#" in ref:
+            break
+        name, schema = ref, load_schema(ref)
+    return name, schema
 
 
 def _resolve(name: str, node: dict[str, Any], depth: int = 0) -> dict[str, Any]:
@@ -255,7 +324,7 @@ def _violation(e: ValidationError) -> Violation:
     if kind == "uniqueItems":
         return Violation(path, f"{name} has repeated items; they must be unique")
     if kind == "pattern" and isinstance(e.schema, dict) and e.schema.get("x-url") and isinstance(e.instance, str):
-        return Violation(path, _url_message(name, e.instance, v))
+        return Violation(path, _url_message(name, e.instance, v, e.schema.get("x-url")))
     if kind == "pattern":
         return Violation(path, f"{name}: {_show(e.instance)} does not match the expected form {v}")
     if kind == "multipleOf":
@@ -270,12 +339,14 @@ def _violation(e: ValidationError) -> Violation:
 _SPACE = re.compile(r"\s")
 
 
-def _url_message(name: str, value: str, pattern: str) -> str:
+def _url_message(name: str, value: str, pattern: str, kind: Any = True) -> str:
     """A URL field (marked ``x-url`` in the schemas) that is not one."""
     shown = _show(value)
     if _SPACE.search(value):  # a regex: a 2 MB value is not walked a character at a time
         return f"{name}: {shown} is not a URL: it contains a space or a line break (write a space as %20)"
     scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+    if kind == "http-or-data":
+        return f"{name}: {shown} is neither an http(s) URL nor an image data URL: write https://... or data:image/png;base64,..."
     if pattern.startswith("^https?") and scheme not in ("http", "https"):
         return f"{name}: {shown} is not an http(s) URL: it needs https:// (or http://) in front"
     return f"{name}: {shown} is not a URL: it has no scheme; write https://{value.lstrip('/')}"

@@ -14,30 +14,39 @@ import anyio
 import httpx
 
 from renderer import manifest as M
+from renderer import targets as T
+from renderer.campaign.campaign import load_campaign
 from renderer import providers
 from renderer.commands.status import open_journal
 from renderer.execute import journal as J
+from renderer.execute import statedir
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
-from renderer.execute.journal import Journal
-from renderer.execute.scrub import Scrubber, keep_fields, secrets_from_env
+from renderer.execute.store import JournalStore
+from renderer.execute.scrub import Scrubber, keep_fields
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
 from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.server import running_sandbox_sync
 
 
-def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = ".renderer", sandbox: bool = False,
+def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | None = None, sandbox: bool = False,
            manifest: str | None = None, transport: httpx.AsyncBaseTransport | None = None) -> int:
     """Cancel pending renders of a run through each provider's cancel route, and mark them
     cancelled in the manifest (``manifest``, default beside the campaign): later runs do
-    not send them again unless asked (``run --rerun-cancelled``)."""
-    journal = open_journal(file, state_dir)
+    not send them again unless asked (``run --rerun-cancelled``).
+
+    It reads the journal of the target the environment names (each provider's base URL),
+    or with ``sandbox`` the rehearsal's, and cancels there only: one target's renders are
+    never sent to another."""
+    campaign = load_campaign(file)
+    state_dir = statedir.resolve(state_dir, file, campaign.name, sandbox)
+    journal = open_journal(file, state_dir, env, sandbox)
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
         for s in pending:
             if _canceller(s.endpoint) is None:
-                out.write(f"{'pending':>13}  {s.instance_id}: {s.endpoint} renders cannot be cancelled\n")
+                out.write(f"{'pending':>13}  {s.instance_id}: {s.endpoint} renders cannot be cancelled{_why_not(s.endpoint)}\n")
         failures = 0
         done: list[J.Submission] = []
         for provider in providers.all_providers():
@@ -46,10 +55,18 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str = "
             subs = [s for s in pending if _canceller(s.endpoint) is provider]
             failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env,
                                          Path(state_dir) / "sandbox" if sandbox else None, transport, done)
-        mark_cancelled(Path(manifest) if manifest else M.default_path(file), done)
+        targets = T.for_campaign(campaign, env, sandbox)
+        mark_cancelled(Path(manifest) if manifest else M.default_path(file, sandbox), done, targets)
         return 1 if failures else 0
     finally:
         journal.close()
+
+
+def _why_not(endpoint: str) -> str:
+    route = providers.route(endpoint)
+    how = providers.of(route).CANCEL if route is not None else None
+    reason = how.why_not(route) if how is not None and route is not None else None
+    return f" ({reason})" if reason else ""
 
 
 def _canceller(endpoint: str) -> Provider | None:
@@ -60,7 +77,7 @@ def _canceller(endpoint: str) -> Provider | None:
     return provider if provider.CANCEL is not None and provider.CANCEL.applies(route) else None
 
 
-def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: Journal, out: TextIO,
+def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], journal: JournalStore, out: TextIO,
                      env: Mapping[str, str], sandbox_state: Path | None,
                      transport: httpx.AsyncBaseTransport | None, done: list[J.Submission]) -> int:
     """Cancel one provider's renders; the number that could not be cancelled.
@@ -71,13 +88,12 @@ def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], 
     if not subs:
         out.write(f"no pending {how.noun} to cancel\n")
         return 0
-    if sandbox_state is not None and not env.get(provider.ENV_BASE_URL):
+    if sandbox_state is not None:  # its stand-in, whatever the environment names: never another target
         with running_sandbox_sync(SandboxConfig(state_dir=sandbox_state)) as sb:
             conf = provider_settings({}, provider.NAME, env, sandbox_url=sb.base_urls[provider.NAME])
             stand_in: int = anyio.run(_cancel_all, journal, conf, how, subs, out, env, transport, done)
             return stand_in
-    sandbox = sandbox_state is not None
-    conf = provider_settings({}, provider.NAME, env if not sandbox else {**env, provider.ENV_KEY: "sandbox-key"})
+    conf = provider_settings({}, provider.NAME, env)
     failures: int = anyio.run(_cancel_all, journal, conf, how, subs, out, env, transport, done)
     return failures
 
@@ -85,11 +101,11 @@ def _cancel_provider(provider: Provider, how: Cancel, subs: list[J.Submission], 
 CANCELLED_BY_USER = "cancelled by `renderer cancel`; `renderer run --rerun-cancelled` sends it again"
 
 
-async def _cancel_all(journal: Journal, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
+async def _cancel_all(journal: JournalStore, conf: ProviderSettings, how: Cancel, subs: list[J.Submission], out: TextIO,
                       env: Mapping[str, str], transport: httpx.AsyncBaseTransport | None,
                       done: list[J.Submission]) -> int:
     # every key of the environment, not only this provider's: an API may echo any of them
-    client = ProviderClient(conf, transport=transport, scrubber=Scrubber(secrets_from_env(env)))
+    client = ProviderClient(conf, transport=transport, scrubber=Scrubber.from_env(env))
     failures = 0
     try:
         url = route_url(client.base_url, how.route)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from renderer.errors import UsageError
+from renderer.errors import ConfigError, UsageError
 from renderer.campaign import schemas
 from renderer.starter import SCHEMA_FOLDER, STARTER
 
@@ -29,7 +29,38 @@ def init(path: str, out: TextIO, *, force: bool = False) -> int:
     shown = Path(os.path.relpath(folder, Path.cwd().resolve())).as_posix()
     out.write(f"wrote {path} and {shown}/ (the schemas editors check it against; commit both); "
               f"next: renderer plan {path}\n")
+    added = keep_out_of_git(root / ".gitignore")
+    if added:
+        where = Path(os.path.relpath(root / ".gitignore", Path.cwd().resolve())).as_posix()
+        out.write(f"added {' and '.join(added)} to {where}: run state and rehearsals stay out of git\n")
     return 0
+
+
+# What a repository of campaigns keeps out of git: the run state (journals, the sandbox's
+# state; local, and holding nothing a clone needs: the manifest is the record) and a
+# rehearsal's manifest (`run --sandbox`: loopback URLs, valid on this machine only).
+IGNORED = (".renderer/", "*.sandbox.manifest.json")
+
+
+def keep_out_of_git(gitignore: Path) -> list[str]:
+    """Add the lines of ``IGNORED`` that ``gitignore`` lacks (creating it); the lines added."""
+    try:
+        text = gitignore.read_text("utf-8")
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(f"{gitignore}: cannot read it to keep .renderer/ out of git: {exc}") from None
+    present = {line.strip().lstrip("/").removeprefix("**/") for line in text.splitlines()}
+    missing = [p for p in IGNORED if p not in present and p.rstrip("/") not in present]
+    if not missing:
+        return []
+    block = ("" if not text or text.endswith("\n") else "\n") + "# renderer: run state and rehearsals\n"
+    try:
+        with gitignore.open("a", encoding="utf-8") as fh:
+            fh.write(block + "".join(p + "\n" for p in missing))
+    except OSError as exc:
+        raise ConfigError(f"{gitignore}: cannot add {' and '.join(missing)}: {exc.strerror or exc}") from None
+    return missing
 
 
 def project_root(target: Path) -> Path:

@@ -1,4 +1,4 @@
-"""`renderer report FILE`: one self-contained HTML page of a run (``renderer.results.report``).
+"""`renderer report FILE`: one self-contained HTML page of a run (``renderer.results.html_report``).
 
 It reads the manifest, plans the campaign for its job graph, and reads the run's
 journal, when there is one, for jobs the manifest does not hold yet (a run still
@@ -7,31 +7,35 @@ in progress, or one that died before writing it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from renderer.commands.common import Settings
-from renderer.commands.results import manifest_json
+from renderer.commands.results import manifest_json, merge_store
+from renderer.commands.status import find_store
 from renderer.errors import ConfigError
 from renderer.manifest import Manifest
-from renderer.results.report import ReportInput, render
+from renderer.results.html_report import ReportInput, render
 from renderer import atomic
 
 
 def report(file: str, out: TextIO, *, output: str | None = None, manifest: str | None = None,
-           state_dir: str = ".renderer", settings: Settings = Settings()) -> int:
-    """Write the page to ``output`` (default ``<campaign>.report.html`` beside the campaign)."""
+           state_dir: str | None = None, settings: Settings = Settings(), sandbox: bool = False,
+           env: Mapping[str, str] | None = None) -> int:
+    """Write the page to ``output`` (default ``<campaign>.report.html`` beside the campaign, or
+    ``<campaign>.sandbox.report.html`` for a rehearsal: ``sandbox`` reads its manifest and journal)."""
     from renderer.plan.planner import build_plan
     from renderer.campaign.campaign import load_campaign
 
-    manifest_path, data = manifest_json(file, manifest)
+    manifest_path, data = manifest_json(file, manifest, sandbox)
     campaign = load_campaign(file, settings.yaml)
     plan, _ = build_plan(campaign, Manifest.from_json(data), (), settings.plan)
     jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
                                                    "error": "not in the manifest: not run yet"})
             for i in plan.instances}
-    _merge_journal(journal_path_of(file, campaign.name, manifest_path, state_dir), jobs)
-    page = Path(output) if output else Path(file).with_suffix(".report.html")
+    merge_store(find_store(file, state_dir, env or {}, sandbox, manifest_path), jobs)
+    page = Path(output) if output else Path(file).with_suffix(".sandbox.report.html" if sandbox else ".report.html")
     html = render(ReportInput(
         campaign=campaign.name, jobs=jobs, needs={i.id: i.needs for i in plan.instances},
         manifest_dir=manifest_path.resolve().parent, page_dir=page.resolve().parent,
@@ -40,30 +44,6 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     _write(page, html)
     out.write(f"report: {page} ({len(jobs):,} job(s))\n")
     return 0
-
-
-def journal_path_of(file: str, name: str, manifest_path: Path, state_dir: str) -> Path:
-    from renderer.execute.journal import journal_path
-
-    return journal_path(state_dir, file, name, manifest_path)
-
-
-def _merge_journal(path: Path, jobs: dict[str, dict[str, Any]]) -> None:
-    """Jobs the journal knows newer things about than the manifest (a run in progress)."""
-    from renderer.execute.journal import Journal
-
-    if not path.exists():
-        return
-    journal = Journal(path)
-    try:
-        for sub in journal.latest_per_instance():
-            entry = jobs.get(sub.instance_id)
-            if entry is None or entry.get("status") not in (None, "not_submitted", "pending"):
-                continue
-            entry.update(status=sub.public_status, submitted_at=sub.sent_at, finished_at=sub.finished_at,
-                         request_id=sub.request_id, result_urls=list(sub.result_urls), error=sub.error)
-    finally:
-        journal.close()
 
 
 def _write(path: Path, text: str) -> None:

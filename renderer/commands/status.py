@@ -1,29 +1,73 @@
-"""`renderer status FILE`: a run's state from its journal: counts, credits, one line per job."""
+"""`renderer status FILE`: a run's state from its journal: counts, credits, one line per job.
+
+`renderer status --all`: every campaign of the shared store (``RENDERER_STATE``).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TextIO
 
-from renderer.errors import StateError
+from renderer import targets as T
+from renderer.errors import StateError, UsageError
 from renderer.execute import journal as J
-from renderer.execute.journal import Journal, journal_path
+from renderer.execute import statedir
+from renderer.execute.store import JournalStore
+from renderer.execute.stores import existing_store, require_store, where, without_store
 from renderer.manifest import default_path as default_manifest_path
 from renderer.campaign.campaign import load_campaign
 from renderer.text import credits as credits_text
 
 
-def open_journal(file: str, state_dir: str) -> Journal:
-    """The journal of an earlier run of a campaign (status, cancel), found by the campaign's identity."""
-    path = journal_path(state_dir, file, load_campaign(file).name, default_manifest_path(file))
-    if not path.exists():
-        raise StateError(f"no run state for {file} under {state_dir}: nothing has run yet")
-    return Journal(path)
+def find_store(file: str, state_dir: str | None, env: Mapping[str, str], sandbox: bool,
+               manifest: Path | None = None) -> JournalStore | None:
+    """The journal an earlier run (or rehearsal) of a campaign left, or None: found by the
+    campaign's identity and the run's targets (the base URLs of ``env``, or the sandbox),
+    under ``--state-dir``, else the state directory the last run recorded
+    (``renderer.execute.statedir``), or in the shared store (never a rehearsal's)."""
+    campaign = load_campaign(file)
+    looked = statedir.resolve(state_dir, file, campaign.name, sandbox)
+    return existing_store(file, campaign.name, manifest or default_manifest_path(file, sandbox), looked,
+                          without_store(env) if sandbox else env, T.key(T.for_campaign(campaign, env, sandbox)),
+                          T.key(T.for_campaign(campaign, {}, False)))
 
 
-def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: bool = False) -> int:
-    """Show a run's state from the journal: counts, credits, one line per job."""
-    journal = open_journal(file, state_dir)
+def open_journal(file: str, state_dir: str | None, env: Mapping[str, str] | None = None,
+                 sandbox: bool = False) -> JournalStore:
+    """The journal of an earlier run of a campaign (status, cancel); a StateError that says
+    where it looked, and what else ran, when there is none."""
+    env = env or {}
+    store = find_store(file, state_dir, env, sandbox)
+    if store is not None:
+        return store
+    campaign = load_campaign(file)
+    looked = where(without_store(env) if sandbox else env, statedir.resolve(state_dir, file, campaign.name, sandbox))
+    other = find_store(file, state_dir, env, not sandbox)
+    hint = ""
+    if other is not None:
+        other.close()
+        hint = ("; a rehearsal ran (`run --sandbox`): add --sandbox to read it" if not sandbox
+                else "; a run against the real API ran: drop --sandbox to read it")
+    elif state_dir is None and statedir.recall(file, campaign.name, sandbox) is None:
+        hint = "; if the run used --state-dir, pass it here too"
+    against = T.describe(T.for_campaign(campaign, env, sandbox))
+    raise StateError(f"no run state for {file} against {against} {looked}: nothing has run yet{hint}")
+
+
+def status(file: str | None, out: TextIO, *, state_dir: str | None = None, as_json: bool = False,
+           sandbox: bool = False, env: Mapping[str, str] | None = None, all_campaigns: bool = False) -> int:
+    """Show a run's state from the journal: counts, credits, one line per job (``sandbox``: the
+    rehearsal's; ``all_campaigns``: every campaign of the shared store instead)."""
+    if all_campaigns:
+        if file is not None:
+            raise UsageError("renderer status: give a campaign FILE or --all, not both")
+        return _all(out, env or {}, as_json)
+    if file is None:
+        raise UsageError("renderer status: give a campaign FILE (or --all for every campaign of the shared store)")
+    journal = open_journal(file, state_dir, env, sandbox)
     try:
         rows = _rows(journal)
         counts: dict[str, int] = {}
@@ -31,7 +75,7 @@ def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: boo
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         charged = sum(s.credits_charged or 0 for s in journal.all() if s.state in J.SPENDING)
         running = journal.holder()
-        data = {"journal": str(journal.path), "running": running, "counts": dict(sorted(counts.items())),
+        data = {"journal": journal.label, "running": running, "counts": dict(sorted(counts.items())),
                 "credits": {"charged": charged}, "jobs": rows}
         if as_json:
             json.dump(data, out, indent=2, sort_keys=True)
@@ -42,6 +86,26 @@ def status(file: str, out: TextIO, *, state_dir: str = ".renderer", as_json: boo
     finally:
         journal.close()
 
+
+def _all(out: TextIO, env: Mapping[str, str], as_json: bool) -> int:
+    url = require_store(env, "renderer status --all")
+    from renderer.execute.pgstore import campaign_summaries
+
+    found = campaign_summaries(url)
+    if as_json:
+        json.dump({"store": url.label, "campaigns": [asdict(c) for c in found]}, out, indent=2, sort_keys=True)
+        out.write("\n")
+        return 0
+    out.write(f"{url.label}: {len(found):,} campaign(s)\n")
+    for c in found:
+        run = f"{c.runs:,} run(s)" + (f", last {c.last_run}" if c.last_run else "")
+        if c.holder is not None and c.holder["running"]:
+            run += f"; in progress: pid {c.holder['pid']} on {c.holder['hostname']} since {c.holder['acquired_at']}"
+        jobs = ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in c.jobs.items()) or "no jobs yet"
+        against = f"  against {c.target}" if c.target else ""
+        out.write(f"{c.name}  {c.path}{against}\n  {run}\n  {jobs}; credits charged {credits_text(c.charged)}, "
+                  f"held {credits_text(c.held)}\n")
+    return 0
 
 
 def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], running: Any, charged: float) -> None:
@@ -57,7 +121,7 @@ def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], ru
         out.write(f"{r['status']:>13}  {iid}  {extra}\n")
 
 
-def _rows(journal: Journal) -> dict[str, dict[str, Any]]:
+def _rows(journal: JournalStore) -> dict[str, dict[str, Any]]:
     """The latest word on every instance: its last submission, or a newer verdict."""
     out: dict[str, dict[str, Any]] = {}
     for sub in journal.latest_per_instance():

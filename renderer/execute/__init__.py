@@ -7,9 +7,11 @@
 - ``limits``: token bucket, Retry-After, backoff with full jitter.
 - ``poller``: adaptive polling with batch list reads.
 - ``reconcile``: settling a POST whose answer was lost, honestly.
-- ``upload``: a provider's local-file uploads (``Provider.UPLOADS``), confined to the campaign's folder.
+- ``upload``: a provider's local-file uploads (``Registered.UPLOADS``), confined to the campaign's folder.
 - ``manifest``: a run's manifest from the journal (the type: ``renderer.manifest``).
-- ``run_report``, ``sandboxed``, ``crash_hook``, ``outputs``, ``progress``, ``settings``: the rest.
+- ``outcome`` (what run says when it ends, its exit code), ``console`` (its scrubbed text output),
+  ``job_outputs`` (what a finished job gives its dependants), ``sandboxed``, ``crash_hook``,
+  ``progress``, ``settings``: the rest.
 
 The commands themselves (``run``, ``status``, ``cancel``) live in ``renderer.commands``.
 """

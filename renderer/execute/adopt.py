@@ -32,7 +32,8 @@ from renderer.execute.scheduler import idempotency_key
 from renderer.execute.store import JournalStore
 from renderer.execute.upload import needs_upload
 from renderer.manifest import Manifest, ManifestEntry
-from renderer.plan.model import Instance, Outputs, Plan
+from renderer.plan.model import Instance, Plan
+from renderer.vocabulary import Outputs
 
 _STATES = {"pending": J.ACCEPTED, "unknown": J.ACCEPTED, "failed": J.FAILED, "cancelled": J.CANCELLED}
 
@@ -42,7 +43,7 @@ class Adoption:
     adopted: tuple[str, ...]  # instance ids seeded into the journal
     accepted: int  # how many entries of the manifest record an accepted job
 
-    def note(self, manifest: Path, journal: Path) -> str | None:
+    def note(self, manifest: Path, journal: str) -> str | None:
         if not self.adopted:
             return None
         return (f"adopted {len(self.adopted)} accepted job(s) from {manifest} that the journal {journal} did not know; "

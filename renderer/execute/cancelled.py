@@ -9,6 +9,7 @@ entries change (and the totals): every other key is written back as it was read.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from renderer import manifest as M
 from renderer.execute import journal as J
 
 
-def mark_cancelled(path: Path, cancelled: list[J.Submission]) -> int:
+def mark_cancelled(path: Path, cancelled: list[J.Submission], targets: Mapping[str, str] | None = None) -> int:
     """Mark the manifest entries of these (cancelled) submissions cancelled, with their
-    journal's reason; returns how many changed."""
+    journal's reason; returns how many changed. ``targets`` (by provider): where they were
+    cancelled; an entry that records another target is another account's job, left alone."""
     if not cancelled or M.load(path, required=False) is None:  # load checks it
         return 0
     data: dict[str, Any] = json.loads(path.read_text("utf-8"))
@@ -28,6 +30,8 @@ def mark_cancelled(path: Path, cancelled: list[J.Submission]) -> int:
         entry = jobs.get(sub.instance_id)
         if not isinstance(entry, dict) or entry.get("request_id") not in (sub.request_id, sub.session_id):
             continue  # the manifest records another submission of it
+        if targets is not None and entry.get("target") not in (None, targets.get(sub.provider)):
+            continue  # the same id on another target: not this job
         entry.update(status="cancelled", error=sub.error, finished_at=entry.get("finished_at") or J.now_iso())
         changed += 1
     if changed:

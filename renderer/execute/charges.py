@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from renderer.providers import shapes
-from renderer.providers.protocol import Provider
+from renderer.providers.protocol import Registered
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class Charge:
     reported: Mapping[str, float | None] | None = None  # {"header", "body"} when they disagree
 
 
-def read_charge(provider: Provider, headers: Mapping[str, str], payload: Any) -> Charge:
+def read_charge(provider: Registered, headers: Mapping[str, str], payload: Any) -> Charge:
     header, p1 = shapes.credits(provider.credits_charged(headers, None))
     body, p2 = shapes.credits(provider.credits_charged({}, payload))
     problem = p1 or p2

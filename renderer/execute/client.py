@@ -18,7 +18,17 @@ kind           when                                            a POST was...
 ``rejected``   400, 404, 409, 422, other 4xx                   refused
 ``payment``    402                                             refused (no credits)
 ``auth``       401, 403                                        refused (bad key)
+``throttled``  the server asked for a wait past the cap        not sent
+               (``limits.Throttled``): nothing more goes to
+               this provider in this run
+``stopped``    the run is ending (``halt``: its deadline,      not sent
+               Ctrl-C) while the request waited for its turn
 =============  ==============================================  ===================
+
+Waiting for a turn ends early: a throttled provider answers ``throttled`` at once
+(``on_throttle`` tells the scheduler the first time), and ``halt`` ends every wait
+in progress and every later one with ``stopped``. A request already on the wire is
+not cut by either; ``Timeouts.total`` bounds it (and the scheduler's grace after a halt).
 
 The key lives only in the ``httpx.AsyncClient``'s default headers. Every answer is
 scrubbed here (``renderer.execute.scrub``) of every credential of the environment
@@ -39,12 +49,13 @@ import httpx
 
 from renderer import providers
 from renderer.errors import ConfigError
-from renderer.execute.limits import TokenBucket, retry_after
+from renderer.execute.limits import Throttled, TokenBucket, retry_after
 from renderer.execute.settings import ProviderSettings, Timeouts
 from renderer.execute.scrub import Scrubber
-from renderer.providers.base import Route
+from renderer.vocabulary import Route
 
-Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped"]
+Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped", "throttled", "stopped"]
+NOT_SENT: tuple[Kind, ...] = ("skipped", "throttled", "stopped")  # the request never left
 _KEPT_HEADERS = (
     "x-credits-charged", "x-credits-remaining", "retry-after", "idempotent-replayed",
     "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
@@ -104,19 +115,25 @@ class ProviderClient:
         transport: httpx.AsyncBaseTransport | None = None,
         bucket: TokenBucket | None = None,
         scrubber: Scrubber | None = None,
+        max_wait: float = 300.0,
     ) -> None:
         self.settings = settings
         self.name = settings.name
         self.base_url = settings.base_url
         self.timeouts = timeouts
-        self.scrubber = Scrubber((*(scrubber.secrets if scrubber else ()), settings.api_key))
+        self.scrubber = (scrubber or Scrubber()).with_key(settings.api_key)
         submit_slots = settings.concurrency
         read_slots = max(2, settings.concurrency // 2)
         # Reads get slots of their own: a queue of submissions must not starve polling.
         self.submit_limiter = anyio.CapacityLimiter(submit_slots)
         self.read_limiter = anyio.CapacityLimiter(read_slots)
-        self.bucket = bucket or TokenBucket(settings.requests_per_minute, ceiling=not settings.rate_is_guess)
+        self.bucket = bucket or TokenBucket(settings.requests_per_minute, ceiling=not settings.rate_is_guess,
+                                            max_wait=max_wait)
         self.counts: Counter[str] = Counter()
+        self.on_throttle: Callable[[str], None] | None = None  # told once, when the server's waits pass the cap
+        self._throttle_told = False
+        self._halted: str | None = None
+        self._waiting: set[anyio.CancelScope] = set()
         self.http = httpx.AsyncClient(
             transport=transport,
             headers={**providers.get(settings.name).auth_headers(settings.api_key), "User-Agent": "renderer"},
@@ -127,6 +144,33 @@ class ProviderClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    def halt(self, reason: str) -> None:
+        """The run is ending: every wait for a turn ends now, and later requests are not sent."""
+        self._halted = reason
+        for scope in list(self._waiting):
+            scope.cancel()
+
+    def _tell_throttle(self) -> None:
+        if self.bucket.throttled and not self._throttle_told:
+            self._throttle_told = True
+            if self.on_throttle is not None:
+                self.on_throttle(self.bucket.throttled)
+
+    async def _turn(self) -> Answer | None:
+        """Wait for the bucket; an Answer instead when nothing may be sent (throttled, halted)."""
+        if self._halted is None:
+            with anyio.CancelScope() as scope:
+                self._waiting.add(scope)
+                try:
+                    await self.bucket.acquire()
+                    return None
+                except Throttled as exc:
+                    self._tell_throttle()
+                    return Answer("throttled", error=f"{self.name} is throttled: {exc}")
+                finally:
+                    self._waiting.discard(scope)
+        return Answer("stopped", error=f"not sent: {self._halted}")
 
     def redact(self, text: str) -> str:
         return self.scrubber.text(text)
@@ -152,7 +196,9 @@ class ProviderClient:
         limiter = self.submit_limiter if write else self.read_limiter
         lost: Kind = "ambiguous" if write else "retry"
         async with limiter:
-            await self.bucket.acquire()
+            refused = await self._turn()
+            if refused is not None:
+                return refused
             released = False
             try:
                 if prepare is not None and not prepare():
@@ -216,14 +262,15 @@ class ProviderClient:
         status = response.status_code
         payload = self.scrubber.value(parse_json(body))
         wait = retry_after(headers.get("retry-after"))
+        if (status == 429 or status == 503) and wait is not None:
+            self.bucket.pause(wait)  # the account's limit: every request of the provider waits (or it is throttled)
+        self._tell_throttle()
         if 200 <= status < 300:
             if payload is None:
                 return Answer("ambiguous" if write else "retry", status, None, headers, f"HTTP {status} with an unreadable body")
             return Answer("ok", status, payload, headers)
         error = f"HTTP {status}: {_message(payload, self.scrubber) or response.reason_phrase}"
         if status == 429 or (status == 503 and wait is not None):
-            if wait is not None:
-                self.bucket.pause(wait)
             return Answer("retry", status, payload, headers, error, wait)
         if not write:
             if status == 404:
@@ -238,8 +285,7 @@ class ProviderClient:
         if status in (401, 403):
             return Answer("auth", status, payload, headers, error)
         if status == 404:
-            hint_of = getattr(providers.get(self.name), "base_url_hint", None)  # optional
-            hint = hint_of(self.base_url) if hint_of is not None else None
+            hint = providers.get(self.name).base_url_hint(self.base_url)
             if hint:
                 error = f"{error} (hint: {hint})"
         return Answer("rejected", status, payload, headers, error)

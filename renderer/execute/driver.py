@@ -1,4 +1,13 @@
-"""Driving a ``Scheduler`` on one anyio event loop: progress, Ctrl-C, clients closed on every way out."""
+"""Driving a ``Scheduler`` on one anyio event loop: progress, the run's deadline, Ctrl-C, and
+clients closed on every way out.
+
+The deadline (``run_timeout``) and the first Ctrl-C end every wait of the run, the
+downloads' included (``Scheduler.stop``: turns in the rate limiter, pauses between
+retries, polling; ``RunDownloads.abort``); requests already on the wire get
+``stop_grace`` seconds. The run then ends and the manifest is written, however the
+API behaves. The deadline covers the whole run: downloads still going after the last
+job finished are cut by it too.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +26,7 @@ from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.client import ProviderClient
 from renderer.execute.inflight import Inflight
 from renderer.execute.durable import first_error
-from renderer.execute.output import RunOutput
+from renderer.execute.console import RunOutput
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
 from renderer.execute.scheduler import RunOptions, Scheduler
 from renderer.execute.scrub import Scrubber
@@ -57,7 +66,8 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
                    transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
                    downloads: RunDownloads | None, budget: Budget | None, scrubber: Scrubber,
                    record: Recorder | None, inflight: Inflight | None) -> bool:
-    clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber)
+    clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber,
+                                    max_wait=xs.retry.max_wait)
                for name, ps in conf.items()}
     sched = Scheduler(plan, journal, clients, xs, options, previous=previous, budget=budget)
     if record is not None:
@@ -71,8 +81,6 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
     reporter = reporter_for(out, total, xs.progress_interval)
     for note in notes:
         reporter.note(f"note: {note}")
-    for warning in await balance_warnings(plan, clients):
-        reporter.note(warning)
     interrupts = 0
     try:
         async with anyio.create_task_group() as tg:
@@ -84,15 +92,21 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
                 nonlocal interrupts
                 interrupts += 1
                 if interrupts == 1:
-                    reporter.note("interrupted: finishing in-flight submissions; Ctrl-C again to stop at once")
+                    reporter.note("interrupted: stopping; Ctrl-C again to stop at once")
                     sched.interrupt()
                 else:
                     sched.abort()
                     if downloads is not None:
-                        downloads.abort()
+                        downloads.abort("interrupted")
 
             if threading.current_thread() is threading.main_thread():
                 tg.start_soon(_signals, on_interrupt)
+            if xs.run_timeout is not None:
+                tg.start_soon(_deadline, sched, xs.run_timeout)
+            if downloads is not None:
+                tg.start_soon(_stop_downloads, sched, downloads)
+            for warning in await _balance(plan, clients, sched, xs):
+                reporter.note(warning)
             async with downloading(downloads):
                 await sched.run()
             tg.cancel_scope.cancel()
@@ -104,10 +118,38 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
     return interrupts > 1
 
 
+async def _balance(plan: Plan, clients: Mapping[str, ProviderClient], sched: Scheduler, xs: ExecSettings) -> list[str]:
+    """The balance read before the run, cut like any request on the wire once the run stops."""
+    warnings: list[str] = []
+    async with anyio.create_task_group() as tg:
+
+        async def cut() -> None:
+            await sched.halted.wait()
+            await anyio.sleep(xs.stop_grace)
+            tg.cancel_scope.cancel()
+
+        tg.start_soon(cut)
+        warnings = await balance_warnings(plan, clients)
+        tg.cancel_scope.cancel()
+    return warnings
+
+
+async def _deadline(sched: Scheduler, seconds: float) -> None:
+    """The run timeout, from the start of the run: the scheduler stops, and with it every wait."""
+    await anyio.sleep(seconds)
+    sched.time_out(seconds)
+
+
+async def _stop_downloads(sched: Scheduler, downloads: RunDownloads) -> None:
+    """Downloads are waits too: they stop with the run (what is partial is resumed by the next)."""
+    await sched.halted.wait()
+    downloads.abort(sched.halt_cause)
+
+
 def _reader_gone(sched: Scheduler) -> None:
     """`renderer run | head`: nobody reads on. Stop like a first Ctrl-C; the manifest is still written."""
     sched.stop("the output was closed (broken pipe): no further submissions; "
-               "unfinished jobs stay pending and a later run resumes them")
+               "unfinished jobs stay pending and a later run resumes them", "the output was closed")
     for p in sched.pollers.values():
         p.stop("output closed; left pending")
 

@@ -19,15 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from renderer import atomic
-from renderer.errors import RendererError, StateError
+from renderer.errors import RendererError, RunLocked, StateError
 from renderer.execute.journal import (
     Journal,
     campaign_identity,
+    holds_sandbox_work,
     journal_path,
     repository_root,
     translated,
 )
 from renderer.manifest import Manifest, dump
+from renderer.targets import SANDBOX
 
 try:
     import fcntl
@@ -48,23 +50,35 @@ def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path:
 
 def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
                  durable_intents: bool, after_commit: Callable[[int], None] | None,
-                 env: Mapping[str, str], previous: Manifest | None = None,
-                 resubmit_unknown: bool = False, moved: Path | None = None) -> tuple[Journal, list[str]]:
-    """The campaign's journal, and what is worth saying about it.
+                 env: Mapping[str, str], target: str = "", default_target: str = "",
+                 previous: Manifest | None = None, resubmit_unknown: bool = False,
+                 moved: Path | None = None) -> tuple[Journal, list[str]]:
+    """The campaign's journal for ``target`` (``renderer.targets.key``), and what is worth saying about it.
+
+    ``default_target``: the key of the providers' default base URLs, which a journal written
+    before targets were recorded belongs to (unless it holds the sandbox's URLs).
 
     A journal that cannot be read, or one that was set aside (``X.broken``, as the way out
     of a corrupt one says) or emptied, is never "recovered" by sending: unless the manifest
     (``previous``) records what was sent, the run refuses until ``resubmit_unknown``.
     ``moved``: the journal of the campaign under its old path (``renderer.execute.moved``),
     carried over to this one."""
-    path = journal_path(state_dir, campaign_path, name, manifest_path)
+    path = journal_path(state_dir, campaign_path, name, manifest_path, target)
     notes = []
     if moved is not None and not path.exists():
-        _rename_journal(moved, path)
-    moved = _adopt_legacy_journal(path, state_dir, campaign_path)
-    if moved is not None:
-        notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
-                     f"is now {path}")
+        _move_journal(moved, path)
+    if not path.exists():
+        before = journal_path(state_dir, campaign_path, name, manifest_path)  # the key before targets
+        moved = _adopt_legacy_journal(before, state_dir, campaign_path)
+        if moved is not None:
+            notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
+                         f"is now {before}")
+    untargeted = untargeted_journal(state_dir, campaign_path, name, manifest_path, target, default_target)
+    if untargeted is not None and not path.exists():
+        _move_journal(untargeted, path)
+        whose = "the sandbox's (it holds the stand-in's URLs)" if target == SANDBOX else "the default base URLs'"
+        notes.append(f"the journal {untargeted} (written before journals were kept per target) is now {path}: "
+                     f"read as {whose}")
     aside = path.with_name(path.name + ".broken")
     lost = (f"the journal {aside} was set aside" if not path.exists() and aside.exists()
             else f"the journal {path} was emptied (0 bytes)" if path.exists() and path.stat().st_size == 0 else None)
@@ -108,17 +122,36 @@ def _adopt_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str 
     legacy = Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"
     if legacy == path or path.exists() or not legacy.exists():
         return None
-    _rename_journal(legacy, path)
+    _move_journal(legacy, path)
     return legacy
 
 
-def _rename_journal(old: Path, new: Path) -> None:
-    """A journal (with its -wal and -shm files) under another name."""
-    with translated(old):
+def _move_journal(old_path: Path, path: Path) -> None:
+    with translated(old_path):
         for suffix in ("-wal", "-shm", ""):  # the main file last: a half-done rename is retried
-            src = old.with_name(old.name + suffix)
-            if src.exists():
-                os.replace(src, new.with_name(new.name + suffix))
+            old = old_path.with_name(old_path.name + suffix)
+            if old.exists():
+                os.replace(old, path.with_name(path.name + suffix))
+
+
+def untargeted_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path,
+                       target: str, default_target: str) -> Path | None:
+    """The journal an earlier version kept for every target at once, when it belongs to ``target``.
+
+    It is the sandbox's when it holds a loopback result URL (the stand-in's files) or an id
+    the ``--sandbox`` stand-in kept beside it handed out, else the default base URLs': the
+    same reading as a manifest entry without a target (renderer.targets).
+    """
+    if not target:
+        return None
+    legacy = journal_path(state_dir, campaign_path, name, manifest_path)
+    if not legacy.exists():
+        return None
+    from renderer.sandbox.persist import session_ids
+
+    sandboxed = holds_sandbox_work(legacy, session_ids(Path(state_dir) / "sandbox"))
+    belongs = SANDBOX if sandboxed else default_target
+    return legacy if belongs == target else None
 
 
 class RepositoryLock:
@@ -129,13 +162,14 @@ class RepositoryLock:
     different ``--state-dir``s. The kernel releases it when the process ends.
     """
 
-    def __init__(self, campaign_path: str | Path, name: str) -> None:
+    def __init__(self, campaign_path: str | Path, name: str, sandbox: bool = False) -> None:
+        """``sandbox``: a rehearsal, whose manifest and journal are its own, has its own lock."""
         self.fd: int | None = None
-        root = repository_root(Path(campaign_path).resolve().parent)
-        git = _git_dir(root / ".git") if root is not None else None
+        git = git_dir_of(campaign_path)
         self.path: Path | None = None
         if git is not None and fcntl is not None:
-            digest = hashlib.sha256(campaign_identity(campaign_path, name).encode("utf-8")).hexdigest()[:16]
+            identity = campaign_identity(campaign_path, name) + ("\nsandbox" if sandbox else "")
+            digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
             self.path = git / "renderer" / f"{digest}.lock"
 
     def acquire(self) -> None:
@@ -148,7 +182,7 @@ class RepositoryLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
-            raise StateError(f"{self.path}: another run of this campaign is in progress in this repository "
+            raise RunLocked(f"{self.path}: another run of this campaign is in progress in this repository "
                              "(from another working directory or state directory)") from None
         self.fd = fd
 
@@ -181,6 +215,12 @@ def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any] | str, fsy
             shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"
         raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})"
                          + (f"; accepted and not finished (keep these request ids): {shown}" if ids else "")) from None
+
+
+def git_dir_of(campaign_path: str | Path) -> Path | None:
+    """The git folder of the repository the campaign lies in, or None outside one."""
+    root = repository_root(Path(campaign_path).resolve().parent)
+    return _git_dir(root / ".git") if root is not None else None
 
 
 def _git_dir(dot_git: Path) -> Path | None:

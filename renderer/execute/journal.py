@@ -1,6 +1,6 @@
 """The journal: the truth about what a campaign's runs sent, and what came back.
 
-One SQLite file per campaign (keyed by its identity: ``campaign_identity``), in WAL mode, one transaction per state change.
+One SQLite file per campaign and target (keyed by ``journal_key``), in WAL mode, one transaction per state change.
 The order of writes is what makes a run safe to kill at any point:
 
 1. ``begin`` writes the intent (state ``sending``) with the exact request body and
@@ -29,16 +29,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import math
 import os
 import socket
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, TypeVar
 
-from renderer.errors import StateError
+from renderer.errors import RunLocked, StateError
+from renderer.execute import cells
 from renderer.manifest import PricingFamily
 from renderer.text import utf8_safe, utf8_safe_json
 
@@ -244,7 +244,7 @@ def _dump(value: Any) -> str:
 
 def _json_column(value: Any) -> tuple[str, Any]:
     """The JSON text a column stores, and the value as it reads back (a lone surrogate an answer
-    held becomes its visible escape, ``\\ud800``: no UTF-8 stream takes it raw)."""
+    held becomes its visible escape, ``\\ud800``: no manifest or terminal takes it raw)."""
     raw = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     text = utf8_safe_json(raw)
     return text, (value if text == raw else json.loads(text))
@@ -255,14 +255,10 @@ def _load(text: str | None) -> Any:
 
 
 def recovery_hint(path: Path) -> str:
-    """The safe ways out of an unusable journal: salvage what it holds; set it aside only when
-    the manifest records what it sent; never send again blindly."""
-    return (f"keep the file. Salvage what it holds: `sqlite3 {path} .recover | sqlite3 {path}.recovered`, then "
-            f"`mv {path} {path}.broken && mv {path}.recovered {path}` and run again. Or, when the campaign's manifest "
-            f"records the jobs it sent (it records every submission before its POST), move it aside (`mv {path} "
-            f"{path}.broken`, with its -wal and -shm files if any) and run again: the run adopts every job the "
-            f"manifest records and polls it instead of sending it again; without such a manifest the run sends "
-            f"nothing until you pass --resubmit-unknown (jobs the journal sent may then be charged twice)")
+    """The safe way out of an unusable journal: keep what it holds, adopt from the manifest."""
+    return (f"keep the file: move it aside (`mv {path} {path}.broken`, with its -wal and -shm files if any) and run "
+            f"again; the run then adopts every job the campaign's manifest records as accepted and polls it instead "
+            f"of sending it again (`sqlite3 {path}.broken .recover` can salvage the rest)")
 
 
 def describe(path: Path, exc: BaseException, *, opening: bool = False) -> str:
@@ -306,7 +302,110 @@ def _guarded(fn: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-class Journal:
+class Transitions:
+    """The transitions after the intent, the same in every store: each is one ``_set`` of a row.
+
+    A store provides ``label`` (how messages name it: never a password), ``_unsaved``
+    and ``_set(submission_id, columns)``, one transaction that raises ``StateError``
+    when the store refuses it. The refused outcome is kept for ``get``.
+    """
+
+    label: str
+    _unsaved: dict[int, Submission]
+
+    def _set(self, submission_id: int, columns: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _update(self, sub: Submission, **fields: Any) -> Submission:
+        fields["updated_at"] = now_iso()
+        for k in ("credits_charged", "duration"):
+            if k in fields:
+                fields[k] = _num(fields[k])
+        for k, v in fields.items():
+            if isinstance(v, str):
+                fields[k] = utf8_safe(v)  # an answer's lone surrogate: kept as its escape
+        stored = dict(fields)
+        for k in ("response", "credits_reported"):
+            if fields.get(k) is not None:
+                stored[k], fields[k] = _json_column(fields[k])  # in memory as in the store
+        if "result_urls" in fields:
+            stored["result_urls"] = _dump(list(fields["result_urls"]))
+            fields["result_urls"] = tuple(fields["result_urls"])
+        new = replace(sub, **fields)
+        try:
+            self._set(sub.id, stored)
+        except StateError:
+            self._unsaved[sub.id] = new  # an id the API returned is never lost: the manifest gets it
+            raise
+        self._unsaved.pop(sub.id, None)
+        return new
+
+    def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission:
+        """The last attempt provably did nothing; another may follow."""
+        return self._update(sub, state=PREPARED, error=error, http_status=http_status)
+
+    def accepted(
+        self,
+        sub: Submission,
+        *,
+        request_id: str,
+        session_id: str | None,
+        credits_charged: float | None,
+        response: Any,
+        credits_reported: Mapping[str, float | None] | None = None,
+    ) -> Submission:
+        """The request id, right after the answer (or after a reconciliation proved it).
+        ``credits_reported``: the header's and the body's figures, when they disagreed."""
+        return self._update(
+            sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
+            credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
+            credits_reported=credits_reported,
+        )
+
+    def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
+        return self._update(sub, state=REJECTED, error=error, http_status=http_status, finished_at=now_iso())
+
+    def unknown(self, sub: Submission, error: str) -> Submission:
+        return self._update(sub, state=UNKNOWN, error=error)
+
+    def finish(
+        self,
+        sub: Submission,
+        state: str,
+        *,
+        result_url: str | None = None,
+        result_urls: tuple[str, ...] = (),
+        thumbnail_url: str | None = None,
+        credits_charged: float | None = None,
+        duration: float | None = None,
+        response: Any = None,
+        error: str | None = None,
+        credits_reported: Mapping[str, float | None] | None = None,
+    ) -> Submission:
+        """The outcome; a charge (and disagreeing figures) said only now replace what was known."""
+        return self._update(
+            sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
+            credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
+            duration=duration, response=response, error=error, finished_at=now_iso(),
+            credits_reported=credits_reported if credits_reported is not None else sub.credits_reported,
+        )
+
+
+def intent(submission_id: int, at: str, *, instance_id: str, endpoint: str, provider: str, input_sha256: str,
+           generation: int, idempotency_key: str, body_json: str,
+           estimate: tuple[float | None, float | None]) -> Submission:
+    """The submission ``begin`` just recorded, as any store reads it back."""
+    return Submission(
+        id=submission_id, instance_id=instance_id, endpoint=endpoint, provider=provider,
+        input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,
+        body=json.loads(body_json), estimate_min=_num(estimate[0]), estimate_max=_num(estimate[1]), attempts=1,
+        request_id=None, session_id=None, http_status=None, credits_charged=None, result_url=None,
+        result_urls=(), thumbnail_url=None, duration=None, response=None, error=None, created_at=at,
+        sent_at=at, submitted_at=None, finished_at=None, updated_at=at,
+    )
+
+
+class Journal(Transitions):
     """One campaign's journal. Used from one thread (the run's event loop)."""
 
     def __init__(
@@ -318,14 +417,13 @@ class Journal:
         max_pages: int | None = None,
     ) -> None:
         self.path = path
+        self.label = str(path)  # how messages name this store
         self.durable_intents = durable_intents
         self.after_commit = after_commit
         self.transitions = 0
         self.max_pages = max_pages  # SQLite's own limit: a "disk full" on demand (tests)
         self._lock_fd: int | None = None
-        # the latest state of each submission this object wrote (an outcome the disk refused
-        # included: kept for the manifest); ``get`` answers from it without a query
-        self._latest: dict[int, Submission] = {}
+        self._unsaved: dict[int, Submission] = {}  # outcomes the disk refused: kept for the manifest
         self.was_empty = path.exists() and path.stat().st_size == 0
         with translated(path, opening=True):
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -343,7 +441,7 @@ class Journal:
             # Intents go through a second connection that fsyncs every commit: a lost
             # intent after a sent POST is the one loss that could make a run pay twice.
             self._intent_db = self._connect("FULL") if durable_intents else self._db
-            self._verdicts: set[str] = {r[0] for r in self._db.execute("SELECT instance_id FROM verdicts")}
+            self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
 
     def _migrate(self) -> None:
         """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
@@ -374,9 +472,18 @@ class Journal:
 
     def _write(self, sql: str, params: tuple[Any, ...], db: sqlite3.Connection | None = None) -> sqlite3.Cursor:
         """One statement, one implicit transaction: a transition."""
-        cur = (db or self._db).execute(sql, params)
+        cur = (db or self._db).execute(sql, cells.params(params))
         self._committed()
         return cur
+
+    def _q(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """A read, its string parameters encoded as the cells hold them."""
+        return self._db.execute(sql, cells.params(params))
+
+    def _set(self, submission_id: int, columns: dict[str, Any]) -> None:
+        cols = ", ".join(f"{k} = ?" for k in columns)
+        with translated(self.path):
+            self._write(f"UPDATE submissions SET {cols} WHERE id = ?", (*columns.values(), submission_id))
 
     def _committed(self) -> None:
         self.transitions += 1
@@ -392,10 +499,10 @@ class Journal:
     def set_meta(self, values: Mapping[str, str]) -> None:
         with self._transaction():
             for k, v in values.items():
-                self._db.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (k, v))
+                self._q("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (k, v))
 
     def meta(self) -> dict[str, str]:
-        return {r["key"]: r["value"] for r in self._db.execute("SELECT key, value FROM meta")}
+        return {cells.untext(r["key"]): cells.untext(r["value"]) for r in self._db.execute("SELECT key, value FROM meta")}
 
     # -- the lock -----------------------------------------------------------------
 
@@ -410,10 +517,10 @@ class Journal:
             except OSError:
                 os.close(fd)
                 who = f"pid {holder['pid']} on {holder['hostname']} since {holder['acquired_at']}" if holder else "another process"
-                raise StateError(f"{self.path}: another run of this campaign is in progress ({who})") from None
+                raise RunLocked(f"{self.path}: another run of this campaign is in progress ({who})") from None
             self._lock_fd = fd
         elif holder is not None and holder["hostname"] == socket.gethostname() and _alive(holder["pid"]):
-            raise StateError(f"{self.path}: another run of this campaign is in progress (pid {holder['pid']})")
+            raise RunLocked(f"{self.path}: another run of this campaign is in progress (pid {holder['pid']})")
         note = None
         if holder is not None:
             note = (
@@ -468,7 +575,7 @@ class Journal:
     # -- reading ------------------------------------------------------------------
 
     def current(self, instance_id: str, input_sha256: str) -> Submission | None:
-        row = self._db.execute(
+        row = self._q(
             "SELECT * FROM submissions WHERE instance_id = ? AND input_sha256 = ? ORDER BY generation DESC LIMIT 1",
             (instance_id, input_sha256),
         ).fetchone()
@@ -480,15 +587,11 @@ class Journal:
             "SELECT * FROM submissions WHERE id IN"
             " (SELECT MAX(id) FROM submissions GROUP BY instance_id, input_sha256)"
         ).fetchall()
-        return {(r["instance_id"], r["input_sha256"]): _submission(r) for r in rows}
+        return {(s.instance_id, s.input_sha256): s for s in map(_submission, rows)}
 
     def get(self, submission_id: int) -> Submission:
-        """The submission as it stands (unguarded: a manifest checkpoint asks for every job; only
-        a submission this object did not write is read from the file)."""
-        latest = self._latest.get(submission_id)
-        return latest if latest is not None else self._read(submission_id)
-
-    def _read(self, submission_id: int) -> Submission:
+        if submission_id in self._unsaved:
+            return self._unsaved[submission_id]
         row = self._db.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
         if row is None:
             raise StateError(f"{self.path}: submission {submission_id} vanished")
@@ -508,28 +611,26 @@ class Journal:
         """Every request and session id some submission already owns."""
         ids: set[str] = set()
         for rid, sid in self._db.execute("SELECT request_id, session_id FROM submissions"):
-            ids.update(x for x in (rid, sid) if x)
+            ids.update(cells.untext(x) for x in (rid, sid) if x)
         return ids
 
     def verdicts(self) -> dict[str, Verdict]:
-        return {
-            r["instance_id"]: Verdict(r["instance_id"], r["status"], r["reason"], r["at"])
-            for r in self._db.execute("SELECT * FROM verdicts")
-        }
+        return verdicts_of(self._db.execute("SELECT * FROM verdicts"))
 
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
-        return [dict(r) for r in reversed(rows)]
+        return [{k: cells.untext(v) for k, v in dict(r).items()} for r in reversed(rows)]
 
     def families(self) -> dict[str, PricingFamily]:
-        return {r["family"]: PricingFamily(r["family"], r["factor"], r["charged_at"], r["probe_seconds"])
+        return {cells.untext(r["family"]): PricingFamily(cells.untext(r["family"]), r["factor"], r["charged_at"],
+                                                         r["probe_seconds"])
                 for r in self._db.execute("SELECT * FROM families")}
 
     def upload(self, path: str, file_sha256: str) -> Upload | None:
-        row = self._db.execute(
+        row = self._q(
             "SELECT path, file_sha256, storage_key FROM uploads WHERE path = ? AND file_sha256 = ?", (path, file_sha256)
         ).fetchone()
-        return Upload(row[0], row[1], row[2]) if row else None
+        return Upload(*map(cells.untext, row)) if row else None
 
     # -- writing ------------------------------------------------------------------
 
@@ -553,22 +654,16 @@ class Journal:
             " state, body, estimate_min, estimate_max, attempts, created_at, sent_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
             (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, SENDING,
-             text, _real(estimate[0]), _real(estimate[1]), at, at, at),
+             text, _num(estimate[0]), _num(estimate[1]), at, at, at),
             self._intent_db,
         )
         if instance_id in self._verdicts:  # this run's earlier word on it no longer holds
             self._write("DELETE FROM verdicts WHERE instance_id = ?", (instance_id,))
             self._verdicts.discard(instance_id)
         assert cur.lastrowid is not None  # an INSERT's row
-        sub = self._latest[int(cur.lastrowid)] = Submission(
-            id=int(cur.lastrowid), instance_id=instance_id, endpoint=endpoint, provider=provider,
-            input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,
-            body=json.loads(text), estimate_min=_num(_real(estimate[0])), estimate_max=_num(_real(estimate[1])), attempts=1,
-            request_id=None, session_id=None, http_status=None, credits_charged=None, result_url=None,
-            result_urls=(), thumbnail_url=None, duration=None, response=None, error=None, created_at=at,
-            sent_at=at, submitted_at=None, finished_at=None, updated_at=at,
-        )
-        return sub
+        return intent(int(cur.lastrowid), at, instance_id=instance_id, endpoint=endpoint, provider=provider,
+                      input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key,
+                      body_json=text, estimate=estimate)
 
     def sending(self, sub: Submission) -> Submission:
         """Another attempt of the same POST (same body, same key), before it is sent (fsynced)."""
@@ -578,84 +673,7 @@ class Journal:
             (SENDING, sub.attempts + 1, at, at, sub.id),
             self._intent_db,
         )
-        new = replace(sub, state=SENDING, attempts=sub.attempts + 1, sent_at=sub.sent_at or at, updated_at=at)
-        self._latest[sub.id] = new
-        return new
-
-    def _update(self, sub: Submission, **fields: Any) -> Submission:
-        fields["updated_at"] = now_iso()
-        for k in ("credits_charged", "duration"):
-            if k in fields:
-                fields[k] = _num(_real(fields[k]))
-        for k, v in fields.items():
-            if isinstance(v, str):
-                fields[k] = utf8_safe(v)  # an answer's lone surrogate: kept as its escape
-        stored = dict(fields)
-        for k in ("response", "credits_reported"):
-            if fields.get(k) is not None:
-                stored[k], fields[k] = _json_column(fields[k])  # in memory as on disk
-        if "result_urls" in fields:
-            stored["result_urls"] = _dump(list(fields["result_urls"]))
-        cols = ", ".join(f"{k} = ?" for k in stored)
-        if "result_urls" in fields:
-            fields["result_urls"] = tuple(fields["result_urls"])
-        new = replace(sub, **fields)
-        try:
-            with translated(self.path):
-                self._write(f"UPDATE submissions SET {cols} WHERE id = ?", (*stored.values(), sub.id))
-        finally:
-            self._latest[sub.id] = new  # refused by the disk too: an id the API returned is never lost
-        return new
-
-    def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission:
-        """The last attempt provably did nothing; another may follow."""
-        return self._update(sub, state=PREPARED, error=error, http_status=http_status)
-
-    def accepted(
-        self,
-        sub: Submission,
-        *,
-        request_id: str,
-        session_id: str | None,
-        credits_charged: float | None,
-        response: Any,
-        credits_reported: Mapping[str, float | None] | None = None,
-    ) -> Submission:
-        """The request id, right after the answer (or after a reconciliation proved it).
-        ``credits_reported``: the header's and the body's figures, when they disagreed."""
-        return self._update(
-            sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
-            credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
-            credits_reported=credits_reported,
-        )
-
-    def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
-        return self._update(sub, state=REJECTED, error=error, http_status=http_status, finished_at=now_iso())
-
-    def unknown(self, sub: Submission, error: str) -> Submission:
-        return self._update(sub, state=UNKNOWN, error=error)
-
-    def finish(
-        self,
-        sub: Submission,
-        state: str,
-        *,
-        result_url: str | None = None,
-        result_urls: tuple[str, ...] = (),
-        thumbnail_url: str | None = None,
-        credits_charged: float | None = None,
-        duration: float | None = None,
-        response: Any = None,
-        error: str | None = None,
-        credits_reported: Mapping[str, float | None] | None = None,
-    ) -> Submission:
-        """The outcome; a charge (and disagreeing figures) said only now replace what was known."""
-        return self._update(
-            sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
-            credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
-            duration=duration, response=response, error=error, finished_at=now_iso(),
-            credits_reported=credits_reported if credits_reported is not None else sub.credits_reported,
-        )
+        return replace(sub, state=SENDING, attempts=sub.attempts + 1, sent_at=sub.sent_at or at, updated_at=at)
 
     def adopt(
         self,
@@ -682,33 +700,27 @@ class Journal:
             " state, body, estimate_min, estimate_max, attempts, request_id, session_id, credits_charged, error,"
             " created_at, sent_at, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
             (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, state, _dump(body),
-             _real(estimate[0]), _real(estimate[1]), request_id, session_id, _real(credits_charged), error, at, sent_at or at,
+             _num(estimate[0]), _num(estimate[1]), request_id, session_id, _num(credits_charged), error, at, sent_at or at,
              sent_at if request_id else None, at),
         )
 
     def generation_max(self, instance_id: str, input_sha256: str) -> int:
-        row = self._db.execute("SELECT MAX(generation) FROM submissions WHERE instance_id = ? AND input_sha256 = ?",
-                               (instance_id, input_sha256)).fetchone()
+        row = self._q("SELECT MAX(generation) FROM submissions WHERE instance_id = ? AND input_sha256 = ?",
+                      (instance_id, input_sha256)).fetchone()
         return int(row[0] or 0)
 
     def reconciliations(self) -> dict[str, dict[str, Any]]:
         """The last reconciliation that proved each instance's submission, with its evidence."""
-        out: dict[str, dict[str, Any]] = {}
-        for r in self._db.execute("SELECT instance_id, detail FROM events WHERE kind = 'reconciled' ORDER BY seq"):
-            try:
-                out[r[0]] = json.loads(r[1])
-            except (TypeError, ValueError):
-                continue
-        return out
+        return reconciliations_of(self._db.execute(
+            "SELECT instance_id, detail FROM events WHERE kind = 'reconciled' ORDER BY seq"))
 
     def set_family(self, family: PricingFamily) -> None:
         """What a run learned about a pricing family; merged with what earlier runs knew."""
-        known = self.families().get(family.name)
-        merged = family.merged(known)
+        merged = family.merged(self.families().get(family.name))
         self._write(
             "INSERT INTO families VALUES (?, ?, ?, ?, ?) ON CONFLICT(family) DO UPDATE SET factor=excluded.factor,"
             " charged_at=excluded.charged_at, probe_seconds=excluded.probe_seconds, updated_at=excluded.updated_at",
-            (merged.name, _real(merged.factor), merged.charged_at, _real(merged.probe_seconds), now_iso()),
+            (merged.name, _num(merged.factor), merged.charged_at, _num(merged.probe_seconds), now_iso()),
         )
 
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
@@ -735,7 +747,7 @@ class Journal:
 
 
 for _name, _fn in list(vars(Journal).items()):
-    if callable(_fn) and _name not in ("release_lock", "close", "get") and (not _name.startswith("_") or _name == "_read"):
+    if callable(_fn) and not _name.startswith("_") and _name not in ("release_lock", "close"):
         setattr(Journal, _name, _guarded(_fn))
 
 
@@ -754,36 +766,53 @@ class _Tx:
             self.j._committed()
 
 
-def _real(x: float | None) -> float | None:
-    """A number for a REAL column: a float (an int past SQLite's INTEGER would not bind); a
-    value past float range is no number to count with (None: unknown)."""
-    if x is None:
-        return None
-    try:
-        value = float(x)
-    except OverflowError:
-        return None
-    return value if math.isfinite(value) else None
+_num = cells.num  # SQLite and PostgreSQL hand back doubles: 50.0 credits read back as 50
 
 
-def _num(x: float | None) -> float | int | None:
-    """SQLite hands back REALs: 50.0 credits read back as 50."""
-    return int(x) if isinstance(x, float) and x.is_integer() else x
+class Row(Protocol):
+    """A stored row, read by column name (``sqlite3.Row``, or psycopg's ``dict_row``)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
-def _submission(row: sqlite3.Row) -> Submission:
+def submission_of(row: Row) -> Submission:
+    """A stored row (SQLite's or PostgreSQL's, by column name) as a ``Submission``."""
+    t = cells.untext
     return Submission(
-        id=row["id"], instance_id=row["instance_id"], endpoint=row["endpoint"], provider=row["provider"],
-        input_sha256=row["input_sha256"], generation=row["generation"], idempotency_key=row["idempotency_key"],
-        state=row["state"], body=_load(row["body"]), estimate_min=_num(row["estimate_min"]),
-        estimate_max=_num(row["estimate_max"]), attempts=row["attempts"], request_id=row["request_id"],
-        session_id=row["session_id"], http_status=row["http_status"], credits_charged=_num(row["credits_charged"]),
-        result_url=row["result_url"], result_urls=tuple(_load(row["result_urls"]) or ()),
-        thumbnail_url=row["thumbnail_url"], duration=_num(row["duration"]), response=_load(row["response"]),
-        error=row["error"], created_at=row["created_at"], sent_at=row["sent_at"],
-        submitted_at=row["submitted_at"], finished_at=row["finished_at"], updated_at=row["updated_at"],
-        credits_reported=_load(row["credits_reported"]),
+        id=row["id"], instance_id=t(row["instance_id"]), endpoint=t(row["endpoint"]), provider=t(row["provider"]),
+        input_sha256=t(row["input_sha256"]), generation=row["generation"],
+        idempotency_key=t(row["idempotency_key"]), state=row["state"], body=_load(t(row["body"])),
+        estimate_min=_num(row["estimate_min"]), estimate_max=_num(row["estimate_max"]), attempts=row["attempts"],
+        request_id=t(row["request_id"]), session_id=t(row["session_id"]), http_status=row["http_status"],
+        credits_charged=_num(row["credits_charged"]), result_url=t(row["result_url"]),
+        result_urls=tuple(_load(t(row["result_urls"])) or ()), thumbnail_url=t(row["thumbnail_url"]),
+        duration=_num(row["duration"]), response=_load(t(row["response"])), error=t(row["error"]),
+        created_at=row["created_at"], sent_at=row["sent_at"], submitted_at=row["submitted_at"],
+        finished_at=row["finished_at"], updated_at=row["updated_at"],
+        credits_reported=_load(t(row["credits_reported"])),
     )
+
+
+_submission = submission_of
+
+
+def verdicts_of(rows: Iterable[Row]) -> dict[str, Verdict]:
+    out = {}
+    for r in rows:
+        iid = cells.untext(r["instance_id"])
+        out[iid] = Verdict(iid, cells.untext(r["status"]), cells.untext(r["reason"]), r["at"])
+    return out
+
+
+def reconciliations_of(rows: Iterable[Row]) -> dict[str, dict[str, Any]]:
+    """The last ``reconciled`` note of each instance (its evidence, as JSON), in order of the notes."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        try:
+            out[cells.untext(r["instance_id"])] = json.loads(cells.untext(r["detail"]))
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
 def _alive(pid: int) -> bool:
@@ -821,11 +850,40 @@ def campaign_identity(campaign_path: str | Path, name: str, manifest_path: str |
     return f"{name}\n{Path(rel).as_posix()}"
 
 
+def holds_sandbox_work(path: Path, sandbox_sessions: set[str]) -> bool:
+    """Whether a journal shows runs against the sandbox: a result URL on this machine (the
+    stand-in's files), or a request id among ``sandbox_sessions`` (those the ``--sandbox``
+    stand-in kept beside it). False when it cannot be read: the run that opens it says so."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = db.execute(
+                "SELECT 1 FROM submissions WHERE " + " OR ".join(
+                    f"COALESCE({col}, '') LIKE '%{host}%'" for col in ("result_url", "result_urls")
+                    for host in ("//127.", "//localhost", "//[::1]")) + " LIMIT 1").fetchone()
+            ids = {r for (r,) in db.execute("SELECT request_id FROM submissions WHERE request_id IS NOT NULL")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return found is not None or not ids.isdisjoint(sandbox_sessions)
+
+
+def journal_key(campaign_path: str | Path, name: str, manifest_path: str | Path | None = None,
+                target: str = "") -> str:
+    """What a campaign's journal is keyed by: the campaign's identity and where its runs go
+    (``renderer.targets.key``: ``sandbox``, or each provider's base URL). A rehearsal, a
+    staging account and production each have their own journal: one target's submissions
+    are never polled, settled or taken as done against another. ``target`` "" is the key
+    of journals written before targets were recorded."""
+    identity = campaign_identity(campaign_path, name, manifest_path)
+    return f"{identity}\n{target}" if target else identity
+
+
 def journal_path(state_dir: str | Path, campaign_path: str | Path, name: str,
-                 manifest_path: str | Path | None = None) -> Path:
-    """``<state_dir>/<stem>-<hash of the campaign's identity>.sqlite``."""
+                 manifest_path: str | Path | None = None, target: str = "") -> Path:
+    """``<state_dir>/<stem>-<hash of the journal's key>.sqlite``."""
     import hashlib
 
-    identity = campaign_identity(campaign_path, name, manifest_path)
-    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
+    digest = hashlib.sha256(journal_key(campaign_path, name, manifest_path, target).encode("utf-8")).hexdigest()[:12]
     return Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"

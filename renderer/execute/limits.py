@@ -10,6 +10,13 @@ the server rounds down shows as that request landing in the old window: from
 then on the bucket waits a second past each reset (at most one 429 to learn it).
 A 429 or 503 with ``Retry-After`` pauses every job of the provider, since the
 limit is the account's. A rate the campaign sets itself stays a ceiling.
+
+Every wait the server asks for is capped at ``max_wait`` (``RetrySettings.max_wait``,
+5 minutes unless ``RENDERER_MAX_WAIT`` says otherwise). A server asking for longer,
+or for a wait that cannot be read (``Retry-After: 1e9``, an HTTP date in 9999, a
+reset that is no number, ``X-RateLimit-Limit: 0.0001``), *throttles* the provider:
+``acquire`` raises ``Throttled`` from then on, at once, for every request of it, and
+the run reports it (its unsent jobs stay ``not_submitted``; a later run sends them).
 """
 
 from __future__ import annotations
@@ -28,6 +35,17 @@ _MIN_WAIT = 0.001
 _RECHECK = 0.02  # while the answer that tells a new window is on its way
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Throttled(Exception):
+    """The server asked for a wait past the cap: nothing more is sent to this provider in this run."""
+
+
+def wait_text(seconds: float) -> str:
+    """A wait as people read it, absurd ones included (this module imports nothing of ours)."""
+    if not math.isfinite(seconds):
+        return "an unreadable time"
+    return f"{seconds:.3g} s" if seconds >= 1e6 else f"{seconds:g} s"
 
 
 @dataclass(slots=True)
@@ -59,7 +77,10 @@ class TokenBucket:
         clock: Clock = time.monotonic,
         wall: Clock = time.time,
         sleep: Sleep = anyio.sleep,
+        max_wait: float = 300.0,
     ) -> None:
+        self.max_wait = max_wait
+        self.throttled: str | None = None  # why the server's waits are past the cap; then nothing is sent
         self._clock = clock
         self._wall = wall
         self._sleep = sleep
@@ -94,8 +115,23 @@ class TokenBucket:
             self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
         self._stamp = now
 
-    def pause(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` (Retry-After)."""
+    def throttle(self, why: str) -> None:
+        if self.throttled is None:
+            self.throttled = why
+
+    def _past_cap(self, seconds: float, what: str) -> bool:
+        if seconds > self.max_wait:  # inf and nan alike: nan > x is False, so nan never gets here
+            self.throttle(f"{what} asks to wait {wait_text(seconds)}, more than the {wait_text(self.max_wait)} "
+                          "cap (RENDERER_MAX_WAIT)")
+            return True
+        return False
+
+    def pause(self, seconds: float, what: str = "Retry-After") -> None:
+        """Send nothing for ``seconds`` (Retry-After); past the cap, or unreadable, throttled instead."""
+        if math.isnan(seconds):
+            seconds = math.inf
+        if self._past_cap(seconds, what):
+            return
         until = self._clock() + max(0.0, seconds)
         if until > self._paused_until:
             self._paused_until = until
@@ -110,6 +146,9 @@ class TokenBucket:
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn from X-RateLimit-* headers of any answer."""
         limit = _number(headers.get("x-ratelimit-limit"))
+        if limit is not None and limit < 1:  # a window that allows no request: as good as closed
+            self.throttle(f"X-RateLimit-Limit {headers['x-ratelimit-limit']!r} allows less than one request")
+            return
         if limit and limit > 0:
             self.limit = limit
             if not self._configured and self.window is None and (self.rate is None or abs(self.rate * 60 - limit) > 1e-9):
@@ -121,8 +160,8 @@ class TokenBucket:
         if reset is None:  # a count without a window: only ever slows down
             self._refill()
             self._tokens = min(self._tokens, remaining)
-            if remaining <= 0:
-                self.pause(60.0)
+            if remaining <= 0:  # no reset: a minute; a reset that is no number: as if past the cap
+                self.pause(60.0 if headers.get("x-ratelimit-reset") is None else math.inf, "X-RateLimit-Reset")
             return
         self._window_answer(remaining, reset)
 
@@ -130,7 +169,7 @@ class TokenBucket:
         """An answer from the window ending at ``reset`` (server time), with ``remaining`` left in it."""
         w = self.window
         left = max(0.0, remaining - self._inflight)  # those in flight may not be counted yet
-        reset_at = self._clock() + min(max(reset - self._wall(), 0.0), 3600.0)
+        reset_at = self._clock() + max(reset - self._wall(), 0.0)
         if w is not None and reset <= w.reset_wall:
             if w.confirmed and reset == w.reset_wall:
                 w.left = min(w.left, left)
@@ -164,13 +203,18 @@ class TokenBucket:
         self._inflight += 1
 
     async def acquire(self) -> None:
+        """Wait until a request may go; ``Throttled`` when the server's waits are past the cap."""
         async with self._lock:
             while True:
+                if self.throttled is not None:
+                    raise Throttled(self.throttled)
                 now = self._clock()
                 if now < self._paused_until:
                     await self._sleep(max(_MIN_WAIT, self._paused_until - now))
                     continue
                 wait = self._window_wait(now)
+                if wait > 0 and self._past_cap(wait, "X-RateLimit-Reset"):
+                    continue
                 if wait > 0:
                     await self._sleep(max(_MIN_WAIT, wait))
                     continue
@@ -203,7 +247,8 @@ def _number(value: str | None) -> float | None:
 
 
 def retry_after(value: str | None, wall: Clock = time.time) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent/bad."""
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if absent, and
+    ``math.inf`` (past any cap) if it cannot be read."""
     if value is None:
         return None
     value = value.strip()
@@ -212,10 +257,10 @@ def retry_after(value: str | None, wall: Clock = time.time) -> float | None:
         return max(0.0, x)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
+    except (TypeError, ValueError, OverflowError):
+        return math.inf
     if when is None:
-        return None
+        return math.inf
     return max(0.0, when.timestamp() - wall())
 
 

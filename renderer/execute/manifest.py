@@ -11,12 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from renderer import jsonfast
+from renderer import jsonfast, providers
 from renderer.execute import journal as J
 from renderer.execute.budget import counted, family_of
 from renderer.execute.scheduler import JobState, Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry, PricingFamily
-from renderer.providers.base import Price, Range
+from renderer.vocabulary import Price, Range
 
 
 def _version() -> str:
@@ -73,25 +73,33 @@ def families(scheduler: Scheduler, previous: Manifest | None) -> dict[str, Prici
     return known
 
 
-def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None) -> Manifest:
-    """The manifest of a run: reused entries as they were, the rest from the journal."""
-    old = previous.jobs if previous is not None else {}
+def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
+          targets: Mapping[str, str] | None = None) -> Manifest:
+    """The manifest of a run: reused entries as they were, the rest from the journal, each
+    with the ``target`` it ran against (``targets``, by provider). Entries of another target
+    the run did not touch (left out by --select) stay as they were."""
+    old = _old(previous)
     proofs = scheduler.journal.reconciliations()
     jobs: dict[str, ManifestEntry] = {}
     for iid, st in scheduler.jobs.items():
-        entry = _entry(scheduler, st, old, lambda: proofs)
+        entry = _entry(scheduler, st, old, lambda: proofs, targets or {})
         if entry is not None:
             jobs[iid] = entry
     return _manifest(scheduler, campaign, previous, jobs)
 
 
+def _old(previous: Manifest | None) -> Mapping[str, ManifestEntry]:
+    return {**previous.elsewhere, **previous.jobs} if previous is not None else {}
+
+
 def _manifest(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
               jobs: dict[str, ManifestEntry]) -> Manifest:
-    return Manifest(campaign.name, campaign.sha256, _version(), jobs, spent(scheduler), families(scheduler, previous))
+    return Manifest(campaign.name, campaign.sha256, _version(), jobs, spent(scheduler),
+                    families=families(scheduler, previous))
 
 
 def _entry(scheduler: Scheduler, st: JobState, old: Mapping[str, ManifestEntry],
-           proofs: Callable[[], Mapping[str, Mapping[str, Any]]]) -> ManifestEntry | None:
+           proofs: Callable[[], Mapping[str, Mapping[str, Any]]], targets: Mapping[str, str]) -> ManifestEntry | None:
     """One job's entry: reused as it was, or from its latest submission (None: skipped, never recorded)."""
     inst = st.inst
     if st.reused is not None:
@@ -111,7 +119,8 @@ def _entry(scheduler: Scheduler, st: JobState, old: Mapping[str, ManifestEntry],
                          st.error or "not submitted", None)
     # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending
     request = st.body if st.body is not None else (None if inst.pending else inst.body)
-    entry = replace(entry, request=request, has_request=True)
+    target = targets.get(providers.provider_of(inst.endpoint))
+    entry = replace(entry, request=request, has_request=True, target=target)
     if entry.has_request_body and entry.request_body == request:
         entry = replace(entry, request_body=None, has_request_body=False)  # `request` says it already
     return entry
@@ -125,13 +134,15 @@ class Snapshots:
     writes for the same manifest. The run's last manifest is ``build``'s, whole."""
 
     def __init__(self, campaign: Any, previous: Manifest | None, scrub: Callable[[Any], Any],
-                 attach: Callable[[dict[str, Any]], dict[str, Any]] = lambda doc: doc) -> None:
+                 attach: Callable[[dict[str, Any]], dict[str, Any]] = lambda doc: doc,
+                 targets: Mapping[str, str] | None = None) -> None:
         self.campaign, self.previous, self.scrub, self.attach = campaign, previous, scrub, attach
+        self.targets = targets or {}
         self._entries: dict[str, tuple[ManifestEntry, str]] = {}  # instance id -> its entry and its lines
         self._order: list[str] | None = None  # instance ids as ``sort_keys`` orders them
 
     def text(self, scheduler: Scheduler) -> str:
-        old = self.previous.jobs if self.previous is not None else {}
+        old = _old(self.previous)
         fetched: list[Mapping[str, Mapping[str, Any]]] = []
 
         def proofs() -> Mapping[str, Mapping[str, Any]]:  # read once, and only when an entry is rebuilt
@@ -142,7 +153,7 @@ class Snapshots:
         changed = set(scheduler.changed)
         scheduler.changed.clear()  # the jobs hold this set: what changes from now on is in it
         for iid in changed:
-            entry = _entry(scheduler, scheduler.jobs[iid], old, proofs)
+            entry = _entry(scheduler, scheduler.jobs[iid], old, proofs, self.targets)
             if entry is None:
                 self._entries.pop(iid, None)
                 continue

@@ -9,7 +9,8 @@ rarely). On every tick the loop reads what is due:
   to their own status read (every Nth miss, for lists that show finished jobs only).
   A *windowed* list shows the most recent sessions only, so the scheduler keeps at
   most ``PollSettings.<kind>_window`` such jobs unfinished (see ``Scheduler``).
-- everything else: per-id reads.
+- everything else: per-id reads. A per-id read that says finished but names no
+  result is completed by the provider's latest-result read (``Provider.LATEST``).
 
 Every read is a task of its own: a slow answer (the client bounds each request by
 ``Timeouts.total``) delays only the jobs it answers for; the loop keeps dispatching
@@ -37,7 +38,7 @@ from renderer import providers
 from renderer.execute.charges import read_charge
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.settings import PollSettings
-from renderer.providers.base import Route, Status
+from renderer.vocabulary import ApiState, Route, Status
 from renderer.campaign.durations import format_duration
 from renderer.providers.protocol import BatchRead
 from renderer.providers.shapes import ShapeError
@@ -242,7 +243,7 @@ class Poller:
         answer = await c.send("GET", route_url(c.base_url, w.route, path), params=params, label="status")
         self.reads["per_id"] += 1
         if answer.ok:
-            self._apply(w, answer.payload, reschedule=True)
+            self._apply(w, await self._latest(w, answer.payload), reschedule=True)
         elif answer.kind == "auth":
             self._end(w, PollResult(None, stopped=f"status reads refused: {answer.error}"))
         else:  # a 404 (not replicated yet?), a 5xx, a timeout: nothing said of the job
@@ -253,13 +254,24 @@ class Poller:
         seen = seen[:200]
         w.hiccups[seen] = w.hiccups.get(seen, 0) + 1
 
+    async def _latest(self, w: Watch, payload: Any) -> Any:
+        """A finished answer that names no result: the provider's latest-result read completes it."""
+        latest = providers.of(w.route).LATEST
+        if latest is None or not latest.wanted(w.route, payload):
+            return payload
+        c = self.client
+        answer = await c.send("GET", route_url(c.base_url, w.route, latest.path), params=latest.params(w.request_id),
+                              label="latest")
+        self.reads["latest"] = self.reads.get("latest", 0) + 1
+        return latest.merge(payload, answer.status or 0, answer.payload) if answer.ok else payload
+
     def _apply(self, w: Watch, payload: Any, reschedule: bool) -> None:
         provider = providers.of(w.route)
         try:
             status = provider.parse_status(w.route, payload)
         except ShapeError as exc:  # says nothing of the job: read again, and say so if it lasts
             self._hiccup(w, f"an answer of the wrong shape ({exc})")
-            status = Status("pending")
+            status = Status(ApiState.PENDING)
         if status.state == "pending":
             if reschedule:
                 self._reschedule(w)

@@ -32,6 +32,7 @@ an interrupt (first Ctrl-C) stops all; what was accepted is still polled after a
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import random
@@ -51,11 +52,11 @@ from renderer.execute.budget import Budget, Turn, family_of
 from renderer.execute.charges import read_charge
 from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.inflight import Inflight
-from renderer.execute.client import Answer, ProviderClient, route_url
+from renderer.execute.client import NOT_SENT, Answer, ProviderClient, route_url
 from renderer.execute.journal import Submission
 from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
-from renderer.execute.outputs import job_duration, outputs_of
+from renderer.execute.job_outputs import job_duration, outputs_of
 from renderer.execute.poller import Poller
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.scrub import keep_fields
@@ -63,10 +64,10 @@ from renderer.execute.settings import ExecSettings
 from renderer.execute.slowstart import SlowStart
 from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
 from renderer.manifest import Manifest, ManifestEntry
-from renderer.plan.model import Instance, Outputs, Plan
+from renderer.plan.model import Instance, Plan
 from renderer.plan.resolve import Resolved
 from renderer.providers import shapes
-from renderer.providers.base import Price, Route, Status
+from renderer.vocabulary import ApiState, Outputs, Price, Route, Status
 from renderer.providers.shapes import ShapeError
 from renderer.campaign.durations import format_duration
 
@@ -223,18 +224,28 @@ class Scheduler:
         self._committed_before = 0.0
         self._balance_noted: set[str] = set()
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
+        self.halted = anyio.Event()  # set by ``stop``: every wait of the run ends now
+        self.halt_cause = ""  # a few words for what ended the run early ("interrupted")
+        for name, client in clients.items():
+            client.on_throttle = functools.partial(self._throttled, name)
 
     # -- control ------------------------------------------------------------------
 
-    def stop(self, reason: str) -> None:
-        """No new submissions from now on (in-flight POSTs finish and are journaled)."""
+    def stop(self, reason: str, cause: str = "the run stopped") -> None:
+        """No new submissions from now on, and no more waiting: waits for a turn, between retries
+        and for renders end at once. POSTs on the wire get ``stop_grace`` seconds to be answered."""
         if self.stop_reason is None:
             self.stop_reason = reason
+            self.halt_cause = cause
             self.notes.append(reason)
+        for c in self.clients.values():
+            c.halt(cause)
+        self.halted.set()
 
     def interrupt(self) -> None:
-        """First Ctrl-C: stop submitting, stop waiting for renders; finish quickly."""
-        self.stop("interrupted: no further submissions; unfinished jobs stay pending and a later run resumes them")
+        """First Ctrl-C: stop submitting, stop waiting for renders; finish within ``stop_grace``."""
+        self.stop("interrupted: no further submissions; unfinished jobs stay pending and a later run resumes them",
+                  "interrupted")
         for p in self.pollers.values():
             p.stop("interrupted")
 
@@ -243,14 +254,33 @@ class Scheduler:
         if self._cancel is not None:
             self._cancel.cancel()
 
-    async def _run_timer(self, seconds: float) -> None:
+    def time_out(self, seconds: float) -> None:
         """The run timeout: no new submissions, stop waiting; unfinished jobs stay resumable."""
-        await anyio.sleep(seconds)
         self.timed_out = True
         self.stop(f"run timeout ({format_duration(seconds)}) reached: no further submissions; "
-                  "unfinished jobs stay pending and a later run resumes them")
+                  "unfinished jobs stay pending and a later run resumes them", f"run timeout ({format_duration(seconds)})")
         for p in self.pollers.values():
             p.stop(f"run timeout ({format_duration(seconds)}) reached; left pending: run again to keep waiting")
+
+    def _throttled(self, provider: str, why: str) -> None:
+        """The provider asked for a wait past the cap: nothing more is sent to it in this run."""
+        if provider not in self.stopped_providers:
+            self.stopped_providers[provider] = (f"{provider} is throttled ({why}): no further {provider} requests "
+                                                "in this run; unsent jobs stay not_submitted and a later run sends them")
+            self.notes.append(self.stopped_providers[provider])
+        self.pollers[provider].stop(f"{provider} is throttled; left pending: run again later to collect it")
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds``, or less when the run stops meanwhile."""
+        with anyio.move_on_after(seconds):
+            await self.halted.wait()
+
+    async def _grace(self) -> None:
+        """Once the run stops, what is still on the wire gets ``stop_grace`` seconds, then is cut
+        (a POST cut so stays `sending`: the next run settles it, never pays it twice)."""
+        await self.halted.wait()
+        await anyio.sleep(self.settings.stop_grace)
+        self.abort()
 
     def _blocked(self, provider: str) -> str | None:
         return self.stop_reason or self.stopped_providers.get(provider)
@@ -289,8 +319,7 @@ class Scheduler:
             async with anyio.create_task_group() as outer:
                 for p in self.pollers.values():
                     outer.start_soon(p.run)
-                if self.settings.run_timeout is not None:
-                    outer.start_soon(self._run_timer, self.settings.run_timeout)
+                outer.start_soon(self._grace)
                 async with anyio.create_task_group() as tg:
                     for st in self.jobs.values():
                         if not st.done.is_set():
@@ -314,11 +343,15 @@ class Scheduler:
             if st.status in (WAITING, QUEUED, SUBMITTING):
                 # cancelled mid-way (second Ctrl-C), or the journal failed: say what it knows
                 sub = self.journal.current(st.inst.id, st.sha) if st.sha else None
+                cause = self.halt_cause or "interrupted"
                 if sub is not None:
                     sub = self.journal.get(sub.id)  # with an answer the disk refused, if any
                     st.sub, st.status = sub, sub.public_status
+                    if st.status == "unknown":
+                        st.error = sub.error or (f"sent, and no answer came before the run stopped ({cause}); "
+                                                 "the next run settles it")
                 else:
-                    st.status, st.error = "not_submitted", st.error or "interrupted"
+                    st.status, st.error = "not_submitted", st.error or cause
             st.done.set()
             if self.on_done is not None:
                 self.on_done(st)
@@ -547,8 +580,8 @@ class Scheduler:
         while True:
             tries.attempt += 1
             sub, answer = await self._post(st, route, sub, outgoing)
-            if answer.kind == "skipped":
-                self._leave(st, sub, self._blocked(route.provider) or st.held_back or "not sent")
+            if answer.kind in NOT_SENT:
+                self._leave(st, sub, self._blocked(route.provider) or st.held_back or answer.error or "not sent")
                 return
             assert sub is not None
             self._observe(route.provider, answer)
@@ -557,7 +590,7 @@ class Scheduler:
                 return
             sub, wait = again
             tries.maybe_processed = tries.maybe_processed or answer.kind == "ambiguous"
-            await anyio.sleep(wait)
+            await self._pause(wait)
 
     async def _post(self, st: JobState, route: Route, sub: Submission | None,
                     outgoing: Outgoing) -> tuple[Submission | None, Answer]:
@@ -636,12 +669,13 @@ class Scheduler:
             sub = self._track(self.journal.retryable(sub, answer.error or "not processed", answer.status))
         wait = answer.retry_after if answer.retry_after is not None else tries.backoff.delay(tries.attempt)
         elapsed = self.clock() - tries.started
-        if tries.attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_retry_after:
+        blocked = self._blocked(providers.provider_of(st.inst.endpoint))  # throttled by this very answer, say
+        if tries.attempt >= retry.max_attempts or elapsed + wait > retry.max_elapsed or wait > retry.max_wait or blocked:
             if tries.maybe_processed:
                 self._unknown_after(st, sub, f"gave up after {tries.attempt} attempt(s) with the same Idempotency-Key; "
                                              f"an earlier one may have been processed: {answer.error}")
             else:
-                self._leave(st, sub, f"gave up after {tries.attempt} attempt(s), none processed: {answer.error}")
+                self._leave(st, sub, blocked or f"gave up after {tries.attempt} attempt(s), none processed: {answer.error}")
             return None
         return sub, wait
 
@@ -664,7 +698,7 @@ class Scheduler:
                 sub, f"no answer after {tries.attempt} attempt(s) with the same Idempotency-Key: {answer.error}"))
             st.sub, st.status, st.error = sub, "unknown", sub.error
             return None
-        await anyio.sleep(self.settings.reconcile_delay)
+        await self._pause(self.settings.reconcile_delay)
         finding = await self._reconcile(route, sub)
         if finding.request_id:
             await self._adopt(st, route, sub, finding)
@@ -740,12 +774,12 @@ class Scheduler:
         self._end_turn(st, route.family)  # when its charge is known, the others may go (held at it)
         self._balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome
-            self._complete(st, route, sub, Status("completed"), payload, None)
+            self._complete(st, route, sub, Status(ApiState.COMPLETED), payload, None)
             return
         try:
             status = module.parse_status(route, payload)
         except ShapeError:
-            status = Status("pending")  # a submit answer is no status answer: the poll reads it
+            status = Status(ApiState.PENDING)  # a submit answer is no status answer: the poll reads it
         if status.state == "completed" and status.result_url or status.state in ("failed", "cancelled"):
             self._complete(st, route, sub, status, payload, None)  # rollups can finish within the request
             return

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 from renderer import providers
+from renderer.campaign.durations import parse_duration
 from renderer.errors import ConfigError
 
 DEFAULT_CONCURRENCY = 8
@@ -26,14 +27,16 @@ class RetrySettings:
     Delays are exponential with full jitter (``uniform(0, min(max_delay, base * 2**n))``)
     so many jobs that failed together do not come back together; a Retry-After header
     wins over the computed delay. ``max_elapsed`` caps the time one request may spend
-    retrying, so a dead API ends a run instead of hanging it.
+    retrying, so a dead API ends a run instead of hanging it. ``max_wait`` caps every
+    wait a server asks for (Retry-After, X-RateLimit-Reset): asking for longer throttles
+    the provider for the rest of the run (``renderer.execute.limits``).
     """
 
     max_attempts: int = 8
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_elapsed: float = 300.0
-    max_retry_after: float = 120.0  # a server asking for longer than this is treated as down
+    max_wait: float = 300.0  # RENDERER_MAX_WAIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,9 @@ class ExecSettings:
     breaker_threshold: int = 3
     run_timeout: float | None = 24 * 3600.0  # then no new submissions; unfinished jobs stay pending
     manifest_interval: float = 1.0  # the manifest on disk is at most this many seconds behind the journal
+    # after the run timeout or a first Ctrl-C, requests already on the wire get this long to be
+    # answered; one that is not is left `unknown` (sending) for the next run to settle
+    stop_grace: float = 5.0
 
     def for_sandbox(self) -> "ExecSettings":
         """The local stand-in renders in about a second: read it often, it costs nothing."""
@@ -200,12 +206,19 @@ def with_timeouts(xs: ExecSettings, campaign: Mapping[str, float], job: float | 
 # -- tuning for tests and benchmarks -----------------------------------------------
 
 SETTINGS_ENV = "RENDERER_EXEC_SETTINGS"
+MAX_WAIT_ENV = "RENDERER_MAX_WAIT"
 
 
 def settings_from_env(env: Mapping[str, str], base: ExecSettings | None = None) -> ExecSettings:
-    """``ExecSettings`` with the JSON of ``RENDERER_EXEC_SETTINGS`` (if set) merged in, e.g.
-    ``{"poll": {"initial": 0.05}, "sandbox_render_seconds": 0.2}``."""
+    """``ExecSettings`` with ``RENDERER_MAX_WAIT`` (a duration: ``5m``) and the JSON of
+    ``RENDERER_EXEC_SETTINGS`` (if set) merged in, e.g. ``{"poll": {"initial": 0.05}}``."""
     base = base or ExecSettings()
+    wait = env.get(MAX_WAIT_ENV, "").strip()
+    if wait:
+        try:
+            base = replace(base, retry=replace(base.retry, max_wait=parse_duration(wait)))
+        except ValueError as exc:
+            raise ConfigError(f"{MAX_WAIT_ENV}: {exc}") from None
     raw = env.get(SETTINGS_ENV)
     if not raw:
         return base

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
 from renderer.errors import UsageError
 from renderer.execute import journal as J
 from renderer.execute.budget import EPSILON, Budget
+from renderer.execute.inflight import Intent
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
+from renderer.money import manifest_spent
 from renderer.plan.model import Plan
-from renderer.plan.report import manifest_spent
+from renderer.plan.views import Summary, summarise
 from renderer.text import credits as credits_text
 
 
@@ -38,6 +43,24 @@ def opening_budget(limit: float | None, previous: Manifest | None, journal: Jour
     budget.load(journal.all())
     budget.spent_outside = max(0.0, manifest_spent(previous) - budget.spent())
     return budget
+
+
+def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit: float | None,
+            rerun_cancelled: bool, manifest_path: Path, targets: Mapping[str, str] | None = None,
+            intents: Iterable[Intent] = ()) -> tuple[Summary, Budget, str | None]:
+    """What a run knows before it sends anything (and ``plan`` with a shared store, in a
+    transaction it rolls back): the manifest's accepted jobs, and the POSTs named beside it
+    (``intents``, ``renderer.execute.inflight``), adopted into the journal, every submission
+    on the budget's ledger at the factors earlier runs learned, the plan summarised against
+    both; with a note when something was adopted."""
+    from renderer.execute.adopt import adopt  # the scheduler's key: imported only when a run is near
+
+    note = adopt(plan, journal, previous, intents).note(manifest_path, journal.label)  # the manifest is the record
+    # after adoption: adopted renders are on its ledger
+    budget = opening_budget(limit, previous, journal, probe=plan.campaign.budget_probe)
+    summary = summarise(plan, previous, budget=limit, spent=budget.committed,
+                        sent=sent_before(plan, journal, rerun_cancelled), targets=targets, factors=budget.factors())
+    return summary, budget, note
 
 
 def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> frozenset[str]:

@@ -1,25 +1,27 @@
 """What a run needs from its journal: the interface the scheduler, uploads and the manifest use.
 
-``renderer.execute.journal.Journal`` (one SQLite file on disk) is one implementation;
-a shared store (a database several runners reach) can take its place without
-touching the scheduler, as long as it keeps the same promises: ``begin`` is durable
-before it returns (a POST follows it), every other write is one transition, and a
-write that fails raises ``StateError`` naming the store, while ``get`` still answers
-with what the refused write would have recorded (so the manifest keeps every id).
+Two implementations: ``renderer.execute.journal.Journal`` (one SQLite file on disk,
+the default) and ``renderer.execute.pgstore.PgJournal`` (a shared PostgreSQL store,
+``RENDERER_STATE``); ``renderer.execute.stores`` opens the one a command is given.
+Both keep the same promises, checked by one contract suite
+(``tests/execute/test_store_contract.py``): ``begin`` is durable before it returns (a
+POST follows it), every other write is one transition, and a write that fails raises
+``StateError`` naming the store (``label``: never a password), while ``get`` still
+answers with what the refused write would have recorded (so the manifest keeps every id).
 
 Charges: ``accepted`` and ``finish`` take ``credits_reported`` (the API's header and
 body figures, ``{"header": .., "body": ..}``, given only when they disagreed), kept
 with the submission and returned in ``Submission.credits_reported``; ``finish`` keeps
-the earlier figures when it is given none. ``families`` / ``set_family`` keep what runs
-learned about each pricing family (``renderer.manifest.PricingFamily``): ``set_family``
-merges with what the store holds (``PricingFamily.merged``: the larger factor wins),
-so two runners learning at once never lower a factor.
+the earlier figures when it is given none (``journal.Transitions`` does both for either
+store). ``families`` / ``set_family`` keep what runs learned about each pricing family
+(``renderer.manifest.PricingFamily``): ``set_family`` merges with what the store holds
+(``PricingFamily.merged``: the larger factor wins), so two runners learning at once
+never lower a factor.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Protocol
 
 from renderer.execute.journal import Submission, Upload, Verdict
@@ -27,7 +29,7 @@ from renderer.manifest import PricingFamily
 
 
 class JournalStore(Protocol):
-    path: Path
+    label: str  # how messages name the store: a file, or a URL without its password
 
     # reading
     def current(self, instance_id: str, input_sha256: str) -> Submission | None: ...
@@ -41,6 +43,7 @@ class JournalStore(Protocol):
     def upload(self, path: str, file_sha256: str) -> Upload | None: ...
     def generation_max(self, instance_id: str, input_sha256: str) -> int: ...
     def families(self) -> dict[str, PricingFamily]: ...
+    def meta(self) -> dict[str, str]: ...
 
     # writing: one transition each
     def begin(self, *, instance_id: str, endpoint: str, provider: str, input_sha256: str, generation: int,
@@ -70,4 +73,5 @@ class JournalStore(Protocol):
 
     # one run at a time
     def acquire_lock(self) -> str | None: ...
+    def holder(self) -> dict[str, Any] | None: ...  # pid, hostname, acquired_at, running
     def close(self) -> None: ...

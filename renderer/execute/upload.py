@@ -19,13 +19,13 @@ import anyio
 
 from renderer.campaign.files import confined_path
 from renderer.errors import ApiError, DataFileError, Location
-from renderer.execute.client import ProviderClient, route_url
+from renderer.execute.client import NOT_SENT, ProviderClient, route_url
 from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
 from renderer.execute.settings import ExecSettings
 from renderer import providers
 from renderer.providers import shapes
-from renderer.providers.base import Route
+from renderer.vocabulary import Route
 from renderer.providers.protocol import Uploads
 
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
@@ -106,6 +106,9 @@ async def _send(
                 raise ApiError(f"upload answered without a usable {up.answer_key} ({exc})", None) from None
         if answer.kind in ("rejected", "payment", "auth", "not_found"):
             raise ApiError(f"upload of {name} refused: {answer.error}", answer.status)
-        if attempt < retry.max_attempts:
-            await anyio.sleep(answer.retry_after if answer.retry_after is not None else backoff.delay(attempt))
+        if answer.kind in NOT_SENT:  # throttled, or the run is stopping
+            raise ApiError(f"upload of {name} not sent: {answer.error}", None)
+        if attempt < retry.max_attempts:  # a Retry-After past the cap throttled the provider: the next try says so
+            await anyio.sleep(min(retry.max_wait, answer.retry_after if answer.retry_after is not None
+                                  else backoff.delay(attempt)))
     raise ApiError(f"upload of {name} failed after {retry.max_attempts} attempts: {answer.error}", None)

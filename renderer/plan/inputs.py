@@ -9,13 +9,13 @@ as ``<pending INSTANCE.OUTPUT>``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Plan
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 from renderer.text import printable
 
 _MISSING = object()
@@ -59,10 +59,14 @@ def shown_body(value: Any) -> Any:
     return value
 
 
-def change_of(inst: Instance, old: ManifestEntry | None) -> Change | None:
-    """Why ``inst`` is run again though the manifest holds it; None when it is new or reused."""
+def change_of(inst: Instance, old: ManifestEntry | None, elsewhere: str | None = None) -> Change | None:
+    """Why ``inst`` is run again though the manifest holds it; None when it is new or reused.
+
+    ``elsewhere``: the entry ran against another target; this says where (and it is the reason)."""
     if inst.action != "run" or old is None:
         return None
+    if elsewhere is not None:
+        return Change(elsewhere, tuple(diff(old.request, inst.body)) if old.has_request and old.request is not None else ())
     status = old.status
     if not old.has_request or old.request is None:
         why = "the manifest does not record its request (written by an older renderer, or never sent)"
@@ -127,15 +131,17 @@ def _same(a: Any, b: Any) -> bool:
     )
 
 
-def inputs_text(plan: Plan, manifest: Manifest) -> str:
-    """The bodies of the instances to run, each with what changed against the manifest."""
-    old = manifest.jobs
+def inputs_text(plan: Plan, manifest: Manifest, elsewhere: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """The bodies of the instances to run, each with what changed against the manifest;
+    ``elsewhere``: why jobs the manifest holds from another target run again (``Summary.elsewhere``)."""
+    old, away = manifest.jobs, manifest.elsewhere
     run = plan.to_run
     lines = [f"Inputs of the {len(run):,} job(s) to run:"]
     for inst in run:
-        state = "changed" if inst.id in old else "added"
+        state = "changed" if inst.id in old or inst.id in away else "added"
         lines += ["", f"{inst.id}  {inst.endpoint}  ({state})"]
-        change = change_of(inst, old.get(inst.id))
+        why = (elsewhere or {}).get(inst.id)
+        change = change_of(inst, old.get(inst.id) or away.get(inst.id), why["reason"] if why else None)
         if change is not None:
             lines.append(f"  why: {change.reason}")
             for f in change.fields:

@@ -19,7 +19,8 @@ from typing import Any
 from renderer import providers
 from renderer.errors import LoadError, Location, StalePlan
 from renderer.plan.model import Plan
-from renderer.plan.report import Summary, credits_json
+from renderer.money import credits_json
+from renderer.plan.views import Summary
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic
 from renderer import jsonfast
@@ -61,6 +62,7 @@ def plan_record(plan: Plan, summary: Summary, manifest_path: Path) -> dict[str, 
         "manifest_sha256": file_sha256(manifest_path),
         "prices": prices_record(),
         "budget": {"max_credits": campaign.budget, "spent": summary.spent, "over": summary.over_budget},
+        "targets": dict(summary.targets),
         "credits": credits_json(summary.credits) if summary.credits else {**summary.known_credits.as_dict(), "unknown": True},
         "instances": {
             i.id: {"action": i.action, "input_sha256": i.input_sha256, "credits": credits_json(i.price.credits)}
@@ -108,6 +110,10 @@ def differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
         dates = (f"dated {then} in the plan, {now_dates} now" if then != now_dates
                  else "new prices under the same dates: another renderer version?")
         out.append(f"the built-in price tables changed ({dates})")
+    then_targets, now_targets = saved.get("targets"), now.get("targets")
+    if isinstance(then_targets, Mapping) and then_targets and now_targets and dict(then_targets) != now_targets:
+        out.append(f"it was reviewed to run against {_targets(then_targets)}, and this run is against "
+                   f"{_targets(now_targets)} (plan with the base URLs the run uses, or --sandbox for a rehearsal)")
     if (saved.get("budget") or {}).get("max_credits") != now["budget"]["max_credits"]:
         out.append(f"the budget changed: {_budget((saved.get('budget') or {}).get('max_credits'))} then, "
                    f"{_budget(now['budget']['max_credits'])} now")
@@ -131,6 +137,12 @@ def _instance_differences(saved: Mapping[str, Any], now: Mapping[str, Any]) -> l
     if len(lines) > SHOWN:
         lines = lines[:SHOWN] + [f"and {len(lines) - SHOWN:,} more instance(s)"]
     return lines
+
+
+def _targets(value: Mapping[str, Any]) -> str:
+    from renderer.targets import describe
+
+    return describe({str(k): str(v) for k, v in value.items()})
 
 
 def _budget(value: Any) -> str:

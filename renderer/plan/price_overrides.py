@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from renderer import providers
-from renderer.errors import Warning_
+from renderer.errors import CampaignWarning
 from renderer.campaign.campaign import Campaign
 
 
@@ -28,7 +28,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def below_documented(campaign: Campaign) -> list[Warning_]:
+def below_documented(campaign: Campaign) -> list[CampaignWarning]:
     builtin = providers.price_table()
     warnings = []
     for path, value in _leaves(campaign.pricing or {}):
@@ -39,7 +39,7 @@ def below_documented(campaign: Campaign) -> list[Warning_]:
             continue
         section = builtin.get(path[0]) if path else None
         dated = f" (docs of {section['as_of']})" if isinstance(section, Mapping) and section.get("as_of") else ""
-        warnings.append(Warning_(
+        warnings.append(CampaignWarning(
             f"pricing.{'.'.join(path)} is {value:g}, below the documented {documented:g}{dated}: the plan will "
             "under-estimate what the API charges; the run holds the budget against the real charges",
             campaign.loc("pricing", *path)))

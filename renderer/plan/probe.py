@@ -17,16 +17,12 @@ from typing import Any
 
 from renderer import providers
 from renderer.manifest import PricingFamily
+from renderer.money import family
 from renderer.plan.model import Instance, Plan
 
 RISK = ("budget.probe is false: the jobs of a pricing family go without waiting for the first one's charge; "
         "an API that charges more than its docs can pass budget.max_credits by what every job sent before a "
         "charge is known was overcharged")
-
-
-def family(inst: Instance) -> str:
-    route = providers.route(inst.endpoint)
-    return route.family if route is not None else inst.endpoint
 
 
 def probe_json(plan: Plan, run: Iterable[Instance], budget: float | None,

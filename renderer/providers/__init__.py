@@ -1,10 +1,10 @@
-"""The registry of providers: the APIs the renderer drives, one module each.
+"""The registry of providers: the APIs the renderer drives, one package (or module) each.
 
-``route(endpoint)`` finds a route; ``of(route)`` / ``get(name)`` its provider (see
-``renderer.providers.protocol.Provider`` for what one offers); ``price_table(overrides)``
-the default prices of every provider with a campaign's ``pricing`` merged in.
-``register(provider)`` adds a provider: the campaign schema, planning, runs and
-the sandbox then know its routes.
+``route(endpoint)`` finds a route; ``of(route)`` / ``get(name)`` its provider, a
+``protocol.Registered`` (every part present: see ``renderer.providers.protocol``);
+``price_table(overrides)`` the default prices of every provider with a campaign's
+``pricing`` merged in. ``register(provider)`` adds a provider: the campaign schema,
+planning, runs and the sandbox then know its routes.
 """
 
 from __future__ import annotations
@@ -15,35 +15,43 @@ from functools import lru_cache
 from typing import Any
 
 from renderer.providers import enhancecraft, samsar
-from renderer.providers.base import Route
-from renderer.providers.base import builtin_prices as _builtin_prices
-from renderer.providers.protocol import BatchRead, Provider
+from renderer.providers.defaults import OPTIONAL
+from renderer.providers.protocol import BatchRead, Provider, Registered
+from renderer.vocabulary import Route
 
-_MEMBERS = tuple(m for m in dir(Provider) if not m.startswith("_"))
-PROVIDERS: dict[str, Provider] = {}
+CORE = tuple(m for m in dir(Provider) if not m.startswith("_"))  # what a provider must define
+PROVIDERS: dict[str, Registered] = {}
 ROUTES: dict[str, Route] = {}
-MODULES = PROVIDERS  # the older name
-__all__ = ["PROVIDERS", "ROUTES", "Provider", "_builtin_prices", "all_providers", "batch_read", "example_endpoint",
-           "get", "load_plugins", "of", "on_change", "price_table", "provider_of", "register", "route", "unregister"]
+__all__ = ["CORE", "PROVIDERS", "ROUTES", "all_providers", "batch_read", "complete", "example_endpoint", "get", "load_plugins",
+           "of", "on_change", "price_table", "provider_of", "register", "route", "unregister"]
 _listeners: list[Callable[[], None]] = []  # caches that depend on the registry
 
 
-def register(provider: Provider) -> None:
-    """Add a provider. It must have every part of the protocol; its name and endpoints must be new."""
-    missing = [m for m in _MEMBERS if not hasattr(provider, m)]
+def complete(provider: Provider) -> Registered:
+    """The provider with its optional parts: those it defines, else the defaults (``defaults.OPTIONAL``)."""
+    missing = [m for m in CORE if not hasattr(provider, m)]
     if missing:
         raise ValueError(f"not a provider: it lacks {', '.join(missing)} (see renderer.providers.protocol)")
-    if provider.NAME in PROVIDERS:
-        raise ValueError(f"a provider named {provider.NAME!r} is registered already")
-    taken = [r.endpoint for r in provider.ROUTES if r.endpoint in ROUTES]
+    parts = {m: getattr(provider, m) for m in CORE}
+    parts.update({m: getattr(provider, m, default) for m, default in OPTIONAL.items()})  # the one place
+    return Registered(**parts, source=provider)
+
+
+def register(provider: Provider) -> Registered:
+    """Add a provider. It must define the core of the protocol; its name and endpoints must be new."""
+    full = complete(provider)
+    if full.NAME in PROVIDERS:
+        raise ValueError(f"a provider named {full.NAME!r} is registered already")
+    taken = [r.endpoint for r in full.ROUTES if r.endpoint in ROUTES]
     if taken:
         raise ValueError(f"endpoints registered already: {', '.join(taken)}")
-    wrong = [r.endpoint for r in provider.ROUTES if r.provider != provider.NAME]
+    wrong = [r.endpoint for r in full.ROUTES if r.provider != full.NAME]
     if wrong:
         raise ValueError(f"routes of another provider: {', '.join(wrong)}")
-    PROVIDERS[provider.NAME] = provider
-    ROUTES.update({r.endpoint: r for r in provider.ROUTES})
+    PROVIDERS[full.NAME] = full
+    ROUTES.update({r.endpoint: r for r in full.ROUTES})
     _changed()
+    return full
 
 
 PLUGINS_ENV = "RENDERER_PROVIDERS"  # comma-separated modules, each a provider to register
@@ -65,7 +73,7 @@ def load_plugins(names: str | None) -> list[str]:
             continue
         try:
             provider = importlib.import_module(name)
-            if getattr(provider, "NAME", None) in PROVIDERS and PROVIDERS[provider.NAME] is provider:
+            if any(p.source is provider for p in PROVIDERS.values()):
                 continue
             register(provider)
         except Exception as exc:  # its import, or register() refusing it
@@ -93,11 +101,11 @@ def _changed() -> None:
         listener()
 
 
-def get(name: str) -> Provider:
+def get(name: str) -> Registered:
     return PROVIDERS[name]
 
 
-def all_providers() -> tuple[Provider, ...]:
+def all_providers() -> tuple[Registered, ...]:
     return tuple(PROVIDERS.values())
 
 
@@ -110,11 +118,8 @@ def provider_of(endpoint: str) -> str:
     return ROUTES[endpoint].provider
 
 
-def of(route: Route) -> Provider:
+def of(route: Route) -> Registered:
     return PROVIDERS[route.provider]
-
-
-module = of  # the older name
 
 
 def example_endpoint() -> str:

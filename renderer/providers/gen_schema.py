@@ -6,8 +6,10 @@ per route, each provider's rules for the keys beside ``input``, and its
 providers; everything else in the file is written by hand and kept as it is.
 
 ``python -m renderer.providers.gen_schema`` rewrites the file in ``schemas/`` when
-its content differs (``--check`` only says whether it is current); a test keeps
-it current. At run
+its content differs, and writes beside it a copy of every registered provider's
+request schemas (the campaign schema refers to them by file name, so editors opening
+``schemas/campaign.schema.json`` find them there, as in the folder `renderer init`
+writes); ``--check`` only says whether all is current, and a test keeps it so. At run
 time ``renderer.campaign.schemas`` validates against the generated schema, so a
 provider registered by a plugin is part of the campaign schema at once.
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from renderer import providers
-from renderer.providers.base import Route
+from renderer.vocabulary import Route
 
 CAMPAIGN_SCHEMA = "campaign.schema.json"
 
@@ -39,6 +41,8 @@ def campaign_schema(base: Mapping[str, Any]) -> dict[str, Any]:
         parts = p.campaign_schema(routes)
         settings[p.NAME] = copy.deepcopy(dict(parts.settings))
         pricing.update(copy.deepcopy(dict(parts.pricing)))
+        for key in p.default_prices():  # a price table it does not describe takes any overrides
+            pricing.setdefault(key, {"type": "object", "description": f"Overrides of the {p.TITLE} prices (credits)."})
         rules.extend(copy.deepcopy(list(parts.rules)))
     rules.extend(_input_branch(e, routes[e]) for e in sorted(routes))
     job = schema["$defs"]["job"]
@@ -65,18 +69,39 @@ def committed_path() -> Path:
     return Path(str(resources.files("renderer.schemas").joinpath(CAMPAIGN_SCHEMA)))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    path = committed_path()
+def request_schemas() -> dict[str, Mapping[str, Any]]:
+    """Every registered provider's request schemas, by file name."""
+    return {name: schema for p in providers.all_providers() for name, schema in p.schemas().items()}
+
+
+def stale_files(folder: Path) -> dict[Path, str]:
+    """The files of ``folder`` (``schemas/``) that differ from what the registry generates, with their text."""
+    path = folder / CAMPAIGN_SCHEMA
     current = json.loads(path.read_text("utf-8"))
     wanted = campaign_schema(current)
-    if current == wanted:  # compared as JSON: the hand-written parts keep their layout
+    out: dict[Path, str] = {}
+    if current != wanted:  # compared as JSON: the hand-written parts keep their layout
+        out[path] = text(wanted)
+    for name, schema in request_schemas().items():
+        copy_path = folder / name
+        if not copy_path.exists() or json.loads(copy_path.read_text("utf-8")) != schema:
+            out[copy_path] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    stale = stale_files(committed_path().parent)
+    if not stale:
         return 0
     if "--check" in args:
-        print(f"{path} is out of date: run python -m renderer.providers.gen_schema", file=sys.stderr)
+        shown = ", ".join(sorted(p.name for p in stale))
+        print(f"out of date in {committed_path().parent}: {shown}: run python -m renderer.providers.gen_schema",
+              file=sys.stderr)
         return 1
-    path.write_text(text(wanted), "utf-8")
-    print(f"wrote {path}")
+    for path, content in stale.items():
+        path.write_text(content, "utf-8")
+        print(f"wrote {path}")
     return 0
 
 

@@ -5,6 +5,10 @@ files are stored by content (``.store/<sha256>``) and hard-linked (else copied)
 to their readable names. An fsspec target (``s3://bucket/prefix``, ``gs://``,
 ``file://``) gets both as copies; its filesystem package (s3fs, gcsfs, ...) is
 the user's to install, and its absence is a clear error, not a traceback.
+
+fsspec is for *writing* to the folder the user configured. A result URL an API
+answers is never opened through it (``file://``, ``s3://`` would let an API read
+this machine or the runner's buckets): downloads fetch http(s) only.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 STORE = ".store"
 PARTIAL = ".partial"
@@ -30,7 +34,7 @@ def scheme_of(url: str) -> str | None:
 
 
 def is_fsspec_url(text: str) -> bool:
-    """A URL that fsspec opens: any scheme but http(s)."""
+    """An outputs folder given as an fsspec URL: any scheme but http(s)."""
     scheme = scheme_of(text)
     return scheme is not None and scheme not in ("http", "https")
 
@@ -47,15 +51,6 @@ def _fs(url: str) -> tuple[Any, str]:
         known: list[str] = list(getattr(fsspec, "available_protocols", list)())
         hint = "" if scheme_of(url) in known else " (unknown protocol)"
         raise StorageError(f"cannot open {url}: {exc}{hint}; install the matching fsspec filesystem package") from None
-
-
-def open_source(url: str) -> IO[bytes]:
-    """A result URL that is not http(s), opened for reading through fsspec."""
-    fs, path = _fs(url)
-    try:
-        return fs.open(path, "rb")
-    except (OSError, ValueError) as exc:
-        raise StorageError(f"cannot read {url}: {exc}") from None
 
 
 class Target(Protocol):

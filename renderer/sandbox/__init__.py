@@ -1,14 +1,18 @@
-"""A local stand-in of every API in the docs: Samsar (video, image, create_movie) and EnhanceCraft.
+"""A local stand-in of every registered provider's API, plugins included: free, offline.
 
     from renderer.sandbox import SandboxConfig, running_sandbox_sync
 
     with running_sandbox_sync(SandboxConfig(render_seconds=0)) as sb:
-        sb.samsar_base_url        # http://127.0.0.1:PORT/v1
-        sb.enhancecraft_base_url  # http://127.0.0.1:PORT/enhancecraft
+        sb.base_urls              # {"<provider>": "http://127.0.0.1:PORT/<its base path>", ...}
         sb.state.counters         # what it has seen
 
-Same routes, validation, prices (from ``renderer.providers``), auth rules and answers
-as the docs, with seeded, switchable faults. No network, no real credits.
+Each provider brings its stand-in (``Registered.SANDBOX``: its routes, answers and
+validation, faithful to its docs); the sandbox around them is provider-neutral:
+``app`` mounts them, ``gateway`` counts requests and enforces each provider's
+``rate_tier``, ``pipeline`` runs seeded, switchable faults (``faults``, ``hostile``)
+around a gate and a route, ``submit`` handles idempotency, checks and credits, and
+``state`` remembers sessions, balances and windows (``persist`` keeps them on disk).
+No network, no real credits.
 """
 
 from renderer.sandbox.app import SandboxApp, build_app

@@ -10,10 +10,6 @@ from typing import Any, Callable, Mapping
 
 from renderer.sandbox.faults import FaultSettings
 
-ENHANCECRAFT_TIERS = ("pro", "business", "enterprise")
-# Monthly request quotas from enhancecraft-api.txt; None: unlimited (no -Month headers).
-ENHANCECRAFT_MONTHLY = {"pro": 50_000, "business": 200_000, "enterprise": None}
-
 
 @dataclass(frozen=True, slots=True)
 class SandboxConfig:
@@ -24,14 +20,17 @@ class SandboxConfig:
     credits: int | float = 100_000  # starting balance of every account (per key, per provider)
     seed: int = 0  # faults and ids
     faults: FaultSettings = field(default_factory=FaultSettings)
-    enhancecraft_tier: str = "pro"
-    # Samsar publishes no rate limits; set this to rehearse throttling (429 + Retry-After).
-    samsar_requests_per_minute: int | None = None
-    # Seconds of one rate-limit window (both providers): 60 as published; shorter to rehearse
+    # Each provider's settings as a campaign writes them under `providers.<name>`: its
+    # `rate_tier` reads its tier there ({"<provider>": {"tier": "business"}}).
+    provider_settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Requests per minute to enforce for a provider, over its published tier (or where it
+    # publishes none), to rehearse throttling (429 + Retry-After): {"<provider>": 30}.
+    requests_per_minute: Mapping[str, float] = field(default_factory=dict)
+    # Seconds of one rate-limit window (every provider): 60 as published; shorter to rehearse
     # a run across several windows in seconds. The count per window stays the per-minute one.
     rate_limit_window: float = 60.0
-    # Campaign-style `pricing` overrides merged over the built-in table (e.g. EnhanceCraft
-    # operations, whose prices are unpublished and otherwise charged as 0).
+    # Campaign-style `pricing` overrides merged over the built-in table (e.g. for
+    # operations whose prices are unpublished, otherwise charged as 0).
     pricing: Mapping[str, Any] = field(default_factory=dict)
     # Charge this many times the documented price (2: every job costs twice what the
     # docs say), to rehearse an API whose prices moved past the renderer's table.
@@ -43,8 +42,9 @@ class SandboxConfig:
     state_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.enhancecraft_tier not in ENHANCECRAFT_TIERS:
-            raise ValueError(f"enhancecraft_tier must be one of {', '.join(ENHANCECRAFT_TIERS)}")
+        bad = [n for n, rpm in self.requests_per_minute.items() if isinstance(rpm, bool) or not rpm > 0]
+        if bad:
+            raise ValueError(f"requests_per_minute of {', '.join(bad)} must be > 0")
         if self.price_factor < 0:
             raise ValueError("price_factor must be >= 0")
         if not self.rate_limit_window > 0:
@@ -61,8 +61,8 @@ class SandboxConfig:
             "api_key_required": self.api_key is not None,
             "credits": self.credits,
             "seed": self.seed,
-            "enhancecraft_tier": self.enhancecraft_tier,
-            "samsar_requests_per_minute": self.samsar_requests_per_minute,
+            "provider_settings": {name: dict(conf) for name, conf in self.provider_settings.items()},
+            "requests_per_minute": dict(self.requests_per_minute),
             "persistent": self.state_dir is not None,
             "price_factor": self.price_factor,
             "rate_limit_window": self.rate_limit_window,
@@ -71,10 +71,9 @@ class SandboxConfig:
 
 def config_for_campaign(providers: Mapping[str, Any], pricing: Mapping[str, Any] | None,
                         render_seconds: float) -> SandboxConfig:
-    """The stand-in `run --sandbox` starts for a campaign: its prices, its EnhanceCraft tier."""
-    ec = providers.get("enhancecraft") if isinstance(providers, Mapping) else None
-    tier = ec.get("tier", "pro") if isinstance(ec, Mapping) else "pro"
-    return SandboxConfig(render_seconds=render_seconds, enhancecraft_tier=tier, pricing=dict(pricing or {}))
+    """The stand-in `run --sandbox` starts for a campaign: its prices, its providers' settings (tiers)."""
+    settings = {name: dict(conf) for name, conf in (providers or {}).items() if isinstance(conf, Mapping)}
+    return SandboxConfig(render_seconds=render_seconds, provider_settings=settings, pricing=dict(pricing or {}))
 
 
 class ManualClock:

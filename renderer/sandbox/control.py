@@ -5,8 +5,10 @@
     POST /_sandbox/faults   replace them: {"rates": {...}, "schedule": {"2": "drop_after"}, ...,
                             "seed": N}; the schedule counts submissions from now, and
                             "read_schedule" the other requests. Hostile kinds (faults.HOSTILE)
-                            take "trickle_interval", "huge_bytes" and "hang_seconds";
-                            "scope" is "submissions", "reads" or "all"
+                            take "trickle_interval", "huge_bytes" and "hang_seconds", and
+                            "result_url", "merge", "headers"; the result-file kinds
+                            (faults.FILE_KINDS) take "huge_bytes", "trickle_interval" and
+                            "redirect_to"; "scope" is "submissions", "reads" or "all"
     POST /_sandbox/clock    {"advance": seconds}: move sandbox time forward
     GET  /files/{name}      a real image or video for every result URL (renderer.sandbox.files)
 """

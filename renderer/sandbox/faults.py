@@ -24,7 +24,7 @@ KINDS: tuple[str, ...] = (
     "slow",  # answer after delay_seconds (for client timeouts)
     "drop_before",  # close the connection before processing: nothing happened
     *HTTP_FAULTS,  # 429 and 503 carry Retry-After; a 404 to a read: "not replicated yet"
-    "rate_limit_exhausted",  # EnhanceCraft only: the key's minute window is used up
+    "rate_limit_exhausted",  # providers with a rate limit only: the key's minute window is used up
     "render_failure",  # accepted and charged, then the render ends FAILED
     "drop_after",  # processed (accepted, charged) but the client gets no answer
 )
@@ -41,8 +41,12 @@ HOSTILE: tuple[str, ...] = (
     "trickle",  # the body arrives one byte every trickle_interval seconds
     "huge_body",  # the body is huge_bytes long
     "never_complete",  # statuses stay PENDING
+    "no_result_url",  # a record that says COMPLETED names no result URL (as the docs allow older sessions' to)
     "credits_inf",  # x-credits-charged: inf (and creditsCharged: Infinity)
     "credits_negative",  # x-credits-charged: -25
+    "result_url",  # a finished job's result URL(s) are ``result_url`` (file://..., an internal address)
+    "merge",  # ``merge`` (a JSON object) is merged into every session-like record of an answer
+    "headers",  # ``headers`` are added to the answer, error answers included (Retry-After: 1e9)
     "ignore_keys",  # the Idempotency-Key is ignored: a resend is processed (and charged) again
     "charge_late",  # the submit answer says nothing of the charge; finished statuses carry it
     "charge_zero_then_late",  # the submit answer says 0 (header and body); finished statuses the real charge
@@ -54,7 +58,13 @@ HOSTILE: tuple[str, ...] = (
     "credits_huge",  # creditsCharged is 10^400 (an integer past float range), the header 1e400
     "credits_1e308",  # x-credits-charged and creditsCharged: 1e308 (two of them overflow a float sum)
 )
-KINDS = KINDS + HOSTILE
+# What a result file (``GET /files/...``) may do instead of being served plainly
+FILE_KINDS: tuple[str, ...] = (
+    "huge_file",  # ``huge_bytes`` long, streamed without a length
+    "trickle_file",  # one byte every ``trickle_interval`` seconds
+    "redirect_file",  # a 302 to ``redirect_to``
+)
+KINDS = KINDS + HOSTILE + FILE_KINDS
 SCOPES = ("submissions", "reads", "all")
 
 
@@ -68,13 +78,17 @@ class FaultSettings:
     scope: str = "submissions"
     delay_seconds: float = 2.0
     retry_after_seconds: int = 1
-    # restrict faults to these endpoints ("samsar/video/join_videos"); empty: all of them
+    # restrict faults to these endpoints ("<provider>/<route>"); empty: all of them
     endpoints: tuple[str, ...] = ()
     # Nth read (1-based: status and list reads, uploads) -> kinds
     read_schedule: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
     trickle_interval: float = 1.0  # seconds between two bytes of a trickled body
     huge_bytes: int = 64 * 1024 * 1024
     hang_seconds: float = 600.0
+    result_url: str = ""  # the "result_url" kind's URL
+    merge: Mapping[str, Any] = field(default_factory=dict)  # the "merge" kind's fields
+    headers: Mapping[str, str] = field(default_factory=dict)  # the "headers" kind's headers
+    redirect_to: str = ""  # the "redirect_file" kind's Location
 
     def __post_init__(self) -> None:
         rates = {str(k): float(v) for k, v in dict(self.rates).items()}
@@ -94,6 +108,9 @@ class FaultSettings:
         object.__setattr__(self, "read_schedule", _schedule(self.read_schedule, "reads"))
         object.__setattr__(self, "huge_bytes", int(self.huge_bytes))
         object.__setattr__(self, "endpoints", tuple(self.endpoints))
+        if not isinstance(self.merge, Mapping) or not isinstance(self.headers, Mapping):
+            raise ValueError("merge and headers must be JSON objects")
+        object.__setattr__(self, "headers", {str(k): str(v) for k, v in self.headers.items()})
 
     @classmethod
     def from_json(cls, data: Any) -> "FaultSettings":
@@ -101,7 +118,7 @@ class FaultSettings:
         if not isinstance(data, Mapping):
             raise ValueError("fault settings must be a JSON object")
         allowed = {"rates", "schedule", "scope", "delay_seconds", "retry_after_seconds", "endpoints", "read_schedule",
-                   "trickle_interval", "huge_bytes", "hang_seconds"}
+                   "trickle_interval", "huge_bytes", "hang_seconds", "result_url", "merge", "headers", "redirect_to"}
         unknown = sorted(set(data) - allowed - {"seed"})
         if unknown:
             raise ValueError(f"unknown fault setting {unknown[0]}; allowed: {', '.join(sorted(allowed))}")
@@ -126,6 +143,10 @@ class FaultSettings:
             "trickle_interval": self.trickle_interval,
             "huge_bytes": self.huge_bytes,
             "hang_seconds": self.hang_seconds,
+            "result_url": self.result_url,
+            "merge": dict(self.merge),
+            "headers": dict(self.headers),
+            "redirect_to": self.redirect_to,
         }
 
 
@@ -198,8 +219,18 @@ class FaultInjector:
                 self._reads += 1
                 kinds.update(s.read_schedule.get(self._reads, ()))
             if s.scope == "all" or s.scope == ("submissions" if submission else "reads"):
-                for kind in KINDS:  # fixed order: the same seed draws the same faults
+                for kind in _ANSWER_KINDS:  # fixed order: the same seed draws the same faults
                     p = s.rates.get(kind, 0.0)
                     if p > 0.0 and self._rng.random() < p:
                         kinds.add(kind)
         return FaultPlan(frozenset(kinds)) if kinds else NO_FAULTS
+
+    def file_plan(self) -> FaultPlan:
+        """What a result file request does (``FILE_KINDS``); it counts as no read."""
+        s = self._settings
+        with self._lock:
+            kinds = {k for k in FILE_KINDS if s.rates.get(k, 0.0) > 0.0 and self._rng.random() < s.rates[k]}
+        return FaultPlan(frozenset(kinds)) if kinds else NO_FAULTS
+
+
+_ANSWER_KINDS = tuple(k for k in KINDS if k not in FILE_KINDS)

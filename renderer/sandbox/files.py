@@ -5,19 +5,30 @@ data: a PNG for images, an H.264 MP4 (or a VP9 WebM for ``.webm``) for videos, w
 its content type, ``Accept-Ranges: bytes`` and single-range ``Range`` requests
 (``206``/``416``), so downloads can resume and browsers can seek. ``GET /files``
 requests are counted under ``counters.requests["GET /files"]``.
+
+The file fault kinds (``faults.FILE_KINDS``) make a result file hostile: ``huge_file``
+streams ``huge_bytes`` from a generator (no length announced, nothing allocated),
+``trickle_file`` sends a byte every ``trickle_interval`` seconds, ``redirect_file``
+answers 302 to ``redirect_to``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from functools import cache
 from importlib import resources
 
+import anyio.lowlevel
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route as HttpRoute
 
+from renderer.sandbox.faults import FaultPlan
+from renderer.sandbox.hostile import trickle
 from renderer.sandbox.state import SandboxState
+
+_BLOCK = 256 * 1024
 
 _MEDIA = {".mp4": ("sample.mp4", "video/mp4"), ".webm": ("sample.webm", "video/webm")}
 _IMAGE = ("sample.png", "image/png")
@@ -51,10 +62,37 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     return (first, last) if first <= last and first < size else "bad"
 
 
+async def _huge(size: int) -> AsyncIterator[bytes]:
+    block = b"\0" * _BLOCK  # one block, sent again and again: nothing of the size is allocated
+    sent = 0
+    while sent < size:
+        piece = block if size - sent >= _BLOCK else block[: size - sent]
+        yield piece
+        sent += len(piece)
+        await anyio.lowlevel.checkpoint()
+
+
+def _hostile_file(state: SandboxState, plan: FaultPlan, body: bytes, kind: str) -> Response | None:
+    settings = state.faults.settings
+    for fault in plan.kinds:
+        state.counters.faults[fault] += 1
+    if "redirect_file" in plan:
+        return RedirectResponse(settings.redirect_to, 302)
+    if "huge_file" in plan:
+        return StreamingResponse(_huge(settings.huge_bytes), 200, media_type=kind)
+    if "trickle_file" in plan:
+        return StreamingResponse(trickle(body, settings.trickle_interval), 200, media_type=kind)
+    return None
+
+
 def routes(state: SandboxState) -> list[HttpRoute]:
     async def get_file(request: Request) -> Response:
         state.counters.requests[f"{request.method} /files"] += 1
         body, kind = file_for(request.path_params["name"])
+        plan = state.faults.file_plan()
+        hostile = _hostile_file(state, plan, body, kind) if plan.kinds else None
+        if hostile is not None:
+            return hostile
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "public, max-age=3600"}
         wanted = byte_range(request.headers.get("range"), len(body))
         if wanted == "bad":

@@ -3,10 +3,11 @@
 ``before`` runs ahead of the route (nothing is processed): an HTML 502 page, a request
 that hangs, a long error quoting the key. ``after`` rewrites a route's JSON answer:
 echoed ``Authorization`` headers, values of the wrong type, statuses that never
-finish, impossible charges, charges said late (only once a job finished), wrongly
-(0 in the header) or never, strings holding lone surrogates, and bodies that trickle
-or bloat. Pacing comes from the fault settings (``trickle_interval``), so tests choose
-how slow "slow" is. (``ignore_keys`` acts in ``renderer.sandbox.submit``.)
+finish, finished records without their result URL, impossible charges, charges said
+late (only once a job finished), wrongly (0 in the header) or never, strings holding
+lone surrogates, and bodies that trickle or bloat. Pacing comes from the fault settings
+(``trickle_interval``), so tests choose how slow "slow" is. (``ignore_keys`` acts in
+``renderer.sandbox.submit``.)
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from renderer.sandbox.faults import HOSTILE, FaultPlan
-from renderer.sandbox.state import COMPLETED, FAILED, SandboxState, Session
+from renderer.sandbox.session import COMPLETED, FAILED, Session
+from renderer.sandbox.state import SandboxState
 
 Style = Callable[..., Response]
 
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 _CHUNK = 64 * 1024
-HOSTILE_AFTER = frozenset(HOSTILE) - {"hang", "html_502", "ignore_keys"}  # the kinds that rewrite an answer
+HOSTILE_AFTER = frozenset(HOSTILE) - {"hang", "html_502", "headers", "ignore_keys"}  # the kinds that rewrite an answer
 LONE = "\ud800"  # half of a surrogate pair: no UTF-8 encoder takes it
 _CHARGE_LATE = ("charge_late", "charge_zero_then_late", "charge_hidden")
 
@@ -70,6 +72,18 @@ def _records(payload: Any) -> Iterator[dict[str, Any]]:
             yield from (s for s in sessions if isinstance(s, dict))
     elif isinstance(payload, list):
         yield from (s for s in payload if isinstance(s, dict))
+
+
+_RESULT_KEYS = ("result_url", "output_url", "videoLink", "remoteURL")
+
+
+def _point_results(rec: dict[str, Any], url: str) -> None:
+    """A finished record's result URL(s), wherever its shape keeps them, become ``url``."""
+    for k in _RESULT_KEYS:
+        if rec.get(k) is not None:
+            rec[k] = url
+    if isinstance(rec.get("result_urls"), list) and rec["result_urls"]:
+        rec["result_urls"] = [url]
 
 
 def _session_of(state: SandboxState, rec: dict[str, Any]) -> Session | None:
@@ -116,6 +130,7 @@ def _odd_values(rec: dict[str, Any], plan: FaultPlan) -> None:
 def _rewrite(state: SandboxState, payload: Any, plan: FaultPlan, key: str,
              submission: bool) -> tuple[Any, dict[str, str], tuple[str, ...]]:
     """The rewritten payload, headers to set, and headers to drop."""
+    settings = state.faults.settings
     headers: dict[str, str] = {}
     dropped: tuple[str, ...] = ()
     if "never_complete" in plan and isinstance(payload, list):
@@ -126,6 +141,9 @@ def _rewrite(state: SandboxState, payload: Any, plan: FaultPlan, key: str,
             rec["debug"] = f"request had Authorization: Bearer {key}"
         if "never_complete" in plan:
             rec["status"] = "PENDING"
+            for k in ("result_url", "result_urls", "output_url", "videoLink", "remoteURL"):
+                rec.pop(k, None)
+        if "no_result_url" in plan and str(rec.get("status", "")).upper() == "COMPLETED":
             for k in ("result_url", "result_urls", "output_url", "videoLink", "remoteURL"):
                 rec.pop(k, None)
         if "long_error_key" in plan and not submission:
@@ -147,6 +165,10 @@ def _rewrite(state: SandboxState, payload: Any, plan: FaultPlan, key: str,
             rec["creditsCharged"] = float("inf")
         if "credits_negative" in plan:
             rec["creditsCharged"] = -25
+        if "result_url" in plan:
+            _point_results(rec, settings.result_url)
+        if "merge" in plan:
+            rec.update(json.loads(json.dumps(settings.merge)))  # a copy per record
         _charges(state, rec, plan, submission)
         _odd_values(rec, plan)
     if "credits_inf" in plan:
@@ -184,12 +206,22 @@ async def after(state: SandboxState, request: Request, plan: FaultPlan, response
     if "huge_body" in plan:
         return StreamingResponse(_huge(settings.huge_bytes), response.status_code, headers, media_type="application/json")
     if "trickle" in plan:
-        return StreamingResponse(_trickle(body, settings.trickle_interval), response.status_code, headers,
+        return StreamingResponse(trickle(body, settings.trickle_interval), response.status_code, headers,
                                  media_type="application/json")
     return Response(body, response.status_code, headers, media_type="application/json")
 
 
-async def _trickle(body: bytes, interval: float) -> AsyncIterator[bytes]:
+def add_headers(state: SandboxState, plan: FaultPlan, response: Response) -> Response:
+    """The "headers" kind: the configured headers on whatever the answer is."""
+    if "headers" in plan:
+        state.counters.faults["headers"] += 1
+        for k, v in state.faults.settings.headers.items():
+            response.headers[k] = v
+    return response
+
+
+async def trickle(body: bytes, interval: float) -> AsyncIterator[bytes]:
+    """``body`` a byte at a time, ``interval`` seconds apart."""
     for i in range(len(body)):
         yield body[i:i + 1]
         await anyio.sleep(interval)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from renderer.errors import ConfigError
+from renderer.sandbox.session import Session, Stored
 
 if TYPE_CHECKING:
     from renderer.sandbox.state import SandboxState
@@ -35,6 +36,21 @@ CREATE TABLE IF NOT EXISTS seen (owner TEXT NOT NULL, endpoint TEXT NOT NULL, sh
                                  PRIMARY KEY (owner, endpoint, sha));
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+def session_ids(folder: Path) -> set[str]:
+    """The ids of the sessions a sandbox kept in ``folder`` (empty when it kept none, or unreadable)."""
+    path = folder / FILE_NAME
+    if not path.exists():
+        return set()
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return {r for (r,) in db.execute("SELECT id FROM sessions")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return set()
 
 
 class SandboxStore:
@@ -56,8 +72,6 @@ class SandboxStore:
     # -- loading -------------------------------------------------------------------
 
     def load(self, state: SandboxState) -> None:
-        from renderer.sandbox.state import Session, Stored
-
         try:
             now, wall = state.now(), state.config.wall_clock()
             for (text,) in self.db.execute("SELECT data FROM sessions"):
@@ -79,6 +93,7 @@ class SandboxStore:
                               "remove the file to start the sandbox afresh") from None
         state.balances.update({(p, o): v for p, o, v in kv.get("balances", [])})
         state.uploads.update(kv.get("uploads", {}))
+        state.origins.update(o for o in kv.get("origins", []) if isinstance(o, str))
         if "ids" in kv:
             version, internal, gauss = kv["ids"]
             state._ids.setstate((version, tuple(internal), gauss))
@@ -121,5 +136,6 @@ def _kv(state: SandboxState) -> dict[str, Any]:
     return {
         "balances": [[p, o, v] for (p, o), v in state.balances.items()],
         "uploads": dict(state.uploads),
+        "origins": sorted(state.origins),
         "ids": [version, list(internal), gauss],
     }

@@ -1,25 +1,26 @@
-"""The path every request takes: faults, then the provider's gate, then the route.
+"""The path a stand-in's request takes: faults, then the provider's gate, then the route.
 
-A route module supplies a *gate* (auth and rate limits of its provider) and a
-*process* (what the route does); ``handle()`` runs faults around them. Submissions,
-the requests that create paid work, build their process with ``submit.submission()``.
+A stand-in supplies a *gate* (its provider's authentication) and a *process* (what
+the route does); ``handle()`` runs faults around them. Submissions, the requests that
+create paid work, build their process with ``submit.submission()``. Rate limits and
+request counts are the gateway's (``gateway.py``), in front of every stand-in.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route as HttpRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from renderer.sandbox import hostile
 from renderer.sandbox.faults import HOSTILE, NO_FAULTS, FaultPlan
-from renderer.sandbox.state import SandboxState, owner_of
+from renderer.sandbox.gateway import RATE_LIMIT
+from renderer.sandbox.state import SandboxState
 
 RAW_SEND = "renderer.sandbox.raw_send"
 Style = Callable[..., Response]
@@ -31,12 +32,12 @@ def _json(status: int, payload: Any, headers: Mapping[str, str] | None = None) -
 
 
 def message(status: int, text: str, headers: Mapping[str, str] | None = None) -> Response:
-    """Samsar's error shape: {"message": ...}."""
+    """An error as {"message": ...} (an Express service's shape; the control routes' too)."""
     return _json(status, {"message": text}, headers)
 
 
 def detail(status: int, text: str, headers: Mapping[str, str] | None = None) -> Response:
-    """EnhanceCraft's error shape (a FastAPI service): {"detail": ...}."""
+    """An error as {"detail": ...} (a FastAPI service's shape)."""
     return _json(status, {"detail": text}, headers)
 
 
@@ -93,7 +94,6 @@ class Outer:
 class Admission:
     owner: str | None = None
     reject: Response | None = None
-    headers: dict[str, str] = field(default_factory=dict)  # added to every answer
 
 
 Gate = Callable[[SandboxState, Request, FaultPlan], Admission]
@@ -105,27 +105,6 @@ def bearer(request: Request) -> tuple[str, str]:
     """(scheme, key) of the Authorization header; empty strings when absent."""
     scheme, _, key = request.headers.get("authorization", "").strip().partition(" ")
     return scheme.lower(), key.strip()
-
-
-def key_is_valid(state: SandboxState, key: str) -> bool:
-    expected = state.config.api_key
-    return bool(key) and (expected is None or key == expected)
-
-
-def samsar_gate(state: SandboxState, request: Request, plan: FaultPlan) -> Admission:
-    scheme, key = bearer(request)
-    if not scheme or (scheme == "bearer" and not key):
-        return Admission(reject=message(400, "Missing API key: send Authorization: Bearer <API_KEY>"))
-    if scheme != "bearer" or not key_is_valid(state, key):
-        return Admission(reject=message(401, "Invalid API key"))
-    owner = owner_of(key)
-    limiter = state.samsar_limiter
-    if limiter is not None:
-        verdict = limiter.hit(owner)
-        if not verdict.allowed:
-            state.counters.rate_limited += 1
-            return Admission(reject=message(429, "Too many requests", {"Retry-After": str(verdict.retry_after)}))
-    return Admission(owner)
 
 
 def open_gate(state: SandboxState, request: Request, plan: FaultPlan) -> Admission:
@@ -146,6 +125,12 @@ async def handle(
     style: Style = message,
 ) -> Response:
     plan = state.faults.plan(endpoint, submission)
+    response = await _handle(state, request, gate, process, plan, submission, style)
+    return hostile.add_headers(state, plan, response) if plan is not NO_FAULTS else response
+
+
+async def _handle(state: SandboxState, request: Request, gate: Gate, process: Process, plan: FaultPlan,
+                  submission: bool, style: Style) -> Response:
     hostile_plan = plan is not NO_FAULTS and not plan.kinds.isdisjoint(HOSTILE)
     if plan is not NO_FAULTS:
         early = await _before(state, plan, style)
@@ -155,11 +140,13 @@ async def handle(
             return early
     admission = gate(state, request, plan)
     if admission.reject is not None:
-        admission.reject.headers.update(admission.headers)
         return admission.reject
+    limit = request.scope.get(RATE_LIMIT)
+    if "rate_limit_exhausted" in plan and limit is not None:  # a provider with a rate limit only
+        state.counters.faults["rate_limit_exhausted"] += 1
+        return limit.exhaust()
     response = await process(request, admission.owner, plan)
     state.flush()  # a persistent sandbox saves what it accepted before it answers
-    response.headers.update(admission.headers)
     if "drop_after" in plan:
         state.counters.faults["drop_after"] += 1
         return DropConnection()
@@ -183,15 +170,3 @@ async def _before(state: SandboxState, plan: FaultPlan, style: Style) -> Respons
         headers = {"Retry-After": str(settings.retry_after_seconds)} if status in (429, 503) else {}
         return style(status, f"sandbox fault: HTTP {status}", headers)
     return None
-
-
-def endpoint(state: SandboxState, method: str, mount: str, path: str, fn: Endpoint) -> HttpRoute:
-    """A Starlette route under `mount` that counts its requests by template."""
-    label = f"{method} {mount}{path}"
-    requests = state.counters.requests
-
-    async def counted(request: Request) -> Response:
-        requests[label] += 1
-        return await fn(request)
-
-    return HttpRoute(path, counted, methods=[method])

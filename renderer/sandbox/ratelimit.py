@@ -1,6 +1,8 @@
-"""Per-key fixed-minute (and monthly) request windows, as EnhanceCraft publishes them.
+"""Per-key fixed-minute (and monthly) request windows, as a provider's ``RateTier`` publishes them.
 
 ``window`` shortens the minute for rehearsals (the same count per shorter window).
+Every answer under a limit carries X-RateLimit-* headers (the
+common form); one over it gets 429 with Retry-After and uses no quota.
 """
 
 from __future__ import annotations
@@ -21,28 +23,32 @@ class Verdict:
 class RateLimiter:
     def __init__(
         self,
-        per_minute: int,
+        per_minute: float,
         per_month: int | None,
         now: Callable[[], float],
         wall: Callable[[], float],
         window: float = 60.0,
     ) -> None:
-        self.per_minute = per_minute
+        self.per_minute = int(per_minute) if float(per_minute).is_integer() else per_minute
         self.window = window
         self.per_month = per_month
         self._now = now
         self._wall = wall
-        self._minute: dict[str, tuple[int, int]] = {}  # owner -> (window index, used)
+        self._minute: dict[str, tuple[int, float]] = {}  # owner -> (window index, used)
         self._month: dict[str, int] = {}  # the sandbox lives less than a month
         self.accepted_by_window: Counter[int] = Counter()  # window index -> requests let through (all keys)
 
-    def _window(self, owner: str) -> tuple[int, int, float]:
+    def _window(self, owner: str) -> tuple[int, float, float]:
         now = self._now()
         index = math.floor(now / self.window)
         seen, used = self._minute.get(owner, (index, 0))
         if seen != index:
             used = 0
         return index, used, (index + 1) * self.window - now
+
+    def public(self) -> dict[str, float | int | None]:
+        """What the control API shows of this limit."""
+        return {"requests_per_minute": self.per_minute, "requests_per_month": self.per_month, "window": self.window}
 
     def exhaust(self, owner: str) -> None:
         """Use up the key's current minute window (the rate_limit_exhausted fault)."""

@@ -22,7 +22,6 @@ from starlette.types import ASGIApp
 
 from renderer.errors import ConfigError
 from renderer.sandbox.app import SandboxApp, build_app
-from renderer import providers
 from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.state import SandboxState
 
@@ -43,17 +42,14 @@ class Sandbox:
         return f"http://{host}:{self.port}"
 
     @property
-    def samsar_base_url(self) -> str:
-        return f"{self.base_url}/v1"
-
-    @property
-    def enhancecraft_base_url(self) -> str:
-        return f"{self.base_url}/enhancecraft"
-
-    @property
     def base_urls(self) -> dict[str, str]:
-        """Each provider's base URL on this sandbox, by provider name."""
-        return {p.NAME: self.base_url + p.SANDBOX_BASE_PATH for p in providers.all_providers()}
+        """Each mounted provider's base URL on this sandbox, by provider name."""
+        return {name: self.base_url + path for name, path in self.app.base_paths.items()}
+
+    def announce(self) -> str:
+        """Where to point each provider: ``<its ENV_BASE_URL>=http://...`` for every mounted one."""
+        urls = self.base_urls
+        return " ".join(f"{p.ENV_BASE_URL}={urls[p.NAME]}" for p in self.app.providers)
 
     @property
     def state(self) -> SandboxState:
@@ -207,12 +203,8 @@ def serve(config: SandboxConfig | None = None, host: str = LOOPBACK, port: int =
     keys = "any non-empty bearer key" if config.api_key is None else "the configured key only"
     if config.state_dir is not None:
         keys += f"; state kept in {config.state_dir}"
-    print(
-        f"renderer sandbox: SAMSAR_BASE_URL={sandbox.samsar_base_url} "
-        f"ENHANCECRAFT_BASE_URL={sandbox.enhancecraft_base_url} "
-        f"({keys}; state at {sandbox.base_url}/_sandbox/state; Ctrl-C stops)",
-        flush=True,
-    )
+    print(f"renderer sandbox: {sandbox.announce()} ({keys}; state at {sandbox.base_url}/_sandbox/state; Ctrl-C stops)",
+          flush=True)
     try:
         _uvicorn(app, quiet=False).run(sockets=[sock])
     finally:

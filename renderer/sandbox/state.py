@@ -1,83 +1,27 @@
-"""What the sandbox remembers: sessions, balances, idempotency answers, and counters.
+"""What the sandbox remembers: sessions, balances, idempotency answers, rate windows, and counters.
 
 Everything here is mutated on the server's event loop only; tests read it from
 another thread. Counters are plain dicts, so copying one is atomic under the GIL.
+What it knows of the providers it stands in for comes in as a ``Catalogue`` (built by
+``app.py`` from the registry): nothing here names one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
-from renderer.providers import price_table
-from renderer.providers.base import Range
-from renderer.sandbox.config import ENHANCECRAFT_MONTHLY, SandboxConfig
+from renderer.providers.protocol import Registered
+from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.faults import FaultInjector, FaultSettings
 from renderer.sandbox.persist import SandboxStore
 from renderer.sandbox.ratelimit import RateLimiter
-
-Number = int | float
-
-PENDING, COMPLETED, FAILED, CANCELLED = "PENDING", "COMPLETED", "FAILED", "CANCELLED"
-
-
-def owner_of(api_key: str) -> str:
-    """A stable account id for a key; the key itself is never stored."""
-    return "acct_" + hashlib.sha256(api_key.encode("utf-8")).hexdigest()[:12]
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(slots=True)
-class Session:
-    """One unit of accepted work, as every status route sees it."""
-
-    id: str
-    owner: str
-    endpoint: str
-    kind: str  # "video" | "image" | "movie" | "enhancecraft"
-    created_at: float  # sandbox clock
-    ready_at: float
-    created_wall: float
-    fail: bool = False  # a render_failure fault hit it
-    cancelled: bool = False
-    duration: Number | None = None  # seconds of video
-    aspect_ratio: str = "16:9"
-    language: str = "en"
-    has_subtitles: bool | None = None
-    provider: str | None = None
-    case_type: str | None = None
-    result_urls: tuple[str, ...] = ()
-    thumbnail_url: str | None = None
-    credits_charged: Number = 0
-    external: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def status(self, now: float) -> str:
-        if self.cancelled:
-            return CANCELLED
-        if now < self.ready_at:
-            return PENDING
-        return FAILED if self.fail else COMPLETED
-
-
-@dataclass(slots=True)
-class Stored:
-    """The first answer to an Idempotency-Key, replayed verbatim."""
-
-    fingerprint: tuple[str, str]  # (endpoint, body sha256)
-    status: int
-    body: bytes
-    headers: dict[str, str]
-
+from renderer.sandbox.session import Number, Session, Stored, owner_of
+from renderer.vocabulary import Range, Route
 
 @dataclass(slots=True)
 class Counters:
@@ -107,29 +51,36 @@ class Counters:
         return out
 
 
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """The providers a sandbox stands in for, and what it takes from the rest of the renderer."""
+
+    providers: Mapping[str, Registered]
+    table: Mapping[str, Any]  # every provider's prices, the config's `pricing` merged in
+    check: Callable[[Route, Any], str | None]  # a request body's problems, worded as `renderer validate` words them
+
+
 class SandboxState:
-    def __init__(self, config: SandboxConfig) -> None:
+    def __init__(self, config: SandboxConfig, catalogue: Catalogue) -> None:
         self.config = config
-        self.table = price_table(config.pricing)
+        self.catalogue = catalogue
+        self.providers = catalogue.providers
+        self.table = catalogue.table
         self.counters = Counters()
         self.sessions: dict[str, Session] = {}
         self.uploads: dict[str, str] = {}  # storage_key -> owner
         self.balances: dict[tuple[str, str], Number] = {}  # (provider, owner) -> credits
         self.idempotency: dict[tuple[str, str], Stored] = {}  # (owner, key)
         self.bodies_seen: Counter[tuple[str, str, str]] = Counter()  # (owner, endpoint, sha)
+        # where it served its result files ("http://127.0.0.1:8765"): a persistent sandbox
+        # started again elsewhere still knows its earlier URLs (renderer.execute.sandboxed)
+        self.origins: set[str] = set()
         self.faults = FaultInjector(config.faults, config.seed)
         self._ids = random.Random(f"ids:{config.seed}")
         self._offset = 0.0
         self._lock = threading.Lock()
-        tiers = self.table["enhancecraft"]["tiers_requests_per_minute"]
-        tier = config.enhancecraft_tier
-        window = config.rate_limit_window
-        self.enhancecraft_limiter = RateLimiter(tiers[tier], ENHANCECRAFT_MONTHLY[tier], self.now, config.wall_clock, window)
-        self.samsar_limiter = (
-            RateLimiter(config.samsar_requests_per_minute, None, self.now, config.wall_clock, window)
-            if config.samsar_requests_per_minute
-            else None
-        )
+        # each provider's rate windows, from its published tier (or the config's requests_per_minute)
+        self.limiters = {name: lim for name, p in self.providers.items() if (lim := self._limiter(p)) is not None}
         self._dirty_sessions: set[str] = set()
         self._dirty_answers: set[tuple[str, str]] = set()
         self._dirty_seen: set[tuple[str, str, str]] = set()
@@ -138,6 +89,18 @@ class SandboxState:
         if config.state_dir is not None:
             self.store = SandboxStore(Path(config.state_dir))
             self.store.load(self)
+
+    def _limiter(self, provider: Registered) -> RateLimiter | None:
+        config = self.config
+        tier = provider.rate_tier(config.provider_settings.get(provider.NAME) or {}, self.table)
+        per_minute = config.requests_per_minute.get(provider.NAME) or (tier.requests_per_minute if tier else None)
+        if not per_minute:
+            return None
+        per_month = tier.requests_per_month if tier is not None else None
+        return RateLimiter(per_minute, per_month, self.now, config.wall_clock, config.rate_limit_window)
+
+    def provider(self, route: Route) -> Registered:
+        return self.providers[route.provider]
 
     # -- persistence (renderer.sandbox.persist) -------------------------------------
 
@@ -154,6 +117,12 @@ class SandboxState:
         self.bodies_seen[seen] += 1
         self._dirty_seen.add(seen)
         return self.bodies_seen[seen]
+
+    def served_from(self, origin: str) -> None:
+        """Result files are handed out under this origin (kept with the state)."""
+        if origin not in self.origins:
+            self.origins.add(origin)
+            self._dirty_kv = True
 
     def add_upload(self, storage_key: str, owner: str) -> None:
         self.uploads[storage_key] = owner
@@ -227,7 +196,7 @@ class SandboxState:
         self.counters.credits_charged[provider] += amount  # type: ignore[assignment]  # a Counter of credits
         return True
 
-    def remaining(self, api_key: str, provider: str = "samsar") -> Number:
+    def remaining(self, api_key: str, provider: str) -> Number:
         return self.balance(provider, owner_of(api_key))
 
     # -- faults ------------------------------------------------------------------
@@ -246,4 +215,5 @@ class SandboxState:
         out["config"] = self.config.public()
         out["sessions"] = {"total": len(sessions), "by_status": dict(by_status)}
         out["credits_remaining"] = {f"{p}/{o}": v for (p, o), v in dict(self.balances).items()}
+        out["rate_limits"] = {name: lim.public() for name, lim in self.limiters.items()}
         return out

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from renderer.errors import Invalid
 from renderer.execute.manifest import entry_of
 from renderer.manifest import STATUSES, Manifest, ManifestEntry, dump, load
-from renderer.plan.model import Outputs
-from renderer.providers.base import Price, Range
+from renderer.vocabulary import Outputs, Price, Range
 
 SHA = "a" * 64
 

@@ -8,7 +8,7 @@ import weakref
 from pathlib import Path
 
 from renderer.execute.scheduler import Scheduler
-from renderer.plan.model import Outputs
+from renderer.vocabulary import Outputs
 from renderer.plan.planner import Planner, build_plan
 from renderer.campaign.campaign import load_campaign
 

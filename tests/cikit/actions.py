@@ -10,8 +10,10 @@ What is substituted, and how:
 - `${{ inputs.NAME }}`: the input given, else its default from action.yml;
 - `${{ github.action_path }}` / `${{ github.workspace }}`: the repository root / the
   test's working directory;
-- `${{ steps.ID.outputs.NAME }}`, `${{ secrets.NAME }}`, `${{ env.NAME }}` and
-  `${{ github.* }}`: from the mappings the caller passes;
+- `${{ steps.ID.outputs.NAME }}`, `${{ needs.JOB.outputs.NAME }}`, `${{ matrix.* }}`,
+  `${{ secrets.NAME }}`, `${{ env.NAME }}` and `${{ github.* }}`: from the mappings the
+  caller passes; a job's `strategy.matrix` of the form `${{ fromJSON(needs...) }}` gives
+  its legs (``matrix_legs``), and ``run_job`` runs one leg;
 - in a workflow (``run_job``), `uses: ./` runs action.yml the same way; steps that use
   other actions (checkout, setup-python, cache, upload-artifact) are skipped and listed;
 - `if:` conditions: only the forms these files use (`inputs.X == 'v'`, `always()`,
@@ -20,11 +22,14 @@ What is substituted, and how:
 - `pip` and `gh` are stubs (``make_stubs``) that record their arguments: installing
   for real would replace the package this very test run imports, and `gh` would
   need GitHub. `gh run download` copies the files of ``STUB_GH_ARTIFACT`` (an
-  artifact uploaded by an earlier job of the test). `python` is the interpreter running the tests.
+  artifact uploaded by an earlier job of the test); `gh api` without `--method` (a
+  GET) prints ``STUB_GH_API`` (what `--jq` would have made of GitHub's answer).
+  `python` is the interpreter running the tests.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -52,7 +57,8 @@ STUB_SCRIPTS = {
           '  "run list") echo "${STUB_GH_RUN:-4242}";;\n'
           '  "run download") dir=.; while [ $# -gt 0 ]; do [ "$1" = --dir ] && dir=$2; shift; done\n'
           '    [ -n "${STUB_GH_ARTIFACT:-}" ] || { echo "no artifact found" >&2; exit 1; }\n'
-          '    cp "$STUB_GH_ARTIFACT"/* "$dir"/;;\n'
+          '    mkdir -p "$dir"; cp "$STUB_GH_ARTIFACT"/* "$dir"/;;\n'
+          '  "api "*) case " $* " in *" --method "*) ;; *) printf "%s" "${STUB_GH_API:-}";; esac;;\n'
           'esac\n',
     "python": 'exec "$STUB_PYTHON" "$@"\n',
 }
@@ -85,6 +91,8 @@ class Context:
     secrets: dict[str, str] = field(default_factory=dict)
     github: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    matrix: dict[str, Any] = field(default_factory=dict)
+    needs: dict[str, dict[str, str]] = field(default_factory=dict)
     failed: bool = False
 
     def value(self, expr: str) -> str:
@@ -101,6 +109,15 @@ class Context:
         m = re.fullmatch(r"steps\.([\w-]+)\.outputs\.([\w-]+)", expr)
         if m:
             return self.steps.get(m.group(1), {}).get(m.group(2), "")
+        m = re.fullmatch(r"needs\.([\w-]+)\.outputs\.([\w-]+)", expr)
+        if m:
+            return self.needs[m.group(1)].get(m.group(2), "")
+        m = re.fullmatch(r"matrix((?:\.[\w-]+)+)", expr)
+        if m:
+            value: Any = self.matrix
+            for key in m.group(1).split(".")[1:]:
+                value = value[key]
+            return str(value)
         m = re.fullmatch(r"'([^']*)'", expr)
         if m:
             return m.group(1)
@@ -248,14 +265,28 @@ class JobRun:
     ran: list[str]
     skipped_actions: list[str]
     steps: dict[str, StepResult | ActionRun]
+    outputs: dict[str, str] = field(default_factory=dict)
+    concurrency: str = ""
+
+
+def matrix_legs(workflow: Mapping[str, Any], job: str, needs: Mapping[str, Mapping[str, str]]) -> list[dict[str, Any]]:
+    """The legs of a job's matrix: only `KEY: ${{ fromJSON(needs.JOB.outputs.NAME) }}` is understood."""
+    matrix = workflow["jobs"][job]["strategy"]["matrix"]
+    (key, expr), = matrix.items()
+    m = re.fullmatch(r"\$\{\{\s*fromJSON\(needs\.([\w-]+)\.outputs\.([\w-]+)\)\s*\}\}", expr)
+    assert m, f"matrix not understood by this test: {expr}"
+    return [{key: value} for value in json.loads(needs[m.group(1)][m.group(2)])]
 
 
 def run_job(workflow: Mapping[str, Any], job: str, work: Path, *, github: Mapping[str, str],
-            secrets: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None) -> JobRun | None:
-    """Run one job of a workflow in ``work``; None when its `if:` rules it out."""
+            secrets: Mapping[str, str] | None = None, extra_env: Mapping[str, str] | None = None,
+            needs: Mapping[str, Mapping[str, str]] | None = None, matrix: Mapping[str, Any] | None = None,
+            ) -> JobRun | None:
+    """Run one job (one leg of its matrix) of a workflow in ``work``; None when its `if:` rules it out."""
     spec = workflow["jobs"][job]
     wf_env = {k: str(v) for k, v in (workflow.get("env") or {}).items()}
-    ctx = Context(secrets=dict(secrets or {}), github={"workspace": str(work), **github}, env=wf_env)
+    ctx = Context(secrets=dict(secrets or {}), github={"workspace": str(work), **github}, env=wf_env,
+                  matrix=dict(matrix or {}), needs={k: dict(v) for k, v in (needs or {}).items()})
     if not ctx.condition(spec.get("if")):
         return None
     summary = work.parent / f"{work.name}-step-summary.md"
@@ -284,4 +315,7 @@ def run_job(workflow: Mapping[str, Any], job: str, work: Path, *, github: Mappin
         if r.code != 0:
             ctx.failed = True
             result.code = result.code or r.code
+    result.outputs = {k: ctx.expand(v) for k, v in (spec.get("outputs") or {}).items()}
+    group = (spec.get("concurrency") or {}).get("group")
+    result.concurrency = ctx.expand(group) if group else ""
     return result

@@ -1,15 +1,23 @@
 """The README (and docs/ci.md) as a test: every example runs and says what it shows.
 
-- Every ```console block is a session: each `$ renderer ...` line runs (in this process,
-  through renderer.cli.main) in a fresh directory holding a copy of campaigns/ (without
-  manifests, as in a fresh clone) and the campaigns the docs show that the session names. The shell does the
-  word splitting, quoting and globbing (`eval "set -- ..."` in bash, in that directory),
-  and leading `NAME=value` words become the environment. The exit code must be 0, or the
-  one a trailing `# exit N` comment gives. Output lines shown under a command must appear
-  in what it printed (stdout and stderr, trailing spaces ignored); a line `…` stands
-  for lines not shown, and `…` within a line for any text (timings, credits charged).
-- Every ```yaml block whose first line is `# campaign: PATH` is a whole campaign: it is
-  written at PATH for the sessions that name it and must validate (`# campaign: PATH, invalid`: must not).
+- The README runs top to bottom in one temporary clone of this repository, as a newcomer
+  follows it: Quickstart command 1 (its `renderer` part: tests/cikit/test_newcomer.py runs
+  the `pip install .` too), then every example in the order written. Each ```yaml block
+  whose first line is `# campaign: PATH` is written at PATH when the reading reaches it;
+  each ```console block is a session whose `$ renderer ...` lines run in this process
+  (renderer.cli.main); the ```sh block of the dress rehearsal serves a sandbox (on a free
+  port instead of 8765) and runs its `renderer` line against it. What cannot run here is
+  said where it is skipped: Quickstart command 2 (the whole suite, from inside the suite),
+  `renderer pricing refresh` (it needs the network) and the shared store's example (a
+  PostgreSQL server: tests/execute/test_shared_state.py runs it).
+- docs/ci.md's sessions each run in a fresh directory holding a copy of campaigns/.
+- In a session the shell does the word splitting, quoting and globbing (`eval "set -- ..."`
+  in bash, in that directory), and leading `NAME=value` words become the environment. The
+  exit code must be 0, or the one a trailing `# exit N` comment gives. Output lines shown
+  under a command must appear in what it printed (stdout and stderr, trailing spaces
+  ignored); a line `…` stands for lines not shown, and `…` within a line for any text
+  (timings, credits charged).
+- Every `# campaign: PATH` block must validate (`# campaign: PATH, invalid`: must not).
 - The environment of every session has RENDERER_EXEC_SETTINGS set to the executor's test
   speed knobs (poll every few milliseconds, sandbox renders instantly): a sandbox run
   then takes about a second instead of ten. Nothing else differs from a user's shell.
@@ -27,7 +35,9 @@ from pathlib import Path
 import pytest
 
 from renderer import providers
-from renderer.providers import _builtin_prices
+
+from renderer.sandbox.config import SandboxConfig
+from renderer.sandbox.server import running_sandbox_sync
 
 from .conftest import ROOT, cli
 from .test_step_summary import FAST_RUN
@@ -129,20 +139,80 @@ def test_there_are_examples():
     assert len(SESSIONS) >= 8 and len(CAMPAIGNS) >= 4
 
 
-@pytest.mark.parametrize("block", SESSIONS, ids=lambda b: b.id)
-def test_console_session(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    cwd = workdir(tmp_path, block.text)
-    monkeypatch.chdir(cwd)
+def run_session(block: Block, cwd: Path, env: dict[str, str] | None = None) -> None:
     for command in commands(block):
         argv = shell_words(command.words, cwd)
         assert argv[0] == "renderer"
-        r = cli(argv[1:], env={"RENDERER_EXEC_SETTINGS": FAST_RUN, **command.env})
+        r = cli(argv[1:], env={"RENDERER_EXEC_SETTINGS": FAST_RUN, **(env or {}), **command.env})
         printed = [line.rstrip() for line in (r.out + r.err).splitlines()]
         assert r.code == command.exit, f"{block.id}: {command.line}\n{r.out}{r.err}"
         for line in command.shown:  # … within a line stands for any text
             pattern = re.compile(".*".join(re.escape(part) for part in line.split("…")))
             seen = any(pattern.fullmatch(p) for p in printed)
             assert seen, f"{block.id}: {command.line}\nnot printed: {line!r}\n{r.out}{r.err}"
+
+
+def test_the_other_docs_sessions_each_in_a_fresh_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    for n, block in enumerate(b for b in SESSIONS if b.doc.name != "README.md"):
+        cwd = workdir(tmp_path / str(n), block.text)
+        monkeypatch.chdir(cwd)
+        run_session(block, cwd)
+
+
+def clone(dest: Path) -> Path:
+    """A fresh clone of this repository (its last commit), as a newcomer makes one."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout of renderer")
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(dest)], check=True, capture_output=True)
+    return dest
+
+
+def test_the_readme_top_to_bottom_in_one_clone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    cwd = clone(tmp_path / "renderer")
+    monkeypatch.chdir(cwd)
+    ran = []
+    for block in blocks(ROOT / "README.md"):
+        text = block.text.strip()
+        if text == QUICKSTART[0]:  # its `pip install .` is tests/cikit/test_newcomer.py's
+            r = cli(["run", "--sandbox", "campaigns/spring-launch.yaml"], env={"RENDERER_EXEC_SETTINGS": FAST_RUN})
+            assert r.code == 0 and "run finished" in r.out, r.out + r.err
+        elif text == QUICKSTART[1] or text == "renderer pricing refresh" or text.startswith("export RENDERER_STATE"):
+            continue  # the whole suite from inside itself; the network; a PostgreSQL server (test_shared_state.py)
+        elif block.lang == "yaml" and text.startswith("# campaign:"):
+            path, _ = campaign_target(block)
+            (cwd / path).write_text(block.text)
+        elif block.lang == "sh" and text.startswith("renderer sandbox"):
+            dress_rehearsal(block, cwd)
+        elif block.lang == "sh":
+            raise AssertionError(f"{block.id}: a shell example this test neither runs nor says why it skips")
+        elif block in SESSIONS:
+            run_session(block, cwd)
+            ran.append(block)
+    assert ran == [b for b in SESSIONS if b.doc.name == "README.md"]
+    # what a newcomer's rehearsals leave behind is not for git: the example campaigns' own
+    # files are unchanged and no manifest of a rehearsal would be committed
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all", "campaigns"], cwd=cwd,
+                            check=True, capture_output=True, text=True).stdout
+    written = {f"campaigns/{b}" for b in ("flags.yaml", "listings.yaml", "studio.yaml", "too-big.yaml", "typo.yaml",
+                                          "autumn.yaml")}
+    assert {line[3:] for line in status.splitlines()} - written == {"campaigns/spring-launch.manifest.json"}
+
+
+def dress_rehearsal(block: Block, cwd: Path) -> None:
+    """`renderer sandbox --port 8765 ... &`, its exports, then `renderer run`: on a free port."""
+    lines = block.text.splitlines()
+    port = re.search(r"--port (\d+)", lines[0]).group(1)
+    with running_sandbox_sync(SandboxConfig(render_seconds=0)) as sb:
+        env: dict[str, str] = {}
+        for line in lines[1:]:
+            line = line.replace(f"127.0.0.1:{port}", f"127.0.0.1:{sb.port}")
+            if line.startswith("export "):
+                env.update(word.split("=", 1) for word in line.removeprefix("export ").split())
+            else:
+                argv = shell_words(line, cwd)
+                r = cli(argv[1:], env={"RENDERER_EXEC_SETTINGS": FAST_RUN, **env})
+                assert r.code == 0, f"{block.id}: {line}\n{r.out}{r.err}"
+        assert sb.state.counters.snapshot()["accepted_total"] == 12  # a run against it is a real run: all sent
 
 
 @pytest.mark.parametrize("block", CAMPAIGNS, ids=lambda b: b.id)
@@ -192,7 +262,7 @@ def test_every_campaign_key_is_in_a_table():
 
 
 def test_price_tables_match_the_built_in_table():
-    prices = _builtin_prices()
+    prices = providers.price_table()
     text = section("Pricing and estimates")
     samsar = prices["samsar"]
     for model, rate in samsar["video_model_per_second"].items():
@@ -208,7 +278,7 @@ def test_price_tables_match_the_built_in_table():
 
 def test_environment_variables_are_the_ones_the_code_reads():
     text = section("Environment variables")
-    for module in providers.MODULES.values():
+    for module in providers.all_providers():
         assert f"| `{module.ENV_KEY}` |" in text
         assert f"| `{module.ENV_BASE_URL}` |" in text and f"`{module.DEFAULT_BASE_URL}`" in text
     code = "\n".join(p.read_text() for p in (ROOT / "renderer").rglob("*.py") if p.name != "ci.py")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,13 +15,16 @@ from jsonschema import Draft202012Validator
 from renderer import providers
 
 from .conftest import ROOT, cli
+from .test_step_summary import FAST_RUN
 
 
 def test_init_writes_a_campaign_that_validates_and_plans(work: Path):
     r = cli(["init"])
     assert r.code == 0, r.err
     assert r.out == ("wrote campaign.yaml and renderer-schemas/ (the schemas editors check it against; commit both); "
-                     "next: renderer plan campaign.yaml\n")
+                     "next: renderer plan campaign.yaml\n"
+                     "added .renderer/ and *.sandbox.manifest.json to .gitignore: run state and rehearsals stay out "
+                     "of git\n")
     text = (work / "campaign.yaml").read_text()
     assert yaml.safe_load(text)["name"] == "campaign"
     assert cli(["validate", "campaign.yaml"]).code == 0
@@ -79,6 +83,33 @@ def test_the_starters_comment_names_the_file_with_its_folder(work: Path):
     text = (work / "marketing" / "campaigns" / "autumn-sale.yaml").read_text()
     assert "`renderer validate marketing/campaigns/autumn-sale.yaml` checks it" in text
     assert "`renderer run --sandbox marketing/campaigns/autumn-sale.yaml` runs it" in text
+
+
+def test_init_keeps_run_state_and_rehearsals_out_of_git_once(work: Path):
+    (work / ".gitignore").write_text("node_modules/\n/.renderer")  # one of the two, without a final newline
+    assert cli(["init", "a.yaml"]).out.endswith("added *.sandbox.manifest.json to .gitignore: run state and "
+                                                "rehearsals stay out of git\n")
+    assert (work / ".gitignore").read_text() == ("node_modules/\n/.renderer\n# renderer: run state and rehearsals\n"
+                                                 "*.sandbox.manifest.json\n")
+    r = cli(["init", "b.yaml"])  # appended once: a second campaign changes nothing
+    assert r.code == 0 and ".gitignore" not in r.out
+    assert (work / ".gitignore").read_text().count("sandbox.manifest") == 1
+
+
+def test_after_init_a_rehearsal_leaves_git_status_clean(work: Path):
+    """The newcomer's path: init in a repository, rehearse; git sees the campaign, nothing else."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "--quiet", str(work)], check=True)
+    shutil.rmtree(work / "campaigns")
+    assert cli(["init", "campaigns/autumn.yaml"]).code == 0
+    r = cli(["run", "--sandbox", "campaigns/autumn.yaml"], env={"RENDERER_EXEC_SETTINGS": FAST_RUN})
+    assert r.code == 0, r.out + r.err
+    assert (work / ".renderer").is_dir() and (work / "campaigns" / "autumn.sandbox.manifest.json").is_file()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=work, check=True,
+                            capture_output=True, text=True).stdout
+    assert sorted(line[3:] for line in status.splitlines()) == [
+        ".gitignore", "campaigns/autumn.yaml", *sorted(f"renderer-schemas/{p.name}" for p in (ROOT / "schemas").glob("*.json"))]
 
 
 def test_init_refuses_a_folder(work: Path):

@@ -70,7 +70,7 @@ def test_plan_appends_its_markdown_whatever_it_prints(work: Path, fmt: list[str]
     r = cli(["plan", "campaigns/spring-launch.yaml", *fmt], env={"GITHUB_STEP_SUMMARY": str(target)})
     assert r.code == 0, r.err
     text = target.read_text()
-    assert text.startswith("before\n### renderer plan: `spring-launch`\n")
+    assert text.startswith("before\n<!-- renderer-plan: spring-launch -->\n### renderer plan: `spring-launch`\n")
     assert "**6,165 credits** for 12 job(s) to run" in text
     if fmt == ["--markdown"]:
         assert text == "before\n" + r.out + "\n"
@@ -93,14 +93,14 @@ def test_run_appends_its_summary(work: Path):
     assert r.code == 0, r.out + r.err
     text = target.read_text()
     assert text.startswith("plan was here\n### renderer run: `spring-launch`")
-    manifest = json.loads((work / "campaigns" / "spring-launch.manifest.json").read_text())
+    manifest = json.loads((work / "campaigns" / "spring-launch.sandbox.manifest.json").read_text())
     assert f"credits charged: {manifest['credits']['charged']:,}" in text
     assert "| job | status | error |" not in text  # everything completed
 
 
 def test_run_summary_names_the_jobs_that_did_not_complete():
-    from renderer.execute.run_report import MAX_SUMMARY_PROBLEMS
-    from renderer.execute.run_report import markdown as _markdown
+    from renderer.execute.outcome import MAX_SUMMARY_PROBLEMS
+    from renderer.execute.outcome import markdown as _markdown
 
     jobs = {f"clip[n={i}]": {"status": "failed", "error": "render failed | twice"} for i in range(MAX_SUMMARY_PROBLEMS + 3)}
     jobs["ok"] = {"status": "completed"}

@@ -43,21 +43,27 @@ def sandbox() -> Iterator[Any]:
         yield sb
 
 
-def make_sandbox(**kw: Any):
+def make_sandbox(port: int = 0, **kw: Any):
+    """A sandbox on loopback (``port``: a given one, e.g. the port of an earlier one: the same target)."""
     kw.setdefault("render_seconds", RENDER)
     kw.setdefault("credits", 10**7)
     if "faults" in kw and isinstance(kw["faults"], dict):
         kw["faults"] = FaultSettings(**kw["faults"])
-    return running_sandbox_sync(SandboxConfig(**kw))
+    return running_sandbox_sync(SandboxConfig(**kw), port=port)
 
 
 def env_for(sb: Any, key: str = CANARY) -> dict[str, str]:
     return {
         "SAMSAR_API_KEY": key,
-        "SAMSAR_BASE_URL": sb.samsar_base_url,
+        "SAMSAR_BASE_URL": sb.base_urls["samsar"],
         "ENHANCECRAFT_API_KEY": key,
-        "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url,
+        "ENHANCECRAFT_BASE_URL": sb.base_urls["enhancecraft"],
     }
+
+
+# A sandbox served on its own (not `run --sandbox`) is on this machine: `--outputs` fetches its
+# result files only because the environment allows the host, as a team allows a trusted internal one.
+FILES_ALLOWED = {"RENDERER_DOWNLOAD_ALLOW_HOSTS": "127.0.0.1"}
 
 
 def write_campaign(folder: Path, text: str, name: str = "camp.yaml") -> Path:
@@ -78,11 +84,33 @@ def runner():
     def go(path: Path, env: dict[str, str], settings: ExecSettings = FAST, **kw: Any) -> tuple[int, str, dict]:
         out = io.StringIO()
         code = run(**args_for(path, **kw), out=out, env=env, exec_settings=settings)
-        manifest_path = Path(kw["manifest"]) if kw.get("manifest") else path.with_name(path.stem + ".manifest.json")
+        manifest_path = Path(kw["manifest"]) if kw.get("manifest") else manifest_of(path, kw.get("sandbox", False))
         data = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {}
         return code, out.getvalue(), data
 
     return go
+
+
+def manifest_of(path: Path, sandbox: bool = False) -> Path:
+    """The manifest a run of the campaign writes: the real one, or a rehearsal's own."""
+    return path.with_name(path.stem + (".sandbox" if sandbox else "") + ".manifest.json")
+
+
+def journal_for(path: Path, env: dict[str, str], sandbox: bool = False, new: bool = False):
+    """The journal a run of the campaign with this environment (or a rehearsal) keeps beside it,
+    found as `renderer status` finds it (``new``: made now, before any run, where the run keeps it)."""
+    from renderer import targets as T
+    from renderer.campaign.campaign import load_campaign
+    from renderer.commands.status import find_store
+    from renderer.execute.journal import Journal, journal_path
+
+    if new:
+        campaign = load_campaign(str(path))
+        key = T.key(T.for_campaign(campaign, env, sandbox))
+        return Journal(journal_path(path.parent / ".renderer", path, campaign.name, manifest_of(path, sandbox), key))
+    found = find_store(str(path), str(path.parent / ".renderer"), env, sandbox)
+    assert found is not None, f"no journal for {path}"
+    return found
 
 
 def counters(sb: Any) -> dict[str, Any]:

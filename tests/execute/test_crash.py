@@ -111,7 +111,7 @@ def test_sigkill_at_an_arbitrary_moment_then_resume(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         shown = io.StringIO()
-        status(**args_for(path), out=shown)
+        status(**args_for(path), out=shown, env=env_for(sb))
         assert "ended abruptly" in shown.getvalue()
         code, out = cli(path, sb)
         c = counters(sb)

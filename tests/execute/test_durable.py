@@ -316,7 +316,7 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     from renderer.execute.adopt import adopt
     from renderer.execute.journal import Journal
     from renderer.manifest import Manifest, ManifestEntry
-    from renderer.plan.model import Outputs
+    from renderer.vocabulary import Outputs
     from renderer.plan.planner import build_plan
     from renderer.campaign.campaign import load_campaign
 
@@ -385,17 +385,44 @@ def test_a_worktree_locks_in_the_git_folder_its_dot_git_file_names(tmp_path: Pat
 
 def test_a_journal_named_by_an_earlier_version_is_carried_over(tmp_path: Path) -> None:
     import hashlib
+    import sqlite3
 
     path = write_campaign(tmp_path, images(2))
     state = tmp_path / ".renderer"
-    with make_sandbox() as sb:
-        go(path, env_for(sb), state, detach=True)
-        current = only_journal(state)
-        legacy = state / f"camp-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}.sqlite"
-        current.rename(legacy)  # as the journal was named before
-        path.with_name("camp.manifest.json").unlink()  # and no manifest to adopt from: only that journal knows
-        code, out = go(path, env_for(sb), state)
-        assert code == 0, out
-        assert f"the journal {legacy}" in out and "adopted" not in out
-        assert counters(sb)["accepted_total"] == 2 and counters(sb)["duplicates_total"] == 0
+    assert go(path, {}, state, detach=True, sandbox=True)[0] == 0  # a rehearsal, left rendering
+    current = only_journal(state)
+    legacy = state / f"camp-{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}.sqlite"
+    current.rename(legacy)  # as the journal was named before: one per campaign, whatever the target
+    path.with_name("camp.sandbox.manifest.json").unlink()  # and no manifest to adopt from: only that journal knows
+    code, out = go(path, {}, state, sandbox=True)
+    assert code == 0, out
+    # carried over, and read as the rehearsal's: its ids are the ones the stand-in kept beside it
+    assert f"the journal {legacy}" in out and "read as the sandbox's" in out and "adopted" not in out
     assert only_journal(state) == current
+    db = sqlite3.connect(state / "sandbox" / "sandbox.sqlite")
+    try:
+        assert [n for (n,) in db.execute("SELECT n FROM seen")] == [1, 1]  # polled, never sent again
+    finally:
+        db.close()
+
+
+def test_a_journal_of_an_earlier_version_belongs_to_the_default_base_urls_only(tmp_path: Path) -> None:
+    from renderer.commands.status import find_store
+    from renderer.execute.journal import Journal
+
+    path = write_campaign(tmp_path, images(2))
+    state = tmp_path / ".renderer"
+    untargeted = journal_path(state, path, "stills")  # the key before journals were kept per target
+    Journal(untargeted).close()
+
+    def found(env: dict[str, str], sandbox: bool) -> str | None:
+        store = find_store(str(path), str(state), env, sandbox)
+        if store is None:
+            return None
+        store.close()
+        return store.label
+
+    # read as the journal of the providers' default base URLs, as a manifest entry without a target
+    assert found({}, sandbox=False) == str(untargeted)
+    assert found({"SAMSAR_BASE_URL": "https://staging.samsar.example/v1"}, sandbox=False) is None
+    assert found({}, sandbox=True) is None

@@ -41,7 +41,7 @@ from renderer.execute.journal import Journal, parse_iso
 
 def _run(runner, tmp_path: Path, text: str, faults: dict, xs=None, env_extra=None, **kw):
     path = write_campaign(tmp_path, text)
-    with make_sandbox(faults=faults, enhancecraft_tier="enterprise") as sb:
+    with make_sandbox(faults=faults, provider_settings={"enhancecraft": {"tier": "enterprise"}}) as sb:
         # the step summary is written below tmp_path too, so assert_clean searches it
         env = {**env_for(sb), "GITHUB_STEP_SUMMARY": str(tmp_path / "step-summary.md"), **(env_extra or {})}
         code, out, data = runner(path, env, xs or settings(), **kw)
@@ -119,14 +119,15 @@ def test_values_of_the_wrong_type_are_read_again_and_said(tmp_path: Path, runner
             assert entry["thumbnail_url"] is None and entry["result_url"].startswith("http")
     assert_clean(tmp_path, out)
     # a second run neither crashes nor resubmits the accepted jobs
-    code2, out2, _data2 = runner(path, env_for_dead(), with_job_timeout(settings(), 0.5))
+    code2, out2, _data2 = runner(path, env_for_dead(data), with_job_timeout(settings(), 0.5))
     assert code2 == code and "internal error" not in out2
 
 
-def env_for_dead() -> dict[str, str]:
-    """An environment whose API is gone: a re-run that sends nothing must not need it."""
-    return {"SAMSAR_API_KEY": CANARY, "SAMSAR_BASE_URL": "http://127.0.0.1:9/v1",
-            "ENHANCECRAFT_API_KEY": CANARY, "ENHANCECRAFT_BASE_URL": "http://127.0.0.1:9/enhancecraft"}
+def env_for_dead(data: dict) -> dict[str, str]:
+    """The environment of the run that wrote ``data``, whose API is gone now: a re-run (on the
+    same target) that sends nothing must not need it."""
+    (target,) = {e["target"] for e in data["jobs"].values()}
+    return {"SAMSAR_API_KEY": CANARY, "SAMSAR_BASE_URL": target}
 
 
 def test_a_submit_answer_with_an_unusable_id_is_unknown_not_a_crash(tmp_path: Path, runner) -> None:
@@ -208,8 +209,9 @@ def test_a_render_that_never_completes_is_left_pending_at_the_job_timeout(tmp_pa
     assert code == 1
     assert {e["status"] for e in data["jobs"].values()} == {"pending"}
     assert all("job timeout" in e["error"] for e in data["jobs"].values())
-    # resumable: the next run polls them again (no new submission) and collects them
-    with make_sandbox() as sb:
+    # resumable: the next run against the same API polls them again (no new submission)
+    (target,) = {e["target"] for e in data["jobs"].values()}
+    with make_sandbox(port=int(target.split(":")[-1].split("/")[0])) as sb:
         code2, out2, data2 = runner(path, env_for(sb), with_job_timeout(settings(), 0.5))
         c2 = counters(sb)
     assert c2["accepted_total"] == 0
@@ -306,7 +308,7 @@ def test_a_closed_stdout_ends_the_run_cleanly_and_non_zero(tmp_path: Path) -> No
     code = proc.wait(timeout=60)
     assert code != 0
     assert "Traceback" not in err and "Exception ignored" not in err and "BrokenPipe" not in err, err
-    data = json.loads(path.with_name("camp.manifest.json").read_text())
+    data = json.loads(path.with_name("camp.sandbox.manifest.json").read_text())
     assert_final(data)
 
 

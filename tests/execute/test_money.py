@@ -11,18 +11,18 @@ import json
 from pathlib import Path
 
 import httpx
-from test_run_mock import MockSamsar, go, keys_of, raise_
+from exec_helpers import journal_for
+from test_run_mock import ENV, MockSamsar, go, keys_of, raise_
 
 from renderer.execute.budget import Budget
-from renderer.execute.journal import Journal, journal_path
+from renderer.execute.journal import Journal
 
 CLIP_MAX = 150  # the clip's estimate (max) in credits; the mock charges 150 a job
 
 
 def counted(tmp_path: Path) -> float:
     """What a budget counts for every submission the journal knows (as the next run loads it)."""
-    campaign = tmp_path / "camp.yaml"
-    journal = Journal(journal_path(tmp_path / ".renderer", campaign, "mock", tmp_path / "camp.manifest.json"))
+    journal = journal_for(tmp_path / "camp.yaml", ENV)
     try:
         budget = Budget(limit=None)
         budget.load(journal.all())
@@ -184,7 +184,7 @@ def test_cancel_scrubs_every_key_of_the_environment_and_keeps_only_documented_fi
     out = io.StringIO()
     assert cancel(**args_for(path), out=out, env=env, transport=httpx.MockTransport(api)) == 1
     assert len(posts) == 2 and OTHER not in out.getvalue() and "cannot cancel" in out.getvalue()
-    journal = Journal(journal_path(tmp_path / ".renderer", path, "mock", tmp_path / "camp.manifest.json"))
+    journal = journal_for(path, env)
     try:
         rows = journal.all()
         stored = json.dumps([(s.response, s.error) for s in rows]) + json.dumps(journal.events(500))

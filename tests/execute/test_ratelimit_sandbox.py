@@ -30,7 +30,7 @@ def test_a_rate_limited_run_uses_whole_windows_with_at_most_one_429(tmp_path: Pa
     with make_sandbox(rate_limit_window=2.0, clock=time.time) as sb:
         code, out, data = runner(path, env_for(sb), settings)
         c = counters(sb)
-        windows = sb.state.enhancecraft_limiter.accepted_by_window
+        windows = sb.state.limiters["enhancecraft"].accepted_by_window
     assert code == 0, out
     assert sorted({e["status"] for e in data["jobs"].values()}) == ["completed"]
     assert c["accepted_total"] == JOBS

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from exec_helpers import CANARY, FAST, args_for, counters, env_for, make_sandbox, write_campaign
+from exec_helpers import CANARY, FAST, args_for, counters, env_for, journal_for, make_sandbox, manifest_of, write_campaign
 from renderer.cli import main
 from renderer.errors import BudgetExceeded, ConfigError
 from renderer.commands.cancel import cancel
 from renderer.commands.run import run
 from renderer.commands.status import status
-from renderer.execute.journal import Journal, journal_path
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -176,12 +175,6 @@ def video(keys: bool) -> str:
     )
 
 
-def journal_of(path: Path) -> Journal:
-    from renderer.campaign.campaign import load_campaign
-
-    return Journal(journal_path(path.parent / ".renderer", path, load_campaign(str(path)).name))
-
-
 # -- every endpoint, chains, fan-in ------------------------------------------------------------
 
 
@@ -197,7 +190,7 @@ def test_every_endpoint_kind_completes_and_outputs_flow(tmp_path: Path, runner) 
     assert c["accepted_total"] == 22 and c["duplicates_total"] == 0, c["duplicates"]
     assert c["requests"]["POST /enhancecraft/api/v1/upload/api"] == 1
     jobs = data["jobs"]
-    j = journal_of(path)
+    j = journal_for(path, env_for(sb))
     bodies = {s.instance_id: s.body for s in j.all()}
     # outputs of upstreams are in downstream bodies (chains and fan-in)
     assert bodies["translate[language=en]"]["input"]["videoSessionId"] == jobs["t2v[language=en]"]["session_id"]
@@ -300,7 +293,7 @@ def test_lost_answer_without_keys_is_reconciled_through_the_image_list(tmp_path:
     assert c["accepted_total"] == 1 and c["duplicates_total"] == 0
     entry = data["jobs"]["still[i=0]"]
     assert entry["status"] == "completed" and entry["attempts"] == 1
-    events = [e["detail"] for e in journal_of(path).events(100) if e["kind"] == "reconcile"]
+    events = [e["detail"] for e in journal_for(path, env_for(sb)).events(100) if e["kind"] == "reconcile"]
     assert any("proven by /image/list" in (d or "") for d in events)
 
 
@@ -456,11 +449,11 @@ def test_run_time_budget_counts_what_was_charged(tmp_path: Path, runner) -> None
 def test_missing_key_fails_before_anything_is_sent(tmp_path: Path) -> None:
     path = write_campaign(tmp_path, images(1))
     with make_sandbox() as sb:
-        env = {"SAMSAR_BASE_URL": sb.samsar_base_url}
+        env = {"SAMSAR_BASE_URL": sb.base_urls["samsar"]}
         with pytest.raises(ConfigError, match="SAMSAR_API_KEY"):
             run(**args_for(path), out=io.StringIO(), env=env, exec_settings=FAST)
         err = io.StringIO()
-        assert main(["run", str(path)], io.StringIO(), err, env) == 1
+        assert main(["run", str(path), "--state-dir", str(tmp_path / ".renderer")], io.StringIO(), err, env) == 1
         assert "SAMSAR_API_KEY" in err.getvalue()
         assert counters(sb)["requests_total"] == 0
 
@@ -472,7 +465,7 @@ def test_the_key_never_appears_in_output_manifest_or_journal(tmp_path: Path, run
     with make_sandbox(faults=faults, seed=5) as sb:
         code, out, data = runner(path, env_for(sb))
         status_out = io.StringIO()
-        status(**args_for(path, as_json=True), out=status_out)
+        status(**args_for(path, as_json=True), out=status_out, env=env_for(sb))
     blobs = [out, status_out.getvalue(), json.dumps(data), path.with_name("camp.manifest.json").read_text()]
     for f in (tmp_path / ".renderer").iterdir():
         blobs.append(f.read_bytes().decode("latin-1"))
@@ -486,8 +479,10 @@ def test_sandbox_flag_needs_no_key_and_is_quick(tmp_path: Path) -> None:
     out = io.StringIO()
     code = run(**args_for(path, sandbox=True), out=out, env={}, exec_settings=FAST)
     assert code == 0, out.getvalue()
-    data = json.loads(path.with_name("camp.manifest.json").read_text())
+    data = json.loads(manifest_of(path, sandbox=True).read_text())
     assert data["counts"] == {"completed": 5}
+    assert {e["target"] for e in data["jobs"].values()} == {"sandbox"}
+    assert not manifest_of(path).exists()  # a rehearsal never writes the real record
 
 
 # -- detach, resume, uploads, status, cancel ------------------------------------------------------------
@@ -541,14 +536,14 @@ def test_status_and_cancel(tmp_path: Path, runner) -> None:
     with make_sandbox(render_seconds=30) as sb:
         code, _, _ = runner(path, env_for(sb), detach=True)
         out = io.StringIO()
-        assert status(**args_for(path), out=out) == 0
+        assert status(**args_for(path), out=out, env=env_for(sb)) == 0
         assert "2 pending" in out.getvalue() and "t2v[n=1]" in out.getvalue()
         out = io.StringIO()
         assert cancel(**args_for(path), out=out, env=env_for(sb)) == 0
         assert out.getvalue().count("cancelled") == 2
         assert counters(sb)["accepted"]["samsar/video/cancel_render"] == 2
         out = io.StringIO()
-        status(**args_for(path, as_json=True), out=out)
+        status(**args_for(path, as_json=True), out=out, env=env_for(sb))
         data = json.loads(out.getvalue())
     assert data["counts"]["cancelled"] == 2
     assert data["jobs"]["t2v[n=2]"]["status"] == "cancelled"
@@ -584,12 +579,12 @@ def test_a_second_concurrent_run_is_refused(tmp_path: Path) -> None:
     from renderer.errors import StateError
 
     path = write_campaign(tmp_path, images(1))
-    j = journal_of(path)
-    j.acquire_lock()
-    try:
-        with make_sandbox() as sb:
+    with make_sandbox() as sb:
+        j = journal_for(path, env_for(sb), new=True)
+        j.acquire_lock()
+        try:
             with pytest.raises(StateError, match="in progress"):
                 run(**args_for(path), out=io.StringIO(), env=env_for(sb), exec_settings=FAST)
             assert counters(sb)["requests_total"] == 0
-    finally:
-        j.close()
+        finally:
+            j.close()

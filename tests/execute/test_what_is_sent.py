@@ -12,7 +12,7 @@ from exec_helpers import FAST_JSON, counters, env_for, make_sandbox, write_campa
 from jsonschema import Draft202012Validator
 
 from renderer.cli import main
-from renderer.plan.report import PLAN_JSON_SCHEMA
+from renderer.campaign.schemas import PLAN_SCHEMA, load_schema
 
 NAMES_CAMPAIGN = """
 version: 1
@@ -94,7 +94,7 @@ def test_names_like_python_attributes_are_sent_as_written_and_a_second_run_submi
         assert counters(sb)["accepted_total"] == accepted  # nothing submitted, nothing paid
         second = json.loads(path.with_name("camp.manifest.json").read_text("utf-8"))
         assert second["jobs"] == first["jobs"]
-        code, out, _ = cli("plan", str(path), "--json", env={})
+        code, out, _ = cli("plan", str(path), "--json", env=env)  # against the same API: all reused
         assert code == 0 and json.loads(out)["credits"] == {"min": 0, "max": 0}
 
 
@@ -171,7 +171,7 @@ teaser[city=tokyo]  samsar/video/image_list_to_video  (added)
     path.write_text(SHOW.replace('prompt: "Sunny {{ matrix.city }}"',
                                  'prompt: "{{ \'Rainy\' if matrix.city == \'tokyo\' else \'Sunny\' }} {{ matrix.city }}"\n'
                                  '      language: es'), encoding="utf-8")
-    code, out, err = cli("plan", str(path), "--show-inputs", env={})
+    code, out, err = cli("plan", str(path), "--show-inputs", env=env_for(sb))  # the target the run used
     assert code == 0, err
     inputs = out[out.index("Inputs of the 2 job(s) to run:"):]
     assert inputs.startswith(f"""Inputs of the 2 job(s) to run:
@@ -196,10 +196,10 @@ teaser[city=tokyo]  samsar/video/image_list_to_video  (changed)
   ~ input.language: (none) -> "es"
 """), inputs
 
-    code, out, err = cli("plan", str(path), "--json", "--show-inputs", env={})
+    code, out, err = cli("plan", str(path), "--json", "--show-inputs", env=env_for(sb))
     assert code == 0, err
     doc = json.loads(out)
-    Draft202012Validator(PLAN_JSON_SCHEMA).validate(doc)
+    Draft202012Validator(load_schema(PLAN_SCHEMA)).validate(doc)
     by_id = {j["id"]: j for j in doc["jobs"]}
     assert "body" not in by_id["stills[city=lisbon]"]  # reused: nothing is sent
     assert by_id["teaser[city=tokyo]"]["change"] == {"reason": "its request changed", "fields": [
@@ -207,7 +207,8 @@ teaser[city=tokyo]  samsar/video/image_list_to_video  (changed)
         {"field": "input.language", "new": "es"},
     ]}
     assert by_id["teaser[city=tokyo]"]["body"]["input"]["prompt"] == "Rainy tokyo"
-    code, out, _ = cli("plan", str(path), "--json", env={})
+    code, out, _ = cli("plan", str(path), "--json", env=env_for(sb))
     assert code == 0 and all("body" not in j and "change" not in j for j in json.loads(out)["jobs"])
-    code, _, err = cli("plan", str(path), "--markdown", "--show-inputs", env={})
-    assert code == 2 and "--show-inputs shows bodies in the table or in --json" in err
+    code, out, err = cli("plan", str(path), "--markdown", "--show-inputs", env=env_for(sb))
+    assert code == 0, err  # the pull-request comment shows what changed too (tests/cikit/test_markdown.py)
+    assert '- input.prompt: "Sunny tokyo"\n+ input.prompt: "Rainy tokyo"\n+ input.language: "es"' in out

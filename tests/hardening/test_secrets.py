@@ -104,7 +104,7 @@ def run(folder: Path, env: dict[str, str], *extra: str, caplog: pytest.LogCaptur
 def test_run_sandbox_with_keys_in_the_environment(folder: Path, caplog) -> None:
     r = run(folder, env_with(), "--sandbox", caplog=caplog)
     assert r.code == 0, r.out + r.err
-    manifest = json.loads((folder / "camp.manifest.json").read_text())
+    manifest = json.loads((folder / "camp.sandbox.manifest.json").read_text())
     assert {e["status"] for e in manifest["jobs"].values()} == {"completed"}
 
 
@@ -116,7 +116,7 @@ def sandbox(**kw) -> Iterator[object]:
 
 
 def urls(sb) -> dict[str, str]:
-    return {"SAMSAR_BASE_URL": sb.samsar_base_url, "ENHANCECRAFT_BASE_URL": sb.enhancecraft_base_url}
+    return {"SAMSAR_BASE_URL": sb.base_urls["samsar"], "ENHANCECRAFT_BASE_URL": sb.base_urls["enhancecraft"]}
 
 
 def test_run_against_the_api_with_the_key_succeeds_without_showing_it(folder: Path, caplog) -> None:

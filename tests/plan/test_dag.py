@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 
 from .conftest import credits, errors_of, plan_file, shape
 

@@ -8,8 +8,8 @@ import pytest
 
 from renderer.errors import UsageError
 from renderer.plan.planner import canonical_sha256
-from renderer.plan.report import plan_json, summarise
-from renderer.providers.base import Pending
+from renderer.plan.views import plan_json, summarise
+from renderer.vocabulary import Pending
 
 from .conftest import credits, plan_file
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from renderer.plan.pending import PendingChecks
-from renderer.providers.base import Pending
+from renderer.vocabulary import Pending
 from renderer.campaign import schemas
 
 from .conftest import errors_of, plan_file

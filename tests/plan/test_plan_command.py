@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from renderer.cli import main
-from renderer.plan.report import PLAN_JSON_SCHEMA
+from renderer.campaign.schemas import PLAN_SCHEMA, load_schema
 
 from .test_dag import SPRING
 
@@ -97,8 +97,8 @@ def test_json_validates_against_the_schema_and_carries_the_contract_fields(write
     code, out, err = cli("plan", str(write(SPRING)), "--json")
     assert (code, err) == (0, "")
     doc = json.loads(out)
-    Draft202012Validator.check_schema(PLAN_JSON_SCHEMA)
-    assert list(Draft202012Validator(PLAN_JSON_SCHEMA).iter_errors(doc)) == []
+    Draft202012Validator.check_schema(load_schema(PLAN_SCHEMA))
+    assert list(Draft202012Validator(load_schema(PLAN_SCHEMA)).iter_errors(doc)) == []
     assert doc["campaign"] == "spring-launch"
     assert doc["credits"] == {"min": 5820, "max": 5820}
     assert doc["jobs"][0] == {
@@ -141,7 +141,7 @@ def test_json_with_unknown_prices(write) -> None:
     code, out, _ = cli("plan", str(p), "--json")
     assert code == 0
     doc = json.loads(out)
-    assert list(Draft202012Validator(PLAN_JSON_SCHEMA).iter_errors(doc)) == []
+    assert list(Draft202012Validator(load_schema(PLAN_SCHEMA)).iter_errors(doc)) == []
     # the known part (0 + 120) and a flag: never an unknown price counted as 0
     assert doc["credits"] == {"min": 120, "max": 120, "unknown": True}
     assert doc["unknown_prices"] == ["shot"]
@@ -155,13 +155,14 @@ def test_markdown(write) -> None:
     code, out, _ = cli("plan", str(write(SPRING)), "--markdown")
     assert code == 0
     assert out.startswith(
+        "<!-- renderer-plan: spring-launch -->\n"
         "### renderer plan: `spring-launch`\n\n"
         "**5,820 credits** for 10 job(s) to run; 0 reused from the manifest.\n"
         "Budget: 60,000 credits (within budget).\n"
         "Requests: at least 20 (10 submission(s) and their status reads).\n"
     )
     assert "| `samsar/video/image_list_to_video` | 6 | 5,400 |" in out
-    assert "- added: `spanish_cut[language=es]`" in out
+    assert "- new: `spanish_cut` ×1: `spanish_cut[language=es]`" in out
 
 
 def enhancecraft_campaign(write, jobs: int, tier: str | None = "pro", files: int = 0, rpm: int | None = None) -> Path:
@@ -230,7 +231,7 @@ def test_step_summary_gets_the_markdown_appended(write, tmp_path: Path) -> None:
     assert code == 0
     json.loads(out)  # stdout stays pure JSON
     text = summary.read_text()
-    assert text.startswith("earlier step\n### renderer plan: `spring-launch`\n")
+    assert text.startswith("earlier step\n<!-- renderer-plan: spring-launch -->\n### renderer plan: `spring-launch`\n")
     assert "**5,820 credits** for 10 job(s) to run" in text
 
 

@@ -1,4 +1,4 @@
-"""docs/plan-json.md stays true: its field table is generated from PLAN_JSON_SCHEMA, and its
+"""docs/plan-json.md stays true: its field table is generated from schemas/plan.schema.json, and its
 example is what `renderer plan --json` prints for the campaign and manifest it shows.
 
 Regenerate the table after changing the schema:  python tests/plan/test_plan_json_doc.py
@@ -13,9 +13,11 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+from renderer.campaign.schemas import PLAN_SCHEMA, load_schema
+
 DOC = Path(__file__).resolve().parents[2] / "docs" / "plan-json.md"
-BEGIN, END = "<!-- fields:begin (generated from PLAN_JSON_SCHEMA) -->", "<!-- fields:end -->"
-PLACEHOLDERS = {"by_provider": "<provider>", "endpoint": "<endpoint>", "video_model": "<video_model>"}
+BEGIN, END = "<!-- fields:begin (generated from schemas/plan.schema.json) -->", "<!-- fields:end -->"
+PLACEHOLDERS = {"by_provider": "<provider>", "targets": "<provider>", "endpoint": "<endpoint>", "video_model": "<video_model>"}
 
 
 def _type(node: dict[str, Any]) -> str:
@@ -58,7 +60,7 @@ def _rows(node: dict[str, Any], path: str, defs: dict[str, Any], out: list[str],
 
 
 def fields_table() -> str:
-    from renderer.plan.report import PLAN_JSON_SCHEMA as schema
+    schema = load_schema(PLAN_SCHEMA)
 
     defs = schema["$defs"]
     head = ["| field | type | meaning |", "|---|---|---|"]
@@ -88,7 +90,7 @@ def test_the_field_table_is_generated_from_the_schema() -> None:
 
 
 def test_every_schema_property_is_in_the_doc() -> None:
-    from renderer.plan.report import PLAN_JSON_SCHEMA as schema
+    schema = load_schema(PLAN_SCHEMA)
 
     text = DOC.read_text("utf-8")
     for name in schema["properties"]:
@@ -101,7 +103,7 @@ def test_the_example_is_real_output(tmp_path: Path) -> None:
     from jsonschema import Draft202012Validator
 
     from renderer.cli import main
-    from renderer.plan.report import PLAN_JSON_SCHEMA
+    PLAN_JSON_SCHEMA = load_schema(PLAN_SCHEMA)
 
     text = DOC.read_text("utf-8")
     campaign = tmp_path / "spring-launch.yaml"

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from renderer.errors import Invalid, LimitError, Location, SchemaError, TemplateError
-from renderer.plan.model import Outputs
 from renderer.plan.planner import canonical_sha256
 from renderer.plan.templates import Compiler, PendingOutputs
-from renderer.providers.base import Pending
+from renderer.vocabulary import Outputs, Pending
 
 from .conftest import credits, errors_of, plan_file
 

@@ -22,9 +22,10 @@ class FileServer:
     ranges: bool = True
     seen: list[dict[str, str]] = field(default_factory=list)
     port: int = 0
+    host: str = "127.0.0.1"
 
-    def url(self, name: str = "result.png") -> str:
-        return f"http://127.0.0.1:{self.port}/files/{name}"
+    def url(self, name: str = "result.png", host: str | None = None) -> str:
+        return f"http://{host or self.host}:{self.port}/files/{name}"
 
 
 def _handler(server: FileServer):
@@ -63,8 +64,9 @@ def _handler(server: FileServer):
 
 
 @contextmanager
-def file_server(server: FileServer) -> Iterator[FileServer]:
-    tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _handler(server))
+def file_server(server: FileServer, port: int = 0) -> Iterator[FileServer]:
+    """Serve ``server`` on its host (127.0.0.1 unless set) and ``port`` (any free one by default)."""
+    tcp = socketserver.ThreadingTCPServer((server.host, port), _handler(server))
     tcp.daemon_threads = True
     server.port = tcp.server_address[1]
     thread = threading.Thread(target=tcp.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)

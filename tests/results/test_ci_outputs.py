@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, args_for, env_for, make_sandbox, write_campaign
+from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
 
 from renderer.cli import main
 from renderer.commands.run import run
@@ -66,7 +66,7 @@ def _run_with_a_failure(tmp_path: Path, **kw):
     summary = tmp_path / "summary.md"
     summary.touch()
     with make_sandbox(faults={"schedule": {2: "render_failure"}}) as sb:
-        env = {**env_for(sb), "GITHUB_STEP_SUMMARY": str(summary)}
+        env = {**env_for(sb), **FILES_ALLOWED, "GITHUB_STEP_SUMMARY": str(summary)}
         code = run(**args_for(path, junit=str(tmp_path / "out" / "junit.xml"), **kw), out=io.StringIO(), env=env,
                    exec_settings=FAST)
     data = json.loads(path.with_name("camp.manifest.json").read_text("utf-8"))

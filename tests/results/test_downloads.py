@@ -14,6 +14,7 @@ import pytest
 from exec_helpers import (
     CANARY,
     FAST,
+    FILES_ALLOWED,
     args_for,
     counters,
     env_for,
@@ -25,7 +26,8 @@ from results_helpers import FileServer, file_server
 from renderer.commands import validate
 from renderer.commands.run import run
 from renderer.errors import ConfigError, Invalid
-from renderer.results.download import Downloader, FileRecord, Wanted, readable_stem
+from renderer.results.download import Downloader, DownloadLimits, FileRecord, Wanted, readable_names
+from renderer.results.netguard import Policy
 from renderer.results.storage import FsspecTarget, LocalTarget
 from renderer.sandbox.files import media_bytes
 
@@ -59,6 +61,7 @@ def _sha(data: bytes) -> str:
 
 
 def _run(path: Path, env: dict, **kw):
+    env = {**FILES_ALLOWED, **env}
     out = io.StringIO()
     transports = kw.pop("transports", None)
     code = run(**args_for(path, **kw), out=out, env=env, exec_settings=FAST, transports=transports)
@@ -135,9 +138,9 @@ def test_a_failed_download_says_so_keeps_the_result_and_exits_1_then_a_rerun_fet
 
 def _fetch(target, url: str, previous=(), attempts: int = 3):
     async def go():
-        d = Downloader(target, attempts=attempts)
+        d = Downloader(target, policy=Policy.from_env(FILES_ALLOWED), limits=DownloadLimits(attempts=attempts))
         try:
-            return await d.fetch_job(Wanted("shot[n=1]", "shot", {"n": 1}, (url,), tuple(previous)))
+            return await d.fetch_job(Wanted("shot[n=1]", "shot", "shot/1", (url,), tuple(previous)))
         finally:
             await d.aclose()
 
@@ -192,10 +195,9 @@ def test_what_the_manifest_recorded_and_the_store_holds_is_not_fetched_again(tmp
         assert len(srv.seen) == 2
 
 
-def test_fsspec_sources_and_targets(tmp_path):
-    src = tmp_path / "render.png"
-    src.write_bytes(PNG)
-    got = _fetch(FsspecTarget(f"file://{tmp_path}/remote", tmp_path / "staging"), f"file://{src}")
+def test_an_fsspec_target_keeps_what_an_http_url_gives(tmp_path):
+    with file_server(FileServer(PNG)) as srv:
+        got = _fetch(FsspecTarget(f"file://{tmp_path}/remote", tmp_path / "staging"), srv.url())
     assert got.error is None
     assert got.files[0].path == f"file://{tmp_path}/remote/shot/1.png"
     assert (tmp_path / "remote" / "shot" / "1.png").read_bytes() == PNG
@@ -218,11 +220,13 @@ def test_an_fsspec_target_whose_package_is_missing_is_a_clear_error_before_anyth
 
 
 def test_readable_names_are_safe_and_distinct():
-    assert readable_stem("teaser", {"city": "lisbon", "language": "es"}, "teaser[city=lisbon,language=es]") == "lisbon_es"
-    assert readable_stem("intro", {}, "intro") == "intro"
-    a = readable_stem("j", {"p": "../../etc"}, "j[p=../../etc]")
-    b = readable_stem("j", {"p": "..-..-etc"}, "j[p=..-..-etc]")
-    assert "/" not in a and not a.startswith(".") and a != b
+    names = readable_names([("teaser[city=lisbon,language=es]", "teaser", {"city": "lisbon", "language": "es"}),
+                            ("intro", "intro", {}),
+                            ("j[p=../../etc]", "j", {"p": "../../etc"}), ("j[p=..-..-etc]", "j", {"p": "..-..-etc"})])
+    assert names["teaser[city=lisbon,language=es]"] == "teaser/lisbon_es"
+    assert names["intro"] == "intro/intro"
+    a, b = names["j[p=../../etc]"], names["j[p=..-..-etc]"]
+    assert a.startswith("j/etc~") and b.startswith("j/etc~") and a != b  # they sanitise alike: both hashed
 
 
 def test_the_outputs_block_is_checked_with_its_location(tmp_path):
@@ -255,7 +259,7 @@ def test_downloads_run_at_most_concurrency_at_once(tmp_path):
         try:
             async with anyio.create_task_group() as tg:
                 for n in range(8):
-                    tg.start_soon(d.fetch_job, Wanted(f"s[n={n}]", "s", {"n": n}, (f"https://cdn.example/{n}.png",)))
+                    tg.start_soon(d.fetch_job, Wanted(f"s[n={n}]", "s", f"s/{n}", (f"https://cdn.example/{n}.png",)))
         finally:
             await d.aclose()
         return d.results

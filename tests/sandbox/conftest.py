@@ -48,5 +48,5 @@ def clients() -> Iterator[Callable[..., httpx.Client]]:
 
 @pytest.fixture
 def samsar(sandbox: Sandbox, clients: Callable[..., httpx.Client]) -> httpx.Client:
-    return clients(sandbox.samsar_base_url)
+    return clients(sandbox.base_urls["samsar"])
 

@@ -17,7 +17,7 @@ def upload(client: httpx.Client, data: bytes = PNG, name: str = "photo.png", cty
 
 @pytest.fixture
 def ec(sandbox, clients) -> httpx.Client:
-    return clients(sandbox.enhancecraft_base_url)
+    return clients(sandbox.base_urls["enhancecraft"])
 
 
 def test_upload_then_job_then_status(ec: httpx.Client) -> None:
@@ -37,7 +37,7 @@ def test_upload_then_job_then_status(ec: httpx.Client) -> None:
 
 def test_job_goes_queued_processing_completed(make_sandbox, clients, clock) -> None:
     sb = make_sandbox(render_seconds=8, clock=clock)
-    ec = clients(sb.enhancecraft_base_url)
+    ec = clients(sb.base_urls["enhancecraft"])
     job = ec.post("/api/v1/jobs/api", json={"input_key": "uploads/elsewhere/x.jpg",
                                             "operations": [{"type": "convert", "params": {"output_format": "webp"}}]}).json()
     read = lambda: ec.get(f"/api/v1/jobs/api/{job['id']}").json()  # noqa: E731
@@ -56,7 +56,7 @@ def test_jobs_errors(ec: httpx.Client, sandbox, clients) -> None:
     assert ec.post("/api/v1/jobs/api", json={"input_key": "k.png"}).status_code == 400
     assert ec.get("/api/v1/jobs/api/nope").status_code == 404
     # another key's upload and job are not found
-    theirs = clients(sandbox.enhancecraft_base_url, OTHER_KEY)
+    theirs = clients(sandbox.base_urls["enhancecraft"], OTHER_KEY)
     key = upload(theirs).json()["storage_key"]
     assert ec.post("/api/v1/jobs/api", json={"input_key": key, "operations": ENHANCE}).status_code == 404
     job_id = theirs.post("/api/v1/jobs/api", json={"input_key": key, "operations": ENHANCE}).json()["id"]
@@ -73,7 +73,7 @@ def test_upload_errors(ec: httpx.Client) -> None:
 
 def test_auth(make_sandbox, clients) -> None:
     sb = make_sandbox(api_key="the-key")
-    url = sb.enhancecraft_base_url
+    url = sb.base_urls["enhancecraft"]
     missing = clients(url, None).get("/api/v1/jobs/api/x")
     assert missing.status_code == 401 and missing.json() == {"detail": "Not authenticated"}
     assert "X-RateLimit-Limit" not in missing.headers  # no key, no quota to show
@@ -83,7 +83,7 @@ def test_auth(make_sandbox, clients) -> None:
 
 def test_unpublished_operation_prices_are_free_unless_configured(make_sandbox, clients) -> None:
     sb = make_sandbox(credits=10, pricing={"enhancecraft": {"operations": {"enhance": 4}}})
-    ec = clients(sb.enhancecraft_base_url)
+    ec = clients(sb.base_urls["enhancecraft"])
     body = {"input_key": "uploads/x.png", "operations": ENHANCE}
     assert ec.post("/api/v1/jobs/api", json=body).status_code == 200
     assert ec.post("/api/v1/jobs/api", json=body).status_code == 200
@@ -94,8 +94,8 @@ def test_unpublished_operation_prices_are_free_unless_configured(make_sandbox, c
 
 @pytest.mark.parametrize(("tier", "limit", "month"), [("pro", 50, "50000"), ("business", 200, "200000"), ("enterprise", 10000, None)])
 def test_rate_limit_headers_and_429_per_tier(make_sandbox, clients, clock, tier: str, limit: int, month: str | None) -> None:
-    sb = make_sandbox(enhancecraft_tier=tier, clock=clock)
-    ec = clients(sb.enhancecraft_base_url)
+    sb = make_sandbox(provider_settings={"enhancecraft": {"tier": tier}}, clock=clock)
+    ec = clients(sb.base_urls["enhancecraft"])
     first = ec.get("/api/v1/jobs/api/none")
     assert first.headers["X-RateLimit-Limit"] == str(limit)
     assert first.headers["X-RateLimit-Remaining"] == str(limit - 1)
@@ -111,7 +111,7 @@ def test_rate_limit_headers_and_429_per_tier(make_sandbox, clients, clock, tier:
     assert over.status_code == 429 and over.headers["X-RateLimit-Remaining"] == "0"
     assert 1 <= int(over.headers["Retry-After"]) <= 60
     # limits are per key, and the window resets each minute
-    assert clients(sb.enhancecraft_base_url, OTHER_KEY).get("/api/v1/jobs/api/none").status_code == 404
+    assert clients(sb.base_urls["enhancecraft"], OTHER_KEY).get("/api/v1/jobs/api/none").status_code == 404
     clock.advance(60)
     assert ec.get("/api/v1/jobs/api/none").status_code == 404
     assert sb.state.counters.rate_limited == 1

@@ -22,7 +22,7 @@ def with_faults(make_sandbox, **settings):
 ])
 def test_http_faults(make_sandbox, clients, kind: str, code: int, retry_after: str | None) -> None:
     sb = with_faults(make_sandbox, schedule={1: kind})
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     r = samsar.post(*SUBMIT[:1], json=SUBMIT[1])
     assert r.status_code == code and r.headers.get("Retry-After") == retry_after
     assert "message" in r.json()
@@ -33,7 +33,7 @@ def test_http_faults(make_sandbox, clients, kind: str, code: int, retry_after: s
 
 def test_drop_before_processing_records_nothing(make_sandbox, clients) -> None:
     sb = with_faults(make_sandbox, schedule={1: "drop_before"})
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     with pytest.raises(httpx.RemoteProtocolError):
         samsar.post(*SUBMIT[:1], json=SUBMIT[1])
     c = sb.state.counters
@@ -43,7 +43,7 @@ def test_drop_before_processing_records_nothing(make_sandbox, clients) -> None:
 
 def test_drop_after_processing_accepts_and_charges_without_answering(make_sandbox, clients) -> None:
     sb = with_faults(make_sandbox, schedule={1: "drop_after"})
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     with pytest.raises(httpx.RemoteProtocolError):
         samsar.post(*SUBMIT[:1], json=SUBMIT[1])
     c = sb.state.counters
@@ -57,7 +57,7 @@ def test_drop_after_processing_accepts_and_charges_without_answering(make_sandbo
 
 def test_drop_after_then_idempotent_retry_gets_the_first_answer(make_sandbox, clients) -> None:
     sb = with_faults(make_sandbox, schedule={1: "drop_after"})
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     headers = {"Idempotency-Key": "job-1"}
     with pytest.raises(httpx.RemoteProtocolError):
         samsar.post(*SUBMIT[:1], json=SUBMIT[1], headers=headers)
@@ -70,7 +70,7 @@ def test_drop_after_then_idempotent_retry_gets_the_first_answer(make_sandbox, cl
 
 def test_slow_answers(make_sandbox, clients) -> None:
     sb = with_faults(make_sandbox, rates={"slow": 1.0}, delay_seconds=0.2)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     with pytest.raises(httpx.ReadTimeout):
         samsar.post(*SUBMIT[:1], json=SUBMIT[1], timeout=0.05)
     assert sb.state.counters.faults["slow"] == 1
@@ -81,7 +81,7 @@ def test_slow_answers(make_sandbox, clients) -> None:
 
 def test_render_failure_fails_after_charging(make_sandbox, clients) -> None:
     sb = with_faults(make_sandbox, rates={"render_failure": 1.0})
-    samsar, ec = clients(sb.samsar_base_url), clients(sb.enhancecraft_base_url)
+    samsar, ec = clients(sb.base_urls["samsar"]), clients(sb.base_urls["enhancecraft"])
     r = samsar.post(*SUBMIT[:1], json=SUBMIT[1])
     assert r.status_code == 200 and r.headers["x-credits-charged"] == "300"
     failed = status(samsar, r.json()["session_id"])
@@ -98,7 +98,7 @@ def test_render_failure_fails_after_charging(make_sandbox, clients) -> None:
 
 def test_rate_limit_exhaustion_on_enhancecraft(make_sandbox, clients) -> None:
     sb = with_faults(make_sandbox, schedule={1: "rate_limit_exhausted"}, endpoints=("enhancecraft/jobs",))
-    ec = clients(sb.enhancecraft_base_url)
+    ec = clients(sb.base_urls["enhancecraft"])
     body = {"input_key": "k.png", "operations": [{"type": "denoise"}]}
     r = ec.post("/api/v1/jobs/api", json=body)
     assert r.status_code == 429 and r.headers["X-RateLimit-Remaining"] == "0" and int(r.headers["Retry-After"]) >= 1
@@ -112,14 +112,14 @@ def test_rates_are_seeded_and_repeatable(make_sandbox, clients) -> None:
     runs = []
     for _ in range(2):
         sb = make_sandbox(seed=7, faults=FaultSettings(rates={"http_500": 0.5}))
-        samsar = clients(sb.samsar_base_url)
+        samsar = clients(sb.base_urls["samsar"])
         runs.append([samsar.post("/image/enhance", json={"image_url": "https://x.test/a.png"}).status_code for _ in range(12)])
     assert runs[0] == runs[1] and set(runs[0]) == {200, 500}
 
 
 def test_scope_decides_whether_status_reads_fail(make_sandbox, clients) -> None:
     sb = make_sandbox()
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     sid = make_video(samsar)
     sb.state.set_faults(FaultSettings(rates={"http_503": 1.0}))
     assert samsar.get("/status", params={"request_id": sid}).status_code == 200
@@ -129,13 +129,13 @@ def test_scope_decides_whether_status_reads_fail(make_sandbox, clients) -> None:
 
 def test_faults_can_target_endpoints(make_sandbox, clients) -> None:
     sb = with_faults(make_sandbox, rates={"http_500": 1.0}, endpoints=("samsar/video/join_videos",))
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     a, b = make_video(samsar), make_video(samsar)
     assert samsar.post("/video/join_videos", json={"input": {"session_ids": [a, b]}}).status_code == 500
 
 
 def test_control_api(sandbox, clients) -> None:
-    control, samsar = clients(sandbox.base_url, None), clients(sandbox.samsar_base_url)
+    control, samsar = clients(sandbox.base_url, None), clients(sandbox.base_urls["samsar"])
     make_video(samsar)  # submission 1 under the old settings
     r = control.post("/_sandbox/faults", json={"schedule": {"2": ["http_502"]}, "retry_after_seconds": 3, "seed": 1})
     assert r.status_code == 200 and r.json()["schedule"] == {"2": ["http_502"]}

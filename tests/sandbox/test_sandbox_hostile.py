@@ -17,7 +17,7 @@ IMAGE = ("/image/enhance", {"image_url": "https://cdn.example.com/a.png", "resol
 
 def hostile(make_sandbox, clients, **settings):
     sb = make_sandbox(faults=FaultSettings(**settings))
-    return sb, clients(sb.samsar_base_url)
+    return sb, clients(sb.base_urls["samsar"])
 
 
 def test_the_control_route_takes_hostile_settings(sandbox, clients) -> None:
@@ -91,3 +91,34 @@ def test_hang_answers_nothing_until_the_client_gives_up(make_sandbox, clients) -
         samsar.post(SUBMIT[0], json=SUBMIT[1], timeout=0.3)
     assert time.monotonic() - started < 5 and not sb.state.sessions
     assert samsar.post(SUBMIT[0], json=SUBMIT[1]).status_code == 200  # the next one is served
+
+
+def test_result_url_merge_and_headers_rewrite_answers(make_sandbox, clients) -> None:
+    """Issue 21's hostile answers: result URLs of the API's choosing, echoes merged in, odd headers."""
+    merge = {"message": "echo", "details": {"nested": ["x"]}}
+    sb, samsar = hostile(make_sandbox, clients, scope="all", rates={"result_url": 1.0, "merge": 1.0},
+                         schedule={1: ["http_429", "headers"]}, headers={"Retry-After": "1e9"},
+                         result_url="file:///etc/passwd", merge=merge)
+    refused = samsar.post(IMAGE[0], json=IMAGE[1])
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1e9"  # the fault's own header replaced
+    rid = samsar.post(IMAGE[0], json=IMAGE[1]).json()["request_id"]
+    sb.state.advance(60)
+    answer = samsar.get("/image/status", params={"request_id": rid}).json()
+    assert answer["status"] == "COMPLETED" and answer["result_url"] == "file:///etc/passwd"
+    assert answer["message"] == "echo" and answer["details"] == {"nested": ["x"]}
+    assert sb.state.counters.faults["headers"] == 1
+
+
+def test_result_files_turn_huge_trickling_or_redirected(make_sandbox, clients) -> None:
+    sb, _ = hostile(make_sandbox, clients, rates={"huge_file": 1.0}, huge_bytes=3 * 256 * 1024 + 5)
+    with httpx.Client() as c:
+        r = c.get(f"{sb.base_url}/files/a.png")
+        assert r.status_code == 200 and len(r.content) == 3 * 256 * 1024 + 5 and "content-length" not in r.headers
+        sb.state.set_faults(FaultSettings(rates={"redirect_file": 1.0}, redirect_to="http://127.0.0.1:9/admin"))
+        r = c.get(f"{sb.base_url}/files/a.png")
+        assert r.status_code == 302 and r.headers["location"] == "http://127.0.0.1:9/admin"
+        sb.state.set_faults(FaultSettings(rates={"trickle_file": 1.0}, trickle_interval=0.0))
+        r = c.get(f"{sb.base_url}/files/a.png")
+        assert r.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sb.state.counters.faults["huge_file"] == 1 and sb.state.counters.faults["trickle_file"] == 1
+    assert sb.state.counters.requests["GET /files"] == 3

@@ -9,7 +9,7 @@ from sandbox_helpers import OTHER_KEY, charged, make_video, status
 
 TILES = [{"image_url": "https://cdn.example.com/t1.png", "image_text": "Rooftop"},
          {"enhanced_url": "https://cdn.example.com/t2-hires.png"},
-         "https://cdn.example.com/t3.png"]
+         {"image_url": "https://cdn.example.com/t3.png"}]  # the docs: every tile is an object (bare URLs are refused)
 
 
 @pytest.mark.parametrize(("resolution", "price"), [(None, 30), ("1k", 30), ("2k", 50), ("4K", 60)])
@@ -73,7 +73,7 @@ def test_rollup_with_enhance_enhances_low_res_tiles_at_1k(samsar: httpx.Client, 
 @pytest.mark.parametrize("path", ["/image/create_rollup_banner", "/image/create_rollup_banner_with_enhance"])
 def test_rollups_complete_within_the_request_as_the_docs_show(make_sandbox, clients, clock, path: str) -> None:
     sb = make_sandbox(render_seconds=5, clock=clock)  # other sessions would take 5 s; a rollup does not
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     data = samsar.post(path, json={"images": TILES[:1]}).json()
     assert data["status"] == "completed"
     assert data["result_url"].endswith(".png") and data["result_urls"] == [data["result_url"]]
@@ -98,7 +98,7 @@ def test_image_validation_errors_name_the_field(samsar: httpx.Client, path: str,
 
 
 def test_image_status_is_per_key_and_image_only(sandbox, clients) -> None:
-    mine, theirs = clients(sandbox.samsar_base_url), clients(sandbox.samsar_base_url, OTHER_KEY)
+    mine, theirs = clients(sandbox.base_urls["samsar"]), clients(sandbox.base_urls["samsar"], OTHER_KEY)
     rid = mine.post("/image/enhance", json={"image_url": "https://x.test/a.png"}).json()["request_id"]
     assert theirs.get("/image/status", params={"request_id": rid}).status_code == 404
     assert mine.get("/image/status", params={"session_id": rid}).status_code == 200
@@ -107,7 +107,7 @@ def test_image_status_is_per_key_and_image_only(sandbox, clients) -> None:
 
 def test_image_list_newest_first_with_a_capped_limit(samsar: httpx.Client, sandbox, clients) -> None:
     ids = [samsar.post("/image/enhance", json={"image_url": f"https://x.test/{i}.png"}).json()["request_id"] for i in range(3)]
-    clients(sandbox.samsar_base_url, OTHER_KEY).post("/image/enhance", json={"image_url": "https://x.test/o.png"})
+    clients(sandbox.base_urls["samsar"], OTHER_KEY).post("/image/enhance", json={"image_url": "https://x.test/o.png"})
     listed = samsar.get("/image/list").json()["sessions"]
     assert [s["request_id"] for s in listed] == ids[::-1]
     assert listed[0]["request_type"] == "API" and listed[0]["created_at"].endswith("Z")

@@ -18,12 +18,12 @@ def sandbox(state: Path, wall: ManualClock, **kw):
 def test_sessions_balances_and_ids_survive_a_restart(tmp_path: Path, clients) -> None:
     wall = ManualClock(1_000_000.0)
     with sandbox(tmp_path, wall, credits=1000) as sb:
-        samsar = clients(sb.samsar_base_url)
+        samsar = clients(sb.base_urls["samsar"])
         first = make_video(samsar)
         assert status(samsar, first)["status"] == "PENDING"
     wall.advance(4)  # the sandbox was down 4 s of its 10 s render
     with sandbox(tmp_path, wall, credits=1000) as sb:
-        samsar = clients(sb.samsar_base_url)
+        samsar = clients(sb.base_urls["samsar"])
         assert status(samsar, first)["status"] == "PENDING"  # known, still rendering
         second = make_video(samsar)
         assert second != first  # ids stay unique across restarts
@@ -39,24 +39,24 @@ def test_an_idempotent_answer_is_replayed_after_a_restart(tmp_path: Path, client
     wall = ManualClock(1_000_000.0)
     body, key = {"image_url": "https://cdn.example.com/p.png"}, {"Idempotency-Key": "k-1"}
     with sandbox(tmp_path, wall) as sb:
-        first = clients(sb.samsar_base_url).post("/image/enhance", json=body, headers=key).json()
+        first = clients(sb.base_urls["samsar"]).post("/image/enhance", json=body, headers=key).json()
     with sandbox(tmp_path, wall) as sb:
-        again = clients(sb.samsar_base_url).post("/image/enhance", json=body, headers=key)
+        again = clients(sb.base_urls["samsar"]).post("/image/enhance", json=body, headers=key)
         assert again.headers["idempotent-replayed"] == "true" and again.json() == first
         assert sb.state.counters.snapshot()["accepted_total"] == 0
-        clients(sb.samsar_base_url).post("/image/enhance", json=body)  # the same body without the key
+        clients(sb.base_urls["samsar"]).post("/image/enhance", json=body)  # the same body without the key
         assert sb.state.counters.snapshot()["duplicates_total"] == 1  # counted across restarts
 
 
 def test_a_cancel_is_kept(tmp_path: Path, clients) -> None:
     wall = ManualClock(1_000_000.0)
     with sandbox(tmp_path, wall) as sb:
-        samsar = clients(sb.samsar_base_url)
+        samsar = clients(sb.base_urls["samsar"])
         sid = make_video(samsar)
         assert samsar.post("/video/cancel_render", json={"input": {"videoSessionId": sid}}).status_code == 200
     wall.advance(60)
     with sandbox(tmp_path, wall) as sb:
-        assert status(clients(sb.samsar_base_url), sid)["status"] == "CANCELLED"
+        assert status(clients(sb.base_urls["samsar"]), sid)["status"] == "CANCELLED"
 
 
 def test_the_sandbox_command_takes_a_state_dir() -> None:

@@ -21,9 +21,9 @@ from sandbox_helpers import TEXT_TO_VIDEO
 def test_sync_sandbox_binds_loopback_on_an_ephemeral_port_and_stops() -> None:
     with running_sandbox_sync(SandboxConfig(render_seconds=0)) as sb:
         assert sb.host == "127.0.0.1" and sb.port > 0
-        assert sb.samsar_base_url == f"http://127.0.0.1:{sb.port}/v1"
-        assert sb.enhancecraft_base_url == f"http://127.0.0.1:{sb.port}/enhancecraft"
-        r = httpx.post(f"{sb.samsar_base_url}/video/text_to_video", json={"input": TEXT_TO_VIDEO},
+        assert sb.base_urls["samsar"] == f"http://127.0.0.1:{sb.port}/v1"
+        assert sb.base_urls["enhancecraft"] == f"http://127.0.0.1:{sb.port}/enhancecraft"
+        r = httpx.post(f"{sb.base_urls['samsar']}/video/text_to_video", json={"input": TEXT_TO_VIDEO},
                        headers={"Authorization": "Bearer k"})
         assert r.status_code == 200
         assert sb.state.counters.accepted["samsar/video/text_to_video"] == 1
@@ -54,7 +54,7 @@ def _trio_usable() -> bool:
 @pytest.mark.anyio
 async def test_async_sandbox(anyio_backend: str) -> None:
     async with running_sandbox(SandboxConfig(render_seconds=0)) as sb:
-        async with httpx.AsyncClient(base_url=sb.samsar_base_url, headers={"Authorization": "Bearer k"}) as client:
+        async with httpx.AsyncClient(base_url=sb.base_urls["samsar"], headers={"Authorization": "Bearer k"}) as client:
             r = await client.post("/video/text_to_video", json={"input": TEXT_TO_VIDEO})
             assert r.status_code == 200
             done = await client.get("/status", params={"request_id": r.json()["request_id"]})

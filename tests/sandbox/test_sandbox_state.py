@@ -34,7 +34,7 @@ def test_idempotency_key_with_another_body_is_422(samsar: httpx.Client) -> None:
 
 
 def test_idempotency_keys_are_per_api_key_and_flat_equals_wrapped(sandbox, clients) -> None:
-    mine, theirs = clients(sandbox.samsar_base_url), clients(sandbox.samsar_base_url, OTHER_KEY)
+    mine, theirs = clients(sandbox.base_urls["samsar"]), clients(sandbox.base_urls["samsar"], OTHER_KEY)
     key = {"Idempotency-Key": "k1"}
     a = mine.post(SUBMIT, json=BODY, headers=key).json()
     assert mine.post(SUBMIT, json=TEXT_TO_VIDEO, headers=key).json() == a  # flat body: same request
@@ -43,14 +43,14 @@ def test_idempotency_keys_are_per_api_key_and_flat_equals_wrapped(sandbox, clien
 
 def test_failed_requests_do_not_burn_an_idempotency_key(make_sandbox, clients) -> None:
     sb = make_sandbox(credits=100)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     key = {"Idempotency-Key": "k"}
     assert samsar.post(SUBMIT, json=BODY, headers=key).status_code == 402
     assert samsar.post(SUBMIT, json={"input": {**TEXT_TO_VIDEO, "duration": 3}}, headers=key).status_code == 200
 
 
 def test_duplicates_count_identical_accepted_bodies_per_key_and_route(sandbox, clients) -> None:
-    mine, theirs = clients(sandbox.samsar_base_url), clients(sandbox.samsar_base_url, OTHER_KEY)
+    mine, theirs = clients(sandbox.base_urls["samsar"]), clients(sandbox.base_urls["samsar"], OTHER_KEY)
     for _ in range(3):
         mine.post(SUBMIT, json=BODY)
     theirs.post(SUBMIT, json=BODY)
@@ -82,7 +82,7 @@ def test_counters_over_http(sandbox, samsar: httpx.Client, clients) -> None:
 
 def test_clock_control_moves_sandbox_time(make_sandbox, clients) -> None:
     sb = make_sandbox(render_seconds=120)
-    samsar, control = clients(sb.samsar_base_url), clients(sb.base_url, None)
+    samsar, control = clients(sb.base_urls["samsar"]), clients(sb.base_url, None)
     sid = make_video(samsar)
     assert status(samsar, sid)["status"] == "PENDING"
     assert control.post("/_sandbox/clock", json={"advance": 120}).status_code == 200

@@ -7,7 +7,7 @@ import pytest
 
 from renderer.providers import price_table, route
 from renderer.providers import samsar as samsar_provider
-from renderer.providers.base import PriceContext
+from renderer.vocabulary import PriceContext
 from sandbox_helpers import IMAGE_LIST, KEY, OTHER_KEY, TEXT_TO_VIDEO, charged, make_video, status
 
 
@@ -34,7 +34,7 @@ def test_client_path_video_create_and_flat_bodies_are_accepted(samsar: httpx.Cli
 
 def test_sessions_stay_pending_until_render_seconds_pass(make_sandbox, clients, clock) -> None:
     sb = make_sandbox(render_seconds=30, clock=clock)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     sid = make_video(samsar)
     pending = status(samsar, sid)
     assert pending["status"] == "PENDING" and "expressGenerationStatus" in pending
@@ -79,7 +79,7 @@ def test_join_bills_the_summed_duration(samsar: httpx.Client) -> None:
 
 def test_join_rules(make_sandbox, clients, clock) -> None:
     sb = make_sandbox(render_seconds=10, clock=clock)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     wide, tall = make_video(samsar), make_video(samsar, aspect_ratio="9:16")
     body = lambda ids: {"input": {"session_ids": ids}}  # noqa: E731
     pending = samsar.post("/video/join_videos", json=body([wide, tall]))
@@ -96,7 +96,7 @@ def test_join_rules(make_sandbox, clients, clock) -> None:
 @pytest.mark.parametrize("path", ["/video/clone", "/v2/video/clone"])
 def test_clone_is_free_and_pending(make_sandbox, clients, clock, path: str) -> None:
     sb = make_sandbox(render_seconds=5, clock=clock)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     source = make_video(samsar)
     clock.advance(5)
     r = clients(sb.base_url).post(path if path.startswith("/v2") else "/v1" + path,
@@ -111,7 +111,7 @@ def test_clone_is_free_and_pending(make_sandbox, clients, clock, path: str) -> N
 
 def test_clone_needs_a_completed_source(make_sandbox, clients, clock) -> None:
     sb = make_sandbox(render_seconds=5, clock=clock)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     r = samsar.post("/video/clone", json={"input": {"videoSessionId": make_video(samsar)}})
     assert r.status_code == 400
 
@@ -139,7 +139,7 @@ def test_outro_and_footer_routes_cost_75(samsar: httpx.Client, path: str, extra:
 
 def test_cancel_render(make_sandbox, clients, clock) -> None:
     sb = make_sandbox(render_seconds=10, clock=clock)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     sid = make_video(samsar)
     r = samsar.post("/video/cancel_render", json={"input": {"videoSessionId": sid}})
     assert r.status_code == 200 and charged(r) == 0
@@ -183,7 +183,7 @@ def test_external_user_routes(samsar: httpx.Client) -> None:
 
 def test_fetch_latest_version(make_sandbox, clients, clock) -> None:
     sb = make_sandbox(render_seconds=10, clock=clock)
-    samsar, other = clients(sb.samsar_base_url), clients(sb.samsar_base_url, OTHER_KEY)
+    samsar, other = clients(sb.base_urls["samsar"]), clients(sb.base_urls["samsar"], OTHER_KEY)
     sid = make_video(samsar, language="es")
     get = lambda c, s: c.get("/video/fetch_latest_version", params={"session_id": s})  # noqa: E731
     assert get(samsar, sid).status_code == 202
@@ -199,11 +199,11 @@ def test_fetch_latest_version(make_sandbox, clients, clock) -> None:
 
 def test_list_completed_video_sessions(make_sandbox, clients, clock) -> None:
     sb = make_sandbox(render_seconds=10, clock=clock)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     first = make_video(samsar)
     clock.advance(10)
     make_video(samsar)  # still pending
-    make_video(clients(sb.samsar_base_url, OTHER_KEY))
+    make_video(clients(sb.base_urls["samsar"], OTHER_KEY))
     listed = samsar.get("/video/list_completed_video_sessions").json()
     assert [s["session_id"] for s in listed] == [first]
     assert listed[0]["langauge"] == listed[0]["result_language"] == "en"
@@ -211,9 +211,9 @@ def test_list_completed_video_sessions(make_sandbox, clients, clock) -> None:
 
 
 def test_fonts_and_models_need_no_key(sandbox) -> None:
-    fonts = httpx.get(f"{sandbox.samsar_base_url}/supported_fonts")
+    fonts = httpx.get(f"{sandbox.base_urls['samsar']}/supported_fonts")
     assert fonts.status_code == 200 and "Poppins" in fonts.json()["fontsByLanguage"]["en"]
-    models = httpx.get(f"{sandbox.samsar_base_url}/video/supported_models").json()
+    models = httpx.get(f"{sandbox.base_urls['samsar']}/video/supported_models").json()
     runway = next(m for m in models["VIDEO_MODELS"] if m["value"] == "RUNWAYML")
     assert runway["basePrice"] == 30 and runway["pricingDistribution"]["video"] == 14
     assert runway["pricingDistribution"]["optionalAddons"] == {"express_cta_generation": 1}
@@ -222,7 +222,7 @@ def test_fonts_and_models_need_no_key(sandbox) -> None:
 
 def test_create_movie_and_its_older_status_shape(make_sandbox, clients, clock) -> None:
     sb = make_sandbox(render_seconds=10, clock=clock)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     movie = {"prompt": "A heist", "image_model": "FLUX1.1PRO", "video_model": "LUMA", "duration": 60}
     r = samsar.post("/video/create_movie", json={"input": movie})
     assert r.status_code == 200 and list(r.json()) == ["request_id"]
@@ -268,7 +268,7 @@ def test_bodies_that_are_not_json_objects(samsar: httpx.Client) -> None:
 
 def test_auth(make_sandbox, clients) -> None:
     sb = make_sandbox(api_key="the-key")
-    url = sb.samsar_base_url
+    url = sb.base_urls["samsar"]
     body = {"input": TEXT_TO_VIDEO}
     missing = clients(url, None).post("/video/text_to_video", json=body)
     assert missing.status_code == 400 and "API key" in missing.json()["message"]
@@ -283,23 +283,23 @@ def test_auth(make_sandbox, clients) -> None:
 
 
 def test_any_non_empty_key_is_valid_by_default(sandbox, clients) -> None:
-    assert clients(sandbox.samsar_base_url, "whatever").post("/video/text_to_video", json={"input": TEXT_TO_VIDEO}).status_code == 200
+    assert clients(sandbox.base_urls["samsar"], "whatever").post("/video/text_to_video", json={"input": TEXT_TO_VIDEO}).status_code == 200
 
 
 def test_402_when_credits_run_out_charges_and_creates_nothing(make_sandbox, clients) -> None:
     sb = make_sandbox(credits=350)
-    samsar = clients(sb.samsar_base_url)
+    samsar = clients(sb.base_urls["samsar"])
     make_video(samsar)  # 300
     r = samsar.post("/video/text_to_video", json={"input": TEXT_TO_VIDEO})
     assert r.status_code == 402 and "credits" in r.json()["message"]
-    assert sb.state.remaining(KEY) == 50
+    assert sb.state.remaining(KEY, "samsar") == 50
     assert len(sb.state.sessions) == 1 and sum(sb.state.counters.accepted.values()) == 1
     # balances are per key
-    assert clients(sb.samsar_base_url, OTHER_KEY).post("/video/text_to_video", json={"input": TEXT_TO_VIDEO}).status_code == 200
+    assert clients(sb.base_urls["samsar"], OTHER_KEY).post("/video/text_to_video", json={"input": TEXT_TO_VIDEO}).status_code == 200
 
 
 def test_unknown_and_foreign_ids_are_404(sandbox, clients) -> None:
-    mine, theirs = clients(sandbox.samsar_base_url), clients(sandbox.samsar_base_url, OTHER_KEY)
+    mine, theirs = clients(sandbox.base_urls["samsar"]), clients(sandbox.base_urls["samsar"], OTHER_KEY)
     sid = make_video(mine)
     assert theirs.get("/status", params={"request_id": sid}).status_code == 404
     assert mine.get("/status", params={"request_id": "vid_unknown"}).status_code == 404

@@ -1,0 +1,72 @@
+"""What `renderer run` says when it ends: notes, problems, the step summary, the exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from renderer.execute.scheduler import RunOptions
+from renderer.manifest import Manifest, ManifestEntry
+from renderer.plan.views import md_code
+
+MAX_PROBLEM_LINES = 20
+MAX_SUMMARY_PROBLEMS = 50  # a step summary is for people: the manifest has the rest
+
+
+def _problems(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
+    """The jobs that neither completed nor wait on a render."""
+    return [(iid, e) for iid, e in manifest.jobs.items() if e.status not in ("completed", "pending")]
+
+
+def exit_code(manifest: Manifest, options: RunOptions) -> int:
+    """0 all completed (or, with --detach, all submitted), else 1."""
+    entries = list(manifest.jobs.values())
+    if all(e.status == "completed" for e in entries):
+        return 0
+    if options.detach:
+        # a clean detach: everything submitted (or waiting on something that is)
+        ok = all(e.status in ("completed", "pending")
+                 or (e.status == "not_submitted" and "still rendering" in (e.error or "")) for e in entries)
+        return 0 if ok else 1
+    return 1
+
+
+def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Path, lines: Sequence[str] = ()) -> None:
+    """Notes, then ``lines`` (the budget's word), then the jobs that did not complete."""
+    for text in dict.fromkeys(notes):
+        out.write(f"note: {text}\n")
+    timed = sum(1 for e in manifest.jobs.values() if e.status == "pending" and "job timeout" in (e.error or ""))
+    if timed:
+        out.write(f"{timed} job(s) still rendering after the job timeout: left pending; run again to keep waiting\n")
+    out.writelines(line + "\n" for line in lines)
+    problems = _problems(manifest)
+    for iid, e in problems[:MAX_PROBLEM_LINES]:
+        out.write(f"{e.status:>13}  {iid}: {e.error or ''}\n")
+    if len(problems) > MAX_PROBLEM_LINES:
+        out.write(f"… and {len(problems) - MAX_PROBLEM_LINES} more (see {manifest_path})\n")
+    unknown = sum(1 for _, e in problems if e.status == "unknown")
+    if unknown:
+        out.write(f"{unknown} submission(s) of unknown fate: they may have been charged. Check the provider's "
+                  f"dashboard; `renderer run --resubmit-unknown` sends them again (may pay twice).\n")
+    out.write(f"manifest: {manifest_path}\n")
+    out.flush()
+
+
+def markdown(manifest: Manifest | Mapping[str, Any]) -> str:
+    """The run for GitHub's step summary: counts, credits, and the jobs that did not complete.
+
+    Takes the manifest, or its JSON as written (counts and credits are read from it)."""
+    data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
+    manifest = Manifest.coerce(manifest)
+    lines = [f"### renderer run: {md_code(manifest.campaign or '')}", "", "| status | jobs |", "|---|---:|"]
+    lines += [f"| {k} | {v:,} |" for k, v in data["counts"].items()]
+    lines += ["", f"credits charged: {data['credits']['charged']:,}"]
+    problems = _problems(manifest)
+    if problems:
+        lines += ["", "| job | status | error |", "|---|---|---|"]
+        for iid, e in problems[:MAX_SUMMARY_PROBLEMS]:
+            lines.append(f"| {md_code(iid, cell=True)} | {e.status} | {md_code(e.error or '', cell=True)} |")
+        if len(problems) > MAX_SUMMARY_PROBLEMS:
+            lines.append(f"\n… and {len(problems) - MAX_SUMMARY_PROBLEMS:,} more in the manifest")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,138 @@
+"""Which journal store a command uses, and opening it.
+
+``RENDERER_STATE`` (or ``--state URL``, which the CLI puts there) names a shared
+PostgreSQL store: ``postgresql://user:password@host:5432/db``. Without it, the
+journal is a SQLite file under ``--state-dir`` (``renderer.execute.journal``).
+
+The URL is a secret like an API key (``renderer.execute.stateurl``): never printed
+or stored, named in messages by its label, scrubbed with the environment's keys.
+
+With a shared store the run's lock is the store's (``renderer.execute.pgstore``):
+one run of a campaign at a time across every machine that shares it. It replaces
+the lock beside ``.git`` and the SQLite journal's own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from renderer.errors import UsageError
+from renderer.execute.journal import Journal, journal_key, journal_path
+from renderer.execute.stateurl import STATE_ENV, StateUrl, state_url
+from renderer.execute.store import JournalStore
+from renderer.manifest import Manifest
+
+def _pg() -> type:
+    from renderer.execute.pgstore import PgJournal  # psycopg is imported only when a store is named
+
+    return PgJournal
+
+
+@contextlib.contextmanager
+def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Mapping[str, str], *,
+              durable_intents: bool = True, after_commit: Callable[[int], None] | None = None,
+              sandbox: bool = False, target: str = "", default_target: str = "",
+              previous: Manifest | None = None, resubmit_unknown: bool = False, moved: Path | None = None,
+              ) -> Iterator[tuple[JournalStore, list[str]]]:
+    """The campaign's journal for ``target`` (``renderer.targets.key``: the journal is keyed by
+    where the run goes, ``journal.journal_key``) with this run's lock held, and what is worth
+    saying about it. ``default_target``: the providers' default base URLs, whose journal a
+    SQLite journal written before targets were recorded is (unless it shows the sandbox's work).
+
+    ``sandbox``: a rehearsal keeps its state under ``state_dir`` even with a shared store:
+    it never changes the record every runner shares. ``previous``, ``resubmit_unknown``,
+    ``moved``: what a lost or moved SQLite journal needs (``durable.open_journal``)."""
+    url = state_url(env)
+    notes = []
+    if url is not None and sandbox:
+        notes.append(f"--sandbox keeps its run state under {state_dir}, not in the shared store {url.label}: "
+                     "a rehearsal never changes the shared record")
+        url = None
+    if url is None:
+        from renderer.execute.durable import RepositoryLock, open_journal
+
+        lock = RepositoryLock(file, name, sandbox)  # one run (and one rehearsal) of a campaign per repository
+        lock.acquire()
+        try:
+            journal, more = open_journal(state_dir, file, name, manifest_path, durable_intents=durable_intents,
+                                         after_commit=after_commit, env=env, target=target,
+                                         default_target=default_target, previous=previous,
+                                         resubmit_unknown=resubmit_unknown, moved=moved)
+            try:
+                yield journal, _locked(journal, notes + more)
+            finally:
+                journal.close()
+        finally:
+            lock.release()
+        return
+    store = _pg()(url, journal_key(file, name, manifest_path, target), name, durable_intents=durable_intents,
+                  after_commit=after_commit)
+    try:
+        yield store, _locked(store, [])
+    finally:
+        store.close()
+
+
+def without_store(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a rehearsal (``--sandbox``): its state stays local, whatever RENDERER_STATE says."""
+    return {k: v for k, v in env.items() if k != STATE_ENV}
+
+
+def _locked(store: JournalStore, notes: list[str]) -> list[str]:
+    note = store.acquire_lock()
+    return notes + [note] if note else notes
+
+
+def existing_store(file: str, name: str, manifest_path: Path, state_dir: str,
+                   env: Mapping[str, str], target: str = "", default_target: str = "") -> JournalStore | None:
+    """The journal an earlier run of the campaign against ``target`` left (status, cancel,
+    report), or None."""
+    url = state_url(env)
+    if url is None:
+        from renderer.execute.durable import untargeted_journal
+
+        path = journal_path(state_dir, file, name, manifest_path, target)
+        if not path.exists():  # written before journals were kept per target?
+            path = untargeted_journal(state_dir, file, name, manifest_path, target, default_target) or path
+        return Journal(path) if path.exists() else None
+    store = _pg()(url, journal_key(file, name, manifest_path, target), name, create=False)
+    if store.known:
+        return store
+    store.close()
+    return None
+
+
+def where(env: Mapping[str, str], state_dir: str) -> str:
+    """Where a command looked for run state, for a message."""
+    url = state_url(env)
+    return f"in the store {url.label}" if url is not None else f"under {state_dir}"
+
+
+@contextlib.contextmanager
+def rehearsal(file: str, name: str, manifest_path: Path, env: Mapping[str, str],
+              target: str = "") -> Iterator[JournalStore | None]:
+    """``plan``'s view of the shared store: the campaign's journal in a transaction that is
+    rolled back, so that plan can do what run would (adopt, then count) and write nothing.
+    None without a shared store (plan reads the manifest only, as always)."""
+    url = state_url(env)
+    if url is None:
+        yield None
+        return
+    store = _pg()(url, journal_key(file, name, manifest_path, target), name, create=False)
+    try:
+        with store.rolled_back():
+            yield store
+    finally:
+        store.close()
+
+
+def require_store(env: Mapping[str, str], what: str) -> StateUrl:
+    url = state_url(env)
+    if url is None:
+        raise UsageError(f"{what} reads a shared store: set {STATE_ENV} (or pass --state URL)")
+    return url
+
+
+__all__ = ["STATE_ENV", "StateUrl", "existing_store", "rehearsal", "require_store", "run_store", "state_url", "where"]
