@@ -24,6 +24,7 @@ from renderer.errors import Invalid, LoadError, Location
 from renderer.vocabulary import Outputs, Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic, jsonfast
+from renderer.text import utf8_safe_json
 
 # every status an entry can have, in the order the docs list them
 CHARGED_AT = ("submission", "completion", "never")  # when the API first said a family's charge
@@ -405,5 +406,6 @@ def dump(path: Path, manifest: Manifest | Mapping[str, Any], fsync: bool = True)
     """Atomically replace ``path`` with the manifest as sorted JSON (temp file, fsync, rename)."""
     data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
     # strict JSON: a NaN or Infinity here is a bug to report, not a file to write
-    text = jsonfast.sorted_indented(data) + "\n"
+    # a lone surrogate an answer held (no UTF-8 file takes it) is written as its visible escape
+    text = utf8_safe_json(jsonfast.sorted_indented(data)) + "\n"
     atomic.write_text(path, text, fsync)

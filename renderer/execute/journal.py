@@ -40,7 +40,6 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, TypeVar
 from renderer.errors import RunLocked, StateError
 from renderer.execute import cells
 from renderer.manifest import PricingFamily
-from renderer.text import utf8_safe, utf8_safe_json
 
 try:  # advisory locks: released by the kernel when a process dies, however it dies
     import fcntl
@@ -238,16 +237,7 @@ class Verdict:
 
 
 def _dump(value: Any) -> str:
-    """Compact JSON; a lone surrogate an answer held is kept as its visible escape."""
-    return _json_column(value)[0]
-
-
-def _json_column(value: Any) -> tuple[str, Any]:
-    """The JSON text a column stores, and the value as it reads back (a lone surrogate an answer
-    held becomes its visible escape, ``\\ud800``: no manifest or terminal takes it raw)."""
-    raw = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    text = utf8_safe_json(raw)
-    return text, (value if text == raw else json.loads(text))
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _load(text: str | None) -> Any:
@@ -321,15 +311,10 @@ class Transitions:
         for k in ("credits_charged", "duration"):
             if k in fields:
                 fields[k] = _num(fields[k])
-        for k, v in fields.items():
-            if isinstance(v, str):
-                fields[k] = utf8_safe(v)  # an answer's lone surrogate: kept as its escape
-        stored = dict(fields)
-        for k in ("response", "credits_reported"):
-            if fields.get(k) is not None:
-                stored[k], fields[k] = _json_column(fields[k])  # in memory as in the store
+        stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v)
+                      if k in ("response", "credits_reported") and v is not None else v)
+                  for k, v in fields.items()}
         if "result_urls" in fields:
-            stored["result_urls"] = _dump(list(fields["result_urls"]))
             fields["result_urls"] = tuple(fields["result_urls"])
         new = replace(sub, **fields)
         try:

@@ -16,6 +16,7 @@ from renderer.execute import journal as J
 from renderer.execute.budget import counted, family_of
 from renderer.execute.scheduler import JobState, Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry, PricingFamily
+from renderer.text import utf8_safe_json
 from renderer.vocabulary import Price, Range
 
 
@@ -159,12 +160,13 @@ class Snapshots:
                 continue
             shown = self.attach({"jobs": {iid: self.scrub(entry.to_json())}})["jobs"][iid]
             self._entries[iid] = (entry, f"    {json.dumps(iid, ensure_ascii=False)}: "
-                                         + _nested(jsonfast.sorted_indented(shown)))
+                                         + _nested(utf8_safe_json(jsonfast.sorted_indented(shown))))
         if self._order is None:
             self._order = sorted(scheduler.jobs)
         jobs = {iid: self._entries[iid][0] for iid in scheduler.jobs if iid in self._entries}
         doc = _manifest(scheduler, self.campaign, self.previous, jobs).to_json(shown={})
-        head = jsonfast.sorted_indented(self.scrub({k: v for k, v in doc.items() if k != "jobs"} | {"jobs": {}}))
+        head = utf8_safe_json(jsonfast.sorted_indented(self.scrub({k: v for k, v in doc.items() if k != "jobs"}
+                                                                   | {"jobs": {}})))
         if not jobs:
             return head + "\n"
         listed = ",\n".join(self._entries[iid][1] for iid in self._order if iid in self._entries)

@@ -133,7 +133,15 @@ def test_a_checkpoints_text_is_the_manifest_dump_writes(tmp_path, monkeypatch) -
     snapshots = run_manifest.Snapshots(load_campaign(str(path)), None, Scrubber().value,
                                        lambda doc: R.attach(doc, None, None))
     sched.changed.update(sched.jobs)
-    monkeypatch.setattr(sched.journal, "reconciliations", dict)  # the journal is closed; none were made
+    from renderer.execute.journal import Journal
+    from renderer.targets import for_campaign
+
+    (db,) = (tmp_path / ".renderer").glob("*.sqlite")
+    sched.journal = Journal(db)  # the run's was closed on its way out
+    snapshots.targets = for_campaign(load_campaign(str(path)), env_for(sb), False)
     written = path.with_name("camp.manifest.json").read_text("utf-8")
-    assert snapshots.text(sched) == written
+    try:
+        assert snapshots.text(sched) == written
+    finally:
+        sched.journal.close()
     assert '"status": "failed"' in written and "é" in written

@@ -289,7 +289,7 @@ def test_a_git_mv_renders_nothing_again(tmp_path: Path, how: str) -> None:
         assert statuses(data) == ["completed"] * 3
         if how != "moved with its manifest":
             assert f"the campaign moved: its manifest {root / 'campaigns' / 'camp.manifest.json'} was read" in out
-            code, out, err = cli(["plan", str(new), "--json"])  # and the plan reuses them too, on any machine
+            code, out, err = cli(["plan", str(new), "--json"], env_for(sb))  # the plan reuses them too
             assert code == 0 and json.loads(out)["credits"] == {"min": 0, "max": 0}, err
 
 
