@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import random
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, FAST_JSON, counters, env_for, make_sandbox, write_campaign
+from exec_helpers import FAST, counters, env_for, make_sandbox, start_run, until, write_campaign
 
 from renderer.commands.run import run
 
@@ -49,13 +45,8 @@ REQUESTS = 30  # about what a whole run asks of the sandbox: kill points are dra
 
 def kill_at(path: Path, sb, requests: int) -> int:
     """Start a run; SIGKILL it once the sandbox has seen ``requests`` requests. Its exit code."""
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env_for(sb),
-           "RENDERER_EXEC_SETTINGS": FAST_JSON}
-    proc = subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", path.name], cwd=path.parent, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while proc.poll() is None and counters(sb)["requests_total"] < requests and time.monotonic() < deadline:
-        time.sleep(0.001)  # a condition (the sandbox's count), with a deadline
+    proc = start_run(path, sb)
+    until(lambda: proc.poll() is not None or counters(sb)["requests_total"] >= requests, seconds=60)
     proc.send_signal(signal.SIGKILL)
     return proc.wait(timeout=60)
 

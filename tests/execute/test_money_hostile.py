@@ -12,14 +12,13 @@ per pricing family, over all runs, and a run that ends above the budget exits 3.
 from __future__ import annotations
 
 import io
-import os
 import json
 import math
 import shutil
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, counters, env_for, make_sandbox, write_campaign
+from exec_helpers import FAST, counters, env_for, make_sandbox, start_run, until, write_campaign
 
 from renderer.cli import main
 from renderer.errors import BudgetExceeded
@@ -348,21 +347,11 @@ def test_a_corrupt_journal_without_a_manifest_sends_nothing_until_told(tmp_path:
 
 def test_a_corrupt_journal_after_a_kill_is_set_aside_and_the_manifest_adopted(tmp_path: Path) -> None:
     import signal
-    import subprocess
-    import sys
-    import time
-
-    from exec_helpers import FAST_JSON
 
     path = write_campaign(tmp_path, images(5))
     with make_sandbox(render_seconds=30, faults={"rates": {"ignore_keys": 1.0}}) as sb:
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env_for(sb),
-               "RENDERER_EXEC_SETTINGS": FAST_JSON}
-        proc = subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", path.name], cwd=tmp_path, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while counters(sb)["accepted_total"] < 5 and time.monotonic() < deadline:
-            time.sleep(0.005)  # a condition, with a deadline: all five accepted, their renders take 30 s
+        proc = start_run(path, sb)
+        until(lambda: counters(sb)["accepted_total"] >= 5)  # all five accepted; their renders take 30 s
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         (journal,) = (tmp_path / ".renderer").glob("*.sqlite")
@@ -416,30 +405,25 @@ def test_without_the_probe_a_run_can_pass_the_budget_and_exits_3_saying_by_how_m
 
 def test_accepted_ids_reach_the_manifest_on_disk_while_the_run_goes_on(tmp_path: Path) -> None:
     import signal
-    import subprocess
-    import sys
     import time
-
-    from exec_helpers import FAST_JSON
 
     path = write_campaign(tmp_path, images(4))
     manifest = M.default_path(path)
     with make_sandbox(render_seconds=60) as sb:
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env_for(sb),
-               "RENDERER_EXEC_SETTINGS": FAST_JSON}
-        proc = subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", path.name], cwd=tmp_path, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = start_run(path, sb)
         try:
-            deadline = time.monotonic() + 30
-            while counters(sb)["accepted_total"] < 4 and time.monotonic() < deadline:
-                time.sleep(0.005)
+            until(lambda: counters(sb)["accepted_total"] >= 4)
             accepted_at = time.monotonic()
             ids: set[str] = set()
-            while len(ids) < 4 and time.monotonic() < accepted_at + 5:
+
+            def pending_ids() -> set[str]:
+                nonlocal ids
                 if manifest.exists():
                     ids = {e["request_id"] for e in json.loads(manifest.read_text("utf-8"))["jobs"].values()
                            if e["status"] == "pending"}
-                time.sleep(0.005)  # a condition (the file on disk), with a deadline
+                return ids
+
+            until(lambda: len(pending_ids()) == 4, seconds=5)  # the file on disk
             within = time.monotonic() - accepted_at
             assert proc.poll() is None  # the renders take a minute: the run is still going
         finally:
@@ -450,11 +434,6 @@ def test_accepted_ids_reach_the_manifest_on_disk_while_the_run_goes_on(tmp_path:
 
 def test_a_post_cut_off_by_a_kill_is_named_beside_the_manifest_and_never_sent_again(tmp_path: Path) -> None:
     import signal
-    import subprocess
-    import sys
-    import time
-
-    from exec_helpers import FAST_JSON
 
     from renderer.execute import inflight
 
@@ -462,13 +441,8 @@ def test_a_post_cut_off_by_a_kill_is_named_beside_the_manifest_and_never_sent_ag
     # processed and charged at once; its answer then trickles in, a byte every 50 ms
     faults = {"schedule": {"1": "trickle"}, "trickle_interval": 0.05, "rates": {"ignore_keys": 1.0}}
     with make_sandbox(faults=faults) as sb:
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env_for(sb),
-               "RENDERER_EXEC_SETTINGS": FAST_JSON}
-        proc = subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", path.name], cwd=tmp_path, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while counters(sb)["accepted_total"] < 1 and time.monotonic() < deadline:
-            time.sleep(0.005)  # the API accepted (and charged) it; the answer is on its way
+        proc = start_run(path, sb)
+        until(lambda: counters(sb)["accepted_total"] >= 1)  # the API accepted (and charged) it; the answer is on its way
         proc.send_signal(signal.SIGKILL)  # ... and nobody is left to hear it
         proc.wait(timeout=30)
         (intent,) = inflight.read(M.default_path(path))
