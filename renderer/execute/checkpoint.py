@@ -4,7 +4,8 @@ The journal is the write-ahead record of every POST, but it lives in ``.renderer
 which a CI runner loses. The manifest travels with the campaign, so a run killed at
 any moment must leave one that names everything the API accepted: every change (an
 intent, a request id, an outcome) reaches the disk within ``interval`` seconds
-(``dirty``), coalesced into one write, and ``commands/run.py`` writes the last one on
+(``dirty``; for a manifest so large that a write takes more than a quarter of that, four
+times what a write takes), coalesced into one write, and ``commands/run.py`` writes the last one on
 every way out a process can handle. The POSTs of the last second are named beside it
 before they leave (``renderer.execute.inflight``).
 
@@ -41,6 +42,7 @@ class Checkpoint:
         self._tried = 0  # every change up to this one was written, or tried
         self._wake = anyio.Event()
         self._last = -float("inf")
+        self._cost = 0.0  # seconds the last write took, building included
         self.error: StateError | None = None
         self.writes = 0
 
@@ -55,7 +57,9 @@ class Checkpoint:
             while self._tried >= self._asked:  # all asked was tried (a failed write waits for a new ask)
                 self._wake = anyio.Event()
                 await self._wake.wait()
-            wait = self._last + self.interval - self._clock()
+            # a manifest so large that writing it takes a while is written less often: at most a
+            # fifth of the run's time goes to it (the POSTs of the meantime are named in .inflight)
+            wait = self._last + max(self.interval, 4 * self._cost) - self._clock()
             if wait > 0:
                 await self._sleep(wait)
             await self.write_now()
@@ -64,6 +68,7 @@ class Checkpoint:
         """One write of everything asked so far (a failure is kept in ``error``; the next change
         tries again, and the run's last write raises it)."""
         target = self._tried = self._asked
+        started = self._clock()
         try:
             finish = self._write()
             await anyio.to_thread.run_sync(finish)
@@ -74,3 +79,4 @@ class Checkpoint:
             self._written = max(self._written, target)
             self.writes += 1
         self._last = self._clock()
+        self._cost = self._last - started

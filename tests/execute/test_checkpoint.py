@@ -145,3 +145,28 @@ def test_a_checkpoints_text_is_the_manifest_dump_writes(tmp_path, monkeypatch) -
     finally:
         sched.journal.close()
     assert '"status": "failed"' in written and "é" in written
+
+
+def test_a_manifest_that_takes_long_to_write_is_written_less_often() -> None:
+    world = World()
+    real_build = world.build
+
+    def slow_build():
+        finish = real_build()
+
+        def write() -> None:
+            world.now += 0.5  # a huge manifest: half a second to write
+            finish()
+
+        return write
+
+    world.build = slow_build  # type: ignore[method-assign]
+
+    async def body(cp: Checkpoint) -> None:
+        cp.dirty()
+        await until(lambda: len(world.writes) == 1)
+        cp.dirty()
+        await settle()
+        assert world.waits == [pytest.approx(2.0)]  # four times what a write takes, not the 1 s interval
+
+    run_with(world, body)
