@@ -9,7 +9,7 @@ journal, which is the truth.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO, cast
 
@@ -21,7 +21,8 @@ from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, UsageError, UserError
 from renderer.execute import manifest as run_manifest
-from renderer.execute import outcome, statedir
+from renderer.execute import inflight, outcome, statedir
+from renderer.execute.moved import find_moved
 from renderer.execute.console import RunOutput
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
@@ -36,7 +37,7 @@ from renderer.execute.settings import (
     settings_from_env,
     with_timeouts,
 )
-from renderer.execute.spending import budget_lines, opening, run_limit
+from renderer.execute.spending import budget_lines, ended_over, opening, run_limit
 from renderer.execute.stores import run_store
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
@@ -65,6 +66,7 @@ def run(
     reviewed_plan: str | None = None,
     max_credits: float | None = None,
     rerun_cancelled: bool = False,
+    moved_from: str | None = None,
     exec_settings: ExecSettings | None = None,
     transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     sandbox_config: SandboxConfig | None = None,
@@ -76,7 +78,9 @@ def run(
 
     ``reviewed_plan``: a plan file (``plan --out``) to run exactly, or nothing (StalePlan);
     ``max_credits``: lowers ``budget.max_credits`` for this run; ``rerun_cancelled``: send
-    cancelled jobs again. Warnings about the campaign are appended to ``warnings``.
+    cancelled jobs again; ``moved_from``: the path the campaign file had before it moved,
+    whose record it keeps (``renderer.execute.moved``). Warnings about the campaign are
+    appended to ``warnings``.
 
     ``sandbox``: a rehearsal against the local stand-in, with its own manifest
     (``<stem>.sandbox.manifest.json``) and journal: it never changes the real record.
@@ -97,8 +101,12 @@ def run(
     manifest_path = Path(manifest) if manifest else M.default_path(file, sandbox)
     _check_manifest_kind(manifest_path, file, sandbox)
     targets = T.for_campaign(campaign, env, sandbox)
-    previous = T.seen_from(M.load(manifest_path, required=False), targets)
-    check_manifest_campaign(previous, campaign.name, manifest_path)
+    state = statedir.resolve(state_dir, file, campaign.name, sandbox)
+    found = find_moved(file, campaign.name, state, manifest_path, manifest_given=manifest is not None,
+                       moved_from=moved_from, target=T.key(targets))  # a campaign that moved keeps its record
+    recorded = found.manifest or manifest_path
+    previous = T.seen_from(M.load(recorded, required=False), targets)
+    check_manifest_campaign(previous, campaign.name, recorded)
     plan, _ = build_plan(campaign, previous, select, settings.plan)
     if warnings is not None:
         warnings.extend(plan.warnings)
@@ -106,12 +114,11 @@ def run(
         plan = plan.rerun_cancelled()
     if reviewed_plan:  # the reviewed plan, or nothing: checked before anything is sent
         planfile.check(planfile.load(Path(reviewed_plan)),
-                       planfile.plan_record(plan, summarise(plan, previous, targets=targets), manifest_path),
+                       planfile.plan_record(plan, summarise(plan, previous, targets=targets), recorded),
                        Path(reviewed_plan))
     limit = run_limit(campaign.budget, max_credits)
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
-    state = statedir.resolve(state_dir, file, campaign.name, sandbox)
     where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else R.RunDownloads.create(
         where, manifest_path, state, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT), env, plan.instances)
@@ -122,11 +129,17 @@ def run(
                                                        durable_intents=xs.durable_intents,
                                                        after_commit=kill_after_commit(env), sandbox=sandbox,
                                                        target=T.key(targets),
-                                                       default_target=T.key(T.for_campaign(campaign, {}, False))))
+                                                       default_target=T.key(T.for_campaign(campaign, {}, False)),
+                                                       previous=previous, resubmit_unknown=resubmit_unknown,
+                                                       moved=found.journal))
+        notes[:0] = found.notes
         statedir.remember(file, campaign.name, state, sandbox)  # status, report, cancel find it there
         journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(file).resolve()),
                           "campaign_sha256": campaign.sha256, "targets": T.key(targets)})
-        summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path, targets)
+        # the manifest is the record, with the POSTs named beside it that it may not know yet
+        intents = inflight.read(recorded)
+        summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path, targets,
+                                           intents)
         notes += [adopted] if adopted else []
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))
@@ -140,17 +153,30 @@ def run(
         conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=table)
         box: list[Scheduler] = []
         aborted = aborted_late = False
+        snapshots = run_manifest.Snapshots(campaign, previous, scrubber.value,
+                                           lambda doc: R.attach(doc, downloads, previous), targets)
+
+        def record(sched: Scheduler) -> Callable[[], None]:
+            """Built now (what changed since the last time), written by what it returns (in a
+            worker thread, while the run goes on)."""
+            text = snapshots.text(sched)
+            return lambda: write_manifest(manifest_path, text, fsync=False)  # the journal is fsynced
+
+        named = inflight.Inflight(manifest_path)
         try:
             aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
-                              downloads, budget, scrubber)
+                              downloads, budget, scrubber, record, named)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result = run_manifest.build(box[0], campaign, previous, targets)
                     data = scrubber.value(R.attach(result.to_json(), downloads, previous))
                     write_manifest(manifest_path, data)
+                    for beside in {named.path, inflight.path_for(recorded)}:
+                        beside.unlink(missing_ok=True)  # every POST it names is in the manifest now
                 aborted_late = bool(late)
         sched = box[0]
+        over = ended_over(sched.budget, result.charged_in_all())
         outcome.report(text_out, sched.notes, result, manifest_path,
                           budget_lines(sched.budget, result.charged_in_all()))
         R.report_lines(text_out, data, downloads, file, sandbox)
@@ -159,8 +185,8 @@ def run(
         append_step_summary(env, scrubber.text(outcome.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
-        if sched.budget.refused:
-            return 3  # stopped by the budget: what it charged and held back was said above
+        if sched.budget.refused or over:
+            return 3  # stopped by the budget, or ended above it: what and why was said above
         code = outcome.exit_code(result, options)
         if box[0].timed_out or output.broken:
             return max(code, 1)  # cut short (run timeout, nobody reading): say so in the exit code too

@@ -3,7 +3,8 @@
 The poller (``poller.py``) reads statuses for every watched job of a provider, in
 batches where the API lists them; this is the one job's side of it: wait for its
 outcome (or leave it pending: ``--detach``, the job timeout, a stopped run) and
-journal what the API finally said.
+journal what the API finally said (status reads that said nothing of the job along the
+way are noted).
 """
 
 from __future__ import annotations
@@ -32,4 +33,7 @@ class Collector:
             st.error = result.stopped
             return
         self.tracker.charge_problem(st, result.charge_problem)
-        self.tracker.complete(st, route, sub, result.status, result.payload, result.credits_charged)
+        if result.hiccups:
+            self.ctx.control.notes.append(f"{st.inst.id}: {result.hiccups}")
+        self.tracker.complete(st, route, sub, result.status, result.payload, result.credits_charged,
+                              result.credits_reported)

@@ -13,6 +13,8 @@ more:
   that throttles past the cap, a circuit ``Breaker`` that opened on answers ``observe``
   fed it); what it accepted is still polled, except when it throttles.
 - ``blocked(provider)``: why a submission to ``provider`` may not be sent now, if so.
+- ``slow``: per provider, its ``SlowStart`` (one submission in flight until it answers
+  clearly); ``observe`` feeds it the same answers as the breaker.
 
 ``notes`` collects what the run says once it ends (``outcome.report``).
 """
@@ -30,6 +32,7 @@ from renderer.execute.breaker import Breaker
 from renderer.execute.client import Answer, ProviderClient
 from renderer.execute.poller import Poller
 from renderer.execute.settings import ExecSettings
+from renderer.execute.slowstart import SlowStart
 
 
 class RunControl:
@@ -41,6 +44,7 @@ class RunControl:
         self.stop_reason: str | None = None
         self.stopped_providers: dict[str, str] = {}
         self.breaker = Breaker(settings.breaker_threshold)
+        self.slow = {name: SlowStart() for name in clients}
         self.timed_out = False  # the run timeout passed
         self.notes: list[str] = []
         self.halted = anyio.Event()  # set by ``stop``: every wait of the run ends now
@@ -128,11 +132,13 @@ class RunControl:
         self.pollers[provider].stop(f"{provider} is throttled; left pending: run again later to collect it")
 
     def observe(self, provider: str, answer: Answer) -> None:
-        """Feed the provider's circuit breaker; an open one stops its submissions."""
+        """Feed the provider's circuit breaker (an open one stops its submissions) and its slow start."""
         if answer.kind == "ambiguous" and answer.payload is None:  # no JSON: a gateway, or nothing at all
+            self.slow[provider].answered(False)
             why = self.breaker.failure(provider, answer.error or "no answer")
             if why is not None and provider not in self.stopped_providers:
                 self.stopped_providers[provider] = why
                 self.notes.append(why)
         elif answer.kind not in ("ambiguous", "retry", "skipped"):  # the API itself answered
+            self.slow[provider].answered(True)
             self.breaker.success(provider)

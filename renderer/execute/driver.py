@@ -22,7 +22,9 @@ import httpx
 
 from renderer.execute.balance import balance_warnings
 from renderer.execute.budget import Budget
+from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.client import ProviderClient
+from renderer.execute.inflight import Inflight
 from renderer.execute.durable import first_error
 from renderer.execute.console import RunOutput
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
@@ -35,19 +37,26 @@ from renderer.plan.model import Plan
 from renderer.results.runhooks import RunDownloads, downloading
 
 
+Recorder = Callable[[Scheduler], Callable[[], None]]
+
+
 def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
             options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
             transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
             downloads: RunDownloads | None = None, budget: Budget | None = None,
-            scrubber: Scrubber | None = None) -> bool:
+            scrubber: Scrubber | None = None, record: Recorder | None = None,
+            inflight: Inflight | None = None) -> bool:
     """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler.
-    ``downloads`` fetches each job's result files as it completes (``--outputs``).
+    ``downloads`` fetches each job's result files as it completes (``--outputs``);
+    ``record(scheduler)`` builds the manifest and returns what writes it: the run keeps it
+    on disk as it goes (``renderer.execute.checkpoint``); ``inflight`` names each POST
+    beside it before it leaves.
 
     A task's own error (the journal's disk full...) is raised as itself, not in a group.
     """
     try:
         return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, notes, transports, box,
-                         downloads, budget, scrubber or Scrubber())
+                         downloads, budget, scrubber or Scrubber(), record, inflight)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
 
@@ -55,11 +64,15 @@ def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettin
 async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
                    options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
                    transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-                   downloads: RunDownloads | None, budget: Budget | None, scrubber: Scrubber) -> bool:
+                   downloads: RunDownloads | None, budget: Budget | None, scrubber: Scrubber,
+                   record: Recorder | None, inflight: Inflight | None) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber,
                                     max_wait=xs.retry.max_wait)
                for name, ps in conf.items()}
     sched = Scheduler(plan, journal, clients, xs, options, previous=previous, budget=budget)
+    if record is not None:
+        sched.checkpoint = Checkpoint(lambda: record(sched), xs.manifest_interval)
+    sched.inflight = inflight
     sched.on_done = downloads.on_done if downloads is not None else None
     box.append(sched)
     if isinstance(out, RunOutput):
@@ -72,6 +85,8 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_progress, sched, reporter, xs, options)
+            if sched.checkpoint is not None:
+                tg.start_soon(sched.checkpoint.run)
 
             async def on_interrupt() -> None:
                 nonlocal interrupts
@@ -140,7 +155,7 @@ def _reader_gone(sched: Scheduler) -> None:
 
 
 async def _signals(handler: Callable[[], Awaitable[None]]) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async for _ in signals:
             await handler()
 

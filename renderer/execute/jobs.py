@@ -7,10 +7,12 @@ run reads and moves it (``gating``: may it run; ``runner``: its life; ``tracker`
 its outcomes).
 
 ``Tally`` follows every job as it moves, so the run's figures cost nothing per event:
-how many jobs are in each status (the progress line), and what the jobs not sent yet
-may still cost per provider and pricing family (the balance note, ``Submitter``). A
-job's ``status`` and ``price`` are properties for that reason: setting one tells the
-tally.
+how many jobs are in each status (the progress line), what the jobs not sent yet may
+still cost per provider and pricing family (the balance note, ``Submitter``), and
+which jobs changed since the manifest's last checkpoint (``changed``: the checkpoint
+rebuilds only their entries, ``renderer.execute.manifest.Snapshots``). Setting any
+field of a job marks it changed; its ``status`` and ``price`` are properties so that
+setting one also moves it in the counts.
 """
 
 from __future__ import annotations
@@ -51,6 +53,12 @@ class JobState:
     _price: Price | None = field(default=None, init=False, repr=False)  # once its body is rendered
     _tally: Tally | None = field(default=None, init=False, repr=False)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        tally = getattr(self, "_tally", None)  # unset while the dataclass initialises
+        if tally is not None:
+            tally.changed.add(self.inst.id)  # the manifest's checkpoint rebuilds only what changed
+
     @property
     def status(self) -> JobStatus:
         return self._status
@@ -83,6 +91,8 @@ class Tally:
     """The jobs of a run by status, and the estimates of those not sent yet, kept as they move."""
 
     def __init__(self) -> None:
+        self.changed: set[str] = set()  # jobs whose manifest entry may differ from the last checkpoint's
+        self._ids: list[str] = []
         self._counts: Counter[JobStatus] = Counter()
         # provider -> pricing family -> the sum of the estimates' max of its jobs in UNSENT (exact:
         # a sum that jobs enter and leave must come back to 0, not to 1e-17), and how many of
@@ -90,12 +100,17 @@ class Tally:
         self._unsent: dict[str, dict[str, tuple[Fraction, Counter[str]]]] = {}
 
     def follow(self, st: JobState) -> None:
-        """Count ``st`` from now on (once, when the run is set up)."""
+        """Count ``st`` from now on (once, when the run is set up); it starts changed."""
         st._tally = self
+        self._ids.append(st.inst.id)
         if st.inst.action != "skip":
             self._counts[st.status] += 1
         if st.status in UNSENT:
             self._add(st, st.priced, 1)
+
+    def all_changed(self) -> None:
+        """Every job's entry may differ (a pricing family's new factor changes what they hold)."""
+        self.changed.update(self._ids)
 
     def counts(self) -> dict[str, int]:
         """How many jobs (those the plan selected) are in each status now."""

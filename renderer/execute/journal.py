@@ -8,6 +8,10 @@ The order of writes is what makes a run safe to kill at any point:
 2. ``accepted`` writes the request id right after the answer.
 3. ``finish`` writes the outcome when polling ends.
 
+Beside the submissions it keeps what runs learned about each pricing family's
+charges (``families``: the factor the budget holds jobs at, and when the API says a
+charge), so that the next run holds them at what the API really asks.
+
 A row found in ``sending`` by a later run is a POST whose fate is not known: it
 may have been charged. It is never resent blindly (see ``renderer.execute.reconcile``).
 
@@ -35,6 +39,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, TypeVar
 
 from renderer.errors import RunLocked, StateError
 from renderer.execute import cells
+from renderer.manifest import PricingFamily
 from renderer.vocabulary import JobStatus, SubmissionState, public_status
 
 try:  # advisory locks: released by the kernel when a process dies, however it dies
@@ -86,6 +91,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     session_id      TEXT,
     http_status     INTEGER,
     credits_charged REAL,
+    credits_reported TEXT,              -- JSON {"header", "body"}: the API's figures, when they disagreed
     result_url      TEXT,
     result_urls     TEXT,               -- JSON list
     thumbnail_url   TEXT,
@@ -107,6 +113,13 @@ CREATE TABLE IF NOT EXISTS uploads (
     response     TEXT,
     uploaded_at  TEXT NOT NULL,
     PRIMARY KEY (path, file_sha256)
+);
+CREATE TABLE IF NOT EXISTS families (   -- what runs learned about a pricing family's charges
+    family        TEXT PRIMARY KEY,
+    factor        REAL NOT NULL,        -- held at estimate x factor
+    charged_at    TEXT,                 -- submission | completion | never
+    probe_seconds REAL,
+    updated_at    TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS verdicts (   -- the last run's word on instances it did not submit
     instance_id TEXT PRIMARY KEY,
@@ -180,6 +193,7 @@ class Submission:
     submitted_at: str | None
     finished_at: str | None
     updated_at: str
+    credits_reported: Mapping[str, float | None] | None = None  # {"header", "body"} when they disagreed
 
     @property
     def public_status(self) -> JobStatus:
@@ -285,7 +299,8 @@ class Transitions:
         for k in ("credits_charged", "duration"):
             if k in fields:
                 fields[k] = _num(fields[k])
-        stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v) if k == "response" and v is not None else v)
+        stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v)
+                      if k in ("response", "credits_reported") and v is not None else v)
                   for k, v in fields.items()}
         if "result_urls" in fields:
             fields["result_urls"] = tuple(fields["result_urls"])
@@ -310,11 +325,14 @@ class Transitions:
         session_id: str | None,
         credits_charged: float | None,
         response: Any,
+        credits_reported: Mapping[str, float | None] | None = None,
     ) -> Submission:
-        """The request id, right after the answer (or after a reconciliation proved it)."""
+        """The request id, right after the answer (or after a reconciliation proved it).
+        ``credits_reported``: the header's and the body's figures, when they disagreed."""
         return self._update(
             sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
             credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
+            credits_reported=credits_reported,
         )
 
     def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
@@ -335,11 +353,14 @@ class Transitions:
         duration: float | None = None,
         response: Any = None,
         error: str | None = None,
+        credits_reported: Mapping[str, float | None] | None = None,
     ) -> Submission:
+        """The outcome; a charge (and disagreeing figures) said only now replace what was known."""
         return self._update(
             sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
             credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
             duration=duration, response=response, error=error, finished_at=now_iso(),
+            credits_reported=credits_reported if credits_reported is not None else sub.credits_reported,
         )
 
 
@@ -384,6 +405,7 @@ class Journal(Transitions):
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
             self._db.executescript(_DDL)
+            self._migrate()
             version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -393,6 +415,12 @@ class Journal(Transitions):
             # intent after a sent POST is the one loss that could make a run pay twice.
             self._intent_db = self._connect("FULL") if durable_intents else self._db
             self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
+
+    def _migrate(self) -> None:
+        """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(submissions)")}
+        if "credits_reported" not in have:
+            self._db.execute("ALTER TABLE submissions ADD COLUMN credits_reported TEXT")
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
@@ -566,6 +594,11 @@ class Journal(Transitions):
         rows = self._db.execute("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
         return [{k: cells.untext(v) for k, v in dict(r).items()} for r in reversed(rows)]
 
+    def families(self) -> dict[str, PricingFamily]:
+        return {cells.untext(r["family"]): PricingFamily(cells.untext(r["family"]), r["factor"], r["charged_at"],
+                                                         r["probe_seconds"])
+                for r in self._db.execute("SELECT * FROM families")}
+
     def upload(self, path: str, file_sha256: str) -> Upload | None:
         row = self._q(
             "SELECT path, file_sha256, storage_key FROM uploads WHERE path = ? AND file_sha256 = ?", (path, file_sha256)
@@ -654,6 +687,15 @@ class Journal(Transitions):
         return reconciliations_of(self._db.execute(
             "SELECT instance_id, detail FROM events WHERE kind = 'reconciled' ORDER BY seq"))
 
+    def set_family(self, family: PricingFamily) -> None:
+        """What a run learned about a pricing family; merged with what earlier runs knew."""
+        merged = family.merged(self.families().get(family.name))
+        self._write(
+            "INSERT INTO families VALUES (?, ?, ?, ?, ?) ON CONFLICT(family) DO UPDATE SET factor=excluded.factor,"
+            " charged_at=excluded.charged_at, probe_seconds=excluded.probe_seconds, updated_at=excluded.updated_at",
+            (merged.name, _num(merged.factor), merged.charged_at, _num(merged.probe_seconds), now_iso()),
+        )
+
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
                     (path, file_sha256, storage_key, _dump(response), now_iso()))
@@ -720,6 +762,7 @@ def submission_of(row: Row) -> Submission:
         duration=_num(row["duration"]), response=_load(t(row["response"])), error=t(row["error"]),
         created_at=row["created_at"], sent_at=row["sent_at"], submitted_at=row["submitted_at"],
         finished_at=row["finished_at"], updated_at=row["updated_at"],
+        credits_reported=_load(t(row["credits_reported"])),
     )
 
 

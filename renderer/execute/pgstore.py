@@ -36,6 +36,7 @@ from renderer.execute import cells, pgconn, pgschema
 from renderer.execute import journal as J
 from renderer.execute.journal import Submission, Transitions, Upload, Verdict, now_iso
 from renderer.execute.stateurl import StateUrl
+from renderer.manifest import PricingFamily
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 C = object()  # in a statement's parameters: this campaign's id
@@ -276,6 +277,11 @@ class PgJournal(Transitions):
                        " WHERE campaign_id = %s ORDER BY seq DESC LIMIT %s", (C, limit)).fetchall()
         return [{k: cells.untext(v) for k, v in r.items()} for r in reversed(rows)]
 
+    def families(self) -> dict[str, PricingFamily]:
+        rows = self._q("SELECT family, factor, charged_at, probe_seconds FROM renderer.families WHERE campaign_id = %s")
+        return {cells.untext(r["family"]): PricingFamily(cells.untext(r["family"]), r["factor"], r["charged_at"],
+                                                         r["probe_seconds"]) for r in rows}
+
     def upload(self, path: str, file_sha256: str) -> Upload | None:
         row = self._q("SELECT path, file_sha256, storage_key FROM renderer.uploads"
                       " WHERE campaign_id = %s AND path = %s AND file_sha256 = %s", (C, path, file_sha256)).fetchone()
@@ -355,6 +361,16 @@ class PgJournal(Transitions):
              sent_at or at, sent_at if request_id else None, at),
         )
 
+    def set_family(self, family: PricingFamily) -> None:
+        """What a run learned about a pricing family, merged in one statement with what the store
+        holds (another runner may be learning too): the larger factor wins."""
+        self._write("INSERT INTO renderer.families VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (campaign_id, family)"
+                    " DO UPDATE SET factor = GREATEST(renderer.families.factor, excluded.factor),"
+                    " charged_at = COALESCE(excluded.charged_at, renderer.families.charged_at),"
+                    " probe_seconds = COALESCE(excluded.probe_seconds, renderer.families.probe_seconds),"
+                    " updated_at = excluded.updated_at",
+                    (C, family.name, J._num(family.factor), family.charged_at, J._num(family.probe_seconds), now_iso()))
+
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT INTO renderer.uploads VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (campaign_id, path,"
                     " file_sha256) DO UPDATE SET storage_key = excluded.storage_key, response = excluded.response,"
@@ -419,7 +435,7 @@ def remembered(name: str, subs: list[Submission], proofs: dict[str, dict[str, An
         return max((s.generation for s in subs if (s.instance_id, s.input_sha256) == tuple(args)), default=0)
     if name == "reconciliations":
         return dict(proofs)
-    return {"verdicts": {}, "meta": {}, "events": [], "upload": None, "holder": None}[name]
+    return {"verdicts": {}, "meta": {}, "events": [], "upload": None, "holder": None, "families": {}}[name]
 
 
 for _name, _fn in list(vars(PgJournal).items()):

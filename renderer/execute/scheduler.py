@@ -20,16 +20,21 @@ Each part has one concern:
 
 Budget (``renderer.execute.budget``): every submission, of this run or an earlier
 one, counts what it was charged or may still be; a POST is admitted right before
-it is sent only if its hold still fits ``budget.max_credits``. A 402 stops
-submissions to that provider, an interrupt (first Ctrl-C) stops all; what was
-accepted is still polled after a 402, and left pending after an interrupt (a later
-run resumes it).
+it is sent only if its hold still fits ``budget.max_credits``, and the first job of
+a pricing family keeps its turn until its charge is known. Before the POST leaves,
+a line beside the manifest names it (``renderer.execute.inflight``), and the manifest
+follows within a second (``renderer.execute.checkpoint``; ``changed``: the jobs whose
+entries it rebuilds). Until a provider answers clearly, one of its submissions is in
+flight at a time (``renderer.execute.slowstart``). A 402 stops submissions to that
+provider, an interrupt (first Ctrl-C) stops all; what was accepted is still polled
+after a 402, and left pending after an interrupt (a later run resumes it).
 
 The surface the driver, the commands and the manifest use is this class's:
 ``Scheduler(...)``, ``run()``, ``jobs``, ``counts()``, ``credits()``, ``unreported()``,
 ``notes``, ``budget``, ``journal``, ``timed_out``, ``halted``/``halt_cause``,
-``stop``/``interrupt``/``abort``/``time_out``, ``pollers`` and ``on_done`` (told as each
-job settles: downloads start then).
+``stop``/``interrupt``/``abort``/``time_out``, ``pollers``, ``changed``, ``checkpoint`` and
+``inflight`` (set by the driver before the run) and ``on_done`` (told as each job
+settles: downloads start then).
 """
 
 from __future__ import annotations
@@ -45,11 +50,13 @@ from anyio.abc import TaskGroup
 from renderer.errors import StateError
 from renderer.execute import journal as J
 from renderer.execute.budget import Budget
+from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.client import ProviderClient
 from renderer.execute.collect import Collector
 from renderer.execute.context import RunContext, RunOptions
 from renderer.execute.control import RunControl
 from renderer.execute.gating import DagGate, settle_planned
+from renderer.execute.inflight import Inflight
 from renderer.execute.jobs import JobState, Tally
 from renderer.execute.poller import Poller
 from renderer.execute.runner import JobRunner
@@ -83,7 +90,7 @@ class Scheduler:
         self.journal = journal
         self.clock = clock
         self.pollers = {name: Poller(c, settings.poll, clock) for name, c in clients.items()}
-        self.budget = budget or Budget(plan.campaign.budget)
+        self.budget = budget or Budget(plan.campaign.budget, probe=plan.campaign.budget_probe)
         self.control = RunControl(clients, self.pollers, settings)
         self.ctx = RunContext(plan, journal, clients, self.pollers, settings, options, self.budget, self.control,
                               previous or Manifest(), campaign_folder or Path(plan.campaign.folder),
@@ -92,6 +99,7 @@ class Scheduler:
         self.tally = Tally()
         for st in self.jobs.values():
             self.tally.follow(st)
+        self.changed = self.tally.changed  # jobs whose manifest entry may differ from the last checkpoint's
         self.gate = DagGate(self.jobs)
         self.runner = self._runner()
         self.started = clock()
@@ -99,7 +107,7 @@ class Scheduler:
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
 
     def _runner(self) -> JobRunner:
-        tracker = Tracker(self.ctx)
+        tracker = Tracker(self.ctx, self.tally)
         collector = Collector(self.ctx, tracker)
         settler = Settler(self.ctx, tracker, collector)
         submitter = Submitter(self.ctx, tracker, collector, settler, self.tally)
@@ -118,6 +126,24 @@ class Scheduler:
 
     def time_out(self, seconds: float) -> None:
         self.control.time_out(seconds)
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """The manifest's coalesced writes (``commands/run.py``, through the driver)."""
+        return self.runner.tracker.checkpoint
+
+    @checkpoint.setter
+    def checkpoint(self, value: Checkpoint | None) -> None:
+        self.runner.tracker.checkpoint = value
+
+    @property
+    def inflight(self) -> Inflight | None:
+        """Where each POST is named beside the manifest before it leaves."""
+        return self.runner.tracker.inflight
+
+    @inflight.setter
+    def inflight(self, value: Inflight | None) -> None:
+        self.runner.tracker.inflight = value
 
     @property
     def notes(self) -> list[str]:

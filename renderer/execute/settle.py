@@ -150,7 +150,7 @@ class Settler:
         sub = self.tracker.track(self.ctx.journal.accepted(
             sub, request_id=finding.request_id, session_id=finding.request_id, credits_charged=None,
             response=keep_fields(route.provider, finding.payload)))
-        self.tracker.end_turn(st)
+        self.tracker.end_turn(st, route.family)
         await self.collector.poll(st, route, sub, first_read=0.0)
 
     def unknown(self, st: JobState, sub: Submission, why: str, finding: Finding) -> None:

@@ -8,11 +8,14 @@ the life of one node:
    of a family goes alone, ``Budget.turn``).
 2. *prepare*: the exact body (a local input file is uploaded first) and its
    Idempotency-Key (``Outgoing``), the same for every retry of one submission.
-3. *send*: with a rate-limit slot and token held, the budget's last word and the
-   journal's intent (``begin``/``sending``) right before the bytes leave; then POST
-   until an answer settles it (``Tries``: attempts, backoff, whether an earlier attempt
-   may have been processed).
-4. *classify*: accepted (journal it, then collect it), not processed (429/503: again,
+3. *send*: with a rate-limit slot and token held (and, until the provider answers
+   clearly, its one slow-start slot: ``RunControl.slow``), the budget's last word, the
+   journal's intent (``begin``/``sending``) and the line beside the manifest naming it
+   (``Tracker.on_disk``) right before the bytes leave; then POST until an answer settles
+   it (``Tries``: attempts, backoff, whether an earlier attempt may have been processed).
+4. *classify*: accepted (journal it with what it says it charged, header and body read
+   apart: ``renderer.execute.charges``; the family's turn ends once its charge is known;
+   then collect it), not processed (429/503: again,
    within limits), no answer (the same key again where the API honours keys, else
    ``Settler.lost``), refused (a 402 or a refused key stops the provider).
 
@@ -30,6 +33,7 @@ from typing import Any
 from renderer import providers
 from renderer.errors import ApiError, DataFileError
 from renderer.execute.balance import remaining_credits, remaining_note
+from renderer.execute.charges import read_charge
 from renderer.execute.client import NOT_SENT, Answer, route_url
 from renderer.execute.collect import Collector
 from renderer.execute.context import RunContext
@@ -168,7 +172,8 @@ class Submitter:
         credits = outgoing.price.credits
 
         def prepare() -> bool:
-            """With the slot held, right before the POST: the budget's last word, then the intent."""
+            """With the slot held, right before the POST: the budget's last word, the intent, and
+            the line beside the manifest naming it."""
             nonlocal current
             if ctx.control.blocked(provider):
                 return False
@@ -176,6 +181,7 @@ class Submitter:
                                             resend=current.id if current is not None else None)
             if st.held_back:
                 return False
+            fresh = current is None or current.state == SubmissionState.PREPARED  # nothing of it was processed yet
             if current is None:
                 current = ctx.journal.begin(
                     instance_id=st.inst.id, endpoint=st.inst.endpoint, provider=provider, input_sha256=st.sha or "",
@@ -185,10 +191,13 @@ class Submitter:
             else:
                 current = ctx.journal.sending(current)
             ctx.budget.hold(current, route.family)
-            st.status = JobStatus.SUBMITTING
-            return True
+            st.status, st.sub = JobStatus.SUBMITTING, current
+            if self.tracker.on_disk(st, current, fresh):
+                return True
+            current = st.sub  # marked not sent, when nothing of it was processed
+            return False
 
-        async with self.settler.gates[provider].shared():
+        async with ctx.control.slow[provider].slot(), self.settler.gates[provider].shared():
             answer = await client.send("POST", route_url(client.base_url, route), json_body=outgoing.body,
                                        headers={"Idempotency-Key": outgoing.key}, label="submit", prepare=prepare)
         return current, answer
@@ -278,7 +287,7 @@ class Submitter:
             st.sub, st.status, st.error = sub, JobStatus.UNKNOWN, sub.error
             return
         sub = self.journal_accepted(st, route, sub, answer, rid)
-        self.tracker.end_turn(st)  # its family's factor is known now: the others may go
+        self.tracker.end_turn(st, route.family)  # when its charge is known, the others may go (held at it)
         self.balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome
             self.tracker.complete(st, route, sub, Status(ApiState.COMPLETED), payload, None)
@@ -294,17 +303,19 @@ class Submitter:
         await self.collector.poll(st, route, sub)
 
     def journal_accepted(self, st: JobState, route: Route, sub: Submission, answer: Answer, rid: str) -> Submission:
-        """The accepted answer, journaled: its request and session ids, what it says it charged."""
+        """The accepted answer, journaled: its request and session ids, what it says it charged
+        (its header and its body read apart; the larger counts, both kept when they differ)."""
         module = providers.of(route)
         payload = answer.payload
         session_id = shapes.optional_id(payload.get("session_id")) if isinstance(payload, Mapping) else None
         if answer.headers.get("idempotent-replayed"):
             self.ctx.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
-        charged, problem = shapes.credits(module.credits_charged(answer.headers, payload))
-        self.tracker.charge_problem(st, problem)
+        charge = read_charge(module, answer.headers, payload)
+        self.tracker.charge_problem(st, charge.problem)
         return self.tracker.track(self.ctx.journal.accepted(sub, request_id=rid, session_id=session_id,
-                                                            credits_charged=charged,
-                                                            response=keep_fields(route.provider, payload)))
+                                                            credits_charged=charge.credits,
+                                                            response=keep_fields(route.provider, payload),
+                                                            credits_reported=charge.reported))
 
     def balance_told(self, provider: str, answer: Answer) -> None:
         """Note once per provider when its balance is below what is still to submit."""
