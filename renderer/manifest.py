@@ -15,8 +15,11 @@ exactly as it was read.
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -238,10 +241,11 @@ class Manifest:
             return cls()
         return value if isinstance(value, Manifest) else cls.from_json(value)
 
-    def to_json(self, shown: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The manifest as written; ``shown``: the entries' JSON when the caller has it already."""
+    def to_json(self, shown: Mapping[str, Any] | None = None, sums: Totals | None = None) -> dict[str, Any]:
+        """The manifest as written; ``shown``: the entries' JSON when the caller has it already;
+        ``sums``: the entries' totals when the caller keeps them (then ``jobs`` is not read)."""
         jobs = dict(shown) if shown is not None else {iid: e.to_json() for iid, e in self.jobs.items()}
-        credits = totals(self.jobs.values())
+        credits = sums.credits() if sums is not None else totals(self.jobs.values())
         if self.spent is not None:
             credits["spent"] = _tidy(self.spent)
         if self.families:
@@ -252,7 +256,7 @@ class Manifest:
             "renderer_version": self.renderer_version,
             "jobs": jobs,
             "credits": credits,
-            "counts": counts(self.jobs.values()),
+            "counts": sums.counts() if sums is not None else counts(self.jobs.values()),
         }
 
 
@@ -276,6 +280,10 @@ def totals(entries: Iterable[ManifestEntry]) -> dict[str, Any]:
             charged += e.credits_charged
         elif e.credits_held is not None:
             held += e.credits_held
+    return _credits_json(lo, hi, unknown, charged, held)
+
+
+def _credits_json(lo: float, hi: float, unknown: bool, charged: float, held: float) -> dict[str, Any]:
     estimated: dict[str, Any] = Range(_tidy(lo), _tidy(hi)).as_dict()
     if unknown:
         estimated["unknown"] = True
@@ -283,6 +291,60 @@ def totals(entries: Iterable[ManifestEntry]) -> dict[str, Any]:
     if held:
         out["held"] = _tidy(held)  # charges the API never said, counted at their holds
     return out
+
+
+class ExactSum:
+    """A sum that numbers enter and leave (``add(x, -1)``) exactly, as fractions: what left
+    comes back to 0, not to 1e-17. Numbers no fraction holds (inf, nan) are counted apart
+    and make the sum one of them, as a float sum would."""
+
+    __slots__ = ("_whole", "_total", "_odd")
+
+    def __init__(self) -> None:
+        self._whole = 0  # whole numbers, the usual credits: Python's ints are exact and cheap
+        self._total = Fraction(0)
+        self._odd: Counter[str] = Counter()
+
+    def add(self, x: float, sign: int = 1) -> None:
+        if isinstance(x, int) or (isinstance(x, float) and x.is_integer()):
+            self._whole += sign * int(x)
+        elif math.isfinite(x):
+            self._total += sign * Fraction(x)
+        else:
+            self._odd[str(x)] += sign
+
+    def value(self) -> float:
+        return float(self._whole + self._total) + sum((float(x) for x, n in self._odd.items() if n > 0), 0.0)
+
+
+class Totals:
+    """``totals`` and ``counts`` of entries that come and go (``add(entry, -1)`` when an entry is
+    replaced), so that a run's checkpoints cost what changed, not every entry
+    (``renderer.execute.manifest.Snapshots``)."""
+
+    def __init__(self) -> None:
+        self.lo, self.hi, self.charged, self.held = ExactSum(), ExactSum(), ExactSum(), ExactSum()
+        self.unknown = 0  # entries with no estimate
+        self.statuses: Counter[str] = Counter()
+
+    def add(self, e: ManifestEntry, sign: int = 1) -> None:
+        if e.credits_estimated is not None:
+            self.lo.add(e.credits_estimated.min, sign)
+            self.hi.add(e.credits_estimated.max, sign)
+        else:
+            self.unknown += sign
+        if e.credits_charged is not None:
+            self.charged.add(e.credits_charged, sign)
+        elif e.credits_held is not None:
+            self.held.add(e.credits_held, sign)
+        self.statuses[e.status if e.status is not None else "?"] += sign
+
+    def credits(self) -> dict[str, Any]:
+        return _credits_json(self.lo.value(), self.hi.value(), self.unknown > 0, self.charged.value(),
+                             self.held.value())
+
+    def counts(self) -> dict[str, int]:
+        return {k: n for k, n in sorted(self.statuses.items()) if n}
 
 
 def counts(entries: Iterable[ManifestEntry]) -> dict[str, int]:

@@ -38,8 +38,10 @@ cut, so a key echoed back by a server cannot reach a log, the journal or the man
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
@@ -53,6 +55,11 @@ from renderer.execute.limits import Throttled, TokenBucket, retry_after
 from renderer.execute.settings import ProviderSettings, Timeouts
 from renderer.execute.scrub import Scrubber
 from renderer.vocabulary import Route
+
+# httpcore imports sniffio on every request; absent (today's anyio does not bring it), each failed
+# import walked sys.path: ~9 % of a run's CPU. Remembered as absent, the import fails at once.
+if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 Kind = Literal["ok", "retry", "ambiguous", "rejected", "payment", "auth", "not_found", "skipped", "throttled", "stopped"]
 NOT_SENT: tuple[Kind, ...] = ("skipped", "throttled", "stopped")  # the request never left

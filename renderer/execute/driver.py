@@ -162,8 +162,7 @@ async def _signals(handler: Callable[[], Awaitable[None]]) -> None:
 
 def _snapshot(sched: Scheduler, options: RunOptions) -> Snapshot:
     charged, committed = sched.credits()
-    total = sum(1 for st in sched.jobs.values() if st.inst.action != "skip")
-    return Snapshot(sched.counts(), total, charged, committed, sched.clock() - sched.started, options.detach,
+    return Snapshot(sched.counts(), sched.selected(), charged, committed, sched.clock() - sched.started, options.detach,
                     sched.unreported())
 
 

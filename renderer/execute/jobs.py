@@ -7,8 +7,9 @@ run reads and moves it (``gating``: may it run; ``runner``: its life; ``tracker`
 its outcomes).
 
 ``Tally`` follows every job as it moves, so the run's figures cost nothing per event:
-how many jobs are in each status (the progress line), what the jobs not sent yet may
-still cost per provider and pricing family (the balance note, ``Submitter``), and
+how many jobs are in each status and what their submissions were charged or never said
+(the progress line), what the jobs not sent yet may still cost per provider and pricing
+family (the balance note, ``Submitter``), and
 which jobs changed since the manifest's last checkpoint (``changed``: the checkpoint
 rebuilds only their entries, ``renderer.execute.manifest.Snapshots``). Setting any
 field of a job marks it changed; its ``status`` and ``price`` are properties so that
@@ -17,18 +18,16 @@ setting one also moves it in the counts.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Callable
 
 import anyio
 
 from renderer import providers
 from renderer.execute.budget import Turn
-from renderer.execute.journal import Submission
-from renderer.manifest import ManifestEntry
+from renderer.execute.journal import FINISHED, SPENDING, Submission
+from renderer.manifest import ExactSum, ManifestEntry
 from renderer.plan.model import Instance
 from renderer.vocabulary import JobStatus, Outputs, Price
 
@@ -54,8 +53,10 @@ class JobState:
     _tally: Tally | None = field(default=None, init=False, repr=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        object.__setattr__(self, name, value)
         tally = getattr(self, "_tally", None)  # unset while the dataclass initialises
+        if tally is not None and name == "sub":
+            tally.resubmitted(self.sub, value)
+        object.__setattr__(self, name, value)
         if tally is not None:
             tally.changed.add(self.inst.id)  # the manifest's checkpoint rebuilds only what changed
 
@@ -94,10 +95,12 @@ class Tally:
         self.changed: set[str] = set()  # jobs whose manifest entry may differ from the last checkpoint's
         self._ids: list[str] = []
         self._counts: Counter[JobStatus] = Counter()
+        self.selected = 0  # jobs the plan selected (not skipped)
+        self.charged = ExactSum()  # what the API said the jobs' spending submissions cost
+        self.unreported = ExactSum()  # estimates of finished submissions whose charge the API never said
         # provider -> pricing family -> the sum of the estimates' max of its jobs in UNSENT (exact:
-        # a sum that jobs enter and leave must come back to 0, not to 1e-17), and how many of
-        # those estimates are no finite number (then the sum is one of those)
-        self._unsent: dict[str, dict[str, tuple[Fraction, Counter[str]]]] = {}
+        # a sum that jobs enter and leave must come back to 0, not to 1e-17)
+        self._unsent: dict[str, dict[str, ExactSum]] = {}
 
     def follow(self, st: JobState) -> None:
         """Count ``st`` from now on (once, when the run is set up); it starts changed."""
@@ -105,6 +108,8 @@ class Tally:
         self._ids.append(st.inst.id)
         if st.inst.action != "skip":
             self._counts[st.status] += 1
+            self.selected += 1
+        self.resubmitted(None, st.sub)
         if st.status in UNSENT:
             self._add(st, st.priced, 1)
 
@@ -119,10 +124,19 @@ class Tally:
     def to_come(self, provider: str, hold: Callable[[str, float], float | None]) -> float:
         """What the jobs of ``provider`` not sent yet may cost: ``hold(family, estimate)`` each family."""
         out = 0.0
-        for family, (total, odd) in self._unsent.get(provider, {}).items():
-            odd_sum = sum((float(x) for x, n in odd.items() if n > 0), 0.0)  # inf, nan: as a float sum has them
-            out += hold(family, float(total) + odd_sum) or 0.0
+        for family, total in self._unsent.get(provider, {}).items():
+            out += hold(family, total.value()) or 0.0
         return out
+
+    def resubmitted(self, old: Submission | None, new: Submission | None) -> None:
+        """A job's submission moved from ``old`` to ``new``: what it counts for in the figures."""
+        for sub, sign in ((old, -1), (new, 1)):
+            if sub is None:
+                continue
+            if sub.state in SPENDING and sub.credits_charged is not None:
+                self.charged.add(sub.credits_charged, sign)
+            if sub.state in FINISHED and sub.credits_charged is None and sub.estimate_max is not None:
+                self.unreported.add(sub.estimate_max, sign)
 
     def moved(self, st: JobState, old: JobStatus, new: JobStatus) -> None:
         if st.inst.action != "skip":
@@ -140,11 +154,4 @@ class Tally:
         route = providers.route(st.inst.endpoint)
         if route is None or price.credits is None:
             return
-        families = self._unsent.setdefault(route.provider, {})
-        total, odd = families.get(route.family) or (Fraction(0), Counter())
-        estimate = price.credits.max
-        if math.isfinite(estimate):
-            total += sign * Fraction(estimate)
-        else:
-            odd[str(estimate)] += sign
-        families[route.family] = (total, odd)
+        self._unsent.setdefault(route.provider, {}).setdefault(route.family, ExactSum()).add(price.credits.max, sign)

@@ -15,7 +15,7 @@ from renderer import jsonfast, providers
 from renderer.execute import journal as J
 from renderer.execute.budget import counted, family_of
 from renderer.execute.scheduler import JobState, Scheduler
-from renderer.manifest import STATUSES, Manifest, ManifestEntry, PricingFamily
+from renderer.manifest import STATUSES, Manifest, ManifestEntry, PricingFamily, Totals
 from renderer.text import utf8_safe_json
 from renderer.vocabulary import JobStatus, Price, Range
 
@@ -131,16 +131,22 @@ class Snapshots:
     """The manifest's text during a run, built again for every checkpoint
     (``renderer.execute.checkpoint``), at a cost that follows what changed: the entry of a
     job that did not change since the last build (``Scheduler.changed``) keeps the text it
-    was written as then (scrubbed, ``attach``ed). The text is what ``renderer.manifest.dump``
-    writes for the same manifest. The run's last manifest is ``build``'s, whole."""
+    was written as then (scrubbed, ``attach``ed), in its place in the written order, and the
+    totals and counts at the top are kept as entries are replaced (``Totals``). What every
+    build still does for every job is one join of the kept texts (C, no Python per job). The
+    text is what ``renderer.manifest.dump`` writes for the same manifest. The run's last
+    manifest is ``build``'s, whole."""
 
     def __init__(self, campaign: Any, previous: Manifest | None, scrub: Callable[[Any], Any],
                  attach: Callable[[dict[str, Any]], dict[str, Any]] = lambda doc: doc,
                  targets: Mapping[str, str] | None = None) -> None:
         self.campaign, self.previous, self.scrub, self.attach = campaign, previous, scrub, attach
         self.targets = targets or {}
-        self._entries: dict[str, tuple[ManifestEntry, str]] = {}  # instance id -> its entry and its lines
-        self._order: list[str] | None = None  # instance ids as ``sort_keys`` orders them
+        self._entries: dict[str, ManifestEntry] = {}  # instance id -> its entry as last built
+        self._place: dict[str, int] | None = None  # instance id -> its place in ``sort_keys`` order
+        self._lines: list[str] = []  # by place: the entry's lines, "" while it has none
+        self._sums = Totals()  # of ``_entries``
+        self.rebuilt = 0  # entries built, in all (tests count them)
 
     def text(self, scheduler: Scheduler) -> str:
         old = _old(self.previous)
@@ -151,26 +157,35 @@ class Snapshots:
                 fetched.append(scheduler.journal.reconciliations())
             return fetched[0]
 
+        if self._place is None:
+            self._place = {iid: n for n, iid in enumerate(sorted(scheduler.jobs))}
+            self._lines = [""] * len(self._place)
         changed = set(scheduler.changed)
         scheduler.changed.clear()  # the jobs hold this set: what changes from now on is in it
         for iid in changed:
-            entry = _entry(scheduler, scheduler.jobs[iid], old, proofs, self.targets)
-            if entry is None:
-                self._entries.pop(iid, None)
-                continue
-            shown = self.attach({"jobs": {iid: self.scrub(entry.to_json())}})["jobs"][iid]
-            self._entries[iid] = (entry, f"    {json.dumps(iid, ensure_ascii=False)}: "
+            self.rebuilt += 1
+            self._replace(iid, _entry(scheduler, scheduler.jobs[iid], old, proofs, self.targets))
+        head = Manifest(self.campaign.name, self.campaign.sha256, _version(), {}, spent(scheduler),
+                        families=families(scheduler, self.previous)).to_json(shown={}, sums=self._sums)
+        head_text = utf8_safe_json(jsonfast.sorted_indented(self.scrub(head)))
+        if not self._entries:
+            return head_text + "\n"
+        listed = ",\n".join(filter(None, self._lines))
+        return head_text.replace('\n  "jobs": {}', '\n  "jobs": {\n' + listed + "\n  }", 1) + "\n"
+
+    def _replace(self, iid: str, entry: ManifestEntry | None) -> None:
+        assert self._place is not None
+        was = self._entries.pop(iid, None)
+        if was is not None:
+            self._sums.add(was, -1)
+        self._lines[self._place[iid]] = ""
+        if entry is None:
+            return
+        self._entries[iid] = entry
+        self._sums.add(entry)
+        shown = self.attach({"jobs": {iid: self.scrub(entry.to_json())}})["jobs"][iid]
+        self._lines[self._place[iid]] = (f"    {json.dumps(iid, ensure_ascii=False)}: "
                                          + _nested(utf8_safe_json(jsonfast.sorted_indented(shown))))
-        if self._order is None:
-            self._order = sorted(scheduler.jobs)
-        jobs = {iid: self._entries[iid][0] for iid in scheduler.jobs if iid in self._entries}
-        doc = _manifest(scheduler, self.campaign, self.previous, jobs).to_json(shown={})
-        head = utf8_safe_json(jsonfast.sorted_indented(self.scrub({k: v for k, v in doc.items() if k != "jobs"}
-                                                                   | {"jobs": {}})))
-        if not jobs:
-            return head + "\n"
-        listed = ",\n".join(self._entries[iid][1] for iid in self._order if iid in self._entries)
-        return head.replace('\n  "jobs": {}', '\n  "jobs": {\n' + listed + "\n  }", 1) + "\n"
 
 
 def _nested(text: str) -> str:

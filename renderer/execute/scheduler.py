@@ -48,7 +48,6 @@ import anyio
 from anyio.abc import TaskGroup
 
 from renderer.errors import StateError
-from renderer.execute import journal as J
 from renderer.execute.budget import Budget
 from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.client import ProviderClient
@@ -216,11 +215,12 @@ class Scheduler:
 
     def credits(self) -> tuple[float, float]:
         """(charged so far as the API reported it, committed: charged or held estimates)."""
-        charged = sum(st.sub.credits_charged or 0.0 for st in self.jobs.values()
-                      if st.sub is not None and st.sub.state in J.SPENDING)
-        return charged, max(0.0, self.budget.committed - self._committed_before)
+        return self.tally.charged.value(), max(0.0, self.budget.committed - self._committed_before)
 
     def unreported(self) -> float:
         """Estimated credits of this run's finished submissions whose charge the API never said."""
-        return sum(st.sub.estimate_max or 0.0 for st in self.jobs.values()
-                   if st.sub is not None and st.sub.state in J.FINISHED and st.sub.credits_charged is None)
+        return self.tally.unreported.value()
+
+    def selected(self) -> int:
+        """How many jobs the plan selected (all but those --select left out)."""
+        return self.tally.selected
