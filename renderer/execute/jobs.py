@@ -95,6 +95,7 @@ class Tally:
         self.changed: set[str] = set()  # jobs whose manifest entry may differ from the last checkpoint's
         self._ids: list[str] = []
         self._counts: Counter[JobStatus] = Counter()
+        self.on_move: Callable[[JobState, JobStatus], None] | None = None  # told of every status change
         self.selected = 0  # jobs the plan selected (not skipped)
         self.charged = ExactSum()  # what the API said the jobs' spending submissions cost
         self.unreported = ExactSum()  # estimates of finished submissions whose charge the API never said
@@ -144,6 +145,8 @@ class Tally:
             self._counts[new] += 1
         if (old in UNSENT) != (new in UNSENT):
             self._add(st, st.priced, 1 if new in UNSENT else -1)
+        if self.on_move is not None:
+            self.on_move(st, new)
 
     def repriced(self, st: JobState, old: Price) -> None:
         if st.status in UNSENT:

@@ -3,7 +3,9 @@
 ``Scheduler.run`` settles the jobs the plan does not run, then starts one task per job
 as the DAG lets it (``gating.DagGate``: once its upstreams have settled), in one task
 group beside the providers' pollers, until every job has settled or the run is cut.
-Each part has one concern:
+Tasks are started as there is room (``Starts``): a pricing family has at most ``AHEAD`` x
+its provider's concurrency jobs started and not yet answered (accepted jobs being polled do
+not count), so a run of 100,000 jobs does not hold 100,000 waiting tasks. Each part has one concern:
 
 =======================  ==========================================================
 ``gating``               what may run: the plan's settled jobs, upstream readiness,
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -66,8 +69,57 @@ from renderer.execute.submitter import Outgoing, Submitter, Tries, idempotency_k
 from renderer.execute.tracker import Tracker
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
+from renderer import providers
+from renderer.providers import provider_of
+from renderer.vocabulary import JobStatus
 
 __all__ = ["JobState", "Outgoing", "RunOptions", "Scheduler", "SubmissionGate", "Tries", "idempotency_key"]
+
+AHEAD = 4  # jobs started and not yet answered, per provider, as a multiple of its concurrency
+_BEFORE_ANSWER = frozenset({JobStatus.WAITING, JobStatus.QUEUED, JobStatus.SUBMITTING})
+
+
+class Starts:
+    """Which ready jobs get a task now: per pricing family, in plan order, while fewer than
+    ``AHEAD`` x its provider's concurrency are started and not yet answered (a family waiting
+    for its probe's charge holds back no other). O(1) per start; ``left`` when a job is
+    answered or its task ends."""
+
+    def __init__(self, concurrency: Mapping[str, int]) -> None:
+        self.concurrency = dict(concurrency)
+        self.ready: dict[tuple[str, str], deque[JobState]] = {}
+        self.ahead: dict[tuple[str, str], set[str]] = {}  # jobs started and not answered yet
+
+    @staticmethod
+    def _family(st: JobState) -> tuple[str, str]:
+        route = providers.route(st.inst.endpoint)
+        return (route.provider, route.family) if route is not None else (provider_of(st.inst.endpoint), "")
+
+    def add(self, jobs: list[JobState], first: bool = False) -> None:
+        """Ready to start (``first``: before those already waiting, e.g. dependents)."""
+        for st in reversed(jobs) if first else jobs:
+            queue = self.ready.setdefault(self._family(st), deque())
+            queue.appendleft(st) if first else queue.append(st)
+
+    def take(self) -> list[JobState]:
+        """The jobs to start now."""
+        out: list[JobState] = []
+        for family, queue in self.ready.items():
+            ahead = self.ahead.setdefault(family, set())
+            room = AHEAD * self.concurrency.get(family[0], 1)
+            while queue and len(ahead) < room:
+                st = queue.popleft()
+                ahead.add(st.inst.id)
+                out.append(st)
+        return out
+
+    def left(self, st: JobState) -> bool:
+        """``st`` was answered or is over: True when that made room."""
+        ahead = self.ahead.get(self._family(st))
+        if ahead is None or st.inst.id not in ahead:
+            return False
+        ahead.discard(st.inst.id)
+        return True
 
 
 class Scheduler:
@@ -100,6 +152,9 @@ class Scheduler:
             self.tally.follow(st)
         self.changed = self.tally.changed  # jobs whose manifest entry may differ from the last checkpoint's
         self.gate = DagGate(self.jobs)
+        self.starts = Starts({name: c.settings.concurrency for name, c in clients.items()})
+        self.tally.on_move = self._moved
+        self._tg: TaskGroup | None = None
         self.runner = self._runner()
         self.started = clock()
         self._committed_before = 0.0
@@ -179,9 +234,11 @@ class Scheduler:
                     outer.start_soon(p.run)
                 outer.start_soon(self.control.grace)
                 async with anyio.create_task_group() as tg:
-                    for st in self.gate.start():
-                        tg.start_soon(self._job, st, tg)
+                    self._tg = tg
+                    self.starts.add(self.gate.start())
+                    self._start()
                 outer.cancel_scope.cancel()
+        self._tg = None
         self.control.scope = None
         for st in self.jobs.values():
             if not st.done.is_set():  # never started: the run was cut first
@@ -189,13 +246,23 @@ class Scheduler:
         if self.control.journal_error is not None:
             raise self.control.journal_error
 
-    async def _job(self, st: JobState, tg: TaskGroup) -> None:
+    def _start(self) -> None:
+        """Start what there is room for (once aborted, what never started stays unsent)."""
+        if self._tg is not None and not self.control.aborted:
+            for st in self.starts.take():
+                self._tg.start_soon(self._job, st)
+
+    def _moved(self, st: JobState, new: JobStatus) -> None:
+        if new not in _BEFORE_ANSWER and self.starts.left(st):  # answered (polled now) or over
+            self._start()
+
+    async def _job(self, st: JobState) -> None:
         try:
             await self.runner.run(st)
         except StateError as exc:
             self.control.journal_failed(exc)
         finally:
-            self._settled(st, tg)
+            self._settled(st, self._tg)
 
     def _settled(self, st: JobState, tg: TaskGroup | None) -> None:
         """``st`` is over for this run: say what it is, tell ``on_done``, start what waited on it."""
@@ -204,9 +271,10 @@ class Scheduler:
         if self.on_done is not None:
             self.on_done(st)
         ready = self.gate.settled(st)
-        if tg is not None and not self.control.aborted:  # once aborted, what never started stays unsent
-            for dep in ready:
-                tg.start_soon(self._job, dep, tg)
+        if tg is not None:
+            self.starts.add(ready, first=True)
+            self.starts.left(st)
+            self._start()
 
     # -- reading ------------------------------------------------------------------------
 

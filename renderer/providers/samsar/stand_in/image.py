@@ -8,6 +8,7 @@ charge is exact and inside the planner's range.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 from typing import Any, Mapping
 
@@ -251,9 +252,9 @@ def _image_list(state: SandboxState) -> Process:
         if isinstance(limit, str):
             return message(400, limit)
         now = state.now()
-        mine = [s for s in list(state.sessions.values()) if s.owner == owner and s.kind == "image"]
-        mine.reverse()  # most recent first
-        return ok({"sessions": [_list_item(s, now) for s in mine[: limit or LIST_CAP]]})
+        # most recent first, looking no further back than the page (sessions are kept in creation order)
+        mine = (s for s in reversed(state.sessions.values()) if s.owner == owner and s.kind == "image")
+        return ok({"sessions": [_list_item(s, now) for s in itertools.islice(mine, limit or LIST_CAP)]})
 
     return process
 
