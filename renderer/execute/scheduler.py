@@ -41,6 +41,7 @@ settles: downloads start then).
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import deque
@@ -247,8 +248,8 @@ class Scheduler:
             raise self.control.journal_error
 
     def _start(self) -> None:
-        """Start what there is room for (once aborted, what never started stays unsent)."""
-        if self._tg is not None and not self.control.aborted:
+        """Start what there is room for (once aborted or cancelled, what never started stays unsent)."""
+        if self._tg is not None and not self.control.aborted and anyio.current_effective_deadline() != -math.inf:
             for st in self.starts.take():
                 self._tg.start_soon(self._job, st)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
@@ -156,3 +157,46 @@ def test_a_request_tries_no_import() -> None:
 
     anyio.run(requests)
     assert tried == []
+
+
+def test_jobs_start_as_there_is_room(tmp_path: Path) -> None:
+    """A run does not hold a waiting task per job: while POSTs are unanswered, at most AHEAD x the
+    provider's concurrency jobs have started (the quadratic-memory version started all 2,000)."""
+    from renderer.execute.scheduler import AHEAD
+
+    posted = anyio.Event()
+
+    async def hold(request: httpx.Request) -> httpx.Response:
+        posted.set()
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    campaign = load_campaign(write_campaign(tmp_path, CAMPAIGN))
+    plan, _ = build_plan(campaign)
+    conf = all_provider_settings(campaign.providers, ["samsar"], ENV, price_table=plan.price_table)
+    clients = {"samsar": ProviderClient(conf["samsar"], FAST.timeouts, transport=httpx.MockTransport(hold))}
+    journal = Journal(tmp_path / "journal.sqlite")
+    s = Scheduler(plan, journal, clients, FAST, campaign_folder=tmp_path)
+    started: list[str] = []
+    real = s.runner.run
+
+    async def counted(st: Any) -> None:
+        started.append(st.inst.id)
+        await real(st)
+
+    s.runner.run = counted  # type: ignore[method-assign]
+
+    async def main() -> None:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(s.run)
+            await posted.wait()
+            for _ in range(200):
+                await anyio.lowlevel.checkpoint()
+            tg.cancel_scope.cancel()
+
+    try:
+        anyio.run(main)
+    finally:
+        journal.close()
+    assert len(started) == AHEAD * conf["samsar"].concurrency
+    assert started == [st.inst.id for st in list(s.jobs.values())[:len(started)]]  # in plan order
