@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
+_SLICE = 1 << 20  # a large text is encoded a slice at a time: no second copy of it in memory
 
-def write_text(path: Path, text: str, fsync: bool = True) -> None:
-    """Atomically replace ``path`` with ``text`` (UTF-8). OSError is the caller's to translate.
+
+def write_text(path: Path, text: str | Iterable[str], fsync: bool = True) -> None:
+    """Atomically replace ``path`` with ``text`` (UTF-8; or the pieces it is made of, written in
+    turn). OSError is the caller's to translate.
 
     ``fsync=False``: atomic against a killed process (the kernel keeps what was written), not
     against a machine that loses power (a run's frequent manifest checkpoints)."""
@@ -22,7 +26,9 @@ def write_text(path: Path, text: str, fsync: bool = True) -> None:
     try:
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            for piece in (text,) if isinstance(text, str) else text:
+                for at in range(0, len(piece), _SLICE):
+                    fh.write(piece[at:at + _SLICE])
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())

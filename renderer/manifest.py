@@ -469,5 +469,4 @@ def dump(path: Path, manifest: Manifest | Mapping[str, Any], fsync: bool = True)
     data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
     # strict JSON: a NaN or Infinity here is a bug to report, not a file to write
     # a lone surrogate an answer held (no UTF-8 file takes it) is written as its visible escape
-    text = utf8_safe_json(jsonfast.sorted_indented(data)) + "\n"
-    atomic.write_text(path, text, fsync)
+    atomic.write_text(path, (utf8_safe_json(jsonfast.sorted_indented(data)), "\n"), fsync)

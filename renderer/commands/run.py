@@ -159,18 +159,19 @@ def run(
         def record(sched: Scheduler) -> Callable[[], None]:
             """Built now (what changed since the last time), written by what it returns (in a
             worker thread, while the run goes on)."""
-            text = snapshots.text(sched)
-            return lambda: write_manifest(manifest_path, text, fsync=False)  # the journal is fsynced
+            pieces = snapshots.pieces(sched)
+            return lambda: write_manifest(manifest_path, pieces, fsync=False)  # the journal is fsynced
 
         named = inflight.Inflight(manifest_path)
         try:
             aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
                               downloads, budget, scrubber, record, named)
         finally:
+            snapshots.forget()
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
                     result = run_manifest.build(box[0], campaign, previous, targets)
-                    data = scrubber.value(R.attach(result.to_json(), downloads, previous))
+                    data = run_manifest.scrubbed(R.attach(result.to_json(), downloads, previous), scrubber.value)
                     write_manifest(manifest_path, data)
                     for beside in {named.path, inflight.path_for(recorded)}:
                         beside.unlink(missing_ok=True)  # every POST it names is in the manifest now

@@ -203,17 +203,17 @@ class RepositoryLock:
 MAX_IDS_IN_MESSAGE = 50
 
 
-def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any] | str, fsync: bool = True) -> None:
-    """Write the manifest (or its text, as ``dump`` writes it); if the disk refuses, the error still
-    carries the ids the API gave. ``fsync=False`` for the checkpoints of a run (a killed process
-    loses nothing written; the last write of a run is fsynced)."""
+def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any] | str | list[str], fsync: bool = True) -> None:
+    """Write the manifest (or its text, as ``dump`` writes it, whole or in pieces); if the disk
+    refuses, the error still carries the ids the API gave. ``fsync=False`` for the checkpoints of
+    a run (a killed process loses nothing written; the last write of a run is fsynced)."""
     try:
-        if isinstance(manifest, str):
+        if isinstance(manifest, (str, list)):
             atomic.write_text(path, manifest, fsync)
         else:
             dump(path, manifest, fsync)
     except OSError as exc:
-        if isinstance(manifest, str):
+        if isinstance(manifest, (str, list)):
             raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})") from None
         jobs = (manifest.to_json() if isinstance(manifest, Manifest) else manifest).get("jobs") or {}
         ids = [f"{iid}={e['request_id']}" for iid, e in jobs.items()

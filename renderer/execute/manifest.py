@@ -14,6 +14,7 @@ from typing import Any
 from renderer import jsonfast, providers
 from renderer.execute import journal as J
 from renderer.execute.budget import counted, family_of
+from renderer.execute.scrub import is_secret_field
 from renderer.execute.scheduler import JobState, Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry, PricingFamily, Totals
 from renderer.text import utf8_safe_json
@@ -149,6 +150,15 @@ class Snapshots:
         self.rebuilt = 0  # entries built, in all (tests count them)
 
     def text(self, scheduler: Scheduler) -> str:
+        return "".join(self.pieces(scheduler))
+
+    def forget(self) -> None:
+        """The run is over: its last manifest is ``build``'s; the kept texts may go."""
+        self._entries, self._lines, self._place, self._sums = {}, [], None, Totals()
+
+    def pieces(self, scheduler: Scheduler) -> list[str]:
+        """The text, in pieces (the entries' kept texts and what goes between them: no copy of
+        the whole), after the entries of the jobs that changed are built again."""
         old = _old(self.previous)
         fetched: list[Mapping[str, Mapping[str, Any]]] = []
 
@@ -169,9 +179,13 @@ class Snapshots:
                         families=families(scheduler, self.previous)).to_json(shown={}, sums=self._sums)
         head_text = utf8_safe_json(jsonfast.sorted_indented(self.scrub(head)))
         if not self._entries:
-            return head_text + "\n"
-        listed = ",\n".join(filter(None, self._lines))
-        return head_text.replace('\n  "jobs": {}', '\n  "jobs": {\n' + listed + "\n  }", 1) + "\n"
+            return [head_text, "\n"]
+        before, after = head_text.split('\n  "jobs": {}', 1)
+        out = [before, '\n  "jobs": {\n']
+        for line in filter(None, self._lines):
+            out += (line, ",\n")
+        out[-1] = "\n  }"
+        return [*out, after, "\n"]
 
     def _replace(self, iid: str, entry: ManifestEntry | None) -> None:
         assert self._place is not None
@@ -186,6 +200,24 @@ class Snapshots:
         shown = self.attach({"jobs": {iid: self.scrub(entry.to_json())}})["jobs"][iid]
         self._lines[self._place[iid]] = (f"    {json.dumps(iid, ensure_ascii=False)}: "
                                          + _nested(utf8_safe_json(jsonfast.sorted_indented(shown))))
+
+
+def scrubbed(doc: dict[str, Any], scrub: Callable[..., Any]) -> dict[str, Any]:
+    """``scrub(doc)``, an entry at a time: each entry leaves ``doc`` as its copy is made, so a
+    large manifest is not held twice (the same result: entries are scrubbed at their depth)."""
+    keys = list(doc)
+    jobs = doc.pop("jobs", None)
+    head: dict[str, Any] = scrub(doc)
+    if isinstance(jobs, dict):
+        kept: dict[str, Any] = {}
+        for iid in list(jobs):
+            entry = jobs.pop(iid)
+            if not is_secret_field(iid):
+                kept[scrub(str(iid))] = scrub(entry, 2)
+        doc["jobs"], jobs = jobs, kept
+    else:
+        jobs = scrub({"jobs": jobs}).get("jobs")
+    return {k: jobs if k == "jobs" else head[k] for k in keys if k == "jobs" or k in head}
 
 
 def _nested(text: str) -> str:

@@ -200,3 +200,33 @@ def test_jobs_start_as_there_is_room(tmp_path: Path) -> None:
         journal.close()
     assert len(started) == AHEAD * conf["samsar"].concurrency
     assert started == [st.inst.id for st in list(s.jobs.values())[:len(started)]]  # in plan order
+
+
+def test_the_last_manifest_is_scrubbed_an_entry_at_a_time() -> None:
+    """The same as scrubbing the whole document, without holding two copies of every entry."""
+    from renderer.execute.scrub import Scrubber
+
+    key = "sk_live_ABCDEFGHIJKL"
+    scrub = Scrubber(keys=[key]).value
+    doc = {"campaign": "c", "campaign_sha256": "s", "renderer_version": "v", "credits": {"spent": 1},
+           "jobs": {"a": {"error": f"echo {key}", "response": {"token": "x", "deep": [[{"n": 1}]]}},
+                    "token": {"status": "completed"}, f"b{key}": {"status": "failed"}},
+           "counts": {"completed": 1}}
+    whole = scrub(json.loads(json.dumps(doc)))
+    piecewise = run_manifest.scrubbed(doc, scrub)
+    assert piecewise == whole and list(piecewise) == list(whole)
+    assert doc["jobs"] == {}  # each entry left as its copy was made
+
+
+def test_a_checkpoint_is_written_in_pieces(sched: Any, tmp_path: Path) -> None:
+    """The checkpoint's text is never joined whole (a 100,000-job manifest is ~140 MB): one piece
+    per entry and its separator, written in turn."""
+    from renderer.atomic import write_text
+
+    snaps = run_manifest.Snapshots(sched.campaign, None, lambda v: v)
+    sched.changed.update(dict.keys(sched.jobs))
+    pieces = snaps.pieces(sched)
+    assert len(pieces) == 2 * N + 4 and max(map(len, pieces)) < 2_000
+    write_text(tmp_path / "m.json", pieces)
+    text = (tmp_path / "m.json").read_text("utf-8")
+    assert text == "".join(pieces) and json.loads(text)["counts"] == {"not_submitted": N}
