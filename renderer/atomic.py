@@ -15,6 +15,25 @@ from pathlib import Path
 _SLICE = 1 << 20  # a large text is encoded a slice at a time: no second copy of it in memory
 
 
+def _slices(pieces: Iterable[str]) -> Iterable[str]:
+    """The pieces' text as slices of about ``_SLICE`` characters (small pieces joined, large ones cut)."""
+    held: list[str] = []
+    size = 0
+    for piece in pieces:
+        if len(piece) > _SLICE:
+            yield "".join(held)
+            held, size = [], 0
+            for at in range(0, len(piece), _SLICE):
+                yield piece[at:at + _SLICE]
+            continue
+        held.append(piece)
+        size += len(piece)
+        if size >= _SLICE:
+            yield "".join(held)
+            held, size = [], 0
+    yield "".join(held)
+
+
 def write_text(path: Path, text: str | Iterable[str], fsync: bool = True) -> None:
     """Atomically replace ``path`` with ``text`` (UTF-8; or the pieces it is made of, written in
     turn). OSError is the caller's to translate.
@@ -26,9 +45,8 @@ def write_text(path: Path, text: str | Iterable[str], fsync: bool = True) -> Non
     try:
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for piece in (text,) if isinstance(text, str) else text:
-                for at in range(0, len(piece), _SLICE):
-                    fh.write(piece[at:at + _SLICE])
+            for piece in _slices((text,) if isinstance(text, str) else text):
+                fh.write(piece)
             fh.flush()
             if fsync:
                 os.fsync(fh.fileno())
