@@ -18,7 +18,7 @@ from renderer import targets as T
 from renderer.campaign.campaign import load_campaign
 from renderer import providers
 from renderer.commands.status import open_journal
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute import statedir
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from renderer import targets as T
 from renderer.errors import StateError, UsageError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute import statedir
 from renderer.execute.store import JournalStore
 from renderer.execute.stores import existing_store, require_store, where, without_store

@@ -25,7 +25,7 @@ from typing import Any
 
 from renderer import providers
 from renderer.errors import Invalid, UserError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.scheduler import idempotency_key
 from renderer.execute.store import JournalStore
 from renderer.execute.upload import needs_upload
@@ -83,7 +83,7 @@ def _seed(journal: JournalStore, plan: Plan, inst: Instance, e: ManifestEntry, s
     status = e.status or "unknown"
     state = _STATES.get(status, J.ACCEPTED) if rid is not None else J.UNKNOWN
     est = e.credits_estimated
-    journal.adopt(
+    journal.record_adopted(J.Adopted(
         instance_id=inst.id, endpoint=inst.endpoint, provider=route.provider, input_sha256=sha,
         generation=max(e.generation, journal.generation_max(inst.id, sha) + 1),
         idempotency_key=idempotency_key(plan.campaign.name, inst.id, sha, e.generation),
@@ -91,7 +91,7 @@ def _seed(journal: JournalStore, plan: Plan, inst: Instance, e: ManifestEntry, s
         estimate=(est.min, est.max) if est is not None else (None, None),
         request_id=rid, session_id=e.session_id or rid, credits_charged=e.credits_charged,
         sent_at=e.submitted_at, error=f"adopted from the manifest ({status})" if state == J.UNKNOWN else None,
-    )
+    ))
 
 
 def _body(plan: Plan, inst: Instance, e: ManifestEntry, sha: str, previous: Manifest) -> Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from renderer import manifest as M
-from renderer.execute import journal as J
+from renderer.execute import records as J
 
 
 def mark_cancelled(path: Path, cancelled: list[J.Submission], targets: Mapping[str, str] | None = None) -> int:

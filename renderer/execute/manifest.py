@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from renderer import providers
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.spending import journal_charged
 from renderer.execute.scheduler import Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry

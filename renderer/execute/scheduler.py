@@ -40,12 +40,12 @@ import anyio
 
 from renderer import providers
 from renderer.errors import ApiError, DataFileError, Invalid, StateError, UserError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.balance import remaining_credits, remaining_note
 from renderer.execute.breaker import Breaker
 from renderer.execute.budget import Budget, Turn
 from renderer.execute.client import NOT_SENT, Answer, ProviderClient, route_url
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.execute.store import JournalStore
 from renderer.execute.limits import Backoff
 from renderer.execute.job_outputs import job_duration, outputs_of

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from renderer.errors import UsageError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.budget import Budget
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest

@@ -1,13 +1,15 @@
 """What a run needs from its journal: the interface the scheduler, uploads and the manifest use.
 
-Two implementations: ``renderer.execute.journal.Journal`` (one SQLite file on disk,
-the default) and ``renderer.execute.pgstore.PgJournal`` (a shared PostgreSQL store,
+Two implementations: ``renderer.execute.sqlitestore.SqliteJournal`` (one SQLite file on
+disk, the default) and ``renderer.execute.pgstore.PgJournal`` (a shared PostgreSQL store,
 ``RENDERER_STATE``); ``renderer.execute.stores`` opens the one a command is given.
 Both keep the same promises, checked by one contract suite
 (``tests/execute/test_store_contract.py``): ``begin`` is durable before it returns (a
 POST follows it), every other write is one transition, and a write that fails raises
 ``StateError`` naming the store (``label``: never a password), while ``get`` still
 answers with what the refused write would have recorded (so the manifest keeps every id).
+The records they read and write are ``renderer.execute.records``: this protocol names no
+implementation.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from renderer.execute.journal import Submission, Upload, Verdict
+from renderer.execute.records import Adopted, Submission, Upload, Verdict
 
 
 class JournalStore(Protocol):
@@ -47,10 +49,7 @@ class JournalStore(Protocol):
                result_urls: tuple[str, ...] = (), thumbnail_url: str | None = None,
                credits_charged: float | None = None, duration: float | None = None,
                response: Any = None, error: str | None = None) -> Submission: ...
-    def adopt(self, *, instance_id: str, endpoint: str, provider: str, input_sha256: str, generation: int,
-              idempotency_key: str, state: str, body: Any, estimate: tuple[float | None, float | None],
-              request_id: str | None, session_id: str | None, credits_charged: float | None,
-              sent_at: str | None, error: str | None) -> None: ...
+    def record_adopted(self, sub: Adopted) -> None: ...
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None: ...
     def note(self, kind: str, detail: str, instance_id: str | None = None) -> None: ...
     def set_verdict(self, instance_id: str, status: str, reason: str | None) -> None: ...

@@ -2,7 +2,7 @@
 
 ``RENDERER_STATE`` (or ``--state URL``, which the CLI puts there) names a shared
 PostgreSQL store: ``postgresql://user:password@host:5432/db``. Without it, the
-journal is a SQLite file under ``--state-dir`` (``renderer.execute.journal``).
+journal is a SQLite file under ``--state-dir`` (``renderer.execute.sqlitestore``).
 
 The URL is a secret like an API key (``renderer.execute.stateurl``): never printed
 or stored, named in messages by its label, scrubbed with the environment's keys.
@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from renderer.errors import UsageError
-from renderer.execute.journal import Journal, journal_key, journal_path
+from renderer.execute.identity import journal_key, journal_path
+from renderer.execute.sqlitestore import SqliteJournal
 from renderer.execute.stateurl import STATE_ENV, StateUrl, state_url
 from renderer.execute.store import JournalStore
 
@@ -35,7 +36,7 @@ def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Ma
               sandbox: bool = False, target: str = "", default_target: str = "",
               ) -> Iterator[tuple[JournalStore, list[str]]]:
     """The campaign's journal for ``target`` (``renderer.targets.key``: the journal is keyed by
-    where the run goes, ``journal.journal_key``) with this run's lock held, and what is worth
+    where the run goes, ``identity.journal_key``) with this run's lock held, and what is worth
     saying about it. ``default_target``: the providers' default base URLs, whose journal a
     SQLite journal written before targets were recorded is (unless it shows the sandbox's work).
 
@@ -92,7 +93,7 @@ def existing_store(file: str, name: str, manifest_path: Path, state_dir: str,
         path = journal_path(state_dir, file, name, manifest_path, target)
         if not path.exists():  # written before journals were kept per target?
             path = untargeted_journal(state_dir, file, name, manifest_path, target, default_target) or path
-        return Journal(path) if path.exists() else None
+        return SqliteJournal(path) if path.exists() else None
     store = _pg()(url, journal_key(file, name, manifest_path, target), name, create=False)
     if store.known:
         return store

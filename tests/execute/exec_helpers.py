@@ -102,12 +102,13 @@ def journal_for(path: Path, env: dict[str, str], sandbox: bool = False, new: boo
     from renderer import targets as T
     from renderer.campaign.campaign import load_campaign
     from renderer.commands.status import find_store
-    from renderer.execute.journal import Journal, journal_path
+    from renderer.execute.identity import journal_path
+    from renderer.execute.sqlitestore import SqliteJournal
 
     if new:
         campaign = load_campaign(str(path))
         key = T.key(T.for_campaign(campaign, env, sandbox))
-        return Journal(journal_path(path.parent / ".renderer", path, campaign.name, manifest_of(path, sandbox), key))
+        return SqliteJournal(journal_path(path.parent / ".renderer", path, campaign.name, manifest_of(path, sandbox), key))
     found = find_store(str(path), str(path.parent / ".renderer"), env, sandbox)
     assert found is not None, f"no journal for {path}"
     return found

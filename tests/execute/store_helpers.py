@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from renderer.execute.journal import Journal
+from renderer.execute.sqlitestore import SqliteJournal
 from renderer.execute.stateurl import parse_url
 from renderer.execute.store import JournalStore
 
@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 def open_store(kind: str, where: str, **kw: Any) -> JournalStore:
     """``where``: the SQLite file, or the store's URL."""
     if kind == "sqlite":
-        return Journal(Path(where), **kw)
+        return SqliteJournal(Path(where), **kw)
     from renderer.execute.pgstore import PgJournal
 
     return PgJournal(parse_url(where), IDENTITY, "camp", **kw)

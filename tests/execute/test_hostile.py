@@ -36,7 +36,8 @@ from hostile_helpers import (
 
 from renderer.commands.run import run
 from renderer.errors import ConfigError
-from renderer.execute.journal import Journal, parse_iso
+from renderer.execute.records import parse_iso
+from renderer.execute.sqlitestore import SqliteJournal
 
 
 def _run(runner, tmp_path: Path, text: str, faults: dict, xs=None, env_extra=None, **kw):
@@ -150,7 +151,7 @@ def test_a_trickled_body_delays_only_its_own_job(tmp_path: Path, runner) -> None
     # the five others did not wait for the trickled read: they were done well before it gave up
     assert ends[-1] - ends[-2] > 1.2, ends
     (db,) = (tmp_path / ".renderer").glob("*.sqlite")
-    journal = Journal(db)
+    journal = SqliteJournal(db)
     try:
         events = [e for e in journal.events(500) if e["kind"] == "completed"]
     finally:

@@ -14,7 +14,7 @@ from store_helpers import begin_args, open_store
 from test_shared_state import checkout, images, manifest, run, store_env, store_of, subprocess_run
 
 from renderer.errors import StateError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.stateurl import parse_url
 
 

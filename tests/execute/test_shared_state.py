@@ -28,7 +28,7 @@ from pgserver import PASSWORD, PgServer
 from renderer.cli import main
 from renderer.commands.run import run as run_command
 from renderer.execute.durable import RepositoryLock
-from renderer.execute.journal import journal_key
+from renderer.execute.identity import journal_key
 from renderer.execute.pgstore import PgJournal
 from renderer.execute.stateurl import parse_url
 
