@@ -20,7 +20,7 @@ from renderer import providers
 from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, UsageError, UserError
-from renderer.execute import manifest as run_manifest
+from renderer.execute.manifest_from_run import build_manifest
 from renderer.execute import outcome, statedir
 from renderer.execute.console import RunOutput
 from renderer.execute.crash_hook import kill_after_commit
@@ -146,7 +146,7 @@ def run(
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
-                    result = run_manifest.build(box[0], campaign, previous, targets)
+                    result = build_manifest(box[0], campaign, previous, targets)
                     data = scrubber.value(R.attach(result.to_json(), downloads, previous))
                     write_manifest(manifest_path, data)
                 aborted_late = bool(late)

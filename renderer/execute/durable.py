@@ -41,7 +41,7 @@ def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path:
             f"Pass --manifest with this campaign's own manifest (or a new path)")
 
 
-def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
+def open_sqlite_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
                  durable_intents: bool, after_commit: Callable[[int], None] | None,
                  env: Mapping[str, str], target: str = "", default_target: str = "") -> tuple[SqliteJournal, list[str]]:
     """The campaign's journal for ``target`` (``renderer.targets.key``), and what is worth saying about it.
@@ -52,7 +52,7 @@ def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, ma
     notes = []
     if not path.exists():
         before = journal_path(state_dir, campaign_path, name, manifest_path)  # the key before targets
-        moved = _adopt_legacy_journal(before, state_dir, campaign_path)
+        moved = _rename_legacy_journal(before, state_dir, campaign_path)
         if moved is not None:
             notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
                          f"is now {before}")
@@ -70,7 +70,7 @@ def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, ma
     return journal, notes
 
 
-def _adopt_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str | Path) -> Path | None:
+def _rename_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str | Path) -> Path | None:
     """Rename a journal that an earlier version keyed on the campaign's absolute path, if there is one."""
     digest = hashlib.sha256(str(Path(campaign_path).resolve()).encode("utf-8")).hexdigest()[:12]
     legacy = Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"

@@ -43,9 +43,9 @@ def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit:
     transaction it rolls back): the manifest's accepted jobs adopted into the journal,
     every submission on the budget's ledger, the plan summarised against both; with a
     note when something was adopted."""
-    from renderer.execute.adopt import adopt  # the scheduler's key: imported only when a run is near
+    from renderer.execute.adoption import adopt_from_manifest  # the scheduler's key: imported only when a run is near
 
-    note = adopt(plan, journal, previous).note(manifest_path, journal.label)  # the manifest is the record
+    note = adopt_from_manifest(plan, journal, previous).note(manifest_path, journal.label)  # the manifest is the record
     budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
     summary = summarise(plan, previous, budget=limit, spent=budget.committed,
                         sent=sent_before(plan, journal, rerun_cancelled), targets=targets)

@@ -101,7 +101,7 @@ def journal_for(path: Path, env: dict[str, str], sandbox: bool = False, new: boo
     found as `renderer status` finds it (``new``: made now, before any run, where the run keeps it)."""
     from renderer import targets as T
     from renderer.campaign.campaign import load_campaign
-    from renderer.commands.status import find_store
+    from renderer.execute.stores import find_earlier_store
     from renderer.execute.identity import journal_path
     from renderer.execute.sqlitestore import SqliteJournal
 
@@ -109,7 +109,7 @@ def journal_for(path: Path, env: dict[str, str], sandbox: bool = False, new: boo
         campaign = load_campaign(str(path))
         key = T.key(T.for_campaign(campaign, env, sandbox))
         return SqliteJournal(journal_path(path.parent / ".renderer", path, campaign.name, manifest_of(path, sandbox), key))
-    found = find_store(str(path), str(path.parent / ".renderer"), env, sandbox)
+    found = find_earlier_store(str(path), str(path.parent / ".renderer"), env, sandbox)
     assert found is not None, f"no journal for {path}"
     return found
 

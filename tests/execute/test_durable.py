@@ -313,7 +313,7 @@ def test_a_second_runner_of_the_campaign_in_the_repository_is_refused(tmp_path: 
 
 def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None:
     from renderer.execute import records as J
-    from renderer.execute.adopt import adopt
+    from renderer.execute.adoption import adopt_from_manifest
     from renderer.execute.sqlitestore import SqliteJournal
     from renderer.manifest import Manifest, ManifestEntry
     from renderer.vocabulary import Outputs
@@ -340,7 +340,7 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     }})
     plan, _ = build_plan(load_campaign(str(path)), prior)
     j = SqliteJournal(tmp_path / "j.sqlite")
-    done = adopt(plan, j, prior)
+    done = adopt_from_manifest(plan, j, prior)
     assert sorted(done.adopted) == ["es[n=1]", "still[i=0]", "still[i=1]", "still[i=2]"] and done.accepted == 4
     rows = {s.instance_id: s for s in j.all()}
     assert rows["still[i=0]"].state == J.ACCEPTED and rows["still[i=0]"].request_id == "img_0"
@@ -348,7 +348,7 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     assert rows["still[i=1]"].state == J.UNKNOWN and rows["still[i=1]"].body == {"image_url": "sent-as-recorded"}
     assert rows["still[i=2]"].state == J.FAILED and rows["still[i=2]"].generation == 2  # a re-render keys past it
     assert rows["es[n=1]"].body == es_body  # the body sent, resolved from the manifest's upstream outputs
-    assert adopt(plan, j, prior).adopted == ()  # the journal knows them now
+    assert adopt_from_manifest(plan, j, prior).adopted == ()  # the journal knows them now
 
 
 def test_a_manifest_the_disk_refuses_still_hands_over_the_ids(tmp_path: Path) -> None:
@@ -407,7 +407,7 @@ def test_a_journal_named_by_an_earlier_version_is_carried_over(tmp_path: Path) -
 
 
 def test_a_journal_of_an_earlier_version_belongs_to_the_default_base_urls_only(tmp_path: Path) -> None:
-    from renderer.commands.status import find_store
+    from renderer.execute.stores import find_earlier_store
     from renderer.execute.sqlitestore import SqliteJournal
 
     path = write_campaign(tmp_path, images(2))
@@ -416,7 +416,7 @@ def test_a_journal_of_an_earlier_version_belongs_to_the_default_base_urls_only(t
     SqliteJournal(untargeted).close()
 
     def found(env: dict[str, str], sandbox: bool) -> str | None:
-        store = find_store(str(path), str(state), env, sandbox)
+        store = find_earlier_store(str(path), str(state), env, sandbox)
         if store is None:
             return None
         store.close()

@@ -115,7 +115,7 @@ def test_resubmit_unknown_keeps_the_unknown_hold_and_sends_a_new_key(tmp_path: P
 def test_adopting_a_lost_upload_answer_does_not_take_the_pre_upload_body(tmp_path: Path) -> None:
     from renderer.campaign.campaign import load_campaign
     from renderer.execute import records as J
-    from renderer.execute.adopt import adopt
+    from renderer.execute.adoption import adopt_from_manifest
     from renderer.manifest import Manifest
     from renderer.plan.planner import build_plan
 
@@ -133,7 +133,7 @@ def test_adopting_a_lost_upload_answer_does_not_take_the_pre_upload_body(tmp_pat
         prior = Manifest.from_json({"campaign": "ec", "jobs": {fix.id: entry}})
         journal = SqliteJournal(tmp_path / f"{name}.sqlite")
         try:
-            assert adopt(plan, journal, prior).adopted == (fix.id,)
+            assert adopt_from_manifest(plan, journal, prior).adopted == (fix.id,)
             (row,) = journal.all()
         finally:
             journal.close()

@@ -55,7 +55,7 @@ def accepted_entries(previous: Manifest | None) -> dict[str, ManifestEntry]:
             if not e.completed and (bool(e.request_id) or e.status in ("pending", "unknown"))}
 
 
-def adopt(plan: Plan, journal: JournalStore, previous: Manifest | None) -> Adoption:
+def adopt_from_manifest(plan: Plan, journal: JournalStore, previous: Manifest | None) -> Adoption:
     """Write into ``journal`` every accepted job of ``previous`` it does not know."""
     entries = accepted_entries(previous)
     if not entries or previous is None:

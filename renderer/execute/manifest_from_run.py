@@ -60,7 +60,7 @@ def spent(scheduler: Scheduler) -> float:
     return int(total) if float(total).is_integer() else total
 
 
-def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
+def build_manifest(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
           targets: Mapping[str, str] | None = None) -> Manifest:
     """The manifest of a run: reused entries as they were, the rest from the journal, each
     with the ``target`` it ran against (``targets``, by provider). Entries of another target
