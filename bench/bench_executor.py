@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from naive_executor import naive  # noqa: E402
 
-from renderer.commands.run import run  # noqa: E402
+from renderer.commands.run import RunRequest, run  # noqa: E402
 from renderer.sandbox.config import SandboxConfig  # noqa: E402
 from renderer.sandbox.server import running_sandbox_sync  # noqa: E402
 
@@ -52,7 +52,7 @@ def bench_renderer(n: int, render: float) -> dict[str, float]:
         env = {"SAMSAR_API_KEY": "bench-key", "SAMSAR_BASE_URL": sb.base_urls["samsar"]}
         out = io.StringIO()
         started = time.perf_counter()
-        code = run(str(path), out, env, state_dir=str(folder / ".renderer"))
+        code = run(RunRequest(str(path), state_dir=str(folder / ".renderer")), out, env)
         wall = time.perf_counter() - started
         return {"wall": wall, "exit": code, **reads(sb.state)}
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from renderer.errors import RendererError, RunLocked, StateError
+from renderer.errors import RunLocked, StateError
 from renderer.execute.identity import campaign_identity, git_dir_of, journal_path
 from renderer.execute.sqlitestore import SqliteJournal, holds_sandbox_work, translated
 from renderer.manifest import Manifest, dump
@@ -162,15 +162,3 @@ def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
             shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"
         raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})"
                          + (f"; accepted and not finished (keep these request ids): {shown}" if ids else "")) from None
-
-
-def first_error(group: BaseExceptionGroup) -> BaseException:
-    """The error a user should see from a failed task group: our own (a ``RendererError``) first."""
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            inner = first_error(exc)
-            if isinstance(inner, RendererError):
-                return inner
-        elif isinstance(exc, RendererError):
-            return exc
-    return group

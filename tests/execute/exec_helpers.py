@@ -6,14 +6,17 @@ executor's poll intervals are configured down to tens of milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
 
 import pytest
 
-from renderer.commands.run import run
+from renderer.commands.run import RunRequest
+from renderer.commands.run import run as run_command
 from renderer.execute.settings import ExecSettings, PollSettings, RetrySettings
 from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.faults import FaultSettings
@@ -70,6 +73,17 @@ def write_campaign(folder: Path, text: str, name: str = "camp.yaml") -> Path:
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+REQUEST_FIELDS = frozenset(f.name for f in dataclasses.fields(RunRequest))
+
+
+def run(file: str, out: TextIO, env: Mapping[str, str], **kw: Any) -> int:
+    """`renderer run` called as the CLI calls it: the keyword arguments that are ``RunRequest``
+    fields make the request, the rest (``exec_settings``, ``transports``, ``sandbox_config``,
+    ``warnings``) are what a test injects."""
+    request = RunRequest(file, **{k: v for k, v in kw.items() if k in REQUEST_FIELDS})
+    return run_command(request, out, env, **{k: v for k, v in kw.items() if k not in REQUEST_FIELDS})
 
 
 def args_for(path: Path, **kw: Any) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
+from exec_helpers import run
 
 from renderer.cli import main
-from renderer.commands.run import run
 from renderer.errors import StateError
 from renderer.execute.durable import RepositoryLock
 from renderer.execute.identity import journal_path

@@ -24,6 +24,7 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
+from exec_helpers import run
 from hostile_helpers import (
     assert_clean,
     assert_final,
@@ -34,7 +35,6 @@ from hostile_helpers import (
     with_job_timeout,
 )
 
-from renderer.commands.run import run
 from renderer.errors import ConfigError
 from renderer.execute.records import parse_iso
 from renderer.execute.sqlitestore import SqliteJournal

@@ -164,7 +164,7 @@ def test_cancel_scrubs_every_key_of_the_environment_and_keeps_only_documented_fi
 
     from exec_helpers import FAST, args_for, write_campaign
     from renderer.commands.cancel import cancel
-    from renderer.commands.run import run
+    from exec_helpers import run
     from renderer.execute import records as J
 
     env = {**ENV, "ENHANCECRAFT_API_KEY": OTHER}

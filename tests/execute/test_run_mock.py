@@ -10,7 +10,7 @@ from typing import Callable
 import httpx
 
 from exec_helpers import FAST, args_for, write_campaign
-from renderer.commands.run import run
+from exec_helpers import run
 
 KEY = "sk_live_MOCK_5e6f7a8b9c"
 ENV = {"SAMSAR_API_KEY": KEY, "SAMSAR_BASE_URL": "https://api.mock/v1"}

@@ -23,10 +23,10 @@ import httpx
 import psycopg
 import pytest
 from exec_helpers import CANARY, FAST, FAST_JSON, counters, env_for, make_sandbox
+from exec_helpers import run as run_command
 from pgserver import PASSWORD, PgServer
 
 from renderer.cli import main
-from renderer.commands.run import run as run_command
 from renderer.execute.durable import RepositoryLock
 from renderer.execute.identity import journal_key
 from renderer.execute.pgstore import PgJournal

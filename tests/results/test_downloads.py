@@ -21,10 +21,10 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
+from exec_helpers import run
 from results_helpers import FileServer, file_server
 
 from renderer.commands import validate
-from renderer.commands.run import run
 from renderer.errors import ConfigError, Invalid
 from renderer.results.download import Downloader, DownloadLimits, FileRecord, Wanted, readable_names
 from renderer.results.netguard import Policy

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
+from exec_helpers import run
 
 from renderer.cli import main
-from renderer.commands.run import run
 from renderer.results import html_report as R
 from renderer.results.graph import Graph
 from renderer.results.html_report import ReportInput, render
