@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from import_graph import cycles, graph
+from helpers.import_graph import cycles, graph
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 

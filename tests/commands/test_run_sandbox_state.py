@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from exec_helpers import FAST, FAST_JSON, args_for
-from exec_helpers import run as run_command
+from helpers.runs import FAST, FAST_JSON, args_for
+from helpers.runs import run as run_command
 
 from renderer.commands.cancel import cancel
 

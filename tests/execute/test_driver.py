@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from exec_helpers import FAST, write_campaign
+from helpers.runs import FAST, write_campaign
 from renderer import targets as T
 from renderer.campaign.campaign import load_campaign
 from renderer.errors import StateError

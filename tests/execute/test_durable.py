@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from exec_helpers import (
+from helpers.runs import (
     FAST,
     FAST_JSON,
     counters,
@@ -20,7 +20,7 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
-from exec_helpers import run
+from helpers.runs import run
 
 from renderer.cli import main
 from renderer.errors import StateError

@@ -1,4 +1,4 @@
-"""One contract, two journal stores: SQLite on disk and PostgreSQL (a real server, tests/pgserver.py).
+"""One contract, two journal stores: SQLite on disk and PostgreSQL (a real server, tests/helpers/pgserver.py).
 
 Every method of ``JournalStore``, the durability of ``begin`` (a killed writer's intent is
 there), ``StateError`` naming the store on a refused write (and the refused outcome kept
@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgserver import PASSWORD
-from store_helpers import all_at_once, begin_args, child, open_store
+from helpers.pgserver import PASSWORD
+from helpers.stores import all_at_once, begin_args, child, open_store
 
 from renderer.errors import RunLocked, StateError
 from renderer.execute import records as J

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from fuzz_helpers import FUZZ
+from helpers.fuzz import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from exec_helpers import (
+from helpers.runs import (
     CANARY,
     FAST_JSON,
     args_for,
@@ -24,8 +24,8 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
-from exec_helpers import run
-from hostile_helpers import (
+from helpers.runs import run
+from helpers.hostile import (
     assert_clean,
     assert_final,
     enhance,

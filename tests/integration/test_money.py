@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 
 import httpx
-from exec_helpers import journal_for
-from test_run_mock import ENV, MockSamsar, go, keys_of, raise_
+from helpers.runs import journal_for
+from helpers.mock_samsar import ENV, MockSamsar, go, keys_of, raise_
 
 from renderer.execute.budget import Budget
 from renderer.execute.sqlitestore import SqliteJournal
@@ -160,11 +160,11 @@ jobs:
 def test_cancel_scrubs_every_key_of_the_environment_and_keeps_only_documented_fields(tmp_path: Path) -> None:
     import io
 
-    from test_run_mock import ENV
+    from helpers.mock_samsar import ENV
 
-    from exec_helpers import FAST, args_for, write_campaign
+    from helpers.runs import FAST, args_for, write_campaign
     from renderer.commands.cancel import cancel
-    from exec_helpers import run
+    from helpers.runs import run
     from renderer.execute import records as J
 
     env = {**ENV, "ENHANCECRAFT_API_KEY": OTHER}

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
-from exec_helpers import run
+from helpers.runs import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
+from helpers.runs import run
 
 from renderer.cli import main
 from renderer.results.graph import Graph, layered, mermaid

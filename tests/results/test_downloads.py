@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from exec_helpers import (
+from helpers.runs import (
     CANARY,
     FAST,
     FILES_ALLOWED,
@@ -21,8 +21,8 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
-from exec_helpers import run
-from results_helpers import FileServer, file_server
+from helpers.runs import run
+from helpers.file_server import FileServer, file_server
 
 from renderer.commands import validate
 from renderer.errors import ConfigError, Invalid
