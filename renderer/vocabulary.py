@@ -9,6 +9,7 @@
 - ``Route``: one API route that creates work, as a campaign names it.
 - ``ApiState`` / ``Status``: what an API says of a job, normalised.
 - ``Outputs``: what a finished job gives its dependants (``needs.<job>.<field>``).
+- ``Preview`` / ``Paused``: what a render that stopped for approval shows, and says of its stop.
 
 It imports nothing of ours: every layer may use it (``docs/architecture.md``).
 """
@@ -150,19 +151,52 @@ class Route:
     job_keys: tuple[str, ...] = ()  # keys the docs put beside `input`
     status_path: str = "/status"
     api_version: str = "v1"  # v2 routes live beside /v1 on the same host
-    creates_session: bool = True  # cancel_render acts on an existing one
+    # False: the answer to the submission is the outcome (cancel_render acts on an existing
+    # session; a synchronous route answers its result at once): nothing to poll
+    creates_session: bool = True
     alias_of: str | None = None  # the documented route this client-only route mirrors
     note: str = ""
+    requires: tuple[str, ...] = ()  # job keys (of ``job_keys``) a job of this route must give
+    # fields the route always sends beside `input`, with their values unless the job's extras
+    # give others (a step render's controls: a straight render unless an approval asks to stop)
+    beside: tuple[tuple[str, Any], ...] = ()
 
     def body(self, job_input: Mapping[str, Any], extras: Mapping[str, Any]) -> dict[str, Any]:
         """The request body the docs show, from a job's `input` and its beside-keys."""
         if not self.wrap_input:
             return dict(job_input)
         body: dict[str, Any] = {"input": dict(job_input)}
+        for key, value in self.beside:
+            value = extras.get(key, value)
+            body[key] = list(value) if isinstance(value, tuple) else value
         for key in self.job_keys:
             if extras.get(key) is not None:
                 body[key] = extras[key]
         return body
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """One thing a render made before it stopped for approval: a scene's still, its speech."""
+
+    kind: str  # "image" | "audio" | "video"
+    url: str
+    index: int | None = None  # the scene (or audio layer) it belongs to
+    start: float | None = None  # seconds into the video
+    end: float | None = None
+    text: str | None = None  # the prompt it was made from, when the API says
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "url": self.url, "index": self.index, "start": self.start, "end": self.end,
+                "text": self.text}
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """A status answer saying the render waits for an approval before its next (costly) stage."""
+
+    stage: str | None  # the stage it waits to run ("ai_video_generation"), when the API names it
+    label: str | None = None  # how the API words where it stopped
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,12 @@ editors ignore:
 - ``x-at``: the property that error should point at (the field that triggered
   the rule) instead of the enclosing object;
 - ``x-url``: on the ``pattern`` of a URL field: its error says what is wrong with
-  the URL (no scheme, a space) instead of quoting the pattern.
+  the URL (no scheme, a space) instead of quoting the pattern (``"http-or-data"``: an
+  http(s) URL or an image data URL);
+- ``x-known``: the values the docs list for a field that takes others too (a language
+  code): another value is allowed, and the plan warns; ``x-unknown`` says what the API
+  does with one: ``warn`` (the default: it may refuse it), ``refuse``, or
+  ``fallback:<value>`` (it uses that value instead). A stand-in refuses what ``refuse`` marks.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ def _provider_schemas() -> dict[str, Mapping[str, Any]]:
 
 def _forget() -> None:
     """The registry changed: schemas are read again."""
-    for cached in (load_schema, _provider_schemas, _registry, validator, _fast_validator):
+    for cached in (load_schema, _provider_schemas, _registry, validator, _fast_validator, known_values):
         cached.cache_clear()
 
 
@@ -119,16 +124,55 @@ def _fast_validator(name: str) -> Any:
     return jsonschema_rs.validator_for(load_schema(name), registry=registry, validate_formats=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """A field's ``x-known`` values, and what the API does with another (``x-unknown``)."""
+
+    values: tuple[Any, ...]
+    policy: str = "warn"  # "warn" | "refuse" | "fallback:<value>"
+
+    def consequence(self) -> str:
+        """How a warning ends: what the server does with a value it does not list."""
+        if self.policy == "refuse":
+            return "the server refuses it"
+        if self.policy.startswith("fallback:"):
+            return f"the server renders {self.policy.removeprefix('fallback:')} instead"
+        return "the server may refuse it"
+
+
 @lru_cache(maxsize=None)
-def known_values(name: str) -> dict[str, tuple[Any, ...]]:
+def known_values(name: str) -> dict[str, Known]:
     """Top-level fields whose schema lists ``x-known`` values: any other value is allowed,
     but the docs do not list it (a language code), so the plan warns."""
-    out: dict[str, tuple[Any, ...]] = {}
-    for field, node in (load_schema(name).get("properties") or {}).items():
+    out: dict[str, Known] = {}
+    name, schema = _whole(name)
+    for field, node in (schema.get("properties") or {}).items():
         node = _resolve(name, node)
         if isinstance(node.get("x-known"), list):
-            out[field] = tuple(node["x-known"])
+            out[field] = Known(tuple(node["x-known"]), str(node.get("x-unknown") or "warn"))
     return out
+
+
+def unknown_value(name: str, body: Any) -> tuple[str, Any, Known] | None:
+    """The first top-level field of ``body`` holding a string value its schema does not list (field, value, known)."""
+    if not isinstance(body, dict):
+        return None
+    for field, known in known_values(name).items():
+        value = body.get(field)
+        if isinstance(value, str) and value not in known.values:
+            return field, value, known
+    return None
+
+
+def _whole(name: str) -> tuple[str, dict[str, Any]]:
+    """A schema that is one $ref to another file (a /v2 route's, the same input as /v1's): that file."""
+    schema = load_schema(name)
+    for _ in range(4):
+        ref = schema.get("$ref")
+        if schema.get("properties") or not isinstance(ref, str) or "#" in ref:
+            break
+        name, schema = ref, load_schema(ref)
+    return name, schema
 
 
 def _resolve(name: str, node: dict[str, Any], depth: int = 0) -> dict[str, Any]:
@@ -257,7 +301,7 @@ def _violation(e: ValidationError) -> Violation:
     if kind == "uniqueItems":
         return Violation(path, f"{name} has repeated items; they must be unique")
     if kind == "pattern" and isinstance(e.schema, dict) and e.schema.get("x-url") and isinstance(e.instance, str):
-        return Violation(path, _url_message(name, e.instance, v))
+        return Violation(path, _url_message(name, e.instance, v, e.schema.get("x-url")))
     if kind == "pattern":
         return Violation(path, f"{name}: {_show(e.instance)} does not match the expected form {v}")
     if kind == "multipleOf":
@@ -272,12 +316,14 @@ def _violation(e: ValidationError) -> Violation:
 _SPACE = re.compile(r"\s")
 
 
-def _url_message(name: str, value: str, pattern: str) -> str:
+def _url_message(name: str, value: str, pattern: str, kind: Any = True) -> str:
     """A URL field (marked ``x-url`` in the schemas) that is not one."""
     shown = _show(value)
     if _SPACE.search(value):  # a regex: a 2 MB value is not walked a character at a time
         return f"{name}: {shown} is not a URL: it contains a space or a line break (write a space as %20)"
     scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+    if kind == "http-or-data":
+        return f"{name}: {shown} is neither an http(s) URL nor an image data URL: write https://... or data:image/png;base64,..."
     if pattern.startswith("^https?") and scheme not in ("http", "https"):
         return f"{name}: {shown} is not an http(s) URL: it needs https:// (or http://) in front"
     return f"{name}: {shown} is not a URL: it has no scheme; write https://{value.lstrip('/')}"

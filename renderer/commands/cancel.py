@@ -46,7 +46,7 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | N
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
         for s in pending:
             if _canceller(s.endpoint) is None:
-                out.write(f"{'pending':>13}  {s.instance_id}: {s.endpoint} renders cannot be cancelled\n")
+                out.write(f"{'pending':>13}  {s.instance_id}: {s.endpoint} renders cannot be cancelled{_why_not(s.endpoint)}\n")
         failures = 0
         done: list[J.Submission] = []
         for provider in providers.all_providers():
@@ -60,6 +60,13 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | N
         return 1 if failures else 0
     finally:
         journal.close()
+
+
+def _why_not(endpoint: str) -> str:
+    route = providers.route(endpoint)
+    how = providers.of(route).CANCEL if route is not None else None
+    reason = how.why_not(route) if how is not None and route is not None else None
+    return f" ({reason})" if reason else ""
 
 
 def _canceller(endpoint: str) -> Provider | None:

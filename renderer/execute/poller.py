@@ -9,7 +9,8 @@ rarely). On every tick the loop reads what is due:
   to their own status read (every Nth miss, for lists that show finished jobs only).
   A *windowed* list shows the most recent sessions only, so the scheduler keeps at
   most ``PollSettings.<kind>_window`` such jobs unfinished (see ``Scheduler``).
-- everything else: per-id reads.
+- everything else: per-id reads. A per-id read that says finished but names no
+  result is completed by the provider's latest-result read (``Provider.LATEST``).
 
 Every read is a task of its own: a slow answer (the client bounds each request by
 ``Timeouts.total``) delays only the jobs it answers for; the loop keeps dispatching
@@ -238,7 +239,7 @@ class Poller:
         self.reads["per_id"] += 1
         if answer.ok:
             w.not_found = 0
-            self._apply(w, answer.payload, reschedule=True)
+            self._apply(w, await self._latest(w, answer.payload), reschedule=True)
         elif answer.kind == "not_found":
             w.not_found += 1
             if w.not_found >= self.settings.not_found_grace:
@@ -250,6 +251,17 @@ class Poller:
             self._end(w, PollResult(None, stopped=f"status reads refused: {answer.error}"))
         else:
             self._reschedule(w)
+
+    async def _latest(self, w: Watch, payload: Any) -> Any:
+        """A finished answer that names no result: the provider's latest-result read completes it."""
+        latest = providers.of(w.route).LATEST
+        if latest is None or not latest.wanted(w.route, payload):
+            return payload
+        c = self.client
+        answer = await c.send("GET", route_url(c.base_url, w.route, latest.path), params=latest.params(w.request_id),
+                              label="latest")
+        self.reads["latest"] = self.reads.get("latest", 0) + 1
+        return latest.merge(payload, answer.status or 0, answer.payload) if answer.ok else payload
 
     def _apply(self, w: Watch, payload: Any, reschedule: bool) -> None:
         provider = providers.of(w.route)

@@ -59,8 +59,7 @@ class Finding:
 
 
 def _capability(route: Route) -> Reconciliation | None:
-    rec = providers.of(route).RECONCILIATION
-    return rec if rec is not None and rec.applies(route) else None
+    return next((rec for rec in providers.of(route).RECONCILIATION if rec.applies(route)), None)
 
 
 def can_reconcile(route: Route) -> bool:
@@ -130,7 +129,7 @@ async def reconcile(
     if sessions is None:
         return Finding(None, f"could not read {rec.path} ({answer.error or 'unexpected shape'})")
     since = (parse_iso(sub.sent_at or sub.created_at) or now) - clock_skew
-    candidates = _candidates(sessions, sub, case_type, claimed, since)
+    candidates = _candidates(sessions, sub, rec.kind_field, case_type, claimed, since)
     if len(candidates) == 1:
         item, fields = candidates[0]
         rid = shapes.optional_id(item.get("request_id")) or shapes.optional_id(item.get("session_id"))
@@ -145,12 +144,12 @@ async def reconcile(
                          "cannot tell which is ours")
 
 
-def _candidates(sessions: Iterable[Any], sub: Submission, case_type: str, claimed: set[str],
+def _candidates(sessions: Iterable[Any], sub: Submission, kind_field: str, case_type: str, claimed: set[str],
                 since: float) -> list[tuple[Mapping[str, Any], dict[str, Any]]]:
     """Listed sessions of the case type, unclaimed, created in the window, echoing the body sent."""
     out: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     for item in sessions:
-        if not isinstance(item, Mapping) or item.get("case_type") != case_type:
+        if not isinstance(item, Mapping) or item.get(kind_field) != case_type:
             continue
         sid = shapes.optional_id(item.get("session_id")) or shapes.optional_id(item.get("request_id"))
         if sid is None or sid in claimed:
@@ -170,4 +169,4 @@ def _iso(ts: float) -> str:
 
 def _same_case(route: Route, rec: Reconciliation, case_type: str) -> set[str]:
     """The endpoints whose sessions the list reports with the same case type."""
-    return {r.endpoint for r in providers.of(route).ROUTES if rec.case_types.get(r.family) == case_type}
+    return {r.endpoint for r in providers.of(route).ROUTES if rec.applies(r) and rec.case_types.get(r.family) == case_type}

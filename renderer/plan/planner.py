@@ -160,13 +160,16 @@ class Planner:
         inner = body.get("input", body) if route.wrap_input and isinstance(body, dict) else body
         if not known or not isinstance(inner, dict):
             return
-        for name, values in known.items():
+        for name, k in known.items():
             value = inner.get(name)
-            if isinstance(value, str) and value not in values:
-                where = self.campaign.doc.loc(("jobs", job.spec.name, "input", name), instance=iid)
+            if isinstance(value, str) and value not in k.values:
                 message = (f"{name}: {value!r} is not one the docs list for {job.spec.endpoint} "
-                           f"({', '.join(map(str, values))}); the server may refuse it")
-                self.warnings.setdefault((where.with_instance(None), message), []).append(CampaignWarning(message, where))
+                           f"({', '.join(map(str, k.values))}); {k.consequence()}")
+                self._warn(job, iid, (name,), message)
+
+    def _warn(self, job: CompiledJob, iid: str, path: tuple[Any, ...], message: str) -> None:
+        where = self.campaign.doc.loc(("jobs", job.spec.name, "input", *path), instance=iid)
+        self.warnings.setdefault((where.with_instance(None), message), []).append(CampaignWarning(message, where))
 
     @staticmethod
     def _reused(iid: str, entry: Any, outputs: dict[str, Any], durations: dict[str, Range | None],
@@ -256,7 +259,8 @@ class Planner:
         pending = bool(spec.needs) and is_pending(body)  # only needs can make values pending
         if pending:
             _check_pending(body, needs_ids, self.campaign.loc("jobs", spec.name, "input", instance=iid))
-        self.renderer.check(job, iid, body, pending)
+        for remark in self.renderer.check(job, iid, body, pending):  # what the provider allows but doubts
+            self._warn(job, iid, remark.path, remark.message)
         self._warn_unknown(job, iid, body)
 
         def duration_of(ref: Any) -> Range | None:

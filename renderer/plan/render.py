@@ -16,6 +16,7 @@ from renderer import jsonfast, providers
 from renderer.errors import Invalid, SchemaError, UserError
 from renderer.plan.matrix import Combo, ident
 from renderer.plan.pending import Layout, PendingChecks
+from renderer.providers.protocol import CheckContext, Remark
 from renderer.vocabulary import Pending
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
@@ -60,6 +61,9 @@ def link_key(values: Mapping[str, Any], shared: tuple[str, ...]) -> tuple[Any, .
     return tuple(ident(values[k]) if k in values else _ABSENT for k in shared)
 
 
+_PLAN_CONTEXT = CheckContext()  # the planner knows no session's aspect ratio
+
+
 @dataclass(frozen=True, slots=True)
 class InstanceRenderer:
     campaign: Campaign
@@ -84,17 +88,18 @@ class InstanceRenderer:
                               self.campaign.loc("jobs", job.spec.name, "input", instance=iid))
         return job.spec.route.body(inner, extras or {}), estimate or {}
 
-    def check(self, job: CompiledJob, iid: str, body: Any, pending: bool) -> None:
-        """The body against its route's schema; pending values are judged at run time."""
+    def check(self, job: CompiledJob, iid: str, body: Any, pending: bool) -> list[Remark]:
+        """The body against its route's schema, then its provider's rules between fields (``check``);
+        pending values are judged at run time. Returns the provider's warnings."""
         route = job.spec.route
         inner = body.get("input", body) if route.wrap_input else body
         clean: tuple[str, Layout] | bool = False
         if pending:  # pending values stand in by their shape; the full check once per layout
             clean = self.pending_checks.passes(job.spec.name, route.schema, inner)
             if clean is True:
-                return
+                return self._remarks(job, iid, inner)
         elif schemas.is_valid(route.schema, inner):
-            return
+            return self._remarks(job, iid, inner)
         base = ("jobs", job.spec.name, "input")
         errors: list[UserError] = []
         for v in schemas.check(route.schema, inner):
@@ -107,6 +112,22 @@ class InstanceRenderer:
             raise Invalid(errors)
         if isinstance(clean, tuple):  # this layout passes the full check: the fast one will do
             self.pending_checks.remember(clean)
+        return self._remarks(job, iid, inner)
+
+    def _remarks(self, job: CompiledJob, iid: str, inner: Any) -> list[Remark]:
+        """The provider's rules between fields: errors raise (located like schema errors), warnings return."""
+        route = job.spec.route
+        if not isinstance(inner, dict):
+            return []
+        remarks = providers.of(route).check(route, inner, _PLAN_CONTEXT)
+        if not remarks:
+            return []
+        base = ("jobs", job.spec.name, "input")
+        errors: list[UserError] = [SchemaError(r.message, self.campaign.doc.loc(base + r.path, key=True, instance=iid))
+                                   for r in remarks if not r.warning]
+        if errors:
+            raise Invalid(errors)
+        return list(remarks)
 
     def local_files(self, spec: JobSpec, iid: str, body: Any) -> dict[str, str] | None:
         """Digests of the local files a request uploads: an edited image is a new input."""

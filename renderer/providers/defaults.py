@@ -9,12 +9,12 @@ provider may also assign one of these itself (``auth_headers = defaults.bearer``
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
 
-from renderer.providers.protocol import CampaignSchemaParts, RateTier
+from renderer.providers.protocol import CampaignSchemaParts, CheckContext, RateTier, Remark
 from renderer.vocabulary import Route
 
 # -- defaults -------------------------------------------------------------------------------
@@ -41,6 +41,11 @@ def no_rate_tier(conf: Mapping[str, Any], table: Mapping[str, Any]) -> RateTier 
 
 def no_base_url_hint(base_url: str) -> str | None:
     return None
+
+
+def no_checks(route: Route, body: Mapping[str, Any], ctx: CheckContext) -> Sequence[Remark]:
+    """No rules beyond the request schemas."""
+    return ()
 
 
 # The settings every provider takes under `providers.<name>` (execute/settings.py reads them).
@@ -74,11 +79,14 @@ OPTIONAL: dict[str, Any] = {
     "rate_tier": no_rate_tier,
     "campaign_schema": basic_campaign_schema,
     "base_url_hint": no_base_url_hint,
+    "check": no_checks,
     "RESPONSE_FIELDS": None,
     "BATCH_READS": (),
-    "RECONCILIATION": None,
+    "RECONCILIATION": (),
     "UPLOADS": None,
     "CANCEL": None,
+    "APPROVAL": None,
+    "LATEST": None,
     "BALANCE": None,
     "PRICE_REFRESH": None,
     "SANDBOX": None,

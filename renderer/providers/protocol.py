@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from renderer.vocabulary import Price, PriceContext, Route, Status
+from renderer.vocabulary import Paused, Preview, Price, PriceContext, Route, Status
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
@@ -85,10 +85,11 @@ class BatchRead:
 class Reconciliation:
     """A list route that can prove which session a submission with a lost answer created."""
 
-    path: str
+    path: str  # below the route's API base
     case_types: Mapping[str, str]  # route family -> the case type the list reports for it
     applies: Callable[[Route], bool]
     sessions: Callable[[Any], list[Any] | None]  # the sessions inside an answer
+    kind_field: str = "case_type"  # the field of a listed session that holds its case type
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,10 @@ class Uploads:
     answer_key: str  # the answer's field holding the stored file's key
 
 
+def _no_reason(route: Route) -> str | None:
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Cancel:
     """Cancelling accepted work."""
@@ -110,6 +115,63 @@ class Cancel:
     applies: Callable[[Route], bool]  # the routes whose renders it can cancel
     body: Callable[[str], Any]  # the request body for one session id
     noun: str  # what it cancels, for messages: "video renders"
+    why_not: Callable[[Route], str | None] = _no_reason  # why a route's renders cannot be cancelled
+
+
+@dataclass(frozen=True, slots=True)
+class Remark:
+    """What a provider's ``check`` finds in a request body beyond its schema (a rule between fields).
+
+    An error stops ``validate`` at ``path`` (into the checked input, as a schema error would); a
+    warning is said and allowed. The provider's stand-in refuses both (``refusal``, else
+    ``message``, as its 400), as the API does.
+    """
+
+    path: tuple[str | int, ...]
+    message: str
+    warning: bool = False
+    refusal: str | None = None  # how the API words its refusal, where that differs from ``message``
+
+
+def _unknown_aspect(ref: Any) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What ``check`` may know beyond the body: the planner knows less than the stand-in."""
+
+    aspect_of: Callable[[Any], str | None] = _unknown_aspect  # aspect ratio of the session a field names
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """A read of a finished job's latest result, for a status answer that finished without one."""
+
+    path: str  # below the route's API base
+    wanted: Callable[[Route, Any], bool]  # this status answer is finished but names no result
+    params: Callable[[str], dict[str, str]]  # the query for one request id
+    merge: Callable[[Any, int, Any], Any]  # (status answer, HTTP status, its answer) -> the status answer to read
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """Routes whose renders can stop for an approval before their costly stage (a step render's gate).
+
+    What a gate needs of the API, and nothing of the gate itself: the fields that ask a
+    render to stop (``controls``, beside ``input``: their keys are the route's ``beside``),
+    how a status answer says it stopped (``paused``: the route's status read keeps answering
+    ``pending`` meanwhile), where and how to read what it made so far, how to let it
+    continue (a POST, paid work: the API charges the rest then), and whether it did.
+    """
+
+    applies: Callable[[Route], bool]
+    controls: Callable[[bool], Mapping[str, Any]]  # True: stop for approval; False: render straight through
+    paused: Callable[[Any], Paused | None]  # from a status answer of the route's status read
+    previews_request: Callable[[Route, str], tuple[str, dict[str, str]]]  # GET path, query for one request id
+    previews: Callable[[Any], tuple[Preview, ...]]  # from that read's answer
+    proceed: Callable[[Route, str], tuple[str, Any]]  # POST path and body that lets one render continue
+    proceeded: Callable[[Any], bool | None]  # a status answer: past the stop (True), still at it (False), unsure (None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +244,7 @@ class Registered:
     status_request: Callable[[Route, str], tuple[str, dict[str, str]]]
     parse_status: Callable[[Route, Any], Status]
     # optional parts
+    check: Callable[[Route, Mapping[str, Any], CheckContext], Sequence[Remark]]  # rules between fields
     auth_headers: Callable[[str], dict[str, str]]  # the header(s) every request carries
     credits_charged: Callable[[Mapping[str, str], Any], float | None]  # what an answer says it cost
     output_duration: Callable[[Route, Any, float | None, Mapping[str, Any]], float | None]
@@ -190,9 +253,11 @@ class Registered:
     base_url_hint: Callable[[str], str | None]  # why a 404 may come from its base URL
     RESPONSE_FIELDS: tuple[str, ...] | None  # what a stored answer keeps; None: every field
     BATCH_READS: tuple[BatchRead, ...]
-    RECONCILIATION: Reconciliation | None
+    RECONCILIATION: tuple[Reconciliation, ...]
     UPLOADS: Uploads | None
     CANCEL: Cancel | None
+    APPROVAL: Approval | None  # renders that stop for an approval, and how they continue
+    LATEST: Latest | None  # a finished job's result, when its status answer names none
     BALANCE: Balance | None  # `run` warns when the plan may spend more than is left
     PRICE_REFRESH: PriceRefresh | None  # `renderer pricing refresh`
     SANDBOX: StandIn | None

@@ -41,6 +41,7 @@ HOSTILE: tuple[str, ...] = (
     "trickle",  # the body arrives one byte every trickle_interval seconds
     "huge_body",  # the body is huge_bytes long
     "never_complete",  # statuses stay PENDING
+    "no_result_url",  # a record that says COMPLETED names no result URL (as the docs allow older sessions' to)
     "credits_inf",  # x-credits-charged: inf (and creditsCharged: Infinity)
     "credits_negative",  # x-credits-charged: -25
     "result_url",  # a finished job's result URL(s) are ``result_url`` (file://..., an internal address)

@@ -3,7 +3,8 @@
 ``before`` runs ahead of the route (nothing is processed): an HTML 502 page, a request
 that hangs, a long error quoting the key. ``after`` rewrites a route's JSON answer:
 echoed ``Authorization`` headers, values of the wrong type, statuses that never
-finish, impossible charges, and bodies that trickle or bloat. Pacing comes from the
+finish, finished records without their result URL, impossible charges, and bodies
+that trickle or bloat. Pacing comes from the
 fault settings (``trickle_interval``), so tests choose how slow "slow" is.
 """
 
@@ -90,6 +91,9 @@ def _rewrite(payload: Any, plan: FaultPlan, key: str, submission: bool, settings
             rec["debug"] = f"request had Authorization: Bearer {key}"
         if "never_complete" in plan:
             rec["status"] = "PENDING"
+            for k in ("result_url", "result_urls", "output_url", "videoLink", "remoteURL"):
+                rec.pop(k, None)
+        if "no_result_url" in plan and str(rec.get("status", "")).upper() == "COMPLETED":
             for k in ("result_url", "result_urls", "output_url", "videoLink", "remoteURL"):
                 rec.pop(k, None)
         if "long_error_key" in plan and not submission:

@@ -1,9 +1,10 @@
 """Submissions: the requests that create paid work.
 
 ``submission()`` turns a route handler into a process for ``pipeline.handle``: it
-reads the JSON body (flat or wrapped), replays an Idempotency-Key's first answer,
-validates, lets the handler charge and create, then counts the acceptance (and
-duplicates) and adds the credit headers.
+reads the JSON body (flat or wrapped; a stand-in may read another form with ``read``),
+lets the stand-in fold what its official client adds into the documented body
+(``normalise``), replays an Idempotency-Key's first answer, validates, lets the handler
+charge and create, then counts the acceptance (and duplicates) and adds the credit headers.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -91,6 +92,10 @@ class Call:
 
 
 Handler = Callable[[Call], "Response | Accepted"]
+# a body read from a request (None: read it as JSON), or the message of a 400
+Reader = Callable[[Request], Awaitable["dict[str, Any] | str | None"]]
+# the documented body from what a client sent (its aliases and duplicates folded in), or the message of a 400
+Normaliser = Callable[[dict[str, Any]], "dict[str, Any] | str"]
 
 
 def canonical(route: Route, body: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -101,8 +106,9 @@ def canonical(route: Route, body: dict[str, Any]) -> tuple[dict[str, Any], str |
         if not isinstance(body["input"], dict):
             return body, "input must be an object"
         return body, None
-    wrapped: dict[str, Any] = {"input": {k: v for k, v in body.items() if k not in route.job_keys}}
-    wrapped.update({k: body[k] for k in route.job_keys if k in body})
+    beside = (*route.job_keys, *(k for k, _ in route.beside))
+    wrapped: dict[str, Any] = {"input": {k: v for k, v in body.items() if k not in beside}}
+    wrapped.update({k: body[k] for k in beside if k in body})
     return wrapped, None
 
 
@@ -111,19 +117,32 @@ def fingerprint(body: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def submission(state: SandboxState, route: Route, handler: Handler, style: Style = message) -> Process:
+async def _json_body(request: Request) -> dict[str, Any] | str:
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw else None
+    except ValueError:
+        return "Request body must be JSON"
+    return body if isinstance(body, dict) else "Request body must be a JSON object"
+
+
+def submission(state: SandboxState, route: Route, handler: Handler, style: Style = message, *,
+               read: Reader | None = None, normalise: Normaliser | None = None) -> Process:
     async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
         assert owner is not None  # gates admit only known owners
-        raw = await request.body()
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            return style(400, "Request body must be JSON")
-        if not isinstance(body, dict):
-            return style(400, "Request body must be a JSON object")
+        body = await read(request) if read is not None else None
+        if body is None:
+            body = await _json_body(request)
+        if isinstance(body, str):
+            return style(400, body)
         body, problem = canonical(route, body)
         if problem:
             return style(400, problem)
+        if normalise is not None:
+            folded = normalise(body)
+            if isinstance(folded, str):
+                return style(400, folded)
+            body = folded
         sha = fingerprint(body)
         idem = request.headers.get("idempotency-key")
         if idem:

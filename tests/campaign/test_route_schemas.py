@@ -350,7 +350,7 @@ SAMPLES: list[tuple[str, dict[str, Any]]] = [
     (IMAGE_SET, IMAGE_SET_SAMPLE),
     (ROLLUP_ENH, ROLLUP_ENHANCE_SAMPLE),
     (ROLLUP, ROLLUP_SAMPLE),
-    (ROLLUP, {"image_urls": ["https://cdn.example.com/tile-1.png"], "image_tiling_position": {"font_key": "ja"}}),
+    (ROLLUP, {"image_list": [{"image_url": "https://cdn.example.com/tile-1.png"}], "image_tiling_position": {"font_key": "ja"}}),
     (EC, EC_SAMPLE),
     *[(EC, {"input_file": "photos/in.jpg", "operations": [op]}) for op in EC_OPERATIONS],
     (EC, {"input_key": "uploads/u/a.jpg", "operations": EC_OPERATIONS}),
@@ -479,8 +479,11 @@ CASES: list[tuple[str, str, dict[str, Any], tuple, bool, list[str]]] = [
      ["generate_outro_image", "cta_url"]),
     *[(f"ttv-generate-omits-{k}", TTV, with_(TTV_MIN, generate_outro_image=True, cta_url="https://e.com", **{k: v}),
        (k,), True, ["generate_outro_image", k])
-      for k, v in (("outro_image_url", "https://e.com/o.png"), ("add_outro_animation", True),
-                   ("add_outro_focus_area", False), ("outro_focust_area", AREA), ("outro_focus_area", AREA))],
+      for k, v in (("outro_image_url", "https://e.com/o.png"), ("outro_focust_area", AREA), ("outro_focus_area", AREA))],
+    # Samsar derives the animation and the box: true (what samsar-js adds) is accepted, false contradicts it
+    *[(f"ttv-generate-derives-{k}", TTV, with_(TTV_MIN, generate_outro_image=True, cta_url="https://e.com", **{k: False}),
+       (k,), False, ["generate_outro_image", k, "may only be true"])
+      for k in ("add_outro_animation", "add_outro_focus_area")],
     ("ttv-focus-needs-animation-missing", TTV,
      with_(TTV_MIN, outro_image_url="https://e.com/o.png", add_outro_focus_area=True, outro_focust_area=AREA),
      ("add_outro_focus_area",), True, ["add_outro_focus_area", "add_outro_animation"]),
@@ -516,8 +519,10 @@ CASES: list[tuple[str, str, dict[str, Any], tuple, bool, list[str]]] = [
      ["generate_outro_image", "cta_url"]),
     *[(f"ilv-generate-omits-{k}", ILV, with_(ILV_MIN, generate_outro_image=True, cta_url="https://e.com", **{k: v}),
        (k,), True, ["generate_outro_image", k])
-      for k, v in (("outro_image_url", "https://e.com/o.png"), ("add_outro_animation", True),
-                   ("add_outro_focus_area", True), ("outro_focust_area", AREA), ("outro_focus_area", AREA))],
+      for k, v in (("outro_image_url", "https://e.com/o.png"), ("outro_focust_area", AREA), ("outro_focus_area", AREA))],
+    *[(f"ilv-generate-derives-{k}", ILV, with_(ILV_MIN, generate_outro_image=True, cta_url="https://e.com", **{k: False}),
+       (k,), False, ["generate_outro_image", k, "may only be true"])
+      for k in ("add_outro_animation", "add_outro_focus_area")],
     ("ilv-express-needs-cta_url", ILV, with_(ILV_MIN, express_cta_generation=True), (), False,
      ["express_cta_generation", "cta_url"]),
     *[(f"ilv-express-alias-{a}-needs-cta_url", ILV, with_(ILV_MIN, **{a: True}), (), False,
@@ -528,8 +533,10 @@ CASES: list[tuple[str, str, dict[str, Any], tuple, bool, list[str]]] = [
                    ("footer_metadata", [{"url": "https://e.com", "title": "t"}]))],
     *[(f"ilv-express-omits-{k}", ILV, with_(ILV_MIN, autoGenerateCtaText=True, cta_url="https://e.com", **{k: v}),
        (k,), True, ["express_cta_generation", k])
-      for k, v in (("outro_image_url", "https://e.com/o.png"), ("add_outro_animation", True),
-                   ("add_outro_focus_area", True), ("outro_focust_area", AREA), ("outro_focus_area", AREA))],
+      for k, v in (("outro_image_url", "https://e.com/o.png"), ("outro_focust_area", AREA), ("outro_focus_area", AREA))],
+    *[(f"ilv-express-derives-{k}", ILV, with_(ILV_MIN, autoGenerateCtaText=True, cta_url="https://e.com", **{k: False}),
+       (k,), False, ["express_cta_generation", k, "may only be true"])
+      for k in ("add_outro_animation", "add_outro_focus_area")],
     ("ilv-express-switch-once", ILV,
      with_(ILV_MIN, express_cta_generation=True, expressCtaGeneration=True, cta_url="https://e.com"), (), False,
      ["express_cta_generation", "expressCtaGeneration"]),
@@ -550,8 +557,8 @@ CASES: list[tuple[str, str, dict[str, Any], tuple, bool, list[str]]] = [
      ["request_id", "session_id"]),
     ("x-add-outro-not-both-ids", X_ADD_OUTRO, with_(X_OUTRO_PROVIDED, session_id=EXTREQ), ("session_id",), True,
      ["request_id", "session_id"]),
-    ("x-add-outro-no-videoSessionId", X_ADD_OUTRO, with_(X_OUTRO_PROVIDED, videoSessionId="vid_1"),
-     ("videoSessionId",), True, ["videoSessionId"]),
+    ("x-add-outro-unknown-field", X_ADD_OUTRO, with_(X_OUTRO_PROVIDED, video_session_id="vid_1"),
+     ("video_session_id",), True, ["video_session_id"]),
     ("x-add-outro-needs-outro_image_url", X_ADD_OUTRO, without(X_OUTRO_PROVIDED, "outro_image_url"), (), False,
      ["outro_image_url"]),
     ("x-update-outro-needs-request_id", X_UPD_OUTRO, without(X_OUTRO_GENERATED, "request_id"), (), False,
@@ -649,9 +656,9 @@ CASES: list[tuple[str, str, dict[str, Any], tuple, bool, list[str]]] = [
     ("image-set-num-text", IMAGE_SET, with_(IMAGE_SET_SAMPLE, num_images="four"), ("num_images",), False,
      ["num_images"]),
     # rollups
-    ("rollup-needs-tiles", ROLLUP, {"columns": 4}, (), False, ["images", "image_list", "image_urls"]),
+    ("rollup-needs-tiles", ROLLUP, {"columns": 4}, (), False, ["images", "image_list"]),
     ("rollup-one-tile-key", ROLLUP, with_(ROLLUP_MIN, image_list=ROLLUP_MIN["images"]), (), False,
-     ["images", "image_list", "image_urls"]),
+     ["images", "image_list"]),
     ("rollup-tiles-empty", ROLLUP, {"images": []}, ("images",), False, ["images", "1"]),
     ("rollup-tile-needs-url", ROLLUP, {"images": [{"image_text": "Bar"}]}, ("images", 0), False,
      ["image_url", "enhanced_url"]),

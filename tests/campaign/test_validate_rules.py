@@ -79,7 +79,7 @@ CASES = [
     ("one outro mode", "samsar/video/text_to_video",
      {**T2V, "generate_outro_image": True, "cta_url": "https://e.com", "outro_image_url": "https://e.com/o.png"}, "outro_image_url", "key", "outro_image_url"),
     ("generated outro derives animation", "samsar/video/image_list_to_video",
-     {**IL2V, "generate_outro_image": True, "cta_url": "https://e.com", "add_outro_animation": True}, "add_outro_animation", "key", "add_outro_animation"),
+     {**IL2V, "generate_outro_image": True, "cta_url": "https://e.com", "add_outro_animation": False}, "add_outro_animation", "value", "add_outro_animation"),
     ("focus area needs animation", "samsar/video/text_to_video",
      {**T2V, "outro_image_url": "https://e.com/o.png", "add_outro_focus_area": True, "outro_focust_area": {"x": 1, "y": 1, "width": 9, "height": 9}},
      "add_outro_focus_area", "key", "add_outro_animation"),

@@ -1,4 +1,4 @@
-"""`renderer pricing refresh` against a mocked GET /video/supported_models (httpx.MockTransport)."""
+"""`renderer pricing refresh` against a mocked GET /video/supported_models and GET /supported_fonts (httpx.MockTransport)."""
 
 from __future__ import annotations
 
@@ -44,12 +44,23 @@ DOCS_ANSWER: dict[str, Any] = {
     ],
 }
 
+# The docs' sample answer (samsar-video-api.txt, GET /supported_fonts).
+DOCS_FONTS: dict[str, Any] = {"fontsByLanguage": {
+    "default": ["Rampart One", "Montserrat", "Arial", "sans-serif"],
+    "en": ["Poppins", "Montserrat", "Arial", "sans-serif"],
+    "ja": ["Noto Sans JP", "M PLUS Rounded 1c", "Hiragino Sans", "Yu Gothic UI", "sans-serif"],
+    "ko": ["Noto Sans KR", "Pretendard", "Apple SD Gothic Neo", "Malgun Gothic", "sans-serif"],
+}}
+
 SEEN: list[httpx.Request] = []
 
 
-def client(answer: Any = None, *, status: int = 200, handler: Callable[[httpx.Request], httpx.Response] | None = None) -> httpx.Client:
+def client(answer: Any = None, *, status: int = 200, handler: Callable[[httpx.Request], httpx.Response] | None = None,
+           fonts: Any = None) -> httpx.Client:
     def default(request: httpx.Request) -> httpx.Response:
         SEEN.append(request)
+        if request.url.path.endswith("/supported_fonts"):
+            return httpx.Response(200, json=DOCS_FONTS if fonts is None else fonts)
         if isinstance(answer, (bytes, str)):
             return httpx.Response(status, content=answer)
         return httpx.Response(status, json=DOCS_ANSWER if answer is None else answer)
@@ -75,7 +86,8 @@ def test_the_docs_answer_matches_the_built_in_prices() -> None:
     assert code == 0
     assert out == (
         "Samsar models: GET https://api.samsar.one/v1/video/supported_models\n"
-        "against renderer/providers/samsar/prices.json (as of 2026-11-21)\n"
+        "against renderer/providers/samsar/prices.json (as of 2026-11-21); fonts (kind fonts: how many each side "
+        "lists) against renderer/providers/samsar/fonts.json\n"
         "\n"
         "kind         model                 built-in  API  status\n"
         "-----------  --------------------  --------  ---  ----------------------\n"
@@ -98,11 +110,37 @@ def test_the_docs_answer_matches_the_built_in_prices() -> None:
         "image        SEEDREAM              -         15   ok\n"
         "image        CUSTOM_TEXT_TO_IMAGE  -         10   ok\n"
         "image        IMAGEN4               -         -    not listed (samsar-js)\n"
+        "fonts        default               4         4    ok\n"
+        "fonts        en                    4         4    ok\n"
+        "fonts        ja                    5         5    ok\n"
+        "fonts        ko                    5         5    ok\n"
         "\n"
-        "no drift: the built-in prices match the API\n"
+        "no drift: the built-in prices and fonts match the API\n"
     )
-    [request] = SEEN
-    assert (request.method, str(request.url)) == ("GET", "https://api.samsar.one/v1/video/supported_models")
+    assert [(r.method, str(r.url)) for r in SEEN] == [("GET", "https://api.samsar.one/v1/video/supported_models"),
+                                                    ("GET", "https://api.samsar.one/v1/supported_fonts")]
+
+
+def test_a_font_list_that_changed_is_drift() -> None:
+    fonts = copy.deepcopy(DOCS_FONTS)
+    fonts["fontsByLanguage"]["en"].append("Inter")
+    fonts["fontsByLanguage"]["fr"] = ["Poppins", "sans-serif"]
+    del fonts["fontsByLanguage"]["ko"]
+    out = StringIO()
+    code = refresh(out, {}, client(fonts=fonts))
+    assert code == 1
+    rows = out.getvalue().splitlines()
+    assert "fonts        en                    4         5    fonts changed" in rows
+    assert "fonts        ko                    5         -    removed" in rows
+    assert "fonts        fr                    -         2    added" in rows
+    assert rows[-1] == ("drift: 1 added, 1 removed, 1 fonts changed. Update renderer/providers/samsar/fonts.json "
+                        "from GET /supported_fonts.")
+
+
+def test_a_fonts_answer_of_another_shape_is_an_api_error() -> None:
+    with pytest.raises(ApiError) as err:
+        refresh(StringIO(), {}, client(fonts={"fonts": ["Arial"]}))
+    assert str(err.value) == "unexpected answer from /supported_fonts: no fontsByLanguage lists of font names"
 
 
 def test_a_price_change_is_drift() -> None:
@@ -149,9 +187,9 @@ def test_base_url_from_the_environment_and_no_key_sent() -> None:
     SEEN.clear()
     code, out = run(env={"SAMSAR_BASE_URL": "http://127.0.0.1:8765/v1/", "SAMSAR_API_KEY": "sk_live_secret"})
     assert code == 0
-    [request] = SEEN
-    assert str(request.url) == "http://127.0.0.1:8765/v1/video/supported_models"
-    assert "authorization" not in request.headers
+    assert [str(r.url) for r in SEEN] == ["http://127.0.0.1:8765/v1/video/supported_models",
+                                          "http://127.0.0.1:8765/v1/supported_fonts"]
+    assert all("authorization" not in r.headers for r in SEEN)
     assert "sk_live_secret" not in out
 
 
@@ -240,7 +278,7 @@ def test_cli_no_drift_exits_0(mocked) -> None:
     mocked()
     code, out, err = cli("pricing", "refresh")
     assert (code, err) == (0, "")
-    assert out.endswith("no drift: the built-in prices match the API\n")
+    assert out.endswith("no drift: the built-in prices and fonts match the API\n")
 
 
 def test_cli_drift_exits_1(mocked) -> None:

@@ -9,7 +9,7 @@ from helpers.sandbox_requests import OTHER_KEY, charged, make_video, status
 
 TILES = [{"image_url": "https://cdn.example.com/t1.png", "image_text": "Rooftop"},
          {"enhanced_url": "https://cdn.example.com/t2-hires.png"},
-         "https://cdn.example.com/t3.png"]
+         {"image_url": "https://cdn.example.com/t3.png"}]  # the docs: every tile is an object (bare URLs are refused)
 
 
 @pytest.mark.parametrize(("resolution", "price"), [(None, 30), ("1k", 30), ("2k", 50), ("4K", 60)])

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from renderer.sandbox import ManualClock, SandboxConfig, running_sandbox_sync
+from sandbox_helpers import samsar_js
 
-VERSION = "0.48.48"
 pytestmark = pytest.mark.node
 
 SCRIPT = r"""
@@ -84,27 +82,8 @@ console.log(JSON.stringify(out));
 """
 
 
-def _samsar_js() -> Path:
-    if not (shutil.which("node") and shutil.which("npm")):
-        pytest.skip("node and npm are needed to run the official samsar-js client")
-    cache = Path(tempfile.gettempdir()) / "renderer-sandbox-npm" / f"samsar-js-{VERSION}"
-    module = cache / "node_modules" / "samsar-js" / "dist" / "index.js"
-    if not module.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        try:
-            done = subprocess.run(
-                ["npm", "install", f"samsar-js@{VERSION}", "--no-audit", "--no-fund", "--no-save", "--prefix", str(cache)],
-                capture_output=True, text=True, timeout=120,
-            )
-        except subprocess.TimeoutExpired:
-            pytest.skip(f"npm install samsar-js@{VERSION} timed out")
-        if done.returncode != 0 or not module.exists():
-            pytest.skip(f"npm install samsar-js@{VERSION} failed: {done.stderr.strip()[-300:]}")
-    return module
-
-
 def test_official_client_against_the_sandbox(tmp_path: Path) -> None:
-    module = _samsar_js()
+    module = samsar_js()
     script = tmp_path / "drive.mjs"
     script.write_text(SCRIPT)
     clock = ManualClock()

@@ -9,7 +9,6 @@ the X-RateLimit-* headers to every authenticated answer.
 from __future__ import annotations
 
 import mimetypes
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
 from renderer.sandbox.faults import FaultPlan
+from renderer.sandbox.forms import parse_multipart
 from renderer.sandbox.gateway import key_is_valid
 from renderer.sandbox.pipeline import Admission, Process, bearer, detail, handle, ok
 from renderer.sandbox.session import COMPLETED, FAILED, PENDING, Session, iso, owner_of
@@ -38,33 +38,6 @@ def gate(state: SandboxState, request: Request, plan: FaultPlan) -> Admission:
 
 
 # -- upload -----------------------------------------------------------------------------
-
-
-def _param(header: str, name: str) -> str | None:
-    match = re.search(rf'(?:^|;)\s*{name}="([^"]*)"', header) or re.search(rf"(?:^|;)\s*{name}=([^;\s]+)", header)
-    return match.group(1) if match else None
-
-
-def parse_multipart(body: bytes, content_type: str) -> dict[str, tuple[str | None, str | None, bytes]]:
-    """name -> (filename, content type, bytes). Small on purpose: one form, read whole."""
-    boundary = _param(content_type, "boundary")
-    if not content_type.lower().startswith("multipart/form-data") or not boundary:
-        raise ValueError("send the image as multipart/form-data with a `file` field")
-    fields: dict[str, tuple[str | None, str | None, bytes]] = {}
-    for part in body.split(b"--" + boundary.encode("latin-1"))[1:]:
-        if part.startswith(b"--"):
-            break
-        head, sep, data = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        if not sep:
-            continue
-        headers = {}
-        for line in head.decode("latin-1").split("\r\n"):
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        name = _param(headers.get("content-disposition", ""), "name")
-        if name:
-            fields[name] = (_param(headers["content-disposition"], "filename"), headers.get("content-type"), data.removesuffix(b"\r\n"))
-    return fields
 
 
 def _upload(state: SandboxState) -> Process:

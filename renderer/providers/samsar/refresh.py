@@ -1,4 +1,4 @@
-"""`renderer pricing refresh`: compare the built-in prices with what Samsar says now.
+"""`renderer pricing refresh`: compare the built-in prices (and fonts) with what Samsar says now.
 
 ``GET {SAMSAR_BASE_URL}/video/supported_models`` (no key needed) lists the models
 ``/video/text_to_video`` accepts, each video model with its ``basePrice`` in
@@ -7,6 +7,11 @@ command sets them beside ``renderer/providers/samsar/prices.json`` and the image
 the request schemas accept, prints one table, and exits 1 when anything drifted
 (a model added or removed, a price changed) so a scheduled CI job can flag it.
 It never edits prices.json: a person updates the table and its ``as_of`` date.
+
+``GET {SAMSAR_BASE_URL}/supported_fonts`` (no key needed either) is the other live list
+the docs name: ``validate`` checks each ``font_key`` offline against the docs' table
+(``fonts.json``), and this command is where that table meets the live route: a
+language added or removed, or a language whose fonts changed, is drift too.
 
 httpx enters here only; its exceptions become ``TransportError``/``ApiError``
 with a one-line message (exit 1).
@@ -26,12 +31,12 @@ from renderer.providers.defaults import package_json, package_schemas
 from renderer.providers.samsar import routes as samsar
 
 PATH = "/video/supported_models"
+FONTS_PATH = "/supported_fonts"
 TIMEOUT = httpx.Timeout(15.0)
 
-# Models whose price prices.json takes from the samsar-js client (dist/express-video-pricing.js)
-# because the docs omit them: the API not listing them is expected, not drift.
-CLIENT_ONLY_VIDEO_MODELS = ("COSMOS3SUPERI2V", "KLINGIMGTOVIDTURBO")
-CLIENT_ONLY_IMAGE_MODELS = ("IMAGEN4",)
+# Models the docs omit (routes.CLIENT_ONLY_*): the API not listing them is expected, not drift.
+CLIENT_ONLY_VIDEO_MODELS = samsar.CLIENT_ONLY_VIDEO_MODELS
+CLIENT_ONLY_IMAGE_MODELS = samsar.CLIENT_ONLY_IMAGE_MODELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +45,14 @@ class Row:
     model: str
     ours: Any  # built-in value, None when we have none
     theirs: Any  # the API's value, None when it lists none
-    status: str  # "ok" | "added" | "removed" | "price changed" | "not listed (samsar-js)"
+    status: str  # "ok" | "added" | "removed" | "price changed" | "fonts changed" | "not listed (samsar-js)"
 
     @property
     def drift(self) -> bool:
-        return self.status in ("added", "removed", "price changed")
+        return self.status in DRIFT
+
+
+DRIFT = ("added", "removed", "price changed", "fonts changed")
 
 
 def refresh(out: TextIO, env: Mapping[str, str], client: httpx.Client | None = None) -> int:
@@ -55,10 +63,36 @@ def refresh(out: TextIO, env: Mapping[str, str], client: httpx.Client | None = N
     url = base.rstrip("/") + PATH
     shown = _without_userinfo(url)
     payload = fetch(url, shown, client)
+    fonts_url = base.rstrip("/") + FONTS_PATH
+    fonts = fetch(fonts_url, _without_userinfo(fonts_url), client)
     table = package_json("renderer.providers.samsar", "prices.json")["samsar"]
-    rows = compare(payload, table, accepted_image_models())
+    rows = compare(payload, table, accepted_image_models()) + compare_fonts(fonts, built_in_fonts())
     write_report(out, shown, table.get("as_of", "?"), rows)
     return 1 if any(r.drift for r in rows) else 0
+
+
+def built_in_fonts() -> dict[str, list[str]]:
+    """The docs' ``GET /supported_fonts`` table (``fonts.json``: what validate and the stand-in use)."""
+    table: dict[str, list[str]] = package_json("renderer.providers.samsar", "fonts.json")["fontsByLanguage"]
+    return dict(table)
+
+
+def compare_fonts(payload: Any, ours: Mapping[str, list[str]]) -> list[Row]:
+    """One row per language: the number of fonts each side lists, and whether the lists agree."""
+    by_language = payload.get("fontsByLanguage") if isinstance(payload, Mapping) else None
+    if not isinstance(by_language, Mapping) or not all(
+            isinstance(v, list) and all(isinstance(f, str) for f in v) for v in by_language.values()):
+        raise ApiError(f"unexpected answer from {FONTS_PATH}: no fontsByLanguage lists of font names")
+    rows: list[Row] = []
+    for language in [*ours, *(lang for lang in by_language if lang not in ours)]:
+        have, theirs = ours.get(language), by_language.get(language)
+        if have is None or theirs is None:
+            status = "added" if have is None else "removed"
+        else:
+            status = "ok" if list(have) == list(theirs) else "fonts changed"
+        rows.append(Row("fonts", str(language), len(have) if have is not None else None,
+                        len(theirs) if theirs is not None else None, status))
+    return rows
 
 
 def new_client() -> httpx.Client:
@@ -122,7 +156,8 @@ def compare(payload: Any, table: Mapping[str, Any], image_models: tuple[str, ...
 
 
 def write_report(out: TextIO, shown: str, as_of: str, rows: list[Row]) -> None:
-    out.write(f"Samsar models: GET {shown}\nagainst renderer/providers/samsar/prices.json (as of {as_of})\n\n")
+    out.write(f"Samsar models: GET {shown}\nagainst renderer/providers/samsar/prices.json (as of {as_of}); "
+              "fonts (kind fonts: how many each side lists) against renderer/providers/samsar/fonts.json\n\n")
     header = ("kind", "model", "built-in", "API", "status")
     cells = [header] + [(r.kind, r.model, _cell(r.ours), _cell(r.theirs), r.status) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
@@ -133,14 +168,15 @@ def write_report(out: TextIO, shown: str, as_of: str, rows: list[Row]) -> None:
     drift = [r for r in rows if r.drift]
     out.write("\n")
     if not drift:
-        out.write("no drift: the built-in prices match the API\n")
+        out.write("no drift: the built-in prices and fonts match the API\n")
         return
-    counts = {s: sum(1 for r in drift if r.status == s) for s in ("added", "removed", "price changed")}
+    counts = {s: sum(1 for r in drift if r.status == s) for s in DRIFT}
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    out.write(
-        f"drift: {summary}. Update renderer/providers/samsar/prices.json (and its as_of date) and the "
-        "video_model/image_model lists of the request schemas.\n"
-    )
+    fonts = " Update renderer/providers/samsar/fonts.json from GET /supported_fonts." \
+        if any(r.kind == "fonts" for r in drift) else ""
+    prices = (" Update renderer/providers/samsar/prices.json (and its as_of date) and the "
+              "video_model/image_model lists of the request schemas.") if any(r.kind != "fonts" for r in drift) else ""
+    out.write(f"drift: {summary}.{prices}{fonts}\n")
 
 
 def accepted_image_models() -> tuple[str, ...] | None:

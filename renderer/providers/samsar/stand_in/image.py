@@ -1,4 +1,4 @@
-"""Samsar's image routes: enhance, remove_branding, add_image_set, rollups, /image/status, /image/list.
+"""Samsar's image routes: enhance, remove/replace branding, add_image_set, rollups, titles, /image/status, /image/list.
 
 A rollup-with-enhance tile counts as low resolution unless it already gives an
 `enhanced_url`; low-resolution tiles are enhanced at 1k (the cheapest tier), so the
@@ -7,6 +7,8 @@ charge is exact and inside the planner's range.
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any, Mapping
 
 from starlette.requests import Request
@@ -15,7 +17,8 @@ from starlette.routing import Route as HttpRoute
 
 from renderer.providers.samsar.routes import ROUTES
 from renderer.providers.samsar.stand_in.common import gate, rollup_images
-from renderer.providers.samsar.stand_in.video import submit_route
+from renderer.providers.samsar.stand_in.video import served, submit_route
+from renderer.sandbox.forms import is_multipart, parse_multipart
 from renderer.sandbox.faults import FaultPlan
 from renderer.sandbox.pipeline import Process, handle, message, ok
 from renderer.sandbox.session import COMPLETED, FAILED, PENDING, Session, iso
@@ -58,17 +61,24 @@ def _enhance(call: Call) -> Response | Accepted:
     return Accepted(body, price, call.remaining)
 
 
-def _remove_branding(call: Call) -> Response | Accepted:
-    made = _queued(call, "img_rm_", "logo_remove")
-    if isinstance(made, Response):
-        return made
-    session, price = made
-    session.extra["echo"] = {"image_url": call.inp["image_url"]}
-    body = {
-        "status": "queued", **_ids(session), "case_type": session.case_type,
-        "image_url": call.inp["image_url"], "creditsCharged": price, "remainingCredits": call.remaining,
-    }
-    return Accepted(body, price, call.remaining)
+def _branding(prefix: str, case_type: str, field: str) -> Handler:
+    """remove_branding (``image_url``); the samsar-js README's replaceBrandingFromImage (``image_urls``:
+    the image and its new logo), queued the same way: its path, answer, case type and price are
+    unpublished, and this is the stand-in's assumption."""
+
+    def handler(call: Call) -> Response | Accepted:
+        made = _queued(call, prefix, case_type)
+        if isinstance(made, Response):
+            return made
+        session, price = made
+        session.extra["echo"] = {field: call.inp[field]}
+        body = {
+            "status": "queued", **_ids(session), "case_type": session.case_type,
+            field: call.inp[field], "creditsCharged": price, "remainingCredits": call.remaining,
+        }
+        return Accepted(body, price, call.remaining)
+
+    return handler
 
 
 def _add_image_set(call: Call) -> Response | Accepted:
@@ -78,11 +88,15 @@ def _add_image_set(call: Call) -> Response | Accepted:
     if isinstance(made, Response):
         return made
     session, price = made
-    session.extra["echo"] = {"image_urls": inp["image_urls"], "prompt": inp.get("prompt"), "num_images": n}
+    echo = {"image_urls": inp["image_urls"], "prompt": inp.get("prompt"), "num_images": n}
+    if "aspect_ratio" in inp:  # samsar-js sends it (the image doc does not list it)
+        echo["aspect_ratio"] = inp["aspect_ratio"]
+    session.extra["echo"] = echo
     body = {
         "status": "queued", **_ids(session), "case_type": session.case_type,
         "image_urls": inp["image_urls"], "metadata": inp.get("metadata"), "prompt": inp.get("prompt"),
-        "num_images": n, "creditsCharged": price, "remainingCredits": call.remaining,
+        "num_images": n, **({"aspect_ratio": inp["aspect_ratio"]} if "aspect_ratio" in inp else {}),
+        "creditsCharged": price, "remainingCredits": call.remaining,
     }
     return Accepted(body, price, call.remaining)
 
@@ -110,15 +124,13 @@ def _rollup(call: Call) -> Response | Accepted:
     return _rollup_answer(call, session, price)
 
 
-def _tile_url(item: Any) -> str:
-    if isinstance(item, Mapping):
-        return str(item.get("enhanced_url") or item.get("image_url"))
-    return str(item)
+def _tile_url(item: Mapping[str, Any]) -> str:
+    return str(item.get("enhanced_url") or item.get("image_url"))  # the schema refuses bare strings
 
 
 def _rollup_enhance(call: Call) -> Response | Accepted:
     images = rollup_images(call.inp)
-    low_res = [not (isinstance(i, Mapping) and i.get("enhanced_url")) for i in images]
+    low_res = [not i.get("enhanced_url") for i in images]
     made = _queued(call, "rollup_enh_", "rollup_banner_enhance", estimate={"low_res_images": sum(low_res)})
     if isinstance(made, Response):
         return made
@@ -137,9 +149,51 @@ def _rollup_enhance(call: Call) -> Response | Accepted:
     )
 
 
+def _title(call: Call) -> Response | Accepted:
+    """POST /image/assign_title (and /v2/image/assign_title): a short title, answered at once."""
+    price = call.price()
+    refused = call.charge(price)
+    if refused:
+        return refused
+    source = call.inp.get("image_url") or "image"
+    stem = str(source).split("?")[0].rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0] if "image_url" in call.inp else ""
+    words = [w for w in stem.replace("_", "-").split("-") if w and not w.isdigit()] or ["Product", "Photo"]
+    metadata = call.inp.get("metadata")
+    if isinstance(metadata, Mapping) and isinstance(metadata.get("product"), str):
+        words = metadata["product"].split()
+    title = " ".join(w.capitalize() for w in words)[:60]
+    return Accepted({"content": title, "title": title}, price, call.remaining)
+
+
+async def _title_form(request: Request) -> dict[str, Any] | str | None:
+    """samsar-js uploads a binary image as multipart (``image``, ``metadata``): read as image_data."""
+    kind = request.headers.get("content-type", "")
+    if not is_multipart(kind):
+        return None
+    try:
+        fields = parse_multipart(await request.body(), kind, "the image as multipart/form-data with an `image` field")
+    except ValueError as exc:
+        return str(exc)
+    if "image" not in fields:
+        return "missing required field image"
+    _, ctype, data = fields["image"]
+    body: dict[str, Any] = {"image_data": f"data:{ctype or 'application/octet-stream'};base64,"
+                                          f"{base64.b64encode(data).decode('ascii')}"}
+    if "metadata" in fields:
+        text = fields["metadata"][2].decode("utf-8", "replace")
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = text
+        body["metadata"] = parsed if isinstance(parsed, dict) else text
+    return body
+
+
 HANDLERS: dict[str, Handler] = {
     "image_enhance": _enhance,
-    "image_remove_branding": _remove_branding,
+    "image_remove_branding": _branding("img_rm_", "logo_remove", "image_url"),
+    "image_replace_branding": _branding("img_rp_", "logo_replace", "image_urls"),
+    "image_assign_title": _title,
     "image_add_image_set": _add_image_set,
     "image_rollup": _rollup,
     "image_rollup_enhance": _rollup_enhance,
@@ -204,12 +258,15 @@ def _image_list(state: SandboxState) -> Process:
     return process
 
 
-def routes(state: SandboxState) -> list[HttpRoute]:
+def routes(state: SandboxState, version: str = "v1") -> list[HttpRoute]:
+    """The image routes below /v1 (and /v2's image/assign_title)."""
     out = [
-        submit_route(state, r, HANDLERS[r.family])
-        for r in ROUTES
-        if r.family in HANDLERS
+        submit_route(state, r, HANDLERS[r.family], read=_title_form if r.family == "image_assign_title" else None)
+        for r in served(ROUTES)
+        if r.family in HANDLERS and r.api_version == version
     ]
+    if version != "v1":
+        return out
     listing = _image_list(state)
 
     async def image_list(request: Request) -> Response:

@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
-from renderer.providers.samsar.stand_in.common import gate
+from renderer.providers.samsar.checks import fonts_by_language
+from renderer.providers.samsar.routes import CLIENT_ONLY_VIDEO_MODELS
+from renderer.providers.samsar.stand_in.common import IDENTITY_KEYS, gate
 from renderer.providers.samsar.stand_in.image import image_payload, parse_limit
 from renderer.sandbox.faults import FaultPlan
 from renderer.sandbox.pipeline import Endpoint, Process, handle, message, ok, open_gate
@@ -111,10 +113,16 @@ def _latest_version(state: SandboxState, label: str) -> Process:
 
 
 def _credits(state: SandboxState) -> Process:
-    """GET /credits (samsar-js ``getCreditsBalance``): the key's remaining Samsar credits."""
+    """GET /credits (samsar-js ``getCreditsBalance``; /v2/credits, /v2/user/credits): the key's remaining
+    Samsar credits. With an external user's identity in the query (samsar-js ``getV2Credits({externalUser})``)
+    it also names the user (``ExternalCreditsBalanceResponse``); the stand-in keeps one balance per key."""
 
     async def process(request: Request, owner: str | None, plan: FaultPlan) -> Response:
-        return ok({"remainingCredits": state.balance("samsar", owner or ""), "lastTopUp": None})
+        body: dict[str, Any] = {"remainingCredits": state.balance("samsar", owner or ""), "lastTopUp": None}
+        user = {k: v for k, v in request.query_params.items() if k in IDENTITY_KEYS}
+        if "unique_key" in user or "external_user_id" in user:
+            body["external_user"] = user
+        return ok(body)
 
     return process
 
@@ -136,14 +144,6 @@ def _completed_list(state: SandboxState) -> Process:
     return process
 
 
-FONTS = {
-    "fontsByLanguage": {
-        "default": ["Rampart One", "Montserrat", "Arial", "sans-serif"],
-        "en": ["Poppins", "Montserrat", "Arial", "sans-serif"],
-        "ja": ["Noto Sans JP", "M PLUS Rounded 1c", "Hiragino Sans", "Yu Gothic UI", "sans-serif"],
-        "ko": ["Noto Sans KR", "Pretendard", "Apple SD Gothic Neo", "Malgun Gothic", "sans-serif"],
-    }
-}
 # Image-model base prices are listed by the docs only here, for display; nothing charges them.
 _IMAGE_MODELS = [("GPTIMAGE2", 46), ("NANOBANANA2", 23), ("SEEDREAM", 15), ("CUSTOM_TEXT_TO_IMAGE", 10)]
 _LABELS = {"SEEDANCEI2V": "Seedance 1.5", "HAPPYHORSEI2V": "Happy Horse 1.0 I2V", "RUNWAYML": "RunwayML Gen 4.5"}
@@ -155,7 +155,7 @@ def supported_models(table: Mapping[str, Any]) -> dict[str, Any]:
     samsar = table["samsar"]
     videos = []
     for model, rate in samsar["video_model_per_second"].items():
-        if rate is None:
+        if rate is None or model in CLIENT_ONLY_VIDEO_MODELS:  # the docs list six models; these are samsar-js's
             continue
         dist = {**_COMPONENTS, "video": rate - sum(_COMPONENTS.values()), "total": rate,
                 "optionalAddons": {"express_cta_generation": samsar["express_cta_per_second"]}}
@@ -176,11 +176,13 @@ def routes(state: SandboxState, version: str) -> list[HttpRoute]:
             ("/video/list_completed_video_sessions", _completed_list(state)),
         ]
     readers.append(("/credits", _credits(state)))
+    if version == "v2":
+        readers.append(("/user/credits", _credits(state)))
     out = [HttpRoute(path, _authed(state, process), methods=["GET"]) for path, process in readers]
     if version == "v1":
         models = supported_models(state.table)
         out += [
-            HttpRoute("/supported_fonts", _public(state, FONTS), methods=["GET"]),
+            HttpRoute("/supported_fonts", _public(state, {"fontsByLanguage": dict(fonts_by_language())}), methods=["GET"]),
             HttpRoute("/video/supported_models", _public(state, models), methods=["GET"]),
         ]
     return out
