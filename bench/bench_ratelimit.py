@@ -9,7 +9,7 @@ and status reads.
 Share of the allowed rate: the requests the server let through in every window but
 the last (where the work runs out), against what those windows allowed.
 
-    python bench/bench_ratelimit.py [--jobs 150] [--window 5] [--render-seconds 0.5] [--unaligned]
+    python bench/bench_ratelimit.py [--jobs 150] [--window 5] [--render-seconds 0.5] [--unaligned] [--quick]
 
 Targets (issue 15): at least 95% of the allowed rate, at most one 429.
 """
@@ -51,7 +51,11 @@ def main() -> int:
     ap.add_argument("--render-seconds", type=float, default=0.5)
     ap.add_argument("--unaligned", action="store_true",
                     help="windows on the sandbox's monotonic clock: resets rounded down by up to a second")
+    ap.add_argument("--quick", action="store_true",
+                    help="30 jobs, 1 s windows, 0.05 s renders: a smoke run (too short to judge the targets)")
     a = ap.parse_args()
+    if a.quick:
+        a.jobs, a.window, a.render_seconds = 30, 1.0, 0.05
     clock = time.monotonic if a.unaligned else time.time
     config = SandboxConfig(render_seconds=a.render_seconds, credits=10**9, rate_limit_window=a.window, clock=clock)
     settings = dataclasses.replace(ExecSettings().for_sandbox(), sandbox_render_seconds=a.render_seconds)
@@ -76,7 +80,7 @@ def main() -> int:
     print(f"requests per window       {counts}")
     print(f"share of the allowed rate {share:>8.1%}   (target >= 95%; every window but the last)")
     print(f"wall time (s)             {wall:>8.2f}   (the windows allow no less than {least} s)")
-    return 0 if code == 0 and share >= 0.95 and snap["rate_limited"] <= 1 else 1
+    return 0 if code == 0 and (a.quick or (share >= 0.95 and snap["rate_limited"] <= 1)) else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Throughput of the sandbox, next to the ceiling of its stack.
 
-    python bench/bench_sandbox.py [--requests 20000] [--clients 32] [--reads 3] [--procs N]
+    python bench/bench_sandbox.py [--requests 20000] [--clients 32] [--reads 3] [--procs N] [--quick]
 
 Starts the sandbox in this process (as tests and `renderer run --sandbox` do) and drives
 it with N concurrent httpx clients: each submits a job (alternating image/enhance and
@@ -103,7 +103,10 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32, help="concurrent httpx clients (connections)")
     parser.add_argument("--reads", type=int, default=3, help="status reads after each submission")
     parser.add_argument("--procs", type=int, default=max(1, (os.cpu_count() or 2) - 1), help="client processes")
+    parser.add_argument("--quick", action="store_true", help="100 requests, 2 clients, 1 process: a smoke run")
     args = parser.parse_args()
+    if args.quick:
+        args.requests, args.clients, args.procs, args.reads = 100, 2, 1, 1
 
     config = SandboxConfig(render_seconds=0, credits=10**12)
     with running_sandbox_sync(config) as sb:

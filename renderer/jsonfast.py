@@ -26,14 +26,26 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 _INDENTED = json.JSONEncoder(indent=2, ensure_ascii=False)
 
 
-def canonical(value: Any) -> bytes:
-    """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` in UTF-8."""
-    if not _odd_float(value):
+def canonical(value: Any, *, exact: bool = False) -> bytes:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` in UTF-8.
+
+    ``exact``: the caller knows ``value`` holds no float the encoders write differently
+    (``exact(value)`` is true): it is not looked for."""
+    if exact or not _odd_float(value):
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
             pass
     return _CANONICAL.encode(value).encode("utf-8")
+
+
+def written(value: Any) -> bytes:
+    """``value`` as compact JSON, anything JSON has no word for (a pending output) written as
+    its text: what a request not known yet weighs."""
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_PASSTHROUGH_DATACLASS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
 _SCALARS = (str, int, bool, type(None))
@@ -54,6 +66,11 @@ def _odd_float(value: Any) -> bool:
         if type(x) not in _SCALARS and _odd_float(x):
             return True
     return False
+
+
+def exact(value: Any) -> bool:
+    """``value`` holds no float that orjson and the stdlib write differently."""
+    return not _odd_float(value)
 
 
 def same_float(x: float) -> bool:

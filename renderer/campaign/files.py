@@ -34,8 +34,8 @@ def confined_path(folder: Path, name: Any, what: str, where: Location) -> Path:
     return target
 
 
-def file_digest(path: Path, what: str, where: Location, max_bytes: int = MAX_FILE_BYTES) -> str:
-    """sha256 of a regular file's content, cached by identity so 100,000 instances read it once."""
+def regular_file(path: Path, what: str, where: Location, max_bytes: int = MAX_FILE_BYTES) -> os.stat_result:
+    """``path`` is a regular file no larger than ``max_bytes``: its status, or a located error."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -46,6 +46,12 @@ def file_digest(path: Path, what: str, where: Location, max_bytes: int = MAX_FIL
         raise DataFileError(f"{what} {path.name!r} is not a regular file", where)
     if st.st_size > max_bytes:
         raise LimitError(f"{what} {path.name!r} is {st.st_size} bytes; the limit is {max_bytes} bytes", where)
+    return st
+
+
+def file_digest(path: Path, what: str, where: Location, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """sha256 of a regular file's content, cached by identity so 100,000 instances read it once."""
+    st = regular_file(path, what, where, max_bytes)
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
     digest = _DIGESTS.get(key)
     if digest is None:

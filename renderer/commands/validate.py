@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from renderer.commands.common import Settings
 from renderer.errors import Invalid, UserError
-from renderer.plan.planner import build_plan
+from renderer.plan.planner import check_plan
 from renderer.campaign.campaign import load_campaign
 from renderer.plan.price_overrides import below_documented
 
@@ -21,9 +21,9 @@ def validate(paths: Sequence[str], settings: Settings = Settings(), warnings: li
             campaign = load_campaign(path, settings.yaml)
             if warnings is not None:
                 warnings.extend(below_documented(campaign))
-            the_plan, _ = build_plan(campaign, limits=settings.plan)
+            found = check_plan(campaign, settings.plan)  # streams: no plan is kept
             if warnings is not None:
-                warnings.extend(the_plan.warnings)
+                warnings.extend(found)
         except Invalid as exc:
             errors.extend(exc.errors)
     if errors:

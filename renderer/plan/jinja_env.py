@@ -4,21 +4,18 @@ Jinja's sandbox stops templates from reaching Python internals; it does not stop
 them from building a gigabyte string, a ten-thousand-digit number, or a loop
 that never ends. Everything here meters the work of one render (a clock tick per
 block, call and output; a character budget for what operators, filters and
-literals build) and raises before the work is done, not after. The template
-compiler (``templates.py``) is the only user.
+literals build) and raises before the work is done, not after; the meter and
+the limits themselves are in ``bounds.py``. The template compiler
+(``templates.py``) is the only user, and imports this module only when a
+template needs Jinja (plain substitutions do not).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import re
 import string
-import time
-from collections.abc import Callable, Iterable
-from itertools import chain
-from contextvars import ContextVar
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import jinja2
@@ -26,119 +23,42 @@ from jinja2 import filters as _filters
 from jinja2.compiler import CodeGenerator, optimizeconst
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from renderer.vocabulary import Pending
+from renderer.plan.bounds import (
+    Namespace,
+    Overrun,
+    TemplateLimits,
+    as_text,
+    refuse_non_json,
+    written_size,
+)
+from renderer.plan.bounds import ahead as _ahead
+from renderer.plan.bounds import built as _built
+from renderer.plan.bounds import left as _left
+from renderer.plan.bounds import tick as _tick
+from renderer.plan.context import Needs, PendingOutputs
+from renderer.vocabulary import OUTPUT_FIELDS, Pending
 
-@dataclass(frozen=True, slots=True)
-class TemplateLimits:
-    max_output_chars: int = 1_000_000
-    max_seconds: float = 2.0  # for one value of one instance
-    max_range: int = 10_000
-    max_built_chars: int = 8_000_000  # all that one render builds: operators, filters, output
-    max_total_seconds: float = 60.0  # every compile and render of one campaign
-    max_template_chars: int = 100_000  # the source of one template
-    max_int_bits: int = 10_000  # ~3,000 digits; Python will not print past 4,300
-    max_total_chars: int = 500_000_000  # all text the renders of one campaign produce
+class Undefined(jinja2.StrictUndefined):
+    """Name the missing thing and what was there instead."""
 
+    __slots__ = ()
 
-
-# -- bounds on the work of one render ------------------------------------------
-# The sandbox keeps templates away from Python's internals, not from working
-# hard: `'a' * 10**9`, `9 ** (9 ** 9)`, `'%0999999999d' % 1`, `x|center(10**9)`,
-# a macro calling itself twice per call, loops nested three deep. Operators,
-# filters and str methods that grow a value are checked before they run and
-# charge what they build to a meter; compiled templates tick the meter on every
-# block, call and output, and it stops a render past its time or size budget.
-
-
-class Overrun(Exception):
-    """A render passed a TemplateLimits bound; shown as a located LimitError."""
-
-
-@dataclass(slots=True)
-class Meter:
-    deadline: float
-    late: str  # the message once the deadline has passed
-    chars_left: int
-    max_built: int
-
-    def tick(self) -> None:
-        if time.monotonic() > self.deadline:
-            raise Overrun(self.late)
-
-    def spend(self, chars: int) -> None:
-        self.chars_left -= chars
-        if self.chars_left < 0:
-            n = self.max_built
-            raise Overrun(f"template builds more than {n} characters; the limit is {n} (max_built_chars)")
-        self.tick()
-
-
-METER: ContextVar[Meter | None] = ContextVar("renderer_template_meter", default=None)
-
-
-def _tick() -> None:
-    meter = METER.get()
-    if meter is not None:
-        meter.tick()
-
-
-def _ahead(chars: Any) -> None:
-    """Charge what an operation is about to build, before it builds it."""
-    meter = METER.get()
-    if meter is not None and isinstance(chars, int) and chars > 0:
-        meter.spend(chars)
-
-
-def written_size(value: Any, cap: int) -> int:
-    """What ``value`` costs written out; a part shared N times counts N times.
-
-    `[[s, s], [s, s]]` holds one string but prints four: a macro nesting lists
-    could print 2**60 copies of one string from a few objects in memory.
-    Stops counting past ``cap``. (A plain function, not a closure: a closure that
-    calls itself is a reference cycle, one for the collector per call.)
-    """
-    if isinstance(value, (str, bytes, range)):  # a range is a list waiting for `|list`
-        return len(value)
-    if not isinstance(value, (list, tuple, dict)):
-        return 1
-    return _written(value, cap, {})
-
-
-def _written(v: Any, cap: int, seen: dict[int, tuple[Any, int]]) -> int:
-    """``seen``: id -> (the object, kept alive; its written size)."""
-    if isinstance(v, (str, bytes, range)):
-        return len(v)
-    if not isinstance(v, (list, tuple, dict)):
-        return 1
-    hit = seen.get(id(v))
-    if hit is not None:
-        return hit[1]
-    total = 1
-    for x in chain.from_iterable(v.items()) if isinstance(v, dict) else v:  # keys and values
-        t = type(x)  # a request body is mostly strings and numbers: no call for those
-        if t is str:
-            total += len(x)
-        elif t is int or t is float or t is bool or x is None:
-            total += 1
-        else:
-            total += _written(x, cap, seen)
-        if total > cap:
-            break
-    seen[id(v)] = (v, total)
-    return total
-
-
-def _built(value: Any) -> Any:
-    """A list, tuple or dict a template wrote out: charge what it would print."""
-    meter = METER.get()
-    if meter is not None:
-        meter.spend(written_size(value, meter.chars_left))
-    return value
-
-
-def _left() -> int:
-    meter = METER.get()
-    return meter.chars_left if meter is not None else 0
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:  # the sandbox's "access to attribute ... is unsafe"
+            return self._undefined_hint
+        name = self._undefined_name
+        obj = self._undefined_obj
+        if obj is jinja2.utils.missing:
+            return f"{name!r} is undefined; templates see vars, matrix and needs"
+        if isinstance(obj, Needs):
+            return obj.missing(name)
+        if isinstance(obj, Mapping):
+            keys = ", ".join(map(str, obj)) or "none"
+            return f"no key {name!r} here (keys: {keys})"
+        if isinstance(obj, PendingOutputs):
+            return f"needs outputs have no {name!r} (outputs: {', '.join(OUTPUT_FIELDS)})"
+        return f"{type(obj).__name__} has no attribute {name!r}"
 
 
 _PERCENT = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d*)(?:\.(\*|\d*))?")
@@ -284,83 +204,6 @@ _TEXT_FILTERS = frozenset({
     "center", "indent", "wordwrap", "truncate", "striptags", "urlencode", "urlize", "wordcount", "format",
     "pprint", "safe",
 })
-
-
-# -- only JSON data becomes text -------------------------------------------------
-# A body holds JSON data only. A function, a generator or a method written into
-# text is its repr, often with a memory address: a new input on every process,
-# so paid for again on every run. Everything a template writes as text passes here.
-
-
-class Namespace(dict[str, Any]):
-    """A mapping whose names are its keys only (no dict methods reached by attribute)."""
-
-    __slots__ = ()
-
-
-class NotJson(TypeError):
-    """A value that is not JSON data was about to be written; a located TemplateError."""
-
-
-def json_problem(value: Any, depth: int = 0) -> str | None:
-    """Why ``value`` is not JSON data (str, finite number, bool, null, list, object), or None."""
-    if value is None or isinstance(value, (str, bool, int, Pending)):
-        return None
-    if isinstance(value, float):
-        return None if math.isfinite(value) else f"the number {value} (JSON has no NaN or infinity)"
-    if depth > 200:
-        return None  # written_size and the renderers bound what is this deep
-    if isinstance(value, (list, tuple)):
-        for v in value:
-            why = json_problem(v, depth + 1)
-            if why:
-                return why
-        return None
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                return f"an object key {k!r} that is not a string"
-            why = json_problem(v, depth + 1)
-            if why:
-                return why
-        return None
-    return _describe(value)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, jinja2.Undefined):
-        value._fail_with_undefined_error()
-    owner = getattr(value, "__self__", None)
-    name = getattr(value, "__name__", None)
-    if callable(value) and name and owner is not None and not isinstance(owner, type(jinja2)):
-        kind = type(owner).__name__
-        where = f" (keys: {', '.join(map(str, owner)) or 'none'})" if isinstance(owner, dict) else ""
-        return f"{name!r}, a method of a {kind}, not a key here{where}; to call it write {name}()"
-    if isinstance(value, range):
-        return "a range; write it as a list with `| list`"
-    if hasattr(value, "__next__") or type(value).__name__ == "generator":
-        return "a generator (the result of map, select...); add `| list`"
-    if callable(value):
-        return "a function, not a value"
-    return f"a {type(value).__name__}, not JSON data"
-
-
-def not_json_message(why: str) -> str:
-    return f"a request holds JSON data only (text, numbers, true/false, null, lists, objects); this is {why}"
-
-
-def refuse_non_json(value: Any) -> None:
-    why = json_problem(value)
-    if why:
-        raise NotJson(not_json_message(why))
-
-
-def as_text(value: Any) -> str:
-    """``value`` written into text, if it is JSON data."""
-    if isinstance(value, str):
-        return value
-    refuse_non_json(value)
-    return str(value)
 
 
 # methods that build what their arguments ask for; the checked ones are in BoundedEnvironment.call

@@ -14,17 +14,20 @@ import csv
 import io
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+from renderer import jsonfast
 from renderer.errors import DataFileError, LimitError, Location, UserError
 from renderer.campaign.files import confined_path
 from renderer.campaign.yamlfile import Document, FileRefused, load_bytes, read_regular_file
 from renderer.text import printable
 
 RESERVED = ("include", "exclude")
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,7 @@ class Combo:
 
 def ident(value: Any) -> Any:
     """A hashable stand-in for a matrix value: rows stand for their id."""
-    if type(value) is str:
+    if value.__class__ in _SCALARS:
         return value
     if isinstance(value, Mapping):
         if "id" in value:
@@ -59,14 +62,88 @@ def _show(value: Any) -> str:
     v = ident(value)
     if isinstance(v, bool):
         return "true" if v else "false"
+    if v is None:
+        return "null"
+    text = str(v)
     # ids reach terminals and CI logs: a value's ESC or newline must not steer them
-    return "null" if v is None else printable(str(v))
+    # (a printable text has none: the escape is needed only where it is not)
+    return text if text.isprintable() else printable(text)
 
 
 def instance_id(job: str, combo: Combo | None) -> str:
     if combo is None:
         return job
     return f"{job}[" + ",".join(f"{k}={_show(combo.values[k])}" for k in combo.id_keys) + "]"
+
+
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """A job's instances as (id, matrix values), in order, made as they are asked for.
+
+    A matrix without include or exclude is the product of its axes: its ids and
+    values are made one instance at a time from the axes (each value shown once,
+    not once per instance), so a million instances are never all in memory.
+    Include and exclude need every combination first (``expand``).
+    """
+
+    job: str
+    count: int
+    keys: tuple[str, ...]  # the keys that name instances (ids and links use them)
+    unique: bool  # no two instances can share an id: nothing need remember the ids to tell
+    axes: tuple[list[Any], ...] = ()  # a product's values, by key
+    shown: tuple[list[str], ...] = ()  # "key=value" of each, as the id writes it
+    combos: list[Combo] | None = None  # or every combination, made already
+
+    def exact(self) -> bool:
+        """No matrix value is a float the JSON encoders write differently (``jsonfast.exact``)."""
+        return jsonfast.exact(list(self.axes) if self.combos is None else [c.values for c in self.combos])
+
+    def __iter__(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        if self.combos is not None:
+            for combo in self.combos:
+                yield instance_id(self.job, combo), combo.values  # type: ignore[misc]
+        elif not self.keys:
+            yield self.job, {}
+        else:
+            head, keys = self.job + "[", self.keys
+            for values, shown in zip(itertools.product(*self.axes), itertools.product(*self.shown)):
+                yield head + ",".join(shown) + "]", dict(zip(keys, values))
+
+
+def expansion(
+    job: str,
+    matrix: Mapping[str, Any] | None,
+    doc: Document,
+    folder: Path,
+    limits: MatrixLimits = MatrixLimits(),
+    budget_left: int | None = None,
+) -> Expansion:
+    """``expand``, instance by instance where the matrix allows it (see ``Expansion``)."""
+    if not matrix:
+        return Expansion(job, 1, (), True)
+    if any(k in matrix for k in RESERVED):
+        combos = expand(job, matrix, doc, folder, limits, budget_left) or []
+        return Expansion(job, len(combos), _id_keys(combos), False, combos=combos)
+    keys = tuple(matrix)
+    axes = _axes(job, matrix, doc, folder, limits, budget_left)
+    shown = tuple([f"{k}={_show(v)}" for v in axis] for k, axis in zip(keys, axes))
+    # ids are "job[k1=v1,k2=v2]": with no comma in any value, two instances share an
+    # id only if they share every shown value; so distinct values on every axis are enough
+    unique = all(len(set(axis)) == len(axis) and not any("," in s[len(k) + 1:] for s in axis)
+                 for k, axis in zip(keys, shown))
+    return Expansion(job, math.prod(len(a) for a in axes), keys, unique, tuple(axes), shown)
+
+
+def _id_keys(combos: list[Combo]) -> tuple[str, ...]:
+    """The keys that name a job's instances: its matrix axes (values an include adds
+    to existing combinations are not axes), in written order."""
+    if not combos:
+        return ()
+    keys = dict.fromkeys(combos[0].id_keys)
+    for combo in combos:
+        if combo.id_keys != combos[0].id_keys:  # a combination an include added
+            keys.update(dict.fromkeys(combo.id_keys))
+    return tuple(keys)
 
 
 def expand(
@@ -82,18 +159,8 @@ def expand(
         return None
     base = ("jobs", job, "matrix")
     keys = [k for k in matrix if k not in RESERVED]
-    axes: list[list[Any]] = []
     cap = limits.max_instances if budget_left is None else budget_left
-    for k in keys:
-        values = matrix[k]
-        if isinstance(values, Mapping) and "from" in values:
-            values = read_rows(values["from"], doc, folder, base + (k, "from"), limits, max_rows=cap)
-        axes.append(list(values) if isinstance(values, list) else [values])
-    total = 1
-    for axis in axes:
-        total *= max(len(axis), 1)
-    if keys and total > cap:
-        raise LimitError(_too_many(job, total, cap, limits), doc.loc(base))
+    axes = _axes(job, matrix, doc, folder, limits, budget_left)
     combos = [dict(zip(keys, c)) for c in itertools.product(*axes)] if keys else []
     excludes = matrix.get("exclude") or []
     if excludes:
@@ -122,6 +189,24 @@ def expand(
         id_keys = tuple(k for k in keys if k in c) or tuple(c)
         out.append(Combo(c, id_keys))
     return out
+
+
+def _axes(job: str, matrix: Mapping[str, Any], doc: Document, folder: Path, limits: MatrixLimits,
+          budget_left: int | None) -> list[list[Any]]:
+    """The values of each key (a data file's rows for ``{from: FILE}``), within the instance limit."""
+    base = ("jobs", job, "matrix")
+    keys = [k for k in matrix if k not in RESERVED]
+    axes: list[list[Any]] = []
+    cap = limits.max_instances if budget_left is None else budget_left
+    for k in keys:
+        values = matrix[k]
+        if isinstance(values, Mapping) and "from" in values:
+            values = read_rows(values["from"], doc, folder, base + (k, "from"), limits, max_rows=cap)
+        axes.append(list(values) if isinstance(values, list) else [values])
+    total = math.prod(max(len(axis), 1) for axis in axes)
+    if keys and total > cap:
+        raise LimitError(_too_many(job, total, cap, limits), doc.loc(base))
+    return axes
 
 
 def _too_many(job: str, n: int, cap: int, limits: MatrixLimits) -> str:

@@ -1,21 +1,28 @@
 """From a campaign to a plan: instances, their needs, bodies, prices and actions.
 
-``build_plan`` is shared by ``validate`` (which only wants the errors), ``plan``
-and ``run``. It collects every error before raising ``Invalid``: one broken job
-does not hide the problems of the next. An error that every instance of a job
-repeats at the same place is reported once, naming the first instance.
+``build_plan`` is shared by ``plan`` and ``run``; ``check_plan`` (``validate``, which
+only wants the errors) walks the same instances the same way and keeps none. Both
+collect every error before raising ``Invalid``: one broken job does not hide the
+problems of the next. An error that every instance of a job repeats at the same
+place is reported once, naming the first instance.
+
+The walk is the hot path of a 100,000-instance plan: what a job's instances share
+(its validator, pricer, listed values) is looked up once per job (``_Hot``), a
+request is serialized once (its size and its hash come from the same bytes), and
+ids and matrix values come from the axes one instance at a time (``Expansion``).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
-from renderer import providers
+from renderer import jsonfast, providers
 from renderer.errors import (
     Invalid,
     LimitError,
@@ -27,17 +34,17 @@ from renderer.errors import (
     CampaignWarning,
 )
 from renderer.manifest import Manifest
-from renderer.plan.jinja_env import written_size
-from renderer.plan.matrix import Combo, MatrixLimits, expand, instance_id
+from renderer.plan.matrix import MatrixLimits, expansion
 from renderer.plan.model import Action, Instance, Plan
-from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256, link_key
+from renderer.plan.pending import Filled, fill
+from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256
 from renderer.plan.resolve import Resolver
-from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits
-from renderer.vocabulary import OUTPUT_FIELDS, Outputs, Pending, Price, PriceContext, Range, is_pending
+from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits, is_exact, static_of
+from renderer.vocabulary import Outputs, Pending, Price, PriceContext, Range, Route
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
 
-__all__ = ["PlanLimits", "Planner", "build_plan", "canonical_sha256"]
+__all__ = ["PlanLimits", "Planner", "build_plan", "canonical_sha256", "check_plan"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +60,26 @@ class PlanLimits:
     max_needs_links: int = 10_000_000
 
 
+@dataclass(frozen=True, slots=True)
+class _Hot:
+    """What every instance of one job needs, looked up once per job (not per instance)."""
+
+    job: CompiledJob
+    validator: Callable[[Any], bool]  # the route schema's fast yes/no
+    known: tuple[tuple[str, frozenset[Any], schemas.Known], ...]  # fields with values the docs list
+    price: Callable[[Route, Any, PriceContext], Price]
+    uploads: bool  # a field of its bodies may be a local file: its digest is part of the input
+    exact: bool  # its bodies hold no float the JSON encoders write differently
+    price_context: PriceContext | None  # when its `estimate` is the same for every instance
+    pending_inside: bool  # pending values can only be in the checked part (`input`): the rest is constant
+
+
 class Planner:
-    """Holds a campaign's compiled templates; renders instances now or at run time."""
+    """Holds a campaign's compiled templates; renders instances now or at run time.
+
+    ``build`` keeps every instance (a ``Plan``); ``check`` (validate) renders and checks
+    each one and keeps none of them: no hash, no price, no plan.
+    """
 
     def __init__(self, campaign: Campaign, limits: PlanLimits = PlanLimits()) -> None:
         self.campaign = campaign
@@ -64,25 +89,47 @@ class Planner:
         self.table = providers.price_table(campaign.pricing)
         self.jobs: dict[str, CompiledJob] = {}
         self.instances: dict[str, Instance] = {}
-        self.contexts: dict[str, dict[str, Any]] = {}  # instance id -> its `matrix`
         self.errors: list[UserError] = []
-        self.warnings: dict[tuple[Any, ...], list[CampaignWarning]] = {}  # (where, message) -> one per instance
-        self._pending: dict[str, PendingOutputs] = {}
+        # (where, message) -> the first warning and in how many instances it was found
+        self.warnings: dict[tuple[Any, ...], tuple[CampaignWarning, int]] = {}
+        self._job_names = frozenset(campaign.jobs)  # to tell a missing `needs:` from a typo
+        self._no_needs = Needs({}, self._job_names)  # of every instance without needs (templates cannot change it)
+        self._vars_exact = jsonfast.exact(campaign.vars)
         self._request_chars = 0
         self._links = 0
+        self._outputs: dict[str, Any] = {}  # instance id -> outputs a reused instance recorded
+        self._durations: dict[str, Range | None] = {}  # what a reused instance measured
+        self._session_durations: dict[str, Range] = {}
+        self._previous = Manifest()
 
     # -- building --------------------------------------------------------------
 
     def build(self, manifest: Manifest | Mapping[str, Any] | None = None, select: Iterable[str] = ()) -> Plan:
         c = self.campaign
-        previous = Manifest.coerce(manifest)
-        outputs: dict[str, Any] = {}  # instance id -> PendingOutputs | dict of known outputs
-        durations: dict[str, Range | None] = {}
-        session_durations: dict[str, Range] = {}
-        instance_budget = self.limits.matrix.max_instances
+        self._previous = previous = Manifest.coerce(manifest)
         ordered: list[Instance] = []
+        self._walk(ordered)
+        if self.errors:
+            raise Invalid(self.errors)
+        plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table,
+                    warnings=self._warnings())
+        if select:
+            plan = _select(plan, list(select), c, previous)
+        return plan
+
+    def check(self) -> tuple[CampaignWarning, ...]:
+        """Every error of every instance, as ``build`` finds them, keeping no instance: validate."""
+        self._walk(None)
+        if self.errors:
+            raise Invalid(self.errors)
+        return self._warnings()
+
+    def _walk(self, ordered: list[Instance] | None) -> None:
+        """Expand, render and check every instance, job by job in dependency order;
+        ``ordered`` (when given) receives them, in order."""
+        instance_budget = self.limits.matrix.max_instances
         broken: set[str] = set()
-        for spec in _topological(c.jobs):
+        for spec in _topological(self.campaign.jobs):
             if any(n in broken for n in spec.needs):
                 broken.add(spec.name)  # its upstream failed to expand; no second error
                 continue
@@ -92,52 +139,72 @@ class Planner:
                 broken.add(spec.name)
                 continue
             self.jobs[spec.name] = job
-            instance_budget -= len(job.combos or [None])
-            job_errors: dict[tuple[Any, ...], list[UserError]] = {}
-            for combo in job.combos if job.combos is not None else [None]:
-                iid = instance_id(spec.name, combo)
-                if iid in self.instances:  # ids key the manifest: two requests may not share one
+            instance_budget -= job.expansion.count
+            if not self._instances_of(self._hot(job), ordered):
+                broken.add(spec.name)
+            self._warn_cancel_after_needs(spec)
+
+    def _instances_of(self, hot: _Hot, ordered: list[Instance] | None) -> bool:
+        """Every instance of one job; False when one of them failed (its errors are kept)."""
+        job = hot.job
+        spec = job.spec
+        # ids key the manifest: two requests may not share one (remembered only where they could)
+        seen: set[str] | None = None if job.expansion.unique else set()
+        job_errors: dict[tuple[Any, ...], list[UserError]] = {}
+        clean = True
+        for iid, values in job.expansion:
+            if seen is not None:
+                if iid in seen:
                     self.errors.append(SchemaError(
                         f"matrix names instance {iid} twice; the values that name instances "
                         "(a data row's id, else its first column) must be unique",
-                        c.loc("jobs", spec.name, "matrix", instance=iid)))
-                    broken.add(spec.name)
+                        self.campaign.loc("jobs", spec.name, "matrix", instance=iid)))
+                    clean = False
                     continue
-                try:
-                    inst = self._instance(job, iid, combo, outputs, durations, session_durations, previous)
-                except UserError as exc:
-                    job_errors.setdefault((exc.location.with_instance(None), exc.message), []).append(exc)
-                    broken.add(spec.name)
-                    continue
-                except Invalid as exc:
-                    for e in exc.errors:
-                        job_errors.setdefault((e.location.with_instance(None), e.message), []).append(e)
-                    broken.add(spec.name)
-                    continue
+                seen.add(iid)
+            try:
+                inst = self._instance(hot, iid, values, ordered is not None)
+            except UserError as exc:
+                job_errors.setdefault((exc.location.with_instance(None), exc.message), []).append(exc)
+                clean = False
+                continue
+            except Invalid as exc:
+                for e in exc.errors:
+                    job_errors.setdefault((e.location.with_instance(None), e.message), []).append(e)
+                clean = False
+                continue
+            if inst is not None and ordered is not None:
                 ordered.append(inst)
                 self.instances[iid] = inst
-                durations[iid] = inst.price.duration
                 if inst.action == "reuse":
-                    self._reused(iid, previous.jobs[iid], outputs, durations, session_durations)
-            self._summarise(job_errors)
-            self._warn_cancel_after_needs(spec)
-        if self.errors:
-            raise Invalid(self.errors)
-        plan = Plan(c, tuple(ordered), self.instances, resolver=self.resolver(), price_table=self.table,
-                    warnings=self._warnings())
-        if select:
-            plan = _select(plan, list(select), c, previous)
-        return plan
+                    self._reused(iid, self._previous.jobs[iid])
+        self._summarise(job_errors)
+        return clean
+
+    def _hot(self, job: CompiledJob) -> _Hot:
+        route = job.spec.route
+        known = tuple((name, frozenset(k.values), k) for name, k in schemas.known_values(route.schema).items())
+        estimate = static_of(job.render_estimate)
+        context = PriceContext(self.table, estimate[0] or {}, self._duration_of) if estimate is not None else None
+        # values a plain lookup yields as they are: the campaign's (the outputs of needs may hold any)
+        context_exact = not job.links and self._vars_exact and job.expansion.exact()
+        exact = is_exact(job.render_input, context_exact) and is_exact(job.render_extras, context_exact)
+        return _Hot(job, schemas.fast_check(route.schema), known, providers.of(route).price,
+                    providers.of(route).UPLOADS is not None, exact, context,
+                    not route.wrap_input or static_of(job.render_extras) is not None)
 
     def _warnings(self) -> tuple[CampaignWarning, ...]:
         """One warning per place: a language in a template of 500 instances is said once."""
         out = []
-        for found in self.warnings.values():
-            first = found[0]
-            if len(found) > 1:
-                first = CampaignWarning(f"{first.message} (and in {len(found) - 1} more instance(s))", first.location)
+        for first, n in self.warnings.values():
+            if n > 1:
+                first = CampaignWarning(f"{first.message} (and in {n - 1} more instance(s))", first.location)
             out.append(first)
         return tuple(sorted(out, key=lambda w: w.location.sort_key()))
+
+    def _warn(self, key: tuple[Any, ...], message: str, where: Location) -> None:
+        found = self.warnings.get(key)
+        self.warnings[key] = (found[0], found[1] + 1) if found else (CampaignWarning(message, where), 1)
 
     def _warn_cancel_after_needs(self, spec: JobSpec) -> None:
         """A cancel job that needs the job it cancels starts once that job has finished:
@@ -151,43 +218,45 @@ class Planner:
                        f"render has finished, when there is nothing left to cancel; to stop a run's "
                        f"renders use `renderer cancel FILE`")
             where = self.campaign.doc.loc(("jobs", spec.name, "needs"))
-            self.warnings.setdefault((where, message), []).append(CampaignWarning(message, where))
+            self._warn((where, message), message, where)
 
-    def _warn_unknown(self, job: CompiledJob, iid: str, body: Any) -> None:
+    def _warn_unknown(self, hot: _Hot, iid: str, inner: Any) -> None:
         """Values the docs do not list for this route (a language code): allowed, but said."""
-        route = job.spec.route
-        known = schemas.known_values(route.schema)
-        inner = body.get("input", body) if route.wrap_input and isinstance(body, dict) else body
-        if not known or not isinstance(inner, dict):
-            return
-        for name, k in known.items():
+        spec = hot.job.spec
+        for name, listed, known in hot.known:
             value = inner.get(name)
-            if isinstance(value, str) and value not in k.values:
-                message = (f"{name}: {value!r} is not one the docs list for {job.spec.endpoint} "
-                           f"({', '.join(map(str, k.values))}); {k.consequence()}")
-                self._warn(job, iid, (name,), message)
+            if isinstance(value, str) and value not in listed:
+                message = (f"{name}: {value!r} is not one the docs list for {spec.endpoint} "
+                           f"({', '.join(map(str, known.values))}); {known.consequence()}")
+                self._warn_at(spec, iid, (name,), message)
 
-    def _warn(self, job: CompiledJob, iid: str, path: tuple[Any, ...], message: str) -> None:
-        where = self.campaign.doc.loc(("jobs", job.spec.name, "input", *path), instance=iid)
-        self.warnings.setdefault((where.with_instance(None), message), []).append(CampaignWarning(message, where))
+    def _warn_at(self, spec: JobSpec, iid: str, path: tuple[Any, ...], message: str) -> None:
+        """A warning about a field of an instance's input, said once per place and message."""
+        where = self.campaign.doc.loc(("jobs", spec.name, "input", *path), instance=iid)
+        self._warn((where.with_instance(None), message), message, where)
 
-    @staticmethod
-    def _reused(iid: str, entry: Any, outputs: dict[str, Any], durations: dict[str, Range | None],
-                session_durations: dict[str, Range]) -> None:
+    def _reused(self, iid: str, entry: Any) -> None:
         """A reused instance's outputs, and what its finished render measured."""
-        outputs[iid] = Outputs.from_manifest(entry).as_dict()
+        self._outputs[iid] = Outputs.from_manifest(entry).as_dict()
+        measured = self.instances[iid].price.duration
         if entry.duration is not None:
-            durations[iid] = Range.exact(entry.duration)
-        measured = durations[iid]
+            measured = self._durations[iid] = Range.exact(entry.duration)
         for sid in (entry.session_id, entry.request_id):  # follow-ups name either
             if isinstance(sid, str) and sid and measured is not None:
-                session_durations[sid] = measured
+                self._session_durations[sid] = measured
+
+    def _duration_of(self, ref: Any) -> Range | None:
+        """The duration of the video a body field names: an upstream instance's (pending), or a session's."""
+        if isinstance(ref, Pending):
+            if ref.instance in self._durations:
+                return self._durations[ref.instance]
+            inst = self.instances.get(ref.instance)
+            return inst.price.duration if inst is not None else None
+        return self._session_durations.get(ref) if isinstance(ref, str) else None
 
     def resolver(self) -> Resolver:
         """What the run needs to render pending instances, without the planner."""
-        return Resolver(self.campaign, self.table, dict(self.jobs), dict(self.contexts),
-                        {iid: i.job for iid, i in self.instances.items()},
-                        {iid: i.price.duration for iid, i in self.instances.items()})
+        return Resolver(self.campaign, self.table, dict(self.jobs), self.instances)
 
     def _summarise(self, job_errors: dict[tuple[Any, ...], list[UserError]]) -> None:
         for (_, message), errs in list(job_errors.items())[: self.limits.max_errors_per_job]:
@@ -204,7 +273,7 @@ class Planner:
         c = self.campaign
         base = ("jobs", spec.name)
         try:
-            combos = expand(spec.name, spec.matrix, c.doc, c.folder, self.limits.matrix, budget_left=budget)
+            found = expansion(spec.name, spec.matrix, c.doc, c.folder, self.limits.matrix, budget_left=budget)
         except UserError as exc:
             self.errors.append(exc)
             return None
@@ -221,73 +290,85 @@ class Planner:
                 self.errors.append(exc)
         if len(compiled) < 3:
             return None
-        job = CompiledJob(spec, combos, compiled[0], compiled[1], compiled[2])
+        job = CompiledJob(spec, found, compiled[0], compiled[1], compiled[2])
         for need in spec.needs:
-            up = self.jobs[need]
-            up_keys = _matrix_keys(up.combos)
-            my_keys = _matrix_keys(combos)
-            shared = tuple(k for k in my_keys if k in up_keys)
-            fan_in = any(k not in my_keys for k in up_keys)
-            index: dict[tuple[Any, ...], list[str]] = {}
-            up_combos: list[Combo | None] = list(up.combos) if up.combos else [None]
-            for combo in up_combos:
-                at = link_key(combo.values, shared) if combo else ()
-                index.setdefault(at, []).append(instance_id(need, combo))
-            job.links.append(Link(need, shared, fan_in, index))
+            up = self.jobs[need].expansion
+            shared = tuple(k for k in found.keys if k in up.keys)
+            fan_in = any(k not in found.keys for k in up.keys)
+            job.links.append(Link.to(up, shared, fan_in))
         return job
 
-    def _instance(
-        self,
-        job: CompiledJob,
-        iid: str,
-        combo: Combo | None,
-        outputs: Mapping[str, Any],
-        durations: Mapping[str, Range | None],
-        session_durations: Mapping[str, Range],
-        previous: Manifest,
-    ) -> Instance:
+    def _instance(self, hot: _Hot, iid: str, values: dict[str, Any], keep: bool) -> Instance | None:
+        """Render and check one instance; with ``keep``, price and hash it too (``_planned``)."""
+        job = hot.job
         spec = job.spec
-        needs_ctx, needs_ids = self._needs(job, iid, combo, outputs)
-        matrix = dict(combo.values) if combo else {}
-        ctx = {"vars": self.campaign.vars, "matrix": matrix, "needs": Needs(needs_ctx, frozenset(self.campaign.jobs))}
-        body, estimate = self.renderer.render(job, iid, ctx)
+        if job.links:
+            needs_ctx, needs_ids = self._needs(job, iid, values)
+            needs = Needs(needs_ctx, self._job_names)
+        else:
+            needs_ids, needs = (), self._no_needs
+        body, estimate = self.renderer.render(job, iid, {"vars": self.campaign.vars, "matrix": values, "needs": needs})
+        inner = body.get("input", body) if spec.route.wrap_input else body
+        filled = None
+        if needs_ids:  # only needs make values pending; each must be one this instance needs (not a forged marker)
+            filled = fill(inner if hot.pending_inside else body, needs_ids if len(needs_ids) < 8 else frozenset(needs_ids),
+                          lambda: self.campaign.loc("jobs", spec.name, "input", instance=iid))
+            if not hot.pending_inside and inner is not body:  # the checked part: `input`
+                filled = Filled(filled.value.get("input", filled.value), filled.layout, filled.unknown)
+        pending = filled is not None and bool(filled.layout)
+        # the request as it is hashed: its size bounds the campaign before the schema check and the hash
+        text = b""
         cap = self.limits.max_request_chars
-        self._request_chars += written_size(body, cap)  # before the schema check and the hash
+        if self._request_chars <= cap:  # past the bound, no request is written out again
+            doc = {"endpoint": spec.endpoint, "body": body}
+            text = jsonfast.canonical(doc, exact=hot.exact) if not pending else jsonfast.written(doc)
+            self._request_chars += len(text)
         if self._request_chars > cap:
-            raise LimitError(f"the requests of this campaign add up to more than {cap} characters; the limit is {cap} "
+            raise LimitError(f"the requests of this campaign add up to more than {cap} bytes; the limit is {cap} "
                              "(max_request_chars)", self.campaign.loc("jobs", spec.name, "input", instance=iid))
-        pending = bool(spec.needs) and is_pending(body)  # only needs can make values pending
-        if pending:
-            _check_pending(body, needs_ids, self.campaign.loc("jobs", spec.name, "input", instance=iid))
-        for remark in self.renderer.check(job, iid, body, pending):  # what the provider allows but doubts
-            self._warn(job, iid, remark.path, remark.message)
-        self._warn_unknown(job, iid, body)
+        if pending:  # the fast check with placeholders; the full one once per layout, or to word errors
+            passes = self.renderer.pending_checks.passes(spec.name, spec.route.schema, filled) is True
+            remarks = self.renderer.remarks(job, iid, inner) if passes else self.renderer.check(job, iid, body, pending, filled)
+        elif hot.validator(inner):
+            remarks = self.renderer.remarks(job, iid, inner)
+        else:
+            remarks = self.renderer.check(job, iid, body, pending)
+        for remark in remarks:  # what the provider allows but doubts
+            self._warn_at(spec, iid, remark.path, remark.message)
+        if hot.known:
+            self._warn_unknown(hot, iid, inner)
+        if keep:
+            return self._planned(hot, iid, values, needs_ids, body, estimate, None if pending else text)
+        if hot.uploads:  # validate: the file must be there; its digest waits for the plan
+            self.renderer.local_files(spec, iid, body, digest=False)
+        return None
 
-        def duration_of(ref: Any) -> Range | None:
-            if isinstance(ref, Pending):
-                return durations.get(ref.instance)
-            return session_durations.get(ref) if isinstance(ref, str) else None
-
-        module = providers.of(spec.route)
-        price = module.price(spec.route, body, PriceContext(self.table, estimate, duration_of))
-        sha = None if pending else self.renderer.sha256(spec, iid, body)
+    def _planned(self, hot: _Hot, iid: str, values: dict[str, Any], needs_ids: tuple[str, ...], body: Any,
+                 estimate: Mapping[str, Any], text: bytes | None) -> Instance:
+        """A checked instance priced, hashed (``text``: its canonical request, None while pending) and
+        matched with the manifest."""
+        spec = hot.job.spec
+        price = hot.price(spec.route, body, hot.price_context or PriceContext(self.table, estimate, self._duration_of))
+        sha = None
+        if text is not None:
+            sha = self.renderer.sha256(spec, iid, body) if hot.uploads else hashlib.sha256(text).hexdigest()
         action: Action = "run"
         reason: str | None = None
-        if previous.reusable(iid, sha):
-            action, reason = "reuse", "completed in the manifest with the same input"
-        elif sha and (old := previous.get(iid)) is not None and old.status == "cancelled" and old.input_sha256 == sha:
-            action, reason = "cancelled", "cancelled in the manifest with the same input; run --rerun-cancelled sends it again"
-        self.contexts[iid] = matrix
-        return Instance(iid, spec.name, spec.endpoint, matrix, needs_ids, body, pending, sha, price, action, reason)
+        previous = self._previous
+        if previous.jobs:
+            if previous.reusable(iid, sha):
+                action, reason = "reuse", "completed in the manifest with the same input"
+            elif sha and (old := previous.get(iid)) is not None and old.status == "cancelled" and old.input_sha256 == sha:
+                action, reason = "cancelled", "cancelled in the manifest with the same input; run --rerun-cancelled sends it again"
+        return Instance(iid, spec.name, spec.endpoint, values, needs_ids, body, text is None, sha, price, action, reason)
 
-    def _needs(self, job: CompiledJob, iid: str, combo: Combo | None, outputs: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    def _needs(self, job: CompiledJob, iid: str, values: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
         ctx: dict[str, Any] = {}
         ids: list[str] = []
         for link in job.links:
-            key = link_key(combo.values, link.shared) if combo else ()
-            matched = link.index.get(key, [])
+            matched = link.matches(values)
             if not matched:
-                shown = ", ".join(f"{k}={combo.values[k]}" for k in link.shared if k in combo.values) if combo else ""
+                shown = ", ".join(f"{k}={values[k]}" for k in link.shared if k in values)
                 raise BadReference(
                     f"no instance of {link.upstream!r} matches this one ({shown or 'no shared matrix keys'})",
                     self.campaign.loc("jobs", job.spec.name, "needs", job.spec.needs.index(link.upstream), instance=iid),
@@ -299,20 +380,17 @@ class Planner:
                                  "(max_needs_links)", self.campaign.loc("jobs", job.spec.name, "needs",
                                                                         job.spec.needs.index(link.upstream), instance=iid))
             ids.extend(matched)
+            outputs = self._upstream_outputs if self._outputs else PendingOutputs  # nothing reused: all pending
             if link.fan_in:
-                ctx[link.upstream] = [self._outputs(m, outputs) for m in matched]
+                ctx[link.upstream] = [outputs(m) for m in matched]
             else:
-                ctx[link.upstream] = self._outputs(matched[0], outputs)
+                ctx[link.upstream] = outputs(matched[0])
         return ctx, tuple(ids)
 
-    def _outputs(self, iid: str, known: Mapping[str, Any]) -> Any:
-        """Known outputs of a reused instance, else its (shared) pending outputs."""
-        if iid in known:
-            return known[iid]
-        pending = self._pending.get(iid)
-        if pending is None:
-            pending = self._pending[iid] = PendingOutputs(iid)
-        return pending
+    def _upstream_outputs(self, iid: str) -> Any:
+        """Known outputs of a reused instance, else its pending outputs."""
+        known = self._outputs.get(iid)
+        return known if known is not None else PendingOutputs(iid)
 
     # -- run time --------------------------------------------------------------
 
@@ -333,6 +411,13 @@ def build_plan(
         return planner.build(manifest, select), planner
 
 
+def check_plan(campaign: Campaign, limits: PlanLimits = PlanLimits()) -> tuple[CampaignWarning, ...]:
+    """What ``build_plan`` would refuse (``Invalid``), found instance by instance and
+    keeping none: validate's memory does not grow with the instances. Its warnings."""
+    with collector_paused():
+        return Planner(campaign, limits).check()
+
+
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a plan is built (or written).
@@ -348,38 +433,6 @@ def collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _matrix_keys(combos: list[Combo] | None) -> tuple[str, ...]:
-    """The keys that name a job's instances: its matrix axes (values an include adds
-    to existing combinations are not axes), in written order."""
-    if not combos:
-        return ()
-    keys = dict.fromkeys(combos[0].id_keys)
-    for combo in combos:
-        if combo.id_keys != combos[0].id_keys:  # a combination an include added
-            keys.update(dict.fromkeys(combo.id_keys))
-    return tuple(keys)
-
-
-def _check_pending(value: Any, needs_ids: tuple[str, ...], where: Any) -> None:
-    """A pending value names an upstream instance of this one, and one of its outputs.
-
-    Pending values travel through template text as "\\x00pending:<id>.<output>\\x00"
-    markers; a campaign can write that text itself ("\\0pending:..." in YAML), and a
-    forged marker would skip the plan's checks and its price.
-    """
-    if isinstance(value, Pending):
-        if value.instance not in needs_ids or value.output not in OUTPUT_FIELDS:
-            raise BadReference(
-                f"a value is pending on {value.instance}.{value.output}, which is not an output this instance needs "
-                "(a \\0pending marker written in the campaign?)", where)
-    elif isinstance(value, list):
-        for v in value:
-            _check_pending(v, needs_ids, where)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _check_pending(v, needs_ids, where)
 
 
 def _topological(jobs: Mapping[str, JobSpec]) -> list[JobSpec]:
@@ -431,7 +484,7 @@ def _select(plan: Plan, patterns: list[str], campaign: Campaign, previous: Manif
                         frontier.add(u)
                         stack.append(u)
         chosen |= frontier
-    instances = tuple(i if (i.id in chosen or i.action == "reuse") else replace(i, action="skip") for i in plan.instances)
+    instances = tuple(i if (i.id in chosen or i.action == "reuse") else i._replace(action="skip") for i in plan.instances)
     selected = replace(plan, instances=instances, by_id={i.id: i for i in instances})
     _check_selected_upstreams(selected, patterns, previous)
     return selected

@@ -2,8 +2,8 @@
 
 An instance whose body holds outputs of its upstreams (``Pending`` values) is
 rendered again once those are known. The resolver holds only what that takes:
-the campaign, the price table, the compiled jobs, each instance's matrix values
-and the durations the plan expected of the upstreams.
+the campaign, the price table, the compiled jobs and the plan's instances (their
+matrix values, and the durations the plan expected of the upstreams).
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from renderer import providers
-from renderer.plan.render import CompiledJob, InstanceRenderer, link_key
+from renderer.plan.model import Instance
+from renderer.plan.render import CompiledJob, InstanceRenderer
 from renderer.plan.templates import Needs
 from renderer.vocabulary import Outputs, Price, PriceContext, Range
 from renderer.campaign.campaign import Campaign
@@ -31,18 +32,17 @@ class Resolver:
     campaign: Campaign
     table: Mapping[str, Any]
     jobs: Mapping[str, CompiledJob]
-    matrices: Mapping[str, Mapping[str, Any]]  # instance id -> its matrix values
-    jobs_of: Mapping[str, str]  # instance id -> its job
-    planned: Mapping[str, Range | None]  # instance id -> the duration the plan expected
+    instances: Mapping[str, Instance]  # by id: the plan's (not a copy)
 
     def __call__(self, iid: str, upstream: Mapping[str, Outputs]) -> Resolved:
         """Render a pending instance with the outputs of its upstream instances."""
-        job = self.jobs[self.jobs_of[iid]]
-        combo_values = self.matrices[iid]
+        inst = self.instances[iid]
+        job = self.jobs[inst.job]
+        combo_values = inst.matrix
         known = {k: v.as_dict() for k, v in upstream.items()}
         ctx_needs: dict[str, Any] = {}
         for link in job.links:
-            matched = link.index.get(link_key(combo_values, link.shared), [])
+            matched = link.matches(combo_values)
             ctx_needs[link.upstream] = [known[m] for m in matched] if link.fan_in else known[matched[0]]
         ctx = {"vars": self.campaign.vars, "matrix": combo_values, "needs": Needs(ctx_needs, frozenset(self.campaign.jobs))}
         renderer = InstanceRenderer(self.campaign)
@@ -61,7 +61,8 @@ class Resolver:
         """What a finished upstream measured, else what the plan expected of it, by session."""
         by_session: dict[str, Range] = {}
         for up_id, o in upstream.items():
-            planned = self.planned.get(up_id)
+            up = self.instances.get(up_id)
+            planned = up.price.duration if up is not None else None
             d = Range.exact(o.duration) if o.duration is not None else planned
             for ref in (o.session_id, o.request_id):
                 if ref and d is not None:

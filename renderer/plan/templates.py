@@ -24,14 +24,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
-
+from renderer import jsonfast
 from renderer.errors import LimitError, Location, SchemaError, TemplateError
-from renderer.plan.jinja_env import (
+from renderer.plan.bounds import (
     METER,
-    BoundedEnvironment,
     Meter,
-    Namespace,
     NotJson,
     Overrun,
     TemplateLimits,
@@ -39,69 +36,11 @@ from renderer.plan.jinja_env import (
     not_json_message,
     written_size,
 )
-from renderer.vocabulary import OUTPUT_FIELDS, Pending, is_pending
+from renderer.plan.context import Needs, PendingOutputs
+from renderer.vocabulary import Pending, is_pending
 
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.S)
 _MARKED = re.compile("\x00pending:([^\x00]*)\\.([A-Za-z_]+)\x00", re.I)
-
-
-
-class _Undefined(jinja2.StrictUndefined):
-    """Name the missing thing and what was there instead."""
-
-    __slots__ = ()
-
-    @property
-    def _undefined_message(self) -> str:
-        if self._undefined_hint:  # the sandbox's "access to attribute ... is unsafe"
-            return self._undefined_hint
-        name = self._undefined_name
-        obj = self._undefined_obj
-        if obj is jinja2.utils.missing:
-            return f"{name!r} is undefined; templates see vars, matrix and needs"
-        if isinstance(obj, Needs):
-            return obj.missing(name)
-        if isinstance(obj, Mapping):
-            keys = ", ".join(map(str, obj)) or "none"
-            return f"no key {name!r} here (keys: {keys})"
-        if isinstance(obj, PendingOutputs):
-            return f"needs outputs have no {name!r} (outputs: {', '.join(OUTPUT_FIELDS)})"
-        return f"{type(obj).__name__} has no attribute {name!r}"
-
-
-class Needs(Namespace):
-    """The `needs` namespace of one instance: upstream job name -> its outputs."""
-
-    __slots__ = ("jobs",)
-
-    def __init__(self, outputs: Mapping[str, Any], jobs: frozenset[str] = frozenset()) -> None:
-        super().__init__(outputs)
-        self.jobs = jobs  # every job of the campaign, to tell a missing `needs:` from a typo
-
-    def missing(self, name: object) -> str:
-        listed = ", ".join(self) or "none"
-        if name in self.jobs:
-            return f"needs.{name}: this job does not wait for {name!r}; add `needs: [{name}]` to it (it needs: {listed})"
-        return f"needs.{name}: there is no job {name!r} (this job needs: {listed})"
-
-
-class PendingOutputs:
-    """``needs.<job>`` before that upstream instance has run."""
-
-    __slots__ = OUTPUT_FIELDS + ("_instance",)
-
-    def __init__(self, instance: str) -> None:
-        self._instance = instance
-        for f in OUTPUT_FIELDS:
-            setattr(self, f, Pending(instance, f))
-
-    def __getitem__(self, key: str) -> Any:  # needs.x['result_url'] works too
-        if key in OUTPUT_FIELDS:
-            return getattr(self, key)
-        raise KeyError(key)
-
-    def __repr__(self) -> str:
-        return f"<outputs of {self._instance}, pending>"
 
 
 
@@ -112,11 +51,21 @@ class Compiler:
     """Compiles request values into renderers; one per campaign."""
 
     def __init__(self, limits: TemplateLimits = TemplateLimits()) -> None:  # noqa: B008 - frozen
-        self.env = BoundedEnvironment(limits, _Undefined)
+        self._env: Any = None
         self.limits = limits
         self._cache: dict[str, Renderer] = {}
         self._used = 0.0  # seconds spent compiling and rendering, against max_total_seconds
         self._produced = _Produced(limits.max_total_chars, limits.max_total_chars)
+
+    @property
+    def env(self) -> Any:
+        """The bounded Jinja environment, made (and Jinja imported: 7 MB, 15 ms) when the
+        first template needs it. Plain substitutions never do."""
+        if self._env is None:
+            from renderer.plan.jinja_env import BoundedEnvironment, Undefined
+
+            self._env = BoundedEnvironment(self.limits, Undefined)
+        return self._env
 
     def _meter(self) -> Meter:
         """A fresh budget for one compile or render; the campaign's total time caps it."""
@@ -143,7 +92,7 @@ class Compiler:
             parts = [self.compile(v, where, path + (i,)) for i, v in enumerate(value)]
             if all(getattr(p, "constant", False) for p in parts):
                 return _constant(value)
-            return lambda ctx: [p(ctx) for p in parts]
+            return _combined(lambda ctx: [p(ctx) for p in parts], parts)
         if isinstance(value, dict):
             for k in value:
                 if not isinstance(k, str):  # JSON keys are text; `1: x` would not even hash
@@ -151,7 +100,7 @@ class Compiler:
             items = [(k, self.compile(v, where, path + (k,))) for k, v in value.items()]
             if all(getattr(p, "constant", False) for _, p in items):
                 return _constant(value)
-            return lambda ctx: {k: p(ctx) for k, p in items}
+            return _mapping(items)
         why = json_problem(value)
         if why:
             raise SchemaError(f"a request holds JSON data only; this is {why}", where(path))
@@ -166,38 +115,57 @@ class Compiler:
         if self._used > lim.max_total_seconds:
             secs = lim.max_total_seconds
             raise LimitError(f"templates took more than {secs} s in all; the limit is {secs} (max_total_seconds)", location)
+        m = _ONE_EXPRESSION.match(text)
+        # blanks around one expression do not make it text, on either path
+        fast = _plain_substitution(text.strip() if m else text)
+        if fast is None:
+            return _marked(self._jinja(text, location, m), exact=not m)  # not one expression: it yields text
+        # Jinja compiles a plain substitution only if a render needs it (most never do)
+        return _fast(fast, self._later(text, location, m), location, self.limits, self._produced)
+
+    def _jinja(self, text: str, location: Location, m: re.Match[str] | None) -> Renderer:
+        """The template compiled by Jinja, within the campaign's time budget."""
         started = time.monotonic()
         token = METER.set(self._meter())  # Jinja folds constants while compiling: bound that too
         try:
-            return self._compile_string(text, location)
+            return self._compile_string(text, location, m)
         except (RecursionError, SyntaxError, MemoryError):  # Jinja's parser, or Python's on the generated code
             raise TemplateError("template is nested too deeply to compile", location) from None
         finally:
             METER.reset(token)
             self._used += time.monotonic() - started
 
-    def _compile_string(self, text: str, location: Location) -> Renderer:
-        m = _ONE_EXPRESSION.match(text)
-        # blanks around one expression do not make it text, on either path
-        fast = _plain_substitution(text.strip() if m else text)
+    def _compile_string(self, text: str, location: Location, m: re.Match[str] | None) -> Renderer:
+        import jinja2
+
         try:
             _refuse_self(self.env, text, location)
             if m:
                 expr = self.env.compile_expression(m.group("expr"), undefined_to_none=False)
-                slow = self._guard(lambda ctx: expr(**ctx), location, native=True)
-            else:
-                template = self.env.from_string(text)
-                slow = self._guard(template.render, location, native=False)
+                return self._guard(lambda ctx: expr(**ctx), location, native=True)
+            template = self.env.from_string(text)
+            return self._guard(template.render, location, native=False)
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax: {exc.message}", location) from None
-        if fast is None:
-            return slow
-        return _fast(fast, slow, location, self.limits, self._produced)
+
+    def _later(self, text: str, location: Location, m: re.Match[str] | None) -> Renderer:
+        """Jinja's renderer of a plain substitution, compiled the first time it is needed."""
+        made: list[Renderer] = []
+
+        def slow(ctx: Mapping[str, Any]) -> Any:
+            if not made:
+                made.append(self._jinja(text, location, m))
+            return made[0](ctx)
+
+        return slow
 
     def _guard(self, fn: Callable[[Mapping[str, Any]], Any], location: Location, native: bool) -> Renderer:
+        import jinja2
+
         limits = self.limits
 
-        def render(ctx: Mapping[str, Any]) -> Any:
+        def render(ctx: Mapping[str, Any]) -> tuple[Any, int]:
+            """The value, and its written size (what the campaign's total is charged)."""
             started = time.monotonic()
             out = fn(ctx)  # what it raises, `checked` below translates
             if time.monotonic() - started > limits.max_seconds:
@@ -210,11 +178,12 @@ class Compiler:
                 if size > limits.max_output_chars:
                     n = limits.max_output_chars
                     raise LimitError(f"template output is more than {n} characters; the limit is {n}", location)
-                return value
+                return value, size
             if len(out) > limits.max_output_chars:
                 raise LimitError(f"template output is {len(out)} characters; the limit is {limits.max_output_chars}", location)
             _refuse_surrogates(out, location)
-            return _unmark(out)
+            text = _unmark(out)
+            return text, len(text) if isinstance(text, str) else written_size(text, limits.max_output_chars)
 
         def checked(ctx: Mapping[str, Any]) -> Any:
             # Jinja's and Python's errors become one located error here, including
@@ -222,8 +191,8 @@ class Compiler:
             started = time.monotonic()
             token = METER.set(self._meter())
             try:
-                value = render(ctx)
-                self._produced.add(written_size(value, limits.max_output_chars) if not isinstance(value, str) else len(value), location)
+                value, size = render(ctx)  # written out once: its size is charged as measured
+                self._produced.add(size, location)
                 return value
             except Overrun as exc:
                 raise LimitError(str(exc), location) from None
@@ -248,11 +217,13 @@ class Compiler:
         return checked
 
 
-def _refuse_self(env: jinja2.Environment, text: str, location: Location) -> None:
+def _refuse_self(env: Any, text: str, location: Location) -> None:
     """Jinja binds ``self`` (a TemplateReference) in every template; templates here see
     vars, matrix and needs only."""
     if "self" not in text:
         return
+    import jinja2
+
     for node in env.parse(text).find_all(jinja2.nodes.Name):
         if node.name == "self" and node.ctx == "load":
             raise TemplateError("template: 'self' is undefined; templates see vars, matrix and needs", location)
@@ -267,10 +238,6 @@ def _refuse_self(env: jinja2.Environment, text: str, location: Location) -> None
 
 _SUBST = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _ROOTS = ("vars", "matrix", "needs")
-
-
-class _Fallback(Exception):
-    pass
 
 
 def _plain_substitution(text: str) -> list[Any] | None:
@@ -291,20 +258,6 @@ def _plain_substitution(text: str) -> list[Any] | None:
     return [p for p in parts if p != ""]
 
 
-def _lookup(ctx: Mapping[str, Any], names: tuple[str, ...]) -> Any:
-    obj: Any = ctx
-    for name in names:
-        if isinstance(obj, dict):  # campaign data: keys first, as in Jinja (jinja_env.getattr)
-            if name not in obj:
-                raise _Fallback  # Jinja words the error
-            obj = obj[name]
-        elif isinstance(obj, PendingOutputs) and name in OUTPUT_FIELDS:
-            obj = getattr(obj, name)
-        else:
-            raise _Fallback
-    return obj
-
-
 @dataclass(slots=True)
 class _Produced:
     """Text all renders of one campaign produced: 200,000 instances of "x{{ vars.big }}"
@@ -322,47 +275,118 @@ class _Produced:
 
 def _fast(parts: list[Any], slow: Renderer, location: Location, limits: TemplateLimits, produced: _Produced) -> Renderer:
     if len(parts) == 1 and isinstance(parts[0], tuple):
-        names = parts[0]
+        get = _getter(parts[0])
 
         def native(ctx: Mapping[str, Any]) -> Any:
             try:
-                value = _lookup(ctx, names)
-            except _Fallback:
+                value = get(ctx)
+            except (KeyError, TypeError):  # not a key here, or not a mapping: Jinja words the error
                 return slow(ctx)
-            if isinstance(value, str):
-                return _unmark(value)
+            if value.__class__ is str:
+                return _unmark(value) if "\x00" in value else value
             if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
                 return value
             return slow(ctx)  # lists and mappings get Jinja's conversion rules; the rest its errors
 
-        return native
+        # it yields a value of the context as it is (a float a matrix holds, say): exact if those are
+        return _marked(native, exact=True, reads=True)
+
+    steps = [p if isinstance(p, str) else _getter(p) for p in parts]
+    literal_chars = sum(len(p) for p in parts if isinstance(p, str))
+    most = limits.max_output_chars
 
     def text(ctx: Mapping[str, Any]) -> Any:
-        try:
-            values = [p if isinstance(p, str) else _text_of(_lookup(ctx, p)) for p in parts]
-        except _Fallback:
-            return slow(ctx)
-        size = sum(map(len, values))  # before joining: "x{{ vars.big }}" need not copy 8 MB to refuse it
-        if size > limits.max_output_chars:
-            raise LimitError(f"template output is {size} characters; the limit is {limits.max_output_chars}", location)
-        produced.add(size, location)
-        return _unmark("".join(values))
+        pieces = []
+        size = literal_chars
+        for step in steps:
+            if step.__class__ is str:
+                pieces.append(step)
+                continue
+            try:
+                value = step(ctx)  # type: ignore[operator]
+            except (KeyError, TypeError):
+                return slow(ctx)
+            if value.__class__ is not str:
+                if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
+                    value = str(value)
+                else:  # a list or mapping goes through Jinja (and its meter)
+                    return slow(ctx)
+            size += len(value)
+            pieces.append(value)
+        if size > most:  # before joining: "x{{ vars.big }}" need not copy 8 MB to refuse it
+            raise LimitError(f"template output is {size} characters; the limit is {most}", location)
+        produced.left -= size
+        if produced.left < 0:
+            produced.add(0, location)  # raises, worded
+        out = "".join(pieces)
+        return _unmark(out) if "\x00" in out else out
 
-    return text
+    return _marked(text, exact=True)  # text holds no number
 
 
-def _text_of(value: Any) -> str:
-    """A scalar as text; a list or mapping goes through Jinja (and its meter)."""
-    if isinstance(value, str):
-        return value
-    if value is None or isinstance(value, (int, bool, Pending)) or (isinstance(value, float) and math.isfinite(value)):
-        return str(value)
-    raise _Fallback
+def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
+    """``ctx[a][b]...``: keys of mappings (campaign data first, as in Jinja: jinja_env.getattr)
+    and outputs of needs (``PendingOutputs[...]``). Anything else raises KeyError or TypeError
+    (a str, list or number is no mapping), and Jinja renders it instead."""
+    if len(names) == 2:
+        a, b = names
+        return lambda ctx: ctx[a][b]
+    if len(names) == 3:  # needs.<job>.<output>
+        a, b, c = names
+        return lambda ctx: ctx[a][b][c]
+
+    def get(ctx: Mapping[str, Any]) -> Any:
+        obj: Any = ctx
+        for name in names:
+            obj = obj[name]
+        return obj
+
+    return get
+
+
+def _mapping(items: list[tuple[str, Renderer]]) -> Renderer:
+    """A mapping of rendered fields: the ones known now are set once, in their place."""
+    statics = {k: static_of(p) for k, p in items}
+    base = {k: known[0] if known else None for k, known in statics.items()}
+    dynamic = [(k, p) for k, p in items if not statics[k]]
+
+    def render(ctx: Mapping[str, Any]) -> Any:
+        out = base.copy()
+        for k, p in dynamic:
+            out[k] = p(ctx)
+        return out
+
+    return _combined(render, [p for _, p in items])
+
+
+def _marked(fn: Renderer, *, exact: bool, reads: bool = False, static: tuple[Any] | None = None) -> Renderer:
+    fn.exact = exact  # type: ignore[attr-defined]
+    fn.reads = reads  # type: ignore[attr-defined]
+    fn.static = static  # type: ignore[attr-defined]
+    return fn
+
+
+def _combined(fn: Renderer, parts: list[Renderer]) -> Renderer:
+    """A list or mapping of parts is exact if they all are (see ``is_exact``)."""
+    return _marked(fn, exact=all(getattr(p, "exact", False) for p in parts),
+                   reads=any(getattr(p, "reads", False) for p in parts))
+
+
+def static_of(fn: Renderer) -> tuple[Any] | None:
+    """``(value,)`` when a renderer yields the same value for every instance, else None."""
+    return getattr(fn, "static", None)
+
+
+def is_exact(fn: Renderer, context_exact: bool = False) -> bool:
+    """The renderer yields no float that JSON encoders write differently (jsonfast.exact), so
+    its output hashes without looking for one. ``context_exact``: neither do the values of the
+    context it renders with (a plain lookup yields those as they are)."""
+    return getattr(fn, "exact", False) and (context_exact or not getattr(fn, "reads", False))
 
 
 def _literal(text: str) -> Renderer:
     """A string without template syntax (not marked constant: see ``compile``)."""
-    return lambda ctx: text
+    return _marked(lambda ctx: text, exact=True, static=(text,))
 
 
 def _constant(value: Any) -> Renderer:
@@ -370,7 +394,7 @@ def _constant(value: Any) -> Renderer:
         return value
 
     render.constant = True  # type: ignore[attr-defined]
-    return render
+    return _marked(render, exact=jsonfast.exact(value), static=(value,))
 
 
 def _unmark(text: str) -> Any:
@@ -392,6 +416,8 @@ def _refuse_surrogates(text: str, location: Location) -> None:
 
 def _settle(value: Any, location: Location, limits: TemplateLimits) -> Any:
     """Turn a native result into plain data (lists, dicts, scalars, Pending)."""
+    import jinja2  # a native result is Jinja's: it is imported already
+
     if isinstance(value, float) and not math.isfinite(value):
         raise TemplateError(f"template yields the number {value}; JSON has no NaN or infinity", location)
     if isinstance(value, (str, int, float, bool)) or value is None or isinstance(value, Pending):

@@ -82,3 +82,24 @@ def test_what_the_stdlib_refuses_is_refused_as_before(value: Any) -> None:
 def test_floats_both_write_the_same_take_the_fast_path(xs: list[float]) -> None:
     assert all(jsonfast.same_float(x) for x in xs)
     assert jsonfast.indented(xs, floats=xs) == stdlib_indented(xs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_a_value_known_exact_skips_the_search_and_writes_the_same(value: Any) -> None:
+    """``exact(value)``: no float the encoders write differently, so ``exact=True`` may skip looking."""
+    if jsonfast.exact(value):
+        assert jsonfast.canonical(value, exact=True) == stdlib_canonical(value)
+    else:
+        assert any(not jsonfast.same_float(x) for x in floats_in(value))
+
+
+def test_a_pending_request_is_sized_by_its_written_markers() -> None:
+    from renderer.vocabulary import Pending
+
+    pending = Pending("a[x=1]", "result_url")
+    body = {"image_urls": [pending], "n": 2**70}  # a 70-bit integer: the stdlib writes it
+    written = jsonfast.written(body)
+    assert written == json.dumps({"image_urls": [str(pending)], "n": 2**70}, separators=(",", ":"),
+                                 ensure_ascii=False).encode()
+    assert jsonfast.written({"image_urls": [pending]}) == b'{"image_urls":["\\u0000pending:a[x=1].result_url\\u0000"]}'

@@ -187,7 +187,7 @@ def test_a_big_constant_in_every_instance_is_bounded_for_the_campaign(campaign) 
         validate_files([str(path)], Settings(plan=PlanLimits(max_request_chars=50_000_000)))
     assert time.process_time() - started < 3.0
     message = str(info.value)
-    assert message.startswith(f"{path}:9:7: a[i=24]: the requests of this campaign add up to more than 50000000 characters; "
+    assert message.startswith(f"{path}:9:7: a[i=24]: the requests of this campaign add up to more than 50000000 bytes; "
                               "the limit is 50000000 (max_request_chars)"), message
 
 
