@@ -12,8 +12,11 @@ import tempfile
 from pathlib import Path
 
 
-def write_text(path: Path, text: str) -> None:
-    """Atomically replace ``path`` with ``text`` (UTF-8). OSError is the caller's to translate."""
+def write_text(path: Path, text: str, fsync: bool = True) -> None:
+    """Atomically replace ``path`` with ``text`` (UTF-8). OSError is the caller's to translate.
+
+    ``fsync=False``: atomic against a killed process (the kernel keeps what was written), not
+    against a machine that loses power (a run's frequent manifest checkpoints)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
     try:
@@ -21,7 +24,8 @@ def write_text(path: Path, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

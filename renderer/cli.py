@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run exactly this saved plan (plan --out); refuse if the campaign, manifest or prices changed")
     r.add_argument("--max-credits", type=float, default=None, metavar="N", help="lower budget.max_credits for this run")
     r.add_argument("--rerun-cancelled", action="store_true", help="send jobs cancelled with `renderer cancel` again")
+    r.add_argument("--moved-from", metavar="OLD_PATH",
+                   help="the campaign file was at OLD_PATH before it moved: keep that record (journal, manifest)")
     r.add_argument("--job-timeout", type=_duration, default=None, metavar="DURATION",
                    help="how long one render may stay pending, e.g. 30m, 2h (default: the campaign's timeouts.job, else 6h)")
     r.add_argument("--run-timeout", type=_duration, default=None, metavar="DURATION",
@@ -249,9 +251,9 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings
     request = RunRequest(
         args.file, settings=_settings(args), manifest=args.manifest, select=tuple(args.select), sandbox=args.sandbox,
         detach=args.detach, resubmit_unknown=args.resubmit_unknown, rerun_cancelled=args.rerun_cancelled,
-        state_dir=args.state_dir, sandbox_credits=args.sandbox_credits, job_timeout=args.job_timeout,
-        run_timeout=args.run_timeout, reviewed_plan=args.plan, max_credits=args.max_credits, outputs=args.outputs,
-        junit=args.junit)
+        moved_from=args.moved_from, state_dir=args.state_dir, sandbox_credits=args.sandbox_credits,
+        job_timeout=args.job_timeout, run_timeout=args.run_timeout, reviewed_plan=args.plan,
+        max_credits=args.max_credits, outputs=args.outputs, junit=args.junit)
     return run(request, out, env, warnings=warnings)
 
 

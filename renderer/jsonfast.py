@@ -24,6 +24,7 @@ import orjson
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 _INDENTED = json.JSONEncoder(indent=2, ensure_ascii=False)
+_SORTED = json.JSONEncoder(sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def canonical(value: Any, *, exact: bool = False) -> bytes:
@@ -90,3 +91,15 @@ def indented(value: Any, *, floats: Iterable[float]) -> str:
         except orjson.JSONEncodeError:
             pass
     return _INDENTED.encode(value)
+
+
+def sorted_indented(value: Any) -> str:
+    """``json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)``: the
+    manifest's text (a run writes it every second; the stdlib's indenting encoder is pure Python).
+    NaN and Infinity raise ``ValueError``, as the stdlib does."""
+    if not _odd_float(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode("utf-8")
+        except orjson.JSONEncodeError:
+            pass
+    return _SORTED.encode(value)

@@ -23,9 +23,11 @@ from typing import Any
 from renderer.errors import Invalid, LoadError, Location
 from renderer.vocabulary import Outputs, Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
-from renderer import atomic
+from renderer import atomic, jsonfast
+from renderer.text import utf8_safe_json
 
 # every status an entry can have, in the order the docs list them
+CHARGED_AT = ("submission", "completion", "never")  # when the API first said a family's charge
 STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown")
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
@@ -41,6 +43,42 @@ def default_path(campaign_path: str | Path, sandbox: bool = False) -> Path:
 
 
 @dataclass(frozen=True, slots=True)
+class PricingFamily:
+    """What runs learned about the charges of one pricing family (``Route.family``).
+
+    ``factor``: the most the API charged over the estimate's max (charged / estimate), at
+    least 1: later runs hold the family's jobs at estimate x factor. ``charged_at``: when
+    the API first said what a job of the family cost (``CHARGED_AT``), so ``plan`` knows
+    whether the budget's probe waits for a POST's answer or for a whole render;
+    ``probe_seconds``: how long that wait was. Kept in the journal and the manifest.
+    """
+
+    name: str
+    factor: float = 1.0
+    charged_at: str | None = None
+    probe_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"factor": _tidy(self.factor)}
+        if self.charged_at is not None:
+            out["charged_at"] = self.charged_at
+        if self.probe_seconds is not None:
+            out["probe_seconds"] = round(self.probe_seconds, 3)
+        return out
+
+    @classmethod
+    def from_json(cls, name: str, obj: Mapping[str, Any]) -> PricingFamily:
+        return cls(name, obj.get("factor") or 1.0, obj.get("charged_at"), obj.get("probe_seconds"))
+
+    def merged(self, other: PricingFamily | None) -> PricingFamily:
+        """What both records know: the larger factor; this one's timing, else the other's."""
+        if other is None:
+            return self
+        return PricingFamily(self.name, max(self.factor, other.factor), self.charged_at or other.charged_at,
+                             self.probe_seconds if self.probe_seconds is not None else other.probe_seconds)
+
+
+@dataclass(frozen=True, slots=True)
 class ManifestEntry(Outputs):
     """One instance's record: its outputs (status, ids, URLs, credits charged, duration, the
     answer: ``vocabulary.Outputs``) and how it got them. ``source`` is the JSON object it
@@ -49,6 +87,10 @@ class ManifestEntry(Outputs):
     endpoint: str | None = None
     input_sha256: str | None = None
     credits_estimated: Range | None = None
+    # sent, and the API never said what it charged: counted at its hold (estimate x factor)
+    credits_held: float | None = None
+    # the API's figures when its header and its body disagreed ({"header": .., "body": ..})
+    credits_reported: Mapping[str, Any] | None = None
     submitted_at: str | None = None
     finished_at: str | None = None
     attempts: int = 0
@@ -86,7 +128,8 @@ class ManifestEntry(Outputs):
             endpoint=obj.get("endpoint"), input_sha256=obj.get("input_sha256"), status=obj.get("status"),
             request_id=obj.get("request_id"), session_id=obj.get("session_id"), result_url=obj.get("result_url"),
             result_urls=tuple(obj.get("result_urls") or ()), thumbnail_url=obj.get("thumbnail_url"),
-            credits_estimated=estimated, credits_charged=credits.get("charged"),
+            credits_estimated=estimated, credits_charged=credits.get("charged"), credits_held=credits.get("held"),
+            credits_reported=credits.get("reported") if isinstance(credits.get("reported"), Mapping) else None,
             submitted_at=obj.get("submitted_at"), finished_at=obj.get("finished_at"), duration=obj.get("duration"),
             attempts=obj.get("attempts") or 0, error=obj.get("error"), elapsed_seconds=obj.get("elapsed_seconds"),
             response=obj.get("response"), has_response="response" in obj, submitted="elapsed_seconds" in obj,
@@ -112,6 +155,10 @@ class ManifestEntry(Outputs):
         miss = estimate_miss(self.credits_charged, self.credits_estimated)
         if miss is not None:
             out["credits"]["estimate_miss"] = miss
+        if self.credits_held is not None:
+            out["credits"]["held"] = _tidy(self.credits_held)
+        if self.credits_reported is not None:
+            out["credits"]["reported"] = dict(self.credits_reported)
         if self.submitted:
             out["elapsed_seconds"] = self.elapsed_seconds
         if self.has_response:
@@ -151,21 +198,22 @@ class Manifest:
     campaign_sha256: str | None = None
     renderer_version: str | None = None
     jobs: Mapping[str, ManifestEntry] = field(default_factory=dict)
-    # what the campaign was charged across every run and attempt (`credits.spent`);
-    # None in manifests written before it was recorded
+    # what the campaign was charged across every run and attempt (`credits.spent`), a charge
+    # the API never said counted at its hold; None in manifests written before it was recorded
     spent: float | None = None
     # entries of another target, set aside by ``renderer.targets.seen_from``: never reused,
     # adopted or polled here; the plan says why they run again. Empty in a manifest as read.
     elsewhere: Mapping[str, ManifestEntry] = field(default_factory=dict)
+    families: Mapping[str, PricingFamily] = field(default_factory=dict)  # `credits.families`
 
     def get(self, instance_id: str) -> ManifestEntry | None:
         return self.jobs.get(instance_id)
 
     def charged_in_all(self) -> float:
-        """``spent``, or for an older manifest what its entries were charged."""
+        """``spent``, or for an older manifest what its entries were charged (or held)."""
         if self.spent is not None:
             return self.spent
-        return _tidy(sum(e.credits_charged or 0.0 for e in self.jobs.values()))
+        return _tidy(sum(_counted(e) for e in self.jobs.values()))
 
     def reusable(self, instance_id: str, input_sha256: str | None) -> ManifestEntry | None:
         """The entry a job with this input reuses instead of running, if there is one."""
@@ -177,9 +225,11 @@ class Manifest:
         jobs = data.get("jobs") or {}
         credits = data.get("credits")
         spent = credits.get("spent") if isinstance(credits, Mapping) else None
+        fams = credits.get("families") if isinstance(credits, Mapping) else None
+        families = {k: PricingFamily.from_json(k, v) for k, v in fams.items()} if isinstance(fams, Mapping) else {}
         return cls(data.get("campaign"), data.get("campaign_sha256"), data.get("renderer_version"),
                    {iid: ManifestEntry.from_json(e) for iid, e in jobs.items()},
-                   spent if _number(spent) else None)
+                   spent if _number(spent) else None, families=families)
 
     @classmethod
     def coerce(cls, value: Manifest | Mapping[str, Any] | None) -> Manifest:
@@ -188,20 +238,33 @@ class Manifest:
             return cls()
         return value if isinstance(value, Manifest) else cls.from_json(value)
 
-    def to_json(self) -> dict[str, Any]:
-        jobs = {iid: e.to_json() for iid, e in self.jobs.items()}
+    def to_json(self, shown: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The manifest as written; ``shown``: the entries' JSON when the caller has it already."""
+        jobs = dict(shown) if shown is not None else {iid: e.to_json() for iid, e in self.jobs.items()}
+        credits = totals(self.jobs.values())
+        if self.spent is not None:
+            credits["spent"] = _tidy(self.spent)
+        if self.families:
+            credits["families"] = {k: f.to_json() for k, f in sorted(self.families.items())}
         return {
             "campaign": self.campaign,
             "campaign_sha256": self.campaign_sha256,
             "renderer_version": self.renderer_version,
             "jobs": jobs,
-            "credits": {**totals(self.jobs.values()), **({} if self.spent is None else {"spent": _tidy(self.spent)})},
+            "credits": credits,
             "counts": counts(self.jobs.values()),
         }
 
 
+def _counted(e: ManifestEntry) -> float:
+    """What an entry counts for in ``credits.spent``: its charge, else its hold."""
+    if e.credits_charged is not None:
+        return e.credits_charged
+    return e.credits_held or 0.0
+
+
 def totals(entries: Iterable[ManifestEntry]) -> dict[str, Any]:
-    lo = hi = charged = 0.0
+    lo = hi = charged = held = 0.0
     unknown = False
     for e in entries:
         if e.credits_estimated is not None:
@@ -211,10 +274,15 @@ def totals(entries: Iterable[ManifestEntry]) -> dict[str, Any]:
             unknown = True
         if e.credits_charged is not None:
             charged += e.credits_charged
+        elif e.credits_held is not None:
+            held += e.credits_held
     estimated: dict[str, Any] = Range(_tidy(lo), _tidy(hi)).as_dict()
     if unknown:
         estimated["unknown"] = True
-    return {"estimated": estimated, "charged": _tidy(charged)}
+    out: dict[str, Any] = {"estimated": estimated, "charged": _tidy(charged)}
+    if held:
+        out["held"] = _tidy(held)  # charges the API never said, counted at their holds
+    return out
 
 
 def counts(entries: Iterable[ManifestEntry]) -> dict[str, int]:
@@ -258,6 +326,8 @@ def load(path: Path | None, required: bool, max_bytes: int = MAX_MANIFEST_BYTES)
     credits = data.get("credits")
     if not found and isinstance(credits, dict) and not _number(credits.get("spent")):
         found = "credits.spent must be a number"
+    if not found and isinstance(credits, dict):
+        found = _families_problem(credits.get("families"))
     if found:
         raise Invalid([LoadError(f"manifest: {found}", where)])
     return Manifest.from_json(data)
@@ -274,6 +344,25 @@ def problem(jobs: Mapping[str, Any]) -> str | None:
 
 def _number(v: Any) -> bool:
     return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _families_problem(families: Any) -> str | None:
+    if families is None:
+        return None
+    if not isinstance(families, dict):
+        return "credits.families must be an object"
+    for name, fam in families.items():
+        where = f"credits.families[{name!r}]"
+        if not isinstance(fam, dict):
+            return f"{where} must be an object"
+        factor = fam.get("factor")
+        if not (_number(factor) and factor is not None and 1 <= factor < 2**53):
+            return f"{where}.factor must be a number of at least 1"
+        if fam.get("charged_at") is not None and fam["charged_at"] not in CHARGED_AT:
+            return f"{where}.charged_at must be one of {', '.join(CHARGED_AT)}"
+        if not _number(fam.get("probe_seconds")):
+            return f"{where}.probe_seconds must be a number"
+    return None
 
 
 def _entry_problem(iid: str, entry: Any) -> str | None:
@@ -302,6 +391,8 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
         return None
     if not isinstance(credits, dict) or not _number(credits.get("charged")):
         return f"{where}.credits must be an object with a number `charged`"
+    if not _number(credits.get("held")):
+        return f"{where}.credits.held must be a number"
     est = credits.get("estimated")
     if est is not None and not (isinstance(est, dict) and _number(est.get("min")) and _number(est.get("max"))):
         return f"{where}.credits.estimated must be an object with numbers `min` and `max`"
@@ -311,9 +402,10 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
 # -- writing --------------------------------------------------------------------------
 
 
-def dump(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
+def dump(path: Path, manifest: Manifest | Mapping[str, Any], fsync: bool = True) -> None:
     """Atomically replace ``path`` with the manifest as sorted JSON (temp file, fsync, rename)."""
     data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
     # strict JSON: a NaN or Infinity here is a bug to report, not a file to write
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    atomic.write_text(path, text)
+    # a lone surrogate an answer held (no UTF-8 file takes it) is written as its visible escape
+    text = utf8_safe_json(jsonfast.sorted_indented(data)) + "\n"
+    atomic.write_text(path, text, fsync)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from renderer import providers
 from renderer.manifest import Manifest
 from renderer.plan.model import Instance, Plan
 from renderer.vocabulary import Range, add_ranges
@@ -43,18 +44,23 @@ class BudgetCheck:
     budget: float | None
     over_budget: bool
     spent: float  # charged by earlier runs (the manifest's record), or held for what they sent
-    new_max: float  # the most the jobs not sent yet may cost (known prices)
+    new_max: float  # the most the jobs not sent yet may cost (known prices, at the families' factors)
     unpriced: tuple[str, ...]  # jobs to run whose price is unknown while there is a budget
+    factors: dict[str, float]  # pricing families of jobs to run that the API charged above their estimate
 
 
 def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
                  budget: float | None = None, spent: float | None = None,
-                 sent: frozenset[str] | None = None) -> BudgetCheck:
+                 sent: frozenset[str] | None = None, factors: Mapping[str, float] | None = None) -> BudgetCheck:
     """``budget``: this run's limit (default the campaign's); ``spent``: charged by earlier
     runs (default what the manifest records); ``sent``: jobs to run whose submission was
     already accepted (or may have been), so that ``spent`` counts them (default: the
-    manifest's pending and unknown entries with the same input)."""
+    manifest's pending and unknown entries with the same input); ``factors``: what each
+    pricing family was charged over its estimate (default: the manifest's
+    ``credits.families``), as the run holds its jobs."""
     manifest = Manifest.coerce(manifest)
+    if factors is None:
+        factors = {k: f.factor for k, f in manifest.families.items() if f.factor > 1}
     run = plan.to_run
     prices = [i.price.credits for i in run]
     known = add_ranges([c for c in prices if c is not None]) or Range(0, 0)
@@ -64,7 +70,7 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         sent, held = _sent_by_manifest(plan, manifest)
         spent = manifest_spent(manifest) + held
     unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
-    new = sum(c.max for i, c in zip(run, prices) if c is not None and i.id not in sent)
+    new = sum(c.max * factors.get(family(i), 1.0) for i, c in zip(run, prices) if c is not None and i.id not in sent)
     # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
     over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
     return BudgetCheck(
@@ -76,7 +82,14 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         spent=_tidy(spent),
         new_max=_tidy(new),
         unpriced=unpriced,
+        factors={k: v for k, v in factors.items() if any(family(i) == k for i in run)},
     )
+
+
+def family(inst: Instance) -> str:
+    """An instance's pricing family (its endpoint, for a route no provider knows)."""
+    route = providers.route(inst.endpoint)
+    return route.family if route is not None else inst.endpoint
 
 
 def manifest_spent(manifest: Manifest | Mapping[str, Any] | None) -> float:
@@ -113,7 +126,9 @@ def budget_message(plan: Plan, summary: BudgetCheck, name: Callable[[str], str] 
     if summary.budget is not None and summary.new_max > 0 and summary.new_max + summary.spent > summary.budget:
         top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
         earlier = (f", and earlier runs were charged {summary.spent:,}" if summary.spent else "")
-        parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{earlier}; "
+        held = "; ".join(f"{k} jobs were charged {v:g}x their estimate" for k, v in sorted(summary.factors.items()))
+        held = f" (held at what the API charged: {held})" if held else ""
+        parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{held}{earlier}; "
                      f"budget.max_credits is {summary.budget:,}. Costliest: {top}")
     if summary.unpriced:
         shown = [plan.by_id[i] for i in summary.unpriced[:5]]

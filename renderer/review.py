@@ -27,6 +27,7 @@ from renderer.manifest import Manifest
 from renderer.plan.inputs import FieldChange, change_of, shown_body
 from renderer.plan.model import Instance, Plan
 from renderer.money import budget_message, costliest, show_credits
+from renderer.plan.probe import probe_lines
 from renderer.plan.views import MARKDOWN_LIMIT, Summary, md_code, plan_mermaid, requests_line
 from renderer.vocabulary import Range
 from renderer.text import printable
@@ -113,7 +114,7 @@ def _head(plan: Plan, summary: Summary) -> str:
         if summary.spent:
             mark += f"; {summary.spent:,} charged by earlier runs"
         lines.append(f"Budget: {summary.budget:,} credits ({mark}).")
-    lines += [requests_line(summary.requests), ""]
+    lines += [requests_line(summary.requests), *probe_lines(summary.probe, plan.campaign.budget_probe, summary.budget), ""]
     if summary.over_budget:
         lines += [f"> [!WARNING]\n> {budget_message(plan, summary, md_code)}", ""]
     if summary.unknown:

@@ -154,7 +154,8 @@ def seen_from(manifest: Manifest | None, targets: Targets) -> Manifest | None:
     if not away:
         return manifest
     return Manifest(manifest.campaign, manifest.campaign_sha256, manifest.renderer_version, here,
-                    _spent(manifest, where, rehearsal=key(targets) == SANDBOX), elsewhere=away)
+                    _spent(manifest, where, rehearsal=key(targets) == SANDBOX), elsewhere=away,
+                    families=manifest.families)
 
 
 def _spent(manifest: Manifest, where: Mapping[str, str], rehearsal: bool) -> float:

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from renderer.plan.model import Plan
 from renderer.money import show_credits
+from renderer.plan.probe import probe_lines
 from renderer.plan.views import Summary
 from renderer.targets import describe, shown
 from renderer.vocabulary import Range
@@ -54,10 +55,13 @@ def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
         line += f", {req['uploads']} upload(s)"
     for name, p in req["by_provider"].items():
         if "least_wall_seconds" in p:
-            line += f"; {name}: at least {p['least_wall_seconds']} s at {p['requests_per_minute']}/min"
+            rate = f" at {p['requests_per_minute']}/min" if "requests_per_minute" in p else ""
+            line += f"; {name}: at least {p['least_wall_seconds']} s{rate}"
     console.print(line)
     if summary.targets:
         console.print(Text(f"target: {describe(summary.targets)}"))
+    for text in probe_lines(summary.probe, plan.campaign.budget_probe, summary.budget):
+        console.print(Text(text))
     for text in changes_lines(summary.changes):
         console.print(Text(text))
     if summary.elsewhere:

@@ -49,6 +49,7 @@ class Campaign:
     pricing: Mapping[str, Any]
     jobs: Mapping[str, JobSpec]
     timeouts: Mapping[str, float] = field(default_factory=dict)  # "job", "run": seconds
+    budget_probe: bool = True  # budget.probe: a pricing family's first job goes alone until its charge is known
 
     def loc(self, *path: Any, key: bool = False, instance: str | None = None) -> Location:
         return self.doc.loc(path, key=key, instance=instance)
@@ -103,6 +104,7 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
                 jobs[str(job_name)] = spec
         _check_needs(doc, raw_jobs, errors)
     timeouts = _timeouts(doc, data.get("timeouts"), errors)
+    _counted_numbers(doc, data, errors)
     if errors:
         raise Invalid(errors)
     budget = data.get("budget") or {}
@@ -118,6 +120,7 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
         pricing=data.get("pricing") or {},
         jobs=jobs,
         timeouts=timeouts,
+        budget_probe=budget.get("probe") is not False if isinstance(budget, dict) else True,
     )
 
 
@@ -142,6 +145,29 @@ def _timeouts(doc: Document, raw: Any, errors: list[UserError]) -> dict[str, flo
             except ValueError as exc:
                 errors.append(SchemaError(f"timeouts.{key}: {exc}", doc.loc(("timeouts", key))))
     return out
+
+
+MAX_COUNTED = 1e300  # far past any price, and sums of millions of them stay within float range
+
+
+def _counted_numbers(doc: Document, data: dict[str, Any], errors: list[UserError]) -> None:
+    """Budgets, prices and estimates are counted with: a number past 10^300 (``1e400`` is
+    Infinity, ``10^400`` an integer no float holds) is an error where it is written, not a crash."""
+    roots: list[tuple[tuple[Any, ...], Any]] = [(("budget",), data.get("budget")), (("pricing",), data.get("pricing"))]
+    jobs = data.get("jobs")
+    if isinstance(jobs, dict):
+        roots += [(("jobs", k, "estimate"), j.get("estimate")) for k, j in jobs.items() if isinstance(j, dict)]
+    stack = roots
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack += [((*path, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [((*path, i), v) for i, v in enumerate(value)]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and not abs(value) <= MAX_COUNTED:
+            shown = f"a number of {len(str(abs(value))):,} digits" if isinstance(value, int) else f"{value:g}"
+            errors.append(SchemaError(f"{'.'.join(map(str, path))} is {shown}: renderer counts credits and seconds "
+                                      "up to 10^300", doc.loc(path)))
 
 
 def _job(doc: Document, name: str, job: dict[str, Any], order: int, errors: list[UserError]) -> JobSpec | None:

@@ -9,6 +9,8 @@ from typing import Literal, TextIO
 from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
+from renderer.execute import statedir
+from renderer.execute.moved import find_moved
 from renderer.manifest import Manifest
 from renderer.manifest import default_path as default_manifest_path
 from renderer.manifest import load as load_manifest
@@ -61,6 +63,10 @@ def plan(
         warnings.extend(below_documented(campaign))
     manifest_path = Path(manifest) if manifest else default_manifest_path(path, sandbox)
     targets = T.for_campaign(campaign, env or {}, sandbox)
+    if manifest is None and not manifest_path.exists():  # moved (git mv)? the record it left behind, as run reads it
+        state = statedir.resolve(None, path, campaign.name, sandbox)
+        manifest_path = find_moved(path, campaign.name, state, manifest_path, target=T.key(targets)).manifest \
+            or manifest_path
     previous = T.seen_from(load_manifest(manifest_path, required=manifest is not None), targets)
     other = _other_campaign(previous, campaign.name, manifest_path)
     if other is not None:

@@ -22,12 +22,13 @@ from renderer import targets as T
 from renderer.campaign.campaign import Campaign, load_campaign
 from renderer.commands.common import Settings
 from renderer.errors import BudgetExceeded, UsageError, UserError
-from renderer.execute import post_run, statedir
+from renderer.execute import inflight, post_run, statedir
 from renderer.execute.budget import Budget
 from renderer.execute.console import RunOutput
 from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import ExecuteRequest, execute
 from renderer.execute.durable import check_manifest_campaign
+from renderer.execute.moved import Found, find_moved
 from renderer.execute.post_run import Wrapup
 from renderer.execute.sandboxed import sandbox_urls
 from renderer.execute.scheduler import RunOptions
@@ -61,6 +62,7 @@ class RunRequest:
     detach: bool = False  # submit and exit; a later run polls
     resubmit_unknown: bool = False  # send again what may have been accepted (may pay twice)
     rerun_cancelled: bool = False  # send cancelled jobs again
+    moved_from: str | None = None  # the path the campaign had before it moved: its record is kept (``execute.moved``)
     state_dir: str | None = None  # default: the one the last run used (``renderer.execute.statedir``), else .renderer
     sandbox_credits: int | None = None  # the stand-in's balance (with ``sandbox`` only)
     job_timeout: float | None = None  # over the campaign's ``timeouts.job``
@@ -88,11 +90,11 @@ def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settin
     output = RunOutput(out, scrubber)
     campaign = load_campaign(request.file, request.settings.yaml)
     xs = with_timeouts(xs, campaign.timeouts, request.job_timeout, request.run_timeout)
-    wrapup, limit, state = _prepare(request, campaign, env, scrubber, transports or {}, warnings)
+    wrapup, limit, state, found = _prepare(request, campaign, env, scrubber, transports or {}, warnings)
     plan = wrapup.plan
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     with contextlib.ExitStack() as stack:
-        journal, notes, budget = _open_state(stack, request, wrapup, xs, env, limit, state)
+        journal, notes, budget = _open_state(stack, request, wrapup, xs, env, limit, state, found)
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state, credits=request.sandbox_credits,
                          warnings=warnings, downloads=wrapup.downloads)) if request.sandbox else {}
@@ -101,7 +103,9 @@ def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settin
         # every missing key fails here, all at once, before anything is sent
         conf = all_provider_settings(campaign.providers, needed, env, sandbox_urls=urls, price_table=plan.price_table)
         execution = execute(ExecuteRequest(plan, journal, conf, xs, wrapup.options, wrapup.previous, notes,
-                                           transports or {}, wrapup.downloads, budget, scrubber),
+                                           transports or {}, wrapup.downloads, budget, scrubber,
+                                           record=post_run.checkpoints(wrapup),
+                                           inflight=inflight.Inflight(wrapup.manifest_path)),
                             cast(TextIO, output))  # a TextIO in every way the run uses one
         figures = post_run.record(execution, wrapup)
         return post_run.conclude(execution, figures, wrapup, output, env)
@@ -116,15 +120,20 @@ def _exec_settings(request: RunRequest, env: Mapping[str, str], given: ExecSetti
 
 
 def _prepare(request: RunRequest, campaign: Campaign, env: Mapping[str, str], scrubber: Scrubber,
-             transports: Transports, warnings: list[UserError] | None) -> tuple[Wrapup, float | None, str]:
-    """The plan against the manifest of this run's targets, checked as far as it can be before the
-    journal is opened; with the run's credit limit and state directory."""
+             transports: Transports, warnings: list[UserError] | None) -> tuple[Wrapup, float | None, str, Found]:
+    """The plan against the manifest of this run's targets (a campaign that moved keeps its record),
+    checked as far as it can be before the journal is opened; with the run's credit limit, its
+    state directory, and the record a moved campaign left."""
     file, sandbox = request.file, request.sandbox
     manifest_path = Path(request.manifest) if request.manifest else default_manifest_path(file, sandbox)
     _check_manifest_kind(manifest_path, file, sandbox)
     targets = T.for_campaign(campaign, env, sandbox)
-    previous = T.seen_from(load_manifest(manifest_path, required=False), targets)
-    check_manifest_campaign(previous, campaign.name, manifest_path)
+    state = statedir.resolve(request.state_dir, file, campaign.name, sandbox)
+    found = find_moved(file, campaign.name, state, manifest_path, manifest_given=request.manifest is not None,
+                       moved_from=request.moved_from, target=T.key(targets))
+    recorded = found.manifest or manifest_path
+    previous = T.seen_from(load_manifest(recorded, required=False), targets)
+    check_manifest_campaign(previous, campaign.name, recorded)
     plan, _ = build_plan(campaign, previous, request.select, request.settings.plan)
     if warnings is not None:
         warnings.extend(plan.warnings)
@@ -133,35 +142,40 @@ def _prepare(request: RunRequest, campaign: Campaign, env: Mapping[str, str], sc
     if request.reviewed_plan:  # the reviewed plan, or nothing: checked before anything is sent
         reviewed = Path(request.reviewed_plan)
         planfile.check(planfile.load(reviewed),
-                       planfile.plan_record(plan, summarise(plan, previous, targets=targets), manifest_path), reviewed)
+                       planfile.plan_record(plan, summarise(plan, previous, targets=targets), recorded), reviewed)
     limit = run_limit(campaign.budget, request.max_credits)
     options = RunOptions(detach=request.detach, resubmit_unknown=request.resubmit_unknown,
                          rerun_cancelled=request.rerun_cancelled)
-    state = statedir.resolve(request.state_dir, file, campaign.name, sandbox)
     where = outputs_dir(request.outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else RunDownloads.create(
         where, manifest_path, state, previous, transports.get(DOWNLOADS_TRANSPORT), env, plan.instances)
     wrapup = Wrapup(file=file, sandbox=sandbox, campaign=campaign, plan=plan, previous=previous, targets=targets,
-                    manifest_path=manifest_path, options=options, scrubber=scrubber, downloads=downloads,
-                    junit=request.junit)
-    return wrapup, limit, state
+                    manifest_path=manifest_path, recorded=recorded, options=options, scrubber=scrubber,
+                    downloads=downloads, junit=request.junit)
+    return wrapup, limit, state, found
 
 
 def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup, xs: ExecSettings,
-                env: Mapping[str, str], limit: float | None, state: str) -> tuple[JournalStore, list[str], Budget]:
+                env: Mapping[str, str], limit: float | None, state: str,
+                found: Found) -> tuple[JournalStore, list[str], Budget]:
     """The journal of this run's target with its lock held (SQLite under the state dir and a lock
-    beside .git, or the shared store), the manifest's accepted jobs adopted into it, and the
-    opening budget; what is worth saying about them. Over the budget, nothing is sent."""
+    beside .git, or the shared store), the manifest's accepted jobs and the POSTs named beside it
+    adopted into it, and the opening budget; what is worth saying about them. Over the budget,
+    nothing is sent."""
     campaign, plan, targets = wrapup.campaign, wrapup.plan, wrapup.targets
     journal, notes = stack.enter_context(run_store(
         request.file, campaign.name, wrapup.manifest_path, state, env, durable_intents=xs.durable_intents,
         after_commit=kill_after_commit(env), sandbox=request.sandbox, target=T.key(targets),
-        default_target=T.key(T.for_campaign(campaign, {}, False))))
+        default_target=T.key(T.for_campaign(campaign, {}, False)), previous=wrapup.previous,
+        resubmit_unknown=request.resubmit_unknown, moved=found.journal))
+    notes[:0] = found.notes
     statedir.remember(request.file, campaign.name, state, request.sandbox)  # status, report, cancel find it there
     journal.set_meta({"campaign": campaign.name, "campaign_path": str(Path(request.file).resolve()),
                       "campaign_sha256": campaign.sha256, "targets": T.key(targets)})
+    # the manifest is the record, with the POSTs named beside it that it may not know yet
+    intents = inflight.read(wrapup.recorded)
     summary, budget, adopted = opening(plan, wrapup.previous, journal, limit, request.rerun_cancelled,
-                                       wrapup.manifest_path, targets)
+                                       wrapup.manifest_path, targets, intents)
     notes += [adopted] if adopted else []
     if summary.over_budget:
         raise BudgetExceeded(budget_message(plan, summary))

@@ -19,6 +19,7 @@ Nothing here talks to an API; the scheduler is unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from renderer import providers
 from renderer.errors import Invalid, UserError
 from renderer.execute import records as J
+from renderer.execute.inflight import Intent, latest
 from renderer.execute.scheduler import idempotency_key
 from renderer.execute.store import JournalStore
 from renderer.execute.upload import needs_upload
@@ -45,7 +47,7 @@ class Adoption:
         if not self.adopted:
             return None
         return (f"adopted {len(self.adopted)} accepted job(s) from {manifest} that the journal {journal} did not know; "
-                "they are polled, not sent again")
+                "they are polled (or settled), not sent again")
 
 
 def accepted_entries(previous: Manifest | None) -> dict[str, ManifestEntry]:
@@ -55,8 +57,39 @@ def accepted_entries(previous: Manifest | None) -> dict[str, ManifestEntry]:
             if not e.completed and (bool(e.request_id) or e.status in ("pending", "unknown"))}
 
 
-def adopt_from_manifest(plan: Plan, journal: JournalStore, previous: Manifest | None) -> Adoption:
-    """Write into ``journal`` every accepted job of ``previous`` it does not know."""
+def adopt_from_manifest(plan: Plan, journal: JournalStore, previous: Manifest | None,
+                        intents: Iterable[Intent] = ()) -> Adoption:
+    """Write into ``journal`` every accepted job of ``previous`` it does not know, and every
+    POST named beside the manifest (``renderer.execute.inflight``) that neither knows."""
+    done = _adopt_entries(plan, journal, previous)
+    sent = _adopt_intents(journal, previous, intents)
+    return Adoption(done.adopted + tuple(i for i in sent if i not in done.adopted), done.accepted)
+
+
+def _adopt_intents(journal: JournalStore, previous: Manifest | None, intents: Iterable[Intent]) -> tuple[str, ...]:
+    """POSTs a killed run named before sending them, that the manifest does not account for:
+    ``unknown`` (they may have been processed), settled by the scheduler, never sent blindly."""
+    pending = [i for i in latest(intents).values() if not i.accounted_for(previous)]
+    if not pending:
+        return ()
+    known = journal.current_all()
+    out = []
+    for i in pending:
+        current = known.get((i.instance_id, i.input_sha256))
+        route = providers.route(i.endpoint)
+        if route is None or (current is not None and current.generation >= i.generation):
+            continue  # the journal knows this submission (it writes an attempt before naming it here)
+        journal.record_adopted(J.Adopted(
+            instance_id=i.instance_id, endpoint=i.endpoint, provider=route.provider, input_sha256=i.input_sha256,
+            generation=i.generation,
+            idempotency_key=i.idempotency_key, state=J.UNKNOWN, body=i.body, estimate=i.estimate,
+            request_id=None, session_id=None, credits_charged=None, sent_at=i.sent_at or None,
+            error="sent by a run that was cut off before its answer was recorded; it may have been processed"))
+        out.append(i.instance_id)
+    return tuple(out)
+
+
+def _adopt_entries(plan: Plan, journal: JournalStore, previous: Manifest | None) -> Adoption:
     entries = accepted_entries(previous)
     if not entries or previous is None:
         return Adoption((), 0)

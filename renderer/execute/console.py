@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from renderer.execute.scrub import Scrubber
+from renderer.text import utf8_safe
 
 
 class RunOutput:
@@ -26,7 +27,7 @@ class RunOutput:
         if self.broken:
             return len(text)
         try:
-            return self._stream.write(self._scrubber.text(text))
+            return self._stream.write(utf8_safe(self._scrubber.text(text)))  # an answer's lone surrogate: escaped
         except (BrokenPipeError, ConnectionResetError):
             self._broke()
             return len(text)

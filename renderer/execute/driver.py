@@ -24,8 +24,10 @@ import httpx
 from renderer.errors import RendererError
 from renderer.execute.balance import balance_warnings
 from renderer.execute.budget import Budget
+from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.client import ProviderClient
 from renderer.execute.console import RunOutput
+from renderer.execute.inflight import Inflight
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
 from renderer.execute.scheduler import RunOptions, Scheduler
 from renderer.execute.scrub import Scrubber
@@ -34,6 +36,9 @@ from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
 from renderer.results.runhooks import RunDownloads, downloading
+
+
+Recorder = Callable[[Scheduler], Callable[[], None]]  # builds the manifest now; what it returns writes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,10 @@ class ExecuteRequest:
     downloads: RunDownloads | None = None  # each job's result files, fetched as it completes (--outputs)
     budget: Budget | None = None  # the opening budget (``spending.opening``)
     scrubber: Scrubber = field(default_factory=Scrubber)
+    # the manifest kept on disk as the run goes (``renderer.execute.checkpoint``): ``record(scheduler)``
+    # builds it and returns what writes it (in a worker thread)
+    record: Recorder | None = None
+    inflight: Inflight | None = None  # each POST named beside the manifest before it leaves
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +92,7 @@ async def _execute(request: ExecuteRequest, out: TextIO, made: Callable[[Schedul
     clients = {name: ProviderClient(ps, xs.timeouts, transport=request.transports.get(name),
                                     scrubber=request.scrubber, max_wait=xs.retry.max_wait)
                for name, ps in request.providers.items()}
-    sched = Scheduler(request.plan, request.journal, clients, xs, request.options, previous=request.previous,
-                      budget=request.budget)
-    sched.on_done = downloads.on_done if downloads is not None else None
+    sched = _scheduler(request, clients)
     made(sched)
     if isinstance(out, RunOutput):
         out.on_broken = lambda: _reader_gone(sched)
@@ -96,6 +103,8 @@ async def _execute(request: ExecuteRequest, out: TextIO, made: Callable[[Schedul
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(_progress, sched, reporter, xs, request.options)
+            if sched.checkpoint is not None:
+                tg.start_soon(sched.checkpoint.run)
             if threading.current_thread() is threading.main_thread():
                 tg.start_soon(_signals, interrupts.on_signal)
             if xs.run_timeout is not None:
@@ -113,6 +122,19 @@ async def _execute(request: ExecuteRequest, out: TextIO, made: Callable[[Schedul
                 await c.aclose()
         reporter.close(_snapshot(sched, request.options))
     return interrupts.count > 1
+
+
+def _scheduler(request: ExecuteRequest, clients: Mapping[str, ProviderClient]) -> Scheduler:
+    """The run's scheduler, with what it writes beside the journal as it goes (checkpoints, POSTs in
+    flight) and what it does as each job ends (downloads)."""
+    sched = Scheduler(request.plan, request.journal, clients, request.settings, request.options,
+                      previous=request.previous, budget=request.budget)
+    record = request.record
+    if record is not None:
+        sched.checkpoint = Checkpoint(lambda: record(sched), request.settings.manifest_interval)
+    sched.inflight = request.inflight
+    sched.on_done = request.downloads.on_done if request.downloads is not None else None
+    return sched
 
 
 class _Interrupts:
@@ -170,7 +192,7 @@ def _reader_gone(sched: Scheduler) -> None:
 
 
 async def _signals(handler: Callable[[], Awaitable[None]]) -> None:
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async for _ in signals:
             await handler()
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from renderer import atomic
 from renderer.errors import RunLocked, StateError
 from renderer.execute.identity import campaign_identity, git_dir_of, journal_path
 from renderer.execute.sqlitestore import SqliteJournal, holds_sandbox_work, translated
@@ -42,14 +43,24 @@ def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path:
 
 
 def open_sqlite_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
-                 durable_intents: bool, after_commit: Callable[[int], None] | None,
-                 env: Mapping[str, str], target: str = "", default_target: str = "") -> tuple[SqliteJournal, list[str]]:
+                        durable_intents: bool, after_commit: Callable[[int], None] | None,
+                        env: Mapping[str, str], target: str = "", default_target: str = "",
+                        previous: Manifest | None = None, resubmit_unknown: bool = False,
+                        moved: Path | None = None) -> tuple[SqliteJournal, list[str]]:
     """The campaign's journal for ``target`` (``renderer.targets.key``), and what is worth saying about it.
 
     ``default_target``: the key of the providers' default base URLs, which a journal written
-    before targets were recorded belongs to (unless it holds the sandbox's URLs)."""
+    before targets were recorded belongs to (unless it holds the sandbox's URLs).
+
+    A journal that cannot be read, or one that was set aside (``X.broken``, as the way out
+    of a corrupt one says) or emptied, is never "recovered" by sending: unless the manifest
+    (``previous``) records what was sent, the run refuses until ``resubmit_unknown``.
+    ``moved``: the journal of the campaign under its old path (``renderer.execute.moved``),
+    carried over to this one."""
     path = journal_path(state_dir, campaign_path, name, manifest_path, target)
     notes = []
+    if moved is not None and not path.exists():
+        _move_journal(moved, path)
     if not path.exists():
         before = journal_path(state_dir, campaign_path, name, manifest_path)  # the key before targets
         moved = _rename_legacy_journal(before, state_dir, campaign_path)
@@ -62,12 +73,48 @@ def open_sqlite_journal(state_dir: str | Path, campaign_path: str | Path, name: 
         whose = "the sandbox's (it holds the stand-in's URLs)" if target == SANDBOX else "the default base URLs'"
         notes.append(f"the journal {untargeted} (written before journals were kept per target) is now {path}: "
                      f"read as {whose}")
+    notes += _lost(path, previous, manifest_path, resubmit_unknown)
     raw = env.get(MAX_PAGES_ENV)
-    journal = SqliteJournal(path, durable_intents=durable_intents, after_commit=after_commit,
-                      max_pages=int(raw) if raw else None)
-    if journal.was_empty:
+    try:
+        journal = SqliteJournal(path, durable_intents=durable_intents, after_commit=after_commit,
+                                max_pages=int(raw) if raw else None)
+    except StateError as exc:
+        raise StateError(f"{exc}. {_known(previous, manifest_path)}") from None
+    if journal.was_empty and _records(previous):
         notes.append(f"the journal {path} was empty (0 bytes): the run continues from the manifest {manifest_path}")
     return journal, notes
+
+
+def _lost(path: Path, previous: Manifest | None, manifest_path: Path, resubmit_unknown: bool) -> list[str]:
+    """A journal set aside or emptied, and no manifest that records what it sent: refused, unless
+    ``resubmit_unknown`` (then said out loud)."""
+    aside = path.with_name(path.name + ".broken")
+    lost = (f"the journal {aside} was set aside" if not path.exists() and aside.exists()
+            else f"the journal {path} was emptied (0 bytes)" if path.exists() and path.stat().st_size == 0 else None)
+    if not lost or _records(previous):
+        return []
+    if not resubmit_unknown:
+        raise StateError(
+            f"{lost} and no manifest records what it sent ({_known(previous, manifest_path)}): nothing was sent. "
+            f"What is known: the lost journal may hold submissions the API accepted and charged. What is not: "
+            f"which. Salvage it (`sqlite3 {aside} .recover | sqlite3 {path}`) and run again, or pass "
+            f"--resubmit-unknown to send every job again: the API may charge twice for what it had sent")
+    return [f"{lost} and no manifest records what it sent: every job is sent again (--resubmit-unknown)"]
+
+
+def _records(previous: Manifest | None) -> bool:
+    """The manifest records some submission (anything sent, whatever became of it)."""
+    return previous is not None and any(e.status not in (None, "not_submitted") or e.request_id
+                                        for e in previous.jobs.values())
+
+
+def _known(previous: Manifest | None, manifest_path: Path) -> str:
+    if previous is None:
+        return f"there is no manifest {manifest_path}"
+    sent = sum(1 for e in previous.jobs.values() if e.status not in (None, "not_submitted") or e.request_id)
+    if not sent:
+        return f"the manifest {manifest_path} records no submission"
+    return f"the manifest {manifest_path} records {sent:,} submitted job(s), which a run adopts"
 
 
 def _rename_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str | Path) -> Path | None:
@@ -149,11 +196,18 @@ class RepositoryLock:
 MAX_IDS_IN_MESSAGE = 50
 
 
-def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any]) -> None:
-    """Write the manifest; if the disk refuses, the error still carries the ids the API gave."""
+def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any] | str, fsync: bool = True) -> None:
+    """Write the manifest (or its text, as ``dump`` writes it); if the disk refuses, the error still
+    carries the ids the API gave. ``fsync=False`` for the checkpoints of a run (a killed process
+    loses nothing written; the last write of a run is fsynced)."""
     try:
-        dump(path, manifest)
+        if isinstance(manifest, str):
+            atomic.write_text(path, manifest, fsync)
+        else:
+            dump(path, manifest, fsync)
     except OSError as exc:
+        if isinstance(manifest, str):
+            raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})") from None
         jobs = (manifest.to_json() if isinstance(manifest, Manifest) else manifest).get("jobs") or {}
         ids = [f"{iid}={e['request_id']}" for iid, e in jobs.items()
                if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != "completed"]

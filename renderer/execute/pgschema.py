@@ -126,7 +126,21 @@ CREATE TRIGGER submissions_events AFTER INSERT OR UPDATE ON renderer.submissions
     FOR EACH ROW EXECUTE FUNCTION renderer.submission_event();
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1),)
+# issue 20: the API's disagreeing charge figures, and what runs learned about each pricing family
+V2 = """
+ALTER TABLE renderer.submissions ADD COLUMN credits_reported text;  -- JSON {"header", "body"}
+CREATE TABLE renderer.families (
+    campaign_id   bigint NOT NULL REFERENCES renderer.campaigns ON DELETE CASCADE,
+    family        text NOT NULL,
+    factor        double precision NOT NULL,   -- held at estimate x factor
+    charged_at    text,                        -- submission | completion | never
+    probe_seconds double precision,
+    updated_at    text NOT NULL,
+    PRIMARY KEY (campaign_id, family)
+);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2))
 
 _VERSION_TABLE = """
 CREATE SCHEMA IF NOT EXISTS renderer;

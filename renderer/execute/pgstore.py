@@ -37,6 +37,7 @@ from renderer.execute import records as J
 from renderer.execute.records import Adopted, Submission, Upload, Verdict, now_iso
 from renderer.execute.transitions import Transitions
 from renderer.execute.stateurl import StateUrl
+from renderer.manifest import PricingFamily
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 C = object()  # in a statement's parameters: this campaign's id
@@ -61,6 +62,13 @@ def lock_holder(db: pgconn.Connection, campaign_id: int, identity: str) -> dict[
         (key >> 32, key & 0xFFFFFFFF, row["backend_pid"])).fetchone()
     return {"pid": row["pid"], "hostname": row["hostname"], "acquired_at": row["acquired_at"],
             "running": bool(alive and alive["alive"])}
+
+
+def locked_out(label: str, name: str, holder: Mapping[str, Any] | None) -> RunLocked:
+    """The refusal of a second run of a campaign, naming the run that holds its lock."""
+    who = f"pid {holder['pid']} on {holder['hostname']} since {holder['acquired_at']}" if holder else "another runner"
+    return RunLocked(f"{label}: another run of campaign {name!r} is in progress ({who}); "
+                     "it holds the campaign's lock in the shared store")
 
 
 READS = frozenset({"current", "current_all", "get", "latest_per_instance", "all", "claimed_ids", "verdicts",
@@ -201,11 +209,7 @@ class PgJournal(Transitions):
         held it ended without releasing it (its connection died: the server let go)."""
         got = self._db.execute("SELECT pg_try_advisory_lock(%s) AS got", (lock_key(self.identity),)).fetchone()
         if not (got and got["got"]):
-            holder = self.holder()
-            who = (f"pid {holder['pid']} on {holder['hostname']} since {holder['acquired_at']}" if holder
-                   else "another runner")
-            raise RunLocked(f"{self.label}: another run of campaign {self.name!r} is in progress ({who}); "
-                            "it holds the campaign's lock in the shared store")
+            raise locked_out(self.label, self.name, self.holder())
         self._locked = True
         at = now_iso()
         with self._db.transaction():
@@ -217,10 +221,8 @@ class PgJournal(Transitions):
             self._run_id = int(self._q("INSERT INTO renderer.runs (campaign_id, pid, hostname, started_at)"
                                        " VALUES (%s, %s, %s, %s) RETURNING id",
                                        (C, os.getpid(), socket.gethostname(), at)).fetchone()["id"])
-            note = None
-            if old is not None:
-                note = (f"recovered a stale lock: the run of pid {old['pid']} on {old['hostname']} "
-                        f"(started {old['acquired_at']}) ended without releasing it; resuming from the journal")
+            note = J.stale_lock_note(old) if old is not None else None
+            if note is not None:
                 self._q("INSERT INTO renderer.events (campaign_id, at, kind, detail) VALUES (%s, %s, %s, %s)",
                         (C, at, "stale_lock_recovered", note))
         self._committed()
@@ -286,6 +288,10 @@ class PgJournal(Transitions):
         rows = self._q("SELECT seq, at, submission_id, instance_id, kind, detail FROM renderer.events"
                        " WHERE campaign_id = %s ORDER BY seq DESC LIMIT %s", (C, limit)).fetchall()
         return [{k: cells.untext(v) for k, v in r.items()} for r in reversed(rows)]
+
+    def families(self) -> dict[str, PricingFamily]:
+        return J.families_of(self._q("SELECT family, factor, charged_at, probe_seconds FROM renderer.families"
+                                     " WHERE campaign_id = %s"))
 
     def upload(self, path: str, file_sha256: str) -> Upload | None:
         row = self._q("SELECT path, file_sha256, storage_key FROM renderer.uploads"
@@ -364,6 +370,16 @@ class PgJournal(Transitions):
              sub.sent_at if sub.request_id else None, at),
         )
 
+    def set_family(self, family: PricingFamily) -> None:
+        """What a run learned about a pricing family, merged in one statement with what the store
+        holds (another runner may be learning too): the larger factor wins."""
+        self._write("INSERT INTO renderer.families VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (campaign_id, family)"
+                    " DO UPDATE SET factor = GREATEST(renderer.families.factor, excluded.factor),"
+                    " charged_at = COALESCE(excluded.charged_at, renderer.families.charged_at),"
+                    " probe_seconds = COALESCE(excluded.probe_seconds, renderer.families.probe_seconds),"
+                    " updated_at = excluded.updated_at",
+                    (C, family.name, cells.num(family.factor), family.charged_at, cells.num(family.probe_seconds), now_iso()))
+
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT INTO renderer.uploads VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (campaign_id, path,"
                     " file_sha256) DO UPDATE SET storage_key = excluded.storage_key, response = excluded.response,"
@@ -413,7 +429,7 @@ def remembered(name: str, subs: list[Submission], proofs: dict[str, dict[str, An
         return max((s.generation for s in subs if (s.instance_id, s.input_sha256) == tuple(args)), default=0)
     if name == "reconciliations":
         return dict(proofs)
-    return {"verdicts": {}, "meta": {}, "events": [], "upload": None, "holder": None}[name]
+    return {"verdicts": {}, "meta": {}, "events": [], "upload": None, "holder": None, "families": {}}[name]
 
 
 for _name, _fn in list(vars(PgJournal).items()):

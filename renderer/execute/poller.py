@@ -16,9 +16,12 @@ Every read is a task of its own: a slow answer (the client bounds each request b
 ``Timeouts.total``) delays only the jobs it answers for; the loop keeps dispatching
 the others. A watch with a read in flight is not read again until it returns.
 
-A read that fails is retried on the next tick; a 404 several times in a row ends
-the watch as failed (the API does not know the id). An answer whose values have the
-wrong shape (``renderer.providers.shapes``) ends the watch as failed, saying why.
+Status hiccups are not verdicts: a read that fails (a timeout, a 5xx, a 404 from a
+replica that has not seen the id yet) or whose values have the wrong shape
+(``renderer.providers.shapes``) says nothing of the job, which was accepted and may be
+charged. The watch backs off (its interval grows; a Retry-After is honoured) and
+keeps what it saw, until the API says the job finished (failed included) or the job
+timeout leaves it pending for a later run, saying what the reads answered.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from renderer import providers
+from renderer.execute.charges import read_charge
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.settings import PollSettings
-from renderer.providers import shapes
 from renderer.vocabulary import ApiState, Route, Status
 from renderer.campaign.durations import format_duration
 from renderer.providers.protocol import BatchRead
@@ -51,6 +54,8 @@ class PollResult:
     credits_charged: float | None = None
     stopped: str | None = None
     charge_problem: str | None = None  # the API's credits figure was not a usable number
+    credits_reported: Mapping[str, float | None] | None = None  # header and body, when they disagreed
+    hiccups: str | None = None  # the reads that said nothing of the job, in words
 
 
 @dataclass(slots=True, eq=False)
@@ -62,7 +67,7 @@ class Watch:
     started: float
     done: anyio.Event = field(default_factory=anyio.Event)
     result: PollResult | None = None
-    not_found: int = 0
+    hiccups: dict[str, int] = field(default_factory=dict)  # what failed reads answered -> how often
     list_misses: int = 0
     reading: bool = False  # a read that answers for it is in flight
 
@@ -137,7 +142,7 @@ class Poller:
     def _expire(self, now: float) -> None:
         for w in list(self.watches.values()):
             if w.result is None and now - w.started > self.settings.job_timeout:
-                self._end(w, PollResult(None, stopped=timeout_text(self.settings.job_timeout)))
+                self._end(w, PollResult(None, stopped=timeout_text(self.settings.job_timeout, w.hiccups)))
 
     def _dispatch(self, tg: TaskGroup, now: float) -> None:
         """Start the reads of every due watch, each as a task of its own."""
@@ -187,11 +192,11 @@ class Poller:
             if w.result is None and not w.reading:
                 self._start_read(tg, w)
 
-    def _reschedule(self, w: Watch) -> None:
-        w.next_due = self.clock() + w.interval
+    def _reschedule(self, w: Watch, at_least: float = 0.0) -> None:
+        w.next_due = self.clock() + max(w.interval, at_least)
         w.interval = min(self.settings.max_interval, w.interval * self.settings.factor)
         if self.clock() - w.started > self.settings.job_timeout:
-            self._end(w, PollResult(None, stopped=timeout_text(self.settings.job_timeout)))
+            self._end(w, PollResult(None, stopped=timeout_text(self.settings.job_timeout, w.hiccups)))
 
     async def _list_read(self, kind: str, due: list[Watch]) -> list[Watch]:
         """One batch read; returns the due watches it could not answer for."""
@@ -238,19 +243,16 @@ class Poller:
         answer = await c.send("GET", route_url(c.base_url, w.route, path), params=params, label="status")
         self.reads["per_id"] += 1
         if answer.ok:
-            w.not_found = 0
             self._apply(w, await self._latest(w, answer.payload), reschedule=True)
-        elif answer.kind == "not_found":
-            w.not_found += 1
-            if w.not_found >= self.settings.not_found_grace:
-                status = Status(ApiState.FAILED, error=f"the API does not know request {w.request_id} ({answer.error})")
-                self._end(w, PollResult(status, answer.payload))
-            else:
-                self._reschedule(w)
         elif answer.kind == "auth":
             self._end(w, PollResult(None, stopped=f"status reads refused: {answer.error}"))
-        else:
-            self._reschedule(w)
+        else:  # a 404 (not replicated yet?), a 5xx, a timeout: nothing said of the job
+            self._hiccup(w, answer.error or f"HTTP {answer.status}")
+            self._reschedule(w, at_least=answer.retry_after or 0.0)
+
+    def _hiccup(self, w: Watch, seen: str) -> None:
+        seen = seen[:200]
+        w.hiccups[seen] = w.hiccups.get(seen, 0) + 1
 
     async def _latest(self, w: Watch, payload: Any) -> Any:
         """A finished answer that names no result: the provider's latest-result read completes it."""
@@ -267,16 +269,28 @@ class Poller:
         provider = providers.of(w.route)
         try:
             status = provider.parse_status(w.route, payload)
-        except ShapeError as exc:
-            status = Status(ApiState.FAILED, error=f"the API's answer for {w.request_id} has the wrong shape: {exc}")
+        except ShapeError as exc:  # says nothing of the job: read again, and say so if it lasts
+            self._hiccup(w, f"an answer of the wrong shape ({exc})")
+            status = Status(ApiState.PENDING)
         if status.state == "pending":
             if reschedule:
                 self._reschedule(w)
             return
-        charged, problem = shapes.credits(provider.credits_charged({}, payload))
-        self._end(w, PollResult(status, payload, charged, charge_problem=problem))
+        charge = read_charge(provider, {}, payload)
+        self._end(w, PollResult(status, payload, charge.credits, charge_problem=charge.problem,
+                                credits_reported=charge.reported, hiccups=hiccups_text(w.hiccups)))
 
 
-def timeout_text(seconds: float) -> str:
+def hiccups_text(hiccups: Mapping[str, int]) -> str | None:
+    """What failed status reads answered, in words: "status reads failed 3 times (HTTP 404: ... x3)"."""
+    if not hiccups:
+        return None
+    seen = "; ".join(f"{what} x{n}" if n > 1 else what for what, n in sorted(hiccups.items(), key=lambda kv: -kv[1])[:3])
+    return f"{sum(hiccups.values())} status read(s) said nothing of the job ({seen})"
+
+
+def timeout_text(seconds: float, hiccups: Mapping[str, int] | None = None) -> str:
+    seen = hiccups_text(hiccups or {})
     return (f"still rendering after the job timeout ({format_duration(seconds)}); left pending: "
-            "run again to keep waiting, or raise timeouts.job / --job-timeout")
+            "run again to keep waiting, or raise timeouts.job / --job-timeout"
+            + (f"; {seen}" if seen else ""))

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 from renderer.execute import cells
+from renderer.manifest import PricingFamily
 
 # Journal states, and how the manifest (campaign-format.md §4) calls them.
 PREPARED = "prepared"  # known not processed (retryable error); may be sent again
@@ -78,6 +79,7 @@ class Submission:
     submitted_at: str | None
     finished_at: str | None
     updated_at: str
+    credits_reported: Mapping[str, float | None] | None = None  # {"header", "body"} when they disagreed
 
     @property
     def public_status(self) -> str:
@@ -173,6 +175,7 @@ def submission_of(row: Row) -> Submission:
         duration=cells.num(row["duration"]), response=load_json(t(row["response"])), error=t(row["error"]),
         created_at=row["created_at"], sent_at=row["sent_at"], submitted_at=row["submitted_at"],
         finished_at=row["finished_at"], updated_at=row["updated_at"],
+        credits_reported=load_json(t(row["credits_reported"])),
     )
 
 
@@ -193,6 +196,18 @@ def reconciliations_of(rows: Iterable[Row]) -> dict[str, dict[str, Any]]:
         except (TypeError, ValueError):
             continue
     return out
+
+
+def families_of(rows: Iterable[Row]) -> dict[str, PricingFamily]:
+    """What runs learned about each pricing family, as either store keeps it."""
+    return {cells.untext(r["family"]): PricingFamily(cells.untext(r["family"]), r["factor"], r["charged_at"],
+                                                     r["probe_seconds"]) for r in rows}
+
+
+def stale_lock_note(holder: Row) -> str:
+    """What a run says when it takes over the lock of a run that ended without releasing it."""
+    return (f"recovered a stale lock: the run of pid {holder['pid']} on {holder['hostname']} "
+            f"(started {holder['acquired_at']}) ended without releasing it; resuming from the journal")
 
 
 def intent(submission_id: int, at: str, *, instance_id: str, endpoint: str, provider: str, input_sha256: str,

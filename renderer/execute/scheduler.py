@@ -18,7 +18,12 @@ nothing, or failed/refused      submits (a new generation after a failure)
 
 Budget (``renderer.execute.budget``): every submission, of this run or an earlier
 one, counts what it was charged or may still be; a POST is admitted right before
-it is sent only if its hold still fits ``budget.max_credits``. Cancelled jobs stay
+it is sent only if its hold still fits ``budget.max_credits``, and the first job of
+a pricing family keeps its turn until its charge is known. Before the POST leaves,
+a line beside the manifest names it (``renderer.execute.inflight``), and the manifest
+follows within a second (``renderer.execute.checkpoint``). Until a provider
+answers clearly, one of its submissions is in flight at a time
+(``renderer.execute.slowstart``). Cancelled jobs stay
 cancelled unless ``--rerun-cancelled``. A 402 stops submissions to that provider,
 an interrupt (first Ctrl-C) stops all; what was accepted is still polled after a
 402, and left pending after an interrupt (a later run resumes it).
@@ -43,7 +48,10 @@ from renderer.errors import ApiError, DataFileError, Invalid, StateError, UserEr
 from renderer.execute import records as J
 from renderer.execute.balance import remaining_credits, remaining_note
 from renderer.execute.breaker import Breaker
-from renderer.execute.budget import Budget, Turn
+from renderer.execute.budget import Budget, Turn, family_of
+from renderer.execute.charges import read_charge
+from renderer.execute.checkpoint import Checkpoint
+from renderer.execute.inflight import Inflight
 from renderer.execute.client import NOT_SENT, Answer, ProviderClient, route_url
 from renderer.execute.records import Submission
 from renderer.execute.store import JournalStore
@@ -53,6 +61,7 @@ from renderer.execute.poller import Poller
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.scrub import keep_fields
 from renderer.execute.settings import ExecSettings
+from renderer.execute.slowstart import SlowStart
 from renderer.execute.upload import needs_upload, upload_failure_is_final, upload_input
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Plan
@@ -94,6 +103,13 @@ class JobState:
     turn: Turn | None = None  # its pricing family's turn, while its POST is unanswered
     held_back: str | None = None  # why the budget did not admit its POST
     body: Any = None  # the rendered request body it sends (before any upload), once known
+    changed: set[str] | None = None  # the scheduler's set of jobs changed since the last checkpoint
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        changed = getattr(self, "changed", None)  # unset while the dataclass initialises
+        if changed is not None:
+            changed.add(self.inst.id)  # the manifest's checkpoint rebuilds only what changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,13 +204,19 @@ class Scheduler:
         self.pollers = {name: Poller(c, settings.poll, clock) for name, c in clients.items()}
         self.windows: dict[str, anyio.Semaphore] = {}  # per windowed list read: "<kind>_window" slots
         self.gates = {name: SubmissionGate() for name in clients}
-        self.budget = budget or Budget(plan.campaign.budget)
+        self.slow = {name: SlowStart() for name in clients}
+        self.budget = budget or Budget(plan.campaign.budget, probe=plan.campaign.budget_probe)
+        self.checkpoint: Checkpoint | None = None  # the manifest's coalesced writes (commands/run.py)
+        self.inflight: Inflight | None = None  # each POST, named beside the manifest before it leaves
         self.stop_reason: str | None = None
         self.stopped_providers: dict[str, str] = {}
         self.breaker = Breaker(settings.breaker_threshold)
         self.timed_out = False  # the run timeout passed
         self.notes: list[str] = []
         self.jobs: dict[str, JobState] = {i.id: JobState(i) for i in plan.instances}
+        self.changed: set[str] = set(self.jobs)  # jobs whose manifest entry may differ from the last checkpoint's
+        for st in self.jobs.values():
+            st.changed = self.changed
         self.started = clock()
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
@@ -389,14 +411,24 @@ class Scheduler:
         return None
 
     def _track(self, sub: Submission) -> Submission:
-        """Every journal transition of a submission passes here: the budget sees it."""
-        route = providers.route(sub.endpoint)
-        self.budget.record(sub, route.family if route is not None else sub.endpoint)
+        """Every journal transition of a submission passes here: the budget sees it (and keeps
+        what it learns of the family), and the manifest on disk follows."""
+        self.budget.record(sub, family_of(sub))
+        self.changed.add(sub.instance_id)
+        for fam in self.budget.learned_families(changed_only=True):
+            self.journal.set_family(fam)
+            self.changed.update(self.jobs)  # a new factor: every hold of the family may be another
+        self._changed()
         return sub
 
-    def _end_turn(self, st: JobState) -> None:
-        """Its answer is in: the other jobs of its pricing family may go (held at what it cost)."""
-        if st.turn is not None:
+    def _changed(self) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint.dirty()
+
+    def _end_turn(self, st: JobState, family: str | None = None) -> None:
+        """Its charge is known (``family``: only if so), or it is over: the other jobs of its
+        pricing family may go, held at what it cost."""
+        if st.turn is not None and (family is None or self.budget.knows(family)):
             st.turn.end()
             st.turn = None
 
@@ -431,6 +463,7 @@ class Scheduler:
     def _verdict(self, st: JobState, status: str, reason: str) -> None:
         st.status, st.error = status, reason
         self.journal.set_verdict(st.inst.id, status, reason)
+        self._changed()
 
     def _leave(self, st: JobState, sub: Submission | None, reason: str) -> None:
         """Not sent (now): the journal's state of ``sub`` says what that means."""
@@ -568,7 +601,8 @@ class Scheduler:
         credits = outgoing.price.credits
 
         def prepare() -> bool:
-            """With the slot held, right before the POST: the budget's last word, then the intent."""
+            """With the slot held, right before the POST: the budget's last word, the intent, and
+            the line beside the manifest naming it."""
             nonlocal current
             if self._blocked(provider):
                 return False
@@ -576,6 +610,7 @@ class Scheduler:
                                              resend=current.id if current is not None else None)
             if st.held_back:
                 return False
+            fresh = current is None or current.state == J.PREPARED  # nothing of it was processed yet
             if current is None:
                 current = self.journal.begin(
                     instance_id=st.inst.id, endpoint=st.inst.endpoint, provider=provider, input_sha256=st.sha or "",
@@ -585,13 +620,33 @@ class Scheduler:
             else:
                 current = self.journal.sending(current)
             self.budget.hold(current, route.family)
-            st.status = SUBMITTING
-            return True
+            st.status, st.sub = SUBMITTING, current
+            if self._on_disk(st, current, fresh):
+                return True
+            current = st.sub  # marked not sent, when nothing of it was processed
+            return False
 
-        async with self.gates[provider].shared():
+        async with self.slow[provider].slot(), self.gates[provider].shared():
             answer = await client.send("POST", route_url(client.base_url, route), json_body=outgoing.body,
                                        headers={"Idempotency-Key": outgoing.key}, label="submit", prepare=prepare)
         return current, answer
+
+    def _on_disk(self, st: JobState, sub: Submission, fresh: bool) -> bool:
+        """Beside the manifest, a line names the submission before its POST leaves
+        (``renderer.execute.inflight``). When it cannot be written nothing is sent (a fresh
+        intent is marked not sent) and submissions stop."""
+        if self.inflight is None:
+            self._changed()
+            return True
+        try:
+            self.inflight.record(sub)
+        except StateError as exc:
+            if fresh:
+                st.sub = self._track(self.journal.retryable(sub, f"not sent: {exc}", None))
+            self.stop(f"stopped: {exc}")
+            return False
+        self._changed()  # and in the manifest within a second
+        return True
 
     async def _classify(self, st: JobState, route: Route, sub: Submission, answer: Answer,
                         tries: Tries) -> tuple[Submission, float] | None:
@@ -676,17 +731,19 @@ class Scheduler:
         assert finding.request_id is not None
         sub = self._track(self.journal.accepted(sub, request_id=finding.request_id, session_id=finding.request_id,
                                                 credits_charged=None, response=keep_fields(route.provider, finding.payload)))
-        self._end_turn(st)
+        self._end_turn(st, route.family)
         await self._poll(st, route, sub, first_read=0.0)
 
     def _observe(self, provider: str, answer: Answer) -> None:
         """Feed the provider's circuit breaker; an open one stops its submissions."""
         if answer.kind == "ambiguous" and answer.payload is None:  # no JSON: a gateway, or nothing at all
+            self.slow[provider].answered(False)
             why = self.breaker.failure(provider, answer.error or "no answer")
             if why is not None and provider not in self.stopped_providers:
                 self.stopped_providers[provider] = why
                 self.notes.append(why)
         elif answer.kind not in ("ambiguous", "retry", "skipped"):  # the API itself answered
+            self.slow[provider].answered(True)
             self.breaker.success(provider)
 
     def _charge_problem(self, st: JobState, problem: str | None) -> None:
@@ -709,11 +766,12 @@ class Scheduler:
         session_id = shapes.optional_id(payload.get("session_id")) if isinstance(payload, Mapping) else None
         if answer.headers.get("idempotent-replayed"):
             self.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
-        charged, problem = shapes.credits(module.credits_charged(answer.headers, payload))
-        self._charge_problem(st, problem)
-        sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charged,
-                                                response=keep_fields(route.provider, payload)))
-        self._end_turn(st)  # its family's factor is known now: the others may go
+        charge = read_charge(module, answer.headers, payload)
+        self._charge_problem(st, charge.problem)
+        sub = self._track(self.journal.accepted(sub, request_id=rid, session_id=session_id, credits_charged=charge.credits,
+                                                response=keep_fields(route.provider, payload),
+                                                credits_reported=charge.reported))
+        self._end_turn(st, route.family)  # when its charge is known, the others may go (held at it)
         self._balance_told(route.provider, answer)
         if not route.creates_session:  # cancel_render: the answer is the outcome
             self._complete(st, route, sub, Status(ApiState.COMPLETED), payload, None)
@@ -756,9 +814,12 @@ class Scheduler:
             st.error = result.stopped
             return
         self._charge_problem(st, result.charge_problem)
-        self._complete(st, route, sub, result.status, result.payload, result.credits_charged)
+        if result.hiccups:
+            self.notes.append(f"{st.inst.id}: {result.hiccups}")
+        self._complete(st, route, sub, result.status, result.payload, result.credits_charged, result.credits_reported)
 
-    def _complete(self, st: JobState, route: Route, sub: Submission, status: Status, payload: Any, charged: float | None) -> None:
+    def _complete(self, st: JobState, route: Route, sub: Submission, status: Status, payload: Any, charged: float | None,
+                  reported: Mapping[str, float | None] | None = None) -> None:
         charged = charged if charged is not None else sub.credits_charged
         duration = None
         if status.state == "completed":
@@ -766,7 +827,7 @@ class Scheduler:
         sub = self.journal.finish(
             sub, status.state, result_url=status.result_url, result_urls=status.result_urls,
             thumbnail_url=status.thumbnail_url, credits_charged=charged, duration=duration,
-            response=keep_fields(route.provider, payload), error=status.error,
+            response=keep_fields(route.provider, payload), error=status.error, credits_reported=reported,
         )
         self._finished(st, sub)
 

@@ -59,7 +59,6 @@ class PollSettings:
     # jobs unfinished so every one of them stays visible to the batch read.
     image_window: int = 450
     video_list_limit: int = 5000
-    not_found_grace: int = 3  # a status 404 this many times in a row fails the job
     job_timeout: float = 6 * 3600.0  # after this, a job is left pending for a later run
 
 
@@ -109,6 +108,7 @@ class ExecSettings:
     # sending) after which a provider is taken as down: no further submissions to it
     breaker_threshold: int = 3
     run_timeout: float | None = 24 * 3600.0  # then no new submissions; unfinished jobs stay pending
+    manifest_interval: float = 1.0  # the manifest on disk is at most this many seconds behind the journal
     # after the run timeout or a first Ctrl-C, requests already on the wire get this long to be
     # answered; one that is not is left `unknown` (sending) for the next run to settle
     stop_grace: float = 5.0

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from renderer.errors import UsageError
 from renderer.execute import records as J
-from renderer.execute.budget import Budget
+from renderer.execute.budget import EPSILON, Budget
+from renderer.execute.inflight import Intent
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
-from renderer.plan.model import Plan
 from renderer.money import manifest_spent
+from renderer.plan.model import Plan
 from renderer.plan.views import Summary, summarise
 from renderer.text import credits as credits_text
 
@@ -21,52 +21,46 @@ def run_limit(campaign_budget: float | None, max_credits: float | None) -> float
     """``budget.max_credits``, lowered for one run by ``--max-credits`` (never raised)."""
     if max_credits is None:
         return campaign_budget
-    if max_credits < 0:
-        raise UsageError(f"--max-credits must be 0 or more, not {max_credits:g}")
+    if not 0 <= max_credits <= 2**53:  # NaN too: it compares with nothing
+        raise UsageError(f"--max-credits must be a number from 0 to 2^53, not {max_credits:g}")
     limit = max_credits if campaign_budget is None else min(campaign_budget, max_credits)
     return int(limit) if float(limit).is_integer() else limit
 
 
-def opening_budget(limit: float | None, previous: Manifest | None, journal: JournalStore) -> Budget:
-    """The budget at the start of a run: every submission the journal knows is on its
-    ledger, and what only the manifest remembers is ``spent_outside``."""
-    _, outside = prior_spend(previous, journal)
-    budget = Budget(limit, spent_outside=outside)
+def opening_budget(limit: float | None, previous: Manifest | None, journal: JournalStore,
+                   probe: bool = True) -> Budget:
+    """The budget at the start of a run: the factors earlier runs learned (the manifest's and
+    the journal's), every submission the journal knows on its ledger, and what only the
+    manifest remembers as ``spent_outside``.
+
+    Both the journal and the manifest count every run and attempt (a charge never said at
+    its hold); the manifest may know runs whose journal is gone (another CI machine), the
+    journal a run that ended before its manifest was written. The larger count wins.
+    """
+    budget = Budget(limit, probe=probe)
+    budget.learn(previous.families.values() if previous is not None else ())
+    budget.learn(journal.families().values())
     budget.load(journal.all())
+    budget.spent_outside = max(0.0, manifest_spent(previous) - budget.spent())
     return budget
 
 
 def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit: float | None,
-            rerun_cancelled: bool, manifest_path: Path,
-            targets: Mapping[str, str] | None = None) -> tuple[Summary, Budget, str | None]:
+            rerun_cancelled: bool, manifest_path: Path, targets: Mapping[str, str] | None = None,
+            intents: Iterable[Intent] = ()) -> tuple[Summary, Budget, str | None]:
     """What a run knows before it sends anything (and ``plan`` with a shared store, in a
-    transaction it rolls back): the manifest's accepted jobs adopted into the journal,
-    every submission on the budget's ledger, the plan summarised against both; with a
-    note when something was adopted."""
+    transaction it rolls back): the manifest's accepted jobs, and the POSTs named beside it
+    (``intents``, ``renderer.execute.inflight``), adopted into the journal, every submission
+    on the budget's ledger at the factors earlier runs learned, the plan summarised against
+    both; with a note when something was adopted."""
     from renderer.execute.adoption import adopt_from_manifest  # the scheduler's key: imported only when a run is near
 
-    note = adopt_from_manifest(plan, journal, previous).note(manifest_path, journal.label)  # the manifest is the record
-    budget = opening_budget(limit, previous, journal)  # after adoption: adopted renders are on its ledger
+    note = adopt_from_manifest(plan, journal, previous, intents).note(manifest_path, journal.label)  # the manifest is the record
+    # after adoption: adopted renders are on its ledger
+    budget = opening_budget(limit, previous, journal, probe=plan.campaign.budget_probe)
     summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                        sent=sent_before(plan, journal, rerun_cancelled), targets=targets)
+                        sent=sent_before(plan, journal, rerun_cancelled), targets=targets, factors=budget.factors())
     return summary, budget, note
-
-
-def journal_charged(journal: JournalStore) -> float:
-    return sum(s.credits_charged or 0.0 for s in journal.all() if s.state in J.SPENDING)
-
-
-def prior_spend(previous: Manifest | None, journal: JournalStore) -> tuple[float, float]:
-    """(charged by earlier runs, the part of it only the manifest knows).
-
-    Both the journal and the manifest count every run and attempt; the manifest may
-    know runs whose journal is gone (another CI machine), the journal a run that
-    ended before its manifest was written. The larger count wins.
-    """
-    known = journal_charged(journal)
-    recorded = manifest_spent(previous)
-    outside = max(0.0, recorded - known)
-    return known + outside, outside
 
 
 def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> frozenset[str]:
@@ -82,8 +76,16 @@ def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> fro
 
 
 
+def ended_over(budget: Budget, spent: float) -> float:
+    """By how much what the campaign was charged (and holds) ended above its budget; 0 within."""
+    if budget.limit is None or spent <= budget.limit + EPSILON:
+        return 0.0
+    return spent - budget.limit
+
+
 def budget_lines(budget: Budget, charged_now: float) -> list[str]:
-    """What a run says about the budget: estimate misses, and why it held jobs back."""
+    """What a run says about the budget: estimate misses, why it held jobs back, and by how
+    much (and why) it ended above the budget."""
     lines = []
     for miss in sorted(budget.misses.values(), key=lambda m: m.instance_id):
         lines.append(
@@ -98,4 +100,20 @@ def budget_lines(budget: Budget, charged_now: float) -> list[str]:
             f"budget: stopped within budget.max_credits {credits_text(budget.limit)}: charged {credits_text(charged_now)} credits in all "
             f"(this run and earlier ones); held back {len(budget.refused):,} job(s){worth}: "
             f"{first.instance_id}: {first.reason}")
+    over = ended_over(budget, charged_now)
+    if over and budget.limit is not None:
+        lines.append(f"budget: over budget: the campaign was charged {credits_text(charged_now)} credits in all, "
+                     f"{credits_text(over)} above budget.max_credits {credits_text(budget.limit)}: {_why_over(budget)}")
     return lines
+
+
+def _why_over(budget: Budget) -> str:
+    if budget.misses:
+        worst = sorted(budget.misses.values(), key=lambda m: m.estimated - m.charged)[:3]
+        said = ", ".join(f"{m.instance_id} ({credits_text(m.charged)} for an estimate of {credits_text(m.estimated)})"
+                         for m in worst)
+        return (f"the API charged more than the estimates: {said}. A job is admitted only when its hold (estimate x "
+                "what its pricing family was charged) fits; jobs sent before their family's first charge was known "
+                "(the probe itself, or every job with budget.probe: false) can pass the budget by their overcharge")
+    return ("charges (or holds of charges the API never said) above what was admitted: what earlier runs were "
+            "charged rose past the budget (another machine's run, or a lowered --max-credits)")

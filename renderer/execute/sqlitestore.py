@@ -9,6 +9,10 @@ at any point:
 2. ``accepted`` writes the request id right after the answer.
 3. ``finish`` writes the outcome when polling ends.
 
+Beside the submissions it keeps what runs learned about each pricing family's
+charges (``families``: the factor the budget holds jobs at, and when the API says a
+charge), so that the next run holds them at what the API really asks.
+
 A row found in ``sending`` by a later run is a POST whose fate is not known: it
 may have been charged. It is never resent blindly (see ``renderer.execute.reconcile``).
 What a row holds is ``renderer.execute.records``; the writes after the intent are
@@ -38,13 +42,16 @@ from renderer.execute.records import (
     Upload,
     Verdict,
     dump_json,
+    families_of,
     intent,
     now_iso,
     reconciliations_of,
+    stale_lock_note,
     submission_of,
     verdicts_of,
 )
 from renderer.execute.transitions import Transitions
+from renderer.manifest import PricingFamily
 
 try:  # advisory locks: released by the kernel when a process dies, however it dies
     import fcntl
@@ -81,6 +88,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     session_id      TEXT,
     http_status     INTEGER,
     credits_charged REAL,
+    credits_reported TEXT,              -- JSON {"header", "body"}: the API's figures, when they disagreed
     result_url      TEXT,
     result_urls     TEXT,               -- JSON list
     thumbnail_url   TEXT,
@@ -102,6 +110,13 @@ CREATE TABLE IF NOT EXISTS uploads (
     response     TEXT,
     uploaded_at  TEXT NOT NULL,
     PRIMARY KEY (path, file_sha256)
+);
+CREATE TABLE IF NOT EXISTS families (   -- what runs learned about a pricing family's charges
+    family        TEXT PRIMARY KEY,
+    factor        REAL NOT NULL,        -- held at estimate x factor
+    charged_at    TEXT,                 -- submission | completion | never
+    probe_seconds REAL,
+    updated_at    TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS verdicts (   -- the last run's word on instances it did not submit
     instance_id TEXT PRIMARY KEY,
@@ -208,6 +223,7 @@ class SqliteJournal(Transitions):
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
             self._db.executescript(_DDL)
+            self._migrate()
             version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
@@ -217,6 +233,12 @@ class SqliteJournal(Transitions):
             # intent after a sent POST is the one loss that could make a run pay twice.
             self._intent_db = self._connect("FULL") if durable_intents else self._db
             self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
+
+    def _migrate(self) -> None:
+        """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(submissions)")}
+        if "credits_reported" not in have:
+            self._db.execute("ALTER TABLE submissions ADD COLUMN credits_reported TEXT")
 
     def _connect(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
@@ -290,12 +312,7 @@ class SqliteJournal(Transitions):
             self._lock_fd = fd
         elif holder is not None and holder["hostname"] == socket.gethostname() and _alive(holder["pid"]):
             raise RunLocked(f"{self.path}: another run of this campaign is in progress (pid {holder['pid']})")
-        note = None
-        if holder is not None:
-            note = (
-                f"recovered a stale lock: the run of pid {holder['pid']} on {holder['hostname']} "
-                f"(started {holder['acquired_at']}) ended without releasing it; resuming from the journal"
-            )
+        note = stale_lock_note(holder) if holder is not None else None
         with self._transaction():
             self._db.execute(
                 "INSERT INTO lock (id, pid, hostname, acquired_at) VALUES (1, ?, ?, ?) "
@@ -374,6 +391,9 @@ class SqliteJournal(Transitions):
         rows = self._db.execute("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
         return [{k: cells.untext(v) for k, v in dict(r).items()} for r in reversed(rows)]
 
+    def families(self) -> dict[str, PricingFamily]:
+        return families_of(self._db.execute("SELECT * FROM families"))
+
     def upload(self, path: str, file_sha256: str) -> Upload | None:
         row = self._q(
             "SELECT path, file_sha256, storage_key FROM uploads WHERE path = ? AND file_sha256 = ?", (path, file_sha256)
@@ -435,6 +455,15 @@ class SqliteJournal(Transitions):
         """The last reconciliation that proved each instance's submission, with its evidence."""
         return reconciliations_of(self._db.execute(
             "SELECT instance_id, detail FROM events WHERE kind = 'reconciled' ORDER BY seq"))
+
+    def set_family(self, family: PricingFamily) -> None:
+        """What a run learned about a pricing family; merged with what earlier runs knew."""
+        merged = family.merged(self.families().get(family.name))
+        self._write(
+            "INSERT INTO families VALUES (?, ?, ?, ?, ?) ON CONFLICT(family) DO UPDATE SET factor=excluded.factor,"
+            " charged_at=excluded.charged_at, probe_seconds=excluded.probe_seconds, updated_at=excluded.updated_at",
+            (merged.name, cells.num(merged.factor), merged.charged_at, cells.num(merged.probe_seconds), now_iso()),
+        )
 
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",

@@ -26,6 +26,7 @@ from renderer.execute.identity import journal_key, journal_path
 from renderer.execute.sqlitestore import SqliteJournal
 from renderer.execute.stateurl import STATE_ENV, StateUrl, state_url
 from renderer.execute.store import JournalStore
+from renderer.manifest import Manifest
 from renderer.manifest import default_path as default_manifest_path
 
 def _pg() -> type:
@@ -38,6 +39,7 @@ def _pg() -> type:
 def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Mapping[str, str], *,
               durable_intents: bool = True, after_commit: Callable[[int], None] | None = None,
               sandbox: bool = False, target: str = "", default_target: str = "",
+              previous: Manifest | None = None, resubmit_unknown: bool = False, moved: Path | None = None,
               ) -> Iterator[tuple[JournalStore, list[str]]]:
     """The campaign's journal for ``target`` (``renderer.targets.key``: the journal is keyed by
     where the run goes, ``identity.journal_key``) with this run's lock held, and what is worth
@@ -45,7 +47,8 @@ def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Ma
     SQLite journal written before targets were recorded is (unless it shows the sandbox's work).
 
     ``sandbox``: a rehearsal keeps its state under ``state_dir`` even with a shared store:
-    it never changes the record every runner shares."""
+    it never changes the record every runner shares. ``previous``, ``resubmit_unknown``,
+    ``moved``: what a lost or moved SQLite journal needs (``durable.open_sqlite_journal``)."""
     url = state_url(env)
     notes = []
     if url is not None and sandbox:
@@ -60,7 +63,8 @@ def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Ma
         try:
             journal, more = open_sqlite_journal(state_dir, file, name, manifest_path, durable_intents=durable_intents,
                                                 after_commit=after_commit, env=env, target=target,
-                                                default_target=default_target)
+                                                default_target=default_target, previous=previous,
+                                                resubmit_unknown=resubmit_unknown, moved=moved)
             try:
                 yield journal, _locked(journal, notes + more)
             finally:

@@ -7,6 +7,7 @@ Each is one ``_set`` of a row (one transaction). A store (``renderer.execute.sql
 from __future__ import annotations
 
 from dataclasses import replace
+from collections.abc import Mapping
 from typing import Any
 
 from renderer.errors import StateError
@@ -33,7 +34,8 @@ class Transitions:
         for k in ("credits_charged", "duration"):
             if k in fields:
                 fields[k] = cells.num(fields[k])
-        stored = {k: (dump_json(list(v)) if k == "result_urls" else dump_json(v) if k == "response" and v is not None else v)
+        stored = {k: (dump_json(list(v)) if k == "result_urls" else dump_json(v)
+                      if k in ("response", "credits_reported") and v is not None else v)
                   for k, v in fields.items()}
         if "result_urls" in fields:
             fields["result_urls"] = tuple(fields["result_urls"])
@@ -58,11 +60,14 @@ class Transitions:
         session_id: str | None,
         credits_charged: float | None,
         response: Any,
+        credits_reported: Mapping[str, float | None] | None = None,
     ) -> Submission:
-        """The request id, right after the answer (or after a reconciliation proved it)."""
+        """The request id, right after the answer (or after a reconciliation proved it).
+        ``credits_reported``: the header's and the body's figures, when they disagreed."""
         return self._update(
             sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
             credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
+            credits_reported=credits_reported,
         )
 
     def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
@@ -83,9 +88,12 @@ class Transitions:
         duration: float | None = None,
         response: Any = None,
         error: str | None = None,
+        credits_reported: Mapping[str, float | None] | None = None,
     ) -> Submission:
+        """The outcome; a charge (and disagreeing figures) said only now replace what was known."""
         return self._update(
             sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
             credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
             duration=duration, response=response, error=error, finished_at=now_iso(),
+            credits_reported=credits_reported if credits_reported is not None else sub.credits_reported,
         )

@@ -19,6 +19,7 @@ from renderer.manifest import Manifest
 from renderer.money import BudgetCheck, check_budget, credits_json
 from renderer.plan.inputs import change_of, shown_body
 from renderer.plan.model import Instance, Plan
+from renderer.plan.probe import RISK, probe_json, provider_waits
 from renderer.vocabulary import Range, add_ranges
 
 @dataclass(frozen=True, slots=True)
@@ -32,21 +33,25 @@ class Summary(BudgetCheck):
     targets: Mapping[str, str] = field(default_factory=dict)
     # jobs to run that the manifest holds from another target: {target, status, reason}
     elsewhere: Mapping[str, dict[str, str]] = field(default_factory=dict)
+    probe: dict[str, Any] | None = None  # budget.probe of the JSON (renderer.plan.probe)
 
 
 def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
               budget: float | None = None, spent: float | None = None,
-              sent: frozenset[str] | None = None, targets: Mapping[str, str] | None = None) -> Summary:
+              sent: frozenset[str] | None = None, targets: Mapping[str, str] | None = None,
+              factors: Mapping[str, float] | None = None) -> Summary:
     """The plan's money (see ``money.check_budget`` for the arguments), requests, totals and changes.
 
     ``targets``: where the plan runs (``manifest`` is then the view ``renderer.targets.seen_from``
     gives): the summary says why the jobs the manifest holds from another target run again."""
     manifest = Manifest.coerce(manifest)
-    check = check_budget(plan, manifest, budget=budget, spent=spent, sent=sent)
+    check = check_budget(plan, manifest, budget=budget, spent=spent, sent=sent, factors=factors)
     money = {f.name: getattr(check, f.name) for f in fields(BudgetCheck)}
     run = plan.to_run
-    return Summary(**money, requests=_requests(plan, run), totals=_totals(run), changes=_changes(plan, manifest),
-                   targets=dict(targets or {}), elsewhere=_elsewhere(run, manifest, targets or {}))
+    probe = probe_json(plan, run, check.budget, manifest.families)
+    return Summary(**money, requests=_requests(plan, run, provider_waits(run, probe)), totals=_totals(run),
+                   changes=_changes(plan, manifest), targets=dict(targets or {}),
+                   elsewhere=_elsewhere(run, manifest, targets or {}), probe=probe)
 
 
 def _elsewhere(run: Iterable[Instance], manifest: Manifest, targets: Mapping[str, str]) -> dict[str, dict[str, str]]:
@@ -65,7 +70,8 @@ def _elsewhere(run: Iterable[Instance], manifest: Manifest, targets: Mapping[str
     return out
 
 
-def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
+def _requests(plan: Plan, run: Iterable[Instance], waits: Mapping[str, int]) -> dict[str, Any]:
+    """``waits``: seconds the budget's probe adds per provider (``renderer.plan.probe``)."""
     by_provider: dict[str, dict[str, Any]] = defaultdict(lambda: {"submissions": 0, "uploads": 0})
     for inst in run:
         name = providers.provider_of(inst.endpoint)
@@ -88,6 +94,8 @@ def _requests(plan: Plan, run: Iterable[Instance]) -> dict[str, Any]:
             # a window of a minute allows rpm requests at once: the first rpm go now, the
             # next when it resets (the model the run's rate limiter follows)
             p["least_wall_seconds"] = least_wall_seconds(p["requests"], rpm)
+        if waits.get(name):
+            p["least_wall_seconds"] = p.get("least_wall_seconds", 0) + waits[name]
     return {
         "submissions": sum(p["submissions"] for p in by_provider.values()),
         "uploads": sum(p["uploads"] for p in by_provider.values()),
@@ -137,7 +145,11 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
         "campaign": plan.campaign.name,
         "credits": credits_json(summary.credits) if summary.credits else {**summary.known_credits.as_dict(), "unknown": True},
         "budget": {"max_credits": summary.budget, "over": summary.over_budget,
-                   **({"spent": summary.spent} if summary.spent else {})},
+                   **({"spent": summary.spent} if summary.spent else {}),
+                   **({"factors": {k: int(v) if float(v).is_integer() else v for k, v in sorted(summary.factors.items())}}
+                      if summary.factors else {}),
+                   **({"probe": summary.probe} if summary.probe else {}),
+                   **({"risk": RISK} if summary.budget is not None and not plan.campaign.budget_probe else {})},
         "requests": summary.requests,
         "totals": summary.totals,
         "changes": summary.changes,
@@ -225,8 +237,8 @@ def requests_line(req: Mapping[str, Any]) -> str:
     for name, p in req["by_provider"].items():
         if "least_wall_seconds" in p:
             tier = f"{p['tier']} tier, " if "tier" in p else ""
-            line += (f"; {name} ({tier}{p['requests_per_minute']:,}/min): {p['requests']:,} requests "
-                     f"take at least {p['least_wall_seconds']:,} s")
+            rate = f" ({tier}{p['requests_per_minute']:,}/min)" if "requests_per_minute" in p else ""
+            line += f"; {name}{rate}: {p['requests']:,} requests take at least {p['least_wall_seconds']:,} s"
     return line + "."
 
 

@@ -104,6 +104,8 @@ def credits_from(headers: Mapping[str, str], payload: Any, header: str = "x-cred
             continue
         try:
             value = float(raw)
+        except OverflowError:  # an integer past float range: said (shapes.credits says why it is unusable)
+            return int(raw)
         except (TypeError, ValueError):
             continue
         return int(value) if value.is_integer() else value

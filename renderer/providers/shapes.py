@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from typing import Any
-from renderer.text import CONTROL
+from renderer.text import CONTROL, utf8_safe
 
 MAX_ID = 256
 MAX_URL = 8192
 MAX_URLS = 1000
 MAX_STATUS = 64
 MAX_TEXT = 2000
+MAX_CREDITS = 2**53  # whole credits a float counts exactly; sums of a million such stay finite
 
 
 class ShapeError(ValueError):
@@ -106,19 +107,24 @@ def text(value: Any) -> str | None:
     if value is None or value == "":
         return None
     out = value if isinstance(value, str) else repr(value)
-    return out[:MAX_TEXT]
+    return utf8_safe(out[:MAX_TEXT])
 
 
 def credits(value: Any) -> tuple[float | None, str | None]:
-    """(credits, problem): a finite, non-negative number; anything else is an unknown charge."""
+    """(credits, problem): a finite, non-negative number of at most ``MAX_CREDITS``; anything
+    else is an unknown charge (the budget then holds the job at its estimate)."""
     if value is None:
         return None, None
     if isinstance(value, bool):
         return None, f"credits charged is {_kind(value)}"
     try:
         number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None, f"credits charged is {_kind(value)} {str(value)[:40]!r}, not a number"
+    except OverflowError:  # an integer past float range (10^400)
+        return None, f"credits charged is a number of {len(str(abs(value))):,} digits: past what renderer counts"
+    except (TypeError, ValueError):
+        return None, f"credits charged is {_kind(value)} {utf8_safe(str(value)[:40])!r}, not a number"
     if not math.isfinite(number) or number < 0:
-        return None, f"credits charged is {str(value)[:40]!r}: not a finite, non-negative number"
-    return (int(number) if number.is_integer() and abs(number) < 2**53 else number), None
+        return None, f"credits charged is {utf8_safe(str(value)[:40])!r}: not a finite, non-negative number"
+    if number > MAX_CREDITS:  # sums of such figures pass float range: no budget counts them
+        return None, f"credits charged is {number:g}: more than renderer counts (2^53)"
+    return (int(number) if number.is_integer() else number), None

@@ -19,11 +19,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-HTTP_FAULTS = {"http_429": 429, "http_500": 500, "http_502": 502, "http_503": 503}
+HTTP_FAULTS = {"http_404": 404, "http_429": 429, "http_500": 500, "http_502": 502, "http_503": 503}
 KINDS: tuple[str, ...] = (
     "slow",  # answer after delay_seconds (for client timeouts)
     "drop_before",  # close the connection before processing: nothing happened
-    *HTTP_FAULTS,  # 429 and 503 carry Retry-After
+    *HTTP_FAULTS,  # 429 and 503 carry Retry-After; a 404 to a read: "not replicated yet"
     "rate_limit_exhausted",  # providers with a rate limit only: the key's minute window is used up
     "render_failure",  # accepted and charged, then the render ends FAILED
     "drop_after",  # processed (accepted, charged) but the client gets no answer
@@ -47,6 +47,16 @@ HOSTILE: tuple[str, ...] = (
     "result_url",  # a finished job's result URL(s) are ``result_url`` (file://..., an internal address)
     "merge",  # ``merge`` (a JSON object) is merged into every session-like record of an answer
     "headers",  # ``headers`` are added to the answer, error answers included (Retry-After: 1e9)
+    "ignore_keys",  # the Idempotency-Key is ignored: a resend is processed (and charged) again
+    "charge_late",  # the submit answer says nothing of the charge; finished statuses carry it
+    "charge_zero_then_late",  # the submit answer says 0 (header and body); finished statuses the real charge
+    "charge_header_zero",  # x-credits-charged: 0 while the body's creditsCharged is the real charge
+    "charge_hidden",  # no answer ever says what was charged
+    "surrogate_text",  # messages and error texts hold a lone surrogate ("\ud800")
+    "surrogate_id",  # request and session ids end in a lone surrogate
+    "surrogate_url",  # result URLs end in a lone surrogate
+    "credits_huge",  # creditsCharged is 10^400 (an integer past float range), the header 1e400
+    "credits_1e308",  # x-credits-charged and creditsCharged: 1e308 (two of them overflow a float sum)
 )
 # What a result file (``GET /files/...``) may do instead of being served plainly
 FILE_KINDS: tuple[str, ...] = (

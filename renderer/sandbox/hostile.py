@@ -3,9 +3,11 @@
 ``before`` runs ahead of the route (nothing is processed): an HTML 502 page, a request
 that hangs, a long error quoting the key. ``after`` rewrites a route's JSON answer:
 echoed ``Authorization`` headers, values of the wrong type, statuses that never
-finish, finished records without their result URL, impossible charges, and bodies
-that trickle or bloat. Pacing comes from the
-fault settings (``trickle_interval``), so tests choose how slow "slow" is.
+finish, finished records without their result URL, impossible charges, charges said
+late (only once a job finished), wrongly (0 in the header) or never, strings holding
+lone surrogates, and bodies that trickle or bloat. Pacing comes from the fault settings
+(``trickle_interval``), so tests choose how slow "slow" is. (``ignore_keys`` acts in
+``renderer.sandbox.submit``.)
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from renderer.sandbox.faults import HOSTILE, FaultPlan
+from renderer.sandbox.session import COMPLETED, FAILED, Session
 from renderer.sandbox.state import SandboxState
 
 Style = Callable[..., Response]
 
 HTML_502 = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
 _CHUNK = 64 * 1024
-HOSTILE_AFTER = frozenset(HOSTILE) - {"hang", "html_502", "headers"}  # the kinds that rewrite an answer
+HOSTILE_AFTER = frozenset(HOSTILE) - {"hang", "html_502", "headers", "ignore_keys"}  # the kinds that rewrite an answer
+LONE = "\ud800"  # half of a surrogate pair: no UTF-8 encoder takes it
+_CHARGE_LATE = ("charge_late", "charge_zero_then_late", "charge_hidden")
 
 
 def _key(request: Request) -> str:
@@ -81,8 +86,53 @@ def _point_results(rec: dict[str, Any], url: str) -> None:
         rec["result_urls"] = [url]
 
 
-def _rewrite(payload: Any, plan: FaultPlan, key: str, submission: bool, settings: Any) -> tuple[Any, dict[str, str]]:
+def _session_of(state: SandboxState, rec: dict[str, Any]) -> Session | None:
+    for k in ("session_id", "request_id", "id", "job_id"):
+        sid = rec.get(k)
+        if isinstance(sid, str) and sid in state.sessions:
+            return state.sessions[sid]
+    return None
+
+
+def _charges(state: SandboxState, rec: dict[str, Any], plan: FaultPlan, submission: bool) -> None:
+    """Where an answer says what a job cost: late, wrongly, or never."""
+    if submission:
+        if any(k in plan for k in _CHARGE_LATE):
+            rec.pop("creditsCharged", None)
+        if "charge_zero_then_late" in plan:
+            rec["creditsCharged"] = 0
+        return
+    if not any(k in plan for k in _CHARGE_LATE) or "charge_hidden" in plan:
+        return
+    session = _session_of(state, rec)
+    if session is not None and session.status(state.now()) in (COMPLETED, FAILED):
+        rec["creditsCharged"] = session.credits_charged
+
+
+def _odd_values(rec: dict[str, Any], plan: FaultPlan) -> None:
+    if "surrogate_text" in plan:
+        for k in ("message", "error_message", "expressGenerationError"):
+            rec[k] = f"upstream said {LONE} here"
+    if "surrogate_id" in plan:
+        for k in ("request_id", "session_id"):
+            if isinstance(rec.get(k), str):
+                rec[k] += LONE
+    if "surrogate_url" in plan:
+        for k in ("result_url", "output_url"):
+            if isinstance(rec.get(k), str):
+                rec[k] += LONE
+    if "credits_huge" in plan:
+        rec["creditsCharged"] = 10**400
+    if "credits_1e308" in plan:
+        rec["creditsCharged"] = 1e308
+
+
+def _rewrite(state: SandboxState, payload: Any, plan: FaultPlan, key: str,
+             submission: bool) -> tuple[Any, dict[str, str], tuple[str, ...]]:
+    """The rewritten payload, headers to set, and headers to drop."""
+    settings = state.faults.settings
     headers: dict[str, str] = {}
+    dropped: tuple[str, ...] = ()
     if "never_complete" in plan and isinstance(payload, list):
         payload = []  # the completed-sessions list: nothing ever completes
     for rec in _records(payload):
@@ -119,11 +169,21 @@ def _rewrite(payload: Any, plan: FaultPlan, key: str, submission: bool, settings
             _point_results(rec, settings.result_url)
         if "merge" in plan:
             rec.update(json.loads(json.dumps(settings.merge)))  # a copy per record
+        _charges(state, rec, plan, submission)
+        _odd_values(rec, plan)
     if "credits_inf" in plan:
         headers["x-credits-charged"] = "inf"
     if "credits_negative" in plan:
         headers["x-credits-charged"] = "-25"
-    return payload, headers
+    if "credits_huge" in plan:
+        headers["x-credits-charged"] = "1e400"
+    if "credits_1e308" in plan:
+        headers["x-credits-charged"] = "1e308"
+    if submission and ("charge_zero_then_late" in plan or "charge_header_zero" in plan):
+        headers["x-credits-charged"] = "0"
+    elif submission and any(k in plan for k in _CHARGE_LATE):
+        dropped = ("x-credits-charged",)
+    return payload, headers, dropped
 
 
 async def after(state: SandboxState, request: Request, plan: FaultPlan, response: Response, submission: bool) -> Response:
@@ -138,7 +198,8 @@ async def after(state: SandboxState, request: Request, plan: FaultPlan, response
         payload = None
     headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")}
     if payload is not None and 200 <= response.status_code < 300:
-        payload, extra = _rewrite(payload, plan, _key(request), submission, state.faults.settings)
+        payload, extra, dropped = _rewrite(state, payload, plan, _key(request), submission)
+        headers = {k: v for k, v in headers.items() if k.lower() not in dropped}
         headers.update(extra)
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")  # Infinity stays Infinity: hostile
     settings = state.faults.settings

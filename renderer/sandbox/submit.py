@@ -145,6 +145,9 @@ def submission(state: SandboxState, route: Route, handler: Handler, style: Style
             body = folded
         sha = fingerprint(body)
         idem = request.headers.get("idempotency-key")
+        if idem and "ignore_keys" in plan:  # an API that promises nothing about keys
+            state.counters.faults["ignore_keys"] += 1
+            idem = None
         if idem:
             stored = state.idempotency.get((owner, idem))
             if stored is not None:

@@ -44,6 +44,18 @@ def test_indented_is_the_stdlib_text(value: Any) -> None:
     assert jsonfast.indented(value, floats=floats_in(value)) == stdlib_indented(value)
 
 
+@settings(max_examples=200, deadline=None)
+@given(values)
+def test_sorted_indented_is_the_stdlib_text(value: Any) -> None:
+    try:
+        expected = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError) as exc:  # NaN, Infinity; keys of mixed types
+        with pytest.raises(type(exc)):
+            jsonfast.sorted_indented(value)
+        return
+    assert jsonfast.sorted_indented(value) == expected
+
+
 def floats_in(value: Any) -> list[float]:
     if isinstance(value, float):
         return [value]

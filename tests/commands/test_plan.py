@@ -44,7 +44,9 @@ def test_over_budget_json_still_prints_the_plan(write) -> None:
     p = write(SPRING.replace("max_credits: 60000", "max_credits: 5000"))
     code, out, _ = cli("plan", str(p), "--json")
     assert code == 3
-    assert json.loads(out)["budget"] == {"max_credits": 5000, "over": True}
+    assert json.loads(out)["budget"] == {  # the first of each pricing family goes alone: the others wait
+        "max_credits": 5000, "over": True,
+        "probe": {"families": {"image_enhance": {"jobs": 3}, "image_list_to_video": {"jobs": 6}}}}
 
 
 def test_at_the_budget_is_within_it(write) -> None:

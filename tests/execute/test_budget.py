@@ -117,3 +117,76 @@ def test_fractional_prices_fill_the_budget_exactly(journal: SqliteJournal) -> No
         budget.hold(sub, "image_enhance")
     assert budget.admit("i3", "image_enhance", 0.1) is not None
     assert budget.committed == pytest.approx(0.3)
+
+
+def test_a_charge_is_known_when_said_above_0_at_acceptance_or_when_the_job_is_over(journal: SqliteJournal) -> None:
+    from renderer.execute.budget import counted, said_at
+
+    a = begin(journal, "a")
+    assert said_at(a) is None  # sent, nothing said yet
+    zero = journal.accepted(a, request_id="r1", session_id=None, credits_charged=0, response={})
+    assert said_at(zero) is None  # a 0 for a priced job is no answer: some APIs say the charge later
+    assert said_at(journal.accepted(a, request_id="r1", session_id=None, credits_charged=75, response={})) == "submission"
+    done = journal.finish(zero, "completed", credits_charged=150)
+    assert said_at(done) == "completion" and counted(done, 3) == 150
+    b = journal.accepted(begin(journal, "b"), request_id="r2", session_id=None, credits_charged=None, response={})
+    never = journal.finish(b, "completed")
+    assert said_at(never) == "never" and counted(never, 3) == 150  # never said: its hold, estimate x factor
+    assert counted(journal.rejected(begin(journal, "c"), "HTTP 400", 400), 3) == 0
+
+
+def test_a_line_stays_at_its_hold_until_the_job_is_over(journal: SqliteJournal) -> None:
+    budget = Budget(1000)
+    a = begin(journal, "a")
+    budget.hold(a, "image_enhance")
+    budget.record(journal.accepted(a, request_id="r1", session_id=None, credits_charged=0, response={}), "image_enhance")
+    assert budget.committed == 50 and not budget.knows("image_enhance")  # 0 said at submission: still held
+    a = journal.accepted(a, request_id="r1", session_id=None, credits_charged=20, response={})
+    budget.record(a, "image_enhance")
+    assert budget.committed == 50 and budget.knows("image_enhance")  # below its estimate: held until it is over
+    budget.record(journal.finish(a, "completed", credits_charged=20), "image_enhance")
+    assert budget.committed == 20
+
+
+def test_the_probe_keeps_its_turn_until_the_charge_is_known(journal: SqliteJournal) -> None:
+    budget = Budget(1000, clock=iter([10.0, 52.5]).__next__)
+    order: list[str] = []
+
+    async def main() -> None:
+        first = await budget.turn("image_enhance")
+        sub = begin(journal, "a")
+        budget.hold(sub, "image_enhance")
+        async with anyio.create_task_group() as tg:
+            async def second() -> None:
+                turn = await budget.turn("image_enhance")
+                order.append(f"second at {budget.factor('image_enhance'):g}x")
+                turn.end()
+
+            tg.start_soon(second)
+            sub = journal.accepted(sub, request_id="r", session_id=None, credits_charged=None, response={})
+            budget.record(sub, "image_enhance")  # accepted, no charge said: the others keep waiting
+            await anyio.wait_all_tasks_blocked()
+            assert order == []
+            budget.record(journal.finish(sub, "completed", credits_charged=150), "image_enhance")
+            first.end()
+
+    anyio.run(main)
+    assert order == ["second at 3x"]
+    (fam,) = budget.learned_families()
+    assert (fam.name, fam.factor, fam.charged_at, fam.probe_seconds) == ("image_enhance", 3, "completion", 42.5)
+
+
+def test_without_the_probe_nobody_waits_and_learned_factors_hold_from_the_start(journal: SqliteJournal) -> None:
+    from renderer.manifest import PricingFamily
+
+    budget = Budget(1000, probe=False)
+
+    async def main() -> None:
+        first = await budget.turn("image_enhance")
+        second = await budget.turn("image_enhance")  # does not wait for the first
+        first.end()
+        second.end()
+
+    anyio.run(main)
+    budget.learn([PricingFamily("image_enhance", 3.0, "completion", 40.0)])
+    assert budget.hold_for("image_enhance", 50) == 150 and budget.factors() == {"image_enhance": 3.0}

@@ -60,7 +60,7 @@ def drive(tmp_path: Path, journal: SqliteJournal) -> tuple[Execution, post_run.W
     request = ExecuteRequest(plan, journal, conf, FAST, RunOptions(), transports={"samsar": httpx.MockTransport(api)})
     wrapup = post_run.Wrapup(file=str(path), sandbox=False, campaign=campaign, plan=plan, previous=None,
                              targets=T.for_campaign(campaign, ENV, False), manifest_path=tmp_path / "m.json",
-                             options=RunOptions(), scrubber=Scrubber.from_env(ENV))
+                             recorded=tmp_path / "m.json", options=RunOptions(), scrubber=Scrubber.from_env(ENV))
     return execute(request, io.StringIO()), wrapup
 
 

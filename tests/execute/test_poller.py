@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from dataclasses import replace
 
 import anyio
 import httpx
@@ -12,7 +14,7 @@ from renderer.execute.poller import Poller
 from renderer.execute.settings import PollSettings, ProviderSettings
 from renderer.providers import route
 
-FAST = PollSettings(initial=0.01, factor=1.5, max_interval=0.05, list_interval=0.01, not_found_grace=2)
+FAST = PollSettings(initial=0.01, factor=1.5, max_interval=0.05, list_interval=0.01)
 
 
 class FakeSamsar:
@@ -57,10 +59,10 @@ class FakeSamsar:
         return httpx.Response(200, json=body)
 
 
-def poll_all(fake: FakeSamsar, jobs: list[tuple[str, str]]) -> dict[str, object]:
+def poll_all(fake, jobs: list[tuple[str, str]], settings: PollSettings = FAST) -> dict[str, object]:
     async def go():
         client = ProviderClient(ProviderSettings("samsar", "https://api.test/v1", "k"), transport=httpx.MockTransport(fake))
-        poller = Poller(client, FAST)
+        poller = Poller(client, settings)
         results = {}
         try:
             async with anyio.create_task_group() as tg:
@@ -113,12 +115,55 @@ def test_a_lone_job_is_read_by_id() -> None:
     assert fake.hits["/v1/image/list"] == 0
 
 
-def test_unknown_ids_fail_after_the_grace() -> None:
-    fake = FakeSamsar({}, {})
-    results = poll_all(fake, [("samsar/video/create_movie", "movie_x")])
-    assert results["movie_x"].status.state == "failed"
-    assert "does not know" in results["movie_x"].status.error
-    assert fake.hits["/v1/video/status"] == FAST.not_found_grace
+def test_an_id_the_api_never_knows_is_left_pending_at_the_job_timeout() -> None:
+    fake = FakeSamsar({}, {})  # every status read: 404
+    results = poll_all(fake, [("samsar/video/create_movie", "movie_x")], replace(FAST, job_timeout=0.3))
+    result = results["movie_x"]
+    assert result.status is None  # not failed: it was accepted, and may be charged
+    assert "job timeout" in result.stopped
+    assert "status read(s) said nothing of the job (HTTP 404: unknown x" in result.stopped
+    assert fake.hits["/v1/video/status"] >= 3
+
+
+class Hiccups(FakeSamsar):
+    """A video whose first status answers are hiccups: 404s, a 502, an answer of the wrong shape."""
+
+    def __init__(self, answers: list[httpx.Response]) -> None:
+        super().__init__({}, {"vid_1": 0})
+        self.answers = answers
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/status") and self.answers:
+            self.hits[request.url.path] += 1
+            return self.answers.pop(0)
+        return super().__call__(request)
+
+
+def test_status_hiccups_are_read_again_and_said() -> None:
+    gone = httpx.Response(404, json={"message": "not replicated yet"})
+    fake = Hiccups([gone, gone, gone, httpx.Response(502, text="<html>bad gateway</html>"),
+                    httpx.Response(200, json={"request_id": "vid_1", "status": {"state": "COMPLETED"}})])
+    result = poll_all(fake, [("samsar/video/text_to_video", "vid_1")])["vid_1"]
+    assert result.status.state == "completed" and result.status.result_url == "https://cdn/vid_1"
+    assert fake.hits["/v1/status"] == 6
+    assert result.hiccups.startswith("5 status read(s) said nothing of the job (HTTP 404: not replicated yet x3; ")
+    assert "an answer of the wrong shape (status is an object, not a status string)" in result.hiccups
+
+
+def test_a_failed_status_still_ends_the_job() -> None:
+    fake = Hiccups([httpx.Response(404, json={"message": "not yet"}),
+                    httpx.Response(200, json={"request_id": "vid_1", "status": "FAILED", "message": "no"})])
+    result = poll_all(fake, [("samsar/video/text_to_video", "vid_1")])["vid_1"]
+    assert result.status.state == "failed" and fake.hits["/v1/status"] == 2
+
+
+def test_a_retry_after_on_a_status_read_is_honoured() -> None:
+    slow = httpx.Response(503, json={"message": "busy"}, headers={"Retry-After": "1"})
+    fake = Hiccups([slow])
+    started = time.monotonic()
+    result = poll_all(fake, [("samsar/video/text_to_video", "vid_1")])["vid_1"]
+    assert result.status.state == "completed"
+    assert time.monotonic() - started >= 1.0  # the poller waited as asked (its interval is 10 ms)
 
 
 def test_stop_leaves_jobs_pending() -> None:

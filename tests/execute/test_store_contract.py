@@ -86,6 +86,23 @@ def test_intent_answer_outcome_come_back_as_they_were_kept(opener: Opener) -> No
     assert again.claimed_ids() == {"img_1"}
 
 
+def test_charges_as_the_api_said_them_and_what_runs_learned_of_a_family(opener: Opener) -> None:
+    from renderer.manifest import PricingFamily
+
+    store = opener()
+    sub = store.begin(**begin_args())
+    sub = store.accepted(sub, request_id="r1", session_id=None, credits_charged=150, response={"k": 1},
+                         credits_reported={"header": 0, "body": 150})
+    done = store.finish(sub, "completed", result_url="https://x/1.png")  # no new figures: the earlier ones stay
+    assert done.credits_reported == {"header": 0, "body": 150} and done.credits_charged == 150
+    again = opener()
+    assert again.get(sub.id).credits_reported == {"header": 0, "body": 150}
+    assert again.families() == {}
+    store.set_family(PricingFamily("image_enhance", 3.0, "completion", 12.5))
+    again.set_family(PricingFamily("image_enhance", 2.0, None, None))  # another runner learned less: kept
+    assert opener().families() == {"image_enhance": PricingFamily("image_enhance", 3, "completion", 12.5)}
+
+
 def test_generations_current_and_a_duplicate_intent(opener: Opener, kind: str) -> None:
     store = opener()
     first = store.begin(**begin_args())

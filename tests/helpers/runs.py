@@ -130,3 +130,27 @@ def journal_for(path: Path, env: dict[str, str], sandbox: bool = False, new: boo
 
 def counters(sb: Any) -> dict[str, Any]:
     return sb.state.counters.snapshot()
+
+
+def start_run(path: Path, sb: Any):
+    """`renderer run` of ``path`` as a process of its own (to be killed), against ``sb``."""
+    import os
+    import subprocess
+    import sys
+
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.environ.get("PYTHONPATH", ""), **env_for(sb),
+           "RENDERER_EXEC_SETTINGS": FAST_JSON}
+    return subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", path.name], cwd=path.parent, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def until(condition: Any, seconds: float = 30.0) -> bool:
+    """Wait for ``condition()`` (the sandbox's counts, a file), with a deadline; whether it came."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True

@@ -100,24 +100,27 @@ def test_keys_of_every_provider_are_scrubbed_not_only_the_one_sent(tmp_path: Pat
 
 
 @pytest.mark.parametrize(("kind", "status", "why"), [
-    ("int_result_urls", "failed", "result_urls is a number, not a list of http(s) URLs"),
-    ("str_result_urls", "failed", "result_urls is a string, not a list of http(s) URLs"),
-    ("bad_status", "failed", "status is an object, not a status string"),
+    ("int_result_urls", "pending", "result_urls is a number, not a list of http(s) URLs"),
+    ("str_result_urls", "pending", "result_urls is a string, not a list of http(s) URLs"),
+    ("bad_status", "pending", "status is an object, not a status string"),
     ("bad_thumbnail", "completed", None),
 ])
-def test_values_of_the_wrong_type_fail_the_job_with_a_reason(tmp_path: Path, runner, kind, status, why) -> None:
-    path, code, out, data, _c = _run(runner, tmp_path, images(3), {"rates": {kind: 1.0}, "scope": "reads"})
+def test_values_of_the_wrong_type_are_read_again_and_said(tmp_path: Path, runner, kind, status, why) -> None:
+    # an answer of the wrong shape says nothing of an accepted (charged) job: read again until the
+    # job timeout, which leaves it pending and says what the reads answered
+    xs = with_job_timeout(settings(), 0.5)
+    path, code, out, data, _c = _run(runner, tmp_path, images(3), {"rates": {kind: 1.0}, "scope": "reads"}, xs)
     assert code == (0 if status == "completed" else 1), out
     assert_final(data)
     for entry in data["jobs"].values():
         assert entry["status"] == status, entry
         if why:
-            assert why in entry["error"]
+            assert "job timeout" in entry["error"] and f"an answer of the wrong shape ({why})" in entry["error"]
         else:
             assert entry["thumbnail_url"] is None and entry["result_url"].startswith("http")
     assert_clean(tmp_path, out)
     # a second run neither crashes nor resubmits the accepted jobs
-    code2, out2, _data2 = runner(path, env_for_dead(data), settings())
+    code2, out2, _data2 = runner(path, env_for_dead(data), with_job_timeout(settings(), 0.5))
     assert code2 == code and "internal error" not in out2
 
 
@@ -210,10 +213,12 @@ def test_a_render_that_never_completes_is_left_pending_at_the_job_timeout(tmp_pa
     # resumable: the next run against the same API polls them again (no new submission)
     (target,) = {e["target"] for e in data["jobs"].values()}
     with make_sandbox(port=int(target.split(":")[-1].split("/")[0])) as sb:
-        code2, out2, _data2 = runner(path, env_for(sb), settings())
+        code2, out2, data2 = runner(path, env_for(sb), with_job_timeout(settings(), 0.5))
         c2 = counters(sb)
     assert c2["accepted_total"] == 0
-    assert code2 == 1  # the new sandbox does not know the ids: they fail after the 404 grace
+    assert code2 == 1  # the new sandbox does not know the ids: a 404 is no verdict, they stay pending
+    assert {e["status"] for e in data2["jobs"].values()} == {"pending"}
+    assert all("HTTP 404" in e["error"] for e in data2["jobs"].values())
     assert "internal error" not in out2
 
 
@@ -309,8 +314,10 @@ def test_a_closed_stdout_ends_the_run_cleanly_and_non_zero(tmp_path: Path) -> No
 
 
 def test_the_journal_and_its_wal_hold_no_key_even_after_a_kill(tmp_path: Path) -> None:
-    # killed mid-run, the journal's -wal is left as it was: it must already be clean
-    path = write_campaign(tmp_path, images(4))
+    # killed mid-run, the journal's -wal is left as it was: it must already be clean (keys honoured:
+    # the resumed run settles a POST the kill may have cut off by sending it again with its key)
+    text = images(4).replace("samsar: {concurrency: 2}", "samsar: {concurrency: 2, idempotent_keys: true}")
+    path = write_campaign(tmp_path, text)
     with make_sandbox(faults={"rates": {"echo_auth": 1.0}, "scope": "all"}) as sb:
         env = {"PATH": os.environ.get("PATH", ""), **env_for(sb), "RENDERER_EXEC_SETTINGS": FAST_JSON,
                "RENDERER_TEST_KILL_AFTER": "10"}

@@ -105,7 +105,7 @@ def test_a_sigkilled_runners_accepted_jobs_are_adopted_by_the_next_runner_elsewh
             store = store_of(pg_url, a, sb)
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=30)
-        assert not (tmp_path / "machine-a" / "campaigns" / "camp.manifest.json").exists()  # died before writing it
+        # machine-a's checkout (a CI runner's, gone with it) and its manifest play no part: machine-b has its own
         accepted = {s.instance_id for s in store.all() if s.request_id}
         store.close()
         assert len(accepted) >= 3
