@@ -29,6 +29,7 @@ import functools
 import os
 import socket
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TypeVar
@@ -218,7 +219,32 @@ class SqliteJournal(Transitions):
         self.was_empty = path.exists() and path.stat().st_size == 0
         with translated(path, opening=True):
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._connect("NORMAL")
+            self._open_retrying()
+
+    def _open_retrying(self, patience: float = 30.0) -> None:
+        """Open, check and migrate the file, trying again while another process does the same.
+
+        Switching a new file to WAL and creating its tables can answer "locked" at once, without
+        SQLite's busy handler (a lock upgrade it refuses to wait for); two runners that open one
+        journal together would otherwise fail. Bounded like the busy timeout: 30 s.
+        """
+        deadline = time.monotonic() + patience
+        delay = 0.01
+        while True:
+            try:
+                self._open_once()
+                return
+            except sqlite3.OperationalError as exc:
+                low = str(exc).lower()
+                if not ("locked" in low or "busy" in low) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)  # a blocking open, before any task group: no event loop to yield to
+                delay = min(delay * 2, 0.5)
+
+    def _open_once(self) -> None:
+        path = self.path
+        self._db = self._connect("NORMAL")
+        try:
             check = self._db.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
                 raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
@@ -231,8 +257,11 @@ class SqliteJournal(Transitions):
                 raise StateError(f"{path}: journal schema {version[0]} is not {SCHEMA_VERSION}; use another --state-dir")
             # Intents go through a second connection that fsyncs every commit: a lost
             # intent after a sent POST is the one loss that could make a run pay twice.
-            self._intent_db = self._connect("FULL") if durable_intents else self._db
+            self._intent_db = self._connect("FULL") if self.durable_intents else self._db
             self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
+        except BaseException:
+            self._db.close()
+            raise
 
     def _migrate(self) -> None:
         """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 import sqlite3
 import subprocess
@@ -124,3 +125,33 @@ def test_after_commit_hook_counts_transitions(tmp_path: Path) -> None:
     j.accepted(sub, request_id="r", session_id=None, credits_charged=None, response=None)
     assert seen == [1, 2]
     assert os.path.exists(tmp_path / "j.sqlite-wal")  # WAL mode
+
+
+# Runners that open one new journal at the same moment all get it (CI saw "database is locked"):
+# switching a fresh file to WAL can answer "locked" without SQLite's busy handler, and the journal
+# tries again within its patience. Before the fix, 4 of 180 such opens failed on one machine.
+_fork = mp.get_context("fork")
+
+
+def _open(path: str, start: object, results: object) -> None:
+    start.wait()  # type: ignore[attr-defined]
+    try:
+        SqliteJournal(Path(path)).close()
+        results.put("ok")  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - the failure is the test's message
+        results.put(str(exc))  # type: ignore[attr-defined]
+
+
+def test_six_processes_open_a_new_journal_at_once(tmp_path: Path) -> None:
+    said: list[str] = []
+    for round_ in range(8):
+        path = str(tmp_path / f"j{round_}.sqlite")
+        start, results = _fork.Event(), _fork.Queue()
+        procs = [_fork.Process(target=_open, args=(path, start, results)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        start.set()
+        for p in procs:
+            p.join(60)
+        said += [results.get(timeout=10) for _ in procs]
+    assert said == ["ok"] * 48
