@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from renderer.errors import Invalid, LoadError, Location
-from renderer.vocabulary import Outputs, Range
+from renderer.vocabulary import PUBLIC_STATUSES, JobStatus, Outputs, Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic, jsonfast
 from renderer.text import utf8_safe_json
 
 # every status an entry can have, in the order the docs list them
 CHARGED_AT = ("submission", "completion", "never")  # when the API first said a family's charge
-STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown")
+STATUSES = PUBLIC_STATUSES
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
@@ -109,7 +109,7 @@ class ManifestEntry(Outputs):
 
     @property
     def completed(self) -> bool:
-        return self.status == "completed"
+        return self.status == JobStatus.COMPLETED
 
     def reusable_for(self, input_sha256: str | None) -> bool:
         """THE reuse rule: finished, for exactly this input (endpoint, body, local files)."""

@@ -18,6 +18,7 @@ from renderer.manifest import Manifest
 from renderer.results.html_report import ReportInput, render
 from renderer.results.latest import manifest_json, merge_store
 from renderer import atomic
+from renderer.vocabulary import JobStatus
 
 
 def report(file: str, out: TextIO, *, output: str | None = None, manifest: str | None = None,
@@ -31,7 +32,7 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     manifest_path, data = manifest_json(file, manifest, sandbox)
     campaign = load_campaign(file, settings.yaml)
     plan, _ = build_plan(campaign, Manifest.from_json(data), (), settings.plan)
-    jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
+    jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": JobStatus.NOT_SUBMITTED,
                                                    "error": "not in the manifest: not run yet"})
             for i in plan.instances}
     merge_store(find_earlier_store(file, state_dir, env or {}, sandbox, manifest_path), jobs)

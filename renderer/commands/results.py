@@ -11,6 +11,7 @@ from typing import Any, TextIO
 from renderer.execute.stores import STATE_ENV, find_earlier_store
 from renderer.results.latest import manifest_json, merge_store
 from renderer.text import printable
+from renderer.vocabulary import JobStatus
 
 
 def _shown_path(manifest_path: Path, path: str) -> str:
@@ -42,7 +43,7 @@ def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: boo
         return 0
     for iid, r in rows.items():  # a manifest may come from a pull request, an error from an API: no escapes
         shown = [f["local"] for f in r["files"]] or r["result_urls"]
-        if r["status"] != "completed" and r["error"]:
+        if r["status"] != JobStatus.COMPLETED and r["error"]:
             shown = [str(r["error"])]
         out.write(printable(f"{r['status']!s:>13}  {iid}  {'  '.join(map(str, shown))}") + "\n")
         if r["download_error"]:

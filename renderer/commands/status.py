@@ -15,6 +15,7 @@ from renderer.execute import records as J
 from renderer.execute.store import JournalStore
 from renderer.execute.stores import open_earlier_store, require_store
 from renderer.text import credits as credits_text
+from renderer.vocabulary import JobStatus
 
 
 def status(file: str | None, out: TextIO, *, state_dir: str | None = None, as_json: bool = False,
@@ -76,7 +77,7 @@ def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], ru
     out.write(f"; credits charged {credits_text(charged)}\n")
     for iid, r in rows.items():
         extra = r.get("request_id") or ""
-        if r.get("error") and r["status"] != "completed":
+        if r.get("error") and r["status"] != JobStatus.COMPLETED:
             extra = (extra + "  " if extra else "") + r["error"]
         out.write(f"{r['status']:>13}  {iid}  {extra}\n")
 

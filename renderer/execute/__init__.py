@@ -3,7 +3,12 @@
 - ``driver``: the event loop around a scheduler: progress, the deadline, Ctrl-C, clients
   closed; ``execute(ExecuteRequest) -> Execution``.
 - ``post_run``: after a run: the manifest on every way out, what the run says, its exit code.
-- ``scheduler``: one task per instance; needs, budget, submit/settle/poll per the journal.
+- ``scheduler``: the run's coordinator, made of: ``gating`` (what may run: the DAG, the plan's
+  settled jobs, list-read windows), ``runner`` (one job's life, per the journal), ``submitter``
+  (admit → prepare → send → classify), ``settle`` (a lost answer: resend, reconcile, unknown),
+  ``collect`` (an accepted job to its outcome, through the ``poller``), ``tracker`` (every outcome
+  into the journal and the budget), ``control`` (stop, interrupt, abort, timers, breaker, notes),
+  ``jobs`` (a job's state, the run's tally) and ``context`` (what the parts share).
 - the journal: ``records`` (what a row holds), ``store`` (the protocol), ``transitions``
   (the writes after the intent), ``sqlitestore`` (SQLite, WAL) and ``pgstore`` (a shared
   PostgreSQL store), ``identity`` (who a campaign is, where its journal lives), ``durable``

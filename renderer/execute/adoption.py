@@ -28,14 +28,15 @@ from renderer import providers
 from renderer.errors import Invalid, UserError
 from renderer.execute import records as J
 from renderer.execute.inflight import Intent, latest
-from renderer.execute.scheduler import idempotency_key
+from renderer.execute.submitter import idempotency_key
 from renderer.execute.store import JournalStore
 from renderer.execute.upload import needs_upload
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Plan
-from renderer.vocabulary import Outputs
+from renderer.vocabulary import JobStatus, Outputs
 
-_STATES = {"pending": J.ACCEPTED, "unknown": J.ACCEPTED, "failed": J.FAILED, "cancelled": J.CANCELLED}
+_STATES: dict[str, str] = {JobStatus.PENDING: J.ACCEPTED, JobStatus.UNKNOWN: J.ACCEPTED, JobStatus.FAILED: J.FAILED,
+                            JobStatus.CANCELLED: J.CANCELLED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ def accepted_entries(previous: Manifest | None) -> dict[str, ManifestEntry]:
     """Entries that record a job an API accepted (or may have) and that did not complete."""
     jobs = previous.jobs if previous is not None else {}
     return {iid: e for iid, e in jobs.items()
-            if not e.completed and (bool(e.request_id) or e.status in ("pending", "unknown"))}
+            if not e.completed and (bool(e.request_id) or e.status in (JobStatus.PENDING, JobStatus.UNKNOWN))}
 
 
 def adopt_from_manifest(plan: Plan, journal: JournalStore, previous: Manifest | None,
@@ -113,7 +114,7 @@ def _seed(journal: JournalStore, plan: Plan, inst: Instance, e: ManifestEntry, s
           previous: Manifest) -> None:
     route = providers.route(inst.endpoint)
     assert route is not None
-    status = e.status or "unknown"
+    status = e.status or JobStatus.UNKNOWN
     state = _STATES.get(status, J.ACCEPTED) if rid is not None else J.UNKNOWN
     est = e.credits_estimated
     journal.record_adopted(J.Adopted(

@@ -15,6 +15,7 @@ from typing import Any
 
 from renderer.execute import records as J
 from renderer.manifest import Manifest, counts, dump, load, totals
+from renderer.vocabulary import JobStatus
 
 
 def mark_cancelled(path: Path, cancelled: list[J.Submission], targets: Mapping[str, str] | None = None) -> int:
@@ -32,7 +33,7 @@ def mark_cancelled(path: Path, cancelled: list[J.Submission], targets: Mapping[s
             continue  # the manifest records another submission of it
         if targets is not None and entry.get("target") not in (None, targets.get(sub.provider)):
             continue  # the same id on another target: not this job
-        entry.update(status="cancelled", error=sub.error, finished_at=entry.get("finished_at") or J.now_iso())
+        entry.update(status=JobStatus.CANCELLED, error=sub.error, finished_at=entry.get("finished_at") or J.now_iso())
         changed += 1
     if changed:
         entries = Manifest.from_json(data).jobs.values()

@@ -24,6 +24,7 @@ from renderer.execute.identity import campaign_identity, git_dir_of, journal_pat
 from renderer.execute.sqlitestore import SqliteJournal, holds_sandbox_work, translated
 from renderer.manifest import Manifest, dump
 from renderer.targets import SANDBOX
+from renderer.vocabulary import JobStatus
 
 try:
     import fcntl
@@ -86,8 +87,8 @@ def open_sqlite_journal(state_dir: str | Path, campaign_path: str | Path, name: 
 
 
 def _lost(path: Path, previous: Manifest | None, manifest_path: Path, resubmit_unknown: bool) -> list[str]:
-    """A journal set aside or emptied, and no manifest that records what it sent: refused, unless
-    ``resubmit_unknown`` (then said out loud)."""
+    """A journal set aside or emptied, with no manifest that records what it sent: refused
+    (nothing is sent), or with ``resubmit_unknown`` a note that every job is sent again."""
     aside = path.with_name(path.name + ".broken")
     lost = (f"the journal {aside} was set aside" if not path.exists() and aside.exists()
             else f"the journal {path} was emptied (0 bytes)" if path.exists() and path.stat().st_size == 0 else None)
@@ -104,14 +105,14 @@ def _lost(path: Path, previous: Manifest | None, manifest_path: Path, resubmit_u
 
 def _records(previous: Manifest | None) -> bool:
     """The manifest records some submission (anything sent, whatever became of it)."""
-    return previous is not None and any(e.status not in (None, "not_submitted") or e.request_id
+    return previous is not None and any(e.status not in (None, JobStatus.NOT_SUBMITTED) or e.request_id
                                         for e in previous.jobs.values())
 
 
 def _known(previous: Manifest | None, manifest_path: Path) -> str:
     if previous is None:
         return f"there is no manifest {manifest_path}"
-    sent = sum(1 for e in previous.jobs.values() if e.status not in (None, "not_submitted") or e.request_id)
+    sent = sum(1 for e in previous.jobs.values() if e.status not in (None, JobStatus.NOT_SUBMITTED) or e.request_id)
     if not sent:
         return f"the manifest {manifest_path} records no submission"
     return f"the manifest {manifest_path} records {sent:,} submitted job(s), which a run adopts"
@@ -210,7 +211,7 @@ def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any] | str, fsy
             raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})") from None
         jobs = (manifest.to_json() if isinstance(manifest, Manifest) else manifest).get("jobs") or {}
         ids = [f"{iid}={e['request_id']}" for iid, e in jobs.items()
-               if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != "completed"]
+               if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != JobStatus.COMPLETED]
         shown = ", ".join(ids[:MAX_IDS_IN_MESSAGE])
         if len(ids) > MAX_IDS_IN_MESSAGE:
             shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"

@@ -17,7 +17,7 @@ from renderer.execute.budget import counted, family_of
 from renderer.execute.scheduler import JobState, Scheduler
 from renderer.manifest import STATUSES, Manifest, ManifestEntry, PricingFamily
 from renderer.text import utf8_safe_json
-from renderer.vocabulary import Price, Range
+from renderer.vocabulary import JobStatus, Price, Range
 
 
 def _version() -> str:
@@ -54,7 +54,7 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
         response=sub.response if sub.state == J.COMPLETED else None, has_response=sub.state == J.COMPLETED,
         generation=sub.generation,  # a later run, anywhere, keys a re-render past it
         # an answer never came: what was sent (when not `request`: an upload's key), to settle it anywhere
-        request_body=sub.body, has_request_body=status == "unknown" and sub.request_id is None,
+        request_body=sub.body, has_request_body=status == JobStatus.UNKNOWN and sub.request_id is None,
         reconciled=reconciled,
     )
 
@@ -115,7 +115,7 @@ def _entry(scheduler: Scheduler, st: JobState, old: Mapping[str, ManifestEntry],
         entry = entry_of(inst.endpoint, st.sha, st.price or inst.price, sub.public_status,
                          st.error or sub.error, sub, reconciled, scheduler.budget.factor(family_of(sub)))
     else:
-        status = st.status if st.status in STATUSES else "not_submitted"
+        status = st.status if st.status in STATUSES else JobStatus.NOT_SUBMITTED
         entry = entry_of(inst.endpoint, st.sha or inst.input_sha256, st.price or inst.price, status,
                          st.error or "not submitted", None)
     # the body input_sha256 hashes (an uploaded file is in the hash, not here); None while pending

@@ -21,16 +21,17 @@ from typing import Any, Iterable, Mapping, Protocol
 
 from renderer.execute import cells
 from renderer.manifest import PricingFamily
+from renderer.vocabulary import JobStatus, SubmissionState, public_status
 
-# Journal states, and how the manifest (campaign-format.md §4) calls them.
-PREPARED = "prepared"  # known not processed (retryable error); may be sent again
-SENDING = "sending"  # a POST is, or may have been, on the wire
-ACCEPTED = "accepted"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-REJECTED = "rejected"  # the API refused it; nothing was processed
-UNKNOWN = "unknown"  # sent, answer lost, fate not established
+# Journal states (``renderer.vocabulary.SubmissionState``; ``public_status``: how the manifest calls them).
+PREPARED = SubmissionState.PREPARED  # known not processed (retryable error); may be sent again
+SENDING = SubmissionState.SENDING  # a POST is, or may have been, on the wire
+ACCEPTED = SubmissionState.ACCEPTED
+COMPLETED = SubmissionState.COMPLETED
+FAILED = SubmissionState.FAILED
+CANCELLED = SubmissionState.CANCELLED
+REJECTED = SubmissionState.REJECTED  # the API refused it; nothing was processed
+UNKNOWN = SubmissionState.UNKNOWN  # sent, answer lost, fate not established
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, REJECTED})
 # States whose credits may have been spent.
 SPENDING = frozenset({SENDING, ACCEPTED, COMPLETED, FAILED, CANCELLED, UNKNOWN})
@@ -82,7 +83,7 @@ class Submission:
     credits_reported: Mapping[str, float | None] | None = None  # {"header", "body"} when they disagreed
 
     @property
-    def public_status(self) -> str:
+    def public_status(self) -> JobStatus:
         return public_status(self.state, self.http_status)
 
     @property
@@ -93,19 +94,6 @@ class Submission:
         if self.credits_charged is not None:
             return self.credits_charged
         return self.estimate_max
-
-
-def public_status(state: str, http_status: int | None = None) -> str:
-    """The manifest's status for a journal state."""
-    if state == PREPARED:
-        return "not_submitted"
-    if state == SENDING:
-        return "unknown"
-    if state == ACCEPTED:
-        return "pending"
-    if state == REJECTED:
-        return "not_submitted" if http_status in (401, 402, 403, None) else "failed"
-    return state
 
 
 @dataclass(frozen=True, slots=True)

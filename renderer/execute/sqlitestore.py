@@ -188,6 +188,72 @@ def translated(path: Path, *, opening: bool = False) -> Iterator[None]:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+# -- opening the file ---------------------------------------------------------------
+
+Connections = tuple[sqlite3.Connection, sqlite3.Connection]
+
+
+def open_retrying(path: Path, *, durable_intents: bool, max_pages: int | None,
+                  patience: float = 30.0) -> Connections:
+    """Open, check and migrate the file, trying again while another process does the same:
+    the connection for reads and transitions, and the one intents go through.
+
+    Switching a new file to WAL and creating its tables can answer "locked" at once, without
+    SQLite's busy handler (a lock upgrade it refuses to wait for); two runners that open one
+    journal together would otherwise fail. Bounded like the busy timeout: 30 s.
+    """
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            return _open_once(path, durable_intents, max_pages)
+        except sqlite3.OperationalError as exc:
+            low = str(exc).lower()
+            if not ("locked" in low or "busy" in low) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)  # a blocking open, before any task group: no event loop to yield to
+            delay = min(delay * 2, 0.5)
+
+
+def _open_once(path: Path, durable_intents: bool, max_pages: int | None) -> Connections:
+    db = _connect(path, "NORMAL", max_pages)
+    try:
+        check = db.execute("PRAGMA quick_check").fetchone()
+        if check is None or check[0] != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
+        db.executescript(_DDL)
+        _migrate(db)
+        version = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if version is None:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        elif version[0] != SCHEMA_VERSION:
+            raise StateError(f"{path}: journal schema {version[0]} is not {SCHEMA_VERSION}; use another --state-dir")
+        # Intents go through a second connection that fsyncs every commit: a lost
+        # intent after a sent POST is the one loss that could make a run pay twice.
+        return db, _connect(path, "FULL", max_pages) if durable_intents else db
+    except BaseException:
+        db.close()
+        raise
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(submissions)")}
+    if "credits_reported" not in have:
+        db.execute("ALTER TABLE submissions ADD COLUMN credits_reported TEXT")
+
+
+def _connect(path: Path, synchronous: str, max_pages: int | None) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    db.execute("PRAGMA busy_timeout=30000")
+    if max_pages is not None:
+        db.execute(f"PRAGMA max_page_count={int(max_pages)}")
+    return db
+
+
 def _guarded(fn: _F) -> _F:
     @functools.wraps(fn)
     def wrapper(self: "SqliteJournal", *args: Any, **kwargs: Any) -> Any:
@@ -219,65 +285,8 @@ class SqliteJournal(Transitions):
         self.was_empty = path.exists() and path.stat().st_size == 0
         with translated(path, opening=True):
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._open_retrying()
-
-    def _open_retrying(self, patience: float = 30.0) -> None:
-        """Open, check and migrate the file, trying again while another process does the same.
-
-        Switching a new file to WAL and creating its tables can answer "locked" at once, without
-        SQLite's busy handler (a lock upgrade it refuses to wait for); two runners that open one
-        journal together would otherwise fail. Bounded like the busy timeout: 30 s.
-        """
-        deadline = time.monotonic() + patience
-        delay = 0.01
-        while True:
-            try:
-                self._open_once()
-                return
-            except sqlite3.OperationalError as exc:
-                low = str(exc).lower()
-                if not ("locked" in low or "busy" in low) or time.monotonic() + delay > deadline:
-                    raise
-                time.sleep(delay)  # a blocking open, before any task group: no event loop to yield to
-                delay = min(delay * 2, 0.5)
-
-    def _open_once(self) -> None:
-        path = self.path
-        self._db = self._connect("NORMAL")
-        try:
-            check = self._db.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
-            self._db.executescript(_DDL)
-            self._migrate()
-            version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if version is None:
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            elif version[0] != SCHEMA_VERSION:
-                raise StateError(f"{path}: journal schema {version[0]} is not {SCHEMA_VERSION}; use another --state-dir")
-            # Intents go through a second connection that fsyncs every commit: a lost
-            # intent after a sent POST is the one loss that could make a run pay twice.
-            self._intent_db = self._connect("FULL") if self.durable_intents else self._db
-            self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
-        except BaseException:
-            self._db.close()
-            raise
-
-    def _migrate(self) -> None:
-        """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(submissions)")}
-        if "credits_reported" not in have:
-            self._db.execute("ALTER TABLE submissions ADD COLUMN credits_reported TEXT")
-
-    def _connect(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        db.execute("PRAGMA busy_timeout=30000")
-        if self.max_pages is not None:
-            db.execute(f"PRAGMA max_page_count={int(self.max_pages)}")
-        return db
+            self._db, self._intent_db = open_retrying(path, durable_intents=durable_intents, max_pages=max_pages)
+        self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
 
     # -- plumbing ---------------------------------------------------------------
 

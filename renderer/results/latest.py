@@ -11,6 +11,7 @@ from renderer.errors import Invalid, LoadError, Location
 from renderer.execute.store import JournalStore
 from renderer.manifest import default_path as default_manifest_path
 from renderer.manifest import load as load_manifest
+from renderer.vocabulary import JobStatus
 
 
 def manifest_json(file: str, manifest: str | None, sandbox: bool = False) -> tuple[Path, dict[str, Any]]:
@@ -34,7 +35,7 @@ def merge_store(store: JournalStore | None, jobs: dict[str, dict[str, Any]]) -> 
     try:
         for sub in store.latest_per_instance():
             entry = jobs.get(sub.instance_id)
-            if entry is None or entry.get("status") not in (None, "not_submitted", "pending"):
+            if entry is None or entry.get("status") not in (None, JobStatus.NOT_SUBMITTED, JobStatus.PENDING):
                 continue
             entry.update(status=sub.public_status, submitted_at=sub.sent_at, finished_at=sub.finished_at,
                          request_id=sub.request_id, result_urls=list(sub.result_urls), error=sub.error)
