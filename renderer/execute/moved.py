@@ -1,7 +1,7 @@
 """A campaign keeps its identity when its file moves (``git mv``).
 
 A campaign's journal is keyed by its name and its path in the repository
-(``journal.campaign_identity``), and its manifest lives beside it by default. After
+(``identity.campaign_identity``), and its manifest lives beside it by default. After
 ``git mv campaigns/a.yaml campaigns/b.yaml`` neither is where the new path looks, and a
 run would render everything again. Before a run (or a plan) starts afresh, it looks
 for the record of a campaign of the same ``name`` whose file is gone:

@@ -58,6 +58,16 @@ def test_imports_point_down_the_layer_table() -> None:
     assert not wrong, "imports against docs/architecture.md's layers:\n" + "\n".join(wrong)
 
 
+def test_the_doc_names_every_execution_module_with_its_job() -> None:
+    text = DOC.read_text("utf-8")
+    block = text[text.index("<!-- execute-modules:begin -->"):text.index("<!-- execute-modules:end -->")]
+    named = {cells[1].strip().strip("`"): cells[2].strip() for cells in
+             (line.split("|") for line in block.splitlines() if line.startswith("| `"))}
+    modules = {p.stem for p in (DOC.parents[1] / "renderer" / "execute").glob("*.py") if p.stem != "__init__"}
+    assert sorted(modules - set(named)) == [] and sorted(set(named) - modules) == []
+    assert all(named.values())
+
+
 def test_the_sandbox_core_and_the_stand_ins_do_not_reach_the_registry() -> None:
     """What a stand-in builds on must not import what imports the stand-ins (the old circle)."""
     table = layers()
