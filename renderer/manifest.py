@@ -3,7 +3,7 @@
 A ``Manifest`` is read (``load``: a regular file within a size, checked, with
 located errors), consulted by ``plan`` and ``run`` (``Manifest.reusable``: the
 rule that decides whether a finished job is reused), built by a run from its
-journal (``renderer.execute.manifest.build``) and written (``dump``: sorted keys,
+journal (``renderer.execute.manifest_from_run.build_manifest``) and written (``dump``: sorted keys,
 atomically: a re-run that changes nothing changes no byte).
 
 It is committed beside the campaign, so a pull request can change it too: every

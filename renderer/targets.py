@@ -7,7 +7,7 @@ holds a key: keys travel in headers only, and user info (``https://user:key@host
 is dropped here.
 
 Every manifest entry records its target, and the journal is keyed by the run's
-targets (``renderer.execute.journal.journal_key``). A job is reused, adopted or polled
+targets (``renderer.execute.identity.journal_key``). A job is reused, adopted or polled
 only on the target it ran against: ``seen_from`` gives plan and run the manifest with
 the entries of other targets set aside (``Manifest.elsewhere``), so the reuse rule,
 adoption and the budget's "already sent" never see them, and the plan can say why

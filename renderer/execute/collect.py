@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from renderer.execute.context import RunContext
 from renderer.execute.jobs import JobState
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.execute.tracker import Tracker
 from renderer.vocabulary import JobStatus, Route
 

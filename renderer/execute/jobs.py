@@ -26,7 +26,7 @@ import anyio
 
 from renderer import providers
 from renderer.execute.budget import Turn
-from renderer.execute.journal import FINISHED, SPENDING, Submission
+from renderer.execute.records import FINISHED, SPENDING, Submission
 from renderer.manifest import ExactSum, ManifestEntry
 from renderer.plan.model import Instance
 from renderer.vocabulary import JobStatus, Outputs, Price

@@ -32,7 +32,7 @@ from renderer.execute.collect import Collector
 from renderer.execute.context import RunContext
 from renderer.execute.gating import DagGate, ListWindows
 from renderer.execute.jobs import JobState
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.execute.settle import Settler
 from renderer.execute.submitter import Submitter
 from renderer.execute.tracker import Tracker

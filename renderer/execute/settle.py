@@ -33,7 +33,7 @@ import anyio
 from renderer.execute.collect import Collector
 from renderer.execute.context import RunContext
 from renderer.execute.jobs import JobState
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.execute.reconcile import Finding, can_reconcile, reconcile
 from renderer.execute.scrub import keep_fields
 from renderer.execute.tracker import Tracker

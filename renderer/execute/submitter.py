@@ -38,7 +38,7 @@ from renderer.execute.client import NOT_SENT, Answer, route_url
 from renderer.execute.collect import Collector
 from renderer.execute.context import RunContext
 from renderer.execute.jobs import JobState, Tally
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.execute.limits import Backoff
 from renderer.execute.scrub import keep_fields
 from renderer.execute.settle import Settler

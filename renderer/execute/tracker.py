@@ -34,7 +34,7 @@ from renderer.execute.context import RunContext
 from renderer.execute.inflight import Inflight
 from renderer.execute.job_outputs import job_duration, outputs_of
 from renderer.execute.jobs import JobState, Tally
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.execute.scrub import keep_fields
 from renderer.vocabulary import UNSETTLED, ApiState, JobStatus, Route, Status, SubmissionState
 

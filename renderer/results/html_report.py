@@ -28,7 +28,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from renderer.execute.journal import parse_iso
+from renderer.execute.records import parse_iso
 from renderer.results.graph import Graph, job_of
 from renderer.results.svg import (
     STATUS_COLOURS,

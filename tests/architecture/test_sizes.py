@@ -11,16 +11,6 @@ from pathlib import Path
 EXECUTE = Path(__file__).resolve().parents[2] / "renderer" / "execute"
 MAX_FUNCTION, MAX_CLASS = 50, 300
 
-# Temporary, explicit: these are being split by i23j's part of issue 23 (journal.py into
-# records / SQLite store / identity, with the PostgreSQL store that shares its transitions;
-# driver.execute returning its result instead of filling a box). The lead removes this
-# list once both parts are merged; nothing may be added to it.
-NOT_YET: dict[str, int] = {
-    "journal.py:Journal": 339,
-    "pgstore.py:PgJournal": 312,
-    "driver.py:_execute": 55,
-}
-
 
 def oversized(path: Path) -> list[tuple[str, int]]:
     """(``file:Qualified.name``, its lines) for every function and class in ``path`` over its limit."""
@@ -43,18 +33,9 @@ def oversized(path: Path) -> list[tuple[str, int]]:
 
 
 def test_no_function_or_class_in_execute_is_over_its_size() -> None:
-    found = [(name, n) for p in sorted(EXECUTE.rglob("*.py")) for name, n in oversized(p)]
-    new = [f"{name}: {n} lines" for name, n in found if name not in NOT_YET]
-    assert not new, (f"over {MAX_FUNCTION} lines (a function) or {MAX_CLASS} (a class) in renderer/execute/:\n"
-                     + "\n".join(new))
-
-
-def test_the_temporary_list_holds_only_what_is_still_oversized() -> None:
-    """Once a module listed above is split, its entry goes, and what is listed does not grow."""
-    found = {name: n for p in sorted(EXECUTE.rglob("*.py")) for name, n in oversized(p)}
-    assert not set(NOT_YET) - set(found), f"split already, take off NOT_YET: {sorted(set(NOT_YET) - set(found))}"
-    grown = [f"{name}: {found[name]} lines, listed at {n}" for name, n in NOT_YET.items() if found[name] > n]
-    assert not grown, "grown since it was listed:\n" + "\n".join(grown)
+    found = [f"{name}: {n} lines" for p in sorted(EXECUTE.rglob("*.py")) for name, n in oversized(p)]
+    assert not found, (f"over {MAX_FUNCTION} lines (a function) or {MAX_CLASS} (a class) in renderer/execute/:\n"
+                     + "\n".join(found))
 
 
 def test_the_counter_names_an_oversized_function_and_class(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import ast
 import json
 from pathlib import Path
 
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.manifest import STATUSES
 from renderer.vocabulary import PUBLIC_STATUSES, UNSETTLED, ApiState, JobStatus, SubmissionState, public_status
 

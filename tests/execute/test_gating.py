@@ -1,25 +1,15 @@
-"""What may run (renderer/execute/gating.py) and the run's tally of jobs (jobs.py), on their own:
-the DAG gate starts a job once its last upstream settles, touching only that job's edges, and
-says which upstream stopped a job; the tally keeps the counts and the credits still to come
-exactly as jobs move."""
+"""What may run (renderer/execute/gating.py), on its own: the DAG gate starts a job once its last
+upstream settles, touching only that job's edges, and says which upstream stopped a job."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from helpers.plan_jobs import VIDEO, inst, states
 from renderer.execute.gating import DagGate, settle_planned
-from renderer.execute.jobs import JobState, Tally
+from renderer.execute.jobs import JobState
 from renderer.manifest import Manifest, ManifestEntry
-from renderer.plan.model import Instance
-from renderer.vocabulary import JobStatus, Price, Range
-
-VIDEO, ENHANCE = "samsar/video/text_to_video", "enhancecraft/jobs"
-
-
-def inst(iid: str, *needs: str, endpoint: str = VIDEO, credits: float | None = 10, action: str = "run") -> Instance:
-    price = Price(Range(credits, credits) if credits is not None else None)
-    return Instance(iid, iid.split("[")[0], endpoint, {}, tuple(needs), {}, False, "sha-" + iid, price,
-                    action)  # type: ignore[arg-type]
+from renderer.vocabulary import JobStatus
 
 
 class Counted(Mapping[str, JobState]):
@@ -38,10 +28,6 @@ class Counted(Mapping[str, JobState]):
 
     def __len__(self) -> int:
         return len(self.jobs)
-
-
-def states(*insts: Instance) -> dict[str, JobState]:
-    return {i.id: JobState(i) for i in insts}
 
 
 def settle(st: JobState, status: JobStatus, error: str | None = None) -> None:
@@ -102,40 +88,3 @@ def test_settling_a_job_looks_at_its_own_edges_only() -> None:
     for st in started:
         assert gate.blocker(st) is None
     assert jobs.looks == 2 * n  # each join looked at its two upstreams, once
-
-
-def test_the_tally_counts_jobs_as_they_move_and_skips_what_was_not_selected() -> None:
-    tally = Tally()
-    jobs = states(inst("a"), inst("b"), inst("c", action="skip"))
-    for st in jobs.values():
-        tally.follow(st)
-    assert tally.counts() == {"waiting": 2}
-    jobs["a"].status = JobStatus.QUEUED
-    jobs["a"].status = JobStatus.SUBMITTING
-    jobs["b"].status = JobStatus.NOT_SUBMITTED
-    jobs["c"].status = JobStatus.NOT_SUBMITTED
-    assert tally.counts() == {"submitting": 1, "not_submitted": 1}
-
-
-def test_what_is_still_to_come_is_exact_per_provider_and_family() -> None:
-    """The balance note's figure: the estimates of jobs waiting or queued, held at their family's
-    factor. Sums that jobs enter and leave come back to exactly 0."""
-    tally = Tally()
-    jobs = states(*(inst(f"v{i}", credits=0.1) for i in range(3)), inst("e", endpoint=ENHANCE, credits=7),
-                  inst("free", credits=None))
-    for st in jobs.values():
-        tally.follow(st)
-
-    def hold(family: str, estimate: float) -> float:
-        return estimate * (2 if family == "text_to_video" else 1)
-
-    assert round(tally.to_come("samsar", hold), 9) == 0.6 and tally.to_come("enhancecraft", hold) == 7
-    jobs["v0"].price = Price(Range(0.2, 0.3))  # its rendered body costs more: counted at its new max
-    assert round(tally.to_come("samsar", hold), 9) == 1.0
-    jobs["v1"].status = JobStatus.QUEUED  # still to come
-    assert round(tally.to_come("samsar", hold), 9) == 1.0
-    for iid in ("v0", "v1", "v2"):
-        jobs[iid].status = JobStatus.SUBMITTING
-    assert tally.to_come("samsar", hold) == 0.0  # not 1e-17: an account with 0 left gets no note
-    jobs["e"].status = JobStatus.COMPLETED
-    assert tally.to_come("enhancecraft", hold) == 0.0 and tally.to_come("nobody", hold) == 0.0

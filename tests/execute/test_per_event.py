@@ -16,13 +16,14 @@ import anyio.lowlevel
 import httpx
 import pytest
 
-from exec_helpers import FAST, write_campaign
+from helpers.runs import FAST, write_campaign
 from renderer.campaign.campaign import load_campaign
 from renderer.execute import driver
-from renderer.execute import manifest as run_manifest
+from renderer.execute import manifest_from_run as run_manifest
 from renderer.execute.client import ProviderClient
 from renderer.execute.context import RunOptions
-from renderer.execute.journal import Journal, intent
+from renderer.execute.records import intent
+from renderer.execute.sqlitestore import SqliteJournal as Journal
 from renderer.execute.scheduler import Scheduler
 from renderer.execute.settings import all_provider_settings
 from renderer.manifest import ExactSum
@@ -119,7 +120,7 @@ def test_a_checkpoint_rebuilds_only_what_changed_and_walks_no_job(sched: Any) ->
     again = snaps.text(sched)
     assert Watched.walks == 0 and snaps.rebuilt == N + 2
     whole = json.loads(again)
-    assert whole == run_manifest.build(sched, sched.campaign, None).to_json()
+    assert whole == run_manifest.build_manifest(sched, sched.campaign, None).to_json()
     assert whole["credits"]["charged"] == 60 and whole["counts"] == {"completed": 1, "not_submitted": N - 1}
     assert json.loads(first)["credits"]["charged"] == 0
 

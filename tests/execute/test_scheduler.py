@@ -10,10 +10,10 @@ from pathlib import Path
 import anyio
 import httpx
 
-from exec_helpers import FAST, write_campaign
+from helpers.runs import FAST, write_campaign
 from renderer.campaign.campaign import load_campaign
 from renderer.execute.client import ProviderClient
-from renderer.execute.journal import Journal
+from renderer.execute.sqlitestore import SqliteJournal
 from renderer.execute.scheduler import JobState, Scheduler
 from renderer.execute.settings import all_provider_settings
 from renderer.plan.planner import build_plan
@@ -36,12 +36,12 @@ jobs:
 """
 
 
-def scheduler(tmp_path: Path, handler: httpx.AsyncBaseTransport) -> tuple[Scheduler, Journal]:
+def scheduler(tmp_path: Path, handler: httpx.AsyncBaseTransport) -> tuple[Scheduler, SqliteJournal]:
     campaign = load_campaign(write_campaign(tmp_path, CAMPAIGN))
     plan, _ = build_plan(campaign)
     conf = all_provider_settings(campaign.providers, ["samsar"], ENV, price_table=plan.price_table)
     clients = {"samsar": ProviderClient(conf["samsar"], FAST.timeouts, transport=handler)}
-    journal = Journal(tmp_path / "journal.sqlite")
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
     return Scheduler(plan, journal, clients, FAST, campaign_folder=tmp_path), journal
 
 

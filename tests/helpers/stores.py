@@ -8,18 +8,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from renderer.execute.journal import Journal
+from renderer.execute.sqlitestore import SqliteJournal
 from renderer.execute.stateurl import parse_url
 from renderer.execute.store import JournalStore
 
 IDENTITY = "camp\ncampaigns/camp.yaml"
-HERE = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]  # where the `helpers` package is found
 
 
 def open_store(kind: str, where: str, **kw: Any) -> JournalStore:
     """``where``: the SQLite file, or the store's URL."""
     if kind == "sqlite":
-        return Journal(Path(where), **kw)
+        return SqliteJournal(Path(where), **kw)
     from renderer.execute.pgstore import PgJournal
 
     return PgJournal(parse_url(where), IDENTITY, "camp", **kw)
@@ -27,10 +27,12 @@ def open_store(kind: str, where: str, **kw: Any) -> JournalStore:
 
 def child(kind: str, where: str, code: str) -> subprocess.Popen[str]:
     """A Python process with ``store`` open; it runs ``code`` (stdin/stdout are pipes to talk to it)."""
-    prelude = (f"import os, sys, signal, json; sys.path.insert(0, {str(HERE)!r}); "
-               f"from store_helpers import open_store; store = open_store({kind!r}, {where!r})\n")
+    prelude = (f"import os, sys, signal, json; "
+               f"from helpers.stores import open_store; store = open_store({kind!r}, {where!r})\n")
+    path = os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p)
     return subprocess.Popen([sys.executable, "-c", prelude + code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": path})
 
 
 def all_at_once(procs: list[subprocess.Popen[str]], said: str, timeout: float = 120) -> None:

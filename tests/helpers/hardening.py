@@ -19,8 +19,7 @@ from pathlib import Path
 
 from renderer.cli import main
 
-HERE = Path(__file__).resolve().parent
-CORPUS = HERE / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "hardening" / "corpus"
 
 SAMSAR_CANARY = "sk-canary-7f3a9c"
 ENHANCECRAFT_CANARY = "ec-canary-19b2"

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from exec_helpers import (
+from helpers.runs import (
     CANARY,
     FAST_JSON,
     args_for,
@@ -24,7 +24,8 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
-from hostile_helpers import (
+from helpers.runs import run
+from helpers.hostile import (
     assert_clean,
     assert_final,
     enhance,
@@ -34,9 +35,9 @@ from hostile_helpers import (
     with_job_timeout,
 )
 
-from renderer.commands.run import run
 from renderer.errors import ConfigError
-from renderer.execute.journal import Journal, parse_iso
+from renderer.execute.records import parse_iso
+from renderer.execute.sqlitestore import SqliteJournal
 
 
 def _run(runner, tmp_path: Path, text: str, faults: dict, xs=None, env_extra=None, **kw):
@@ -153,7 +154,7 @@ def test_a_trickled_body_delays_only_its_own_job(tmp_path: Path, runner) -> None
     # the five others did not wait for the trickled read: they were done well before it gave up
     assert ends[-1] - ends[-2] > 1.2, ends
     (db,) = (tmp_path / ".renderer").glob("*.sqlite")
-    journal = Journal(db)
+    journal = SqliteJournal(db)
     try:
         events = [e for e in journal.events(500) if e["kind"] == "completed"]
     finally:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from exec_helpers import CANARY, FAST, args_for, counters, env_for, journal_for, make_sandbox, manifest_of, write_campaign
+from helpers.runs import CANARY, FAST, args_for, counters, env_for, journal_for, make_sandbox, manifest_of, write_campaign
+from helpers.runs import run
 from renderer.cli import main
 from renderer.errors import BudgetExceeded, ConfigError
 from renderer.commands.cancel import cancel
-from renderer.commands.run import run
 from renderer.commands.status import status
 
 PNG = base64.b64decode(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from exec_helpers import CANARY, FAST_JSON, args_for, counters, env_for, make_sandbox, write_campaign
+from helpers.runs import CANARY, FAST_JSON, args_for, counters, env_for, make_sandbox, write_campaign
 from renderer.commands.status import status
 
 CAMPAIGN = """

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import anyio
 import pytest
-from exec_helpers import FAST, FAST_JSON, counters, env_for, make_sandbox, write_campaign
-from hostile_helpers import assert_clean, assert_final, images
-from test_limits import FakeTime, bucket
+from helpers.runs import FAST, FAST_JSON, counters, env_for, make_sandbox, write_campaign
+from helpers.hostile import assert_clean, assert_final, images
+from helpers.fake_time import FakeTime, bucket
 
 from renderer.errors import ConfigError
 from renderer.execute.limits import Throttled, retry_after

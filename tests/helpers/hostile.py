@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from exec_helpers import CANARY, FAST
+from helpers.runs import CANARY, FAST
 
 from renderer.execute.settings import ExecSettings, Timeouts
 from renderer.manifest import STATUSES as FINAL_STATUSES

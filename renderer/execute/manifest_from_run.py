@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from renderer import jsonfast, providers
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.budget import counted, family_of
 from renderer.execute.scrub import is_secret_field
 from renderer.execute.scheduler import JobState, Scheduler
@@ -75,7 +75,7 @@ def families(scheduler: Scheduler, previous: Manifest | None) -> dict[str, Prici
     return known
 
 
-def build(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
+def build_manifest(scheduler: Scheduler, campaign: Any, previous: Manifest | None,
           targets: Mapping[str, str] | None = None) -> Manifest:
     """The manifest of a run: reused entries as they were, the rest from the journal, each
     with the ``target`` it ran against (``targets``, by provider). Entries of another target
@@ -151,10 +151,6 @@ class Snapshots:
 
     def text(self, scheduler: Scheduler) -> str:
         return "".join(self.pieces(scheduler))
-
-    def forget(self) -> None:
-        """The run is over: its last manifest is ``build``'s; the kept texts may go."""
-        self._entries, self._lines, self._place, self._sums = {}, [], None, Totals()
 
     def pieces(self, scheduler: Scheduler) -> list[str]:
         """The text, in pieces (the entries' kept texts and what goes between them: no copy of

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from exec_helpers import args_for, counters, env_for, journal_for, make_sandbox, manifest_of
+from helpers.runs import args_for, counters, env_for, journal_for, make_sandbox, manifest_of
 
 from renderer.cli import main
 from renderer.commands.cancel import cancel

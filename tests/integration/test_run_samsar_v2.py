@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from exec_helpers import args_for, counters, env_for, journal_for, make_sandbox, write_campaign
+from helpers.runs import args_for, counters, env_for, journal_for, make_sandbox, write_campaign
 from renderer.cli import main
 from renderer.commands.cancel import cancel
 

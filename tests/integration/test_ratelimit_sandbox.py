@@ -11,7 +11,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from exec_helpers import FAST, counters, env_for, make_sandbox, write_campaign
+from helpers.runs import FAST, counters, env_for, make_sandbox, write_campaign
 
 JOBS = 60  # 60 submissions and at least 60 status reads: three windows of pro's 50 at least
 

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from exec_helpers import (
+from helpers.runs import (
     FAST_JSON,
     args_for,
     counters,

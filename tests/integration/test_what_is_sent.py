@@ -8,7 +8,7 @@ import io
 import json
 from pathlib import Path
 
-from exec_helpers import FAST_JSON, counters, env_for, make_sandbox, write_campaign
+from helpers.runs import FAST_JSON, counters, env_for, make_sandbox, write_campaign
 from jsonschema import Draft202012Validator
 
 from renderer.cli import main

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from renderer.cli import main
 from renderer.campaign.schemas import PLAN_SCHEMA, load_schema
 
-from .test_dag import SPRING
+from helpers.campaign_files import SPRING
 
 
 def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

@@ -6,14 +6,17 @@ executor's poll intervals are configured down to tens of milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
 
 import pytest
 
-from renderer.commands.run import run
+from renderer.commands.run import RunRequest
+from renderer.commands.run import run as run_command
 from renderer.execute.settings import ExecSettings, PollSettings, RetrySettings
 from renderer.sandbox.config import SandboxConfig
 from renderer.sandbox.faults import FaultSettings
@@ -72,6 +75,17 @@ def write_campaign(folder: Path, text: str, name: str = "camp.yaml") -> Path:
     return path
 
 
+REQUEST_FIELDS = frozenset(f.name for f in dataclasses.fields(RunRequest))
+
+
+def run(file: str, out: TextIO, env: Mapping[str, str], **kw: Any) -> int:
+    """`renderer run` called as the CLI calls it: the keyword arguments that are ``RunRequest``
+    fields make the request, the rest (``exec_settings``, ``transports``, ``sandbox_config``,
+    ``warnings``) are what a test injects."""
+    request = RunRequest(file, **{k: v for k, v in kw.items() if k in REQUEST_FIELDS})
+    return run_command(request, out, env, **{k: v for k, v in kw.items() if k not in REQUEST_FIELDS})
+
+
 def args_for(path: Path, **kw: Any) -> dict[str, Any]:
     """Keyword arguments of run/status/cancel for a campaign file, its state beside it."""
     return {"file": str(path), "state_dir": str(path.parent / ".renderer"), **kw}
@@ -101,14 +115,15 @@ def journal_for(path: Path, env: dict[str, str], sandbox: bool = False, new: boo
     found as `renderer status` finds it (``new``: made now, before any run, where the run keeps it)."""
     from renderer import targets as T
     from renderer.campaign.campaign import load_campaign
-    from renderer.commands.status import find_store
-    from renderer.execute.journal import Journal, journal_path
+    from renderer.execute.stores import find_earlier_store
+    from renderer.execute.identity import journal_path
+    from renderer.execute.sqlitestore import SqliteJournal
 
     if new:
         campaign = load_campaign(str(path))
         key = T.key(T.for_campaign(campaign, env, sandbox))
-        return Journal(journal_path(path.parent / ".renderer", path, campaign.name, manifest_of(path, sandbox), key))
-    found = find_store(str(path), str(path.parent / ".renderer"), env, sandbox)
+        return SqliteJournal(journal_path(path.parent / ".renderer", path, campaign.name, manifest_of(path, sandbox), key))
+    found = find_earlier_store(str(path), str(path.parent / ".renderer"), env, sandbox)
     assert found is not None, f"no journal for {path}"
     return found
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from renderer import providers
 from renderer.errors import Invalid, UserError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.inflight import Intent, latest
 from renderer.execute.submitter import idempotency_key
 from renderer.execute.store import JournalStore
@@ -58,8 +58,8 @@ def accepted_entries(previous: Manifest | None) -> dict[str, ManifestEntry]:
             if not e.completed and (bool(e.request_id) or e.status in (JobStatus.PENDING, JobStatus.UNKNOWN))}
 
 
-def adopt(plan: Plan, journal: JournalStore, previous: Manifest | None,
-          intents: Iterable[Intent] = ()) -> Adoption:
+def adopt_from_manifest(plan: Plan, journal: JournalStore, previous: Manifest | None,
+                        intents: Iterable[Intent] = ()) -> Adoption:
     """Write into ``journal`` every accepted job of ``previous`` it does not know, and every
     POST named beside the manifest (``renderer.execute.inflight``) that neither knows."""
     done = _adopt_entries(plan, journal, previous)
@@ -80,12 +80,12 @@ def _adopt_intents(journal: JournalStore, previous: Manifest | None, intents: It
         route = providers.route(i.endpoint)
         if route is None or (current is not None and current.generation >= i.generation):
             continue  # the journal knows this submission (it writes an attempt before naming it here)
-        journal.adopt(
+        journal.record_adopted(J.Adopted(
             instance_id=i.instance_id, endpoint=i.endpoint, provider=route.provider, input_sha256=i.input_sha256,
             generation=i.generation,
             idempotency_key=i.idempotency_key, state=J.UNKNOWN, body=i.body, estimate=i.estimate,
             request_id=None, session_id=None, credits_charged=None, sent_at=i.sent_at or None,
-            error="sent by a run that was cut off before its answer was recorded; it may have been processed")
+            error="sent by a run that was cut off before its answer was recorded; it may have been processed"))
         out.append(i.instance_id)
     return tuple(out)
 
@@ -117,7 +117,7 @@ def _seed(journal: JournalStore, plan: Plan, inst: Instance, e: ManifestEntry, s
     status = e.status or JobStatus.UNKNOWN
     state = _STATES.get(status, J.ACCEPTED) if rid is not None else J.UNKNOWN
     est = e.credits_estimated
-    journal.adopt(
+    journal.record_adopted(J.Adopted(
         instance_id=inst.id, endpoint=inst.endpoint, provider=route.provider, input_sha256=sha,
         generation=max(e.generation, journal.generation_max(inst.id, sha) + 1),
         idempotency_key=idempotency_key(plan.campaign.name, inst.id, sha, e.generation),
@@ -125,7 +125,7 @@ def _seed(journal: JournalStore, plan: Plan, inst: Instance, e: ManifestEntry, s
         estimate=(est.min, est.max) if est is not None else (None, None),
         request_id=rid, session_id=e.session_id or rid, credits_charged=e.credits_charged,
         sent_at=e.submitted_at, error=f"adopted from the manifest ({status})" if state == J.UNKNOWN else None,
-    )
+    ))
 
 
 def _body(plan: Plan, inst: Instance, e: ManifestEntry, sha: str, previous: Manifest) -> Any:

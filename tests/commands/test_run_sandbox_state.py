@@ -13,10 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from exec_helpers import FAST, FAST_JSON, args_for
+from helpers.runs import FAST, FAST_JSON, args_for
+from helpers.runs import run as run_command
 
 from renderer.commands.cancel import cancel
-from renderer.commands.run import run as run_command
 
 SPRING = Path(__file__).resolve().parents[2] / "campaigns" / "spring-launch.yaml"
 JOBS = 12  # 3 stills, 6 teasers, the Spanish cut, its French translation, its outro

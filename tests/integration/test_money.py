@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 import httpx
-from exec_helpers import journal_for
-from test_run_mock import ENV, MockSamsar, go, keys_of, raise_
+from helpers.runs import journal_for
+from helpers.mock_samsar import ENV, MockSamsar, go, keys_of, raise_
 
 from renderer.execute.budget import Budget
-from renderer.execute.journal import Journal
+from renderer.execute.sqlitestore import SqliteJournal
 
 CLIP_MAX = 150  # the clip's estimate (max) in credits; the mock charges 150 a job
 
@@ -114,8 +114,8 @@ def test_resubmit_unknown_keeps_the_unknown_hold_and_sends_a_new_key(tmp_path: P
 
 def test_adopting_a_lost_upload_answer_does_not_take_the_pre_upload_body(tmp_path: Path) -> None:
     from renderer.campaign.campaign import load_campaign
-    from renderer.execute import journal as J
-    from renderer.execute.adopt import adopt
+    from renderer.execute import records as J
+    from renderer.execute.adoption import adopt_from_manifest
     from renderer.manifest import Manifest
     from renderer.plan.planner import build_plan
 
@@ -131,9 +131,9 @@ def test_adopting_a_lost_upload_answer_does_not_take_the_pre_upload_body(tmp_pat
                                 "request_body": sent}}
     for name, entry in entries.items():
         prior = Manifest.from_json({"campaign": "ec", "jobs": {fix.id: entry}})
-        journal = Journal(tmp_path / f"{name}.sqlite")
+        journal = SqliteJournal(tmp_path / f"{name}.sqlite")
         try:
-            assert adopt(plan, journal, prior).adopted == (fix.id,)
+            assert adopt_from_manifest(plan, journal, prior).adopted == (fix.id,)
             (row,) = journal.all()
         finally:
             journal.close()
@@ -160,12 +160,12 @@ jobs:
 def test_cancel_scrubs_every_key_of_the_environment_and_keeps_only_documented_fields(tmp_path: Path) -> None:
     import io
 
-    from test_run_mock import ENV
+    from helpers.mock_samsar import ENV
 
-    from exec_helpers import FAST, args_for, write_campaign
+    from helpers.runs import FAST, args_for, write_campaign
     from renderer.commands.cancel import cancel
-    from renderer.commands.run import run
-    from renderer.execute import journal as J
+    from helpers.runs import run
+    from renderer.execute import records as J
 
     env = {**ENV, "ENHANCECRAFT_API_KEY": OTHER}
     path = write_campaign(tmp_path, TWO_CLIPS)

@@ -1,7 +1,8 @@
-"""The journal: the truth about what a campaign's runs sent, and what came back.
+"""The SQLite journal: the truth about what a campaign's runs sent, and what came back.
 
-One SQLite file per campaign and target (keyed by ``journal_key``), in WAL mode, one transaction per state change.
-The order of writes is what makes a run safe to kill at any point:
+One SQLite file per campaign and target (``identity.journal_path``), in WAL mode, one
+transaction per state change. The order of writes is what makes a run safe to kill
+at any point:
 
 1. ``begin`` writes the intent (state ``sending``) with the exact request body and
    its Idempotency-Key *before* the POST; this commit is fsynced.
@@ -14,11 +15,8 @@ charge), so that the next run holds them at what the API really asks.
 
 A row found in ``sending`` by a later run is a POST whose fate is not known: it
 may have been charged. It is never resent blindly (see ``renderer.execute.reconcile``).
-
-A submission row belongs to (instance id, input_sha256, generation). A generation
-is one logical submission; it may take several HTTP attempts (``attempts``). A new
-generation is started only after a definitive outcome (failed or refused), so that
-a deliberate re-render gets a new Idempotency-Key.
+What a row holds is ``renderer.execute.records``; the writes after the intent are
+``renderer.execute.transitions``, shared with the PostgreSQL store.
 
 No key and no header is ever written here: bodies are what the docs call the
 request body, errors are redacted by the client before they reach the journal.
@@ -28,19 +26,33 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import socket
 import sqlite3
-from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from renderer.errors import RunLocked, StateError
 from renderer.execute import cells
+from renderer.execute.records import (
+    SENDING,
+    Adopted,
+    Submission,
+    Upload,
+    Verdict,
+    dump_json,
+    families_of,
+    intent,
+    now_iso,
+    reconciliations_of,
+    stale_lock_note,
+    submission_of,
+    verdicts_of,
+)
+from renderer.execute.transitions import Transitions
 from renderer.manifest import PricingFamily
-from renderer.vocabulary import JobStatus, SubmissionState, public_status
 
 try:  # advisory locks: released by the kernel when a process dies, however it dies
     import fcntl
@@ -48,20 +60,6 @@ except ImportError:  # pragma: no cover - not on Windows
     fcntl = None  # type: ignore[assignment]
 
 SCHEMA_VERSION = "1"
-
-# Journal states (``renderer.vocabulary.SubmissionState``; ``public_status``: how the manifest calls them).
-PREPARED = SubmissionState.PREPARED  # known not processed (retryable error); may be sent again
-SENDING = SubmissionState.SENDING  # a POST is, or may have been, on the wire
-ACCEPTED = SubmissionState.ACCEPTED
-COMPLETED = SubmissionState.COMPLETED
-FAILED = SubmissionState.FAILED
-CANCELLED = SubmissionState.CANCELLED
-REJECTED = SubmissionState.REJECTED  # the API refused it; nothing was processed
-UNKNOWN = SubmissionState.UNKNOWN  # sent, answer lost, fate not established
-TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, REJECTED})
-# States whose credits may have been spent.
-SPENDING = frozenset({SENDING, ACCEPTED, COMPLETED, FAILED, CANCELLED, UNKNOWN})
-FINISHED = frozenset({COMPLETED, FAILED, CANCELLED})  # the API has said all it will about these
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -151,87 +149,6 @@ END;
 """
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class Submission:
-    id: int
-    instance_id: str
-    endpoint: str
-    provider: str
-    input_sha256: str
-    generation: int
-    idempotency_key: str
-    state: str
-    body: Any
-    estimate_min: float | None
-    estimate_max: float | None
-    attempts: int
-    request_id: str | None
-    session_id: str | None
-    http_status: int | None
-    credits_charged: float | None
-    result_url: str | None
-    result_urls: tuple[str, ...]
-    thumbnail_url: str | None
-    duration: float | None
-    response: Any
-    error: str | None
-    created_at: str
-    sent_at: str | None
-    submitted_at: str | None
-    finished_at: str | None
-    updated_at: str
-    credits_reported: Mapping[str, float | None] | None = None  # {"header", "body"} when they disagreed
-
-    @property
-    def public_status(self) -> JobStatus:
-        return public_status(self.state, self.http_status)
-
-    @property
-    def cost(self) -> float | None:
-        """Credits this submission counts for in a budget: charged, else the estimate's max."""
-        if self.state not in SPENDING:
-            return 0.0
-        if self.credits_charged is not None:
-            return self.credits_charged
-        return self.estimate_max
-
-
-@dataclass(frozen=True, slots=True)
-class Upload:
-    path: str
-    file_sha256: str
-    storage_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    instance_id: str
-    status: str
-    reason: str | None
-    at: str
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
-
-
 def recovery_hint(path: Path) -> str:
     """The safe way out of an unusable journal: keep what it holds, adopt from the manifest."""
     return (f"keep the file: move it aside (`mv {path} {path}.broken`, with its -wal and -shm files if any) and run "
@@ -271,114 +188,82 @@ def translated(path: Path, *, opening: bool = False) -> Iterator[None]:
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+# -- opening the file ---------------------------------------------------------------
+
+Connections = tuple[sqlite3.Connection, sqlite3.Connection]
+
+
+def open_retrying(path: Path, *, durable_intents: bool, max_pages: int | None,
+                  patience: float = 30.0) -> Connections:
+    """Open, check and migrate the file, trying again while another process does the same:
+    the connection for reads and transitions, and the one intents go through.
+
+    Switching a new file to WAL and creating its tables can answer "locked" at once, without
+    SQLite's busy handler (a lock upgrade it refuses to wait for); two runners that open one
+    journal together would otherwise fail. Bounded like the busy timeout: 30 s.
+    """
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            return _open_once(path, durable_intents, max_pages)
+        except sqlite3.OperationalError as exc:
+            low = str(exc).lower()
+            if not ("locked" in low or "busy" in low) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)  # a blocking open, before any task group: no event loop to yield to
+            delay = min(delay * 2, 0.5)
+
+
+def _open_once(path: Path, durable_intents: bool, max_pages: int | None) -> Connections:
+    db = _connect(path, "NORMAL", max_pages)
+    try:
+        check = db.execute("PRAGMA quick_check").fetchone()
+        if check is None or check[0] != "ok":
+            raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
+        db.executescript(_DDL)
+        _migrate(db)
+        version = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if version is None:
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+        elif version[0] != SCHEMA_VERSION:
+            raise StateError(f"{path}: journal schema {version[0]} is not {SCHEMA_VERSION}; use another --state-dir")
+        # Intents go through a second connection that fsyncs every commit: a lost
+        # intent after a sent POST is the one loss that could make a run pay twice.
+        return db, _connect(path, "FULL", max_pages) if durable_intents else db
+    except BaseException:
+        db.close()
+        raise
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
+    have = {r[1] for r in db.execute("PRAGMA table_info(submissions)")}
+    if "credits_reported" not in have:
+        db.execute("ALTER TABLE submissions ADD COLUMN credits_reported TEXT")
+
+
+def _connect(path: Path, synchronous: str, max_pages: int | None) -> sqlite3.Connection:
+    db = sqlite3.connect(str(path), isolation_level=None, timeout=30.0)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={synchronous}")
+    db.execute("PRAGMA busy_timeout=30000")
+    if max_pages is not None:
+        db.execute(f"PRAGMA max_page_count={int(max_pages)}")
+    return db
+
+
 def _guarded(fn: _F) -> _F:
     @functools.wraps(fn)
-    def wrapper(self: "Journal", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: "SqliteJournal", *args: Any, **kwargs: Any) -> Any:
         with translated(self.path):
             return fn(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
-class Transitions:
-    """The transitions after the intent, the same in every store: each is one ``_set`` of a row.
-
-    A store provides ``label`` (how messages name it: never a password), ``_unsaved``
-    and ``_set(submission_id, columns)``, one transaction that raises ``StateError``
-    when the store refuses it. The refused outcome is kept for ``get``.
-    """
-
-    label: str
-    _unsaved: dict[int, Submission]
-
-    def _set(self, submission_id: int, columns: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def _update(self, sub: Submission, **fields: Any) -> Submission:
-        fields["updated_at"] = now_iso()
-        for k in ("credits_charged", "duration"):
-            if k in fields:
-                fields[k] = _num(fields[k])
-        stored = {k: (_dump(list(v)) if k == "result_urls" else _dump(v)
-                      if k in ("response", "credits_reported") and v is not None else v)
-                  for k, v in fields.items()}
-        if "result_urls" in fields:
-            fields["result_urls"] = tuple(fields["result_urls"])
-        new = replace(sub, **fields)
-        try:
-            self._set(sub.id, stored)
-        except StateError:
-            self._unsaved[sub.id] = new  # an id the API returned is never lost: the manifest gets it
-            raise
-        self._unsaved.pop(sub.id, None)
-        return new
-
-    def retryable(self, sub: Submission, error: str, http_status: int | None) -> Submission:
-        """The last attempt provably did nothing; another may follow."""
-        return self._update(sub, state=PREPARED, error=error, http_status=http_status)
-
-    def accepted(
-        self,
-        sub: Submission,
-        *,
-        request_id: str,
-        session_id: str | None,
-        credits_charged: float | None,
-        response: Any,
-        credits_reported: Mapping[str, float | None] | None = None,
-    ) -> Submission:
-        """The request id, right after the answer (or after a reconciliation proved it).
-        ``credits_reported``: the header's and the body's figures, when they disagreed."""
-        return self._update(
-            sub, state=ACCEPTED, request_id=request_id, session_id=session_id or request_id,
-            credits_charged=credits_charged, http_status=200, submitted_at=now_iso(), error=None, response=response,
-            credits_reported=credits_reported,
-        )
-
-    def rejected(self, sub: Submission, error: str, http_status: int | None) -> Submission:
-        return self._update(sub, state=REJECTED, error=error, http_status=http_status, finished_at=now_iso())
-
-    def unknown(self, sub: Submission, error: str) -> Submission:
-        return self._update(sub, state=UNKNOWN, error=error)
-
-    def finish(
-        self,
-        sub: Submission,
-        state: str,
-        *,
-        result_url: str | None = None,
-        result_urls: tuple[str, ...] = (),
-        thumbnail_url: str | None = None,
-        credits_charged: float | None = None,
-        duration: float | None = None,
-        response: Any = None,
-        error: str | None = None,
-        credits_reported: Mapping[str, float | None] | None = None,
-    ) -> Submission:
-        """The outcome; a charge (and disagreeing figures) said only now replace what was known."""
-        return self._update(
-            sub, state=state, result_url=result_url, result_urls=tuple(result_urls), thumbnail_url=thumbnail_url,
-            credits_charged=credits_charged if credits_charged is not None else sub.credits_charged,
-            duration=duration, response=response, error=error, finished_at=now_iso(),
-            credits_reported=credits_reported if credits_reported is not None else sub.credits_reported,
-        )
-
-
-def intent(submission_id: int, at: str, *, instance_id: str, endpoint: str, provider: str, input_sha256: str,
-           generation: int, idempotency_key: str, body_json: str,
-           estimate: tuple[float | None, float | None]) -> Submission:
-    """The submission ``begin`` just recorded, as any store reads it back."""
-    return Submission(
-        id=submission_id, instance_id=instance_id, endpoint=endpoint, provider=provider,
-        input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key, state=SENDING,
-        body=json.loads(body_json), estimate_min=_num(estimate[0]), estimate_max=_num(estimate[1]), attempts=1,
-        request_id=None, session_id=None, http_status=None, credits_charged=None, result_url=None,
-        result_urls=(), thumbnail_url=None, duration=None, response=None, error=None, created_at=at,
-        sent_at=at, submitted_at=None, finished_at=None, updated_at=at,
-    )
-
-
-class Journal(Transitions):
+class SqliteJournal(Transitions):
     """One campaign's journal. Used from one thread (the run's event loop)."""
 
     def __init__(
@@ -400,37 +285,8 @@ class Journal(Transitions):
         self.was_empty = path.exists() and path.stat().st_size == 0
         with translated(path, opening=True):
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._connect("NORMAL")
-            check = self._db.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed ({check[0] if check else 'no answer'})")
-            self._db.executescript(_DDL)
-            self._migrate()
-            version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if version is None:
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-            elif version[0] != SCHEMA_VERSION:
-                raise StateError(f"{path}: journal schema {version[0]} is not {SCHEMA_VERSION}; use another --state-dir")
-            # Intents go through a second connection that fsyncs every commit: a lost
-            # intent after a sent POST is the one loss that could make a run pay twice.
-            self._intent_db = self._connect("FULL") if durable_intents else self._db
-            self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
-
-    def _migrate(self) -> None:
-        """Columns added since a journal was made (``CREATE TABLE IF NOT EXISTS`` keeps old tables)."""
-        have = {r[1] for r in self._db.execute("PRAGMA table_info(submissions)")}
-        if "credits_reported" not in have:
-            self._db.execute("ALTER TABLE submissions ADD COLUMN credits_reported TEXT")
-
-    def _connect(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(str(self.path), isolation_level=None, timeout=30.0)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        db.execute("PRAGMA busy_timeout=30000")
-        if self.max_pages is not None:
-            db.execute(f"PRAGMA max_page_count={int(self.max_pages)}")
-        return db
+            self._db, self._intent_db = open_retrying(path, durable_intents=durable_intents, max_pages=max_pages)
+        self._verdicts: set[str] = {cells.untext(r[0]) for r in self._db.execute("SELECT instance_id FROM verdicts")}
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -494,12 +350,7 @@ class Journal(Transitions):
             self._lock_fd = fd
         elif holder is not None and holder["hostname"] == socket.gethostname() and _alive(holder["pid"]):
             raise RunLocked(f"{self.path}: another run of this campaign is in progress (pid {holder['pid']})")
-        note = None
-        if holder is not None:
-            note = (
-                f"recovered a stale lock: the run of pid {holder['pid']} on {holder['hostname']} "
-                f"(started {holder['acquired_at']}) ended without releasing it; resuming from the journal"
-            )
+        note = stale_lock_note(holder) if holder is not None else None
         with self._transaction():
             self._db.execute(
                 "INSERT INTO lock (id, pid, hostname, acquired_at) VALUES (1, ?, ?, ?) "
@@ -515,24 +366,8 @@ class Journal(Transitions):
         row = self._db.execute("SELECT pid, hostname, acquired_at FROM lock").fetchone()
         if row is None:
             return None
-        info = dict(row)
-        running = True
-        if fcntl is not None and self._lock_fd is None:
-            lock_path = self.path.with_name(self.path.name + ".lock")
-            try:
-                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError:
-                fd = None
-            if fd is not None:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    running = False  # nobody holds it: that run ended without cleaning up
-                except OSError:
-                    running = True
-                finally:
-                    os.close(fd)
-        info["running"] = running
-        return info
+        held = self._lock_fd is not None or _flocked(self.path.with_name(self.path.name + ".lock"))
+        return {**dict(row), "running": held}
 
     def release_lock(self) -> None:
         if self._lock_fd is None:
@@ -552,7 +387,7 @@ class Journal(Transitions):
             "SELECT * FROM submissions WHERE instance_id = ? AND input_sha256 = ? ORDER BY generation DESC LIMIT 1",
             (instance_id, input_sha256),
         ).fetchone()
-        return _submission(row) if row else None
+        return submission_of(row) if row else None
 
     def current_all(self) -> dict[tuple[str, str], Submission]:
         """``current`` for every (instance, input) at once: one query at the start of a run."""
@@ -560,7 +395,7 @@ class Journal(Transitions):
             "SELECT * FROM submissions WHERE id IN"
             " (SELECT MAX(id) FROM submissions GROUP BY instance_id, input_sha256)"
         ).fetchall()
-        return {(s.instance_id, s.input_sha256): s for s in map(_submission, rows)}
+        return {(s.instance_id, s.input_sha256): s for s in map(submission_of, rows)}
 
     def get(self, submission_id: int) -> Submission:
         if submission_id in self._unsaved:
@@ -568,17 +403,17 @@ class Journal(Transitions):
         row = self._db.execute("SELECT * FROM submissions WHERE id = ?", (submission_id,)).fetchone()
         if row is None:
             raise StateError(f"{self.path}: submission {submission_id} vanished")
-        return _submission(row)
+        return submission_of(row)
 
     def latest_per_instance(self) -> list[Submission]:
         """The most recent submission of every instance the journal knows."""
         rows = self._db.execute(
             "SELECT * FROM submissions WHERE id IN (SELECT MAX(id) FROM submissions GROUP BY instance_id) ORDER BY id"
         ).fetchall()
-        return [_submission(r) for r in rows]
+        return [submission_of(r) for r in rows]
 
     def all(self) -> list[Submission]:
-        return [_submission(row) for row in self._db.execute("SELECT * FROM submissions ORDER BY id")]
+        return [submission_of(row) for row in self._db.execute("SELECT * FROM submissions ORDER BY id")]
 
     def claimed_ids(self) -> set[str]:
         """Every request and session id some submission already owns."""
@@ -595,9 +430,7 @@ class Journal(Transitions):
         return [{k: cells.untext(v) for k, v in dict(r).items()} for r in reversed(rows)]
 
     def families(self) -> dict[str, PricingFamily]:
-        return {cells.untext(r["family"]): PricingFamily(cells.untext(r["family"]), r["factor"], r["charged_at"],
-                                                         r["probe_seconds"])
-                for r in self._db.execute("SELECT * FROM families")}
+        return families_of(self._db.execute("SELECT * FROM families"))
 
     def upload(self, path: str, file_sha256: str) -> Upload | None:
         row = self._q(
@@ -607,27 +440,17 @@ class Journal(Transitions):
 
     # -- writing ------------------------------------------------------------------
 
-    def begin(
-        self,
-        *,
-        instance_id: str,
-        endpoint: str,
-        provider: str,
-        input_sha256: str,
-        generation: int,
-        idempotency_key: str,
-        body: Any,
-        estimate: tuple[float | None, float | None],
-    ) -> Submission:
+    def begin(self, *, instance_id: str, endpoint: str, provider: str, input_sha256: str, generation: int,
+              idempotency_key: str, body: Any, estimate: tuple[float | None, float | None]) -> Submission:
         """The intent, with the exact body, before the first POST (fsynced)."""
         at = now_iso()
-        text = _dump(body)
+        text = dump_json(body)
         cur = self._write(
             "INSERT INTO submissions (instance_id, endpoint, provider, input_sha256, generation, idempotency_key,"
             " state, body, estimate_min, estimate_max, attempts, created_at, sent_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
             (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, SENDING,
-             text, _num(estimate[0]), _num(estimate[1]), at, at, at),
+             text, cells.num(estimate[0]), cells.num(estimate[1]), at, at, at),
             self._intent_db,
         )
         if instance_id in self._verdicts:  # this run's earlier word on it no longer holds
@@ -648,33 +471,17 @@ class Journal(Transitions):
         )
         return replace(sub, state=SENDING, attempts=sub.attempts + 1, sent_at=sub.sent_at or at, updated_at=at)
 
-    def adopt(
-        self,
-        *,
-        instance_id: str,
-        endpoint: str,
-        provider: str,
-        input_sha256: str,
-        generation: int,
-        idempotency_key: str,
-        state: str,
-        body: Any,
-        estimate: tuple[float | None, float | None],
-        request_id: str | None,
-        session_id: str | None,
-        credits_charged: float | None,
-        sent_at: str | None,
-        error: str | None,
-    ) -> None:
-        """Seed a submission another run made, as the manifest records it (``renderer.execute.adopt``)."""
+    def record_adopted(self, sub: Adopted) -> None:
+        """Seed a submission another run made, as the manifest records it."""
         at = now_iso()
         self._write(
             "INSERT INTO submissions (instance_id, endpoint, provider, input_sha256, generation, idempotency_key,"
             " state, body, estimate_min, estimate_max, attempts, request_id, session_id, credits_charged, error,"
             " created_at, sent_at, submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (instance_id, endpoint, provider, input_sha256, generation, idempotency_key, state, _dump(body),
-             _num(estimate[0]), _num(estimate[1]), request_id, session_id, _num(credits_charged), error, at, sent_at or at,
-             sent_at if request_id else None, at),
+            (sub.instance_id, sub.endpoint, sub.provider, sub.input_sha256, sub.generation, sub.idempotency_key,
+             sub.state, dump_json(sub.body), cells.num(sub.estimate[0]), cells.num(sub.estimate[1]), sub.request_id,
+             sub.session_id, cells.num(sub.credits_charged), sub.error, at, sub.sent_at or at,
+             sub.sent_at if sub.request_id else None, at),
         )
 
     def generation_max(self, instance_id: str, input_sha256: str) -> int:
@@ -693,12 +500,12 @@ class Journal(Transitions):
         self._write(
             "INSERT INTO families VALUES (?, ?, ?, ?, ?) ON CONFLICT(family) DO UPDATE SET factor=excluded.factor,"
             " charged_at=excluded.charged_at, probe_seconds=excluded.probe_seconds, updated_at=excluded.updated_at",
-            (merged.name, _num(merged.factor), merged.charged_at, _num(merged.probe_seconds), now_iso()),
+            (merged.name, cells.num(merged.factor), merged.charged_at, cells.num(merged.probe_seconds), now_iso()),
         )
 
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT OR REPLACE INTO uploads VALUES (?, ?, ?, ?, ?)",
-                    (path, file_sha256, storage_key, _dump(response), now_iso()))
+                    (path, file_sha256, storage_key, dump_json(response), now_iso()))
 
     def note(self, kind: str, detail: str, instance_id: str | None = None) -> None:
         """An event worth keeping that is not a state change (a reconciliation, a resubmission)."""
@@ -719,15 +526,15 @@ class Journal(Transitions):
             self._verdicts.clear()
 
 
-for _name, _fn in list(vars(Journal).items()):
+for _name, _fn in list(vars(SqliteJournal).items()):
     if callable(_fn) and not _name.startswith("_") and _name not in ("release_lock", "close"):
-        setattr(Journal, _name, _guarded(_fn))
+        setattr(SqliteJournal, _name, _guarded(_fn))
 
 
 class _Tx:
     """BEGIN IMMEDIATE ... COMMIT for the few multi-statement writes; counts as one transition."""
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: SqliteJournal) -> None:
         self.j = journal
 
     def __enter__(self) -> None:
@@ -739,53 +546,21 @@ class _Tx:
             self.j._committed()
 
 
-_num = cells.num  # SQLite and PostgreSQL hand back doubles: 50.0 credits read back as 50
-
-
-class Row(Protocol):
-    """A stored row, read by column name (``sqlite3.Row``, or psycopg's ``dict_row``)."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
-
-
-def submission_of(row: Row) -> Submission:
-    """A stored row (SQLite's or PostgreSQL's, by column name) as a ``Submission``."""
-    t = cells.untext
-    return Submission(
-        id=row["id"], instance_id=t(row["instance_id"]), endpoint=t(row["endpoint"]), provider=t(row["provider"]),
-        input_sha256=t(row["input_sha256"]), generation=row["generation"],
-        idempotency_key=t(row["idempotency_key"]), state=row["state"], body=_load(t(row["body"])),
-        estimate_min=_num(row["estimate_min"]), estimate_max=_num(row["estimate_max"]), attempts=row["attempts"],
-        request_id=t(row["request_id"]), session_id=t(row["session_id"]), http_status=row["http_status"],
-        credits_charged=_num(row["credits_charged"]), result_url=t(row["result_url"]),
-        result_urls=tuple(_load(t(row["result_urls"])) or ()), thumbnail_url=t(row["thumbnail_url"]),
-        duration=_num(row["duration"]), response=_load(t(row["response"])), error=t(row["error"]),
-        created_at=row["created_at"], sent_at=row["sent_at"], submitted_at=row["submitted_at"],
-        finished_at=row["finished_at"], updated_at=row["updated_at"],
-        credits_reported=_load(t(row["credits_reported"])),
-    )
-
-
-_submission = submission_of
-
-
-def verdicts_of(rows: Iterable[Row]) -> dict[str, Verdict]:
-    out = {}
-    for r in rows:
-        iid = cells.untext(r["instance_id"])
-        out[iid] = Verdict(iid, cells.untext(r["status"]), cells.untext(r["reason"]), r["at"])
-    return out
-
-
-def reconciliations_of(rows: Iterable[Row]) -> dict[str, dict[str, Any]]:
-    """The last ``reconciled`` note of each instance (its evidence, as JSON), in order of the notes."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        try:
-            out[cells.untext(r["instance_id"])] = json.loads(cells.untext(r["detail"]))
-        except (TypeError, ValueError):
-            continue
-    return out
+def _flocked(lock_path: Path) -> bool:
+    """Whether a live process holds the flock on ``lock_path`` (True when that cannot be told)."""
+    if fcntl is None:
+        return True
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False  # nobody holds it: that run ended without cleaning up
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 def _alive(pid: int) -> bool:
@@ -796,31 +571,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def repository_root(start: Path) -> Path | None:
-    """The nearest folder at or above ``start`` that holds ``.git`` (a folder or a worktree's file)."""
-    for folder in (start, *start.parents):
-        if (folder / ".git").exists():
-            return folder
-    return None
-
-
-def campaign_identity(campaign_path: str | Path, name: str, manifest_path: str | Path | None = None) -> str:
-    """Who a campaign is, wherever the checkout lies and whatever the working directory.
-
-    Its ``name`` and its path relative to the repository root, or else relative to
-    the manifest's folder (beside the campaign by default): the same on a CI runner,
-    in a copy of the checkout, and from any working directory.
-    """
-    campaign = Path(campaign_path).resolve()
-    root = repository_root(campaign.parent)
-    if root is None:
-        base = Path(manifest_path).resolve().parent if manifest_path is not None else campaign.parent
-        rel = os.path.relpath(campaign, base)
-    else:
-        rel = os.path.relpath(campaign, root)
-    return f"{name}\n{Path(rel).as_posix()}"
 
 
 def holds_sandbox_work(path: Path, sandbox_sessions: set[str]) -> bool:
@@ -842,21 +592,3 @@ def holds_sandbox_work(path: Path, sandbox_sessions: set[str]) -> bool:
     return found is not None or not ids.isdisjoint(sandbox_sessions)
 
 
-def journal_key(campaign_path: str | Path, name: str, manifest_path: str | Path | None = None,
-                target: str = "") -> str:
-    """What a campaign's journal is keyed by: the campaign's identity and where its runs go
-    (``renderer.targets.key``: ``sandbox``, or each provider's base URL). A rehearsal, a
-    staging account and production each have their own journal: one target's submissions
-    are never polled, settled or taken as done against another. ``target`` "" is the key
-    of journals written before targets were recorded."""
-    identity = campaign_identity(campaign_path, name, manifest_path)
-    return f"{identity}\n{target}" if target else identity
-
-
-def journal_path(state_dir: str | Path, campaign_path: str | Path, name: str,
-                 manifest_path: str | Path | None = None, target: str = "") -> Path:
-    """``<state_dir>/<stem>-<hash of the journal's key>.sqlite``."""
-    import hashlib
-
-    digest = hashlib.sha256(journal_key(campaign_path, name, manifest_path, target).encode("utf-8")).hexdigest()[:12]
-    return Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"
