@@ -37,7 +37,8 @@ from renderer.execute.settings import (
     settings_from_env,
     with_timeouts,
 )
-from renderer.execute.spending import budget_lines, ended_over, opening, run_limit
+from renderer.execute.journal import journal_key
+from renderer.execute.spending import budget_lines, ended_over, open_account, opening, run_limit
 from renderer.execute.stores import run_store
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
@@ -143,6 +144,12 @@ def run(
         notes += [adopted] if adopted else []
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))
+        account = None if sandbox else open_account(  # a rehearsal spends from no account
+            campaign.budget_account, journal, budget, env, state,
+            journal_key(file, campaign.name, manifest_path, T.key(targets)), summary.new_max)
+        if account is not None:
+            stack.callback(account.book.close)
+            notes.append(account.status.line())
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state, credits=sandbox_credits,
                          warnings=warnings, downloads=downloads)) if sandbox else {}
@@ -165,7 +172,7 @@ def run(
         named = inflight.Inflight(manifest_path)
         try:
             aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
-                              downloads, budget, scrubber, record, named)
+                              downloads, budget, scrubber, record, named, account)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short
@@ -178,14 +185,15 @@ def run(
         sched = box[0]
         over = ended_over(sched.budget, result.charged_in_all())
         outcome.report(text_out, sched.notes, result, manifest_path,
-                          budget_lines(sched.budget, result.charged_in_all()))
+                          budget_lines(sched.budget, result.charged_in_all())
+                          + (account.lines_said() if account is not None else []))
         R.report_lines(text_out, data, downloads, file, sandbox)
         if junit:
             R.write_junit(junit, data)
         append_step_summary(env, scrubber.text(outcome.markdown(data) + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
-        if sched.budget.refused or over:
+        if sched.budget.refused or over or (account is not None and account.refused):
             return 3  # stopped by the budget, or ended above it: what and why was said above
         code = outcome.exit_code(result, options)
         if box[0].timed_out or output.broken:

@@ -20,6 +20,7 @@ from typing import TextIO
 import anyio
 import httpx
 
+from renderer.execute.account import AccountGate
 from renderer.execute.balance import balance_warnings
 from renderer.execute.budget import Budget
 from renderer.execute.checkpoint import Checkpoint
@@ -45,18 +46,18 @@ def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettin
             transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
             downloads: RunDownloads | None = None, budget: Budget | None = None,
             scrubber: Scrubber | None = None, record: Recorder | None = None,
-            inflight: Inflight | None = None) -> bool:
+            inflight: Inflight | None = None, account: AccountGate | None = None) -> bool:
     """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler.
     ``downloads`` fetches each job's result files as it completes (``--outputs``);
     ``record(scheduler)`` builds the manifest and returns what writes it: the run keeps it
     on disk as it goes (``renderer.execute.checkpoint``); ``inflight`` names each POST
-    beside it before it leaves.
+    beside it before it leaves; ``account`` admits each POST against ``budget.account`` too.
 
     A task's own error (the journal's disk full...) is raised as itself, not in a group.
     """
     try:
         return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, notes, transports, box,
-                         downloads, budget, scrubber or Scrubber(), record, inflight)
+                         downloads, budget, scrubber or Scrubber(), record, inflight, account)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
 
@@ -65,7 +66,7 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
                    options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
                    transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
                    downloads: RunDownloads | None, budget: Budget | None, scrubber: Scrubber,
-                   record: Recorder | None, inflight: Inflight | None) -> bool:
+                   record: Recorder | None, inflight: Inflight | None, account: AccountGate | None) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber,
                                     max_wait=xs.retry.max_wait)
                for name, ps in conf.items()}
@@ -73,6 +74,7 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
     if record is not None:
         sched.checkpoint = Checkpoint(lambda: record(sched), xs.manifest_interval)
     sched.inflight = inflight
+    sched.account = account
     sched.on_done = downloads.on_done if downloads is not None else None
     box.append(sched)
     if isinstance(out, RunOutput):

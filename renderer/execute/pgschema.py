@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from renderer.errors import StateError
 from renderer.execute import pgconn
+from renderer.execute.account import SCHEMA as ACCOUNT_SCHEMA
 
 # pg_advisory_xact_lock key of a migration: a constant ("rndr" "schm")
 MIGRATION_LOCK = 0x726E6472_7363686D
@@ -140,7 +141,10 @@ CREATE TABLE renderer.families (
 );
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2))
+# issue 24: account budgets shared by every campaign that names one (renderer.execute.account)
+V3 = ACCOUNT_SCHEMA.format(t="renderer.")
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3))
 
 _VERSION_TABLE = """
 CREATE SCHEMA IF NOT EXISTS renderer;

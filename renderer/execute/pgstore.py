@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from renderer.errors import RunLocked, StateError
 from renderer.execute import cells, pgconn, pgschema
+from renderer.execute.account import Accounts
 from renderer.execute import journal as J
 from renderer.execute.journal import Submission, Transitions, Upload, Verdict, now_iso
 from renderer.execute.stateurl import StateUrl
@@ -159,6 +160,13 @@ class PgJournal(Transitions):
         except StateError:
             return False
         return True
+
+    def accounts(self) -> Accounts:
+        """The store's account budgets on this journal's connection: an admission commits with
+        the intent it admits (``renderer.execute.pgaccount``)."""
+        from renderer.execute.pgaccount import PgDialect
+
+        return Accounts(PgDialect(self._db, self.url))
 
     @contextlib.contextmanager
     def rolled_back(self) -> Iterator[None]:
@@ -431,7 +439,7 @@ def remembered(name: str, subs: list[Submission], proofs: dict[str, dict[str, An
 
 
 for _name, _fn in list(vars(PgJournal).items()):
-    if callable(_fn) and not _name.startswith("_") and _name not in ("close", "rolled_back"):
+    if callable(_fn) and not _name.startswith("_") and _name not in ("close", "rolled_back", "accounts"):
         setattr(PgJournal, _name, _guarded(_fn))
 
 

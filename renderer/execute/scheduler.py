@@ -46,6 +46,7 @@ import anyio
 from renderer import providers
 from renderer.errors import ApiError, DataFileError, Invalid, StateError, UserError
 from renderer.execute import journal as J
+from renderer.execute.account import AccountGate, finished
 from renderer.execute.balance import remaining_credits, remaining_note
 from renderer.execute.breaker import Breaker
 from renderer.execute.budget import Budget, Turn, family_of
@@ -207,6 +208,7 @@ class Scheduler:
         self.slow = {name: SlowStart() for name in clients}
         self.budget = budget or Budget(plan.campaign.budget, probe=plan.campaign.budget_probe)
         self.checkpoint: Checkpoint | None = None  # the manifest's coalesced writes (commands/run.py)
+        self.account: AccountGate | None = None  # budget.account: the shared account budget (commands/run.py)
         self.inflight: Inflight | None = None  # each POST, named beside the manifest before it leaves
         self.stop_reason: str | None = None
         self.stopped_providers: dict[str, str] = {}
@@ -414,6 +416,8 @@ class Scheduler:
         """Every journal transition of a submission passes here: the budget sees it (and keeps
         what it learns of the family), and the manifest on disk follows."""
         self.budget.record(sub, family_of(sub))
+        if self.account is not None:
+            self.account.track(sub.idempotency_key, self.budget.ledger.get(sub.id, 0.0), finished(sub))
         self.changed.add(sub.instance_id)
         for fam in self.budget.learned_families(changed_only=True):
             self.journal.set_family(fam)
@@ -611,14 +615,17 @@ class Scheduler:
             if st.held_back:
                 return False
             fresh = current is None or current.state == J.PREPARED  # nothing of it was processed yet
-            if current is None:
-                current = self.journal.begin(
-                    instance_id=st.inst.id, endpoint=st.inst.endpoint, provider=provider, input_sha256=st.sha or "",
-                    generation=outgoing.generation, idempotency_key=outgoing.key, body=outgoing.body,
-                    estimate=(credits.min, credits.max) if credits is not None else (None, None),
-                )
-            else:
-                current = self.journal.sending(current)
+            with self._account_atomic():  # the account's admission commits with the intent (shared store)
+                if self._account_refuses(st, route.family, outgoing.key, credits.max if credits is not None else None):
+                    return False
+                if current is None:
+                    current = self.journal.begin(
+                        instance_id=st.inst.id, endpoint=st.inst.endpoint, provider=provider,
+                        input_sha256=st.sha or "", generation=outgoing.generation, idempotency_key=outgoing.key,
+                        body=outgoing.body, estimate=(credits.min, credits.max) if credits is not None else (None, None),
+                    )
+                else:
+                    current = self.journal.sending(current)
             self.budget.hold(current, route.family)
             st.status, st.sub = SUBMITTING, current
             if self._on_disk(st, current, fresh):
@@ -630,6 +637,17 @@ class Scheduler:
             answer = await client.send("POST", route_url(client.base_url, route), json_body=outgoing.body,
                                        headers={"Idempotency-Key": outgoing.key}, label="submit", prepare=prepare)
         return current, answer
+
+    def _account_atomic(self) -> contextlib.AbstractContextManager[None]:
+        return self.account.book.atomic() if self.account is not None else contextlib.nullcontext()
+
+    def _account_refuses(self, st: JobState, family: str, key: str, estimate_max: float | None) -> bool:
+        """The account budget's word (``renderer.execute.account``), after the campaign's: its line
+        is written when it admits."""
+        if self.account is None:
+            return False
+        st.held_back = self.account.admit(st.inst.id, key, self.budget.hold_for(family, estimate_max))
+        return st.held_back is not None
 
     def _on_disk(self, st: JobState, sub: Submission, fresh: bool) -> bool:
         """Beside the manifest, a line names the submission before its POST leaves

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from renderer.errors import UsageError
+from renderer.execute.account import Accounts
 from renderer.execute.journal import Journal, journal_key, journal_path
 from renderer.execute.stateurl import STATE_ENV, StateUrl, state_url
 from renderer.execute.store import JournalStore
@@ -126,6 +127,26 @@ def rehearsal(file: str, name: str, manifest_path: Path, env: Mapping[str, str],
             yield store
     finally:
         store.close()
+
+
+def account_book(env: Mapping[str, str], state_dir: str, store: JournalStore | None = None, *,
+                 create: bool = True) -> Accounts | None:
+    """Where account budgets are kept: the shared store (on ``store``'s connection when it is the
+    shared store's journal: an admission commits with its intent), else ``accounts.sqlite`` under
+    the state directory. None when ``create`` is off and there is no local book yet."""
+    from renderer.execute import account
+
+    url = state_url(env)
+    if url is None:
+        path = Path(state_dir) / account.LOCAL_FILE
+        return account.local_book(state_dir) if create or path.exists() else None
+    accounts = getattr(store, "accounts", None)
+    if accounts is not None:
+        found: Accounts = accounts()
+        return found
+    from renderer.execute.pgaccount import shared_accounts
+
+    return shared_accounts(url)
 
 
 def require_store(env: Mapping[str, str], what: str) -> StateUrl:
