@@ -39,7 +39,7 @@ from renderer.execute.settings import (
 )
 from renderer.execute.journal import journal_key
 from renderer.execute.spending import budget_lines, ended_over, open_account, opening, run_limit
-from renderer.execute.stores import run_store
+from renderer.execute.stores import run_store, shared_rates
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
 from renderer.money import budget_message
@@ -170,9 +170,12 @@ def run(
             return lambda: write_manifest(manifest_path, text, fsync=False)  # the journal is fsynced
 
         named = inflight.Inflight(manifest_path)
+        rates = None if sandbox else shared_rates(env)  # with a shared store: the providers' windows too
+        if rates is not None:
+            stack.callback(rates.close)
         try:
             aborted = execute(plan, journal, conf, xs, options, previous, text_out, notes, transports or {}, box,
-                              downloads, budget, scrubber, record, named, account)
+                              downloads, budget, scrubber, record, named, account, rates)
         finally:
             if box:
                 with sigint_deferred() as late:  # a Ctrl-C now must not cut the manifest short

@@ -15,7 +15,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import anyio
 import httpx
@@ -37,6 +37,9 @@ from renderer.manifest import Manifest
 from renderer.plan.model import Plan
 from renderer.results.runhooks import RunDownloads, downloading
 
+if TYPE_CHECKING:
+    from renderer.execute.ratewindow import SharedRates  # psycopg is imported only when a store is named
+
 
 Recorder = Callable[[Scheduler], Callable[[], None]]
 
@@ -46,18 +49,20 @@ def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettin
             transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
             downloads: RunDownloads | None = None, budget: Budget | None = None,
             scrubber: Scrubber | None = None, record: Recorder | None = None,
-            inflight: Inflight | None = None, account: AccountGate | None = None) -> bool:
+            inflight: Inflight | None = None, account: AccountGate | None = None,
+            rates: SharedRates | None = None) -> bool:
     """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler.
     ``downloads`` fetches each job's result files as it completes (``--outputs``);
     ``record(scheduler)`` builds the manifest and returns what writes it: the run keeps it
     on disk as it goes (``renderer.execute.checkpoint``); ``inflight`` names each POST
-    beside it before it leaves; ``account`` admits each POST against ``budget.account`` too.
+    beside it before it leaves; ``account`` admits each POST against ``budget.account`` too;
+    ``rates``: each provider's rate window, shared with every runner of the store.
 
     A task's own error (the journal's disk full...) is raised as itself, not in a group.
     """
     try:
         return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, notes, transports, box,
-                         downloads, budget, scrubber or Scrubber(), record, inflight, account)
+                         downloads, budget, scrubber or Scrubber(), record, inflight, account, rates)
     except BaseExceptionGroup as group:
         raise first_error(group) from None
 
@@ -66,10 +71,14 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
                    options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
                    transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
                    downloads: RunDownloads | None, budget: Budget | None, scrubber: Scrubber,
-                   record: Recorder | None, inflight: Inflight | None, account: AccountGate | None) -> bool:
+                   record: Recorder | None, inflight: Inflight | None, account: AccountGate | None,
+                   rates: SharedRates | None) -> bool:
     clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber,
                                     max_wait=xs.retry.max_wait)
                for name, ps in conf.items()}
+    if rates is not None:
+        for name, client in clients.items():
+            client.bucket.shared = rates.window(name, client.base_url)  # N runners, one provider's rate window
     sched = Scheduler(plan, journal, clients, xs, options, previous=previous, budget=budget)
     if record is not None:
         sched.checkpoint = Checkpoint(lambda: record(sched), xs.manifest_interval)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from renderer.errors import UsageError
 from renderer.execute.account import Accounts
@@ -24,6 +25,9 @@ from renderer.execute.journal import Journal, journal_key, journal_path
 from renderer.execute.stateurl import STATE_ENV, StateUrl, state_url
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
+
+if TYPE_CHECKING:
+    from renderer.execute.ratewindow import SharedRates
 
 def _pg() -> type:
     from renderer.execute.pgstore import PgJournal  # psycopg is imported only when a store is named
@@ -147,6 +151,16 @@ def account_book(env: Mapping[str, str], state_dir: str, store: JournalStore | N
     from renderer.execute.pgaccount import shared_accounts
 
     return shared_accounts(url)
+
+
+def shared_rates(env: Mapping[str, str]) -> SharedRates | None:
+    """The providers' rate windows in the shared store (``renderer.execute.ratewindow``), or None."""
+    url = state_url(env)
+    if url is None:
+        return None
+    from renderer.execute.ratewindow import SharedRates
+
+    return SharedRates(url)
 
 
 def require_store(env: Mapping[str, str], what: str) -> StateUrl:
