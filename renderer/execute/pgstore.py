@@ -216,6 +216,8 @@ class PgJournal(Transitions):
                         f"(started {old['acquired_at']}) ended without releasing it; resuming from the journal")
                 self._q("INSERT INTO renderer.events (campaign_id, at, kind, detail) VALUES (%s, %s, %s, %s)",
                         (C, at, "stale_lock_recovered", note))
+            self._q("INSERT INTO renderer.events (campaign_id, at, kind, detail) VALUES (%s, %s, %s, %s)",
+                    (C, at, "run", f"pid {os.getpid()} on {socket.gethostname()}"))  # renderer log
         self._committed()
         return note
 
@@ -513,3 +515,15 @@ def campaign_summaries(url: StateUrl) -> list[CampaignSummary]:
             return out
     finally:
         conn.close()
+
+
+def campaign_journals(url: StateUrl) -> list[PgJournal]:
+    """Every campaign's journal in the store (``renderer log --all``); close each."""
+    conn = pgconn.connect(url)
+    try:
+        with pgconn.translated(url):
+            pgschema.migrate(conn, url.label)
+            rows = conn.execute("SELECT identity, name FROM renderer.campaigns ORDER BY name, identity").fetchall()
+    finally:
+        conn.close()
+    return [PgJournal(url, cells.untext(r["identity"]), cells.untext(r["name"]), create=False) for r in rows]
