@@ -36,7 +36,7 @@ from bench_run import KEY, campaign, requests_seen, sandbox
 from harness import ROOT, Sample, interleaved, median, measure, renderer_argv, table
 
 sys.path.insert(0, str(ROOT / "tests"))
-import pgserver  # noqa: E402  (the tests' PostgreSQL fixture: initdb and pg_ctl from the machine's packages)
+from helpers import pgserver  # noqa: E402  (the tests' PostgreSQL server: initdb and pg_ctl from the machine's packages)
 
 
 def transactions(server: pgserver.PgServer, db: str) -> int:

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from renderer.errors import UsageError
 from renderer.execute.account import PERIODS, Accounts
-from renderer.execute.journal import now_iso
+from renderer.execute.records import now_iso
 from renderer.execute.stores import account_book, state_url
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # as budget.account in the campaign schema

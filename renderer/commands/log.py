@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from renderer.commands.status import open_journal
+from renderer.execute.stores import open_earlier_store
 from renderer.execute.account import LOCAL_FILE
-from renderer.execute.journal import Journal
+from renderer.execute.sqlitestore import SqliteJournal
 from renderer.execute.runlog import ALL, event_line, runs_of
 from renderer.execute.store import JournalStore
 from renderer.execute.stores import state_url
@@ -28,7 +28,7 @@ def log(file: str | None, out: TextIO, *, env: Mapping[str, str] | None = None, 
             from renderer.errors import UsageError
 
             raise UsageError("renderer log: name a campaign FILE, or pass --all")
-        stores = [open_journal(file, state_dir, env, sandbox)]
+        stores = [open_earlier_store(file, state_dir, env, sandbox)]
     found = []
     try:
         for store in stores:
@@ -62,4 +62,4 @@ def _every_journal(env: Mapping[str, str], state_dir: str | None) -> list[Journa
 
         return list(campaign_journals(url))
     folder = Path(state_dir or ".renderer")
-    return [Journal(p) for p in sorted(folder.glob("*.sqlite")) if p.name != LOCAL_FILE]
+    return [SqliteJournal(p) for p in sorted(folder.glob("*.sqlite")) if p.name != LOCAL_FILE]

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from renderer.errors import StateError, UsageError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.text import credits as credits_text
 
 EPSILON = 1e-6
@@ -120,6 +120,7 @@ class Dialect(Protocol):
     """Where the book lives: SQL with ``?`` placeholders and ``{t}`` before table names."""
 
     label: str
+    joint: bool  # its transactions can hold the journal's intent too (the shared store's connection)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]: ...
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
@@ -128,6 +129,8 @@ class Dialect(Protocol):
 
 class SqliteDialect:
     """The local book: ``accounts.sqlite`` under the state directory (one machine's campaigns)."""
+
+    joint = False  # another file than the journal's: the line commits first, then the intent
 
     def __init__(self, path: Path) -> None:
         self.label = str(path)
@@ -235,7 +238,8 @@ class Accounts:
                                                                              int(final)))
 
     def atomic(self) -> contextlib.AbstractContextManager[None]:
-        return self.db.transaction()
+        """Where an admission and the intent it admits commit together, when they can."""
+        return self.db.transaction() if self.db.joint else contextlib.nullcontext()
 
 
 def unknown_account(name: str, label: str) -> UsageError:
@@ -337,3 +341,9 @@ def open_gate(book: Accounts, account: str, owner: str, ledger: Mapping[int, flo
     gate.sync({sub.idempotency_key: (ledger.get(sid, 0.0), finished(sub)) for sid, sub in subs.items()})
     gate.status = book.status(account)[0]
     return gate
+
+
+def account_atomic(gate: AccountGate | None) -> contextlib.AbstractContextManager[None]:
+    """Where the account's admission and the intent it admits commit together (one transaction in
+    the shared store; the local book's line is committed first)."""
+    return gate.book.atomic() if gate is not None else contextlib.nullcontext()

@@ -17,6 +17,8 @@ from renderer.execute.stateurl import StateUrl
 
 
 class PgDialect:
+    joint = True
+
     def __init__(self, conn: pgconn.Connection, url: StateUrl, *, owned: bool = False) -> None:
         self.conn, self.url, self.label, self._owned = conn, url, url.label, owned
 

@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol, TextIO
 
-from renderer.manifest import STATUSES
+from renderer.vocabulary import PUBLIC_STATUSES, JobStatus
 from renderer.text import credits as credits_text
 
-DONE = tuple(s for s in STATUSES if s != "pending")  # a job in one of these needs nothing more this run
+DONE = tuple(s for s in PUBLIC_STATUSES if s != JobStatus.PENDING)  # a job in one of these needs nothing more this run
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ class Snapshot:
     @property
     def finished(self) -> int:
         n = sum(self.counts.get(s, 0) for s in DONE)
-        return n + (self.counts.get("pending", 0) if self.detached else 0)
+        return n + (self.counts.get(JobStatus.PENDING, 0) if self.detached else 0)
 
     def eta(self) -> float | None:
         if self.finished == 0 or self.finished >= self.total or self.elapsed <= 0:
@@ -39,7 +39,8 @@ class Snapshot:
         return (self.total - self.finished) / rate
 
     def line(self, eta: bool = True) -> str:
-        order = ("completed", "pending", "submitting", "queued", "waiting", "failed", "cancelled", "unknown", "not_submitted")
+        order = (JobStatus.COMPLETED, JobStatus.PENDING, JobStatus.SUBMITTING, JobStatus.QUEUED, JobStatus.WAITING,
+                 JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.UNKNOWN, JobStatus.NOT_SUBMITTED)
         parts = [f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts.get(k)]
         text = f"{self.finished}/{self.total} done"
         if parts:

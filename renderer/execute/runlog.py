@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.text import credits as credits_text
 
 ALL = 10**12  # every event
