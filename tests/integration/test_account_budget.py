@@ -5,13 +5,11 @@ the account together (exact credits, the charges the sandbox saw)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-import psycopg
 import pytest
 from helpers.runs import counters, make_sandbox
-from helpers.shared_store import checkout, cli, manifest, run, store_env, subprocess_run
+from helpers.shared_store import checkout, cli, manifest, released_together, run, store_env
 
 from renderer.execute.pgaccount import shared_accounts
 from renderer.execute.stateurl import parse_url
@@ -54,13 +52,6 @@ def test_plan_and_run_agree_on_what_the_account_has_left_locally(tmp_path: Path,
     assert (acc["spent"], acc["held"], acc["remaining"], acc["campaigns"]) == (200, 0, 50, 1)
 
 
-def _waiting_on_the_account(url: str, n: int) -> bool:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'renderer'"
-                           " AND wait_event_type = 'Lock' AND query LIKE 'UPDATE renderer.account_totals%'").fetchone()
-    return bool(row and row[0] >= n)
-
-
 def test_two_runners_on_two_machines_never_pass_the_account_together(tmp_path: Path, pg_url: str) -> None:
     # each campaign fits the account alone (300 of 400) and its own budget; together they ask 600
     a = checkout(tmp_path / "machine-a", stills("camp-a", 6, budget=1000))
@@ -70,15 +61,8 @@ def test_two_runners_on_two_machines_never_pass_the_account_together(tmp_path: P
         assert cli(["account", "set", "team", "--max-credits", "400"], env)[0] == 0
         book = shared_accounts(parse_url(pg_url))
         book.db.query("INSERT INTO {t}account_totals (account, period_key, committed) VALUES ('team', '', 0)")
-        with psycopg.connect(pg_url) as gate:  # holds the account's row: both runners wait at their first admission
-            gate.execute("SELECT * FROM renderer.account_totals WHERE account = 'team' FOR UPDATE")
-            procs = [subprocess_run(p, env, "--state-dir", str(p.parent.parent / ".renderer")) for p in (a, b)]
-            deadline = time.monotonic() + 60
-            while not _waiting_on_the_account(pg_url, 2):
-                assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
-                    [p.communicate()[0] for p in procs if p.poll() is not None]
-                time.sleep(0.01)  # polling a condition, with a deadline
-            gate.commit()  # both go at once
+        # both runners wait at their first admission (the test holds the account's row), then go at once
+        procs = released_together(pg_url, [a, b], env, "account_totals", "account = %s", ("team",))
         outs = [p.communicate(timeout=120)[0] for p in procs]
         c = counters(sb)
         [acc] = book.status("team")
