@@ -52,17 +52,16 @@ def test_plan_and_run_agree_on_what_the_account_has_left_locally(tmp_path: Path,
     assert (acc["spent"], acc["held"], acc["remaining"], acc["campaigns"]) == (200, 0, 50, 1)
 
 
-def test_two_runners_on_two_machines_never_pass_the_account_together(tmp_path: Path, pg_url: str) -> None:
-    # each campaign fits the account alone (300 of 400) and its own budget; together they ask 600
-    a = checkout(tmp_path / "machine-a", stills("camp-a", 6, budget=1000))
-    b = checkout(tmp_path / "machine-b", stills("camp-b", 6, budget=1000))
+def test_three_campaigns_on_three_machines_never_pass_the_account_together(tmp_path: Path, pg_url: str) -> None:
+    # each campaign fits the account alone (300 of 400) and its own budget; together they ask 900
+    paths = [checkout(tmp_path / f"machine-{m}", stills(f"camp-{m}", 6, budget=1000)) for m in "abc"]
     with make_sandbox() as sb:
         env = store_env(sb, pg_url)
         assert cli(["account", "set", "team", "--max-credits", "400"], env)[0] == 0
         book = shared_accounts(parse_url(pg_url))
         book.db.query("INSERT INTO {t}account_totals (account, period_key, committed) VALUES ('team', '', 0)")
-        # both runners wait at their first admission (the test holds the account's row), then go at once
-        procs = released_together(pg_url, [a, b], env, "account_totals", "account = %s", ("team",))
+        # every runner waits at its first admission (the test holds the account's row), then all go at once
+        procs = released_together(pg_url, paths, env, "account_totals", "account = %s", ("team",))
         outs = [p.communicate(timeout=120)[0] for p in procs]
         c = counters(sb)
         [acc] = book.status("team")
@@ -70,12 +69,12 @@ def test_two_runners_on_two_machines_never_pass_the_account_together(tmp_path: P
     codes = sorted(p.returncode for p in procs)
     assert c["accepted_total"] == 8 and c["credits_charged"]["samsar"] == 400, (c, outs)  # the account, to the credit
     assert c["requests"]["POST /v1/image/enhance"] == 8 and c["duplicates_total"] == 0
-    assert (acc.spent, acc.held, acc.remaining, acc.campaigns) == (400, 0, 0, 2)
+    assert (acc.spent, acc.held, acc.remaining) == (400, 0, 0) and acc.campaigns >= 2
     assert 3 in codes and all(code in (0, 3) for code in codes), outs
-    done = [manifest(p)["counts"].get("completed", 0) for p in (a, b)]
+    done = [manifest(p)["counts"].get("completed", 0) for p in paths]
     assert sum(done) == 8, done
     held = sum(int(o.split("account team: held back ")[1].split(" ")[0]) for o in outs if "held back" in o)
-    assert held == 4, outs
+    assert held == 10, outs  # 18 jobs asked, 8 fit
     code, out, _ = cli(["status", "--all", "--json", "--state", pg_url], {})
     assert code == 0 and [(x["name"], x["spent"], x["remaining"]) for x in json.loads(out)["accounts"]] == \
         [("team", 400, 0)]
