@@ -54,7 +54,8 @@ def account_show(name: str | None, out: TextIO, env: Mapping[str, str], *, as_js
             found = book.status(name)
         finally:
             book.close()
-    where = state_url(env).label if state_url(env) is not None else f"{state_dir or DEFAULT_STATE_DIR}"  # type: ignore[union-attr]
+    url = state_url(env)
+    where = url.label if url is not None else state_dir or DEFAULT_STATE_DIR
     if as_json:
         out.write(json.dumps({"store": where, "accounts": [s.as_json() for s in found]}, indent=2, sort_keys=True) + "\n")
     elif not found:

@@ -192,14 +192,12 @@ class Accounts:
             key = period_key(r["period"], now)
             total = self.db.query("SELECT committed FROM {t}account_totals WHERE account = ? AND period_key = ?",
                                   (r["name"], key))
-            spent = self.db.query("SELECT COALESCE(SUM(amount), 0) AS s, COUNT(DISTINCT owner) AS n"
-                                  " FROM {t}account_lines WHERE account = ? AND period_key = ? AND final = 1",
+            lines = self.db.query("SELECT COALESCE(SUM(CASE WHEN final = 1 THEN amount END), 0) AS spent,"
+                                  " COUNT(DISTINCT owner) AS n FROM {t}account_lines WHERE account = ? AND period_key = ?",
                                   (r["name"], key))[0]
-            owners = self.db.query("SELECT COUNT(DISTINCT owner) AS n FROM {t}account_lines"
-                                   " WHERE account = ? AND period_key = ?", (r["name"], key))[0]
             out.append(AccountStatus(r["name"], float(r["max_credits"]), r["period"], key,
-                                     float(total[0]["committed"]) if total else 0.0, float(spent["s"]),
-                                     int(owners["n"])))
+                                     float(total[0]["committed"]) if total else 0.0, float(lines["spent"]),
+                                     int(lines["n"])))
         return out
 
     # -- a run --------------------------------------------------------------------------
