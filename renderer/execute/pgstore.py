@@ -260,8 +260,8 @@ class PgJournal(Transitions):
         return {(s.instance_id, s.input_sha256): s for s in map(J.submission_of, rows)}
 
     def get(self, submission_id: int) -> Submission:
-        if submission_id in self._unsaved:
-            return self._unsaved[submission_id]
+        if submission_id in self._unsaved or (self._locked and submission_id in self._memory):  # the lock: no other run writes
+            return self._unsaved.get(submission_id) or self._memory[submission_id]
         row = self._q("SELECT * FROM renderer.submissions WHERE campaign_id = %s AND id = %s",
                       (C, submission_id)).fetchone()
         if row is None:
