@@ -70,7 +70,9 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         sent, held = _sent_by_manifest(plan, manifest)
         spent = manifest_spent(manifest) + held
     unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
-    new = sum(c.max * factors.get(family(i), 1.0) for i, c in zip(run, prices) if c is not None and i.id not in sent)
+    waiting = _continuations(plan, manifest, factors)
+    new = sum(c.max * factors.get(family(i), 1.0) for i, c in zip(run, prices)
+              if c is not None and i.id not in sent and i.id not in waiting) + sum(waiting.values())
     # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
     over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
     return BudgetCheck(
@@ -113,6 +115,22 @@ def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], f
             if entry.credits_charged is None and inst.price.credits is not None:
                 held += inst.price.credits.max
     return frozenset(sent), held
+
+
+def _continuations(plan: Plan, manifest: Manifest, factors: Mapping[str, float]) -> dict[str, float]:
+    """Jobs stopped at their approval point with this input: what continuing may still cost (the
+    full price, less what the manifest says the API charged before the stop), as the run admits it."""
+    if not any(e.status == "awaiting_approval" for e in manifest.jobs.values()):
+        return {}
+    out: dict[str, float] = {}
+    for inst in plan.to_run:
+        entry = manifest.get(inst.id)
+        if entry is None or entry.status != "awaiting_approval" or entry.input_sha256 != inst.input_sha256:
+            continue
+        full = inst.price.credits.max * factors.get(family(inst), 1.0) if inst.price.credits is not None else None
+        if full is not None:
+            out[inst.id] = max(0.0, full - (entry.credits_charged or 0.0))
+    return out
 
 
 def costliest(plan: Plan, n: int = 5) -> list[Instance]:

@@ -28,6 +28,7 @@ from renderer.execute.crash_hook import kill_after_commit
 from renderer.execute.driver import execute, sigint_deferred
 from renderer.execute.durable import check_manifest_campaign, write_manifest
 from renderer.execute.sandboxed import sandbox_urls
+from renderer.execute import approvals
 from renderer.execute.scheduler import RunOptions, Scheduler
 from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import (
@@ -73,6 +74,7 @@ def run(
     outputs: str | None = None,
     junit: str | None = None,
     warnings: list[UserError] | None = None,
+    approve: Sequence[str] = (),
 ) -> int:
     """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a closed output), 3 over budget, 130 interrupted.
 
@@ -84,6 +86,8 @@ def run(
 
     ``sandbox``: a rehearsal against the local stand-in, with its own manifest
     (``<stem>.sandbox.manifest.json``) and journal: it never changes the real record.
+    ``approve``: patterns of ``approve: manual`` jobs to let continue as they stop (recorded in the
+    approvals file, ``renderer.execute.approvals``, beside those it already holds).
     Only manifest entries of this run's target (``renderer.targets``) are reused, adopted
     or polled. ``state_dir``: default the one the last run of the campaign used
     (``renderer.execute.statedir``), else ``.renderer``."""
@@ -118,7 +122,10 @@ def run(
                        Path(reviewed_plan))
     limit = run_limit(campaign.budget, max_credits)
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
-    options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled)
+    approvals_path = approvals.default_path(file, sandbox)
+    options = RunOptions(detach=detach, resubmit_unknown=resubmit_unknown, rerun_cancelled=rerun_cancelled,
+                         approved=approvals.approved_ids(approvals.load(approvals_path)), approve=tuple(approve),
+                         on_approve=approvals.recorder(approvals_path, campaign.name))
     where = R.outputs_dir(outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else R.RunDownloads.create(
         where, manifest_path, state, previous, (transports or {}).get(R.DOWNLOADS_TRANSPORT), env, plan.instances)
@@ -178,7 +185,7 @@ def run(
         sched = box[0]
         over = ended_over(sched.budget, result.charged_in_all())
         outcome.report(text_out, sched.notes, result, manifest_path,
-                          budget_lines(sched.budget, result.charged_in_all()))
+                          budget_lines(sched.budget, result.charged_in_all()), file)
         R.report_lines(text_out, data, downloads, file, sandbox)
         if junit:
             R.write_junit(junit, data)

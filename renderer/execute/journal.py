@@ -58,9 +58,14 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 REJECTED = "rejected"  # the API refused it; nothing was processed
 UNKNOWN = "unknown"  # sent, answer lost, fate not established
+# A render stopped at its approval point (``approve: manual``): accepted, charged what it made so far,
+# and never continued until approved (renderer.execute.approval). APPROVING: the POST that lets it
+# continue is, or may have been, on the wire (a later run reads the render before sending it again).
+AWAITING = "awaiting_approval"
+APPROVING = "approving"
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, REJECTED})
 # States whose credits may have been spent.
-SPENDING = frozenset({SENDING, ACCEPTED, COMPLETED, FAILED, CANCELLED, UNKNOWN})
+SPENDING = frozenset({SENDING, ACCEPTED, COMPLETED, FAILED, CANCELLED, UNKNOWN, AWAITING, APPROVING})
 FINISHED = frozenset({COMPLETED, FAILED, CANCELLED})  # the API has said all it will about these
 
 _DDL = """
@@ -215,7 +220,7 @@ def public_status(state: str, http_status: int | None = None) -> str:
         return "not_submitted"
     if state == SENDING:
         return "unknown"
-    if state == ACCEPTED:
+    if state in (ACCEPTED, APPROVING):
         return "pending"
     if state == REJECTED:
         return "not_submitted" if http_status in (401, 402, 403, None) else "failed"
@@ -353,6 +358,21 @@ class Transitions:
 
     def unknown(self, sub: Submission, error: str) -> Submission:
         return self._update(sub, state=UNKNOWN, error=error)
+
+    def awaiting(self, sub: Submission, response: Any) -> Submission:
+        """The render stopped at its approval point; ``response``: where it stopped and its previews."""
+        return self._update(sub, state=AWAITING, response=response, error=None)
+
+    def approving(self, sub: Submission) -> Submission:
+        """Approved: the POST that lets it continue leaves next (recorded before it does)."""
+        return self._update(sub, state=APPROVING, error=None)
+
+    def approved(self, sub: Submission, credits_charged: float | None) -> Submission:
+        """It continues: rendering again (``accepted``), charged what it made before the stop plus what
+        continuing cost (unknown when either part is)."""
+        before = sub.credits_charged
+        total = None if before is None or credits_charged is None else before + credits_charged
+        return self._update(sub, state=ACCEPTED, credits_charged=total, error=None)
 
     def finish(
         self,

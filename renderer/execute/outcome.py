@@ -14,15 +14,24 @@ MAX_PROBLEM_LINES = 20
 MAX_SUMMARY_PROBLEMS = 50  # a step summary is for people: the manifest has the rest
 
 
+AWAITS = "awaits approval"  # the error of a job not sent because an upstream one awaits approval
+
+
 def _problems(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
-    """The jobs that neither completed nor wait on a render."""
-    return [(iid, e) for iid, e in manifest.jobs.items() if e.status not in ("completed", "pending")]
+    """The jobs that neither completed nor wait on a render or an approval."""
+    return [(iid, e) for iid, e in manifest.jobs.items()
+            if e.status not in ("completed", "pending", "awaiting_approval") and not _behind_gate(e)]
+
+
+def _behind_gate(e: ManifestEntry) -> bool:
+    return e.status == "not_submitted" and AWAITS in (e.error or "")
 
 
 def exit_code(manifest: Manifest, options: RunOptions) -> int:
-    """0 all completed (or, with --detach, all submitted), else 1."""
+    """0 all completed (or, with --detach, all submitted; or stopped at, or behind, an approval point:
+    campaign-format.md section 6), else 1."""
     entries = list(manifest.jobs.values())
-    if all(e.status == "completed" for e in entries):
+    if all(e.status in ("completed", "awaiting_approval") or _behind_gate(e) for e in entries):
         return 0
     if options.detach:
         # a clean detach: everything submitted (or waiting on something that is)
@@ -32,7 +41,8 @@ def exit_code(manifest: Manifest, options: RunOptions) -> int:
     return 1
 
 
-def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Path, lines: Sequence[str] = ()) -> None:
+def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Path, lines: Sequence[str] = (),
+           campaign: str = "FILE") -> None:
     """Notes, then ``lines`` (the budget's word), then the jobs that did not complete."""
     for text in dict.fromkeys(notes):
         out.write(f"note: {text}\n")
@@ -40,6 +50,7 @@ def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Pat
     if timed:
         out.write(f"{timed} job(s) still rendering after the job timeout: left pending; run again to keep waiting\n")
     out.writelines(line + "\n" for line in lines)
+    out.writelines(line + "\n" for line in awaiting_lines(manifest, campaign))
     problems = _problems(manifest)
     for iid, e in problems[:MAX_PROBLEM_LINES]:
         out.write(f"{e.status:>13}  {iid}: {e.error or ''}\n")
@@ -51,6 +62,23 @@ def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Pat
                   f"dashboard; `renderer run --resubmit-unknown` sends them again (may pay twice).\n")
     out.write(f"manifest: {manifest_path}\n")
     out.flush()
+
+
+def awaiting_lines(manifest: Manifest, campaign: str = "FILE") -> list[str]:
+    """What awaits whom, and how to go on: the jobs stopped at their approval point."""
+    paused = [(iid, e) for iid, e in manifest.jobs.items() if e.status == "awaiting_approval"]
+    if not paused:
+        return []
+    lines = [f"{len(paused)} job(s) stopped at their approval point; they await your approval (nothing more is sent "
+             "for them until then):"]
+    for iid, e in paused[:MAX_PROBLEM_LINES]:
+        lines.append(f"  awaiting_approval  {iid}: {e.request_id}, {len(e.previews)} preview(s) in the manifest")
+    behind = sum(1 for e in manifest.jobs.values() if _behind_gate(e))
+    if behind:
+        lines.append(f"  and {behind} job(s) that need them wait too")
+    lines.append(f"to go on: `renderer approve {campaign} JOB` (the approvals file, for a pull request), then run "
+                 "again; or `renderer run --approve JOB`")
+    return lines
 
 
 def markdown(manifest: Manifest | Mapping[str, Any]) -> str:

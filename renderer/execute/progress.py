@@ -14,7 +14,8 @@ from typing import Callable, Mapping, Protocol, TextIO
 from renderer.manifest import STATUSES
 from renderer.text import credits as credits_text
 
-DONE = tuple(s for s in STATUSES if s != "pending")  # a job in one of these needs nothing more this run
+# a job in one of these needs nothing more this run; one awaiting approval is not done: it waits for a person
+DONE = tuple(s for s in STATUSES if s not in ("pending", "awaiting_approval"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,8 @@ class Snapshot:
         return (self.total - self.finished) / rate
 
     def line(self, eta: bool = True) -> str:
-        order = ("completed", "pending", "submitting", "queued", "waiting", "failed", "cancelled", "unknown", "not_submitted")
+        order = ("completed", "pending", "submitting", "queued", "waiting", "failed", "cancelled", "unknown", "not_submitted",
+                 "awaiting_approval")
         parts = [f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts.get(k)]
         text = f"{self.finished}/{self.total} done"
         if parts:

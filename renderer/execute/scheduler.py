@@ -45,6 +45,7 @@ import anyio
 
 from renderer import providers
 from renderer.errors import ApiError, DataFileError, Invalid, StateError, UserError
+from renderer.execute import approval
 from renderer.execute import journal as J
 from renderer.execute.balance import remaining_credits, remaining_note
 from renderer.execute.breaker import Breaker
@@ -85,6 +86,9 @@ class RunOptions:
     detach: bool = False
     resubmit_unknown: bool = False
     rerun_cancelled: bool = False
+    approved: Mapping[str, str] = field(default_factory=dict)  # the approvals file: instance id -> request id
+    approve: tuple[str, ...] = ()  # run --approve: patterns of jobs approved as they stop (renderer.execute.approval)
+    on_approve: Callable[[str, str], None] | None = None  # records what --approve let continue (instance, request id)
 
 
 @dataclass(slots=True, eq=False)
@@ -366,6 +370,8 @@ class Scheduler:
             why = f"upstream {bad[0]} is {first.status}" + (f" ({first.error})" if first.error and first.status != "pending" else "")
             if first.status == "pending":
                 why = f"upstream {bad[0]} is still rendering; run again to continue"
+            elif first.status == approval.AWAITING:
+                why = f"upstream {bad[0]} awaits approval; it is sent once that is approved and continued"
             self._verdict(st, "not_submitted", why)
             return
         route = providers.route(inst.endpoint)
@@ -395,6 +401,10 @@ class Scheduler:
                 await self._submit(st, route, body, None, generation=sub.generation + 1)
             elif sub.state == J.ACCEPTED:
                 await self._poll(st, route, sub, first_read=0.0)
+            elif sub.state == J.AWAITING:
+                await approval.decide(self, st, route, sub)
+            elif sub.state == J.APPROVING:
+                await approval.settle(self, st, route, sub)
             elif sub.state == J.PREPARED:
                 await self._submit(st, route, body, sub, generation=sub.generation)
             else:  # SENDING or UNKNOWN: a previous run may have been charged for it
@@ -810,6 +820,9 @@ class Scheduler:
             return
         st.status = PENDING
         result = await self.pollers[route.provider].watch(route, sub.request_id or "", first_read)
+        if result.paused is not None:
+            await approval.stopped(self, st, route, sub, result)
+            return
         if result.status is None:
             st.error = result.stopped
             return
