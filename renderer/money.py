@@ -47,6 +47,7 @@ class BudgetCheck:
     new_max: float  # the most the jobs not sent yet may cost (known prices, at the families' factors)
     unpriced: tuple[str, ...]  # jobs to run whose price is unknown while there is a budget
     factors: dict[str, float]  # pricing families of jobs to run that the API charged above their estimate
+    continuing: dict[str, float]  # jobs stopped at their approval point -> what continuing them may cost (in new_max)
 
 
 def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
@@ -85,6 +86,7 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         new_max=_tidy(new),
         unpriced=unpriced,
         factors={k: v for k, v in factors.items() if any(family(i) == k for i in run)},
+        continuing={k: _tidy(v) for k, v in waiting.items()},
     )
 
 

@@ -10,7 +10,6 @@ commits the file carries the approval to the run after the merge.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TextIO
 
@@ -33,7 +32,7 @@ def approve(file: str, patterns: Sequence[str], out: TextIO, *, sandbox: bool = 
     chosen: dict[str, str] = {}
     errors: list[UserError] = []
     for pattern in patterns:
-        hits = [iid for iid in paused if fnmatchcase(iid, pattern) or fnmatchcase(iid.split("[", 1)[0], pattern)]
+        hits = [iid for iid in paused if approvals.matches(pattern, iid)]
         if not hits:
             errors.append(DataFileError(_none_matches(pattern, sorted(paused)), Location(str(manifest_path))))
         chosen.update((iid, paused[iid].request_id or "") for iid in hits)

@@ -24,11 +24,11 @@ unsure, it is polled (a stop read there is the gate again).
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from renderer import providers
 from renderer.execute import journal as J
+from renderer.execute.approvals import matches
 from renderer.execute.charges import read_charge
 from renderer.execute.client import route_url
 from renderer.execute.journal import Submission
@@ -47,7 +47,7 @@ def approved_by(sched: Scheduler, st: JobState, sub: Submission) -> str | None:
     "flag" (``run --approve``), or None: nobody yet."""
     if sub.request_id is not None and sched.options.approved.get(st.inst.id) == sub.request_id:
         return "file"
-    if any(fnmatchcase(st.inst.id, p) or fnmatchcase(st.inst.job, p) for p in sched.options.approve):
+    if any(matches(p, st.inst.id) for p in sched.options.approve):
         return "flag"
     return None
 

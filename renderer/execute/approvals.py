@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from renderer import atomic
@@ -97,6 +98,13 @@ def recorder(path: Path, campaign: str) -> Callable[[str, str], None]:
     def one(instance_id: str, request_id: str) -> None:
         record(path, campaign, [Approval(instance_id, request_id)])
     return one
+
+
+def matches(pattern: str, instance_id: str) -> bool:
+    """A pattern names an instance: its id or its job's name, exactly or as an fnmatch pattern (an id's
+    brackets, ``teaser[n=1]``, are its own, not a character class)."""
+    job = instance_id.split("[", 1)[0]
+    return pattern in (instance_id, job) or fnmatchcase(instance_id, pattern) or fnmatchcase(job, pattern)
 
 
 def approved_ids(approvals: Mapping[str, Approval]) -> dict[str, str]:

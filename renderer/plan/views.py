@@ -149,6 +149,9 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
                    **({"factors": {k: int(v) if float(v).is_integer() else v for k, v in sorted(summary.factors.items())}}
                       if summary.factors else {}),
                    **({"probe": summary.probe} if summary.probe else {}),
+                   **({"awaiting_approval": {"jobs": len(summary.continuing),
+                                             "continuing": _tidy_sum(summary.continuing.values())}}
+                      if summary.continuing else {}),
                    **({"risk": RISK} if summary.budget is not None and not plan.campaign.budget_probe else {})},
         "requests": summary.requests,
         "totals": summary.totals,
@@ -156,6 +159,11 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
         "unknown_prices": list(summary.unknown),
         **({"targets": dict(summary.targets)} if summary.targets else {}),
     }
+
+
+def _tidy_sum(values: Iterable[float]) -> float:
+    total = sum(values)
+    return int(total) if float(total).is_integer() else total
 
 
 def _job_json(inst: Instance, inputs_of: Manifest | None = None,
