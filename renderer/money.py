@@ -52,13 +52,16 @@ class BudgetCheck:
 
 def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
                  budget: float | None = None, spent: float | None = None,
-                 sent: frozenset[str] | None = None, factors: Mapping[str, float] | None = None) -> BudgetCheck:
+                 sent: frozenset[str] | None = None, factors: Mapping[str, float] | None = None,
+                 approved: Callable[[str, str | None], bool] | None = None) -> BudgetCheck:
     """``budget``: this run's limit (default the campaign's); ``spent``: charged by earlier
     runs (default what the manifest records); ``sent``: jobs to run whose submission was
     already accepted (or may have been), so that ``spent`` counts them (default: the
     manifest's pending and unknown entries with the same input); ``factors``: what each
     pricing family was charged over its estimate (default: the manifest's
-    ``credits.families``), as the run holds its jobs."""
+    ``credits.families``), as the run holds its jobs; ``approved(instance id, request id)``: whether a
+    job stopped at its approval point is approved, so that what continuing it may cost counts
+    (``continuing`` says it for every paused job)."""
     manifest = Manifest.coerce(manifest)
     if factors is None:
         factors = {k: f.factor for k, f in manifest.families.items() if f.factor > 1}
@@ -73,7 +76,9 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
     unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
     waiting = _continuations(plan, manifest, factors)
     new = sum(c.max * factors.get(family(i), 1.0) for i, c in zip(run, prices)
-              if c is not None and i.id not in sent and i.id not in waiting) + sum(waiting.values())
+              if c is not None and i.id not in sent and i.id not in waiting)
+    if approved is not None:
+        new += sum(v for k, v in waiting.items() if approved(k, manifest.jobs[k].request_id))
     # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
     over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
     return BudgetCheck(

@@ -27,8 +27,8 @@ def approve(file: str, patterns: Sequence[str], out: TextIO, *, sandbox: bool = 
         raise UsageError("renderer approve: name the jobs to approve (a job name, an instance id, or a pattern)")
     campaign = load_campaign(file)
     manifest_path = Path(manifest) if manifest else M.default_path(file, sandbox)
-    paused = {iid: e for iid, e in M.load(manifest_path, required=False).jobs.items()
-              if e.status == "awaiting_approval" and e.request_id}
+    recorded = M.load(manifest_path, required=False) or M.Manifest()
+    paused = {iid: e for iid, e in recorded.jobs.items() if e.status == "awaiting_approval" and e.request_id}
     chosen: dict[str, str] = {}
     errors: list[UserError] = []
     for pattern in patterns:

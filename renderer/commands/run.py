@@ -146,7 +146,7 @@ def run(
         # the manifest is the record, with the POSTs named beside it that it may not know yet
         intents = inflight.read(recorded)
         summary, budget, adopted = opening(plan, previous, journal, limit, rerun_cancelled, manifest_path, targets,
-                                           intents)
+                                           intents, approvals.approves(options.approved, options.approve))
         notes += [adopted] if adopted else []
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))

@@ -107,6 +107,16 @@ def matches(pattern: str, instance_id: str) -> bool:
     return pattern in (instance_id, job) or fnmatchcase(instance_id, pattern) or fnmatchcase(job, pattern)
 
 
+def approves(approved: Mapping[str, str], patterns: Iterable[str] = ()) -> Callable[[str, str | None], bool]:
+    """Whether a paused render (instance id, request id) is approved: by the file, or by a pattern."""
+    patterns = tuple(patterns)
+
+    def check(instance_id: str, request_id: str | None) -> bool:
+        return (request_id is not None and approved.get(instance_id) == request_id) or any(
+            matches(p, instance_id) for p in patterns)
+    return check
+
+
 def approved_ids(approvals: Mapping[str, Approval]) -> dict[str, str]:
     """Instance id -> the request id it lets continue (what a run is given)."""
     return {iid: a.request_id for iid, a in approvals.items()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -39,13 +39,14 @@ class Summary(BudgetCheck):
 def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
               budget: float | None = None, spent: float | None = None,
               sent: frozenset[str] | None = None, targets: Mapping[str, str] | None = None,
-              factors: Mapping[str, float] | None = None) -> Summary:
+              factors: Mapping[str, float] | None = None,
+              approved: Callable[[str, str | None], bool] | None = None) -> Summary:
     """The plan's money (see ``money.check_budget`` for the arguments), requests, totals and changes.
 
     ``targets``: where the plan runs (``manifest`` is then the view ``renderer.targets.seen_from``
     gives): the summary says why the jobs the manifest holds from another target run again."""
     manifest = Manifest.coerce(manifest)
-    check = check_budget(plan, manifest, budget=budget, spent=spent, sent=sent, factors=factors)
+    check = check_budget(plan, manifest, budget=budget, spent=spent, sent=sent, factors=factors, approved=approved)
     money = {f.name: getattr(check, f.name) for f in fields(BudgetCheck)}
     run = plan.to_run
     probe = probe_json(plan, run, check.budget, manifest.families)
