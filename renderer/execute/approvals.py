@@ -75,8 +75,8 @@ def load(path: Path) -> dict[str, Approval]:
     for iid, entry in approved.items():
         rid = entry.get("request_id") if isinstance(entry, dict) else None
         if not isinstance(rid, str) or not rid:
-            raise DataFileError(f"approved[{iid!r}] needs the request_id of the paused render it lets continue "
-                                f"(`renderer approve` writes it)", Location(str(path), instance=iid))
+            raise DataFileError("its approval needs the request_id of the paused render it lets continue "
+                                "(`renderer approve` writes it)", Location(str(path), instance=iid))
         at = entry.get("approved_at")
         out[iid] = Approval(iid, rid, at if isinstance(at, str) else None)
     return out

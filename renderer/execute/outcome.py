@@ -90,6 +90,7 @@ def markdown(manifest: Manifest | Mapping[str, Any]) -> str:
     lines = [f"### renderer run: {md_code(manifest.campaign or '')}", "", "| status | jobs |", "|---|---:|"]
     lines += [f"| {k} | {v:,} |" for k, v in data["counts"].items()]
     lines += ["", f"credits charged: {data['credits']['charged']:,}"]
+    lines += _awaiting_markdown(manifest)
     problems = _problems(manifest)
     if problems:
         lines += ["", "| job | status | error |", "|---|---|---|"]
@@ -98,3 +99,23 @@ def markdown(manifest: Manifest | Mapping[str, Any]) -> str:
         if len(problems) > MAX_SUMMARY_PROBLEMS:
             lines.append(f"\n… and {len(problems) - MAX_SUMMARY_PROBLEMS:,} more in the manifest")
     return "\n".join(lines) + "\n"
+
+
+def _awaiting_markdown(manifest: Manifest) -> list[str]:
+    """The jobs stopped at their approval point, with their previews, for the reviewer."""
+    paused = [(iid, e) for iid, e in manifest.jobs.items() if e.status == "awaiting_approval"]
+    if not paused:
+        return []
+    lines = ["", f"**awaiting approval** ({len(paused):,}): approve with `renderer approve FILE JOB` (commit the "
+             "approvals file it writes), and the next run continues them", "",
+             "| job | request | previews |", "|---|---|---|"]
+    for iid, e in paused[:MAX_SUMMARY_PROBLEMS]:
+        links = " ".join(f"[{md_code(str(p.get('kind') or 'preview'), cell=True)} {i + 1}]({p['url']})"
+                         for i, p in enumerate(e.previews[:8]) if _http(p.get("url")))
+        lines.append(f"| {md_code(iid, cell=True)} | {md_code(e.request_id or '', cell=True)} | {links} |")
+    return lines
+
+
+def _http(url: object) -> bool:
+    return isinstance(url, str) and url.lower().startswith(("https://", "http://")) and not any(
+        c in url for c in " ()[]<>|\n")

@@ -241,3 +241,46 @@ jobs:
             "straight through") in err
     assert f'{path}:10:14: jobs.step.approve: "sometimes" is not allowed; use one of: manual, auto' in err
     assert err.endswith("2 errors\n")
+
+
+def test_status_results_report_and_summary_show_what_awaits_approval_and_cancel_ends_it(tmp_path: Path) -> None:
+    from renderer.execute.outcome import markdown
+
+    path = campaign(tmp_path)
+    with make_sandbox(pricing=PRICES) as sb:
+        env = env_for(sb)
+        code, out, data = go(path, env)
+        rid = data["jobs"]["teaser[n=1]"]["request_id"]
+        code, said, _ = cli("status", str(path), "--state-dir", str(tmp_path / ".renderer"), env=env)
+        assert code == 0 and said.startswith("2 awaiting approval; credits charged 280\n")
+        assert f"awaiting_approval  teaser[n=1]  {rid}" in said
+        code, said, _ = cli("results", str(path), env=env)
+        assert f"awaiting_approval  teaser[n=1]  stopped at its approval point (3 preview(s) in the manifest)" in said
+        code, _, err = cli("report", str(path), "-o", str(tmp_path / "r.html"), env=env)
+        page = (tmp_path / "r.html").read_text()
+        assert code == 0 and page.count('<ul class="previews">') == 2
+        assert f'<li>image 0–5 s scene 1: <a href="{data["jobs"]["teaser[n=1]"]["previews"][0]["url"]}">' in page
+        summary = markdown(data)
+        assert "**awaiting approval** (2)" in summary and f"| `teaser[n=1]` | `{rid}` | [`image` 1](" in summary
+        code, said, _ = cli("cancel", str(path), "--state-dir", str(tmp_path / ".renderer"), env=env)
+        assert code == 0 and said == "    cancelled  teaser[n=1]\n    cancelled  teaser[n=2]\n"
+        assert counters(sb)["requests"]["POST /v1/video/cancel_render"] == 2
+
+
+def test_the_approvals_file_is_checked_where_it_goes_wrong(tmp_path: Path) -> None:
+    import pytest
+
+    from renderer.errors import DataFileError
+    from renderer.execute import approvals
+
+    f = tmp_path / "camp.approvals.json"
+    assert approvals.load(f) == {}
+    f.write_text('{"approved": {\n  "teaser": {"request_id": 5}\n}}')
+    with pytest.raises(DataFileError) as caught:
+        approvals.load(f)
+    assert str(caught.value) == (f"{f}: teaser: its approval needs the request_id of the paused render it lets "
+                                 "continue (`renderer approve` writes it)")
+    f.write_text('{"approved": {\n  "teaser": {"request_id": "vid_1",}\n}}')
+    with pytest.raises(DataFileError) as caught:
+        approvals.load(f)
+    assert str(caught.value) == f"{f}:2:36: the approvals file is not JSON: Expecting property name enclosed in double quotes"
