@@ -255,7 +255,7 @@ def test_status_results_report_and_summary_show_what_awaits_approval_and_cancel_
         assert code == 0 and said.startswith("2 awaiting approval; credits charged 280\n")
         assert f"awaiting_approval  teaser[n=1]  {rid}" in said
         code, said, _ = cli("results", str(path), env=env)
-        assert f"awaiting_approval  teaser[n=1]  stopped at its approval point (3 preview(s) in the manifest)" in said
+        assert "awaiting_approval  teaser[n=1]  stopped at its approval point (3 preview(s) in the manifest)" in said
         code, _, err = cli("report", str(path), "-o", str(tmp_path / "r.html"), env=env)
         page = (tmp_path / "r.html").read_text()
         assert code == 0 and page.count('<ul class="previews">') == 2
