@@ -185,7 +185,7 @@ def run(
         sched = box[0]
         over = ended_over(sched.budget, result.charged_in_all())
         outcome.report(text_out, sched.notes, result, manifest_path,
-                          budget_lines(sched.budget, result.charged_in_all()), file)
+                          budget_lines(sched.budget, result.charged_in_all()), ("--sandbox " if sandbox else "") + file)
         R.report_lines(text_out, data, downloads, file, sandbox)
         if junit:
             R.write_junit(junit, data)
