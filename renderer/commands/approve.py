@@ -17,6 +17,7 @@ from renderer import manifest as M
 from renderer.campaign.campaign import load_campaign
 from renderer.errors import DataFileError, Invalid, Location, UsageError, UserError
 from renderer.execute import approvals
+from renderer.vocabulary import JobStatus
 
 
 def approve(file: str, patterns: Sequence[str], out: TextIO, *, sandbox: bool = False,
@@ -28,7 +29,7 @@ def approve(file: str, patterns: Sequence[str], out: TextIO, *, sandbox: bool = 
     campaign = load_campaign(file)
     manifest_path = Path(manifest) if manifest else M.default_path(file, sandbox)
     recorded = M.load(manifest_path, required=False) or M.Manifest()
-    paused = {iid: e for iid, e in recorded.jobs.items() if e.status == "awaiting_approval" and e.request_id}
+    paused = {iid: e for iid, e in recorded.jobs.items() if e.status == JobStatus.AWAITING_APPROVAL and e.request_id}
     chosen: dict[str, str] = {}
     errors: list[UserError] = []
     for pattern in patterns:

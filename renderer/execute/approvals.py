@@ -27,7 +27,7 @@ from pathlib import Path
 
 from renderer import atomic
 from renderer.errors import DataFileError, Location
-from renderer.execute.journal import now_iso
+from renderer.execute.records import now_iso
 
 MAX_BYTES = 16 * 1024 * 1024
 

@@ -9,6 +9,7 @@ from typing import Any, TextIO
 from renderer.execute.scheduler import RunOptions
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.views import md_code
+from renderer.vocabulary import JobStatus
 
 MAX_PROBLEM_LINES = 20
 MAX_SUMMARY_PROBLEMS = 50  # a step summary is for people: the manifest has the rest
@@ -20,23 +21,24 @@ AWAITS = "awaits approval"  # the error of a job not sent because an upstream on
 def _problems(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
     """The jobs that neither completed nor wait on a render or an approval."""
     return [(iid, e) for iid, e in manifest.jobs.items()
-            if e.status not in ("completed", "pending", "awaiting_approval") and not _behind_gate(e)]
+            if e.status not in (JobStatus.COMPLETED, JobStatus.PENDING, JobStatus.AWAITING_APPROVAL)
+            and not _behind_gate(e)]
 
 
 def _behind_gate(e: ManifestEntry) -> bool:
-    return e.status == "not_submitted" and AWAITS in (e.error or "")
+    return e.status == JobStatus.NOT_SUBMITTED and AWAITS in (e.error or "")
 
 
 def exit_code(manifest: Manifest, options: RunOptions) -> int:
     """0 all completed (or, with --detach, all submitted; or stopped at, or behind, an approval point:
     campaign-format.md section 6), else 1."""
     entries = list(manifest.jobs.values())
-    if all(e.status in ("completed", "awaiting_approval") or _behind_gate(e) for e in entries):
+    if all(e.status in (JobStatus.COMPLETED, JobStatus.AWAITING_APPROVAL) or _behind_gate(e) for e in entries):
         return 0
     if options.detach:
         # a clean detach: everything submitted (or waiting on something that is)
-        ok = all(e.status in ("completed", "pending")
-                 or (e.status == "not_submitted" and "still rendering" in (e.error or "")) for e in entries)
+        ok = all(e.status in (JobStatus.COMPLETED, JobStatus.PENDING)
+                 or (e.status == JobStatus.NOT_SUBMITTED and "still rendering" in (e.error or "")) for e in entries)
         return 0 if ok else 1
     return 1
 
@@ -46,7 +48,7 @@ def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Pat
     """Notes, then ``lines`` (the budget's word), then the jobs that did not complete."""
     for text in dict.fromkeys(notes):
         out.write(f"note: {text}\n")
-    timed = sum(1 for e in manifest.jobs.values() if e.status == "pending" and "job timeout" in (e.error or ""))
+    timed = sum(1 for e in manifest.jobs.values() if e.status == JobStatus.PENDING and "job timeout" in (e.error or ""))
     if timed:
         out.write(f"{timed} job(s) still rendering after the job timeout: left pending; run again to keep waiting\n")
     out.writelines(line + "\n" for line in lines)
@@ -56,7 +58,7 @@ def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Pat
         out.write(f"{e.status:>13}  {iid}: {e.error or ''}\n")
     if len(problems) > MAX_PROBLEM_LINES:
         out.write(f"… and {len(problems) - MAX_PROBLEM_LINES} more (see {manifest_path})\n")
-    unknown = sum(1 for _, e in problems if e.status == "unknown")
+    unknown = sum(1 for _, e in problems if e.status == JobStatus.UNKNOWN)
     if unknown:
         out.write(f"{unknown} submission(s) of unknown fate: they may have been charged. Check the provider's "
                   f"dashboard; `renderer run --resubmit-unknown` sends them again (may pay twice).\n")
@@ -66,7 +68,7 @@ def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Pat
 
 def awaiting_lines(manifest: Manifest, campaign: str = "FILE") -> list[str]:
     """What awaits whom, and how to go on: the jobs stopped at their approval point."""
-    paused = [(iid, e) for iid, e in manifest.jobs.items() if e.status == "awaiting_approval"]
+    paused = [(iid, e) for iid, e in manifest.jobs.items() if e.status == JobStatus.AWAITING_APPROVAL]
     if not paused:
         return []
     lines = [f"{len(paused)} job(s) stopped at their approval point; they await your approval (nothing more is sent "
@@ -103,7 +105,7 @@ def markdown(manifest: Manifest | Mapping[str, Any]) -> str:
 
 def _awaiting_markdown(manifest: Manifest) -> list[str]:
     """The jobs stopped at their approval point, with their previews, for the reviewer."""
-    paused = [(iid, e) for iid, e in manifest.jobs.items() if e.status == "awaiting_approval"]
+    paused = [(iid, e) for iid, e in manifest.jobs.items() if e.status == JobStatus.AWAITING_APPROVAL]
     if not paused:
         return []
     lines = ["", f"**awaiting approval** ({len(paused):,}): approve with `renderer approve FILE JOB` (commit the "

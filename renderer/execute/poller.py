@@ -274,12 +274,12 @@ class Poller:
             self._hiccup(w, f"an answer of the wrong shape ({exc})")
             status = Status(ApiState.PENDING)
         gate = provider.APPROVAL
-        if status.state == "pending" and gate is not None and gate.applies(w.route):
+        if status.state == ApiState.PENDING and gate is not None and gate.applies(w.route):
             paused = gate.paused(payload)
             if paused is not None:  # it waits for an approval: reading it again would teach nothing
                 self._end(w, PollResult(None, payload, paused=paused, hiccups=hiccups_text(w.hiccups)))
                 return
-        if status.state == "pending":
+        if status.state == ApiState.PENDING:
             if reschedule:
                 self._reschedule(w)
             return

@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol, TextIO
 
-from renderer.manifest import STATUSES
+from renderer.vocabulary import PUBLIC_STATUSES, JobStatus
 from renderer.text import credits as credits_text
 
 # a job in one of these needs nothing more this run; one awaiting approval is not done: it waits for a person
-DONE = tuple(s for s in STATUSES if s not in ("pending", "awaiting_approval"))
+DONE = tuple(s for s in PUBLIC_STATUSES if s not in (JobStatus.PENDING, JobStatus.AWAITING_APPROVAL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class Snapshot:
     @property
     def finished(self) -> int:
         n = sum(self.counts.get(s, 0) for s in DONE)
-        return n + (self.counts.get("pending", 0) if self.detached else 0)
+        return n + (self.counts.get(JobStatus.PENDING, 0) if self.detached else 0)
 
     def eta(self) -> float | None:
         if self.finished == 0 or self.finished >= self.total or self.elapsed <= 0:
@@ -40,8 +40,9 @@ class Snapshot:
         return (self.total - self.finished) / rate
 
     def line(self, eta: bool = True) -> str:
-        order = ("completed", "pending", "submitting", "queued", "waiting", "failed", "cancelled", "unknown", "not_submitted",
-                 "awaiting_approval")
+        order = (JobStatus.COMPLETED, JobStatus.PENDING, JobStatus.SUBMITTING, JobStatus.QUEUED, JobStatus.WAITING,
+                 JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.UNKNOWN, JobStatus.NOT_SUBMITTED,
+                 JobStatus.AWAITING_APPROVAL)
         parts = [f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts.get(k)]
         text = f"{self.finished}/{self.total} done"
         if parts:

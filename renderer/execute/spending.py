@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from renderer.errors import UsageError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.budget import EPSILON, Budget
 from renderer.execute.inflight import Intent
 from renderer.execute.store import JournalStore
@@ -54,9 +54,9 @@ def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit:
     (``intents``, ``renderer.execute.inflight``), adopted into the journal, every submission
     on the budget's ledger at the factors earlier runs learned, the plan summarised against
     both; with a note when something was adopted."""
-    from renderer.execute.adopt import adopt  # the scheduler's key: imported only when a run is near
+    from renderer.execute.adoption import adopt_from_manifest  # the scheduler's key: imported only when a run is near
 
-    note = adopt(plan, journal, previous, intents).note(manifest_path, journal.label)  # the manifest is the record
+    note = adopt_from_manifest(plan, journal, previous, intents).note(manifest_path, journal.label)  # the manifest is the record
     # after adoption: adopted renders are on its ledger
     budget = opening_budget(limit, previous, journal, probe=plan.campaign.budget_probe)
     summary = summarise(plan, previous, budget=limit, spent=budget.committed,

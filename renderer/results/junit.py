@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from renderer import atomic
+from renderer.vocabulary import JobStatus
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def _text(value: Any) -> str:
 
 def junit_xml(data: Mapping[str, Any]) -> str:
     jobs: Mapping[str, Any] = data.get("jobs") or {}
-    failed = [iid for iid, e in jobs.items() if e.get("status") != "completed"]
+    failed = [iid for iid, e in jobs.items() if e.get("status") != JobStatus.COMPLETED]
     total_time = sum(float(e.get("elapsed_seconds") or 0) for e in jobs.values())
     suites = ET.Element("testsuites", name="renderer", tests=str(len(jobs)), failures=str(len(failed)),
                         errors="0", time=f"{total_time:.3f}")
@@ -34,8 +35,8 @@ def junit_xml(data: Mapping[str, Any]) -> str:
         job = iid.split("[", 1)[0]
         case = ET.SubElement(suite, "testcase", classname=_text(job), name=_text(iid),
                              time=f"{float(e.get('elapsed_seconds') or 0):.3f}")
-        status = e.get("status") or "unknown"
-        if status != "completed":
+        status = e.get("status") or JobStatus.UNKNOWN
+        if status != JobStatus.COMPLETED:
             error = e.get("error") or status
             failure = ET.SubElement(case, "failure", message=_text(f"{status}: {error}"[:1000]), type=_text(status))
             failure.text = _text(f"{iid} is {status}: {error}")
