@@ -97,7 +97,8 @@ def conclude(execution: Execution, figures: Figures, wrapup: Wrapup, out: RunOut
     sched = execution.scheduler
     account = sched.ctx.account  # budget.account: what it held back, and what it has left
     outcome.report(text, sched.notes, figures.manifest, wrapup.manifest_path,
-                   budget_lines(sched.budget, figures.charged) + (account.lines_said() if account is not None else []))
+                   budget_lines(sched.budget, figures.charged) + (account.lines_said() if account is not None else []),
+                   ("--sandbox " if wrapup.sandbox else "") + wrapup.file)
     runhooks.report_lines(text, figures.data, wrapup.downloads, wrapup.file, wrapup.sandbox)
     if wrapup.junit:
         runhooks.write_junit(wrapup.junit, figures.data)
