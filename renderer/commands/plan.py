@@ -9,7 +9,7 @@ from typing import Literal, TextIO
 from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
-from renderer.execute import statedir
+from renderer.execute import approvals, statedir
 from renderer.execute.moved import find_moved
 from renderer.manifest import Manifest
 from renderer.manifest import default_path as default_manifest_path
@@ -76,12 +76,14 @@ def plan(
         warnings.extend(the_plan.warnings)
     if rerun_cancelled:
         the_plan = the_plan.rerun_cancelled()
-    summary = summarise(the_plan, previous, targets=targets)
+    approved = approvals.approves(approvals.approved_ids(approvals.load(approvals.default_path(path, sandbox))))
+    summary = summarise(the_plan, previous, targets=targets, approved=approved)
     # a rehearsal's state is local: only a real plan reads the shared store
     shared = None if sandbox else _shared_view(the_plan, previous, path, manifest_path, env or {}, rerun_cancelled,
-                                               targets)
+                                               targets, approved)
     if shared is not None:
         summary = shared[0]
+    account = None if sandbox else _account_view(the_plan, path, env or {}, summary.new_max)
     if plan_out:
         planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
@@ -102,6 +104,8 @@ def plan(
             table_renderer(the_plan, summary, out)
         if shared is not None and shared[1]:
             out.write(shared[1] + "\n")
+        if account is not None:
+            out.write(account[0] + "\n")
         rehearsal = default_manifest_path(path, sandbox=True)
         if not sandbox and manifest is None and not manifest_path.exists() and rehearsal.exists():
             out.write(f"note: {rehearsal} is a rehearsal's record (run --sandbox), not this plan's: this plan is "
@@ -112,11 +116,36 @@ def plan(
         append_step_summary(env or {}, markdown)
     if summary.over_budget:
         raise BudgetExceeded(budget_message(the_plan, summary))
+    if account is not None and account[1]:
+        raise BudgetExceeded(account[1])
     return 0
 
 
+def _account_view(plan: Plan, path: str, env: Mapping[str, str], new_max: float) -> tuple[str, str | None] | None:
+    """``budget.account``: what the account has left (a line) and why the plan cannot fit it, as
+    ``run`` would refuse before it sends anything (``account.check_fits``). None without one."""
+    name = plan.campaign.budget_account
+    if name is None:
+        return None
+    from renderer.execute.account import check_fits, unknown_account
+    from renderer.execute.stores import account_book
+
+    state = statedir.resolve(None, path, plan.campaign.name, False)
+    book = account_book(env, state, create=False)
+    if book is None:
+        raise unknown_account(name, str(Path(state) / "accounts.sqlite"))
+    try:
+        found = book.status(name)
+    finally:
+        book.close()
+    if not found:
+        raise unknown_account(name, book.label)
+    return f"{found[0].line()}; this plan may spend up to {new_max:,} more", check_fits(found[0], new_max)
+
+
 def _shared_view(plan: Plan, previous: Manifest | None, path: str, manifest_path: Path, env: Mapping[str, str],
-                 rerun_cancelled: bool, targets: Mapping[str, str]) -> tuple[Summary, str | None] | None:
+                 rerun_cancelled: bool, targets: Mapping[str, str],
+                 approved: Callable[[str, str | None], bool] | None = None) -> tuple[Summary, str | None] | None:
     """With a shared store (``RENDERER_STATE``): the summary `run` would make, counting every
     submission of the campaign the store holds from any checkout or machine (what run would
     adopt from the manifest is adopted too, in a transaction rolled back: plan writes nothing),
@@ -129,7 +158,7 @@ def _shared_view(plan: Plan, previous: Manifest | None, path: str, manifest_path
 
     with rehearsal(path, plan.campaign.name, manifest_path, env, T.key(targets)) as store:
         assert store is not None
-        summary, _, _ = opening(plan, previous, store, None, rerun_cancelled, manifest_path, targets)
+        summary, _, _ = opening(plan, previous, store, None, rerun_cancelled, manifest_path, targets, (), approved)
         known = sent_before(plan, store, rerun_cancelled) & {i.id for i in plan.to_run}
         note = (f"shared store {store.label}: {len(known):,} of the jobs to run were sent already (from this or "
                 "another checkout or machine): run polls or reuses them, and counts their credits") if known else None

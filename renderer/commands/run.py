@@ -31,12 +31,15 @@ from renderer.execute.durable import check_manifest_campaign
 from renderer.execute.moved import Found, find_moved
 from renderer.execute.post_run import Wrapup
 from renderer.execute.sandboxed import sandbox_urls
+from renderer.execute import approvals
 from renderer.execute.scheduler import RunOptions
 from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import SETTINGS_ENV, ExecSettings, all_provider_settings, settings_from_env, with_timeouts
-from renderer.execute.spending import opening, run_limit
+from renderer.execute.account import AccountGate
+from renderer.execute.identity import journal_key
+from renderer.execute.spending import open_account, opening, run_limit
 from renderer.execute.store import JournalStore
-from renderer.execute.stores import run_store
+from renderer.execute.stores import run_store, shared_rates
 from renderer.manifest import SANDBOX_SUFFIX
 from renderer.manifest import default_path as default_manifest_path
 from renderer.manifest import load as load_manifest
@@ -71,6 +74,7 @@ class RunRequest:
     max_credits: float | None = None  # lowers ``budget.max_credits`` for this run (never raises it)
     outputs: str | None = None  # where result files are downloaded (over the campaign's ``outputs.dir``)
     junit: str | None = None  # where the JUnit report is written
+    approve: Sequence[str] = ()  # `approve: manual` jobs to let continue as they stop (recorded in the approvals file)
 
 
 def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settings: ExecSettings | None = None,
@@ -94,7 +98,10 @@ def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settin
     plan = wrapup.plan
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     with contextlib.ExitStack() as stack:
-        journal, notes, budget = _open_state(stack, request, wrapup, xs, env, limit, state, found)
+        journal, notes, budget, account = _open_state(stack, request, wrapup, xs, env, limit, state, found)
+        rates = None if request.sandbox else shared_rates(env)  # with a shared store: the providers' windows too
+        if rates is not None:
+            stack.callback(rates.close)
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state, credits=request.sandbox_credits,
                          warnings=warnings, downloads=wrapup.downloads)) if request.sandbox else {}
@@ -105,7 +112,8 @@ def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settin
         execution = execute(ExecuteRequest(plan, journal, conf, xs, wrapup.options, wrapup.previous, notes,
                                            transports or {}, wrapup.downloads, budget, scrubber,
                                            record=post_run.checkpoints(wrapup),
-                                           inflight=inflight.Inflight(wrapup.manifest_path)),
+                                           inflight=inflight.Inflight(wrapup.manifest_path), account=account,
+                                           rates=rates),
                             cast(TextIO, output))  # a TextIO in every way the run uses one
         figures = post_run.record(execution, wrapup)
         return post_run.conclude(execution, figures, wrapup, output, env)
@@ -144,8 +152,11 @@ def _prepare(request: RunRequest, campaign: Campaign, env: Mapping[str, str], sc
         planfile.check(planfile.load(reviewed),
                        planfile.plan_record(plan, summarise(plan, previous, targets=targets), recorded), reviewed)
     limit = run_limit(campaign.budget, request.max_credits)
+    approvals_path = approvals.default_path(file, sandbox)  # renderer.execute.approvals
     options = RunOptions(detach=request.detach, resubmit_unknown=request.resubmit_unknown,
-                         rerun_cancelled=request.rerun_cancelled)
+                         rerun_cancelled=request.rerun_cancelled,
+                         approved=approvals.approved_ids(approvals.load(approvals_path)), approve=tuple(request.approve),
+                         on_approve=approvals.recorder(approvals_path, campaign.name))
     where = outputs_dir(request.outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else RunDownloads.create(
         where, manifest_path, state, previous, transports.get(DOWNLOADS_TRANSPORT), env, plan.instances)
@@ -157,11 +168,11 @@ def _prepare(request: RunRequest, campaign: Campaign, env: Mapping[str, str], sc
 
 def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup, xs: ExecSettings,
                 env: Mapping[str, str], limit: float | None, state: str,
-                found: Found) -> tuple[JournalStore, list[str], Budget]:
+                found: Found) -> tuple[JournalStore, list[str], Budget, AccountGate | None]:
     """The journal of this run's target with its lock held (SQLite under the state dir and a lock
     beside .git, or the shared store), the manifest's accepted jobs and the POSTs named beside it
-    adopted into it, and the opening budget; what is worth saying about them. Over the budget,
-    nothing is sent."""
+    adopted into it, the opening budget and the run's side of ``budget.account``; what is worth
+    saying about them. Over the budget (or what the account has left), nothing is sent."""
     campaign, plan, targets = wrapup.campaign, wrapup.plan, wrapup.targets
     journal, notes = stack.enter_context(run_store(
         request.file, campaign.name, wrapup.manifest_path, state, env, durable_intents=xs.durable_intents,
@@ -174,12 +185,20 @@ def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup
                       "campaign_sha256": campaign.sha256, "targets": T.key(targets)})
     # the manifest is the record, with the POSTs named beside it that it may not know yet
     intents = inflight.read(wrapup.recorded)
+    options = wrapup.options
     summary, budget, adopted = opening(plan, wrapup.previous, journal, limit, request.rerun_cancelled,
-                                       wrapup.manifest_path, targets, intents)
+                                       wrapup.manifest_path, targets, intents,
+                                       approvals.approves(options.approved, options.approve))
     notes += [adopted] if adopted else []
     if summary.over_budget:
         raise BudgetExceeded(budget_message(plan, summary))
-    return journal, notes, budget
+    account = None if request.sandbox else open_account(  # a rehearsal spends from no account
+        campaign.budget_account, journal, budget, env, state,
+        journal_key(request.file, campaign.name, wrapup.manifest_path, T.key(targets)), summary.new_max)
+    if account is not None:
+        stack.callback(account.book.close)
+        notes.append(account.status.line())
+    return journal, notes, budget, account
 
 
 def _check_manifest_kind(path: Path, file: str, sandbox: bool) -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from renderer.execute.account import AccountGate
 from renderer.execute.budget import Budget
 from renderer.execute.client import ProviderClient
 from renderer.execute.control import RunControl
@@ -28,6 +29,9 @@ class RunOptions:
     detach: bool = False
     resubmit_unknown: bool = False
     rerun_cancelled: bool = False
+    approved: Mapping[str, str] = field(default_factory=dict)  # the approvals file: instance id -> request id
+    approve: tuple[str, ...] = ()  # run --approve: patterns of jobs approved as they stop (renderer.execute.approval)
+    on_approve: Callable[[str, str], None] | None = None  # records what --approve let continue (instance, request id)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -44,3 +48,4 @@ class RunContext:
     folder: Path  # the campaign's folder: local input files are read from it
     rng: random.Random  # backoff jitter, upload retries
     clock: Callable[[], float]  # monotonic seconds
+    account: AccountGate | None = None  # budget.account: the shared account budget (``renderer.execute.account``)

@@ -96,7 +96,10 @@ def conclude(execution: Execution, figures: Figures, wrapup: Wrapup, out: RunOut
     """Say how the run ended, write its JUnit report and step summary; its exit code."""
     text = cast(TextIO, out)  # a TextIO in every way the reports use one
     sched = execution.scheduler
-    outcome.report(text, sched.notes, figures.manifest, wrapup.manifest_path, budget_lines(sched.budget, figures.charged))
+    account = sched.ctx.account  # budget.account: what it held back, and what it has left
+    outcome.report(text, sched.notes, figures.manifest, wrapup.manifest_path,
+                   budget_lines(sched.budget, figures.charged) + (account.lines_said() if account is not None else []),
+                   ("--sandbox " if wrapup.sandbox else "") + wrapup.file)
     runhooks.report_lines(text, figures.data, wrapup.downloads, wrapup.file, wrapup.sandbox)
     if wrapup.junit:
         runhooks.write_junit(wrapup.junit, figures.data)
@@ -110,7 +113,8 @@ def exit_code(execution: Execution, figures: Figures, options: RunOptions, outpu
     failed download; 3 stopped by the budget or ended above it; 130 interrupted."""
     if execution.aborted or figures.interrupted:
         return INTERRUPTED
-    if execution.scheduler.budget.refused or figures.over_budget:
+    account = execution.scheduler.ctx.account
+    if execution.scheduler.budget.refused or figures.over_budget or (account is not None and account.refused):
         return OVER_BUDGET  # stopped by the budget, or ended above it: what and why was said
     code = outcome.exit_code(figures.manifest, options)
     if execution.scheduler.timed_out or output_closed:

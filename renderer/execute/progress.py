@@ -14,7 +14,8 @@ from typing import Callable, Mapping, Protocol, TextIO
 from renderer.vocabulary import PUBLIC_STATUSES, JobStatus
 from renderer.text import credits as credits_text
 
-DONE = tuple(s for s in PUBLIC_STATUSES if s != JobStatus.PENDING)  # a job in one of these needs nothing more this run
+# a job in one of these needs nothing more this run; one awaiting approval is not done: it waits for a person
+DONE = tuple(s for s in PUBLIC_STATUSES if s not in (JobStatus.PENDING, JobStatus.AWAITING_APPROVAL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,8 @@ class Snapshot:
 
     def line(self, eta: bool = True) -> str:
         order = (JobStatus.COMPLETED, JobStatus.PENDING, JobStatus.SUBMITTING, JobStatus.QUEUED, JobStatus.WAITING,
-                 JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.UNKNOWN, JobStatus.NOT_SUBMITTED)
+                 JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.UNKNOWN, JobStatus.NOT_SUBMITTED,
+                 JobStatus.AWAITING_APPROVAL)
         parts = [f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts.get(k)]
         text = f"{self.finished}/{self.total} done"
         if parts:

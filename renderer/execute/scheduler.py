@@ -15,6 +15,7 @@ not count), so a run of 100,000 jobs does not hold 100,000 waiting tasks. Each p
 ``settle``               a lost answer: resend with its key, reconcile, or unknown
 ``collect``              an accepted job: watched by the ``Poller`` to its outcome
 ``tracker``              every outcome: the journal, the budget and the job together
+``approval``             a render stopped for approval: left there, or continued once
 ``control``              run-level control: stop, interrupt, abort, timers, the
                          breaker, what stops a provider, the notes
 ``jobs`` / ``context``   a job's in-memory state and the run's tally; what parts share
@@ -52,6 +53,8 @@ import anyio
 from anyio.abc import TaskGroup
 
 from renderer.errors import StateError
+from renderer.execute.account import AccountGate
+from renderer.execute.approval import Approver
 from renderer.execute.budget import Budget
 from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.client import ProviderClient
@@ -137,6 +140,7 @@ class Scheduler:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         budget: Budget | None = None,
+        account: AccountGate | None = None,
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -146,7 +150,7 @@ class Scheduler:
         self.control = RunControl(clients, self.pollers, settings)
         self.ctx = RunContext(plan, journal, clients, self.pollers, settings, options, self.budget, self.control,
                               previous or Manifest(), campaign_folder or Path(plan.campaign.folder),
-                              rng or random.Random(settings.seed), clock)
+                              rng or random.Random(settings.seed), clock, account)
         self.jobs: dict[str, JobState] = {i.id: JobState(i) for i in plan.instances}
         self.tally = Tally()
         for st in self.jobs.values():
@@ -166,7 +170,8 @@ class Scheduler:
         collector = Collector(self.ctx, tracker)
         settler = Settler(self.ctx, tracker, collector)
         submitter = Submitter(self.ctx, tracker, collector, settler, self.tally)
-        return JobRunner(self.ctx, self.jobs, self.gate, tracker, submitter, settler, collector)
+        approver = Approver(self.ctx, tracker, collector)
+        return JobRunner(self.ctx, self.jobs, self.gate, tracker, submitter, settler, collector, approver)
 
     # -- control (``RunControl``) ---------------------------------------------------------
 

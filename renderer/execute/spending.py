@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from renderer.errors import UsageError
+from renderer.errors import BudgetExceeded, UsageError
+from renderer.execute.account import AccountGate, check_fits, open_gate
 from renderer.execute import records as J
 from renderer.execute.budget import EPSILON, Budget
 from renderer.execute.inflight import Intent
@@ -47,7 +48,8 @@ def opening_budget(limit: float | None, previous: Manifest | None, journal: Jour
 
 def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit: float | None,
             rerun_cancelled: bool, manifest_path: Path, targets: Mapping[str, str] | None = None,
-            intents: Iterable[Intent] = ()) -> tuple[Summary, Budget, str | None]:
+            intents: Iterable[Intent] = (),
+            approved: Callable[[str, str | None], bool] | None = None) -> tuple[Summary, Budget, str | None]:
     """What a run knows before it sends anything (and ``plan`` with a shared store, in a
     transaction it rolls back): the manifest's accepted jobs, and the POSTs named beside it
     (``intents``, ``renderer.execute.inflight``), adopted into the journal, every submission
@@ -59,14 +61,40 @@ def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit:
     # after adoption: adopted renders are on its ledger
     budget = opening_budget(limit, previous, journal, probe=plan.campaign.budget_probe)
     summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                        sent=sent_before(plan, journal, rerun_cancelled), targets=targets, factors=budget.factors())
+                        sent=sent_before(plan, journal, rerun_cancelled), targets=targets, factors=budget.factors(),
+                        approved=approved)
     return summary, budget, note
+
+
+def open_account(account: str | None, journal: JournalStore, budget: Budget, env: Mapping[str, str],
+                 state_dir: str, owner: str, new_max: float) -> AccountGate | None:
+    """The run's side of ``budget.account`` (``renderer.execute.account``), its lines in step with
+    the journal; BudgetExceeded when the jobs to send cannot fit what the account has left
+    (as ``plan`` says). None without an account."""
+    if account is None:
+        return None
+    from renderer.execute.stores import account_book
+
+    book = account_book(env, state_dir, journal)
+    assert book is not None
+    try:
+        gate = open_gate(book, account, owner, budget.ledger, budget.subs)
+    except BaseException:
+        book.close()
+        raise
+    budget.shared = True  # a family's first job probes, as under a campaign budget
+    why = check_fits(gate.status, new_max)
+    if why:
+        book.close()
+        raise BudgetExceeded(why)
+    return gate
 
 
 def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> frozenset[str]:
     """Jobs to run whose submission with this very input an earlier run sent and that
     this run will not send again (it polls, settles or keeps them): the ledger counts them."""
-    kept = {J.ACCEPTED, J.COMPLETED, J.SENDING, J.UNKNOWN} | (set() if rerun_cancelled else {J.CANCELLED})
+    kept = ({J.ACCEPTED, J.COMPLETED, J.SENDING, J.UNKNOWN, J.AWAITING, J.APPROVING}
+            | (set() if rerun_cancelled else {J.CANCELLED}))
     out = set()
     for (iid, sha), sub in journal.current_all().items():
         inst = plan.by_id.get(iid)
