@@ -47,6 +47,8 @@ class BudgetCheck:
     new_max: float  # the most the jobs not sent yet may cost (known prices, at the families' factors)
     unpriced: tuple[str, ...]  # jobs to run whose price is unknown while there is a budget
     factors: dict[str, float]  # pricing families of jobs to run that the API charged above their estimate
+    new_min: float  # the least the jobs not sent yet cost (known prices)
+    to_send: int  # how many jobs this run sends (jobs to run that no earlier run sent)
 
 
 def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
@@ -71,6 +73,7 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         spent = manifest_spent(manifest) + held
     unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
     new = sum(c.max * factors.get(family(i), 1.0) for i, c in zip(run, prices) if c is not None and i.id not in sent)
+    new_min = sum(c.min for i, c in zip(run, prices) if c is not None and i.id not in sent)
     # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
     over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
     return BudgetCheck(
@@ -83,6 +86,8 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         new_max=_tidy(new),
         unpriced=unpriced,
         factors={k: v for k, v in factors.items() if any(family(i) == k for i in run)},
+        new_min=_tidy(new_min),
+        to_send=sum(1 for i in run if i.id not in sent),
     )
 
 
@@ -137,4 +142,17 @@ def budget_message(plan: Plan, summary: BudgetCheck, name: Callable[[str], str] 
         parts.append(f"{len(summary.unpriced):,} job(s) to run have no known price and the campaign sets "
                      f"budget.max_credits, so run would not send them. Give their prices under `pricing` "
                      f"(or pin what the server decides under `estimate`): {fixes}{more}")
-    return " Also: ".join(parts)
+    if not parts:
+        return ""
+    said = " Also: ".join(parts)
+    return f"{said}{'' if said.endswith('.') else '.'} {ways_out(plan.campaign.path, plan.campaign.budget, summary.budget)}"
+
+
+def ways_out(file: str, campaign: float | None, limit: float | None) -> str:
+    """What a user can do about a run the budget stops (``campaign``: its budget.max_credits;
+    ``limit``: this run's): the last sentence of every over-budget message."""
+    lowered = limit is not None and (campaign is None or limit < campaign)
+    cap = (f"raise --max-credits (this run's limit, {limit:,}; it never goes above budget.max_credits) or drop it"
+           if lowered else "--max-credits N sets a lower limit for one run")
+    return (f"Ways out: raise budget.max_credits in {file}; send fewer jobs with --select PATTERN "
+            f"(`renderer plan --select PATTERN` prices them first); {cap}.")

@@ -19,6 +19,7 @@ from renderer import manifest as M
 from renderer import providers
 from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
+from renderer.commands.confirm import Ask, ask_before_paying
 from renderer.errors import BudgetExceeded, UsageError, UserError
 from renderer.execute import manifest as run_manifest
 from renderer.execute import inflight, outcome, statedir
@@ -41,7 +42,7 @@ from renderer.execute.spending import budget_lines, ended_over, opening, run_lim
 from renderer.execute.stores import run_store
 from renderer.plan import planfile
 from renderer.plan.planner import build_plan
-from renderer.money import budget_message
+from renderer.money import budget_message, ways_out
 from renderer.plan.views import summarise
 from renderer.results import runhooks as R
 from renderer.sandbox.config import SandboxConfig
@@ -73,6 +74,7 @@ def run(
     outputs: str | None = None,
     junit: str | None = None,
     warnings: list[UserError] | None = None,
+    ask: Ask | None = None,
 ) -> int:
     """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a closed output), 3 over budget, 130 interrupted.
 
@@ -85,7 +87,8 @@ def run(
     ``sandbox``: a rehearsal against the local stand-in, with its own manifest
     (``<stem>.sandbox.manifest.json``) and journal: it never changes the real record.
     Only manifest entries of this run's target (``renderer.targets``) are reused, adopted
-    or polled. ``state_dir``: default the one the last run of the campaign used
+    or polled. ``ask``: the question before paying (``renderer.commands.confirm``), when
+    there is someone to ask. ``state_dir``: default the one the last run of the campaign used
     (``renderer.execute.statedir``), else ``.renderer``."""
     if sandbox_credits is not None and not sandbox:
         raise UsageError("--sandbox-credits sets the balance of the --sandbox stand-in; without --sandbox it "
@@ -143,6 +146,7 @@ def run(
         notes += [adopted] if adopted else []
         if summary.over_budget:
             raise BudgetExceeded(budget_message(plan, summary))
+        ask_before_paying(ask, summary, targets, sandbox)
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state, credits=sandbox_credits,
                          warnings=warnings, downloads=downloads)) if sandbox else {}
@@ -178,7 +182,8 @@ def run(
         sched = box[0]
         over = ended_over(sched.budget, result.charged_in_all())
         outcome.report(text_out, sched.notes, result, manifest_path,
-                          budget_lines(sched.budget, result.charged_in_all()))
+                          budget_lines(sched.budget, result.charged_in_all(),
+                                       ways_out(campaign.path, campaign.budget, limit)))
         R.report_lines(text_out, data, downloads, file, sandbox)
         if junit:
             R.write_junit(junit, data)

@@ -83,9 +83,9 @@ def ended_over(budget: Budget, spent: float) -> float:
     return spent - budget.limit
 
 
-def budget_lines(budget: Budget, charged_now: float) -> list[str]:
-    """What a run says about the budget: estimate misses, why it held jobs back, and by how
-    much (and why) it ended above the budget."""
+def budget_lines(budget: Budget, charged_now: float, ways: str = "") -> list[str]:
+    """What a run says about the budget: estimate misses, why it held jobs back (then ``ways``:
+    the ways out, ``money.ways_out``), and by how much (and why) it ended above the budget."""
     lines = []
     for miss in sorted(budget.misses.values(), key=lambda m: m.instance_id):
         lines.append(
@@ -99,7 +99,7 @@ def budget_lines(budget: Budget, charged_now: float) -> list[str]:
         lines.append(
             f"budget: stopped within budget.max_credits {credits_text(budget.limit)}: charged {credits_text(charged_now)} credits in all "
             f"(this run and earlier ones); held back {len(budget.refused):,} job(s){worth}: "
-            f"{first.instance_id}: {first.reason}")
+            f"{first.instance_id}: {first.reason}" + (f". {ways}" if ways else ""))
     over = ended_over(budget, charged_now)
     if over and budget.limit is not None:
         lines.append(f"budget: over budget: the campaign was charged {credits_text(charged_now)} credits in all, "

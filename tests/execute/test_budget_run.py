@@ -69,6 +69,7 @@ def test_twice_the_documented_price_stops_within_the_budget(tmp_path: Path, runn
                      "charged or held: that would pass budget.max_credits 300")] * 3
     assert "budget: stopped within budget.max_credits 300: charged 300 credits in all" in out
     assert "held back 3 job(s) that may cost 300 credits" in out
+    assert f"pass budget.max_credits 300. Ways out: raise budget.max_credits in {path}; send fewer jobs with --select" in out
     assert "above its estimate of 50; the other image_enhance jobs were held at 2x their estimate" in out
 
 

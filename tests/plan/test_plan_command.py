@@ -35,7 +35,9 @@ def test_over_budget_exits_3_naming_the_costliest_jobs(write) -> None:
     assert err == (
         "error: over budget: the plan may spend up to 5,820 credits; budget.max_credits is 5,000. "
         "Costliest: teaser[city=lima,language=en] (900), teaser[city=lima,language=es] (900), "
-        "teaser[city=lisbon,language=en] (900)\n"
+        f"teaser[city=lisbon,language=en] (900). Ways out: raise budget.max_credits in {p}; send fewer jobs "
+        "with --select PATTERN (`renderer plan --select PATTERN` prices them first); --max-credits N sets a lower "
+        "limit for one run.\n"
     )
     assert "credits: 5,820 of budget 5,000" in out  # the plan is still shown
 
