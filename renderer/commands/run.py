@@ -20,6 +20,7 @@ from renderer import providers
 from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.commands.confirm import Ask, ask_before_paying
+from renderer.figures import final_line
 from renderer.errors import BudgetExceeded, UsageError, UserError
 from renderer.execute import manifest as run_manifest
 from renderer.execute import inflight, outcome, statedir
@@ -182,12 +183,13 @@ def run(
         sched = box[0]
         over = ended_over(sched.budget, result.charged_in_all())
         outcome.report(text_out, sched.notes, result, manifest_path,
-                          budget_lines(sched.budget, result.charged_in_all(),
-                                       ways_out(campaign.path, campaign.budget, limit)))
+                       budget_lines(sched.budget, result.charged_in_all(), ways_out(campaign.path, campaign.budget, limit)),
+                       final_line(result, sched.spent_before, sched.clock() - sched.started))
         R.report_lines(text_out, data, downloads, file, sandbox)
         if junit:
-            R.write_junit(junit, data)
-        append_step_summary(env, scrubber.text(outcome.markdown(data) + R.summary_markdown(plan, data)))
+            R.write_junit(junit, data, sched.clock() - sched.started)
+        append_step_summary(env, scrubber.text(outcome.markdown(data, sched.spent_before)
+                                               + R.summary_markdown(plan, data)))
         if aborted or aborted_late:
             return 130
         if sched.budget.refused or over:

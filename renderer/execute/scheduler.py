@@ -221,7 +221,7 @@ class Scheduler:
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
         self.journal_error: StateError | None = None
-        self._committed_before = 0.0
+        self.spent_before = self.budget.spent()
         self._balance_noted: set[str] = set()
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
         self.halted = anyio.Event()  # set by ``stop``: every wait of the run ends now
@@ -291,7 +291,7 @@ class Scheduler:
         self.journal.clear_verdicts()
         self._known = self.journal.current_all()
         self.budget.load(self.journal.all())
-        self._committed_before = self.budget.committed  # what earlier runs charged or hold
+        self.spent_before = self.budget.spent()  # credits.spent when this run started (renderer.figures)
         for st in self.jobs.values():
             inst = st.inst
             if inst.action == "cancelled":
@@ -840,14 +840,3 @@ class Scheduler:
                 continue
             out[st.status] = out.get(st.status, 0) + 1
         return out
-
-    def credits(self) -> tuple[float, float]:
-        """(charged so far as the API reported it, committed: charged or held estimates)."""
-        charged = sum(st.sub.credits_charged or 0.0 for st in self.jobs.values()
-                      if st.sub is not None and st.sub.state in J.SPENDING)
-        return charged, max(0.0, self.budget.committed - self._committed_before)
-
-    def unreported(self) -> float:
-        """Estimated credits of this run's finished submissions whose charge the API never said."""
-        return sum(st.sub.estimate_max or 0.0 for st in self.jobs.values()
-                   if st.sub is not None and st.sub.state in J.FINISHED and st.sub.credits_charged is None)

@@ -112,7 +112,7 @@ def test_a_second_run_counts_the_charges_of_a_partly_failed_first_run(tmp_path: 
         assert code == 1 and statuses(data) == ["completed", "completed", "failed", "failed"]
         assert data["credits"]["spent"] == 200  # the failed renders were paid too
         code, out, _ = cli(["plan", str(path), "--markdown"], env_for(sb))
-        assert code == 0 and "Budget: 300 credits (within budget; 200 charged by earlier runs)." in out
+        assert code == 0 and "Budget: 300 credits (within budget; earlier runs spent 200)." in out
         # 200 spent + 2 x 50 to render again passes a budget lowered to 250: nothing is sent
         with pytest.raises(BudgetExceeded, match="the plan may spend up to 100 credits, and earlier runs were "
                                                  "charged 200; budget.max_credits is 250"):

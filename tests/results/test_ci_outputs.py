@@ -135,13 +135,14 @@ def test_results_lists_files_or_urls(tmp_path):
     out = io.StringIO()
     assert main(["results", str(path)], out, io.StringIO(), {}) == 0
     lines = out.getvalue().splitlines()
-    assert len(lines) == len(data["jobs"])
+    assert len(lines) == len(data["jobs"]) + 1  # one a job, then the figures (renderer.figures)
+    assert lines[-1].startswith("5/6 done (4 completed, 1 failed); 1 not submitted; ") and f"spent in all runs {data['credits']['spent']:,}" in lines[-1]
     city = next(iid for iid, e in data["jobs"].items() if iid.startswith("teaser") and e["status"] == "completed")[12:-1]
     done = next(line for line in lines if f"teaser[city={city}]" in line)
     status, iid, shown = done.split()
     assert (status, iid) == ("completed", f"teaser[city={city}]")
     assert Path(shown).resolve() == tmp_path / "media" / "teaser" / f"{city}.mp4"
-    failed = [line for line in lines if line.split()[0] != "completed"]
+    failed = [line for line in lines[:-1] if line.split()[0] != "completed"]
     assert len(failed) == 2
     out = io.StringIO()
     assert main(["results", str(path), "--json"], out, io.StringIO(), {}) == 0
