@@ -130,7 +130,7 @@ def budget_message(plan: Plan, summary: BudgetCheck, name: Callable[[str], str] 
     parts = []
     if summary.budget is not None and summary.new_max > 0 and summary.new_max + summary.spent > summary.budget:
         top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
-        earlier = (f", and earlier runs were charged {summary.spent:,}" if summary.spent else "")
+        earlier = (f", and earlier runs spent {summary.spent:,}" if summary.spent else "")
         held = "; ".join(f"{k} jobs were charged {v:g}x their estimate" for k, v in sorted(summary.factors.items()))
         held = f" (held at what the API charged: {held})" if held else ""
         parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{held}{earlier}; "

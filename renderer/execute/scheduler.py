@@ -221,7 +221,7 @@ class Scheduler:
         self._cancel: anyio.CancelScope | None = None
         self._known: dict[tuple[str, str], Submission] = {}
         self.journal_error: StateError | None = None
-        self.spent_before = self.budget.spent()
+        self.spent_before = 0.0
         self._balance_noted: set[str] = set()
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
         self.halted = anyio.Event()  # set by ``stop``: every wait of the run ends now
@@ -291,7 +291,9 @@ class Scheduler:
         self.journal.clear_verdicts()
         self._known = self.journal.current_all()
         self.budget.load(self.journal.all())
-        self.spent_before = self.budget.spent()  # credits.spent when this run started (renderer.figures)
+        # credits.spent as the record (the manifest) had it when this run started: "spent by this run"
+        # is the manifest's figure less this one (renderer.figures)
+        self.spent_before = self.previous.charged_in_all()
         for st in self.jobs.values():
             inst = st.inst
             if inst.action == "cancelled":

@@ -121,7 +121,7 @@ def test_a_second_run_counts_the_charges_of_a_partly_failed_first_run(tmp_path: 
         shutil.move(tmp_path / ".renderer", tmp_path / "kept")
         code, _, err = cli(["run", str(path), "--max-credits", "250", "--state-dir", str(tmp_path / ".renderer")],
                            {**env_for(sb), "RENDERER_EXEC_SETTINGS": FAST_JSON})
-        assert code == 3 and "earlier runs were charged 200" in err
+        assert code == 3 and "earlier runs spent 200" in err
         assert counters(sb)["accepted_total"] == 4
         shutil.rmtree(tmp_path / ".renderer")
         shutil.move(tmp_path / "kept", tmp_path / ".renderer")
