@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from renderer.commands.run import run
+from renderer.commands.run import RunRequest, run
 from renderer.execute.limits import least_wall_seconds
 from renderer.execute.settings import ExecSettings
 from renderer.sandbox.config import SandboxConfig
@@ -64,7 +64,7 @@ def main() -> int:
         env = {"ENHANCECRAFT_API_KEY": "bench-key", "ENHANCECRAFT_BASE_URL": sb.base_urls["enhancecraft"]}
         time.sleep(a.window - clock() % a.window)  # start as a window begins
         started = time.perf_counter()
-        code = run(str(path), io.StringIO(), env, state_dir=str(Path(tmp) / ".renderer"), exec_settings=settings)
+        code = run(RunRequest(str(path), state_dir=str(Path(tmp) / ".renderer")), io.StringIO(), env, exec_settings=settings)
         wall = time.perf_counter() - started
         snap = sb.state.counters.snapshot()
         windows = dict(sorted(sb.state.limiters["enhancecraft"].accepted_by_window.items()))

@@ -35,8 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence, TextIO
 
-from renderer.commands import append_step_summary, default_manifest_path
 from renderer.errors import UsageError
+from renderer.manifest import default_path as default_manifest_path
+from renderer.results.step_summary import append_step_summary
 
 COMMANDS = ("validate", "plan", "run")
 OUTPUTS = ("exit-code", "credits", "manifest", "markdown", "plan-json", "outputs", "junit", "report")

@@ -249,21 +249,23 @@ def _plan(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warning
 
 
 def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings: list[UserError]) -> int:
-    from renderer.commands.run import run
+    from renderer.commands.run import RunRequest, run
 
-    return run(args.file, out, env, settings=_settings(args), manifest=args.manifest, select=args.select,
-               sandbox=args.sandbox, detach=args.detach, resubmit_unknown=args.resubmit_unknown,
-               state_dir=args.state_dir, reviewed_plan=args.plan, max_credits=args.max_credits,
-               rerun_cancelled=args.rerun_cancelled, moved_from=args.moved_from, outputs=args.outputs, junit=args.junit,
-               sandbox_credits=args.sandbox_credits, job_timeout=args.job_timeout, run_timeout=args.run_timeout,
-               warnings=warnings, ask=_ask(args, out))
+    request = RunRequest(
+        args.file, settings=_settings(args), manifest=args.manifest, select=tuple(args.select), sandbox=args.sandbox,
+        detach=args.detach, resubmit_unknown=args.resubmit_unknown, rerun_cancelled=args.rerun_cancelled,
+        moved_from=args.moved_from, state_dir=args.state_dir, sandbox_credits=args.sandbox_credits,
+        job_timeout=args.job_timeout, run_timeout=args.run_timeout, reviewed_plan=args.plan,
+        max_credits=args.max_credits, outputs=args.outputs, junit=args.junit, yes=args.yes)
+    return run(request, out, env, warnings=warnings, ask=_ask(args, out))
 
 
 def _ask(args: argparse.Namespace, out: TextIO) -> Callable[[str], bool] | None:
-    """The question before paying, when someone is at a terminal to answer it (and no --yes)."""
-    if args.yes or args.sandbox or not (sys.stdin.isatty() and sys.stdout.isatty()):
+    """The question before paying, when someone is at a terminal to answer it (``run`` asks it
+    unless --yes or --sandbox)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return None
-    from renderer.commands.confirm import is_yes
+    from renderer.execute.spending import is_yes
 
     def ask(question: str) -> bool:
         out.write(question)

@@ -3,7 +3,7 @@
 A ``Manifest`` is read (``load``: a regular file within a size, checked, with
 located errors), consulted by ``plan`` and ``run`` (``Manifest.reusable``: the
 rule that decides whether a finished job is reused), built by a run from its
-journal (``renderer.execute.manifest.build``) and written (``dump``: sorted keys,
+journal (``renderer.execute.manifest_from_run.build_manifest``) and written (``dump``: sorted keys,
 atomically: a re-run that changes nothing changes no byte).
 
 It is committed beside the campaign, so a pull request can change it too: every
@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from renderer.errors import Invalid, LoadError, Location
-from renderer.vocabulary import Outputs, Range
+from renderer.vocabulary import PUBLIC_STATUSES, JobStatus, Outputs, Range
 from renderer.campaign.yamlfile import FileRefused, read_regular_file
 from renderer import atomic, jsonfast
 from renderer.text import utf8_safe_json
 
 # every status an entry can have, in the order the docs list them
 CHARGED_AT = ("submission", "completion", "never")  # when the API first said a family's charge
-STATUSES = ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown")
+STATUSES = PUBLIC_STATUSES
 MAX_MANIFEST_BYTES = 256 * 1024 * 1024
 
 
@@ -109,7 +109,7 @@ class ManifestEntry(Outputs):
 
     @property
     def completed(self) -> bool:
-        return self.status == "completed"
+        return self.status == JobStatus.COMPLETED
 
     def reusable_for(self, input_sha256: str | None) -> bool:
         """THE reuse rule: finished, for exactly this input (endpoint, body, local files)."""

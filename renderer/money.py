@@ -15,7 +15,7 @@ from typing import Any
 from renderer import providers
 from renderer.manifest import Manifest
 from renderer.plan.model import Instance, Plan
-from renderer.vocabulary import Range, add_ranges
+from renderer.vocabulary import JobStatus, Range, add_ranges
 
 
 def _tidy(x: float) -> float:
@@ -107,11 +107,11 @@ def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], f
     estimates of those whose charge it does not know."""
     sent: set[str] = set()
     held = 0.0
-    if not any(e.status in ("pending", "unknown") for e in manifest.jobs.values()):
+    if not any(e.status in (JobStatus.PENDING, JobStatus.UNKNOWN) for e in manifest.jobs.values()):
         return frozenset(), 0.0  # the common case stays one pass
     for inst in plan.to_run:
         entry = manifest.get(inst.id)
-        if entry is None or entry.status not in ("pending", "unknown"):
+        if entry is None or entry.status not in (JobStatus.PENDING, JobStatus.UNKNOWN):
             continue
         if inst.input_sha256 is not None and entry.input_sha256 == inst.input_sha256:
             sent.add(inst.id)

@@ -7,7 +7,7 @@ holds a key: keys travel in headers only, and user info (``https://user:key@host
 is dropped here.
 
 Every manifest entry records its target, and the journal is keyed by the run's
-targets (``renderer.execute.journal.journal_key``). A job is reused, adopted or polled
+targets (``renderer.execute.identity.journal_key``). A job is reused, adopted or polled
 only on the target it ran against: ``seen_from`` gives plan and run the manifest with
 the entries of other targets set aside (``Manifest.elsewhere``), so the reuse rule,
 adoption and the budget's "already sent" never see them, and the plan can say why
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from renderer import providers
+from renderer.vocabulary import JobStatus
 
 if TYPE_CHECKING:
     from renderer.campaign.campaign import Campaign
@@ -176,5 +177,5 @@ def _spent(manifest: Manifest, where: Mapping[str, str], rehearsal: bool) -> flo
 def why_elsewhere(entry: ManifestEntry, here: str | None) -> str:
     """Why a job the manifest holds runs again: where it ran, and where this run goes."""
     where = shown(entry.target or "?")
-    done = f"rendered against {where}" if entry.status == "completed" else f"{entry.status or 'sent'} against {where}"
+    done = f"rendered against {where}" if entry.status == JobStatus.COMPLETED else f"{entry.status or 'sent'} against {where}"
     return done + (f"; this plan runs against {shown(here)}" if here else "")

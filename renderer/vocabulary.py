@@ -8,6 +8,10 @@
 - ``Pending``: an upstream output known only at run time.
 - ``Route``: one API route that creates work, as a campaign names it.
 - ``ApiState`` / ``Status``: what an API says of a job, normalised.
+- ``JobStatus``: where a job is during a run (``PUBLIC_STATUSES``: the manifest's words);
+  ``SubmissionState``: where a submission is, as the journal records it; ``public_status``
+  maps the one onto the other. StrEnums: they compare, hash and serialise as their strings,
+  so what they write (manifests, journals, JSON) is the text it always was.
 - ``Outputs``: what a finished job gives its dependants (``needs.<job>.<field>``).
 - ``Preview`` / ``Paused``: what a render that stopped for approval shows, and says of its stop.
 
@@ -131,6 +135,60 @@ class ApiState(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELLED = "cancelled"
+
+
+class JobStatus(StrEnum):
+    """Where one job is during a run. The first three are the run's own; the rest are the
+    manifest's ``status`` (``PUBLIC_STATUSES``, campaign-format.md section 4)."""
+
+    WAITING = "waiting"  # for its upstreams (or for its turn to be looked at)
+    QUEUED = "queued"  # admitted: waiting for its pricing family's turn, an upload, a slot
+    SUBMITTING = "submitting"  # its intent is journaled and its POST is on the wire
+    PENDING = "pending"  # accepted and rendering (or left so: a later run collects it)
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    NOT_SUBMITTED = "not_submitted"  # nothing of it was processed: free to send later
+    UNKNOWN = "unknown"  # sent, and no answer says what became of it: it may be charged
+
+
+# The manifest's statuses, in the order the docs list them.
+PUBLIC_STATUSES: tuple[JobStatus, ...] = (
+    JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PENDING, JobStatus.NOT_SUBMITTED,
+    JobStatus.UNKNOWN,
+)
+UNSETTLED = frozenset({JobStatus.WAITING, JobStatus.QUEUED, JobStatus.SUBMITTING})  # the run's own words
+
+
+class SubmissionState(StrEnum):
+    """Where one submission is, as the journal records it (``Submission.state``)."""
+
+    PREPARED = "prepared"  # known not processed (a retryable answer): may be sent again
+    SENDING = "sending"  # a POST is, or may have been, on the wire
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"  # the API refused it; nothing was processed
+    UNKNOWN = "unknown"  # sent, answer lost, fate not established
+
+
+def public_status(state: str, http_status: int | None = None) -> JobStatus:
+    """The manifest's status for a journal state (a refusal of the key or of payment, or one
+    without an HTTP status, left the job free to send again: ``not_submitted``)."""
+    if state == SubmissionState.PREPARED:
+        return JobStatus.NOT_SUBMITTED
+    if state == SubmissionState.SENDING:
+        return JobStatus.UNKNOWN
+    if state == SubmissionState.ACCEPTED:
+        return JobStatus.PENDING
+    if state == SubmissionState.REJECTED:
+        return JobStatus.NOT_SUBMITTED if http_status in (401, 402, 403, None) else JobStatus.FAILED
+    return JobStatus(state) if state in _SAME_WORD else JobStatus.UNKNOWN  # a state no run writes: not established
+
+
+_SAME_WORD = frozenset({SubmissionState.COMPLETED, SubmissionState.FAILED, SubmissionState.CANCELLED,
+                        SubmissionState.UNKNOWN})
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
 """Fixtures for every test folder: a real PostgreSQL server, started once per session
-(tests/pgserver.py), and a guard: tests never read or write the checkout's own run state.
+(tests/helpers/pgserver.py), and a guard: tests never read or write the checkout's own run state.
 
 A newcomer runs the Quickstart's first command (a rehearsal in ``campaigns/`` and
 ``.renderer/``) and then the suite in the same clone: what the rehearsal left there must
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pgserver import pg_db, pg_empty_url, pg_server, pg_url  # noqa: F401  (fixtures)
+from helpers.pgserver import pg_db, pg_empty_url, pg_server, pg_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
 WATCHED = (ROOT / "campaigns", ROOT / ".renderer")

@@ -13,17 +13,17 @@ from typing import TextIO
 import anyio
 import httpx
 
-from renderer import manifest as M
 from renderer import targets as T
 from renderer.campaign.campaign import load_campaign
 from renderer import providers
-from renderer.commands.status import open_journal
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute import statedir
 from renderer.execute.cancelled import mark_cancelled
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.store import JournalStore
 from renderer.execute.scrub import Scrubber, keep_fields
+from renderer.execute.stores import open_earlier_store
+from renderer.manifest import default_path as default_manifest_path
 from renderer.execute.settings import ProviderSettings, provider_settings
 from renderer.providers.protocol import Cancel, Provider
 from renderer.sandbox.config import SandboxConfig
@@ -41,7 +41,7 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | N
     never sent to another."""
     campaign = load_campaign(file)
     state_dir = statedir.resolve(state_dir, file, campaign.name, sandbox)
-    journal = open_journal(file, state_dir, env, sandbox)
+    journal = open_earlier_store(file, state_dir, env, sandbox)
     try:
         pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
         for s in pending:
@@ -56,7 +56,7 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | N
             failures += _cancel_provider(provider, provider.CANCEL, subs, journal, out, env,
                                          Path(state_dir) / "sandbox" if sandbox else None, transport, done)
         targets = T.for_campaign(campaign, env, sandbox)
-        mark_cancelled(Path(manifest) if manifest else M.default_path(file, sandbox), done, targets)
+        mark_cancelled(Path(manifest) if manifest else default_manifest_path(file, sandbox), done, targets)
         return 1 if failures else 0
     finally:
         journal.close()

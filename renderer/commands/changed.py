@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from renderer import manifest as M
+from renderer.manifest import default_path as default_manifest_path
 from renderer import providers
 from renderer.campaign.yamlfile import load_file
 from renderer.commands.common import Settings
@@ -84,11 +84,11 @@ def _campaign_files(path: Path, settings: Settings) -> tuple[str | None, set[Pat
     try:
         data = load_file(path, settings.yaml).data
     except RendererError:  # broken YAML: still a campaign when it reads like one (its plan says what is wrong)
-        return (None, {path.resolve(), M.default_path(path).resolve()}) if _reads_like_a_campaign(path) else None
+        return (None, {path.resolve(), default_manifest_path(path).resolve()}) if _reads_like_a_campaign(path) else None
     if not isinstance(data, dict) or "jobs" not in data or "version" not in data:
         return None  # another YAML file (a workflow, a data file)
     folder = path.parent.resolve()
-    parts: set[Path | _Pattern] = {path.resolve(), M.default_path(path).resolve()}
+    parts: set[Path | _Pattern] = {path.resolve(), default_manifest_path(path).resolve()}
     parts |= {_below(folder, name) for name in _from_files(data.get("jobs"))}
     uploads = list(_uploads_written(data.get("jobs")))
     parts |= {_below(folder, name) for name in uploads if "{" not in name}

@@ -6,12 +6,14 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, TextIO
 
-from renderer import manifest as M
 from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
 from renderer.execute import statedir
 from renderer.execute.moved import find_moved
+from renderer.manifest import Manifest
+from renderer.manifest import default_path as default_manifest_path
+from renderer.manifest import load as load_manifest
 from renderer.plan import planfile
 from renderer.plan.inputs import inputs_text
 from renderer.plan.model import Plan
@@ -59,13 +61,13 @@ def plan(
     campaign = load_campaign(path, settings.yaml)
     if warnings is not None:
         warnings.extend(below_documented(campaign))
-    manifest_path = Path(manifest) if manifest else M.default_path(path, sandbox)
+    manifest_path = Path(manifest) if manifest else default_manifest_path(path, sandbox)
     targets = T.for_campaign(campaign, env or {}, sandbox)
     if manifest is None and not manifest_path.exists():  # moved (git mv)? the record it left behind, as run reads it
         state = statedir.resolve(None, path, campaign.name, sandbox)
         manifest_path = find_moved(path, campaign.name, state, manifest_path, target=T.key(targets)).manifest \
             or manifest_path
-    previous = T.seen_from(M.load(manifest_path, required=manifest is not None), targets)
+    previous = T.seen_from(load_manifest(manifest_path, required=manifest is not None), targets)
     other = _other_campaign(previous, campaign.name, manifest_path)
     if other is not None:
         raise Invalid([other])
@@ -88,7 +90,7 @@ def plan(
     markdown = (plan_markdown(the_plan, summary, previous, bodies=show_inputs and fmt == "markdown", full_plan=full_plan)
                 if fmt == "markdown" or wants_summary else "")
     if fmt == "json":
-        inputs_of = M.Manifest.coerce(previous) if show_inputs else None
+        inputs_of = Manifest.coerce(previous) if show_inputs else None
         with collector_paused():  # a few large writes: one per token was a system call each, unbuffered
             for text in plan_json_text(the_plan, summary, inputs_of):
                 out.write(text)
@@ -100,12 +102,12 @@ def plan(
             table_renderer(the_plan, summary, out)
         if shared is not None and shared[1]:
             out.write(shared[1] + "\n")
-        rehearsal = M.default_path(path, sandbox=True)
+        rehearsal = default_manifest_path(path, sandbox=True)
         if not sandbox and manifest is None and not manifest_path.exists() and rehearsal.exists():
             out.write(f"note: {rehearsal} is a rehearsal's record (run --sandbox), not this plan's: this plan is "
                       "for the real API; `plan --sandbox` shows the rehearsal's\n")
         if show_inputs:
-            out.write(inputs_text(the_plan, M.Manifest.coerce(previous), summary.elsewhere))
+            out.write(inputs_text(the_plan, Manifest.coerce(previous), summary.elsewhere))
     if wants_summary:
         append_step_summary(env or {}, markdown)
     if summary.over_budget:
@@ -113,7 +115,7 @@ def plan(
     return 0
 
 
-def _shared_view(plan: Plan, previous: M.Manifest | None, path: str, manifest_path: Path, env: Mapping[str, str],
+def _shared_view(plan: Plan, previous: Manifest | None, path: str, manifest_path: Path, env: Mapping[str, str],
                  rerun_cancelled: bool, targets: Mapping[str, str]) -> tuple[Summary, str | None] | None:
     """With a shared store (``RENDERER_STATE``): the summary `run` would make, counting every
     submission of the campaign the store holds from any checkout or machine (what run would
@@ -134,7 +136,7 @@ def _shared_view(plan: Plan, previous: M.Manifest | None, path: str, manifest_pa
     return summary, note
 
 
-def _other_campaign(previous: M.Manifest | None, name: str, path: Path) -> LoadError | None:
+def _other_campaign(previous: Manifest | None, name: str, path: Path) -> LoadError | None:
     """A manifest that records another campaign: `run` refuses to overwrite it, so `plan` fails too."""
     if previous is None or previous.campaign in (None, name):
         return None

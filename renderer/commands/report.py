@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import TextIO
 
 from renderer.commands.common import Settings
-from renderer.commands.results import manifest_json, merge_store
-from renderer.commands.status import find_store
 from renderer.errors import ConfigError
+from renderer.execute.stores import find_earlier_store
 from renderer.manifest import Manifest
 from renderer.results.html_report import ReportInput, render
+from renderer.results.latest import manifest_json, merge_store
 from renderer import atomic
+from renderer.vocabulary import JobStatus
 
 
 def report(file: str, out: TextIO, *, output: str | None = None, manifest: str | None = None,
@@ -31,10 +32,10 @@ def report(file: str, out: TextIO, *, output: str | None = None, manifest: str |
     manifest_path, data = manifest_json(file, manifest, sandbox)
     campaign = load_campaign(file, settings.yaml)
     plan, _ = build_plan(campaign, Manifest.from_json(data), (), settings.plan)
-    jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": "not_submitted",
+    jobs = {i.id: dict(data["jobs"].get(i.id) or {"endpoint": i.endpoint, "status": JobStatus.NOT_SUBMITTED,
                                                    "error": "not in the manifest: not run yet"})
             for i in plan.instances}
-    merge_store(find_store(file, state_dir, env or {}, sandbox, manifest_path), jobs)
+    merge_store(find_earlier_store(file, state_dir, env or {}, sandbox, manifest_path), jobs)
     page = Path(output) if output else Path(file).with_suffix(".sandbox.report.html" if sandbox else ".report.html")
     html = render(ReportInput(
         campaign=campaign.name, jobs=jobs, needs={i.id: i.needs for i in plan.instances},

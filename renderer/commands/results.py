@@ -9,44 +9,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from renderer import figures as F
-from renderer import manifest as M
-from renderer.errors import Invalid, LoadError, Location
-from renderer.execute.store import JournalStore
-from renderer.execute.stores import STATE_ENV
+from renderer.execute.stores import STATE_ENV, find_earlier_store
+from renderer.results.latest import manifest_json, merge_store
 from renderer.text import printable
-
-
-def manifest_json(file: str, manifest: str | None, sandbox: bool = False) -> tuple[Path, dict[str, Any]]:
-    """The campaign's manifest (beside it, the rehearsal's with ``sandbox``, or ``manifest``) as
-    its JSON; a located error if missing, that names the other record when there is one."""
-    path = Path(manifest) if manifest else M.default_path(file, sandbox)
-    if not manifest and not path.exists() and M.default_path(file, not sandbox).exists():
-        other = ("only a rehearsal ran (`run --sandbox`): add --sandbox to read its manifest" if not sandbox
-                 else "no rehearsal ran; the real manifest is read without --sandbox")
-        raise Invalid([LoadError(f"manifest not found: {other}", Location(str(path)))])
-    loaded = M.load(path, required=True)
-    assert loaded is not None
-    return path, loaded.to_json()
+from renderer.vocabulary import JobStatus
 
 
 def _shown_path(manifest_path: Path, path: str) -> str:
     return path if "://" in path else os.path.relpath(manifest_path.parent / path)
-
-
-def merge_store(store: JournalStore | None, jobs: dict[str, dict[str, Any]]) -> None:
-    """Jobs the journal knows newer things about than the manifest (a run in progress, here or,
-    with a shared store, on another machine)."""
-    if store is None:
-        return
-    try:
-        for sub in store.latest_per_instance():
-            entry = jobs.get(sub.instance_id)
-            if entry is None or entry.get("status") not in (None, "not_submitted", "pending"):
-                continue
-            entry.update(status=sub.public_status, submitted_at=sub.sent_at, finished_at=sub.finished_at,
-                         request_id=sub.request_id, result_urls=list(sub.result_urls), error=sub.error)
-    finally:
-        store.close()
 
 
 def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: bool = False,
@@ -58,9 +28,7 @@ def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: boo
     (a rehearsal's state is always local)."""
     path, data = manifest_json(file, manifest, sandbox)
     if env and env.get(STATE_ENV) and not sandbox:
-        from renderer.commands.status import find_store
-
-        merge_store(find_store(file, None, env, False, path), data["jobs"])
+        merge_store(find_earlier_store(file, None, env, False, path), data["jobs"])
     rows: dict[str, Any] = {}
     for iid, e in data["jobs"].items():
         files = [f for f in e.get("files") or () if isinstance(f, Mapping) and isinstance(f.get("path"), str)]
@@ -78,7 +46,7 @@ def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: boo
         return 0
     for iid, r in rows.items():  # a manifest may come from a pull request, an error from an API: no escapes
         shown = [f["local"] for f in r["files"]] or r["result_urls"]
-        if r["status"] != "completed" and r["error"]:
+        if r["status"] != JobStatus.COMPLETED and r["error"]:
             shown = [str(r["error"])]
         out.write(printable(f"{r['status']!s:>13}  {iid}  {'  '.join(map(str, shown))}") + "\n")
         if r["download_error"]:

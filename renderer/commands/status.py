@@ -8,54 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, TextIO
 
 from renderer import figures as F
-from renderer import targets as T
-from renderer.errors import StateError, UsageError
-from renderer.execute import journal as J
-from renderer.execute import statedir
+from renderer.errors import UsageError
+from renderer.execute import records as J
 from renderer.execute.store import JournalStore
-from renderer.execute.stores import existing_store, require_store, where, without_store
-from renderer.manifest import default_path as default_manifest_path
-from renderer.campaign.campaign import load_campaign
+from renderer.execute.stores import open_earlier_store, require_store
 from renderer.text import credits as credits_text
-
-
-def find_store(file: str, state_dir: str | None, env: Mapping[str, str], sandbox: bool,
-               manifest: Path | None = None) -> JournalStore | None:
-    """The journal an earlier run (or rehearsal) of a campaign left, or None: found by the
-    campaign's identity and the run's targets (the base URLs of ``env``, or the sandbox),
-    under ``--state-dir``, else the state directory the last run recorded
-    (``renderer.execute.statedir``), or in the shared store (never a rehearsal's)."""
-    campaign = load_campaign(file)
-    looked = statedir.resolve(state_dir, file, campaign.name, sandbox)
-    return existing_store(file, campaign.name, manifest or default_manifest_path(file, sandbox), looked,
-                          without_store(env) if sandbox else env, T.key(T.for_campaign(campaign, env, sandbox)),
-                          T.key(T.for_campaign(campaign, {}, False)))
-
-
-def open_journal(file: str, state_dir: str | None, env: Mapping[str, str] | None = None,
-                 sandbox: bool = False) -> JournalStore:
-    """The journal of an earlier run of a campaign (status, cancel); a StateError that says
-    where it looked, and what else ran, when there is none."""
-    env = env or {}
-    store = find_store(file, state_dir, env, sandbox)
-    if store is not None:
-        return store
-    campaign = load_campaign(file)
-    looked = where(without_store(env) if sandbox else env, statedir.resolve(state_dir, file, campaign.name, sandbox))
-    other = find_store(file, state_dir, env, not sandbox)
-    hint = ""
-    if other is not None:
-        other.close()
-        hint = ("; a rehearsal ran (`run --sandbox`): add --sandbox to read it" if not sandbox
-                else "; a run against the real API ran: drop --sandbox to read it")
-    elif state_dir is None and statedir.recall(file, campaign.name, sandbox) is None:
-        hint = "; if the run used --state-dir, pass it here too"
-    against = T.describe(T.for_campaign(campaign, env, sandbox))
-    raise StateError(f"no run state for {file} against {against} {looked}: nothing has run yet{hint}")
+from renderer.vocabulary import JobStatus
 
 
 def status(file: str | None, out: TextIO, *, state_dir: str | None = None, as_json: bool = False,
@@ -68,7 +29,7 @@ def status(file: str | None, out: TextIO, *, state_dir: str | None = None, as_js
         return _all(out, env or {}, as_json)
     if file is None:
         raise UsageError("renderer status: give a campaign FILE (or --all for every campaign of the shared store)")
-    journal = open_journal(file, state_dir, env, sandbox)
+    journal = open_earlier_store(file, state_dir, env, sandbox)
     try:
         rows = _rows(journal)
         counts: dict[str, int] = {}
@@ -114,6 +75,7 @@ def _spent(file: str, sandbox: bool, journal: JournalStore) -> float:
     """``credits.spent`` as a run starting now would count it: the journal's, and what only the
     manifest knows (``renderer.figures``: the same figure the manifest and the run's lines show)."""
     from renderer.execute.spending import opening_budget
+    from renderer.manifest import default_path as default_manifest_path
     from renderer.manifest import load
 
     spent = opening_budget(None, load(default_manifest_path(file, sandbox), required=False), journal).spent()
@@ -128,7 +90,7 @@ def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], ru
     out.write((jobs.text() if jobs.total else "no jobs yet") + f"; {F.spent_text(data['credits']['spent'], None)}\n")
     for iid, r in rows.items():
         extra = r.get("request_id") or ""
-        if r.get("error") and r["status"] != "completed":
+        if r.get("error") and r["status"] != JobStatus.COMPLETED:
             extra = (extra + "  " if extra else "") + r["error"]
         out.write(f"{r['status']:>13}  {iid}  {extra}\n")
 

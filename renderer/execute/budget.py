@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 import anyio
 
 from renderer import providers
-from renderer.execute import journal as J
-from renderer.execute.journal import Submission
+from renderer.execute import records as J
+from renderer.execute.records import Submission
 from renderer.manifest import PricingFamily
 from renderer.text import credits as credits_text
 

@@ -13,15 +13,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from renderer import manifest as M
-from renderer.execute import journal as J
+from renderer.execute import records as J
+from renderer.manifest import Manifest, counts, dump, load, totals
+from renderer.vocabulary import JobStatus
 
 
 def mark_cancelled(path: Path, cancelled: list[J.Submission], targets: Mapping[str, str] | None = None) -> int:
     """Mark the manifest entries of these (cancelled) submissions cancelled, with their
     journal's reason; returns how many changed. ``targets`` (by provider): where they were
     cancelled; an entry that records another target is another account's job, left alone."""
-    if not cancelled or M.load(path, required=False) is None:  # load checks it
+    if not cancelled or load(path, required=False) is None:  # load checks it
         return 0
     data: dict[str, Any] = json.loads(path.read_text("utf-8"))
     jobs = data["jobs"]
@@ -32,11 +33,11 @@ def mark_cancelled(path: Path, cancelled: list[J.Submission], targets: Mapping[s
             continue  # the manifest records another submission of it
         if targets is not None and entry.get("target") not in (None, targets.get(sub.provider)):
             continue  # the same id on another target: not this job
-        entry.update(status="cancelled", error=sub.error, finished_at=entry.get("finished_at") or J.now_iso())
+        entry.update(status=JobStatus.CANCELLED, error=sub.error, finished_at=entry.get("finished_at") or J.now_iso())
         changed += 1
     if changed:
-        entries = M.Manifest.from_json(data).jobs.values()
-        data["credits"] = {**(data.get("credits") or {}), **M.totals(entries)}
-        data["counts"] = M.counts(entries)
-        M.dump(path, data)
+        entries = Manifest.from_json(data).jobs.values()
+        data["credits"] = {**(data.get("credits") or {}), **totals(entries)}
+        data["counts"] = counts(entries)
+        dump(path, data)
     return changed

@@ -11,7 +11,7 @@ before they leave (``renderer.execute.inflight``).
 
 Writes are atomic (``renderer.atomic``), and cost what changed: the manifest's text is
 built on the event loop from the entries of the jobs that changed since the last write
-(``renderer.execute.manifest.Snapshots``), then written in a worker thread. The wait
+(``renderer.execute.manifest_from_run.Snapshots``), then written in a worker thread. The wait
 between writes is injected (``sleep``), so tests drive it without sleeping.
 """
 

@@ -194,41 +194,53 @@ class ProviderClient:
         """
         write = method != "GET"
         limiter = self.submit_limiter if write else self.read_limiter
-        lost: Kind = "ambiguous" if write else "retry"
         async with limiter:
             refused = await self._turn()
             if refused is not None:
                 return refused
             released = False
+
+            def release() -> None:  # its headers are in: no longer in flight
+                nonlocal released
+                self.bucket.release()
+                released = True
+
             try:
                 if prepare is not None and not prepare():
                     return Answer("skipped")
                 self.counts[label] += 1
-                try:
-                    with anyio.fail_after(self.timeouts.total):
-                        async with self.http.stream(method, url, json=json_body, params=params, files=files,
-                                                    headers=headers) as response:
-                            self.bucket.release()  # its headers are in: no longer in flight
-                            released = True
-                            body = await self._read(response)
-                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                    return Answer("retry", error=self._exc_text(exc, "could not connect", url))
-                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-                    raise ConfigError(f"{self.name}: bad base URL {self.base_url} ({self._source()}): "
-                                      f"{self._exc_text(exc, 'invalid URL')}") from None
-                except TimeoutError:
-                    return Answer(lost, error=f"no complete answer from {self._where(url)} within {self.timeouts.total:g} s")
-                except _TooLarge:
-                    return Answer(lost, error=f"the answer from {self._where(url)} is larger than "
-                                              f"{self.timeouts.max_body_bytes:,} bytes; not read")
-                except httpx.TimeoutException as exc:
-                    return Answer(lost, error=self._exc_text(exc, "timed out", url))
-                except httpx.TransportError as exc:  # reset, protocol error: after the request left
-                    return Answer(lost, error=self._exc_text(exc, "connection lost", url))
+                got = await self._exchange(method, url, json_body, params, files, headers, release,
+                                           lost="ambiguous" if write else "retry")
             finally:
                 if not released:
                     self.bucket.release()
-        return self._classify(response, body, write)
+        return got if isinstance(got, Answer) else self._classify(got[0], got[1], write)
+
+    async def _exchange(self, method: str, url: str, json_body: Any, params: Mapping[str, Any] | None, files: Any,
+                        headers: Mapping[str, str] | None, release: Callable[[], None],
+                        lost: Kind) -> Answer | tuple[httpx.Response, bytes]:
+        """The request on the wire: the response and its body, or an Answer for what went wrong
+        (``lost``: the kind of an answer that never came whole)."""
+        try:
+            with anyio.fail_after(self.timeouts.total):
+                async with self.http.stream(method, url, json=json_body, params=params, files=files,
+                                            headers=headers) as response:
+                    release()
+                    return response, await self._read(response)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            return Answer("retry", error=self._exc_text(exc, "could not connect", url))
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise ConfigError(f"{self.name}: bad base URL {self.base_url} ({self._source()}): "
+                              f"{self._exc_text(exc, 'invalid URL')}") from None
+        except TimeoutError:
+            return Answer(lost, error=f"no complete answer from {self._where(url)} within {self.timeouts.total:g} s")
+        except _TooLarge:
+            return Answer(lost, error=f"the answer from {self._where(url)} is larger than "
+                                      f"{self.timeouts.max_body_bytes:,} bytes; not read")
+        except httpx.TimeoutException as exc:
+            return Answer(lost, error=self._exc_text(exc, "timed out", url))
+        except httpx.TransportError as exc:  # reset, protocol error: after the request left
+            return Answer(lost, error=self._exc_text(exc, "connection lost", url))
 
     async def _read(self, response: httpx.Response) -> bytes:
         """The whole body, or ``_TooLarge`` as soon as it passes the cap."""

@@ -15,18 +15,19 @@ import contextlib
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import anyio
 import httpx
 
+from renderer.errors import RendererError
 from renderer.execute.balance import balance_warnings
 from renderer.execute.budget import Budget
 from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.client import ProviderClient
-from renderer.execute.inflight import Inflight
-from renderer.execute.durable import first_error
 from renderer.execute.console import RunOutput
+from renderer.execute.inflight import Inflight
 from renderer.execute.progress import Reporter, Snapshot, reporter_for
 from renderer.execute.scheduler import RunOptions, Scheduler
 from renderer.execute.scrub import Scrubber
@@ -37,75 +38,80 @@ from renderer.plan.model import Plan
 from renderer.results.runhooks import RunDownloads, downloading
 
 
-Recorder = Callable[[Scheduler], Callable[[], None]]
+Recorder = Callable[[Scheduler], Callable[[], None]]  # builds the manifest now; what it returns writes it
 
 
-def execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
-            options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
-            transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-            downloads: RunDownloads | None = None, budget: Budget | None = None,
-            scrubber: Scrubber | None = None, record: Recorder | None = None,
-            inflight: Inflight | None = None) -> bool:
-    """Run the plan; True when a second Ctrl-C aborted it. ``box`` receives the scheduler.
-    ``downloads`` fetches each job's result files as it completes (``--outputs``);
-    ``record(scheduler)`` builds the manifest and returns what writes it: the run keeps it
-    on disk as it goes (``renderer.execute.checkpoint``); ``inflight`` names each POST
-    beside it before it leaves.
+@dataclass(frozen=True, slots=True)
+class ExecuteRequest:
+    """What a run drives: its plan against its journal, with each provider's settings."""
 
-    A task's own error (the journal's disk full...) is raised as itself, not in a group.
-    """
+    plan: Plan
+    journal: JournalStore
+    providers: Mapping[str, ProviderSettings]  # by provider name: base URL, key, rate limits
+    settings: ExecSettings
+    options: RunOptions
+    previous: Manifest | None = None  # the manifest the run resumes from
+    notes: Sequence[str] = ()  # said before the first request
+    transports: Mapping[str, httpx.AsyncBaseTransport] = field(default_factory=dict)  # tests: by provider
+    downloads: RunDownloads | None = None  # each job's result files, fetched as it completes (--outputs)
+    budget: Budget | None = None  # the opening budget (``spending.opening``)
+    scrubber: Scrubber = field(default_factory=Scrubber)
+    # the manifest kept on disk as the run goes (``renderer.execute.checkpoint``): ``record(scheduler)``
+    # builds it and returns what writes it (in a worker thread)
+    record: Recorder | None = None
+    inflight: Inflight | None = None  # each POST named beside the manifest before it leaves
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """How a run went: the scheduler as it ended (its jobs, budget, notes, and why it stopped),
+    and what cut it short. ``error`` is for the caller to raise once the manifest is written."""
+
+    scheduler: Scheduler
+    aborted: bool = False  # a second Ctrl-C stopped it at once
+    error: BaseException | None = None  # a task's own error (the journal's disk full...), or Ctrl-C
+
+
+def execute(request: ExecuteRequest, out: TextIO) -> Execution:
+    """Run the plan. Once its scheduler exists every way out returns how the run went, an
+    error included (a task's own error is itself, not in a group); before, errors are raised."""
+    made: list[Scheduler] = []
     try:
-        return anyio.run(_execute, plan, journal, conf, xs, options, previous, out, notes, transports, box,
-                         downloads, budget, scrubber or Scrubber(), record, inflight)
-    except BaseExceptionGroup as group:
-        raise first_error(group) from None
+        aborted = anyio.run(_execute, request, out, made.append)
+    except BaseException as exc:
+        error = first_error(exc) if isinstance(exc, BaseExceptionGroup) else exc
+        if not made:
+            raise error from None
+        return Execution(made[0], error=error)
+    return Execution(made[0], aborted=aborted)
 
 
-async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, ProviderSettings], xs: ExecSettings,
-                   options: RunOptions, previous: Manifest | None, out: TextIO, notes: Sequence[str],
-                   transports: Mapping[str, httpx.AsyncBaseTransport], box: list[Scheduler],
-                   downloads: RunDownloads | None, budget: Budget | None, scrubber: Scrubber,
-                   record: Recorder | None, inflight: Inflight | None) -> bool:
-    clients = {name: ProviderClient(ps, xs.timeouts, transport=transports.get(name), scrubber=scrubber,
-                                    max_wait=xs.retry.max_wait)
-               for name, ps in conf.items()}
-    sched = Scheduler(plan, journal, clients, xs, options, previous=previous, budget=budget)
-    if record is not None:
-        sched.checkpoint = Checkpoint(lambda: record(sched), xs.manifest_interval)
-    sched.inflight = inflight
-    sched.on_done = downloads.on_done if downloads is not None else None
-    box.append(sched)
+async def _execute(request: ExecuteRequest, out: TextIO, made: Callable[[Scheduler], None]) -> bool:
+    """True when a second Ctrl-C aborted the run."""
+    xs, downloads = request.settings, request.downloads
+    clients = {name: ProviderClient(ps, xs.timeouts, transport=request.transports.get(name),
+                                    scrubber=request.scrubber, max_wait=xs.retry.max_wait)
+               for name, ps in request.providers.items()}
+    sched = _scheduler(request, clients)
+    made(sched)
     if isinstance(out, RunOutput):
         out.on_broken = lambda: _reader_gone(sched)
-    total = sum(1 for i in plan.instances if i.action != "skip")
-    reporter = reporter_for(out, total, xs.progress_interval)
-    for note in notes:
+    reporter = reporter_for(out, sum(1 for i in request.plan.instances if i.action != "skip"), xs.progress_interval)
+    for note in request.notes:
         reporter.note(f"note: {note}")
-    interrupts = 0
+    interrupts = _Interrupts(sched, reporter, downloads)
     try:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(_progress, sched, reporter, xs, options)
+            tg.start_soon(_progress, sched, reporter, xs, request.options)
             if sched.checkpoint is not None:
                 tg.start_soon(sched.checkpoint.run)
-
-            async def on_interrupt() -> None:
-                nonlocal interrupts
-                interrupts += 1
-                if interrupts == 1:
-                    reporter.note("interrupted: stopping; Ctrl-C again to stop at once")
-                    sched.interrupt()
-                else:
-                    sched.abort()
-                    if downloads is not None:
-                        downloads.abort("interrupted")
-
             if threading.current_thread() is threading.main_thread():
-                tg.start_soon(_signals, on_interrupt)
+                tg.start_soon(_signals, interrupts.on_signal)
             if xs.run_timeout is not None:
                 tg.start_soon(_deadline, sched, xs.run_timeout)
             if downloads is not None:
                 tg.start_soon(_stop_downloads, sched, downloads)
-            for warning in await _balance(plan, clients, sched, xs):
+            for warning in await _balance(request.plan, clients, sched, xs):
                 reporter.note(warning)
             async with downloading(downloads):
                 await sched.run()
@@ -114,8 +120,39 @@ async def _execute(plan: Plan, journal: JournalStore, conf: Mapping[str, Provide
         with anyio.CancelScope(shield=True):
             for c in clients.values():
                 await c.aclose()
-        reporter.close(_snapshot(sched, options))
-    return interrupts > 1
+        reporter.close(_snapshot(sched, request.options))
+    return interrupts.count > 1
+
+
+def _scheduler(request: ExecuteRequest, clients: Mapping[str, ProviderClient]) -> Scheduler:
+    """The run's scheduler, with what it writes beside the journal as it goes (checkpoints, POSTs in
+    flight) and what it does as each job ends (downloads)."""
+    sched = Scheduler(request.plan, request.journal, clients, request.settings, request.options,
+                      previous=request.previous, budget=request.budget)
+    record = request.record
+    if record is not None:
+        sched.checkpoint = Checkpoint(lambda: record(sched), request.settings.manifest_interval)
+    sched.inflight = request.inflight
+    sched.on_done = request.downloads.on_done if request.downloads is not None else None
+    return sched
+
+
+class _Interrupts:
+    """Ctrl-C (or SIGTERM): the first stops the run gently, the second at once."""
+
+    def __init__(self, sched: Scheduler, reporter: Reporter, downloads: RunDownloads | None) -> None:
+        self.sched, self.reporter, self.downloads = sched, reporter, downloads
+        self.count = 0
+
+    async def on_signal(self) -> None:
+        self.count += 1
+        if self.count == 1:
+            self.reporter.note("interrupted: stopping; Ctrl-C again to stop at once")
+            self.sched.interrupt()
+            return
+        self.sched.abort()
+        if self.downloads is not None:
+            self.downloads.abort("interrupted")
 
 
 async def _balance(plan: Plan, clients: Mapping[str, ProviderClient], sched: Scheduler, xs: ExecSettings) -> list[str]:
@@ -162,7 +199,7 @@ async def _signals(handler: Callable[[], Awaitable[None]]) -> None:
 
 def _snapshot(sched: Scheduler, options: RunOptions) -> Snapshot:
     total = sum(1 for st in sched.jobs.values() if st.inst.action != "skip")
-    rates = [c.bucket.rate for c in sched.clients.values()]
+    rates = [c.bucket.rate for c in sched.ctx.clients.values()]
     rate = sum(r for r in rates if r is not None) if rates and None not in rates else None
     return Snapshot(sched.counts(), total, sched.budget.spent(), sched.spent_before, sched.clock() - sched.started,
                     options.detach, rate)
@@ -172,6 +209,18 @@ async def _progress(sched: Scheduler, reporter: Reporter, xs: ExecSettings, opti
     while True:
         reporter.update(_snapshot(sched, options))
         await anyio.sleep(min(1.0, xs.progress_interval))
+
+
+def first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error a user should see from a failed task group: our own (a ``RendererError``) first."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            inner = first_error(exc)
+            if isinstance(inner, RendererError):
+                return inner
+        elif isinstance(exc, RendererError):
+            return exc
+    return group
 
 
 @contextlib.contextmanager

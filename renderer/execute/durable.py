@@ -1,10 +1,10 @@
 """Opening a campaign's run state safely: the manifest is the record, the journal its cache.
 
 - A manifest written for another campaign is refused, never overwritten.
-- The journal is found by the campaign's identity (``journal.campaign_identity``),
+- The journal is found by the campaign's identity (``identity.campaign_identity``),
   so a new machine, a copied checkout or another working directory finds the same
   one when the state directory travels, and adopts from the manifest when it does not.
-- A journal that cannot be read is refused with the way out (``journal.recovery_hint``);
+- A journal that cannot be read is refused with the way out (``sqlitestore.recovery_hint``);
   an empty one is said out loud, and the manifest's accepted jobs are adopted.
 - A second run of the same campaign in the same repository is refused while one runs,
   whatever its working directory or state directory (a lock beside ``.git``).
@@ -19,17 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from renderer import atomic
-from renderer.errors import RendererError, RunLocked, StateError
-from renderer.execute.journal import (
-    Journal,
-    campaign_identity,
-    holds_sandbox_work,
-    journal_path,
-    repository_root,
-    translated,
-)
+from renderer.errors import RunLocked, StateError
+from renderer.execute.identity import campaign_identity, git_dir_of, journal_path
+from renderer.execute.sqlitestore import SqliteJournal, holds_sandbox_work, translated
 from renderer.manifest import Manifest, dump
 from renderer.targets import SANDBOX
+from renderer.vocabulary import JobStatus
 
 try:
     import fcntl
@@ -48,11 +43,11 @@ def check_manifest_campaign(previous: Manifest | None, name: str, manifest_path:
             f"Pass --manifest with this campaign's own manifest (or a new path)")
 
 
-def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
-                 durable_intents: bool, after_commit: Callable[[int], None] | None,
-                 env: Mapping[str, str], target: str = "", default_target: str = "",
-                 previous: Manifest | None = None, resubmit_unknown: bool = False,
-                 moved: Path | None = None) -> tuple[Journal, list[str]]:
+def open_sqlite_journal(state_dir: str | Path, campaign_path: str | Path, name: str, manifest_path: Path, *,
+                        durable_intents: bool, after_commit: Callable[[int], None] | None,
+                        env: Mapping[str, str], target: str = "", default_target: str = "",
+                        previous: Manifest | None = None, resubmit_unknown: bool = False,
+                        moved: Path | None = None) -> tuple[SqliteJournal, list[str]]:
     """The campaign's journal for ``target`` (``renderer.targets.key``), and what is worth saying about it.
 
     ``default_target``: the key of the providers' default base URLs, which a journal written
@@ -69,7 +64,7 @@ def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, ma
         _move_journal(moved, path)
     if not path.exists():
         before = journal_path(state_dir, campaign_path, name, manifest_path)  # the key before targets
-        moved = _adopt_legacy_journal(before, state_dir, campaign_path)
+        moved = _rename_legacy_journal(before, state_dir, campaign_path)
         if moved is not None:
             notes.append(f"the journal {moved} (named after the campaign's absolute path by an earlier version) "
                          f"is now {before}")
@@ -79,21 +74,11 @@ def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, ma
         whose = "the sandbox's (it holds the stand-in's URLs)" if target == SANDBOX else "the default base URLs'"
         notes.append(f"the journal {untargeted} (written before journals were kept per target) is now {path}: "
                      f"read as {whose}")
-    aside = path.with_name(path.name + ".broken")
-    lost = (f"the journal {aside} was set aside" if not path.exists() and aside.exists()
-            else f"the journal {path} was emptied (0 bytes)" if path.exists() and path.stat().st_size == 0 else None)
-    if lost and not _records(previous):
-        if not resubmit_unknown:
-            raise StateError(
-                f"{lost} and no manifest records what it sent ({_known(previous, manifest_path)}): nothing was sent. "
-                f"What is known: the lost journal may hold submissions the API accepted and charged. What is not: "
-                f"which. Salvage it (`sqlite3 {aside} .recover | sqlite3 {path}`) and run again, or pass "
-                f"--resubmit-unknown to send every job again: the API may charge twice for what it had sent")
-        notes.append(f"{lost} and no manifest records what it sent: every job is sent again (--resubmit-unknown)")
+    notes += _lost(path, previous, manifest_path, resubmit_unknown)
     raw = env.get(MAX_PAGES_ENV)
     try:
-        journal = Journal(path, durable_intents=durable_intents, after_commit=after_commit,
-                          max_pages=int(raw) if raw else None)
+        journal = SqliteJournal(path, durable_intents=durable_intents, after_commit=after_commit,
+                                max_pages=int(raw) if raw else None)
     except StateError as exc:
         raise StateError(f"{exc}. {_known(previous, manifest_path)}") from None
     if journal.was_empty and _records(previous):
@@ -101,22 +86,39 @@ def open_journal(state_dir: str | Path, campaign_path: str | Path, name: str, ma
     return journal, notes
 
 
+def _lost(path: Path, previous: Manifest | None, manifest_path: Path, resubmit_unknown: bool) -> list[str]:
+    """A journal set aside or emptied, with no manifest that records what it sent: refused
+    (nothing is sent), or with ``resubmit_unknown`` a note that every job is sent again."""
+    aside = path.with_name(path.name + ".broken")
+    lost = (f"the journal {aside} was set aside" if not path.exists() and aside.exists()
+            else f"the journal {path} was emptied (0 bytes)" if path.exists() and path.stat().st_size == 0 else None)
+    if not lost or _records(previous):
+        return []
+    if not resubmit_unknown:
+        raise StateError(
+            f"{lost} and no manifest records what it sent ({_known(previous, manifest_path)}): nothing was sent. "
+            f"What is known: the lost journal may hold submissions the API accepted and charged. What is not: "
+            f"which. Salvage it (`sqlite3 {aside} .recover | sqlite3 {path}`) and run again, or pass "
+            f"--resubmit-unknown to send every job again: the API may charge twice for what it had sent")
+    return [f"{lost} and no manifest records what it sent: every job is sent again (--resubmit-unknown)"]
+
+
 def _records(previous: Manifest | None) -> bool:
     """The manifest records some submission (anything sent, whatever became of it)."""
-    return previous is not None and any(e.status not in (None, "not_submitted") or e.request_id
+    return previous is not None and any(e.status not in (None, JobStatus.NOT_SUBMITTED) or e.request_id
                                         for e in previous.jobs.values())
 
 
 def _known(previous: Manifest | None, manifest_path: Path) -> str:
     if previous is None:
         return f"there is no manifest {manifest_path}"
-    sent = sum(1 for e in previous.jobs.values() if e.status not in (None, "not_submitted") or e.request_id)
+    sent = sum(1 for e in previous.jobs.values() if e.status not in (None, JobStatus.NOT_SUBMITTED) or e.request_id)
     if not sent:
         return f"the manifest {manifest_path} records no submission"
     return f"the manifest {manifest_path} records {sent:,} submitted job(s), which a run adopts"
 
 
-def _adopt_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str | Path) -> Path | None:
+def _rename_legacy_journal(path: Path, state_dir: str | Path, campaign_path: str | Path) -> Path | None:
     """Rename a journal that an earlier version keyed on the campaign's absolute path, if there is one."""
     digest = hashlib.sha256(str(Path(campaign_path).resolve()).encode("utf-8")).hexdigest()[:12]
     legacy = Path(state_dir) / f"{Path(campaign_path).stem}-{digest}.sqlite"
@@ -209,42 +211,9 @@ def write_manifest(path: Path, manifest: Manifest | Mapping[str, Any] | str, fsy
             raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})") from None
         jobs = (manifest.to_json() if isinstance(manifest, Manifest) else manifest).get("jobs") or {}
         ids = [f"{iid}={e['request_id']}" for iid, e in jobs.items()
-               if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != "completed"]
+               if isinstance(e, Mapping) and e.get("request_id") and e.get("status") != JobStatus.COMPLETED]
         shown = ", ".join(ids[:MAX_IDS_IN_MESSAGE])
         if len(ids) > MAX_IDS_IN_MESSAGE:
             shown += f" and {len(ids) - MAX_IDS_IN_MESSAGE} more"
         raise StateError(f"{path}: cannot write the manifest ({exc.strerror or exc})"
                          + (f"; accepted and not finished (keep these request ids): {shown}" if ids else "")) from None
-
-
-def git_dir_of(campaign_path: str | Path) -> Path | None:
-    """The git folder of the repository the campaign lies in, or None outside one."""
-    root = repository_root(Path(campaign_path).resolve().parent)
-    return _git_dir(root / ".git") if root is not None else None
-
-
-def _git_dir(dot_git: Path) -> Path | None:
-    """The repository's git folder: ``.git`` itself, or where a worktree's ``.git`` file points."""
-    if dot_git.is_dir():
-        return dot_git
-    try:
-        text = dot_git.read_text("utf-8").strip()
-    except (OSError, UnicodeError):
-        return None
-    if not text.startswith("gitdir:"):
-        return None
-    target = Path(text.removeprefix("gitdir:").strip())
-    target = target if target.is_absolute() else dot_git.parent / target
-    return target if target.is_dir() else None
-
-
-def first_error(group: BaseExceptionGroup) -> BaseException:
-    """The error a user should see from a failed task group: our own (a ``RendererError``) first."""
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            inner = first_error(exc)
-            if isinstance(inner, RendererError):
-                return inner
-        elif isinstance(exc, RendererError):
-            return exc
-    return group

@@ -12,7 +12,7 @@ A run that starts without a journal reads the file: an attempt the manifest does
 already account for (an entry with the same input hash at that generation and attempt,
 or a later one) may have been processed, and is adopted as ``unknown``: settled with
 its key where the API honours keys, else by proof from a listing, never sent blindly
-(``renderer.execute.adopt``). The file is removed once a run's last manifest is
+(``renderer.execute.adoption``). The file is removed once a run's last manifest is
 written: every attempt in it is accounted for there.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from renderer.errors import StateError
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.manifest import Manifest
 from renderer.text import utf8_safe_json
 

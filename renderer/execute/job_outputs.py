@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from renderer import providers
-from renderer.execute.journal import Submission
+from renderer.execute.records import Submission
 from renderer.vocabulary import Outputs, Price, Route
 
 

@@ -1,7 +1,7 @@
 """A campaign keeps its identity when its file moves (``git mv``).
 
 A campaign's journal is keyed by its name and its path in the repository
-(``journal.campaign_identity``), and its manifest lives beside it by default. After
+(``identity.campaign_identity``), and its manifest lives beside it by default. After
 ``git mv campaigns/a.yaml campaigns/b.yaml`` neither is where the new path looks, and a
 run would render everything again. Before a run (or a plan) starts afresh, it looks
 for the record of a campaign of the same ``name`` whose file is gone:
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from renderer.errors import UsageError
-from renderer.execute.journal import journal_path, repository_root
+from renderer.execute.identity import journal_path, repository_root
 from renderer.manifest import SANDBOX_SUFFIX, default_path
 
 MAX_SCANNED = 20_000  # directory entries the repository scan looks at, at most

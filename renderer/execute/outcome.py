@@ -10,6 +10,7 @@ from renderer import figures as F
 from renderer.execute.scheduler import RunOptions
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.views import md_code
+from renderer.vocabulary import JobStatus
 
 MAX_PROBLEM_LINES = 20
 MAX_SUMMARY_PROBLEMS = 50  # a step summary is for people: the manifest has the rest
@@ -17,18 +18,18 @@ MAX_SUMMARY_PROBLEMS = 50  # a step summary is for people: the manifest has the 
 
 def _problems(manifest: Manifest) -> list[tuple[str, ManifestEntry]]:
     """The jobs that neither completed nor wait on a render."""
-    return [(iid, e) for iid, e in manifest.jobs.items() if e.status not in ("completed", "pending")]
+    return [(iid, e) for iid, e in manifest.jobs.items() if e.status not in (JobStatus.COMPLETED, JobStatus.PENDING)]
 
 
 def exit_code(manifest: Manifest, options: RunOptions) -> int:
     """0 all completed (or, with --detach, all submitted), else 1."""
     entries = list(manifest.jobs.values())
-    if all(e.status == "completed" for e in entries):
+    if all(e.status == JobStatus.COMPLETED for e in entries):
         return 0
     if options.detach:
         # a clean detach: everything submitted (or waiting on something that is)
-        ok = all(e.status in ("completed", "pending")
-                 or (e.status == "not_submitted" and "still rendering" in (e.error or "")) for e in entries)
+        ok = all(e.status in (JobStatus.COMPLETED, JobStatus.PENDING)
+                 or (e.status == JobStatus.NOT_SUBMITTED and "still rendering" in (e.error or "")) for e in entries)
         return 0 if ok else 1
     return 1
 
@@ -39,7 +40,7 @@ def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Pat
     ``final`` line (``figures.final_line``): nothing said after it can contradict it."""
     for text in dict.fromkeys(notes):
         out.write(f"note: {text}\n")
-    timed = sum(1 for e in manifest.jobs.values() if e.status == "pending" and "job timeout" in (e.error or ""))
+    timed = sum(1 for e in manifest.jobs.values() if e.status == JobStatus.PENDING and "job timeout" in (e.error or ""))
     if timed:
         out.write(f"{timed} job(s) still rendering after the job timeout: left pending; run again to keep waiting\n")
     out.writelines(line + "\n" for line in lines)
@@ -48,7 +49,7 @@ def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Pat
         out.write(f"{e.status:>13}  {iid}: {e.error or ''}\n")
     if len(problems) > MAX_PROBLEM_LINES:
         out.write(f"… and {len(problems) - MAX_PROBLEM_LINES} more (see {manifest_path})\n")
-    unknown = sum(1 for _, e in problems if e.status == "unknown")
+    unknown = sum(1 for _, e in problems if e.status == JobStatus.UNKNOWN)
     if unknown:
         out.write(f"{unknown} submission(s) of unknown fate: they may have been charged. Check the provider's "
                   f"dashboard; `renderer run --resubmit-unknown` sends them again (may pay twice).\n")

@@ -22,7 +22,7 @@ MIGRATION_LOCK = 0x726E6472_7363686D
 V1 = """
 CREATE TABLE renderer.campaigns (
     id          bigserial PRIMARY KEY,
-    identity    text NOT NULL UNIQUE,     -- journal.campaign_identity: its name and path in the repository
+    identity    text NOT NULL UNIQUE,     -- identity.campaign_identity: its name and path in the repository
     name        text NOT NULL,
     created_at  text NOT NULL
 );

@@ -1,6 +1,6 @@
 """The journal in a shared PostgreSQL store: one record of a campaign for every runner, anywhere.
 
-The same promises as the SQLite journal (``renderer.execute.journal``), over one
+The same promises as the SQLite journal (``renderer.execute.sqlitestore``), over one
 connection in autocommit mode:
 
 - ``begin`` commits the intent (with its body and Idempotency-Key) before it returns,
@@ -11,7 +11,7 @@ connection in autocommit mode:
   ``StateError`` naming the store without its password; ``get`` still answers with
   what it would have recorded, so the manifest keeps every id.
 
-Rows are keyed by the campaign's identity (``journal.campaign_identity``), not by a
+Rows are keyed by the campaign's identity (``identity.campaign_identity``), not by a
 path on a disk: every checkout, branch and machine that shares the store sees every
 submission of the campaign.
 
@@ -33,8 +33,9 @@ from typing import Any, TypeVar
 
 from renderer.errors import RunLocked, StateError
 from renderer.execute import cells, pgconn, pgschema
-from renderer.execute import journal as J
-from renderer.execute.journal import Submission, Transitions, Upload, Verdict, now_iso
+from renderer.execute import records as J
+from renderer.execute.records import Adopted, Submission, Upload, Verdict, now_iso
+from renderer.execute.transitions import Transitions
 from renderer.execute.stateurl import StateUrl
 from renderer.manifest import PricingFamily
 
@@ -46,6 +47,28 @@ def lock_key(identity: str) -> int:
     """The advisory lock key of a campaign: 64 bits of the hash of its identity, signed."""
     digest = hashlib.sha256(b"renderer run lock\n" + identity.encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_holder(db: pgconn.Connection, campaign_id: int, identity: str) -> dict[str, Any] | None:
+    """Who holds a campaign's lock, and whether that run is alive (``running``: its session holds the lock)."""
+    row = db.execute("SELECT pid, hostname, acquired_at, backend_pid FROM renderer.holders WHERE campaign_id = %s",
+                     (campaign_id,)).fetchone()
+    if row is None:
+        return None
+    key = lock_key(identity) & 0xFFFFFFFFFFFFFFFF
+    alive = db.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+        " AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND pid = %s) AS alive",
+        (key >> 32, key & 0xFFFFFFFF, row["backend_pid"])).fetchone()
+    return {"pid": row["pid"], "hostname": row["hostname"], "acquired_at": row["acquired_at"],
+            "running": bool(alive and alive["alive"])}
+
+
+def locked_out(label: str, name: str, holder: Mapping[str, Any] | None) -> RunLocked:
+    """The refusal of a second run of a campaign, naming the run that holds its lock."""
+    who = f"pid {holder['pid']} on {holder['hostname']} since {holder['acquired_at']}" if holder else "another runner"
+    return RunLocked(f"{label}: another run of campaign {name!r} is in progress ({who}); "
+                     "it holds the campaign's lock in the shared store")
 
 
 READS = frozenset({"current", "current_all", "get", "latest_per_instance", "all", "claimed_ids", "verdicts",
@@ -186,11 +209,7 @@ class PgJournal(Transitions):
         held it ended without releasing it (its connection died: the server let go)."""
         got = self._db.execute("SELECT pg_try_advisory_lock(%s) AS got", (lock_key(self.identity),)).fetchone()
         if not (got and got["got"]):
-            holder = self.holder()
-            who = (f"pid {holder['pid']} on {holder['hostname']} since {holder['acquired_at']}" if holder
-                   else "another runner")
-            raise RunLocked(f"{self.label}: another run of campaign {self.name!r} is in progress ({who}); "
-                            "it holds the campaign's lock in the shared store")
+            raise locked_out(self.label, self.name, self.holder())
         self._locked = True
         at = now_iso()
         with self._db.transaction():
@@ -202,10 +221,8 @@ class PgJournal(Transitions):
             self._run_id = int(self._q("INSERT INTO renderer.runs (campaign_id, pid, hostname, started_at)"
                                        " VALUES (%s, %s, %s, %s) RETURNING id",
                                        (C, os.getpid(), socket.gethostname(), at)).fetchone()["id"])
-            note = None
-            if old is not None:
-                note = (f"recovered a stale lock: the run of pid {old['pid']} on {old['hostname']} "
-                        f"(started {old['acquired_at']}) ended without releasing it; resuming from the journal")
+            note = J.stale_lock_note(old) if old is not None else None
+            if note is not None:
                 self._q("INSERT INTO renderer.events (campaign_id, at, kind, detail) VALUES (%s, %s, %s, %s)",
                         (C, at, "stale_lock_recovered", note))
         self._committed()
@@ -213,19 +230,7 @@ class PgJournal(Transitions):
 
     def holder(self) -> dict[str, Any] | None:
         """Who holds the lock, and whether that run is alive (``running``: its session holds the lock)."""
-        if self.campaign is None:
-            return None
-        row = self._q("SELECT pid, hostname, acquired_at, backend_pid FROM renderer.holders"
-                      " WHERE campaign_id = %s").fetchone()
-        if row is None:
-            return None
-        key = lock_key(self.identity) & 0xFFFFFFFFFFFFFFFF
-        alive = self._db.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-            " AND classid = %s::bigint::oid AND objid = %s::bigint::oid AND pid = %s) AS alive",
-            (key >> 32, key & 0xFFFFFFFF, row["backend_pid"])).fetchone()
-        return {"pid": row["pid"], "hostname": row["hostname"], "acquired_at": row["acquired_at"],
-                "running": bool(alive and alive["alive"])}
+        return None if self.campaign is None else lock_holder(self._db, self.campaign, self.identity)
 
     def release_lock(self) -> None:
         if not self._locked or self.lost is not None or self._db.closed:
@@ -285,9 +290,8 @@ class PgJournal(Transitions):
         return [{k: cells.untext(v) for k, v in r.items()} for r in reversed(rows)]
 
     def families(self) -> dict[str, PricingFamily]:
-        rows = self._q("SELECT family, factor, charged_at, probe_seconds FROM renderer.families WHERE campaign_id = %s")
-        return {cells.untext(r["family"]): PricingFamily(cells.untext(r["family"]), r["factor"], r["charged_at"],
-                                                         r["probe_seconds"]) for r in rows}
+        return J.families_of(self._q("SELECT family, factor, charged_at, probe_seconds FROM renderer.families"
+                                     " WHERE campaign_id = %s"))
 
     def upload(self, path: str, file_sha256: str) -> Upload | None:
         row = self._q("SELECT path, file_sha256, storage_key FROM renderer.uploads"
@@ -313,7 +317,7 @@ class PgJournal(Transitions):
         """The intent, with the exact body, committed before the first POST; this run's
         earlier verdict on the instance goes in the same transaction."""
         at = now_iso()
-        text = J._dump(body)
+        text = J.dump_json(body)
         row = self._write(
             "WITH s AS (INSERT INTO renderer.submissions (campaign_id, instance_id, endpoint, provider, input_sha256,"
             " generation, idempotency_key, state, body, estimate_min, estimate_max, attempts, created_at, sent_at,"
@@ -321,7 +325,7 @@ class PgJournal(Transitions):
             " v AS (DELETE FROM renderer.verdicts d USING s WHERE d.campaign_id = s.campaign_id"
             " AND d.instance_id = %s) SELECT id FROM s",
             (C, instance_id, endpoint, provider, input_sha256, generation, idempotency_key, J.SENDING, text,
-             J._num(estimate[0]), J._num(estimate[1]), at, at, at, instance_id),
+             cells.num(estimate[0]), cells.num(estimate[1]), at, at, at, instance_id),
         ).fetchone()
         return J.intent(int(row["id"]), at, instance_id=instance_id, endpoint=endpoint, provider=provider,
                         input_sha256=input_sha256, generation=generation, idempotency_key=idempotency_key,
@@ -352,20 +356,18 @@ class PgJournal(Transitions):
         new: Submission = self._remember(super()._update(sub, **fields))
         return new
 
-    def adopt(self, *, instance_id: str, endpoint: str, provider: str, input_sha256: str, generation: int,
-              idempotency_key: str, state: str, body: Any, estimate: tuple[float | None, float | None],
-              request_id: str | None, session_id: str | None, credits_charged: float | None,
-              sent_at: str | None, error: str | None) -> None:
-        """Seed a submission another run made, as the manifest records it (``renderer.execute.adopt``)."""
+    def record_adopted(self, sub: Adopted) -> None:
+        """Seed a submission another run made, as the manifest records it."""
         at = now_iso()
         self._write(
             "INSERT INTO renderer.submissions (campaign_id, instance_id, endpoint, provider, input_sha256, generation,"
             " idempotency_key, state, body, estimate_min, estimate_max, attempts, request_id, session_id,"
             " credits_charged, error, created_at, sent_at, submitted_at, updated_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, 1, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (C, instance_id, endpoint, provider, input_sha256, generation, idempotency_key, state, J._dump(body),
-             J._num(estimate[0]), J._num(estimate[1]), request_id, session_id, J._num(credits_charged), error, at,
-             sent_at or at, sent_at if request_id else None, at),
+            (C, sub.instance_id, sub.endpoint, sub.provider, sub.input_sha256, sub.generation, sub.idempotency_key,
+             sub.state, J.dump_json(sub.body), cells.num(sub.estimate[0]), cells.num(sub.estimate[1]),
+             sub.request_id, sub.session_id, cells.num(sub.credits_charged), sub.error, at, sub.sent_at or at,
+             sub.sent_at if sub.request_id else None, at),
         )
 
     def set_family(self, family: PricingFamily) -> None:
@@ -376,12 +378,12 @@ class PgJournal(Transitions):
                     " charged_at = COALESCE(excluded.charged_at, renderer.families.charged_at),"
                     " probe_seconds = COALESCE(excluded.probe_seconds, renderer.families.probe_seconds),"
                     " updated_at = excluded.updated_at",
-                    (C, family.name, J._num(family.factor), family.charged_at, J._num(family.probe_seconds), now_iso()))
+                    (C, family.name, cells.num(family.factor), family.charged_at, cells.num(family.probe_seconds), now_iso()))
 
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None:
         self._write("INSERT INTO renderer.uploads VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (campaign_id, path,"
                     " file_sha256) DO UPDATE SET storage_key = excluded.storage_key, response = excluded.response,"
-                    " uploaded_at = excluded.uploaded_at", (C, path, file_sha256, storage_key, J._dump(response), now_iso()))
+                    " uploaded_at = excluded.uploaded_at", (C, path, file_sha256, storage_key, J.dump_json(response), now_iso()))
 
     def note(self, kind: str, detail: str, instance_id: str | None = None) -> None:
         """An event worth keeping that is not a state change (a reconciliation, a resubmission)."""
@@ -440,8 +442,8 @@ class CampaignSummary:
     """One campaign of the store, for ``renderer status --all``."""
 
     name: str
-    path: str  # relative to its repository (journal.campaign_identity)
-    target: str  # where its runs go (journal.journal_key): "NAME=URL" per provider; "" before targets
+    path: str  # relative to its repository (identity.campaign_identity)
+    target: str  # where its runs go (identity.journal_key): "NAME=URL" per provider; "" before targets
     runs: int
     last_run: str | None
     holder: dict[str, Any] | None  # pid, hostname, acquired_at, running
@@ -501,7 +503,7 @@ def campaign_summaries(url: StateUrl) -> list[CampaignSummary]:
                     name=cells.untext(c["name"]), path=path, target=target.replace("\n", ", "),
                     runs=int(c["runs"]), last_run=c["last_run"],
                     holder=holder, jobs=dict(sorted(jobs.get(c["id"], {}).items())),
-                    charged=J._num(money["charged"]) or 0, held=J._num(money["held"]) or 0))
+                    charged=cells.num(money["charged"]) or 0, held=cells.num(money["held"]) or 0))
             return out
     finally:
         conn.close()

@@ -272,7 +272,7 @@ class Poller:
         except ShapeError as exc:  # says nothing of the job: read again, and say so if it lasts
             self._hiccup(w, f"an answer of the wrong shape ({exc})")
             status = Status(ApiState.PENDING)
-        if status.state == "pending":
+        if status.state == ApiState.PENDING:
             if reschedule:
                 self._reschedule(w)
             return

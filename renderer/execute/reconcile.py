@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping
 
 from renderer import providers
 from renderer.execute.client import ProviderClient, route_url
-from renderer.execute.journal import SENDING, UNKNOWN, Submission, parse_iso
+from renderer.execute.records import SENDING, UNKNOWN, Submission, parse_iso
 from renderer.providers import shapes
 from renderer.vocabulary import Route
 from renderer.providers.protocol import Reconciliation

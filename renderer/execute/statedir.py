@@ -19,8 +19,7 @@ import json
 from pathlib import Path
 
 from renderer import atomic
-from renderer.execute.durable import git_dir_of
-from renderer.execute.journal import campaign_identity
+from renderer.execute.identity import campaign_identity, git_dir_of
 
 DEFAULT = ".renderer"
 

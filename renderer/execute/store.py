@@ -1,22 +1,24 @@
 """What a run needs from its journal: the interface the scheduler, uploads and the manifest use.
 
-Two implementations: ``renderer.execute.journal.Journal`` (one SQLite file on disk,
-the default) and ``renderer.execute.pgstore.PgJournal`` (a shared PostgreSQL store,
+Two implementations: ``renderer.execute.sqlitestore.SqliteJournal`` (one SQLite file on
+disk, the default) and ``renderer.execute.pgstore.PgJournal`` (a shared PostgreSQL store,
 ``RENDERER_STATE``); ``renderer.execute.stores`` opens the one a command is given.
 Both keep the same promises, checked by one contract suite
 (``tests/execute/test_store_contract.py``): ``begin`` is durable before it returns (a
 POST follows it), every other write is one transition, and a write that fails raises
 ``StateError`` naming the store (``label``: never a password), while ``get`` still
 answers with what the refused write would have recorded (so the manifest keeps every id).
+The records they read and write are ``renderer.execute.records``: this protocol names no
+implementation.
 
 Charges: ``accepted`` and ``finish`` take ``credits_reported`` (the API's header and
 body figures, ``{"header": .., "body": ..}``, given only when they disagreed), kept
 with the submission and returned in ``Submission.credits_reported``; ``finish`` keeps
-the earlier figures when it is given none (``journal.Transitions`` does both for either
-store). ``families`` / ``set_family`` keep what runs learned about each pricing family
-(``renderer.manifest.PricingFamily``): ``set_family`` merges with what the store holds
-(``PricingFamily.merged``: the larger factor wins), so two runners learning at once
-never lower a factor.
+the earlier figures when it is given none (``transitions.Transitions`` does both for
+either store). ``families`` / ``set_family`` keep what runs learned about each pricing
+family (``renderer.manifest.PricingFamily``): ``set_family`` merges with what the store
+holds (``PricingFamily.merged``: the larger factor wins), so two runners learning at
+once never lower a factor.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from renderer.execute.journal import Submission, Upload, Verdict
+from renderer.execute.records import Adopted, Submission, Upload, Verdict
 from renderer.manifest import PricingFamily
 
 
@@ -60,10 +62,7 @@ class JournalStore(Protocol):
                credits_charged: float | None = None, duration: float | None = None,
                response: Any = None, error: str | None = None,
                credits_reported: Mapping[str, float | None] | None = None) -> Submission: ...
-    def adopt(self, *, instance_id: str, endpoint: str, provider: str, input_sha256: str, generation: int,
-              idempotency_key: str, state: str, body: Any, estimate: tuple[float | None, float | None],
-              request_id: str | None, session_id: str | None, credits_charged: float | None,
-              sent_at: str | None, error: str | None) -> None: ...
+    def record_adopted(self, sub: Adopted) -> None: ...
     def record_upload(self, path: str, file_sha256: str, storage_key: str, response: Any) -> None: ...
     def note(self, kind: str, detail: str, instance_id: str | None = None) -> None: ...
     def set_verdict(self, instance_id: str, status: str, reason: str | None) -> None: ...

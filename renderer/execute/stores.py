@@ -2,7 +2,7 @@
 
 ``RENDERER_STATE`` (or ``--state URL``, which the CLI puts there) names a shared
 PostgreSQL store: ``postgresql://user:password@host:5432/db``. Without it, the
-journal is a SQLite file under ``--state-dir`` (``renderer.execute.journal``).
+journal is a SQLite file under ``--state-dir`` (``renderer.execute.sqlitestore``).
 
 The URL is a secret like an API key (``renderer.execute.stateurl``): never printed
 or stored, named in messages by its label, scrubbed with the environment's keys.
@@ -18,11 +18,16 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from renderer.errors import UsageError
-from renderer.execute.journal import Journal, journal_key, journal_path
+from renderer import targets as T
+from renderer.campaign.campaign import load_campaign
+from renderer.errors import StateError, UsageError
+from renderer.execute import statedir
+from renderer.execute.identity import journal_key, journal_path
+from renderer.execute.sqlitestore import SqliteJournal
 from renderer.execute.stateurl import STATE_ENV, StateUrl, state_url
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
+from renderer.manifest import default_path as default_manifest_path
 
 def _pg() -> type:
     from renderer.execute.pgstore import PgJournal  # psycopg is imported only when a store is named
@@ -37,13 +42,13 @@ def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Ma
               previous: Manifest | None = None, resubmit_unknown: bool = False, moved: Path | None = None,
               ) -> Iterator[tuple[JournalStore, list[str]]]:
     """The campaign's journal for ``target`` (``renderer.targets.key``: the journal is keyed by
-    where the run goes, ``journal.journal_key``) with this run's lock held, and what is worth
+    where the run goes, ``identity.journal_key``) with this run's lock held, and what is worth
     saying about it. ``default_target``: the providers' default base URLs, whose journal a
     SQLite journal written before targets were recorded is (unless it shows the sandbox's work).
 
     ``sandbox``: a rehearsal keeps its state under ``state_dir`` even with a shared store:
     it never changes the record every runner shares. ``previous``, ``resubmit_unknown``,
-    ``moved``: what a lost or moved SQLite journal needs (``durable.open_journal``)."""
+    ``moved``: what a lost or moved SQLite journal needs (``durable.open_sqlite_journal``)."""
     url = state_url(env)
     notes = []
     if url is not None and sandbox:
@@ -51,15 +56,15 @@ def run_store(file: str, name: str, manifest_path: Path, state_dir: str, env: Ma
                      "a rehearsal never changes the shared record")
         url = None
     if url is None:
-        from renderer.execute.durable import RepositoryLock, open_journal
+        from renderer.execute.durable import RepositoryLock, open_sqlite_journal
 
         lock = RepositoryLock(file, name, sandbox)  # one run (and one rehearsal) of a campaign per repository
         lock.acquire()
         try:
-            journal, more = open_journal(state_dir, file, name, manifest_path, durable_intents=durable_intents,
-                                         after_commit=after_commit, env=env, target=target,
-                                         default_target=default_target, previous=previous,
-                                         resubmit_unknown=resubmit_unknown, moved=moved)
+            journal, more = open_sqlite_journal(state_dir, file, name, manifest_path, durable_intents=durable_intents,
+                                                after_commit=after_commit, env=env, target=target,
+                                                default_target=default_target, previous=previous,
+                                                resubmit_unknown=resubmit_unknown, moved=moved)
             try:
                 yield journal, _locked(journal, notes + more)
             finally:
@@ -96,12 +101,47 @@ def existing_store(file: str, name: str, manifest_path: Path, state_dir: str,
         path = journal_path(state_dir, file, name, manifest_path, target)
         if not path.exists():  # written before journals were kept per target?
             path = untargeted_journal(state_dir, file, name, manifest_path, target, default_target) or path
-        return Journal(path) if path.exists() else None
+        return SqliteJournal(path) if path.exists() else None
     store = _pg()(url, journal_key(file, name, manifest_path, target), name, create=False)
     if store.known:
         return store
     store.close()
     return None
+
+
+def find_earlier_store(file: str, state_dir: str | None, env: Mapping[str, str], sandbox: bool,
+                       manifest: Path | None = None) -> JournalStore | None:
+    """The journal an earlier run (or rehearsal) of a campaign left, or None: found by the
+    campaign's identity and the run's targets (the base URLs of ``env``, or the sandbox),
+    under ``--state-dir``, else the state directory the last run recorded
+    (``renderer.execute.statedir``), or in the shared store (never a rehearsal's)."""
+    campaign = load_campaign(file)
+    looked = statedir.resolve(state_dir, file, campaign.name, sandbox)
+    return existing_store(file, campaign.name, manifest or default_manifest_path(file, sandbox), looked,
+                          without_store(env) if sandbox else env, T.key(T.for_campaign(campaign, env, sandbox)),
+                          T.key(T.for_campaign(campaign, {}, False)))
+
+
+def open_earlier_store(file: str, state_dir: str | None, env: Mapping[str, str] | None = None,
+                       sandbox: bool = False) -> JournalStore:
+    """The journal of an earlier run of a campaign (status, cancel); a StateError that says
+    where it looked, and what else ran, when there is none."""
+    env = env or {}
+    store = find_earlier_store(file, state_dir, env, sandbox)
+    if store is not None:
+        return store
+    campaign = load_campaign(file)
+    looked = where(without_store(env) if sandbox else env, statedir.resolve(state_dir, file, campaign.name, sandbox))
+    other = find_earlier_store(file, state_dir, env, not sandbox)
+    hint = ""
+    if other is not None:
+        other.close()
+        hint = ("; a rehearsal ran (`run --sandbox`): add --sandbox to read it" if not sandbox
+                else "; a run against the real API ran: drop --sandbox to read it")
+    elif state_dir is None and statedir.recall(file, campaign.name, sandbox) is None:
+        hint = "; if the run used --state-dir, pass it here too"
+    against = T.describe(T.for_campaign(campaign, env, sandbox))
+    raise StateError(f"no run state for {file} against {against} {looked}: nothing has run yet{hint}")
 
 
 def where(env: Mapping[str, str], state_dir: str) -> str:
@@ -135,4 +175,5 @@ def require_store(env: Mapping[str, str], what: str) -> StateUrl:
     return url
 
 
-__all__ = ["STATE_ENV", "StateUrl", "existing_store", "rehearsal", "require_store", "run_store", "state_url", "where"]
+__all__ = ["STATE_ENV", "StateUrl", "existing_store", "find_earlier_store", "open_earlier_store", "rehearsal", "require_store",
+           "run_store", "state_url", "where"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.model import Instance, Plan
-from renderer.vocabulary import Pending
+from renderer.vocabulary import JobStatus, Pending
 from renderer.text import printable
 
 _MISSING = object()
@@ -70,9 +70,9 @@ def change_of(inst: Instance, old: ManifestEntry | None, elsewhere: str | None =
     status = old.status
     if not old.has_request or old.request is None:
         why = "the manifest does not record its request (written by an older renderer, or never sent)"
-        return Change(why if status == "completed" else f"it is {status} in the manifest")
+        return Change(why if status == JobStatus.COMPLETED else f"it is {status} in the manifest")
     fields = tuple(diff(old.request, inst.body))
-    if status != "completed":
+    if status != JobStatus.COMPLETED:
         reason = f"it is {status} in the manifest" + ("; its request changed" if fields else "; same request")
     elif fields:
         reason = _why_changed(fields)

@@ -40,7 +40,7 @@ from renderer.plan.pending import Filled, fill
 from renderer.plan.render import CompiledJob, InstanceRenderer, Link, canonical_sha256
 from renderer.plan.resolve import Resolver
 from renderer.plan.templates import Compiler, Needs, PendingOutputs, TemplateLimits, is_exact, static_of
-from renderer.vocabulary import Outputs, Pending, Price, PriceContext, Range, Route
+from renderer.vocabulary import JobStatus, Outputs, Pending, Price, PriceContext, Range, Route
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
 
@@ -358,7 +358,7 @@ class Planner:
         if previous.jobs:
             if previous.reusable(iid, sha):
                 action, reason = "reuse", "completed in the manifest with the same input"
-            elif sha and (old := previous.get(iid)) is not None and old.status == "cancelled" and old.input_sha256 == sha:
+            elif sha and (old := previous.get(iid)) is not None and old.status == JobStatus.CANCELLED and old.input_sha256 == sha:
                 action, reason = "cancelled", "cancelled in the manifest with the same input; run --rerun-cancelled sends it again"
         return Instance(iid, spec.name, spec.endpoint, values, needs_ids, body, text is None, sha, price, action, reason)
 

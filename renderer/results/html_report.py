@@ -28,7 +28,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from renderer.execute.journal import parse_iso
+from renderer.execute.records import parse_iso
 from renderer import figures as F
 from renderer.results.graph import Graph, job_of
 from renderer.results.svg import (
@@ -40,11 +40,12 @@ from renderer.results.svg import (
     jobs_dag_svg,
     timeline_svg,
 )
+from renderer.vocabulary import JobStatus
 
 PER_JOB_ABOVE = 40  # instances: above a few dozen, one graph box and timeline row per job
 MAX_INLINE_IMAGE = 48 * 1024  # bytes of one image embedded in the page; larger ones are linked
 MAX_INLINE_TOTAL = 1024 * 1024  # bytes embedded in all; past it every image is linked
-OPEN_GROUPS = ("failed", "unknown")  # a section's groups shown whatever their size, once it is opened
+OPEN_GROUPS = (JobStatus.FAILED, JobStatus.UNKNOWN)  # a section's groups shown whatever their size, once it is opened
 MAX_FAILURE_ROWS = 100  # rows in the failures table; the gallery's sections hold the rest
 CSP = ("default-src 'none'; img-src data: 'self' file:; media-src 'self' file:; "
        "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'")
@@ -84,7 +85,7 @@ def render(data: ReportInput) -> str:
         groups.setdefault(job_of(iid), []).append(iid)
     page = _Page(
         data=data,
-        status={iid: str(e.get("status") or "unknown") for iid, e in data.jobs.items()},
+        status={iid: str(e.get("status") or JobStatus.UNKNOWN) for iid, e in data.jobs.items()},
         anchors={iid: f"i{n}" for n, iid in enumerate(data.jobs)},
         groups=groups,
         job_anchors={job: f"job-{n}" for n, job in enumerate(groups)},
@@ -173,7 +174,7 @@ def _gallery(page: _Page) -> str:
         for st in _in_order(c):
             cards = "".join(_card(iid, page, media) for iid in members if page.status[iid] == st)
             # what needs a look is open once its section is: failures always, other unfinished work when short
-            is_open = " open" if not page.per_job or st in OPEN_GROUPS or (st != "completed" and c[st] <= 24) else ""
+            is_open = " open" if not page.per_job or st in OPEN_GROUPS or (st != JobStatus.COMPLETED and c[st] <= 24) else ""
             groups.append(f'<details class="group" data-status="{escape(st)}"{is_open}>'
                           f'<summary><span class="badge" data-status="{escape(st)}">{escape(st)}</span> '
                           f"{c[st]:,}</summary><div class=\"cards\">{cards}</div></details>")
@@ -195,7 +196,7 @@ def _card(iid: str, page: _Page, media: _Media) -> str:
     rows = [("charged", charged) if charged != "–" else ("estimated", escape(_range(credits.get("estimated")))),
             ("submitted", _when(e.get("submitted_at"))), ("took", _took(e)), ("request", _breakable(e.get("request_id")))]
     facts = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows if v)
-    error = f'<p class="error">{escape(str(e["error"]))}</p>' if e.get("error") and st != "completed" else ""
+    error = f'<p class="error">{escape(str(e["error"]))}</p>' if e.get("error") and st != JobStatus.COMPLETED else ""
     if e.get("download_error"):
         error += f'<p class="error">download failed: {escape(str(e["download_error"]))}</p>'
     return (f'<article id="{page.anchors[iid]}" data-status="{escape(st)}"><h3>{escape(iid)}</h3>'
@@ -333,10 +334,10 @@ def _spans(page: _Page) -> list[Span]:
 
 def _failures(page: _Page) -> str:
     jobs = page.data.jobs
-    bad = [iid for iid, e in jobs.items() if page.status[iid] != "completed" or e.get("download_error")]
+    bad = [iid for iid, e in jobs.items() if page.status[iid] != JobStatus.COMPLETED or e.get("download_error")]
     if not bad:
         return '<h2>Failures</h2><p id="failures">Every job completed.</p>'
-    rank = {st: n for n, st in enumerate(STATUS_ORDER)}
+    rank: dict[str, int] = {st: n for n, st in enumerate(STATUS_ORDER)}
     bad.sort(key=lambda iid: rank.get(page.status[iid], -1))  # stable: failed first, then in run order
     rows = "".join(
         f'<tr><td><a href="#{page.anchors[iid]}">{escape(iid)}</a></td><td>{escape(page.status[iid])}</td>'

@@ -14,6 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 from renderer import atomic
 from renderer import figures as F
+from renderer.vocabulary import JobStatus
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ def _text(value: Any) -> str:
 def junit_xml(data: Mapping[str, Any], wall_seconds: float | None = None) -> str:
     """``wall_seconds``: the run's (default: from its first submission to its last final state)."""
     jobs: Mapping[str, Any] = data.get("jobs") or {}
-    failed = [iid for iid, e in jobs.items() if e.get("status") != "completed"]
+    failed = [iid for iid, e in jobs.items() if e.get("status") != JobStatus.COMPLETED]
     total_time = _span(jobs.values()) if wall_seconds is None else wall_seconds
     suites = ET.Element("testsuites", name="renderer", tests=str(len(jobs)), failures=str(len(failed)),
                         errors="0", time=f"{total_time:.3f}")
@@ -42,8 +43,8 @@ def junit_xml(data: Mapping[str, Any], wall_seconds: float | None = None) -> str
         job = iid.split("[", 1)[0]
         case = ET.SubElement(suite, "testcase", classname=_text(job), name=_text(iid),
                              time=f"{float(e.get('elapsed_seconds') or 0):.3f}")
-        status = e.get("status") or "unknown"
-        if status != "completed":
+        status = e.get("status") or JobStatus.UNKNOWN
+        if status != JobStatus.COMPLETED:
             error = e.get("error") or status
             failure = ET.SubElement(case, "failure", message=_text(f"{status}: {error}"[:1000]), type=_text(status))
             failure.text = _text(f"{iid} is {status}: {error}")

@@ -29,6 +29,7 @@ from renderer.results.download import Downloader, DownloadLimits, FileRecord, Jo
 from renderer.results.netguard import Policy
 from renderer.results.storage import StorageError, is_fsspec_url, target_for
 from renderer.campaign.files import confined_path
+from renderer.vocabulary import JobStatus
 
 DOWNLOADS_TRANSPORT = "downloads"  # key in the run's injected transports
 
@@ -127,7 +128,7 @@ class RunDownloads:
     def on_done(self, st: Any) -> None:
         """A job settled: fetch its result files if it completed with any."""
         out = st.outputs
-        if st.status != "completed" or out is None or self._tg is None:
+        if st.status != JobStatus.COMPLETED or out is None or self._tg is None:
             return
         urls = tuple(dict.fromkeys(self._route(u) for u in out.result_urls or ((out.result_url,) if out.result_url else ())))
         if not urls:
@@ -180,7 +181,7 @@ def attach(data: dict[str, Any], downloads: RunDownloads | None, previous: Manif
                 entry.pop("download_error", None)
             if got.not_urls:
                 entry["not_downloaded"] = list(got.not_urls)
-        elif "files" not in entry and entry.get("status") == "completed":
+        elif "files" not in entry and entry.get("status") == JobStatus.COMPLETED:
             prev = _previous_entry(previous, iid)  # a run without --outputs keeps what an earlier one downloaded
             if prev.get("result_urls") == entry.get("result_urls") and prev.get("files"):
                 entry["files"] = prev["files"]
@@ -231,7 +232,7 @@ def summary_markdown(plan: Any, data: Mapping[str, Any]) -> str:
     from renderer.plan.views import md_code, plan_mermaid
 
     lines = ["", "**Jobs**", "", plan_mermaid(plan)]
-    done = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") == "completed"]
+    done = [(iid, e) for iid, e in data["jobs"].items() if e.get("status") == JobStatus.COMPLETED]
     if done:
         lines += ["**Results**", ""]
         for iid, e in done[:MAX_SUMMARY_LINKS]:

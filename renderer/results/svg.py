@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from html import escape
 
 from renderer.results.graph import Graph, layered
+from renderer.vocabulary import JobStatus
 
-STATUS_COLOURS = {
-    "completed": "#2e7d32", "failed": "#c62828", "cancelled": "#757575", "pending": "#ef8f00",
-    "not_submitted": "#546e7a", "unknown": "#6a1b9a",
+STATUS_COLOURS: dict[str, str] = {
+    JobStatus.COMPLETED: "#2e7d32", JobStatus.FAILED: "#c62828", JobStatus.CANCELLED: "#757575",
+    JobStatus.PENDING: "#ef8f00", JobStatus.NOT_SUBMITTED: "#546e7a", JobStatus.UNKNOWN: "#6a1b9a",
 }
 # the order of a status bar's segments and of a section's groups: what needs a look first
-STATUS_ORDER = ("failed", "unknown", "cancelled", "pending", "not_submitted", "completed")
+STATUS_ORDER = (JobStatus.FAILED, JobStatus.UNKNOWN, JobStatus.CANCELLED, JobStatus.PENDING, JobStatus.NOT_SUBMITTED,
+                JobStatus.COMPLETED)
 NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 30, 70, 14, 10
 JOB_W, JOB_H, BAR_H = 360, 48, 8  # a job's box: label, counts, status bar
 MAX_NODE_W, CHAR_W = 380, 7  # a box widens to its longest label (12px text), up to this
@@ -103,7 +105,7 @@ def dag_svg(graph: Graph, status: Mapping[str, str], anchors: Mapping[str, str])
     fits = (node_w - 16) // CHAR_W
 
     def box(n: str, x: int, y: int) -> str:
-        st = status.get(n, "not_submitted")
+        st = status.get(n, JobStatus.NOT_SUBMITTED)
         return (f'<g class="node" data-status="{escape(st)}"><title>{escape(n)}: {escape(st)}</title>'
                 f'<rect x="{x}" y="{y}" width="{node_w}" height="{NODE_H}" rx="5" fill="{colour(st)}" />'
                 f'<text x="{x + 8}" y="{y + 19}">{escape(_short(n, fits))}</text></g>')
@@ -118,7 +120,7 @@ def jobs_dag_svg(graph: Graph, counts: Mapping[str, Mapping[str, int]], anchors:
     def box(job: str, x: int, y: int) -> str:
         c = counts.get(job, {})
         label = f"{job} ×{sum(c.values()):,}"
-        worst = next(iter(_ordered(c)), "not_submitted")
+        worst = next(iter(_ordered(c)), JobStatus.NOT_SUBMITTED)
         return (f'<g class="job" data-status="{escape(worst)}"><title>{escape(label)}: {escape(counts_text(c))}</title>'
                 f'<rect x="{x}" y="{y}" width="{JOB_W}" height="{JOB_H}" rx="5" class="jobbox" />'
                 f'<text x="{x + 8}" y="{y + 16}" class="name">{escape(_short(label, fits))}</text>'

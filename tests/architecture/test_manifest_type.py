@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from renderer.errors import Invalid
-from renderer.execute.manifest import entry_of
+from renderer.execute.manifest_from_run import entry_of
 from renderer.manifest import STATUSES, Manifest, ManifestEntry, dump, load
 from renderer.vocabulary import Outputs, Price, Range
 

@@ -19,7 +19,7 @@ from toy_provider.stand_in import SEEN
 from renderer import providers
 from renderer.campaign import schemas
 from renderer.cli import main
-from renderer.commands.run import run
+from renderer.commands.run import RunRequest, run
 from renderer.execute.settings import settings_from_env
 from renderer.providers import defaults
 from renderer.sandbox import ManualClock, SandboxConfig, running_sandbox_sync
@@ -132,7 +132,7 @@ def test_a_run_is_paced_by_the_tier_the_sandbox_enforces(toy: None, tmp_path: Pa
     config = SandboxConfig(render_seconds=0.05, rate_limit_window=1.0, clock=time.time,
                            provider_settings={"toy": {"tier": "hobby"}})
     out = io.StringIO()
-    code = run(str(path), out, {}, sandbox=True, state_dir=str(tmp_path / ".renderer"), sandbox_config=config,
+    code = run(RunRequest(str(path), sandbox=True, state_dir=str(tmp_path / ".renderer")), out, {}, sandbox_config=config,
                exec_settings=settings_from_env({"RENDERER_EXEC_SETTINGS": FAST}))
     assert code == 0, out.getvalue()
     sandbox = SEEN["state"]

@@ -9,7 +9,7 @@
   port instead of 8765) and runs its `renderer` line against it. What cannot run here is
   said where it is skipped: Quickstart command 2 (the whole suite, from inside the suite),
   `renderer pricing refresh` (it needs the network) and the shared store's example (a
-  PostgreSQL server: tests/execute/test_shared_state.py runs it).
+  PostgreSQL server: tests/integration/test_shared_state.py runs it).
 - docs/ci.md's sessions each run in a fresh directory holding a copy of campaigns/.
 - In a session the shell does the word splitting, quoting and globbing (`eval "set -- ..."`
   in bash, in that directory), and leading `NAME=value` words become the environment. The

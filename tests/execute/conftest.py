@@ -1,3 +1,3 @@
-"""Fixtures of the executor tests (helpers live in exec_helpers.py)."""
+"""Fixtures of the executor tests: a fast sandbox and `run` (``helpers.runs``)."""
 
-from exec_helpers import runner, sandbox  # noqa: F401  (fixtures)
+from helpers.runs import runner, sandbox  # noqa: F401  (fixtures)

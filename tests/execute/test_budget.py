@@ -8,23 +8,23 @@ import anyio
 import pytest
 
 from renderer.execute.budget import Budget
-from renderer.execute.journal import Journal
+from renderer.execute.sqlitestore import SqliteJournal
 
 
 @pytest.fixture
 def journal(tmp_path: Path):
-    j = Journal(tmp_path / "j.sqlite", durable_intents=False)
+    j = SqliteJournal(tmp_path / "j.sqlite", durable_intents=False)
     yield j
     j.close()
 
 
-def begin(journal: Journal, iid: str, estimate: float = 50, generation: int = 1):
+def begin(journal: SqliteJournal, iid: str, estimate: float = 50, generation: int = 1):
     return journal.begin(instance_id=iid, endpoint="samsar/image/enhance", provider="samsar", input_sha256="s" + iid,
                          generation=generation, idempotency_key=f"k-{iid}-{generation}", body={},
                          estimate=(estimate, estimate))
 
 
-def test_admission_counts_charges_and_holds_up_to_the_limit(journal: Journal) -> None:
+def test_admission_counts_charges_and_holds_up_to_the_limit(journal: SqliteJournal) -> None:
     budget = Budget(150)
     a = begin(journal, "a")
     assert budget.admit("a", "image_enhance", 50) is None
@@ -43,7 +43,7 @@ def test_admission_counts_charges_and_holds_up_to_the_limit(journal: Journal) ->
     assert budget.committed == 50
 
 
-def test_a_charge_above_the_estimate_raises_its_familys_holds(journal: Journal) -> None:
+def test_a_charge_above_the_estimate_raises_its_familys_holds(journal: SqliteJournal) -> None:
     budget = Budget(1000)
     a = begin(journal, "a")
     budget.hold(a, "image_enhance")
@@ -54,7 +54,7 @@ def test_a_charge_above_the_estimate_raises_its_familys_holds(journal: Journal) 
     assert (miss.estimated, miss.charged) == (50, 125)
 
 
-def test_the_first_of_a_family_goes_alone(journal: Journal) -> None:
+def test_the_first_of_a_family_goes_alone(journal: SqliteJournal) -> None:
     budget = Budget(1000)
     order: list[str] = []
 
@@ -81,7 +81,7 @@ def test_the_first_of_a_family_goes_alone(journal: Journal) -> None:
     assert order == ["first answered", "second"]
 
 
-def test_a_first_that_was_not_accepted_hands_the_turn_on(journal: Journal) -> None:
+def test_a_first_that_was_not_accepted_hands_the_turn_on(journal: SqliteJournal) -> None:
     budget = Budget(1000)
 
     async def main() -> bool:
@@ -96,7 +96,7 @@ def test_a_first_that_was_not_accepted_hands_the_turn_on(journal: Journal) -> No
     assert Budget(None).admit("x", "image_enhance", None) is None  # no budget: nothing is refused
 
 
-def test_the_ledger_counts_every_earlier_submission(journal: Journal) -> None:
+def test_the_ledger_counts_every_earlier_submission(journal: SqliteJournal) -> None:
     failed = begin(journal, "a")
     failed = journal.accepted(failed, request_id="r1", session_id=None, credits_charged=50, response={})
     journal.finish(failed, "failed", error="render failed")
@@ -109,7 +109,7 @@ def test_the_ledger_counts_every_earlier_submission(journal: Journal) -> None:
     assert pending.id in budget.ledger
 
 
-def test_fractional_prices_fill_the_budget_exactly(journal: Journal) -> None:
+def test_fractional_prices_fill_the_budget_exactly(journal: SqliteJournal) -> None:
     budget = Budget(0.3)
     for i in range(3):  # 0.1 + 0.1 + 0.1 is 0.30000000000000004 in floats
         sub = begin(journal, f"i{i}", estimate=0.1)
@@ -119,7 +119,7 @@ def test_fractional_prices_fill_the_budget_exactly(journal: Journal) -> None:
     assert budget.committed == pytest.approx(0.3)
 
 
-def test_a_charge_is_known_when_said_above_0_at_acceptance_or_when_the_job_is_over(journal: Journal) -> None:
+def test_a_charge_is_known_when_said_above_0_at_acceptance_or_when_the_job_is_over(journal: SqliteJournal) -> None:
     from renderer.execute.budget import counted, said_at
 
     a = begin(journal, "a")
@@ -135,7 +135,7 @@ def test_a_charge_is_known_when_said_above_0_at_acceptance_or_when_the_job_is_ov
     assert counted(journal.rejected(begin(journal, "c"), "HTTP 400", 400), 3) == 0
 
 
-def test_a_line_stays_at_its_hold_until_the_job_is_over(journal: Journal) -> None:
+def test_a_line_stays_at_its_hold_until_the_job_is_over(journal: SqliteJournal) -> None:
     budget = Budget(1000)
     a = begin(journal, "a")
     budget.hold(a, "image_enhance")
@@ -148,7 +148,7 @@ def test_a_line_stays_at_its_hold_until_the_job_is_over(journal: Journal) -> Non
     assert budget.committed == 20
 
 
-def test_the_probe_keeps_its_turn_until_the_charge_is_known(journal: Journal) -> None:
+def test_the_probe_keeps_its_turn_until_the_charge_is_known(journal: SqliteJournal) -> None:
     budget = Budget(1000, clock=iter([10.0, 52.5]).__next__)
     order: list[str] = []
 
@@ -176,7 +176,7 @@ def test_the_probe_keeps_its_turn_until_the_charge_is_known(journal: Journal) ->
     assert (fam.name, fam.factor, fam.charged_at, fam.probe_seconds) == ("image_enhance", 3, "completion", 42.5)
 
 
-def test_without_the_probe_nobody_waits_and_learned_factors_hold_from_the_start(journal: Journal) -> None:
+def test_without_the_probe_nobody_waits_and_learned_factors_hold_from_the_start(journal: SqliteJournal) -> None:
     from renderer.manifest import PricingFamily
 
     budget = Budget(1000, probe=False)

@@ -104,19 +104,20 @@ def test_a_checkpoints_text_is_the_manifest_dump_writes(tmp_path, monkeypatch) -
     import io
     from pathlib import Path
 
-    from exec_helpers import FAST, env_for, make_sandbox, write_campaign
+    from helpers.runs import FAST, env_for, make_sandbox, write_campaign
 
     import renderer.commands.run as run_module
-    from renderer.execute import manifest as run_manifest
+    from renderer.execute import manifest_from_run as run_manifest
     from renderer.execute.scrub import Scrubber
     from renderer.results import runhooks as R
 
-    boxes = []
+    ended = []
     real = run_module.execute
 
     def keeping(*args, **kw):
-        boxes.append(args[9])  # the box the scheduler is put in
-        return real(*args, **kw)
+        execution = real(*args, **kw)
+        ended.append(execution.scheduler)  # the scheduler as the run ended
+        return execution
 
     monkeypatch.setattr(run_module, "execute", keeping)
     text = ("version: 1\nname: snap\njobs:\n  still:\n    endpoint: samsar/image/enhance\n    matrix: {i: [0, 1, 2]}\n"
@@ -125,19 +126,19 @@ def test_a_checkpoints_text_is_the_manifest_dump_writes(tmp_path, monkeypatch) -
             "    input: {prompt: \"Clip {{ matrix.n }} é\", image_model: GPTIMAGE2, video_model: RUNWAYML, duration: 5}\n")
     path = write_campaign(Path(tmp_path), text)
     with make_sandbox(faults={"schedule": {2: "render_failure"}}) as sb:
-        assert run_module.run(str(path), io.StringIO(), env_for(sb), state_dir=str(tmp_path / ".renderer"),
-                              exec_settings=FAST) == 1
-    (sched,) = boxes[0]
+        request = run_module.RunRequest(str(path), state_dir=str(tmp_path / ".renderer"))
+        assert run_module.run(request, io.StringIO(), env_for(sb), exec_settings=FAST) == 1
+    (sched,) = ended
     from renderer.campaign.campaign import load_campaign
 
     snapshots = run_manifest.Snapshots(load_campaign(str(path)), None, Scrubber().value,
                                        lambda doc: R.attach(doc, None, None))
     sched.changed.update(sched.jobs)
-    from renderer.execute.journal import Journal
+    from renderer.execute.sqlitestore import SqliteJournal
     from renderer.targets import for_campaign
 
     (db,) = (tmp_path / ".renderer").glob("*.sqlite")
-    sched.journal = Journal(db)  # the run's was closed on its way out
+    sched.journal = SqliteJournal(db)  # the run's was closed on its way out
     snapshots.targets = for_campaign(load_campaign(str(path)), env_for(sb), False)
     written = path.with_name("camp.manifest.json").read_text("utf-8")
     try:

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from exec_helpers import (
+from helpers.runs import (
     FAST,
     FAST_JSON,
     counters,
@@ -20,12 +20,12 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
+from helpers.runs import run
 
 from renderer.cli import main
-from renderer.commands.run import run
 from renderer.errors import StateError
 from renderer.execute.durable import RepositoryLock
-from renderer.execute.journal import journal_path
+from renderer.execute.identity import journal_path
 
 CAMPAIGN = """
 version: 1
@@ -189,9 +189,9 @@ def test_a_full_journal_is_a_clear_error_and_no_id_is_lost(tmp_path: Path) -> No
 
 
 def test_a_refused_write_keeps_the_answer_for_the_manifest(tmp_path: Path) -> None:
-    from renderer.execute.journal import Journal
+    from renderer.execute.sqlitestore import SqliteJournal
 
-    j = Journal(tmp_path / "j.sqlite")
+    j = SqliteJournal(tmp_path / "j.sqlite")
     sub = j.begin(instance_id="a", endpoint="samsar/image/enhance", provider="samsar", input_sha256="s",
                   generation=1, idempotency_key="k", body={"image_url": "u"}, estimate=(50, 50))
     j._db.execute(f"PRAGMA max_page_count={j._db.execute('PRAGMA page_count').fetchone()[0]}")
@@ -312,9 +312,9 @@ def test_a_second_runner_of_the_campaign_in_the_repository_is_refused(tmp_path: 
 
 
 def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None:
-    from renderer.execute import journal as J
-    from renderer.execute.adopt import adopt
-    from renderer.execute.journal import Journal
+    from renderer.execute import records as J
+    from renderer.execute.adoption import adopt_from_manifest
+    from renderer.execute.sqlitestore import SqliteJournal
     from renderer.manifest import Manifest, ManifestEntry
     from renderer.vocabulary import Outputs
     from renderer.plan.planner import build_plan
@@ -339,8 +339,8 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
         "es[n=1]": {"status": "pending", "input_sha256": es_sha, "request_id": "vid_tr_1"},
     }})
     plan, _ = build_plan(load_campaign(str(path)), prior)
-    j = Journal(tmp_path / "j.sqlite")
-    done = adopt(plan, j, prior)
+    j = SqliteJournal(tmp_path / "j.sqlite")
+    done = adopt_from_manifest(plan, j, prior)
     assert sorted(done.adopted) == ["es[n=1]", "still[i=0]", "still[i=1]", "still[i=2]"] and done.accepted == 4
     rows = {s.instance_id: s for s in j.all()}
     assert rows["still[i=0]"].state == J.ACCEPTED and rows["still[i=0]"].request_id == "img_0"
@@ -348,7 +348,7 @@ def test_adoption_seeds_each_kind_of_accepted_entry_once(tmp_path: Path) -> None
     assert rows["still[i=1]"].state == J.UNKNOWN and rows["still[i=1]"].body == {"image_url": "sent-as-recorded"}
     assert rows["still[i=2]"].state == J.FAILED and rows["still[i=2]"].generation == 2  # a re-render keys past it
     assert rows["es[n=1]"].body == es_body  # the body sent, resolved from the manifest's upstream outputs
-    assert adopt(plan, j, prior).adopted == ()  # the journal knows them now
+    assert adopt_from_manifest(plan, j, prior).adopted == ()  # the journal knows them now
 
 
 def test_a_manifest_the_disk_refuses_still_hands_over_the_ids(tmp_path: Path) -> None:
@@ -407,16 +407,16 @@ def test_a_journal_named_by_an_earlier_version_is_carried_over(tmp_path: Path) -
 
 
 def test_a_journal_of_an_earlier_version_belongs_to_the_default_base_urls_only(tmp_path: Path) -> None:
-    from renderer.commands.status import find_store
-    from renderer.execute.journal import Journal
+    from renderer.execute.stores import find_earlier_store
+    from renderer.execute.sqlitestore import SqliteJournal
 
     path = write_campaign(tmp_path, images(2))
     state = tmp_path / ".renderer"
     untargeted = journal_path(state, path, "stills")  # the key before journals were kept per target
-    Journal(untargeted).close()
+    SqliteJournal(untargeted).close()
 
     def found(env: dict[str, str], sandbox: bool) -> str | None:
-        store = find_store(str(path), str(state), env, sandbox)
+        store = find_earlier_store(str(path), str(state), env, sandbox)
         if store is None:
             return None
         store.close()

@@ -20,9 +20,9 @@ import signal
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, counters, env_for, make_sandbox, start_run, until, write_campaign
+from helpers.runs import FAST, counters, env_for, make_sandbox, start_run, until, write_campaign
 
-from renderer.commands.run import run
+from helpers.runs import run
 
 CAMPAIGN = """
 version: 1

@@ -7,28 +7,9 @@ import random
 
 import anyio
 import pytest
+from helpers.fake_time import FakeTime, bucket
 
 from renderer.execute.limits import Backoff, TokenBucket, least_wall_seconds, retry_after
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def wall(self) -> float:
-        return 1_700_000_000.0 + self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-def bucket(rpm, t: FakeTime, **kw) -> TokenBucket:
-    return TokenBucket(rpm, clock=t.clock, wall=t.wall, sleep=t.sleep, **kw)
 
 
 def test_bucket_spreads_requests_at_the_published_rate() -> None:

@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, counters, env_for, make_sandbox, start_run, until, write_campaign
+from helpers.runs import FAST, counters, env_for, make_sandbox, start_run, until, write_campaign
 
 from renderer.cli import main
 from renderer.errors import BudgetExceeded
@@ -149,7 +149,7 @@ def test_charges_never_reported_count_at_their_hold_on_a_fresh_machine(tmp_path:
     {"read_schedule": {"2": "http_502", "3": "http_500", "4": "hang"}, "hang_seconds": 5.0},
 ])
 def test_status_hiccups_leave_one_charge_for_one_job(tmp_path: Path, runner, faults: dict) -> None:
-    from hostile_helpers import settings
+    from helpers.hostile import settings
 
     path = write_campaign(tmp_path, images(1))
     with make_sandbox(faults=faults) as sb:
@@ -161,7 +161,7 @@ def test_status_hiccups_leave_one_charge_for_one_job(tmp_path: Path, runner, fau
 
 
 def test_a_status_that_404s_until_the_job_timeout_is_left_pending_saying_so(tmp_path: Path, runner) -> None:
-    from hostile_helpers import settings, with_job_timeout
+    from helpers.hostile import settings, with_job_timeout
 
     path = write_campaign(tmp_path, images(1))
     with make_sandbox(faults={"rates": {"http_404": 1.0}, "scope": "reads"}) as sb:
@@ -191,7 +191,7 @@ def test_a_gateway_storm_leaves_at_most_three_to_settle(tmp_path: Path, runner) 
 
 
 def cli(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    from exec_helpers import FAST_JSON
+    from helpers.runs import FAST_JSON
 
     out, err = io.StringIO(), io.StringIO()
     code = main(argv, out, err, {**(env or {}), "RENDERER_EXEC_SETTINGS": FAST_JSON})
@@ -215,7 +215,7 @@ def strict(path: Path) -> dict:
     ("credits_1e308", "all", "completed"),  # two of them overflow a float sum
 ])
 def test_odd_values_are_stored_and_shown_safely(tmp_path: Path, runner, kind: str, scope: str, status: str) -> None:
-    from hostile_helpers import settings, with_job_timeout
+    from helpers.hostile import settings, with_job_timeout
 
     path = write_campaign(tmp_path, images(2))
     with make_sandbox(faults={"rates": {kind: 1.0}, "scope": scope}) as sb:
@@ -258,7 +258,7 @@ def checkout(tmp_path: Path) -> Path:
 
 def run_in(root: Path, campaign: Path, sb, **kw):
     out = io.StringIO()
-    from renderer.commands.run import run
+    from helpers.runs import run
 
     code = run(str(campaign), out, env_for(sb), state_dir=str(root / ".renderer"), exec_settings=FAST, **kw)
     return code, out.getvalue()

@@ -6,7 +6,7 @@ import contextlib
 
 import psycopg
 import pytest
-from store_helpers import all_at_once, child, open_store
+from helpers.stores import all_at_once, child, open_store
 
 from renderer.errors import StateError
 from renderer.execute import pgconn, pgschema
@@ -66,7 +66,7 @@ def test_a_store_of_a_newer_renderer_is_refused_before_anything_is_written(pg_ur
 
 
 def test_without_postgresql_its_tests_skip_and_say_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pgserver
+    from helpers import pgserver
 
     monkeypatch.setattr(pgserver.glob, "glob", lambda pattern: [])
     monkeypatch.setattr(pgserver.shutil, "which", lambda name: None)

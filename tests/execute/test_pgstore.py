@@ -8,13 +8,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from exec_helpers import counters, make_sandbox
-from pgserver import PgServer
-from store_helpers import begin_args, open_store
-from test_shared_state import checkout, images, manifest, run, store_env, store_of, subprocess_run
+from helpers.runs import counters, make_sandbox
+from helpers.pgserver import PgServer
+from helpers.stores import begin_args, open_store
+from helpers.shared_store import checkout, images, manifest, run, store_env, store_of, subprocess_run
 
 from renderer.errors import StateError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.stateurl import parse_url
 
 

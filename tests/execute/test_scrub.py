@@ -24,12 +24,12 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
+from helpers.runs import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
+from helpers.runs import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from renderer.cli import main
-from renderer.commands.run import run
 from renderer.execute.scrub import REDACTED, Scrubber, encodings
 from renderer.sandbox.faults import FaultSettings
 

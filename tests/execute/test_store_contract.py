@@ -1,4 +1,4 @@
-"""One contract, two journal stores: SQLite on disk and PostgreSQL (a real server, tests/pgserver.py).
+"""One contract, two journal stores: SQLite on disk and PostgreSQL (a real server, tests/helpers/pgserver.py).
 
 Every method of ``JournalStore``, the durability of ``begin`` (a killed writer's intent is
 there), ``StateError`` naming the store on a refused write (and the refused outcome kept
@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgserver import PASSWORD
-from store_helpers import all_at_once, begin_args, child, open_store
+from helpers.pgserver import PASSWORD
+from helpers.stores import all_at_once, begin_args, child, open_store
 
 from renderer.errors import RunLocked, StateError
-from renderer.execute import journal as J
+from renderer.execute import records as J
 from renderer.execute.store import JournalStore
 
 Opener = Callable[..., JournalStore]
@@ -138,10 +138,10 @@ def test_attempts_refusals_and_unknowns(opener: Opener) -> None:
 
 def test_adopted_rows_and_claimed_ids(opener: Opener) -> None:
     store = opener()
-    store.adopt(instance_id="a", endpoint="samsar/image/enhance", provider="samsar", input_sha256="s1", generation=3,
-                idempotency_key="k", state=J.ACCEPTED, body={"image_url": "u"}, estimate=(50, 50),
-                request_id="img_7", session_id="sess_7", credits_charged=None, sent_at="2025-01-01T00:00:00.000Z",
-                error=None)
+    store.record_adopted(J.Adopted(
+        instance_id="a", endpoint="samsar/image/enhance", provider="samsar", input_sha256="s1", generation=3,
+        idempotency_key="k", state=J.ACCEPTED, body={"image_url": "u"}, estimate=(50, 50), request_id="img_7",
+        session_id="sess_7", credits_charged=None, sent_at="2025-01-01T00:00:00.000Z", error=None))
     sub = opener().current("a", "s1")
     assert sub is not None and sub.state == J.ACCEPTED and sub.generation == 3 and sub.body == {"image_url": "u"}
     assert sub.submitted_at == "2025-01-01T00:00:00.000Z" and sub.cost == 50

@@ -1,1 +1,1 @@
-"""Fuzz tests of the loader and the planner; settings and helpers are in fuzz_helpers.py."""
+"""Fuzz tests of the loader and the planner; settings and helpers are in ``helpers.fuzz``."""

@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 
 import httpx
-from fuzz_helpers import FUZZ
+from helpers.fuzz import FUZZ
 from hypothesis import given
 from hypothesis import strategies as st
 
-from renderer.commands.run import run
+from renderer.commands.run import RunRequest, run
 from renderer.execute.settings import (
     ExecSettings,
     PollSettings,
@@ -106,7 +106,7 @@ def test_no_answer_crashes_the_executor(samsar: list, ec: list) -> None:
         path.write_text(CAMPAIGN, encoding="utf-8")
         out = io.StringIO()
         transports = {"samsar": httpx.MockTransport(Script(samsar)), "enhancecraft": httpx.MockTransport(Script(ec))}
-        code = run(str(path), out, ENV, state_dir=str(folder / ".renderer"), exec_settings=XS, transports=transports)
+        code = run(RunRequest(str(path), state_dir=str(folder / ".renderer")), out, ENV, exec_settings=XS, transports=transports)
         assert code in (0, 1), out.getvalue()
         text = (folder / "camp.manifest.json").read_text("utf-8")
         data = json.loads(text, parse_constant=lambda name: math.nan if False else (_ for _ in ()).throw(AssertionError(name)))

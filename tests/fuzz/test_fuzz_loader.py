@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzz_helpers import FUZZ, SEEDS, outcome, write
+from helpers.fuzz import FUZZ, SEEDS, outcome, write
 
 YAMLISH = "abcxyz019 -:,[]{}&*!|>'\"#%@`?\n\t\\.<=~$^()_+"
 

@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzz_helpers import FUZZ, SEEDS, outcome, write
+from helpers.fuzz import FUZZ, SEEDS, outcome, write
 from renderer.plan.model import Plan
 
 SEED_DATA = {p.name: yaml.safe_load(p.read_text("utf-8")) for p in SEEDS}

@@ -1,4 +1,4 @@
-"""Fixtures of the hardening tests (helpers live in hardening_helpers.py).
+"""Fixtures of the hardening tests (helpers live in ``helpers.hardening``).
 
 Network access is cut for every test here that does not ask for it
 (``allow_network``): validate and plan must not need it. Every test runs from an

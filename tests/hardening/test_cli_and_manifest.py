@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hardening_helpers import job, run_cli
+from helpers.hardening import job, run_cli
 
 GOOD = job("      image_url: \"https://cdn.example.com/{{ matrix.city }}.png\"\n      resolution: 2k\n",
            extra="    matrix:\n      city: [lisbon, tokyo, lima]\n")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hardening_helpers import CORPUS, expect_refusal, snapshot
+from helpers.hardening import CORPUS, expect_refusal, snapshot
 
 FILES = sorted(CORPUS.glob("*.yaml"))
 

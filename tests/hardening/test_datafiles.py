@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hardening_helpers import expect_refusal, run_cli
+from helpers.hardening import expect_refusal, run_cli
 from renderer.errors import LimitError
 from renderer.plan.matrix import MatrixLimits, read_rows
 from renderer.campaign.yamlfile import load_text

@@ -23,7 +23,7 @@ from typing import Iterator
 
 import pytest
 
-from hardening_helpers import CANARIES, CANARY_ENV, ENHANCECRAFT_CANARY, SAMSAR_CANARY, run_cli
+from helpers.hardening import CANARIES, CANARY_ENV, ENHANCECRAFT_CANARY, SAMSAR_CANARY, run_cli
 
 pytest.importorskip("renderer.commands.run", reason="renderer/execute (the executor) is not in the tree yet")
 sandbox_server = pytest.importorskip("renderer.sandbox.server", reason="renderer/sandbox (the sandbox) is not in the tree yet")

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from hardening_helpers import CANARIES, OTHER_CANARY, SAMSAR_CANARY, job, run_cli
+from helpers.hardening import CANARIES, OTHER_CANARY, SAMSAR_CANARY, job, run_cli
 from renderer.errors import LimitError, Location, TemplateError
 from renderer.plan.templates import Compiler, TemplateLimits
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hardening_helpers import CORPUS, expect_refusal, run_cli
+from helpers.hardening import CORPUS, expect_refusal, run_cli
 from renderer.errors import LimitError, LoadError
 from renderer.campaign.yamlfile import Limits, load_text
 

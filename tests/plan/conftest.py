@@ -1,9 +1,8 @@
-"""Helpers for planner tests: campaign files under tmp_path, plans, and their shapes."""
+"""Helpers for planner tests: plans and their shapes; campaign files under tmp_path (``write``)."""
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,8 @@ from renderer.errors import Invalid
 from renderer.plan.model import Plan
 from renderer.plan.planner import Planner, build_plan
 from renderer.campaign.campaign import load_campaign
+
+from helpers.campaign_files import write  # noqa: F401  (fixture)
 
 
 def plan_file(path: Path | str, manifest: Mapping[str, Any] | None = None, select: Iterable[str] = ()) -> tuple[Plan, Planner]:
@@ -33,16 +34,3 @@ def errors_of(path: Path | str, **kw: Any) -> list[str]:
     with pytest.raises(Invalid) as exc:
         plan_file(path, **kw)
     return [str(e) for e in exc.value.errors]
-
-
-@pytest.fixture
-def write(tmp_path: Path) -> Callable[..., Path]:
-    """write(text, name='campaign.yaml') -> the path of a dedented file under tmp_path."""
-
-    def _write(text: str, name: str = "campaign.yaml") -> Path:
-        p = tmp_path / name
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return p
-
-    return _write

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from helpers.campaign_files import SPRING
 from renderer.vocabulary import Pending
 
 from .conftest import credits, errors_of, plan_file, shape
 
-SPRING = (Path(__file__).parents[1] / "data" / "contract-example.yaml").read_text()
 
 TEASERS = [
     "teaser[city=lisbon,language=en]", "teaser[city=lisbon,language=es]",

@@ -1,8 +1,3 @@
-"""Fixtures of the results tests; the executor's helpers (fast settings, sandbox) are shared."""
+"""Fixtures of the results tests: a fast sandbox and `run` (``helpers.runs``)."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "execute"))
-
-from exec_helpers import runner, sandbox  # noqa: F401  (fixtures)
+from helpers.runs import runner, sandbox  # noqa: F401  (fixtures)

@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
+from helpers.runs import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
+from helpers.runs import run
 
 from renderer.cli import main
-from renderer.commands.run import run
 from renderer.results.graph import Graph, layered, mermaid
 from renderer.results.junit import junit_xml
 

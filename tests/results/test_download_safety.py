@@ -19,12 +19,12 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from exec_helpers import CANARY, FAST, FAST_JSON, FILES_ALLOWED, RENDER, args_for, counters, env_for, make_sandbox, write_campaign
-from hostile_helpers import images
-from results_helpers import FileServer, file_server
+from helpers.runs import CANARY, FAST, FAST_JSON, FILES_ALLOWED, RENDER, args_for, counters, env_for, make_sandbox, write_campaign
+from helpers.runs import run
+from helpers.hostile import images
+from helpers.file_server import FileServer, file_server
 
 from renderer.cli import main
-from renderer.commands.run import run
 from renderer.errors import ConfigError
 from renderer.results.download import DownloadLimits, Downloader, Wanted, readable_names
 from renderer.results.netguard import ALLOW_ENV, Policy, internal

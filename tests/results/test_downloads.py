@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 import httpx
 import pytest
-from exec_helpers import (
+from helpers.runs import (
     CANARY,
     FAST,
     FILES_ALLOWED,
@@ -21,10 +21,10 @@ from exec_helpers import (
     make_sandbox,
     write_campaign,
 )
-from results_helpers import FileServer, file_server
+from helpers.runs import run
+from helpers.file_server import FileServer, file_server
 
 from renderer.commands import validate
-from renderer.commands.run import run
 from renderer.errors import ConfigError, Invalid
 from renderer.results.download import Downloader, DownloadLimits, FileRecord, Wanted, readable_names
 from renderer.results.netguard import Policy

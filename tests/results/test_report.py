@@ -17,17 +17,17 @@ import time
 from pathlib import Path
 
 import pytest
-from exec_helpers import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
+from helpers.runs import FAST, FILES_ALLOWED, args_for, env_for, make_sandbox, write_campaign
+from helpers.runs import run
 
 from renderer.cli import main
-from renderer.commands.run import run
 from renderer.results import html_report as R
 from renderer.results.graph import Graph
 from renderer.results.html_report import ReportInput, render
 from renderer.results.svg import dag_svg
 
-from browser import Browser, chromium
-from report_data import MEDIA, synthetic_run
+from helpers.browser import Browser, chromium
+from helpers.report_data import MEDIA, synthetic_run
 
 CAMPAIGN = """
 version: 1

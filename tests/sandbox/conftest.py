@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from renderer.sandbox import ManualClock, Sandbox, SandboxConfig, running_sandbox_sync
-from sandbox_helpers import KEY
+from helpers.sandbox_requests import KEY
 
 
 @pytest.fixture

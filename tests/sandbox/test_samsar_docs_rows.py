@@ -22,7 +22,7 @@ import pytest
 
 from renderer.cli import main
 from renderer.providers.samsar import refresh
-from sandbox_helpers import IMAGE_LIST, TEXT_TO_VIDEO, charged, make_video, status
+from helpers.sandbox_requests import IMAGE_LIST, TEXT_TO_VIDEO, charged, make_video, status
 
 HEAD = "version: 1\nname: rows\njobs:\n  t:\n"
 Q = '"'  # a value's column is its opening quote's

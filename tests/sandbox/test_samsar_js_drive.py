@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from renderer.sandbox import ManualClock, SandboxConfig, running_sandbox_sync
-from sandbox_helpers import samsar_js
+from helpers.sandbox_requests import samsar_js
 
 pytestmark = pytest.mark.node
 DRIVE = Path(__file__).with_name("samsar_js_drive.mjs")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sandbox_helpers import OTHER_KEY, TEXT_TO_VIDEO, charged
+from helpers.sandbox_requests import OTHER_KEY, TEXT_TO_VIDEO, charged
 
 from renderer.sandbox import SandboxConfig
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sandbox_helpers import OTHER_KEY
+from helpers.sandbox_requests import OTHER_KEY
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # binary, with CR/LF inside
 ENHANCE = [{"type": "enhance", "params": {"scale": 2}}]

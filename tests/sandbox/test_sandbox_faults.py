@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from renderer.sandbox import FaultSettings
-from sandbox_helpers import TEXT_TO_VIDEO, make_video, status
+from helpers.sandbox_requests import TEXT_TO_VIDEO, make_video, status
 
 SUBMIT = ("/video/text_to_video", {"input": TEXT_TO_VIDEO})
 

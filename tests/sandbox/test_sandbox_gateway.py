@@ -7,7 +7,7 @@ import pytest
 from renderer import providers
 from renderer.sandbox import SandboxConfig
 from renderer.sandbox.gateway import api_key
-from sandbox_helpers import KEY, OTHER_KEY, TEXT_TO_VIDEO
+from helpers.sandbox_requests import KEY, OTHER_KEY, TEXT_TO_VIDEO
 
 
 def test_a_provider_without_a_published_limit_is_throttled_when_the_config_asks(make_sandbox, clients, clock) -> None:

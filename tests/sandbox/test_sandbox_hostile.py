@@ -7,7 +7,7 @@ import time
 
 import httpx
 import pytest
-from sandbox_helpers import KEY, TEXT_TO_VIDEO
+from helpers.sandbox_requests import KEY, TEXT_TO_VIDEO
 
 from renderer.sandbox import FaultSettings
 

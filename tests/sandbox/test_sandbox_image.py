@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sandbox_helpers import OTHER_KEY, charged, make_video, status
+from helpers.sandbox_requests import OTHER_KEY, charged, make_video, status
 
 TILES = [{"image_url": "https://cdn.example.com/t1.png", "image_text": "Rooftop"},
          {"enhanced_url": "https://cdn.example.com/t2-hires.png"},

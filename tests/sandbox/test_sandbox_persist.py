@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox_helpers import TEXT_TO_VIDEO, charged, make_video, status
+from helpers.sandbox_requests import TEXT_TO_VIDEO, charged, make_video, status
 
 from renderer.cli import build_parser
 from renderer.sandbox import ManualClock, SandboxConfig, running_sandbox_sync

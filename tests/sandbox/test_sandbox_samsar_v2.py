@@ -12,7 +12,7 @@ import pytest
 from renderer import providers
 from renderer.sandbox import ManualClock, Sandbox
 from renderer.vocabulary import ApiState, Paused, Preview
-from sandbox_helpers import IMAGE_LIST, KEY, OTHER_KEY, TEXT_TO_VIDEO, charged
+from helpers.sandbox_requests import IMAGE_LIST, KEY, OTHER_KEY, TEXT_TO_VIDEO, charged
 
 STEP_PRICES = {"samsar_v2": {"step_video_model_per_second": {"RUNWAYML": 30}}}
 STEP = {**TEXT_TO_VIDEO, "duration": 20}

@@ -15,7 +15,7 @@ import pytest
 
 from renderer.errors import ConfigError
 from renderer.sandbox import SandboxConfig, running_sandbox, running_sandbox_sync
-from sandbox_helpers import TEXT_TO_VIDEO
+from helpers.sandbox_requests import TEXT_TO_VIDEO
 
 
 def test_sync_sandbox_binds_loopback_on_an_ephemeral_port_and_stops() -> None:

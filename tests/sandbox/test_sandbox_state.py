@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from sandbox_helpers import OTHER_KEY, TEXT_TO_VIDEO, make_video, status
+from helpers.sandbox_requests import OTHER_KEY, TEXT_TO_VIDEO, make_video, status
 
 SUBMIT = "/video/text_to_video"
 BODY = {"input": TEXT_TO_VIDEO}

@@ -8,7 +8,7 @@ import pytest
 from renderer.providers import price_table, route
 from renderer.providers import samsar as samsar_provider
 from renderer.vocabulary import PriceContext
-from sandbox_helpers import IMAGE_LIST, KEY, OTHER_KEY, TEXT_TO_VIDEO, charged, make_video, status
+from helpers.sandbox_requests import IMAGE_LIST, KEY, OTHER_KEY, TEXT_TO_VIDEO, charged, make_video, status
 
 
 def test_text_to_video_charges_the_documented_price_and_completes(samsar: httpx.Client) -> None:
