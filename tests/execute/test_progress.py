@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-from renderer import figures as F
 from renderer.execute.progress import PlainReporter, Snapshot
 from renderer.text import credits
 
@@ -27,16 +26,6 @@ def test_a_resumed_run_shows_the_campaigns_spent_and_its_share() -> None:
                                    "spent by this run 3,000"
 
 
-def test_one_eta_from_the_work_left_and_the_rate_observed() -> None:
-    assert F.eta(left=10, done=10, elapsed=20) == 20  # 1 s a job... 2 s a job: 10 more take 20 s
-    assert F.eta(left=300, done=1, elapsed=60) is None  # one slow first render promises nothing
-    assert F.eta(left=300, done=1, elapsed=60, to_submit=300, rate_limit=1.0) == 300  # the rate limit bounds it
-    assert F.eta(left=100, done=100, elapsed=10, to_submit=100, rate_limit=0.5) == 200  # quick renders, slow limit
-    assert F.eta(left=1, done=3, elapsed=6) == 2
-    assert F.eta(left=1, done=1, elapsed=5) is None  # two jobs in all: said only once three are done, or all
-    assert F.eta(left=0, done=5, elapsed=5) == 0
-
-
 def test_the_eta_holds_still_in_a_log() -> None:
     """In CI the plain line is kept forever: its ETA moves in coarse steps, and the first lines
     (one job of 302 done) carry none rather than 25 minutes."""
@@ -49,13 +38,3 @@ def test_the_eta_holds_still_in_a_log() -> None:
     assert "eta" not in lines[0] and "eta" not in lines[1]
     assert [line.rsplit("; eta ", 1)[1] for line in lines[2:]] == ["110s", "110s", "110s"]
     assert sum("eta" in line for line in lines) == 3  # one ETA a line, never two
-
-
-def test_the_final_line_is_the_manifests() -> None:
-    data = {"jobs": {"a": {"status": "completed"}, "b": {"status": "failed"}, "c": {"status": "not_submitted"}},
-            "credits": {"estimated": {"min": 30, "max": 90}, "charged": 60, "held": 30, "spent": 120}}
-    assert F.final_line(data, before=20, elapsed=3.8) == (
-        "run finished in 3.8s: 2/3 done (1 completed, 1 failed); 1 not submitted; "
-        "spent in all runs 120 credits (charged 60, held 30); spent by this run 100")
-    assert F.Credits.of_manifest(data).rows() == [
-        ("estimated for the campaign", "30-90"), ("charged", "60"), ("held", "30"), ("spent in all runs", "120")]

@@ -114,8 +114,9 @@ def test_a_second_run_counts_the_charges_of_a_partly_failed_first_run(tmp_path: 
         code, out, _ = cli(["plan", str(path), "--markdown"], env_for(sb))
         assert code == 0 and "Budget: 300 credits (within budget; earlier runs spent 200)." in out
         # 200 spent + 2 x 50 to render again passes a budget lowered to 250: nothing is sent
-        with pytest.raises(BudgetExceeded, match="the plan may spend up to 100 credits, and earlier runs were "
-                                                 "charged 200; budget.max_credits is 250"):
+        with pytest.raises(BudgetExceeded, match="the plan may spend up to 100 credits, and earlier runs spent 200; "
+                                                 r"budget.max_credits is 250\. .* raise --max-credits \(this run's "
+                                                 r"limit, 250; it never goes above budget.max_credits\) or drop it\."):
             runner(path, env_for(sb), max_credits=250)
         # the same with the journal gone (another machine): the manifest remembers what was spent
         shutil.move(tmp_path / ".renderer", tmp_path / "kept")

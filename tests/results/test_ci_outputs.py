@@ -103,6 +103,23 @@ def test_junit_escapes_what_xml_cannot_hold():
     assert case.get("name") == "a[x=\\x01]" and case.find("failure").get("message") == "failed: bad \\x00 <b>&"
 
 
+def test_junit_times_are_wall_times_the_suite_the_runs():
+    """Three jobs rendering side by side for 2 s each in a 3.8 s run: the suite took 3.8 s, not 6.
+    Without the run's time, the suite spans the first submission to the last final state."""
+    jobs = {f"j{i}": {"status": "completed", "elapsed_seconds": 2.0, "submitted_at": f"2026-01-01T00:00:0{i}+00:00",
+                      "finished_at": f"2026-01-01T00:00:0{i + 2}+00:00"} for i in range(3)}
+    data = {"campaign": "c", "jobs": jobs,
+            "credits": {"estimated": {"min": 90, "max": 90}, "charged": 90, "spent": 120}}
+    suites = ET.fromstring(junit_xml(data, 3.8).split("\n", 1)[1])
+    suite = suites.find("testsuite")
+    assert suites.get("time") == suite.get("time") == "3.800"
+    assert [c.get("time") for c in suite.iter("testcase")] == ["2.000"] * 3
+    assert {p.get("name"): p.get("value") for p in suite.iter("property")} == {
+        "jobs": "3/3 done (3 completed)", "estimated for the campaign": "90", "charged": "90", "held": "0",
+        "spent in all runs": "120"}
+    assert ET.fromstring(junit_xml(data).split("\n", 1)[1]).get("time") == "4.000"  # 00:00:00 to 00:00:04
+
+
 def test_plan_markdown_draws_the_dag_as_mermaid(tmp_path):
     path = write_campaign(tmp_path, CAMPAIGN.replace("city: [lisbon, tokyo, lima]", 'city: [lisbon, "to\\"k#yo<"]'))
     out = io.StringIO()
