@@ -64,10 +64,10 @@ def _all(out: TextIO, env: Mapping[str, str], as_json: bool) -> int:
         run = f"{c.runs:,} run(s)" + (f", last {c.last_run}" if c.last_run else "")
         if c.holder is not None and c.holder["running"]:
             run += f"; in progress: pid {c.holder['pid']} on {c.holder['hostname']} since {c.holder['acquired_at']}"
-        jobs = ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in c.jobs.items()) or "no jobs yet"
+        jobs = F.Jobs(c.jobs).text() if c.jobs else "no jobs yet"
         against = f"  against {c.target}" if c.target else ""
-        out.write(f"{c.name}  {c.path}{against}\n  {run}\n  {jobs}; credits charged {credits_text(c.charged)}, "
-                  f"held {credits_text(c.held)}\n")
+        out.write(f"{c.name}  {c.path}{against}\n  {run}\n  {jobs}; {F.CHARGED} {credits_text(c.charged)} credits, "
+                  f"{F.HELD} {credits_text(c.held)}\n")
     return 0
 
 

@@ -1,8 +1,9 @@
 """Progress for people: a live rich bar at a terminal, sparse plain lines in CI.
 
 CI logs are read after the fact and kept forever, so the plain form prints at most
-one line every ``interval`` seconds, and only when something changed, plus one
-summary line at the end.
+one line every ``interval`` seconds, and only when something changed; its ETA moves in
+coarse steps. The run's final line is said once, from its manifest
+(``renderer.figures.final_line``, by ``renderer.execute.post_run``).
 """
 
 from __future__ import annotations
