@@ -1,5 +1,5 @@
 """renderer.figures: the one definition of every figure a screen shows (the screens are held to
-the manifest in tests/integration/test_figures.py)."""
+the manifest in tests/integration/test_screen_figures.py)."""
 
 from __future__ import annotations
 
