@@ -79,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how long the whole run may take (default: the campaign's timeouts.run, else 24h)")
     r.add_argument("--outputs", metavar="DIR", help="download every result file into DIR (a folder or fsspec URL)")
     r.add_argument("--junit", metavar="FILE", help="write JUnit XML: one test case per job")
+    r.add_argument("--approve", action="append", default=[], metavar="PATTERN",
+                   help="let these `approve: manual` jobs continue when they stop (recorded in the approvals file)")
     _state(r)
     _limits(r)
 
@@ -112,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     ch.add_argument("--base", required=True, metavar="REV",
                     help="compare with REV (from its merge base with HEAD to the working tree), e.g. origin/main")
     ch.add_argument("--json", action="store_true", help="one JSON object, for scripts (and CI matrices)")
+
+    ap = sub.add_parser("approve", help="let jobs stopped at their approval point continue on the next run")
+    ap.add_argument("file", metavar="FILE", help="the campaign file")
+    ap.add_argument("patterns", nargs="*", metavar="PATTERN", help="jobs awaiting approval (names, instance ids, fnmatch)")
+    ap.add_argument("--select", action="append", default=[], metavar="PATTERN", help="the same as a PATTERN")
+    ap.add_argument("--sandbox", action="store_true", help="approve in a rehearsal's record (a --sandbox run)")
+    ap.add_argument("--manifest", metavar="PATH", help="the manifest that records the paused jobs (default: beside the campaign)")
 
     c = sub.add_parser("cancel", help="cancel pending video renders of a run")
     c.add_argument("file", metavar="FILE", help="the campaign file")
@@ -256,7 +265,8 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings
         detach=args.detach, resubmit_unknown=args.resubmit_unknown, rerun_cancelled=args.rerun_cancelled,
         moved_from=args.moved_from, state_dir=args.state_dir, sandbox_credits=args.sandbox_credits,
         job_timeout=args.job_timeout, run_timeout=args.run_timeout, reviewed_plan=args.plan,
-        max_credits=args.max_credits, outputs=args.outputs, junit=args.junit, yes=args.yes)
+        max_credits=args.max_credits, outputs=args.outputs, junit=args.junit, approve=tuple(args.approve),
+        yes=args.yes)
     return run(request, out, env, warnings=warnings, ask=_ask(args, out))
 
 
@@ -273,6 +283,12 @@ def _ask(args: argparse.Namespace, out: TextIO) -> Callable[[str], bool] | None:
         return is_yes(sys.stdin.readline())  # "" at end of input: no
 
     return ask
+
+
+def _approve(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.approve import approve
+
+    return approve(args.file, [*args.patterns, *args.select], out, sandbox=args.sandbox, manifest=args.manifest)
 
 
 def _results(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
@@ -343,7 +359,7 @@ _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], li
     "validate": _validate, "plan": _plan, "run": _run,
 }
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
-    "status": _status, "cancel": _cancel,
+    "status": _status, "cancel": _cancel, "approve": _approve,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
     "results": _results, "report": _report, "changed": _changed,
 }

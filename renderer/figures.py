@@ -16,7 +16,8 @@ Credits, always of the campaign's record (the manifest) or of this run's share o
   ``spent`` at its start.
 
 Jobs: **done** counts final states only (completed, failed, cancelled). The others have
-their own words: pending (accepted, still rendering), unknown (sent, fate unknown), not
+their own words: pending (accepted, still rendering), awaiting approval (stopped at its
+approval point: it waits for a person), unknown (sent, fate unknown), not
 submitted (never sent: held back by the budget, an error before sending, a stopped run,
 or left out by ``--select``), and while a run goes on submitting, queued, waiting.
 
@@ -36,7 +37,8 @@ from renderer.vocabulary import Range
 
 FINAL = ("completed", "failed", "cancelled")  # "done": nothing more will happen to these jobs
 # every status a screen may count, in the order screens show them
-ORDER = ("completed", "failed", "cancelled", "pending", "submitting", "queued", "waiting", "unknown", "not_submitted")
+ORDER = ("completed", "failed", "cancelled", "pending", "awaiting_approval", "submitting", "queued", "waiting", "unknown",
+         "not_submitted")
 
 ESTIMATED_RUN = "estimated for this run"
 ESTIMATED_CAMPAIGN = "estimated for the campaign"

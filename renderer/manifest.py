@@ -105,6 +105,8 @@ class ManifestEntry(Outputs):
     has_request_body: bool = False
     reconciled: Mapping[str, Any] | None = None  # {by, evidence}: a lost answer proven from a listing
     target: str | None = None  # where it ran (renderer.targets): `sandbox` or the base URL; None in older manifests
+    # awaiting_approval: what the render made before its approval point ({kind, url, index, start, end, text})
+    previews: tuple[Mapping[str, Any], ...] = ()
     source: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
@@ -138,6 +140,7 @@ class ManifestEntry(Outputs):
             has_request_body="request_body" in obj,
             reconciled=obj.get("reconciled") if isinstance(obj.get("reconciled"), Mapping) else None,
             target=obj.get("target") if isinstance(obj.get("target"), str) else None,
+            previews=tuple(p for p in obj.get("previews") or () if isinstance(p, Mapping)),
             source=obj,
         )
 
@@ -173,6 +176,8 @@ class ManifestEntry(Outputs):
             out["request"] = self.request
         if self.target is not None:
             out["target"] = self.target
+        if self.previews:
+            out["previews"] = [dict(p) for p in self.previews]
         return out
 
 
@@ -381,6 +386,10 @@ def _entry_problem(iid: str, entry: Any) -> str | None:
         return f"{where}.result_urls must be a list of strings"
     if not _number(entry.get("duration")):
         return f"{where}.duration must be a number"
+    previews = entry.get("previews")
+    if previews is not None and not (isinstance(previews, list) and all(
+            isinstance(p, dict) and isinstance(p.get("url"), str) for p in previews)):
+        return f"{where}.previews must be a list of objects with a string url"
     files = entry.get("files")  # downloaded outputs (renderer.results): the report and `results` read them
     if files is not None and not (isinstance(files, list) and all(
             isinstance(f, dict) and all(isinstance(f.get(k), str) for k in ("url", "path", "sha256"))

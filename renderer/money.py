@@ -49,17 +49,21 @@ class BudgetCheck:
     factors: dict[str, float]  # pricing families of jobs to run that the API charged above their estimate
     new_min: float  # the least the jobs not sent yet cost (known prices)
     to_send: int  # how many jobs this run sends (jobs to run that no earlier run sent)
+    continuing: dict[str, float]  # jobs stopped at their approval point -> what continuing them may cost (in new_max)
 
 
 def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
                  budget: float | None = None, spent: float | None = None,
-                 sent: frozenset[str] | None = None, factors: Mapping[str, float] | None = None) -> BudgetCheck:
+                 sent: frozenset[str] | None = None, factors: Mapping[str, float] | None = None,
+                 approved: Callable[[str, str | None], bool] | None = None) -> BudgetCheck:
     """``budget``: this run's limit (default the campaign's); ``spent``: charged by earlier
     runs (default what the manifest records); ``sent``: jobs to run whose submission was
     already accepted (or may have been), so that ``spent`` counts them (default: the
     manifest's pending and unknown entries with the same input); ``factors``: what each
     pricing family was charged over its estimate (default: the manifest's
-    ``credits.families``), as the run holds its jobs."""
+    ``credits.families``), as the run holds its jobs; ``approved(instance id, request id)``: whether a
+    job stopped at its approval point is approved, so that what continuing it may cost counts
+    (``continuing`` says it for every paused job)."""
     manifest = Manifest.coerce(manifest)
     if factors is None:
         factors = {k: f.factor for k, f in manifest.families.items() if f.factor > 1}
@@ -72,8 +76,12 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         sent, held = _sent_by_manifest(plan, manifest)
         spent = manifest_spent(manifest) + held
     unpriced = tuple(i for i in unknown if i not in sent) if budget is not None else ()
-    new = sum(c.max * factors.get(family(i), 1.0) for i, c in zip(run, prices) if c is not None and i.id not in sent)
-    new_min = sum(c.min for i, c in zip(run, prices) if c is not None and i.id not in sent)
+    waiting = _continuations(plan, manifest, factors)
+    new = sum(c.max * factors.get(family(i), 1.0) for i, c in zip(run, prices)
+              if c is not None and i.id not in sent and i.id not in waiting)
+    if approved is not None:
+        new += sum(v for k, v in waiting.items() if approved(k, manifest.jobs[k].request_id))
+    new_min = sum(c.min for i, c in zip(run, prices) if c is not None and i.id not in sent and i.id not in waiting)
     # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
     over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
     return BudgetCheck(
@@ -87,7 +95,8 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         unpriced=unpriced,
         factors={k: v for k, v in factors.items() if any(family(i) == k for i in run)},
         new_min=_tidy(new_min),
-        to_send=sum(1 for i in run if i.id not in sent),
+        to_send=sum(1 for i in run if i.id not in sent and i.id not in waiting),
+        continuing={k: _tidy(v) for k, v in waiting.items()},
     )
 
 
@@ -118,6 +127,22 @@ def _sent_by_manifest(plan: Plan, manifest: Manifest) -> tuple[frozenset[str], f
             if entry.credits_charged is None and inst.price.credits is not None:
                 held += inst.price.credits.max
     return frozenset(sent), held
+
+
+def _continuations(plan: Plan, manifest: Manifest, factors: Mapping[str, float]) -> dict[str, float]:
+    """Jobs stopped at their approval point with this input: what continuing may still cost (the
+    full price, less what the manifest says the API charged before the stop), as the run admits it."""
+    if not any(e.status == JobStatus.AWAITING_APPROVAL for e in manifest.jobs.values()):
+        return {}
+    out: dict[str, float] = {}
+    for inst in plan.to_run:
+        entry = manifest.get(inst.id)
+        if entry is None or entry.status != JobStatus.AWAITING_APPROVAL or entry.input_sha256 != inst.input_sha256:
+            continue
+        full = inst.price.credits.max * factors.get(family(inst), 1.0) if inst.price.credits is not None else None
+        if full is not None:
+            out[inst.id] = max(0.0, full - (entry.credits_charged or 0.0))
+    return out
 
 
 def costliest(plan: Plan, n: int = 5) -> list[Instance]:

@@ -10,6 +10,8 @@ from rich.console import JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
+from renderer.text import credits as credits_text
+
 from renderer.plan.model import Plan
 from renderer.figures import ESTIMATED_RUN
 from renderer.money import show_credits
@@ -50,6 +52,10 @@ def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
     console.print(totals)
     spend = show_credits(summary.credits) if summary.credits else f"{show_credits(summary.known_credits)} + unknown"
     console.print(f"{ESTIMATED_RUN}: {spend} credits" + (f" of budget {summary.budget:,}" if summary.budget is not None else ""))
+    if summary.continuing:
+        more = credits_text(sum(summary.continuing.values()))
+        console.print(Text(f"awaiting approval: {len(summary.continuing)} job(s) stopped at their approval point; "
+                           f"continuing them may cost up to {more} more, admitted when each is approved"))
     req = summary.requests
     line = f"requests: {req['submissions']} submission(s)"
     if req["uploads"]:

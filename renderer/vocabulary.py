@@ -150,12 +150,14 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
     NOT_SUBMITTED = "not_submitted"  # nothing of it was processed: free to send later
     UNKNOWN = "unknown"  # sent, and no answer says what became of it: it may be charged
+    # an `approve: manual` render stopped at its approval point: not done; nothing more is sent until approved
+    AWAITING_APPROVAL = "awaiting_approval"
 
 
 # The manifest's statuses, in the order the docs list them.
 PUBLIC_STATUSES: tuple[JobStatus, ...] = (
     JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PENDING, JobStatus.NOT_SUBMITTED,
-    JobStatus.UNKNOWN,
+    JobStatus.UNKNOWN, JobStatus.AWAITING_APPROVAL,
 )
 UNSETTLED = frozenset({JobStatus.WAITING, JobStatus.QUEUED, JobStatus.SUBMITTING})  # the run's own words
 
@@ -171,6 +173,9 @@ class SubmissionState(StrEnum):
     CANCELLED = "cancelled"
     REJECTED = "rejected"  # the API refused it; nothing was processed
     UNKNOWN = "unknown"  # sent, answer lost, fate not established
+    # stopped at its approval point (accepted, charged what it made so far: renderer.execute.approval)
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVING = "approving"  # approved: the POST that lets it continue is, or may have been, on the wire
 
 
 def public_status(state: str, http_status: int | None = None) -> JobStatus:
@@ -180,7 +185,7 @@ def public_status(state: str, http_status: int | None = None) -> JobStatus:
         return JobStatus.NOT_SUBMITTED
     if state == SubmissionState.SENDING:
         return JobStatus.UNKNOWN
-    if state == SubmissionState.ACCEPTED:
+    if state in (SubmissionState.ACCEPTED, SubmissionState.APPROVING):
         return JobStatus.PENDING
     if state == SubmissionState.REJECTED:
         return JobStatus.NOT_SUBMITTED if http_status in (401, 402, 403, None) else JobStatus.FAILED
@@ -188,7 +193,7 @@ def public_status(state: str, http_status: int | None = None) -> JobStatus:
 
 
 _SAME_WORD = frozenset({SubmissionState.COMPLETED, SubmissionState.FAILED, SubmissionState.CANCELLED,
-                        SubmissionState.UNKNOWN})
+                        SubmissionState.UNKNOWN, SubmissionState.AWAITING_APPROVAL})
 
 
 @dataclass(frozen=True, slots=True)

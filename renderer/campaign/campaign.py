@@ -34,6 +34,7 @@ class JobSpec:
     matrix: Mapping[str, Any] | None
     estimate: Mapping[str, Any]
     order: int  # position in the file
+    approve: str | None = None  # "manual": the render stops at its approval point (``Provider.APPROVAL``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,12 +192,22 @@ def _job(doc: Document, name: str, job: dict[str, Any], order: int, errors: list
         endpoint=endpoint,
         route=route,
         input=job.get("input") if job.get("input") is not None else {},
-        extras={k: job[k] for k in JOB_KEYS_BESIDE_INPUT if k in job},
+        extras={**{k: job[k] for k in JOB_KEYS_BESIDE_INPUT if k in job}, **_gate_controls(route, job.get("approve"))},
         needs=tuple(n for n in needs if isinstance(n, str)) if isinstance(needs, list) else (),
         matrix=job.get("matrix") if isinstance(job.get("matrix"), dict) else None,
         estimate=_mapping(job.get("estimate")),
         order=order,
+        approve=job["approve"] if job.get("approve") in ("manual", "auto") else None,
     )
+
+
+def _gate_controls(route: Route, approve: Any) -> Mapping[str, Any]:
+    """``approve: manual`` asks the render to stop at its approval point: the fields its provider
+    sends for that (beside ``input``, so they are part of what the request hash covers)."""
+    gate = providers.of(route).APPROVAL
+    if approve != "manual" or gate is None or not gate.applies(route):
+        return {}  # elsewhere the schema has refused it
+    return gate.controls(True)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -43,7 +43,7 @@ def cancel(file: str, out: TextIO, env: Mapping[str, str], *, state_dir: str | N
     state_dir = statedir.resolve(state_dir, file, campaign.name, sandbox)
     journal = open_earlier_store(file, state_dir, env, sandbox)
     try:
-        pending = [s for s in journal.latest_per_instance() if s.state == J.ACCEPTED]
+        pending = [s for s in journal.latest_per_instance() if s.state in (J.ACCEPTED, J.AWAITING)]
         for s in pending:
             if _canceller(s.endpoint) is None:
                 out.write(f"{'pending':>13}  {s.instance_id}: {s.endpoint} renders cannot be cancelled{_why_not(s.endpoint)}\n")

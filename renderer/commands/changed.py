@@ -1,7 +1,7 @@
 """`renderer changed --base REV`: the campaigns a diff touches, so CI plans (and runs) only those.
 
 A campaign is touched when the diff changes a file it is made of: the campaign file
-itself, its manifest (what is reused), its matrix data files (``from:``) and the local
+itself, its manifest (what is reused), its approvals file, its matrix data files (``from:``) and the local
 files its jobs upload (``input_file``). Templates are inline (the template environment
 loads no file), so they change with the campaign file.
 
@@ -30,6 +30,7 @@ from renderer import providers
 from renderer.campaign.yamlfile import load_file
 from renderer.commands.common import Settings
 from renderer.errors import RendererError, UsageError
+from renderer.execute import approvals
 
 GIT_TIMEOUT = 60.0
 
@@ -84,11 +85,14 @@ def _campaign_files(path: Path, settings: Settings) -> tuple[str | None, set[Pat
     try:
         data = load_file(path, settings.yaml).data
     except RendererError:  # broken YAML: still a campaign when it reads like one (its plan says what is wrong)
-        return (None, {path.resolve(), default_manifest_path(path).resolve()}) if _reads_like_a_campaign(path) else None
+        return (None, {path.resolve(), default_manifest_path(path).resolve(), approvals.default_path(path).resolve()}) \
+            if _reads_like_a_campaign(path) else None
     if not isinstance(data, dict) or "jobs" not in data or "version" not in data:
         return None  # another YAML file (a workflow, a data file)
     folder = path.parent.resolve()
-    parts: set[Path | _Pattern] = {path.resolve(), default_manifest_path(path).resolve()}
+    # its approvals file too: a pull request that approves paused jobs runs the campaign after the merge
+    parts: set[Path | _Pattern] = {path.resolve(), default_manifest_path(path).resolve(),
+                                   approvals.default_path(path).resolve()}
     parts |= {_below(folder, name) for name in _from_files(data.get("jobs"))}
     uploads = list(_uploads_written(data.get("jobs")))
     parts |= {_below(folder, name) for name in uploads if "{" not in name}

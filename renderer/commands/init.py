@@ -32,14 +32,14 @@ def init(path: str, out: TextIO, *, force: bool = False) -> int:
     added = keep_out_of_git(root / ".gitignore")
     if added:
         where = Path(os.path.relpath(root / ".gitignore", Path.cwd().resolve())).as_posix()
-        out.write(f"added {' and '.join(added)} to {where}: run state and rehearsals stay out of git\n")
+        out.write(f"added {', '.join(added[:-1])}{' and ' if len(added) > 1 else ''}{added[-1]} to {where}: run state and rehearsals stay out of git\n")
     return 0
 
 
 # What a repository of campaigns keeps out of git: the run state (journals, the sandbox's
 # state; local, and holding nothing a clone needs: the manifest is the record) and a
-# rehearsal's manifest (`run --sandbox`: loopback URLs, valid on this machine only).
-IGNORED = (".renderer/", "*.sandbox.manifest.json")
+# rehearsal's manifest and approvals (`run --sandbox`: loopback URLs and ids, valid on this machine only).
+IGNORED = (".renderer/", "*.sandbox.manifest.json", "*.sandbox.approvals.json")
 
 
 def keep_out_of_git(gitignore: Path) -> list[str]:

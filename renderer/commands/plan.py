@@ -9,7 +9,7 @@ from typing import Literal, TextIO
 from renderer import targets as T
 from renderer.commands.common import Settings, append_step_summary
 from renderer.errors import BudgetExceeded, Invalid, LoadError, Location, UserError
-from renderer.execute import statedir
+from renderer.execute import approvals, statedir
 from renderer.execute.moved import find_moved
 from renderer.manifest import Manifest
 from renderer.manifest import default_path as default_manifest_path
@@ -76,10 +76,11 @@ def plan(
         warnings.extend(the_plan.warnings)
     if rerun_cancelled:
         the_plan = the_plan.rerun_cancelled()
-    summary = summarise(the_plan, previous, targets=targets)
+    approved = approvals.approves(approvals.approved_ids(approvals.load(approvals.default_path(path, sandbox))))
+    summary = summarise(the_plan, previous, targets=targets, approved=approved)
     # a rehearsal's state is local: only a real plan reads the shared store
     shared = None if sandbox else _shared_view(the_plan, previous, path, manifest_path, env or {}, rerun_cancelled,
-                                               targets)
+                                               targets, approved)
     if shared is not None:
         summary = shared[0]
     if plan_out:
@@ -116,7 +117,8 @@ def plan(
 
 
 def _shared_view(plan: Plan, previous: Manifest | None, path: str, manifest_path: Path, env: Mapping[str, str],
-                 rerun_cancelled: bool, targets: Mapping[str, str]) -> tuple[Summary, str | None] | None:
+                 rerun_cancelled: bool, targets: Mapping[str, str],
+                 approved: Callable[[str, str | None], bool] | None = None) -> tuple[Summary, str | None] | None:
     """With a shared store (``RENDERER_STATE``): the summary `run` would make, counting every
     submission of the campaign the store holds from any checkout or machine (what run would
     adopt from the manifest is adopted too, in a transaction rolled back: plan writes nothing),
@@ -129,7 +131,7 @@ def _shared_view(plan: Plan, previous: Manifest | None, path: str, manifest_path
 
     with rehearsal(path, plan.campaign.name, manifest_path, env, T.key(targets)) as store:
         assert store is not None
-        summary, _, _ = opening(plan, previous, store, None, rerun_cancelled, manifest_path, targets)
+        summary, _, _ = opening(plan, previous, store, None, rerun_cancelled, manifest_path, targets, (), approved)
         known = sent_before(plan, store, rerun_cancelled) & {i.id for i in plan.to_run}
         note = (f"shared store {store.label}: {len(known):,} of the jobs to run were sent already (from this or "
                 "another checkout or machine): run polls or reuses them, and counts their credits") if known else None

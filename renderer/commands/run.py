@@ -31,6 +31,7 @@ from renderer.execute.durable import check_manifest_campaign
 from renderer.execute.moved import Found, find_moved
 from renderer.execute.post_run import Wrapup
 from renderer.execute.sandboxed import sandbox_urls
+from renderer.execute import approvals
 from renderer.execute.scheduler import RunOptions
 from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import SETTINGS_ENV, ExecSettings, all_provider_settings, settings_from_env, with_timeouts
@@ -71,6 +72,7 @@ class RunRequest:
     max_credits: float | None = None  # lowers ``budget.max_credits`` for this run (never raises it)
     outputs: str | None = None  # where result files are downloaded (over the campaign's ``outputs.dir``)
     junit: str | None = None  # where the JUnit report is written
+    approve: Sequence[str] = ()  # `approve: manual` jobs to let continue as they stop (recorded in the approvals file)
     yes: bool = False  # do not ask before paying, even at a terminal
 
 
@@ -147,8 +149,11 @@ def _prepare(request: RunRequest, campaign: Campaign, env: Mapping[str, str], sc
         planfile.check(planfile.load(reviewed),
                        planfile.plan_record(plan, summarise(plan, previous, targets=targets), recorded), reviewed)
     limit = run_limit(campaign.budget, request.max_credits)
+    approvals_path = approvals.default_path(file, sandbox)  # renderer.execute.approvals
     options = RunOptions(detach=request.detach, resubmit_unknown=request.resubmit_unknown,
-                         rerun_cancelled=request.rerun_cancelled)
+                         rerun_cancelled=request.rerun_cancelled,
+                         approved=approvals.approved_ids(approvals.load(approvals_path)), approve=tuple(request.approve),
+                         on_approve=approvals.recorder(approvals_path, campaign.name))
     where = outputs_dir(request.outputs, campaign)  # a bad outputs.dir fails before anything starts
     downloads = None if where is None else RunDownloads.create(
         where, manifest_path, state, previous, transports.get(DOWNLOADS_TRANSPORT), env, plan.instances)
@@ -177,8 +182,10 @@ def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup
                       "campaign_sha256": campaign.sha256, "targets": T.key(targets)})
     # the manifest is the record, with the POSTs named beside it that it may not know yet
     intents = inflight.read(wrapup.recorded)
+    options = wrapup.options
     summary, budget, adopted = opening(plan, wrapup.previous, journal, limit, request.rerun_cancelled,
-                                       wrapup.manifest_path, targets, intents)
+                                       wrapup.manifest_path, targets, intents,
+                                       approvals.approves(options.approved, options.approve))
     notes += [adopted] if adopted else []
     if summary.over_budget:
         raise BudgetExceeded(budget_message(plan, summary))

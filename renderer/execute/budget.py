@@ -233,6 +233,8 @@ class Budget:
         below its hold (a charge said at submission may not be the last word)."""
         factor = self._family(family).factor
         amount = counted(sub, factor)
+        if sub.state == J.AWAITING and sub.credits_charged is not None:
+            return amount  # stopped for approval: what it made so far; the rest is admitted at approval
         if sub.state in J.SPENDING and sub.state not in J.FINISHED:
             amount = max(amount, self.holds.get(sub.id, 0.0), float(sub.estimate_max or 0.0) * factor)
         return amount

@@ -9,17 +9,23 @@ way are noted).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from renderer.execute.context import RunContext
 from renderer.execute.jobs import JobState
 from renderer.execute.records import Submission
 from renderer.execute.tracker import Tracker
 from renderer.vocabulary import JobStatus, Route
 
+if TYPE_CHECKING:
+    from renderer.execute.approval import Approver
+
 
 class Collector:
     def __init__(self, ctx: RunContext, tracker: Tracker) -> None:
         self.ctx = ctx
         self.tracker = tracker
+        self.approver: Approver | None = None  # told when a watch ends at an approval point (it sets this)
 
     async def poll(self, st: JobState, route: Route, sub: Submission, first_read: float | None = None) -> None:
         """Wait for an accepted submission's outcome; ``first_read``: seconds before the first read."""
@@ -29,6 +35,9 @@ class Collector:
             return
         st.status = JobStatus.PENDING
         result = await self.ctx.pollers[route.provider].watch(route, sub.request_id or "", first_read)
+        if result.paused is not None and self.approver is not None:
+            await self.approver.stopped(st, route, sub, result)
+            return
         if result.status is None:
             st.error = result.stopped
             return

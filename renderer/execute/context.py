@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from renderer.execute.budget import Budget
@@ -28,6 +28,9 @@ class RunOptions:
     detach: bool = False
     resubmit_unknown: bool = False
     rerun_cancelled: bool = False
+    approved: Mapping[str, str] = field(default_factory=dict)  # the approvals file: instance id -> request id
+    approve: tuple[str, ...] = ()  # run --approve: patterns of jobs approved as they stop (renderer.execute.approval)
+    on_approve: Callable[[str, str], None] | None = None  # records what --approve let continue (instance, request id)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

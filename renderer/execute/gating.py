@@ -86,6 +86,8 @@ class DagGate:
         first = self._jobs[bad]
         if first.status == JobStatus.PENDING:
             return f"upstream {bad} is still rendering; run again to continue"
+        if first.status == JobStatus.AWAITING_APPROVAL:  # words outcome.AWAITS finds
+            return f"upstream {bad} awaits approval; it is sent once that is approved and continued"
         return f"upstream {bad} is {first.status}" + (f" ({first.error})" if first.error else "")
 
 

@@ -55,8 +55,15 @@ def entry_of(endpoint: str, sha: str | None, price: Price | None, status: str, e
         generation=sub.generation,  # a later run, anywhere, keys a re-render past it
         # an answer never came: what was sent (when not `request`: an upload's key), to settle it anywhere
         request_body=sub.body, has_request_body=status == JobStatus.UNKNOWN and sub.request_id is None,
-        reconciled=reconciled,
+        reconciled=reconciled, previews=previews_of(sub),
     )
+
+
+def previews_of(sub: J.Submission) -> tuple[Mapping[str, Any], ...]:
+    """What a render stopped for approval made so far (``Transitions.awaiting`` keeps it in ``response``)."""
+    if sub.state != J.AWAITING or not isinstance(sub.response, Mapping):
+        return ()
+    return tuple(p for p in sub.response.get("previews") or () if isinstance(p, Mapping))
 
 
 def spent(scheduler: Scheduler) -> float:

@@ -38,7 +38,7 @@ from renderer import providers
 from renderer.execute.charges import read_charge
 from renderer.execute.client import ProviderClient, route_url
 from renderer.execute.settings import PollSettings
-from renderer.vocabulary import ApiState, Route, Status
+from renderer.vocabulary import ApiState, Paused, Route, Status
 from renderer.campaign.durations import format_duration
 from renderer.providers.protocol import BatchRead
 from renderer.providers.shapes import ShapeError
@@ -56,6 +56,7 @@ class PollResult:
     charge_problem: str | None = None  # the API's credits figure was not a usable number
     credits_reported: Mapping[str, float | None] | None = None  # header and body, when they disagreed
     hiccups: str | None = None  # the reads that said nothing of the job, in words
+    paused: Paused | None = None  # stopped at its approval point (``Provider.APPROVAL``): not finished
 
 
 @dataclass(slots=True, eq=False)
@@ -272,6 +273,12 @@ class Poller:
         except ShapeError as exc:  # says nothing of the job: read again, and say so if it lasts
             self._hiccup(w, f"an answer of the wrong shape ({exc})")
             status = Status(ApiState.PENDING)
+        gate = provider.APPROVAL
+        if status.state == ApiState.PENDING and gate is not None and gate.applies(w.route):
+            paused = gate.paused(payload)
+            if paused is not None:  # it waits for an approval: reading it again would teach nothing
+                self._end(w, PollResult(None, payload, paused=paused, hiccups=hiccups_text(w.hiccups)))
+                return
         if status.state == ApiState.PENDING:
             if reschedule:
                 self._reschedule(w)

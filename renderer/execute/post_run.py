@@ -106,6 +106,7 @@ def conclude(execution: Execution, figures: Figures, wrapup: Wrapup, out: RunOut
     ways = ways_out(campaign.path, campaign.budget, wrapup.limit)
     outcome.report(text, sched.notes, figures.manifest, wrapup.manifest_path,
                    budget_lines(sched.budget, figures.charged, ways),
+                   ("--sandbox " if wrapup.sandbox else "") + wrapup.file,
                    final_line(figures.data, figures.before, figures.elapsed))  # the manifest's figures, once
     runhooks.report_lines(text, figures.data, wrapup.downloads, wrapup.file, wrapup.sandbox)
     if wrapup.junit:

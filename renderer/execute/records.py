@@ -32,9 +32,11 @@ FAILED = SubmissionState.FAILED
 CANCELLED = SubmissionState.CANCELLED
 REJECTED = SubmissionState.REJECTED  # the API refused it; nothing was processed
 UNKNOWN = SubmissionState.UNKNOWN  # sent, answer lost, fate not established
+AWAITING = SubmissionState.AWAITING_APPROVAL  # stopped at its approval point (renderer.execute.approval)
+APPROVING = SubmissionState.APPROVING  # approved: the continuing POST is, or may have been, on the wire
 TERMINAL = frozenset({COMPLETED, FAILED, CANCELLED, REJECTED})
 # States whose credits may have been spent.
-SPENDING = frozenset({SENDING, ACCEPTED, COMPLETED, FAILED, CANCELLED, UNKNOWN})
+SPENDING = frozenset({SENDING, ACCEPTED, COMPLETED, FAILED, CANCELLED, UNKNOWN, AWAITING, APPROVING})
 FINISHED = frozenset({COMPLETED, FAILED, CANCELLED})  # the API has said all it will about these
 
 

@@ -14,6 +14,9 @@ nothing, or failed/refused      is submitted (``Submitter``; a new generation
 ``prepared``                    is sent again: the last attempt provably did nothing
 ``sending`` / ``unknown``       is settled (``Settler.settle``)
 ``accepted``                    is collected (``Collector.poll``); never submitted again
+``awaiting_approval``           continues if approved, else is left there
+                                (``Approver.decide``); never submitted again
+``approving``                   is settled by reading the render (``Approver.settle``)
 ``completed``                   gives its outputs
 ==============================  ==============================================
 
@@ -28,6 +31,7 @@ from typing import Any
 
 from renderer import providers
 from renderer.errors import Invalid, UserError
+from renderer.execute.approval import Approver
 from renderer.execute.collect import Collector
 from renderer.execute.context import RunContext
 from renderer.execute.gating import DagGate, ListWindows
@@ -43,7 +47,7 @@ from renderer.vocabulary import JobStatus, Outputs, Price, Route, SubmissionStat
 
 class JobRunner:
     def __init__(self, ctx: RunContext, jobs: Mapping[str, JobState], gate: DagGate, tracker: Tracker,
-                 submitter: Submitter, settler: Settler, collector: Collector) -> None:
+                 submitter: Submitter, settler: Settler, collector: Collector, approver: Approver) -> None:
         self.ctx = ctx
         self.jobs = jobs
         self.gate = gate
@@ -51,6 +55,7 @@ class JobRunner:
         self.submitter = submitter
         self.settler = settler
         self.collector = collector
+        self.approver = approver
         self.windows = ListWindows(ctx.settings.poll)
         self.known: dict[tuple[str, str], Submission] = {}  # the journal's current submissions, at the start
 
@@ -82,6 +87,10 @@ class JobRunner:
             await submit(st, route, body, None, generation=sub.generation + 1)
         elif sub.state == SubmissionState.ACCEPTED:
             await self.collector.poll(st, route, sub, first_read=0.0)
+        elif sub.state == SubmissionState.AWAITING_APPROVAL:
+            await self.approver.decide(st, route, sub)
+        elif sub.state == SubmissionState.APPROVING:
+            await self.approver.settle(st, route, sub)
         elif sub.state == SubmissionState.PREPARED:
             await submit(st, route, body, sub, generation=sub.generation)
         else:  # SENDING or UNKNOWN: a previous run may have been charged for it

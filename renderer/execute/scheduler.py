@@ -13,6 +13,7 @@ Each part has one concern:
 ``settle``               a lost answer: resend with its key, reconcile, or unknown
 ``collect``              an accepted job: watched by the ``Poller`` to its outcome
 ``tracker``              every outcome: the journal, the budget and the job together
+``approval``             a render stopped for approval: left there, or continued once
 ``control``              run-level control: stop, interrupt, abort, timers, the
                          breaker, what stops a provider, the notes
 ``jobs`` / ``context``   a job's in-memory state and the run's tally; what parts share
@@ -48,6 +49,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from renderer.errors import StateError
+from renderer.execute.approval import Approver
 from renderer.execute.budget import Budget
 from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.client import ProviderClient
@@ -110,7 +112,8 @@ class Scheduler:
         collector = Collector(self.ctx, tracker)
         settler = Settler(self.ctx, tracker, collector)
         submitter = Submitter(self.ctx, tracker, collector, settler, self.tally)
-        return JobRunner(self.ctx, self.jobs, self.gate, tracker, submitter, settler, collector)
+        approver = Approver(self.ctx, tracker, collector)
+        return JobRunner(self.ctx, self.jobs, self.gate, tracker, submitter, settler, collector, approver)
 
     # -- control (``RunControl``) ---------------------------------------------------------
 

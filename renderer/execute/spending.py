@@ -58,7 +58,8 @@ def opening_budget(limit: float | None, previous: Manifest | None, journal: Jour
 
 def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit: float | None,
             rerun_cancelled: bool, manifest_path: Path, targets: Mapping[str, str] | None = None,
-            intents: Iterable[Intent] = ()) -> tuple[Summary, Budget, str | None]:
+            intents: Iterable[Intent] = (),
+            approved: Callable[[str, str | None], bool] | None = None) -> tuple[Summary, Budget, str | None]:
     """What a run knows before it sends anything (and ``plan`` with a shared store, in a
     transaction it rolls back): the manifest's accepted jobs, and the POSTs named beside it
     (``intents``, ``renderer.execute.inflight``), adopted into the journal, every submission
@@ -70,14 +71,16 @@ def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit:
     # after adoption: adopted renders are on its ledger
     budget = opening_budget(limit, previous, journal, probe=plan.campaign.budget_probe)
     summary = summarise(plan, previous, budget=limit, spent=budget.committed,
-                        sent=sent_before(plan, journal, rerun_cancelled), targets=targets, factors=budget.factors())
+                        sent=sent_before(plan, journal, rerun_cancelled), targets=targets, factors=budget.factors(),
+                        approved=approved)
     return summary, budget, note
 
 
 def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> frozenset[str]:
     """Jobs to run whose submission with this very input an earlier run sent and that
     this run will not send again (it polls, settles or keeps them): the ledger counts them."""
-    kept = {J.ACCEPTED, J.COMPLETED, J.SENDING, J.UNKNOWN} | (set() if rerun_cancelled else {J.CANCELLED})
+    kept = ({J.ACCEPTED, J.COMPLETED, J.SENDING, J.UNKNOWN, J.AWAITING, J.APPROVING}
+            | (set() if rerun_cancelled else {J.CANCELLED}))
     out = set()
     for (iid, sha), sub in journal.current_all().items():
         inst = plan.by_id.get(iid)

@@ -12,7 +12,8 @@ from typing import Any
 
 from renderer.errors import StateError
 from renderer.execute import cells
-from renderer.execute.records import ACCEPTED, PREPARED, REJECTED, UNKNOWN, Submission, dump_json, now_iso
+from renderer.execute.records import (ACCEPTED, APPROVING, AWAITING, PREPARED, REJECTED, UNKNOWN, Submission, dump_json,
+                                      now_iso)
 
 
 class Transitions:
@@ -75,6 +76,21 @@ class Transitions:
 
     def unknown(self, sub: Submission, error: str) -> Submission:
         return self._update(sub, state=UNKNOWN, error=error)
+
+    def awaiting(self, sub: Submission, response: Any) -> Submission:
+        """The render stopped at its approval point; ``response``: where it stopped and its previews."""
+        return self._update(sub, state=AWAITING, response=response, error=None)
+
+    def approving(self, sub: Submission) -> Submission:
+        """Approved: the POST that lets it continue leaves next (recorded before it does)."""
+        return self._update(sub, state=APPROVING, error=None)
+
+    def approved(self, sub: Submission, credits_charged: float | None) -> Submission:
+        """It continues: rendering again (``accepted``), charged what it made before the stop plus what
+        continuing cost (unknown when either part is)."""
+        before = sub.credits_charged
+        total = None if before is None or credits_charged is None else before + credits_charged
+        return self._update(sub, state=ACCEPTED, credits_charged=total, error=None)
 
     def finish(
         self,

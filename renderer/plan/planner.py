@@ -44,6 +44,10 @@ from renderer.vocabulary import JobStatus, Outputs, Pending, Price, PriceContext
 from renderer.campaign import schemas
 from renderer.campaign.campaign import Campaign, JobSpec
 
+# a job with `approve: manual`: how its price is spent (renderer.execute.approval)
+GATED = ("approve: manual: the render stops at its approval point; the run admits this price before it is "
+         "sent, holds only what the API charged while it waits, and admits the rest when it is approved")
+
 __all__ = ["PlanLimits", "Planner", "build_plan", "canonical_sha256", "check_plan"]
 
 
@@ -349,6 +353,8 @@ class Planner:
         matched with the manifest."""
         spec = hot.job.spec
         price = hot.price(spec.route, body, hot.price_context or PriceContext(self.table, estimate, self._duration_of))
+        if spec.approve == "manual":
+            price = replace(price, assumptions=(*price.assumptions, GATED))
         sha = None
         if text is not None:
             sha = self.renderer.sha256(spec, iid, body) if hot.uploads else hashlib.sha256(text).hexdigest()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -39,13 +39,14 @@ class Summary(BudgetCheck):
 def summarise(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = None, *,
               budget: float | None = None, spent: float | None = None,
               sent: frozenset[str] | None = None, targets: Mapping[str, str] | None = None,
-              factors: Mapping[str, float] | None = None) -> Summary:
+              factors: Mapping[str, float] | None = None,
+              approved: Callable[[str, str | None], bool] | None = None) -> Summary:
     """The plan's money (see ``money.check_budget`` for the arguments), requests, totals and changes.
 
     ``targets``: where the plan runs (``manifest`` is then the view ``renderer.targets.seen_from``
     gives): the summary says why the jobs the manifest holds from another target run again."""
     manifest = Manifest.coerce(manifest)
-    check = check_budget(plan, manifest, budget=budget, spent=spent, sent=sent, factors=factors)
+    check = check_budget(plan, manifest, budget=budget, spent=spent, sent=sent, factors=factors, approved=approved)
     money = {f.name: getattr(check, f.name) for f in fields(BudgetCheck)}
     run = plan.to_run
     probe = probe_json(plan, run, check.budget, manifest.families)
@@ -149,6 +150,9 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
                    **({"factors": {k: int(v) if float(v).is_integer() else v for k, v in sorted(summary.factors.items())}}
                       if summary.factors else {}),
                    **({"probe": summary.probe} if summary.probe else {}),
+                   **({"awaiting_approval": {"jobs": len(summary.continuing),
+                                             "continuing": _tidy_sum(summary.continuing.values())}}
+                      if summary.continuing else {}),
                    **({"risk": RISK} if summary.budget is not None and not plan.campaign.budget_probe else {})},
         "requests": summary.requests,
         "totals": summary.totals,
@@ -156,6 +160,11 @@ def _head_json(plan: Plan, summary: Summary) -> dict[str, Any]:
         "unknown_prices": list(summary.unknown),
         **({"targets": dict(summary.targets)} if summary.targets else {}),
     }
+
+
+def _tidy_sum(values: Iterable[float]) -> float:
+    total = sum(values)
+    return int(total) if float(total).is_integer() else total
 
 
 def _job_json(inst: Instance, inputs_of: Manifest | None = None,

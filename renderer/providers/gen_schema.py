@@ -44,6 +44,7 @@ def campaign_schema(base: Mapping[str, Any]) -> dict[str, Any]:
         for key in p.default_prices():  # a price table it does not describe takes any overrides
             pricing.setdefault(key, {"type": "object", "description": f"Overrides of the {p.TITLE} prices (credits)."})
         rules.extend(copy.deepcopy(list(parts.rules)))
+    rules.append(_approval_rule(routes))
     rules.extend(_input_branch(e, routes[e]) for e in sorted(routes))
     job = schema["$defs"]["job"]
     job["properties"]["endpoint"]["enum"] = sorted(routes)
@@ -51,6 +52,17 @@ def campaign_schema(base: Mapping[str, Any]) -> dict[str, Any]:
     schema["properties"]["providers"]["properties"] = settings
     schema["properties"]["pricing"]["properties"] = pricing
     return schema
+
+
+def _approval_rule(routes: Mapping[str, Route]) -> dict[str, Any]:
+    """`approve` only where a provider can stop the route's renders for approval (``APPROVAL``)."""
+    gated = sorted(e for e, r in routes.items() if (g := providers.of(r).APPROVAL) is not None and g.applies(r))
+    return {
+        "if": {"properties": {"endpoint": {"not": {"enum": gated}}}, "required": ["endpoint"]},
+        "then": {"not": {"required": ["approve"]}, "x-at": "approve",
+                 "x-message": f"approve is only for renders that can stop for approval ({', '.join(gated)}); "
+                              "this endpoint renders straight through"},
+    }
 
 
 def _input_branch(endpoint: str, route: Route) -> dict[str, Any]:

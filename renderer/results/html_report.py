@@ -200,7 +200,28 @@ def _card(iid: str, page: _Page, media: _Media) -> str:
     if e.get("download_error"):
         error += f'<p class="error">download failed: {escape(str(e["download_error"]))}</p>'
     return (f'<article id="{page.anchors[iid]}" data-status="{escape(st)}"><h3>{escape(iid)}</h3>'
-            f"{media.of(e)}<dl>{facts}</dl>{error}</article>")
+            f"{media.of(e)}{_previews(e)}<dl>{facts}</dl>{error}</article>")
+
+
+def _previews(e: Mapping[str, Any]) -> str:
+    """What a render stopped for approval made so far, as links (the page loads nothing remote)."""
+    items = [p for p in e.get("previews") or () if isinstance(p, Mapping) and isinstance(p.get("url"), str)]
+    if not items:
+        return ""
+    rows = []
+    for p in items[:MAX_PREVIEWS]:
+        when = f" {_seconds(p.get('start'))}–{_seconds(p.get('end'))} s" if p.get("start") is not None else ""
+        text = f" {escape(str(p['text']))}" if p.get("text") else ""
+        rows.append(f"<li>{escape(str(p.get('kind') or 'preview'))}{when}{text}: {_link(p['url'])}</li>")
+    more = f"<li>… {len(items) - MAX_PREVIEWS:,} more in the manifest</li>" if len(items) > MAX_PREVIEWS else ""
+    return f'<p>previews, for its approval:</p><ul class="previews">{"".join(rows)}{more}</ul>'
+
+
+MAX_PREVIEWS = 12
+
+
+def _seconds(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else "?"
 
 
 def _breakable(v: Any) -> str:

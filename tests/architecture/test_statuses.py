@@ -61,10 +61,12 @@ def test_the_checker_finds_a_bare_comparison(tmp_path: Path) -> None:
 
 
 def test_the_enums_are_the_strings_manifests_and_journals_hold() -> None:
-    assert STATUSES == ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown")
+    assert STATUSES == ("completed", "failed", "cancelled", "pending", "not_submitted", "unknown", "awaiting_approval")
     assert PUBLIC_STATUSES == STATUSES and set(UNSETTLED) == {"waiting", "queued", "submitting"}
-    assert [J.PREPARED, J.SENDING, J.ACCEPTED, J.COMPLETED, J.FAILED, J.CANCELLED, J.REJECTED, J.UNKNOWN] == [
-        "prepared", "sending", "accepted", "completed", "failed", "cancelled", "rejected", "unknown"]
+    assert [J.PREPARED, J.SENDING, J.ACCEPTED, J.COMPLETED, J.FAILED, J.CANCELLED, J.REJECTED, J.UNKNOWN,
+            J.AWAITING, J.APPROVING] == [
+        "prepared", "sending", "accepted", "completed", "failed", "cancelled", "rejected", "unknown",
+        "awaiting_approval", "approving"]
     assert json.dumps({JobStatus.NOT_SUBMITTED: [JobStatus.PENDING, SubmissionState.SENDING]}) == \
         '{"not_submitted": ["pending", "sending"]}'
     assert f"{JobStatus.UNKNOWN} / {SubmissionState.REJECTED}" == "unknown / rejected"
@@ -74,7 +76,8 @@ def test_the_enums_are_the_strings_manifests_and_journals_hold() -> None:
 def test_public_status_maps_every_journal_state() -> None:
     assert {s.value: public_status(s) for s in SubmissionState} == {
         "prepared": "not_submitted", "sending": "unknown", "accepted": "pending", "completed": "completed",
-        "failed": "failed", "cancelled": "cancelled", "rejected": "not_submitted", "unknown": "unknown"}
+        "failed": "failed", "cancelled": "cancelled", "rejected": "not_submitted", "unknown": "unknown",
+        "awaiting_approval": "awaiting_approval", "approving": "pending"}
     assert public_status(SubmissionState.REJECTED, 400) == JobStatus.FAILED
     assert public_status(SubmissionState.REJECTED, 402) == JobStatus.NOT_SUBMITTED
     assert public_status("no such state") == JobStatus.UNKNOWN  # a row no run wrote: its fate is not established

@@ -122,6 +122,12 @@ def test_a_changed_manifest_touches_its_campaign_and_paths_follow_the_current_di
     assert r.code == 0 and r.out == "each.yaml\n"
 
 
+def test_an_approvals_file_touches_its_campaign(repo: Path):
+    write(repo, {"campaigns/each.approvals.json": '{"approved": {}}'})
+    r = cli(["changed", "--base", "main"])
+    assert r.code == 0 and r.out == "campaigns/each.yaml\n"
+
+
 def test_nothing_changed_lists_nothing(repo: Path):
     assert cli(["changed", "--base", "main"]).out == ""
     assert json.loads(cli(["changed", "--base", "HEAD", "--json"]).out)["campaigns"] == []

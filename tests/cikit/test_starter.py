@@ -23,7 +23,8 @@ def test_init_writes_a_campaign_that_validates_and_plans(work: Path):
     assert r.code == 0, r.err
     assert r.out == ("wrote campaign.yaml and renderer-schemas/ (the schemas editors check it against; commit both); "
                      "next: renderer plan campaign.yaml\n"
-                     "added .renderer/ and *.sandbox.manifest.json to .gitignore: run state and rehearsals stay out "
+                     "added .renderer/, *.sandbox.manifest.json and *.sandbox.approvals.json to .gitignore: run state "
+                     "and rehearsals stay out "
                      "of git\n")
     text = (work / "campaign.yaml").read_text()
     assert yaml.safe_load(text)["name"] == "campaign"
@@ -87,10 +88,10 @@ def test_the_starters_comment_names_the_file_with_its_folder(work: Path):
 
 def test_init_keeps_run_state_and_rehearsals_out_of_git_once(work: Path):
     (work / ".gitignore").write_text("node_modules/\n/.renderer")  # one of the two, without a final newline
-    assert cli(["init", "a.yaml"]).out.endswith("added *.sandbox.manifest.json to .gitignore: run state and "
-                                                "rehearsals stay out of git\n")
+    assert cli(["init", "a.yaml"]).out.endswith("added *.sandbox.manifest.json and *.sandbox.approvals.json to "
+                                                ".gitignore: run state and rehearsals stay out of git\n")
     assert (work / ".gitignore").read_text() == ("node_modules/\n/.renderer\n# renderer: run state and rehearsals\n"
-                                                 "*.sandbox.manifest.json\n")
+                                                 "*.sandbox.manifest.json\n*.sandbox.approvals.json\n")
     r = cli(["init", "b.yaml"])  # appended once: a second campaign changes nothing
     assert r.code == 0 and ".gitignore" not in r.out
     assert (work / ".gitignore").read_text().count("sandbox.manifest") == 1

@@ -130,7 +130,7 @@ def test_without_a_terminal_it_runs_as_before(paid) -> None:
 
 def _check(**kw: Any) -> BudgetCheck:
     base: dict[str, Any] = dict(credits=None, known_credits=None, unknown=(), budget=1000, over_budget=False,
-                                spent=250, new_max=300, unpriced=(), factors={}, new_min=100, to_send=4)
+                                spent=250, new_max=300, unpriced=(), factors={}, new_min=100, to_send=4, continuing={})
     return BudgetCheck(**{**base, **kw})
 
 

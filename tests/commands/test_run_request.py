@@ -34,12 +34,13 @@ def test_every_flag_is_a_field_of_the_request(monkeypatch: pytest.MonkeyPatch) -
         monkeypatch, "camp.yaml", "--sandbox", "--manifest", "m.json", "--select", "a*", "--select", "b",
         "--detach", "--resubmit-unknown", "--rerun-cancelled", "--state-dir", "st", "--sandbox-credits", "7",
         "--job-timeout", "30m", "--run-timeout", "2h", "--plan", "p.json", "--max-credits", "12.5",
-        "--outputs", "media", "--junit", "j.xml", "--max-instances", "9", "--moved-from", "old.yaml", "--yes")
+        "--outputs", "media", "--junit", "j.xml", "--max-instances", "9", "--moved-from", "old.yaml",
+        "--approve", "teaser[n=1]", "--approve", "clip*", "--yes")
     assert request == RunRequest(
         "camp.yaml", settings=request.settings, manifest="m.json", select=("a*", "b"), sandbox=True, detach=True,
         resubmit_unknown=True, rerun_cancelled=True, state_dir="st", sandbox_credits=7, job_timeout=1800.0,
         run_timeout=7200.0, reviewed_plan="p.json", max_credits=12.5, outputs="media", junit="j.xml",
-        moved_from="old.yaml", yes=True)
+        moved_from="old.yaml", approve=("teaser[n=1]", "clip*"), yes=True)
     assert request.settings.plan.matrix.max_instances == 9
     defaults = RunRequest("other.yaml")
     assert [f.name for f in dataclasses.fields(RunRequest)

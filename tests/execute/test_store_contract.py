@@ -86,6 +86,20 @@ def test_intent_answer_outcome_come_back_as_they_were_kept(opener: Opener) -> No
     assert again.claimed_ids() == {"img_1"}
 
 
+def test_a_render_paused_for_approval_and_continued(opener: Opener) -> None:
+    """awaiting (previews kept), approving (the intent before the continuing POST), approved (charges add)."""
+    store = opener()
+    sub = store.accepted(store.begin(**begin_args()), request_id="vid_step_1", session_id=None, credits_charged=140,
+                         response=None)
+    paused = store.awaiting(sub, {"paused": {"stage": "ai_video_generation"}, "previews": [{"url": "https://x/1.png"}]})
+    assert paused.public_status == "awaiting_approval" and opener().get(sub.id) == paused
+    going = store.approving(paused)
+    assert going.public_status == "pending" and going.state == J.APPROVING and opener().get(sub.id) == going
+    went = store.approved(going, 160)
+    assert went.state == J.ACCEPTED and went.credits_charged == 300 and opener().get(sub.id) == went
+    assert store.approved(going, None).credits_charged is None  # one part unknown: the sum is
+
+
 def test_charges_as_the_api_said_them_and_what_runs_learned_of_a_family(opener: Opener) -> None:
     from renderer.manifest import PricingFamily
 
