@@ -129,6 +129,31 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--manifest", metavar="PATH", help="the manifest to mark the cancelled jobs in (default: beside the campaign)")
     _state(c)
 
+    lg = sub.add_parser("log", help="a campaign's runs (when, where, jobs sent, credits) and its journal's events")
+    lg.add_argument("file", nargs="?", metavar="FILE", help="the campaign file")
+    lg.add_argument("--all", action="store_true", dest="all_campaigns",
+                    help="every campaign of the store (the shared one, or the journals under --state-dir)")
+    lg.add_argument("--runs", action="store_true", help="one line per run, without its events")
+    lg.add_argument("--state-dir", default=None, help=STATE_HELP)
+    lg.add_argument("--sandbox", action="store_true", help=SANDBOX_HELP)
+    lg.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    _state(lg)
+
+    ac = sub.add_parser("account", help="set or show account budgets shared by campaigns (budget.account)")
+    acs = ac.add_subparsers(dest="account_command", parser_class=_Parser)
+    a_set = acs.add_parser("set", help="set an account's cap: every campaign naming it spends from it")
+    a_set.add_argument("name", metavar="NAME", help="the account, as campaigns name it in budget.account")
+    a_set.add_argument("--max-credits", type=float, required=True, metavar="N", help="most credits all of them may spend")
+    a_set.add_argument("--period", choices=("month",), default=None,
+                       help="the cap is per calendar month (UTC); default: for all time")
+    a_show = acs.add_parser("show", help="accounts: cap, spent, held, left")
+    a_show.add_argument("name", nargs="?", metavar="NAME", help="only this account")
+    a_show.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    for a in (a_set, a_show):
+        a.add_argument("--state-dir", default=None,
+                       help="without a shared store: the accounts kept under this directory (default .renderer)")
+        _state(a)
+
     s = sub.add_parser("sandbox", help="serve the local stand-in of every API")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
@@ -235,7 +260,7 @@ def dispatch(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], err:
     command = _COMMANDS.get(args.command or "")
     if command is None:
         raise UsageError("renderer: choose a command (validate, plan, run, results, report, changed, sandbox, status, cancel, "
-                         "pricing, init, schema)")
+                         "log, account, pricing, init, schema)")
     return command(args, out, env)
 
 
@@ -334,6 +359,24 @@ def _sandbox(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> i
     return sandbox(args.host, args.port, config)
 
 
+def _log(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.log import log
+
+    return log(args.file, out, env=env, state_dir=args.state_dir, as_json=args.json, sandbox=args.sandbox,
+               all_campaigns=args.all_campaigns, events=not args.runs)
+
+
+def _account(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
+    from renderer.commands.account import account_set, account_show
+
+    if args.account_command == "set":
+        return account_set(args.name, out, env, max_credits=args.max_credits, period=args.period,
+                           state_dir=args.state_dir)
+    if args.account_command == "show":
+        return account_show(args.name, out, env, as_json=args.json, state_dir=args.state_dir)
+    raise UsageError("renderer account: choose a subcommand: set, show")
+
+
 def _pricing(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:
     from renderer.commands.pricing_refresh import pricing_refresh
 
@@ -359,7 +402,7 @@ _CHECKING: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str], li
     "validate": _validate, "plan": _plan, "run": _run,
 }
 _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, Mapping[str, str]], int]] = {
-    "status": _status, "cancel": _cancel, "approve": _approve,
+    "status": _status, "cancel": _cancel, "approve": _approve, "account": _account, "log": _log,
     "sandbox": _sandbox, "pricing": _pricing, "init": _init, "schema": _schema,
     "results": _results, "report": _report, "changed": _changed,
 }

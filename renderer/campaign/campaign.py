@@ -51,6 +51,7 @@ class Campaign:
     jobs: Mapping[str, JobSpec]
     timeouts: Mapping[str, float] = field(default_factory=dict)  # "job", "run": seconds
     budget_probe: bool = True  # budget.probe: a pricing family's first job goes alone until its charge is known
+    budget_account: str | None = None  # budget.account: the shared account budget it also spends from
 
     def loc(self, *path: Any, key: bool = False, instance: str | None = None) -> Location:
         return self.doc.loc(path, key=key, instance=instance)
@@ -122,6 +123,7 @@ def campaign_from_document(doc: Document, folder: Path, sha256: str) -> Campaign
         jobs=jobs,
         timeouts=timeouts,
         budget_probe=budget.get("probe") is not False if isinstance(budget, dict) else True,
+        budget_account=budget.get("account") if isinstance(budget, dict) else None,
     )
 
 

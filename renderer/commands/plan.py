@@ -83,6 +83,7 @@ def plan(
                                                targets, approved)
     if shared is not None:
         summary = shared[0]
+    account = None if sandbox else _account_view(the_plan, path, env or {}, summary.new_max)
     if plan_out:
         planfile.save(Path(plan_out), planfile.plan_record(the_plan, summary, manifest_path))
     wants_summary = bool((env or {}).get("GITHUB_STEP_SUMMARY"))
@@ -103,6 +104,8 @@ def plan(
             table_renderer(the_plan, summary, out)
         if shared is not None and shared[1]:
             out.write(shared[1] + "\n")
+        if account is not None:
+            out.write(account[0] + "\n")
         rehearsal = default_manifest_path(path, sandbox=True)
         if not sandbox and manifest is None and not manifest_path.exists() and rehearsal.exists():
             out.write(f"note: {rehearsal} is a rehearsal's record (run --sandbox), not this plan's: this plan is "
@@ -113,7 +116,31 @@ def plan(
         append_step_summary(env or {}, markdown)
     if summary.over_budget:
         raise BudgetExceeded(budget_message(the_plan, summary))
+    if account is not None and account[1]:
+        raise BudgetExceeded(account[1])
     return 0
+
+
+def _account_view(plan: Plan, path: str, env: Mapping[str, str], new_max: float) -> tuple[str, str | None] | None:
+    """``budget.account``: what the account has left (a line) and why the plan cannot fit it, as
+    ``run`` would refuse before it sends anything (``account.check_fits``). None without one."""
+    name = plan.campaign.budget_account
+    if name is None:
+        return None
+    from renderer.execute.account import check_fits, unknown_account
+    from renderer.execute.stores import account_book
+
+    state = statedir.resolve(None, path, plan.campaign.name, False)
+    book = account_book(env, state, create=False)
+    if book is None:
+        raise unknown_account(name, str(Path(state) / "accounts.sqlite"))
+    try:
+        found = book.status(name)
+    finally:
+        book.close()
+    if not found:
+        raise unknown_account(name, book.label)
+    return f"{found[0].line()}; this plan may spend up to {new_max:,} more", check_fits(found[0], new_max)
 
 
 def _shared_view(plan: Plan, previous: Manifest | None, path: str, manifest_path: Path, env: Mapping[str, str],

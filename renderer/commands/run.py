@@ -35,9 +35,11 @@ from renderer.execute import approvals
 from renderer.execute.scheduler import RunOptions
 from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import SETTINGS_ENV, ExecSettings, all_provider_settings, settings_from_env, with_timeouts
-from renderer.execute.spending import Ask, ask_before_paying, opening, run_limit
+from renderer.execute.account import AccountGate
+from renderer.execute.identity import journal_key
+from renderer.execute.spending import Ask, ask_before_paying, open_account, opening, run_limit
 from renderer.execute.store import JournalStore
-from renderer.execute.stores import run_store
+from renderer.execute.stores import run_store, shared_rates
 from renderer.manifest import SANDBOX_SUFFIX
 from renderer.manifest import default_path as default_manifest_path
 from renderer.manifest import load as load_manifest
@@ -99,7 +101,11 @@ def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settin
     plan = wrapup.plan
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     with contextlib.ExitStack() as stack:
-        journal, notes, budget = _open_state(stack, request, wrapup, xs, env, limit, state, found, ask)
+        journal, notes, budget, account = _open_state(stack, request, wrapup, xs, env, limit, state, found,
+                                                      ask)
+        rates = None if request.sandbox else shared_rates(env)  # with a shared store: the providers' windows too
+        if rates is not None:
+            stack.callback(rates.close)
         urls: Mapping[str, str] = stack.enter_context(
             sandbox_urls(campaign, xs, sandbox_config, state_dir=state, credits=request.sandbox_credits,
                          warnings=warnings, downloads=wrapup.downloads)) if request.sandbox else {}
@@ -110,7 +116,8 @@ def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settin
         execution = execute(ExecuteRequest(plan, journal, conf, xs, wrapup.options, wrapup.previous, notes,
                                            transports or {}, wrapup.downloads, budget, scrubber,
                                            record=post_run.checkpoints(wrapup),
-                                           inflight=inflight.Inflight(wrapup.manifest_path)),
+                                           inflight=inflight.Inflight(wrapup.manifest_path), account=account,
+                                           rates=rates),
                             cast(TextIO, output))  # a TextIO in every way the run uses one
         figures = post_run.record(execution, wrapup)
         return post_run.conclude(execution, figures, wrapup, output, env)
@@ -165,11 +172,12 @@ def _prepare(request: RunRequest, campaign: Campaign, env: Mapping[str, str], sc
 
 def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup, xs: ExecSettings,
                 env: Mapping[str, str], limit: float | None, state: str,
-                found: Found, ask: Ask | None = None) -> tuple[JournalStore, list[str], Budget]:
+                found: Found, ask: Ask | None = None) -> tuple[JournalStore, list[str], Budget, AccountGate | None]:
     """The journal of this run's target with its lock held (SQLite under the state dir and a lock
     beside .git, or the shared store), the manifest's accepted jobs and the POSTs named beside it
-    adopted into it, and the opening budget; what is worth saying about them. Over the budget,
-    or when the answer to the question before paying is not yes, nothing is sent."""
+    adopted into it, the opening budget and the run's side of ``budget.account``; what is worth
+    saying about them. Over the budget (or what the account has left), or when the answer to the
+    question before paying is not yes, nothing is sent."""
     campaign, plan, targets = wrapup.campaign, wrapup.plan, wrapup.targets
     journal, notes = stack.enter_context(run_store(
         request.file, campaign.name, wrapup.manifest_path, state, env, durable_intents=xs.durable_intents,
@@ -189,8 +197,14 @@ def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup
     notes += [adopted] if adopted else []
     if summary.over_budget:
         raise BudgetExceeded(budget_message(plan, summary))
+    account = None if request.sandbox else open_account(  # a rehearsal spends from no account
+        campaign.budget_account, journal, budget, env, state,
+        journal_key(request.file, campaign.name, wrapup.manifest_path, T.key(targets)), summary.new_max)
+    if account is not None:
+        stack.callback(account.book.close)
+        notes.append(account.status.line())
     ask_before_paying(None if request.yes else ask, summary, targets, request.sandbox)
-    return journal, notes, budget
+    return journal, notes, budget, account
 
 
 def _check_manifest_kind(path: Path, file: str, sandbox: bool) -> None:

@@ -54,9 +54,17 @@ def _all(out: TextIO, env: Mapping[str, str], as_json: bool) -> int:
     url = require_store(env, "renderer status --all")
     from renderer.execute.pgstore import campaign_summaries
 
+    from renderer.execute.pgaccount import shared_accounts
+
     found = campaign_summaries(url)
+    book = shared_accounts(url)
+    try:
+        accounts = book.status()
+    finally:
+        book.close()
     if as_json:
-        json.dump({"store": url.label, "campaigns": [asdict(c) for c in found]}, out, indent=2, sort_keys=True)
+        json.dump({"store": url.label, "campaigns": [asdict(c) for c in found],
+                   "accounts": [a.as_json() for a in accounts]}, out, indent=2, sort_keys=True)
         out.write("\n")
         return 0
     out.write(f"{url.label}: {len(found):,} campaign(s)\n")
@@ -68,6 +76,8 @@ def _all(out: TextIO, env: Mapping[str, str], as_json: bool) -> int:
         against = f"  against {c.target}" if c.target else ""
         out.write(f"{c.name}  {c.path}{against}\n  {run}\n  {jobs}; {F.CHARGED} {credits_text(c.charged)} credits, "
                   f"{F.HELD} {credits_text(c.held)}\n")
+    for a in accounts:
+        out.write(a.line() + "\n")
     return 0
 
 

@@ -110,6 +110,7 @@ class Budget:
     limit: float | None
     spent_outside: float = 0.0  # charged by runs the journal does not know (from the manifest)
     probe: bool = True  # budget.probe: the first job of a family goes alone until its charge is known
+    shared: bool = False  # an account budget holds the run too (budget.account): probe even without a limit
     clock: Callable[[], float] = time.monotonic
     ledger: dict[int, float] = field(default_factory=dict)  # submission id -> charged or held
     subs: dict[int, Submission] = field(default_factory=dict)  # the latest state of every submission on it
@@ -178,7 +179,7 @@ class Budget:
     async def turn(self, family: str) -> Turn:
         """Wait while a first submission of ``family`` is in flight; become it while its
         charges are not known yet. Without a limit (or with ``probe`` off) nobody waits."""
-        if self.limit is None or not self.probe:
+        if (self.limit is None and not self.shared) or not self.probe:
             return Turn(None)
         fam = self._family(family)
         while not fam.learned and fam.probe is not None:

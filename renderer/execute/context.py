@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from renderer.execute.account import AccountGate
 from renderer.execute.budget import Budget
 from renderer.execute.client import ProviderClient
 from renderer.execute.control import RunControl
@@ -47,3 +48,4 @@ class RunContext:
     folder: Path  # the campaign's folder: local input files are read from it
     rng: random.Random  # backoff jitter, upload retries
     clock: Callable[[], float]  # monotonic seconds
+    account: AccountGate | None = None  # budget.account: the shared account budget (``renderer.execute.account``)

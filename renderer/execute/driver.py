@@ -16,12 +16,13 @@ import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import anyio
 import httpx
 
 from renderer.errors import RendererError
+from renderer.execute.account import AccountGate
 from renderer.execute.balance import balance_warnings
 from renderer.execute.budget import Budget
 from renderer.execute.checkpoint import Checkpoint
@@ -36,6 +37,9 @@ from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
 from renderer.results.runhooks import RunDownloads, downloading
+
+if TYPE_CHECKING:
+    from renderer.execute.ratewindow import SharedRates  # psycopg is imported only when a store is named
 
 
 Recorder = Callable[[Scheduler], Callable[[], None]]  # builds the manifest now; what it returns writes it
@@ -60,6 +64,8 @@ class ExecuteRequest:
     # builds it and returns what writes it (in a worker thread)
     record: Recorder | None = None
     inflight: Inflight | None = None  # each POST named beside the manifest before it leaves
+    account: AccountGate | None = None  # budget.account: each POST admitted against it too
+    rates: SharedRates | None = None  # each provider's rate window, shared with every runner of the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +98,9 @@ async def _execute(request: ExecuteRequest, out: TextIO, made: Callable[[Schedul
     clients = {name: ProviderClient(ps, xs.timeouts, transport=request.transports.get(name),
                                     scrubber=request.scrubber, max_wait=xs.retry.max_wait)
                for name, ps in request.providers.items()}
+    if request.rates is not None:
+        for name, client in clients.items():
+            client.bucket.shared = request.rates.window(name, client.base_url)  # N runners, one rate window
     sched = _scheduler(request, clients)
     made(sched)
     if isinstance(out, RunOutput):
@@ -128,7 +137,7 @@ def _scheduler(request: ExecuteRequest, clients: Mapping[str, ProviderClient]) -
     """The run's scheduler, with what it writes beside the journal as it goes (checkpoints, POSTs in
     flight) and what it does as each job ends (downloads)."""
     sched = Scheduler(request.plan, request.journal, clients, request.settings, request.options,
-                      previous=request.previous, budget=request.budget)
+                      previous=request.previous, budget=request.budget, account=request.account)
     record = request.record
     if record is not None:
         sched.checkpoint = Checkpoint(lambda: record(sched), request.settings.manifest_interval)

@@ -26,7 +26,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Mapping
+from typing import Awaitable, Callable, Mapping, Protocol
 
 import anyio
 
@@ -35,6 +35,20 @@ _MIN_WAIT = 0.001
 _RECHECK = 0.02  # while the answer that tells a new window is on its way
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class Shared(Protocol):
+    """A rate window shared with other runners (``renderer.execute.ratewindow``)."""
+
+    def claim(self, now: float) -> float | None:
+        """0: a request may go (its slot is taken); > 0: seconds to wait; None: out of reach."""
+        ...
+
+    def seen(self, limit: float, remaining: float, reset: float) -> None: ...
+
+    def no_window(self) -> None:
+        """An answer without a window: the provider publishes none (nothing to share)."""
+        ...
 
 
 class Throttled(Exception):
@@ -98,6 +112,9 @@ class TokenBucket:
         self.limit: float | None = None  # X-RateLimit-Limit: requests a window allows
         self.margin = 0.0  # seconds past each reset: 1 once resets are found rounded down
         self._inflight = 0
+        self.shared: Shared | None = None  # the window every runner of a shared store takes its slots from
+        self.shared_lost = False  # the store was out of reach: this runner keeps to its own window
+        self._shared_seen = False
 
     def set_rate(self, requests_per_minute: float | None, capacity: float | None = None) -> None:
         if requests_per_minute is None:
@@ -156,7 +173,11 @@ class TokenBucket:
         remaining = _number(headers.get("x-ratelimit-remaining"))
         reset = _number(headers.get("x-ratelimit-reset"))
         if remaining is None:
+            if self.shared is not None:
+                self._share(remaining, reset)
             return
+        if self.shared is not None:
+            self._share(remaining, reset)
         if reset is None:  # a count without a window: only ever slows down
             self._refill()
             self._tokens = min(self._tokens, remaining)
@@ -164,6 +185,17 @@ class TokenBucket:
                 self.pause(60.0 if headers.get("x-ratelimit-reset") is None else math.inf, "X-RateLimit-Reset")
             return
         self._window_answer(remaining, reset)
+
+    def _share(self, remaining: float | None, reset: float | None) -> None:
+        """An answer's window, for every runner; before any window was seen, an answer without one
+        means the provider publishes none: this runner stops sharing (and lets another learn)."""
+        assert self.shared is not None
+        if remaining is not None and reset is not None and self.limit:
+            self.shared.seen(self.limit, remaining, reset)
+            self._shared_seen = True
+        elif not self._shared_seen:
+            self.shared.no_window()
+            self.shared = None
 
     def _window_answer(self, remaining: float, reset: float) -> None:
         """An answer from the window ending at ``reset`` (server time), with ``remaining`` left in it."""
@@ -212,7 +244,7 @@ class TokenBucket:
                 if now < self._paused_until:
                     await self._sleep(max(_MIN_WAIT, self._paused_until - now))
                     continue
-                wait = self._window_wait(now)
+                wait = self._window_wait(now) if self.shared is None else 0.0
                 if wait > 0 and self._past_cap(wait, "X-RateLimit-Reset"):
                     continue
                 if wait > 0:
@@ -225,8 +257,23 @@ class TokenBucket:
                         await self._sleep(max(_MIN_WAIT, (1.0 - self._tokens) / self.rate))
                         continue
                     self._tokens = max(0.0, self._tokens - 1.0)
+                if self.shared is not None:
+                    wait = self._shared_wait()
+                    if wait > 0 and not self._past_cap(wait, "X-RateLimit-Reset"):
+                        await self._sleep(max(_MIN_WAIT, wait))
+                    if wait > 0:
+                        continue
                 self._take()
                 return
+
+    def _shared_wait(self) -> float:
+        """The shared window's word (0: go); a store out of reach leaves this runner on its own window."""
+        assert self.shared is not None
+        wait = self.shared.claim(self._wall())
+        if wait is None:
+            self.shared, self.shared_lost = None, True
+            return 0.0
+        return wait
 
 
 def least_wall_seconds(requests: int, per_window: float, window_seconds: float = 60.0) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from renderer.errors import StateError
 from renderer.execute import pgconn
+from renderer.execute.account import SCHEMA as ACCOUNT_SCHEMA
 
 # pg_advisory_xact_lock key of a migration: a constant ("rndr" "schm")
 MIGRATION_LOCK = 0x726E6472_7363686D
@@ -140,7 +141,21 @@ CREATE TABLE renderer.families (
 );
 """
 
-MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2))
+# issue 24: account budgets shared by every campaign that names one (renderer.execute.account)
+V3 = ACCOUNT_SCHEMA.format(t="renderer.")
+
+# issue 24: a provider's rate window shared by every runner (renderer.execute.ratewindow)
+V4 = """
+CREATE TABLE renderer.rate_windows (
+    scope      text PRIMARY KEY,              -- provider=base URL (never a key)
+    reset_wall double precision NOT NULL,     -- X-RateLimit-Reset of the window (epoch seconds)
+    lim        double precision NOT NULL,     -- X-RateLimit-Limit
+    used       double precision NOT NULL,     -- requests counted in it (taken by runners, or said by the server)
+    probe_at   double precision               -- when a runner sent the request that learns the next window
+);
+"""
+
+MIGRATIONS: tuple[tuple[int, str], ...] = ((1, V1), (2, V2), (3, V3), (4, V4))
 
 _VERSION_TABLE = """
 CREATE SCHEMA IF NOT EXISTS renderer;

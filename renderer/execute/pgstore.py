@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 from renderer.errors import RunLocked, StateError
 from renderer.execute import cells, pgconn, pgschema
 from renderer.execute import records as J
+from renderer.execute.account import Accounts
+from renderer.execute.pgaccount import PgDialect
 from renderer.execute.records import Adopted, Submission, Upload, Verdict, now_iso
 from renderer.execute.transitions import Transitions
 from renderer.execute.stateurl import StateUrl
@@ -183,6 +185,9 @@ class PgJournal(Transitions):
             return False
         return True
 
+    def accounts(self) -> Accounts:  # on this connection: an admission commits with the intent it admits
+        return Accounts(PgDialect(self._db, self.url))
+
     @contextlib.contextmanager
     def rolled_back(self) -> Iterator[None]:
         """Everything in the block sees its own writes, and none of them is kept (``plan``)."""
@@ -222,9 +227,8 @@ class PgJournal(Transitions):
                                        " VALUES (%s, %s, %s, %s) RETURNING id",
                                        (C, os.getpid(), socket.gethostname(), at)).fetchone()["id"])
             note = J.stale_lock_note(old) if old is not None else None
-            if note is not None:
-                self._q("INSERT INTO renderer.events (campaign_id, at, kind, detail) VALUES (%s, %s, %s, %s)",
-                        (C, at, "stale_lock_recovered", note))
+            for kind, detail in [("stale_lock_recovered", note)] * bool(note) + [("run", f"pid {os.getpid()} on {socket.gethostname()}")]:
+                self._q("INSERT INTO renderer.events (campaign_id, at, kind, detail) VALUES (%s, %s, %s, %s)", (C, at, kind, detail))
         self._committed()
         return note
 
@@ -256,8 +260,8 @@ class PgJournal(Transitions):
         return {(s.instance_id, s.input_sha256): s for s in map(J.submission_of, rows)}
 
     def get(self, submission_id: int) -> Submission:
-        if submission_id in self._unsaved:
-            return self._unsaved[submission_id]
+        if submission_id in self._unsaved or (self._locked and submission_id in self._memory):  # the lock: no other run writes
+            return self._unsaved.get(submission_id) or self._memory[submission_id]
         row = self._q("SELECT * FROM renderer.submissions WHERE campaign_id = %s AND id = %s",
                       (C, submission_id)).fetchone()
         if row is None:
@@ -433,7 +437,7 @@ def remembered(name: str, subs: list[Submission], proofs: dict[str, dict[str, An
 
 
 for _name, _fn in list(vars(PgJournal).items()):
-    if callable(_fn) and not _name.startswith("_") and _name not in ("close", "rolled_back"):
+    if callable(_fn) and not _name.startswith("_") and _name not in ("close", "rolled_back", "accounts"):
         setattr(PgJournal, _name, _guarded(_fn))
 
 
@@ -507,3 +511,15 @@ def campaign_summaries(url: StateUrl) -> list[CampaignSummary]:
             return out
     finally:
         conn.close()
+
+
+def campaign_journals(url: StateUrl) -> list[PgJournal]:
+    """Every campaign's journal in the store (``renderer log --all``); close each."""
+    conn = pgconn.connect(url)
+    try:
+        with pgconn.translated(url):
+            pgschema.migrate(conn, url.label)
+            rows = conn.execute("SELECT identity, name FROM renderer.campaigns ORDER BY name, identity").fetchall()
+    finally:
+        conn.close()
+    return [PgJournal(url, cells.untext(r["identity"]), cells.untext(r["name"]), create=False) for r in rows]

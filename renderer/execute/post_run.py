@@ -104,8 +104,9 @@ def conclude(execution: Execution, figures: Figures, wrapup: Wrapup, out: RunOut
     sched = execution.scheduler
     campaign = wrapup.campaign
     ways = ways_out(campaign.path, campaign.budget, wrapup.limit)
+    account = sched.ctx.account  # budget.account: what it held back, and what it has left
     outcome.report(text, sched.notes, figures.manifest, wrapup.manifest_path,
-                   budget_lines(sched.budget, figures.charged, ways),
+                   budget_lines(sched.budget, figures.charged, ways) + (account.lines_said() if account is not None else []),
                    ("--sandbox " if wrapup.sandbox else "") + wrapup.file,
                    final_line(figures.data, figures.before, figures.elapsed))  # the manifest's figures, once
     runhooks.report_lines(text, figures.data, wrapup.downloads, wrapup.file, wrapup.sandbox)
@@ -121,7 +122,8 @@ def exit_code(execution: Execution, figures: Figures, options: RunOptions, outpu
     failed download; 3 stopped by the budget or ended above it; 130 interrupted."""
     if execution.aborted or figures.interrupted:
         return INTERRUPTED
-    if execution.scheduler.budget.refused or figures.over_budget:
+    account = execution.scheduler.ctx.account
+    if execution.scheduler.budget.refused or figures.over_budget or (account is not None and account.refused):
         return OVER_BUDGET  # stopped by the budget, or ended above it: what and why was said
     code = outcome.exit_code(figures.manifest, options)
     if execution.scheduler.timed_out or output_closed:

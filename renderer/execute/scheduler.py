@@ -49,6 +49,7 @@ import anyio
 from anyio.abc import TaskGroup
 
 from renderer.errors import StateError
+from renderer.execute.account import AccountGate
 from renderer.execute.approval import Approver
 from renderer.execute.budget import Budget
 from renderer.execute.checkpoint import Checkpoint
@@ -86,6 +87,7 @@ class Scheduler:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         budget: Budget | None = None,
+        account: AccountGate | None = None,
     ) -> None:
         self.plan = plan
         self.journal = journal
@@ -95,7 +97,7 @@ class Scheduler:
         self.control = RunControl(clients, self.pollers, settings)
         self.ctx = RunContext(plan, journal, clients, self.pollers, settings, options, self.budget, self.control,
                               previous or Manifest(), campaign_folder or Path(plan.campaign.folder),
-                              rng or random.Random(settings.seed), clock)
+                              rng or random.Random(settings.seed), clock, account)
         self.jobs: dict[str, JobState] = {i.id: JobState(i) for i in plan.instances}
         self.tally = Tally()
         for st in self.jobs.values():

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from renderer.errors import Declined, UsageError
+from renderer.errors import BudgetExceeded, Declined, UsageError
+from renderer.execute.account import AccountGate, check_fits, open_gate
 from renderer.execute import records as J
 from renderer.execute.budget import EPSILON, Budget
 from renderer.execute.inflight import Intent
@@ -74,6 +75,30 @@ def opening(plan: Plan, previous: Manifest | None, journal: JournalStore, limit:
                         sent=sent_before(plan, journal, rerun_cancelled), targets=targets, factors=budget.factors(),
                         approved=approved)
     return summary, budget, note
+
+
+def open_account(account: str | None, journal: JournalStore, budget: Budget, env: Mapping[str, str],
+                 state_dir: str, owner: str, new_max: float) -> AccountGate | None:
+    """The run's side of ``budget.account`` (``renderer.execute.account``), its lines in step with
+    the journal; BudgetExceeded when the jobs to send cannot fit what the account has left
+    (as ``plan`` says). None without an account."""
+    if account is None:
+        return None
+    from renderer.execute.stores import account_book
+
+    book = account_book(env, state_dir, journal)
+    assert book is not None
+    try:
+        gate = open_gate(book, account, owner, budget.ledger, budget.subs)
+    except BaseException:
+        book.close()
+        raise
+    budget.shared = True  # a family's first job probes, as under a campaign budget
+    why = check_fits(gate.status, new_max)
+    if why:
+        book.close()
+        raise BudgetExceeded(why)
+    return gate
 
 
 def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> frozenset[str]:

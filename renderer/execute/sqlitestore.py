@@ -359,6 +359,7 @@ class SqliteJournal(Transitions):
             )
             if note:
                 self._event("stale_lock_recovered", None, None, note)
+            self._event("run", None, None, f"pid {os.getpid()} on {socket.gethostname()}")  # renderer log
         return note
 
     def holder(self) -> dict[str, Any] | None:

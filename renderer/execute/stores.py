@@ -17,10 +17,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from renderer import targets as T
 from renderer.campaign.campaign import load_campaign
 from renderer.errors import StateError, UsageError
+from renderer.execute.account import Accounts
 from renderer.execute import statedir
 from renderer.execute.identity import journal_key, journal_path
 from renderer.execute.sqlitestore import SqliteJournal
@@ -28,6 +30,9 @@ from renderer.execute.stateurl import STATE_ENV, StateUrl, state_url
 from renderer.execute.store import JournalStore
 from renderer.manifest import Manifest
 from renderer.manifest import default_path as default_manifest_path
+
+if TYPE_CHECKING:
+    from renderer.execute.ratewindow import SharedRates
 
 def _pg() -> type:
     from renderer.execute.pgstore import PgJournal  # psycopg is imported only when a store is named
@@ -166,6 +171,36 @@ def rehearsal(file: str, name: str, manifest_path: Path, env: Mapping[str, str],
             yield store
     finally:
         store.close()
+
+
+def account_book(env: Mapping[str, str], state_dir: str, store: JournalStore | None = None, *,
+                 create: bool = True) -> Accounts | None:
+    """Where account budgets are kept: the shared store (on ``store``'s connection when it is the
+    shared store's journal: an admission commits with its intent), else ``accounts.sqlite`` under
+    the state directory. None when ``create`` is off and there is no local book yet."""
+    from renderer.execute import account
+
+    url = state_url(env)
+    if url is None:
+        path = Path(state_dir) / account.LOCAL_FILE
+        return account.local_book(state_dir) if create or path.exists() else None
+    accounts = getattr(store, "accounts", None)
+    if accounts is not None:
+        found: Accounts = accounts()
+        return found
+    from renderer.execute.pgaccount import shared_accounts
+
+    return shared_accounts(url)
+
+
+def shared_rates(env: Mapping[str, str]) -> SharedRates | None:
+    """The providers' rate windows in the shared store (``renderer.execute.ratewindow``), or None."""
+    url = state_url(env)
+    if url is None:
+        return None
+    from renderer.execute.ratewindow import SharedRates
+
+    return SharedRates(url)
 
 
 def require_store(env: Mapping[str, str], what: str) -> StateUrl:

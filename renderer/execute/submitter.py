@@ -32,6 +32,7 @@ from typing import Any
 
 from renderer import providers
 from renderer.errors import ApiError, DataFileError
+from renderer.execute.account import account_atomic
 from renderer.execute.balance import remaining_credits, remaining_note
 from renderer.execute.charges import read_charge
 from renderer.execute.client import NOT_SENT, Answer, route_url
@@ -182,14 +183,20 @@ class Submitter:
             if st.held_back:
                 return False
             fresh = current is None or current.state == SubmissionState.PREPARED  # nothing of it was processed yet
-            if current is None:
-                current = ctx.journal.begin(
-                    instance_id=st.inst.id, endpoint=st.inst.endpoint, provider=provider, input_sha256=st.sha or "",
-                    generation=outgoing.generation, idempotency_key=outgoing.key, body=outgoing.body,
-                    estimate=(credits.min, credits.max) if credits is not None else (None, None),
-                )
-            else:
-                current = ctx.journal.sending(current)
+            with account_atomic(ctx.account):  # the account's admission commits with the intent (shared store)
+                if ctx.account is not None:
+                    st.held_back = ctx.account.admit(st.inst.id, outgoing.key, ctx.budget.hold_for(
+                        route.family, credits.max if credits is not None else None))
+                    if st.held_back:
+                        return False
+                if current is None:
+                    current = ctx.journal.begin(
+                        instance_id=st.inst.id, endpoint=st.inst.endpoint, provider=provider,
+                        input_sha256=st.sha or "", generation=outgoing.generation, idempotency_key=outgoing.key,
+                        body=outgoing.body, estimate=(credits.min, credits.max) if credits is not None else (None, None),
+                    )
+                else:
+                    current = ctx.journal.sending(current)
             ctx.budget.hold(current, route.family)
             st.status, st.sub = JobStatus.SUBMITTING, current
             if self.tracker.on_disk(st, current, fresh):

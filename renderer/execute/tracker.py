@@ -28,6 +28,7 @@ from typing import Any
 from collections.abc import Mapping
 
 from renderer.errors import StateError
+from renderer.execute.account import finished
 from renderer.execute.budget import family_of
 from renderer.execute.checkpoint import Checkpoint
 from renderer.execute.context import RunContext
@@ -52,6 +53,8 @@ class Tracker:
         what it learns of the family), and the manifest on disk follows."""
         budget = self.ctx.budget
         budget.record(sub, family_of(sub))
+        if self.ctx.account is not None:  # the account's line follows the ledger's
+            self.ctx.account.track(sub.idempotency_key, budget.ledger.get(sub.id, 0.0), finished(sub))
         self.tally.changed.add(sub.instance_id)
         for fam in budget.learned_families(changed_only=True):
             self.journal.set_family(fam)

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import pgserver
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -34,8 +35,11 @@ def quick(name: str) -> str:
                       "naive CPU per job (ms)"]),
     ("bench_sandbox.py", ["sandbox / baseline"]),
     ("bench_ratelimit.py", ["share of the allowed rate"]),
+    ("bench_store.py", ["the shared PostgreSQL store vs the SQLite journal", "transactions/job", "events per job"]),
 ])
 def test_benchmark_runs_in_quick_mode(name: str, lines: list[str]) -> None:
+    if name == "bench_store.py" and pgserver.pg_bin() is None:
+        pytest.skip(pgserver.INSTALL)
     out = quick(name)
     for line in lines:
         assert line in out, f"{name} --quick printed no {line!r}:\n{out}"

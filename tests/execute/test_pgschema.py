@@ -43,11 +43,11 @@ def test_migrations_run_forward_only_and_a_newer_store_is_refused(pg_empty_url: 
     with contextlib.closing(pgconn.connect(url)) as conn:
         assert pgschema.migrate(conn, url.label) == n
         later = (*pgschema.MIGRATIONS,
-                 (n + 1, "CREATE TABLE renderer.accounts (name text PRIMARY KEY, max_credits double precision)"),
-                 (n + 2, "ALTER TABLE renderer.accounts ADD COLUMN period text"))
+                 (n + 1, "CREATE TABLE renderer.later (name text PRIMARY KEY, max_credits double precision)"),
+                 (n + 2, "ALTER TABLE renderer.later ADD COLUMN period text"))
         assert pgschema.migrate(conn, url.label, later) == n + 2  # only the two new ran: the others would fail
         assert pgschema.migrate(conn, url.label, later) == n + 2
-        conn.execute("INSERT INTO renderer.accounts VALUES ('marketing', 1000, 'month')")
+        conn.execute("INSERT INTO renderer.later VALUES ('marketing', 1000, 'month')")
         with pytest.raises(StateError) as info:  # this renderer knows only up to n
             pgschema.migrate(conn, url.label)
     message = str(info.value)

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from helpers.runs import FAST_JSON, env_for
 from renderer.cli import main
 from renderer.execute.identity import journal_key
@@ -85,3 +87,28 @@ def subprocess_run(path: Path, env: dict[str, str], *extra: str) -> subprocess.P
             "RENDERER_EXEC_SETTINGS": FAST_JSON}
     return subprocess.Popen([sys.executable, "-m", "renderer.cli", "run", str(path), *extra], cwd=path.parent.parent,
                             env=full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def waiting_on(url: str, table: str) -> int:
+    """Runner sessions waiting for a row lock, in a statement on ``table`` (``renderer.<table>``)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'renderer'"
+                           " AND wait_event_type = 'Lock' AND query LIKE %s", (f"% renderer.{table} %",)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def released_together(url: str, paths: list[Path], env: dict[str, str], table: str, where: str,
+                      params: tuple[Any, ...]) -> list[subprocess.Popen[str]]:
+    """A runner process per checkout, each held at its first write to the row of ``renderer.<table>``
+    that ``where`` names (the test holds it: SELECT ... FOR UPDATE) until all of them wait there;
+    then released at once (no sleep decides who goes first)."""
+    with psycopg.connect(url) as gate:
+        gate.execute(f"SELECT * FROM renderer.{table} WHERE {where} FOR UPDATE", params)
+        procs = [subprocess_run(p, env, "--state-dir", str(p.parent.parent / ".renderer")) for p in paths]
+        deadline = time.monotonic() + 60
+        while waiting_on(url, table) < len(paths):
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+                [p.communicate()[0] for p in procs if p.poll() is not None]
+            time.sleep(0.01)  # polling a condition, with a deadline
+        gate.commit()
+    return procs
