@@ -117,7 +117,7 @@ class Credits:
     def of_block(cls, credits: Mapping[str, Any], before: float | None = None) -> Credits:
         """From a manifest's ``credits`` block; ``spent`` missing (an older manifest): charged and held."""
         charged, held = _number(credits.get("charged")), _number(credits.get("held"))
-        spent = _number(credits.get("spent"), _tidy(charged + held))
+        spent = _number(credits.get("spent"), tidy(charged + held))
         est = credits.get("estimated")
         est = est if isinstance(est, Mapping) and not est.get("unknown") else {}
         lo, hi = _number(est.get("min"), None), _number(est.get("max"), None)
@@ -125,7 +125,7 @@ class Credits:
 
     @property
     def this_run(self) -> float | None:
-        return None if self.before is None else max(0.0, _tidy(self.spent - self.before))
+        return None if self.before is None else max(0.0, tidy(self.spent - self.before))
 
     def rows(self) -> list[tuple[str, str]]:
         """(label, figure) pairs, in the order every table shows them."""
@@ -174,7 +174,7 @@ def eta(left: int, done: int, elapsed: float, to_submit: int = 0, rate_limit: fl
 def spent_text(spent: float, before: float | None) -> str:
     """``spent in all runs 38,000 credits; spent by this run 3,000``: what the progress line says."""
     text = f"{SPENT} {credits_text(spent)} credits"
-    return text if before is None else f"{text}; {THIS_RUN} {credits_text(max(0.0, _tidy(spent - before)))}"
+    return text if before is None else f"{text}; {THIS_RUN} {credits_text(max(0.0, tidy(spent - before)))}"
 
 
 def duration(seconds: float) -> str:
@@ -201,5 +201,6 @@ def _number(x: Any, default: float | None = 0) -> float | None:
     return x if isinstance(x, (int, float)) and not isinstance(x, bool) else default
 
 
-def _tidy(x: float) -> float:
+def tidy(x: float) -> float:
+    """A whole number of credits as an int (``100``, not ``100.0``), else rounded to 6 places."""
     return int(x) if float(x).is_integer() else round(x, 6)
