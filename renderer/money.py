@@ -102,8 +102,7 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
 
 def family(inst: Instance) -> str:
     """An instance's pricing family (its endpoint, for a route no provider knows)."""
-    route = providers.route(inst.endpoint)
-    return route.family if route is not None else inst.endpoint
+    return providers.family(inst.endpoint)
 
 
 def manifest_spent(manifest: Manifest | Mapping[str, Any] | None) -> float:
