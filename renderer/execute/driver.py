@@ -207,9 +207,10 @@ async def _signals(handler: Callable[[], Awaitable[None]]) -> None:
 
 
 def _snapshot(sched: Scheduler, options: RunOptions) -> Snapshot:
-    charged, committed = sched.credits()
-    return Snapshot(sched.counts(), sched.selected(), charged, committed, sched.clock() - sched.started, options.detach,
-                    sched.unreported())
+    rates = [c.bucket.rate for c in sched.ctx.clients.values()]
+    rate = sum(r for r in rates if r is not None) if rates and None not in rates else None
+    return Snapshot(sched.counts(), sched.selected(), sched.budget.spent(), sched.spent_before, sched.clock() - sched.started,
+                    options.detach, rate)
 
 
 async def _progress(sched: Scheduler, reporter: Reporter, xs: ExecSettings, options: RunOptions) -> None:

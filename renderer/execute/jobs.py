@@ -7,9 +7,9 @@ run reads and moves it (``gating``: may it run; ``runner``: its life; ``tracker`
 its outcomes).
 
 ``Tally`` follows every job as it moves, so the run's figures cost nothing per event:
-how many jobs are in each status and what their submissions were charged or never said
-(the progress line), what the jobs not sent yet may still cost per provider and pricing
-family (the balance note, ``Submitter``), and
+how many jobs are in each status and how many the plan selected (the progress line), what
+the jobs not sent yet may still cost per provider and pricing family (the balance note,
+``Submitter``), and
 which jobs changed since the manifest's last checkpoint (``changed``: the checkpoint
 rebuilds only their entries, ``renderer.execute.manifest.Snapshots``). Setting any
 field of a job marks it changed; its ``status`` and ``price`` are properties so that
@@ -26,7 +26,7 @@ import anyio
 
 from renderer import providers
 from renderer.execute.budget import Turn
-from renderer.execute.records import FINISHED, SPENDING, Submission
+from renderer.execute.records import Submission
 from renderer.manifest import ExactSum, ManifestEntry
 from renderer.plan.model import Instance
 from renderer.vocabulary import JobStatus, Outputs, Price
@@ -53,10 +53,8 @@ class JobState:
     _tally: Tally | None = field(default=None, init=False, repr=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        tally = getattr(self, "_tally", None)  # unset while the dataclass initialises
-        if tally is not None and name == "sub":
-            tally.resubmitted(self.sub, value)
         object.__setattr__(self, name, value)
+        tally = getattr(self, "_tally", None)  # unset while the dataclass initialises
         if tally is not None:
             tally.changed.add(self.inst.id)  # the manifest's checkpoint rebuilds only what changed
 
@@ -97,8 +95,6 @@ class Tally:
         self._counts: Counter[JobStatus] = Counter()
         self.on_move: Callable[[JobState, JobStatus], None] | None = None  # told of every status change
         self.selected = 0  # jobs the plan selected (not skipped)
-        self.charged = ExactSum()  # what the API said the jobs' spending submissions cost
-        self.unreported = ExactSum()  # estimates of finished submissions whose charge the API never said
         # provider -> pricing family -> the sum of the estimates' max of its jobs in UNSENT (exact:
         # a sum that jobs enter and leave must come back to 0, not to 1e-17)
         self._unsent: dict[str, dict[str, ExactSum]] = {}
@@ -110,7 +106,6 @@ class Tally:
         if st.inst.action != "skip":
             self._counts[st.status] += 1
             self.selected += 1
-        self.resubmitted(None, st.sub)
         if st.status in UNSENT:
             self._add(st, st.priced, 1)
 
@@ -128,16 +123,6 @@ class Tally:
         for family, total in self._unsent.get(provider, {}).items():
             out += hold(family, total.value()) or 0.0
         return out
-
-    def resubmitted(self, old: Submission | None, new: Submission | None) -> None:
-        """A job's submission moved from ``old`` to ``new``: what it counts for in the figures."""
-        for sub, sign in ((old, -1), (new, 1)):
-            if sub is None:
-                continue
-            if sub.state in SPENDING and sub.credits_charged is not None:
-                self.charged.add(sub.credits_charged, sign)
-            if sub.state in FINISHED and sub.credits_charged is None and sub.estimate_max is not None:
-                self.unreported.add(sub.estimate_max, sign)
 
     def moved(self, st: JobState, old: JobStatus, new: JobStatus) -> None:
         if st.inst.action != "skip":

@@ -162,7 +162,7 @@ class Scheduler:
         self._tg: TaskGroup | None = None
         self.runner = self._runner()
         self.started = clock()
-        self._committed_before = 0.0
+        self.spent_before = 0.0  # credits.spent of the manifest the run started from (set by run)
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
 
     def _runner(self) -> JobRunner:
@@ -227,7 +227,9 @@ class Scheduler:
         self.journal.clear_verdicts()
         self.runner.known = self.journal.current_all()
         self.budget.load(self.journal.all())
-        self._committed_before = self.budget.committed  # what earlier runs charged or hold
+        # credits.spent as the record (the manifest) had it when this run started: "spent by this run"
+        # is the manifest's figure less this one (renderer.figures)
+        self.spent_before = self.ctx.previous.charged_in_all()
         for st in self.jobs.values():
             settle_planned(st, self.ctx.previous)
         for st in self.jobs.values():
@@ -286,14 +288,6 @@ class Scheduler:
 
     def counts(self) -> dict[str, int]:
         return self.tally.counts()
-
-    def credits(self) -> tuple[float, float]:
-        """(charged so far as the API reported it, committed: charged or held estimates)."""
-        return self.tally.charged.value(), max(0.0, self.budget.committed - self._committed_before)
-
-    def unreported(self) -> float:
-        """Estimated credits of this run's finished submissions whose charge the API never said."""
-        return self.tally.unreported.value()
 
     def selected(self) -> int:
         """How many jobs the plan selected (all but those --select left out)."""
