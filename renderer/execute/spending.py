@@ -17,6 +17,9 @@ from renderer.plan.model import Plan
 from renderer.plan.views import Summary, summarise
 from renderer.text import credits as credits_text
 
+# States of a submission a run still polls or settles: its answer or its result is to come.
+SETTLING = frozenset({J.SENDING, J.ACCEPTED})
+
 
 def run_limit(campaign_budget: float | None, max_credits: float | None) -> float | None:
     """``budget.max_credits``, lowered for one run by ``--max-credits`` (never raised)."""
@@ -84,9 +87,12 @@ def open_account(account: str | None, journal: JournalStore, budget: Budget, env
         raise
     budget.shared = True  # a family's first job probes, as under a campaign budget
     why = check_fits(gate.status, new_max)
-    if why:
+    if why and not any(sub.state in SETTLING for sub in budget.subs.values()):
         book.close()
         raise BudgetExceeded(why)
+    # jobs an earlier run (a killed one, another machine's) got accepted are still polled and
+    # settled, their lines kept in step; nothing new is sent, and the run ends over budget (exit 3)
+    gate.closed = why
     return gate
 
 
