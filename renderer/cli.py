@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run exactly this saved plan (plan --out); refuse if the campaign, manifest or prices changed")
     r.add_argument("--max-credits", type=float, default=None, metavar="N", help="lower budget.max_credits for this run")
     r.add_argument("--rerun-cancelled", action="store_true", help="send jobs cancelled with `renderer cancel` again")
+    r.add_argument("--yes", "-y", action="store_true",
+                   help="do not ask before paying (on a terminal, run shows what it will send and asks)")
     r.add_argument("--moved-from", metavar="OLD_PATH",
                    help="the campaign file was at OLD_PATH before it moved: keep that record (journal, manifest)")
     r.add_argument("--job-timeout", type=_duration, default=None, metavar="DURATION",
@@ -189,7 +191,8 @@ STATE_HELP = ("where the run's journal lives (default: where the last run of the
 SANDBOX_HELP = "read the rehearsal's record (what `run --sandbox` wrote), not the real one"
 EXIT_CODES = """exit codes:
   0    success: files valid, plan within budget, every job of the run completed
-  1    invalid campaign or manifest; for run, some job did not complete
+  1    invalid campaign or manifest; for run, some job did not complete (or the answer to its
+       question before paying was not yes: nothing sent)
   2    usage: bad arguments
   3    over budget: plan, run before it submits, or a run that stopped submitting to stay within it
   130  run stopped by a second Ctrl-C"""
@@ -287,8 +290,24 @@ def _run(args: argparse.Namespace, out: TextIO, env: Mapping[str, str], warnings
         detach=args.detach, resubmit_unknown=args.resubmit_unknown, rerun_cancelled=args.rerun_cancelled,
         moved_from=args.moved_from, state_dir=args.state_dir, sandbox_credits=args.sandbox_credits,
         job_timeout=args.job_timeout, run_timeout=args.run_timeout, reviewed_plan=args.plan,
-        max_credits=args.max_credits, outputs=args.outputs, junit=args.junit, approve=tuple(args.approve))
-    return run(request, out, env, warnings=warnings)
+        max_credits=args.max_credits, outputs=args.outputs, junit=args.junit, approve=tuple(args.approve),
+        yes=args.yes)
+    return run(request, out, env, warnings=warnings, ask=_ask(args, out))
+
+
+def _ask(args: argparse.Namespace, out: TextIO) -> Callable[[str], bool] | None:
+    """The question before paying, when someone is at a terminal to answer it (``run`` asks it
+    unless --yes or --sandbox)."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+    from renderer.execute.spending import is_yes
+
+    def ask(question: str) -> bool:
+        out.write(question)
+        out.flush()
+        return is_yes(sys.stdin.readline())  # "" at end of input: no
+
+    return ask
 
 
 def _approve(args: argparse.Namespace, out: TextIO, env: Mapping[str, str]) -> int:

@@ -17,6 +17,7 @@ translated into these where they enter, so no traceback ever reaches a user::
     │   └── CampaignWarning     not an error: shown, exit code unchanged
     ├── Invalid                 many UserErrors collected, reported together  exit 1
     ├── BudgetExceeded          the plan or the run would pass max_credits     exit 3
+    ├── Declined                run on a terminal: the answer to "Send them?" was not yes  exit 1
     ├── ConfigError             environment: a key or base URL missing/bad     exit 1
     ├── StateError              the journal: unreadable, corrupt, refused      exit 1
     │   └── RunLocked           another run of the campaign holds its lock     exit 2
@@ -145,6 +146,10 @@ class Invalid(RendererError):
 
 class BudgetExceeded(RendererError):
     exit_code = 3
+
+
+class Declined(RendererError):
+    """`renderer run` asked before paying and the answer was not yes: nothing was sent."""
 
 
 class ConfigError(RendererError):

@@ -47,6 +47,8 @@ class BudgetCheck:
     new_max: float  # the most the jobs not sent yet may cost (known prices, at the families' factors)
     unpriced: tuple[str, ...]  # jobs to run whose price is unknown while there is a budget
     factors: dict[str, float]  # pricing families of jobs to run that the API charged above their estimate
+    new_min: float  # the least the jobs not sent yet cost (known prices)
+    to_send: int  # how many jobs this run sends (jobs to run that no earlier run sent)
     continuing: dict[str, float]  # jobs stopped at their approval point -> what continuing them may cost (in new_max)
 
 
@@ -79,6 +81,7 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
               if c is not None and i.id not in sent and i.id not in waiting)
     if approved is not None:
         new += sum(v for k, v in waiting.items() if approved(k, manifest.jobs[k].request_id))
+    new_min = sum(c.min for i, c in zip(run, prices) if c is not None and i.id not in sent and i.id not in waiting)
     # nothing left to send spends nothing: earlier overcharges alone do not fail a plan
     over = budget is not None and ((new > 0 and new + spent > budget) or bool(unpriced))
     return BudgetCheck(
@@ -91,6 +94,8 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
         new_max=_tidy(new),
         unpriced=unpriced,
         factors={k: v for k, v in factors.items() if any(family(i) == k for i in run)},
+        new_min=_tidy(new_min),
+        to_send=sum(1 for i in run if i.id not in sent and i.id not in waiting),
         continuing={k: _tidy(v) for k, v in waiting.items()},
     )
 
@@ -150,7 +155,7 @@ def budget_message(plan: Plan, summary: BudgetCheck, name: Callable[[str], str] 
     parts = []
     if summary.budget is not None and summary.new_max > 0 and summary.new_max + summary.spent > summary.budget:
         top = ", ".join(f"{name(i.id)} ({show_credits(i.price.credits)})" for i in costliest(plan, 3))
-        earlier = (f", and earlier runs were charged {summary.spent:,}" if summary.spent else "")
+        earlier = (f", and earlier runs spent {summary.spent:,}" if summary.spent else "")
         held = "; ".join(f"{k} jobs were charged {v:g}x their estimate" for k, v in sorted(summary.factors.items()))
         held = f" (held at what the API charged: {held})" if held else ""
         parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{held}{earlier}; "
@@ -162,4 +167,17 @@ def budget_message(plan: Plan, summary: BudgetCheck, name: Callable[[str], str] 
         parts.append(f"{len(summary.unpriced):,} job(s) to run have no known price and the campaign sets "
                      f"budget.max_credits, so run would not send them. Give their prices under `pricing` "
                      f"(or pin what the server decides under `estimate`): {fixes}{more}")
-    return " Also: ".join(parts)
+    if not parts:
+        return ""
+    said = " Also: ".join(parts)
+    return f"{said}{'' if said.endswith('.') else '.'} {ways_out(plan.campaign.path, plan.campaign.budget, summary.budget)}"
+
+
+def ways_out(file: str, campaign: float | None, limit: float | None) -> str:
+    """What a user can do about a run the budget stops (``campaign``: its budget.max_credits;
+    ``limit``: this run's): the last sentence of every over-budget message."""
+    lowered = limit is not None and (campaign is None or limit < campaign)
+    cap = (f"raise --max-credits (this run's limit, {limit:,}; it never goes above budget.max_credits) or drop it"
+           if lowered else "--max-credits N sets a lower limit for one run")
+    return (f"Ways out: raise budget.max_credits in {file}; send fewer jobs with --select PATTERN "
+            f"(`renderer plan --select PATTERN` prices them first); {cap}.")

@@ -26,6 +26,7 @@ from urllib.parse import quote
 from renderer.manifest import Manifest
 from renderer.plan.inputs import FieldChange, change_of, shown_body
 from renderer.plan.model import Instance, Plan
+from renderer.figures import ESTIMATED_RUN
 from renderer.money import budget_message, costliest, show_credits
 from renderer.plan.probe import probe_lines
 from renderer.plan.views import MARKDOWN_LIMIT, Summary, md_code, plan_mermaid, requests_line
@@ -107,12 +108,12 @@ def _head(plan: Plan, summary: Summary) -> str:
     c = plan.campaign
     lines = [marker(c.name), f"### renderer plan: {md_code(c.name)}", ""]
     spend = show_credits(summary.credits) if summary.credits else f"{show_credits(summary.known_credits)} + unknown"
-    lines.append(f"**{spend} credits** for {len(plan.to_run):,} job(s) to run; "
+    lines.append(f"{ESTIMATED_RUN.capitalize()}: **{spend} credits** for {len(plan.to_run):,} job(s) to run; "
                  f"{len(summary.changes['reused']):,} reused from the manifest.")
     if summary.budget is not None:
         mark = "over budget" if summary.over_budget else "within budget"
         if summary.spent:
-            mark += f"; {summary.spent:,} charged by earlier runs"
+            mark += f"; earlier runs spent {summary.spent:,}"
         lines.append(f"Budget: {summary.budget:,} credits ({mark}).")
     lines += [requests_line(summary.requests), *probe_lines(summary.probe, plan.campaign.budget_probe, summary.budget), ""]
     if summary.over_budget:

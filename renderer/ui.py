@@ -13,6 +13,7 @@ from rich.text import Text
 from renderer.text import credits as credits_text
 
 from renderer.plan.model import Plan
+from renderer.figures import ESTIMATED_RUN
 from renderer.money import show_credits
 from renderer.plan.probe import probe_lines
 from renderer.plan.views import Summary
@@ -50,7 +51,7 @@ def plan_table(plan: Plan, summary: Summary, out: TextIO) -> None:
         totals.add_row(endpoint, str(t["jobs"]), "unknown" if cr.get("unknown") else show_credits(_r(cr)))
     console.print(totals)
     spend = show_credits(summary.credits) if summary.credits else f"{show_credits(summary.known_credits)} + unknown"
-    console.print(f"credits: {spend}" + (f" of budget {summary.budget:,}" if summary.budget is not None else ""))
+    console.print(f"{ESTIMATED_RUN}: {spend} credits" + (f" of budget {summary.budget:,}" if summary.budget is not None else ""))
     if summary.continuing:
         more = credits_text(sum(summary.continuing.values()))
         console.print(Text(f"awaiting approval: {len(summary.continuing)} job(s) stopped at their approval point; "

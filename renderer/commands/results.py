@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from renderer import figures as F
 from renderer.execute.stores import STATE_ENV, find_earlier_store
 from renderer.results.latest import manifest_json, merge_store
 from renderer.text import printable
@@ -36,9 +37,11 @@ def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: boo
             "files": [{**f, "local": _shown_path(path, f["path"])} for f in files],
             "download_error": e.get("download_error"),
         }
+    jobs, credits = F.Jobs.of_manifest(data), F.Credits.of_manifest(data)
     if as_json:
-        json.dump({"manifest": str(path), "campaign": data.get("campaign"), "jobs": rows}, out, indent=2,
-                  sort_keys=True, ensure_ascii=False)
+        json.dump({"manifest": str(path), "campaign": data.get("campaign"), "jobs": rows,
+                   "figures": {"counts": dict(jobs.ordered()), "done": jobs.done, "credits": dict(credits.rows())}},
+                  out, indent=2, sort_keys=True, ensure_ascii=False)
         out.write("\n")
         return 0
     for iid, r in rows.items():  # a manifest may come from a pull request, an error from an API: no escapes
@@ -48,4 +51,5 @@ def results(file: str, out: TextIO, *, manifest: str | None = None, as_json: boo
         out.write(printable(f"{r['status']!s:>13}  {iid}  {'  '.join(map(str, shown))}") + "\n")
         if r["download_error"]:
             out.write(printable(f"{'':>13}  download failed: {r['download_error']}") + "\n")
+    out.write(f"{jobs.text()}; {credits.text()}\n")  # renderer.figures: what the run's final line said
     return 0

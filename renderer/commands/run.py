@@ -37,7 +37,7 @@ from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import SETTINGS_ENV, ExecSettings, all_provider_settings, settings_from_env, with_timeouts
 from renderer.execute.account import AccountGate
 from renderer.execute.identity import journal_key
-from renderer.execute.spending import open_account, opening, run_limit
+from renderer.execute.spending import Ask, ask_before_paying, open_account, opening, run_limit
 from renderer.execute.store import JournalStore
 from renderer.execute.stores import run_store, shared_rates
 from renderer.manifest import SANDBOX_SUFFIX
@@ -75,17 +75,20 @@ class RunRequest:
     outputs: str | None = None  # where result files are downloaded (over the campaign's ``outputs.dir``)
     junit: str | None = None  # where the JUnit report is written
     approve: Sequence[str] = ()  # `approve: manual` jobs to let continue as they stop (recorded in the approvals file)
+    yes: bool = False  # do not ask before paying, even at a terminal
 
 
 def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settings: ExecSettings | None = None,
         transports: Transports | None = None, sandbox_config: SandboxConfig | None = None,
-        warnings: list[UserError] | None = None) -> int:
+        warnings: list[UserError] | None = None, ask: Ask | None = None) -> int:
     """Submit, poll, write the manifest. Exit 0 all completed, 1 some not (or a timeout, or a
-    closed output), 3 over budget, 130 interrupted.
+    closed output, or the question before paying answered no), 3 over budget, 130 interrupted.
 
     Only manifest entries of this run's target (``renderer.targets``) are reused, adopted
-    or polled. Warnings about the campaign are appended to ``warnings``; ``exec_settings``,
-    ``transports`` (by provider) and ``sandbox_config`` are for tests and benchmarks."""
+    or polled. Warnings about the campaign are appended to ``warnings``; ``ask``: the question
+    before paying (``renderer.execute.spending``), when someone is there to answer it;
+    ``exec_settings``, ``transports`` (by provider) and ``sandbox_config`` are for tests and
+    benchmarks."""
     if request.sandbox_credits is not None and not request.sandbox:
         raise UsageError("--sandbox-credits sets the balance of the --sandbox stand-in; without --sandbox it "
                          "cannot take effect (the real API keeps your account's balance)")
@@ -98,7 +101,8 @@ def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settin
     plan = wrapup.plan
     needed = sorted({providers.provider_of(i.endpoint) for i in plan.instances if i.action == "run"})
     with contextlib.ExitStack() as stack:
-        journal, notes, budget, account = _open_state(stack, request, wrapup, xs, env, limit, state, found)
+        journal, notes, budget, account = _open_state(stack, request, wrapup, xs, env, limit, state, found,
+                                                      ask)
         rates = None if request.sandbox else shared_rates(env)  # with a shared store: the providers' windows too
         if rates is not None:
             stack.callback(rates.close)
@@ -162,17 +166,18 @@ def _prepare(request: RunRequest, campaign: Campaign, env: Mapping[str, str], sc
         where, manifest_path, state, previous, transports.get(DOWNLOADS_TRANSPORT), env, plan.instances)
     wrapup = Wrapup(file=file, sandbox=sandbox, campaign=campaign, plan=plan, previous=previous, targets=targets,
                     manifest_path=manifest_path, recorded=recorded, options=options, scrubber=scrubber,
-                    downloads=downloads, junit=request.junit)
+                    downloads=downloads, junit=request.junit, limit=limit)
     return wrapup, limit, state, found
 
 
 def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup, xs: ExecSettings,
                 env: Mapping[str, str], limit: float | None, state: str,
-                found: Found) -> tuple[JournalStore, list[str], Budget, AccountGate | None]:
+                found: Found, ask: Ask | None = None) -> tuple[JournalStore, list[str], Budget, AccountGate | None]:
     """The journal of this run's target with its lock held (SQLite under the state dir and a lock
     beside .git, or the shared store), the manifest's accepted jobs and the POSTs named beside it
     adopted into it, the opening budget and the run's side of ``budget.account``; what is worth
-    saying about them. Over the budget (or what the account has left), nothing is sent."""
+    saying about them. Over the budget (or what the account has left), or when the answer to the
+    question before paying is not yes, nothing is sent."""
     campaign, plan, targets = wrapup.campaign, wrapup.plan, wrapup.targets
     journal, notes = stack.enter_context(run_store(
         request.file, campaign.name, wrapup.manifest_path, state, env, durable_intents=xs.durable_intents,
@@ -198,6 +203,7 @@ def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup
     if account is not None:
         stack.callback(account.book.close)
         notes.append(account.status.line())
+    ask_before_paying(None if request.yes else ask, summary, targets, request.sandbox)
     return journal, notes, budget, account
 
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from renderer import figures as F
 from renderer.errors import UsageError
 from renderer.execute import records as J
 from renderer.execute.store import JournalStore
@@ -35,14 +36,15 @@ def status(file: str | None, out: TextIO, *, state_dir: str | None = None, as_js
         for r in rows.values():
             counts[r["status"]] = counts.get(r["status"], 0) + 1
         charged = sum(s.credits_charged or 0 for s in journal.all() if s.state in J.SPENDING)
+        spent = _spent(file, sandbox, journal)
         running = journal.holder()
         data = {"journal": journal.label, "running": running, "counts": dict(sorted(counts.items())),
-                "credits": {"charged": charged}, "jobs": rows}
+                "credits": {"charged": charged, "spent": spent}, "jobs": rows}
         if as_json:
             json.dump(data, out, indent=2, sort_keys=True)
             out.write("\n")
         else:
-            _show(out, data, rows, running, charged)
+            _show(out, data, rows, running)
         return 0
     finally:
         journal.close()
@@ -70,21 +72,32 @@ def _all(out: TextIO, env: Mapping[str, str], as_json: bool) -> int:
         run = f"{c.runs:,} run(s)" + (f", last {c.last_run}" if c.last_run else "")
         if c.holder is not None and c.holder["running"]:
             run += f"; in progress: pid {c.holder['pid']} on {c.holder['hostname']} since {c.holder['acquired_at']}"
-        jobs = ", ".join(f"{n:,} {s.replace('_', ' ')}" for s, n in c.jobs.items()) or "no jobs yet"
+        jobs = F.Jobs(c.jobs).text() if c.jobs else "no jobs yet"
         against = f"  against {c.target}" if c.target else ""
-        out.write(f"{c.name}  {c.path}{against}\n  {run}\n  {jobs}; credits charged {credits_text(c.charged)}, "
-                  f"held {credits_text(c.held)}\n")
+        out.write(f"{c.name}  {c.path}{against}\n  {run}\n  {jobs}; {F.CHARGED} {credits_text(c.charged)} credits, "
+                  f"{F.HELD} {credits_text(c.held)}\n")
     for a in accounts:
         out.write(a.line() + "\n")
     return 0
 
 
-def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], running: Any, charged: float) -> None:
+def _spent(file: str, sandbox: bool, journal: JournalStore) -> float:
+    """``credits.spent`` as a run starting now would count it: the journal's, and what only the
+    manifest knows (``renderer.figures``: the same figure the manifest and the run's lines show)."""
+    from renderer.execute.spending import opening_budget
+    from renderer.manifest import default_path as default_manifest_path
+    from renderer.manifest import load
+
+    spent = opening_budget(None, load(default_manifest_path(file, sandbox), required=False), journal).spent()
+    return int(spent) if float(spent).is_integer() else spent
+
+
+def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], running: Any) -> None:
     if running:
         state = "in progress" if running["running"] else "ended abruptly (the next run resumes it)"
         out.write(f"run {state}: pid {running['pid']} on {running['hostname']} since {running['acquired_at']}\n")
-    out.write(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in data["counts"].items()) or "no jobs yet")
-    out.write(f"; credits charged {credits_text(charged)}\n")
+    jobs = F.Jobs(data["counts"])
+    out.write((jobs.text() if jobs.total else "no jobs yet") + f"; {F.spent_text(data['credits']['spent'], None)}\n")
     for iid, r in rows.items():
         extra = r.get("request_id") or ""
         if r.get("error") and r["status"] != JobStatus.COMPLETED:

@@ -54,6 +54,6 @@ def remaining_credits(headers: Mapping[str, str]) -> float | None:
 def remaining_note(provider: str, left: float, to_come: float) -> str | None:
     if to_come <= left:
         return None
-    return (f"{provider} says {credits_text(left)} credits are left (x-credits-remaining) and the jobs still to submit may "
-            f"cost up to {credits_text(to_come)}: submissions will stop at the first 402")
+    return (f"{provider} said {credits_text(left)} credits were left (x-credits-remaining) while the jobs then still to "
+            f"submit might cost up to {credits_text(to_come)}: submissions stop at the first 402")
 

@@ -207,10 +207,11 @@ async def _signals(handler: Callable[[], Awaitable[None]]) -> None:
 
 
 def _snapshot(sched: Scheduler, options: RunOptions) -> Snapshot:
-    charged, committed = sched.credits()
     total = sum(1 for st in sched.jobs.values() if st.inst.action != "skip")
-    return Snapshot(sched.counts(), total, charged, committed, sched.clock() - sched.started, options.detach,
-                    sched.unreported())
+    rates = [c.bucket.rate for c in sched.ctx.clients.values()]
+    rate = sum(r for r in rates if r is not None) if rates and None not in rates else None
+    return Snapshot(sched.counts(), total, sched.budget.spent(), sched.spent_before, sched.clock() - sched.started,
+                    options.detach, rate)
 
 
 async def _progress(sched: Scheduler, reporter: Reporter, xs: ExecSettings, options: RunOptions) -> None:

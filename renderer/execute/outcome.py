@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from renderer import figures as F
 from renderer.execute.scheduler import RunOptions
 from renderer.manifest import Manifest, ManifestEntry
 from renderer.plan.views import md_code
@@ -44,8 +45,10 @@ def exit_code(manifest: Manifest, options: RunOptions) -> int:
 
 
 def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Path, lines: Sequence[str] = (),
-           campaign: str = "FILE") -> None:
-    """Notes, then ``lines`` (the budget's word), then the jobs that did not complete."""
+           campaign: str = "FILE", final: str = "") -> None:
+    """Notes, then ``lines`` (the budget's word), then what awaits approval and the jobs that did
+    not complete, then the ``final`` line (``figures.final_line``): nothing said after it can
+    contradict it."""
     for text in dict.fromkeys(notes):
         out.write(f"note: {text}\n")
     timed = sum(1 for e in manifest.jobs.values() if e.status == JobStatus.PENDING and "job timeout" in (e.error or ""))
@@ -62,6 +65,8 @@ def report(out: TextIO, notes: list[str], manifest: Manifest, manifest_path: Pat
     if unknown:
         out.write(f"{unknown} submission(s) of unknown fate: they may have been charged. Check the provider's "
                   f"dashboard; `renderer run --resubmit-unknown` sends them again (may pay twice).\n")
+    if final:
+        out.write(final + "\n")
     out.write(f"manifest: {manifest_path}\n")
     out.flush()
 
@@ -83,15 +88,19 @@ def awaiting_lines(manifest: Manifest, campaign: str = "FILE") -> list[str]:
     return lines
 
 
-def markdown(manifest: Manifest | Mapping[str, Any]) -> str:
-    """The run for GitHub's step summary: counts, credits, and the jobs that did not complete.
+def markdown(manifest: Manifest | Mapping[str, Any], before: float | None = None) -> str:
+    """The run for GitHub's step summary: counts, credits (``renderer.figures``: ``before``, what
+    the campaign had spent when the run started), and the jobs that did not complete.
 
     Takes the manifest, or its JSON as written (counts and credits are read from it)."""
     data = manifest.to_json() if isinstance(manifest, Manifest) else manifest
     manifest = Manifest.coerce(manifest)
-    lines = [f"### renderer run: {md_code(manifest.campaign or '')}", "", "| status | jobs |", "|---|---:|"]
-    lines += [f"| {k} | {v:,} |" for k, v in data["counts"].items()]
-    lines += ["", f"credits charged: {data['credits']['charged']:,}"]
+    jobs = F.Jobs.of_manifest(data)
+    lines = [f"### renderer run: {md_code(manifest.campaign or '')}", "", f"{jobs.text()}", "",
+             "| status | jobs |", "|---|---:|"]
+    lines += [f"| {F.word(k)} | {v:,} |" for k, v in jobs.ordered()]
+    lines += ["", "| credits | |", "|---|---:|"]
+    lines += [f"| {label} | {figure} |" for label, figure in F.Credits.of_manifest(data, before).rows()]
     lines += _awaiting_markdown(manifest)
     problems = _problems(manifest)
     if problems:

@@ -27,6 +27,8 @@ from renderer.execute.scrub import Scrubber
 from renderer.execute.spending import budget_lines, ended_over
 from renderer.manifest import Manifest
 from renderer.plan.model import Plan
+from renderer.figures import final_line
+from renderer.money import ways_out
 from renderer.results import runhooks
 from renderer.results.step_summary import append_step_summary
 
@@ -50,6 +52,7 @@ class Wrapup:
     scrubber: Scrubber  # every key of the environment: nothing written holds one
     downloads: runhooks.RunDownloads | None = None  # --outputs
     junit: str | None = None  # --junit PATH
+    limit: float | None = None  # this run's credit limit (budget.max_credits, lowered by --max-credits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,8 @@ class Figures:
     charged: float  # credits charged in all, by this run and earlier ones
     over_budget: float  # by how much that ended above the budget (0 within it)
     interrupted: bool  # a Ctrl-C came while the manifest was being written
+    before: float = 0.0  # credits.spent of the manifest the run started from: "spent by this run" is the rest
+    elapsed: float = 0.0  # the run's wall time, seconds
 
 
 def checkpoints(wrapup: Wrapup) -> Recorder:
@@ -87,22 +92,27 @@ def record(execution: Execution, wrapup: Wrapup) -> Figures:
             beside.unlink(missing_ok=True)  # every POST it names is in the manifest now
     if execution.error is not None:
         raise execution.error
+    sched = execution.scheduler
     charged = manifest.charged_in_all()
-    return Figures(manifest, data, charged, ended_over(execution.scheduler.budget, charged), bool(late))
+    return Figures(manifest, data, charged, ended_over(sched.budget, charged), bool(late), sched.spent_before,
+                   sched.clock() - sched.started)
 
 
 def conclude(execution: Execution, figures: Figures, wrapup: Wrapup, out: RunOutput, env: Mapping[str, str]) -> int:
     """Say how the run ended, write its JUnit report and step summary; its exit code."""
     text = cast(TextIO, out)  # a TextIO in every way the reports use one
     sched = execution.scheduler
+    campaign = wrapup.campaign
+    ways = ways_out(campaign.path, campaign.budget, wrapup.limit)
     account = sched.ctx.account  # budget.account: what it held back, and what it has left
     outcome.report(text, sched.notes, figures.manifest, wrapup.manifest_path,
-                   budget_lines(sched.budget, figures.charged) + (account.lines_said() if account is not None else []),
-                   ("--sandbox " if wrapup.sandbox else "") + wrapup.file)
+                   budget_lines(sched.budget, figures.charged, ways) + (account.lines_said() if account is not None else []),
+                   ("--sandbox " if wrapup.sandbox else "") + wrapup.file,
+                   final_line(figures.data, figures.before, figures.elapsed))  # the manifest's figures, once
     runhooks.report_lines(text, figures.data, wrapup.downloads, wrapup.file, wrapup.sandbox)
     if wrapup.junit:
-        runhooks.write_junit(wrapup.junit, figures.data)
-    summary = outcome.markdown(figures.data) + runhooks.summary_markdown(wrapup.plan, figures.data)
+        runhooks.write_junit(wrapup.junit, figures.data, figures.elapsed)
+    summary = outcome.markdown(figures.data, figures.before) + runhooks.summary_markdown(wrapup.plan, figures.data)
     append_step_summary(env, wrapup.scrubber.text(summary))
     return exit_code(execution, figures, wrapup.options, out.broken)
 

@@ -1,8 +1,9 @@
 """Progress for people: a live rich bar at a terminal, sparse plain lines in CI.
 
 CI logs are read after the fact and kept forever, so the plain form prints at most
-one line every ``interval`` seconds, and only when something changed, plus one
-summary line at the end.
+one line every ``interval`` seconds, and only when something changed; its ETA moves in
+coarse steps. The run's final line is said once, from its manifest
+(``renderer.figures.final_line``, by ``renderer.execute.post_run``).
 """
 
 from __future__ import annotations
@@ -11,63 +12,46 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Protocol, TextIO
 
-from renderer.vocabulary import PUBLIC_STATUSES, JobStatus
-from renderer.text import credits as credits_text
-
-# a job in one of these needs nothing more this run; one awaiting approval is not done: it waits for a person
-DONE = tuple(s for s in PUBLIC_STATUSES if s not in (JobStatus.PENDING, JobStatus.AWAITING_APPROVAL))
+from renderer import figures as F
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    counts: Mapping[str, int]
+    """The run as the progress line shows it; its words and figures are ``renderer.figures``'."""
+
+    counts: Mapping[str, int]  # this run's jobs by status (left out by --select: not counted)
     total: int
-    charged: float
-    committed: float
+    spent: float  # ``credits.spent`` so far: every run and attempt of the campaign
+    before: float  # what the campaign had spent when this run started
     elapsed: float
     detached: bool = False
-    unreported: float = 0.0  # estimates of finished jobs whose charge the API never reported
+    rate_limit: float | None = None  # requests a second the providers allow, when all of them say
 
     @property
     def finished(self) -> int:
-        n = sum(self.counts.get(s, 0) for s in DONE)
-        return n + (self.counts.get(JobStatus.PENDING, 0) if self.detached else 0)
+        """Jobs this run is through with: done, or with --detach also those left rendering."""
+        return F.Jobs(self.counts).done + (self.counts.get("pending", 0) if self.detached else 0)
 
     def eta(self) -> float | None:
-        if self.finished == 0 or self.finished >= self.total or self.elapsed <= 0:
-            return None
-        rate = self.finished / self.elapsed
-        return (self.total - self.finished) / rate
+        to_submit = sum(self.counts.get(s, 0) for s in ("queued", "waiting"))
+        return F.eta(self.total - self.finished, self.finished, self.elapsed, to_submit, self.rate_limit)
 
     def line(self, eta: bool = True) -> str:
-        order = (JobStatus.COMPLETED, JobStatus.PENDING, JobStatus.SUBMITTING, JobStatus.QUEUED, JobStatus.WAITING,
-                 JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.UNKNOWN, JobStatus.NOT_SUBMITTED,
-                 JobStatus.AWAITING_APPROVAL)
-        parts = [f"{self.counts[k]} {k.replace('_', ' ')}" for k in order if self.counts.get(k)]
-        text = f"{self.finished}/{self.total} done"
-        if parts:
-            text += " (" + ", ".join(parts) + ")"
-        text += f"; credits {credits_text(self.charged)} charged"
-        if self.unreported:  # a provider that reports no charges: say so, not "committed"
-            text += f", up to {credits_text(self.unreported)} more the API did not report"
-        if self.committed > self.charged + self.unreported:
-            text += f", up to {credits_text(self.committed)} committed"
+        text = f"{F.Jobs(self.counts).text()}; {F.spent_text(self.spent, self.before)}"
         left = self.eta() if eta else None
-        if left is not None:
-            text += f"; eta {_duration(left)}"
-        return f"[{_duration(self.elapsed)}] {text}"
+        if left is not None and self.finished < self.total:
+            text += f"; eta {_eta_text(left)}"
+        return f"[{F.duration(self.elapsed)}] {text}"
 
 
-
-def _duration(seconds: float) -> str:
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s}s"
-    m, s = divmod(s, 60)
-    if m < 60:
-        return f"{m}m{s:02d}s"
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m"
+def _eta_text(seconds: float) -> str:
+    """Coarse enough to stay put from one line to the next in a log: 10 s steps under two
+    minutes, whole minutes under two hours, then 10 minute steps."""
+    if seconds < 120:
+        return f"{int(-(-seconds // 10) * 10)}s"
+    if seconds < 7200:
+        return f"{int(-(-seconds // 60))}m"
+    return F.duration(-(-seconds // 600) * 600)
 
 
 class Reporter(Protocol):
@@ -98,7 +82,7 @@ class PlainReporter:
         self._write(text)
 
     def close(self, snap: Snapshot) -> None:
-        self._write(f"run finished in {_duration(snap.elapsed)}: " + snap.line(eta=False).split("] ", 1)[-1])
+        """Nothing more: the run's final line is said from its manifest (``figures.final_line``)."""
 
     def _write(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -110,11 +94,11 @@ class RichReporter:
 
     def __init__(self, out: TextIO, total: int) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.console = Console(file=out, highlight=False)
         self.progress = Progress(
-            TextColumn("[bold]run"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("[bold]run"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),  # one ETA: the line's
             TextColumn("{task.description}"), console=self.console, transient=False,
             auto_refresh=False,  # refreshed from the run's own loop: no extra thread
         )
@@ -122,7 +106,7 @@ class RichReporter:
         self.progress.start()
 
     def update(self, snap: Snapshot) -> None:
-        desc = snap.line().split("] ", 1)[-1].split(" done", 1)[-1].strip()
+        desc = snap.line().split("] ", 1)[-1].split(" done", 1)[-1].strip()  # after "2/6 done"
         self.progress.update(self.task, completed=snap.finished, description=desc)
         self.progress.refresh()
 
@@ -131,8 +115,7 @@ class RichReporter:
 
     def close(self, snap: Snapshot) -> None:
         self.update(snap)
-        self.progress.stop()
-        self.console.print(f"run finished in {_duration(snap.elapsed)}: " + snap.line(eta=False).split("] ", 1)[-1], markup=False)
+        self.progress.stop()  # the final line is said from the manifest
 
 
 def reporter_for(out: TextIO, total: int, interval: float) -> Reporter:

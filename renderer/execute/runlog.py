@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from renderer import figures as F
 from renderer.execute.records import Submission
 from renderer.text import credits as credits_text
 
@@ -34,18 +35,14 @@ class RunRecord:
 
     def as_json(self) -> dict[str, Any]:
         return {"started_at": self.started_at, "ended_at": self.ended_at, "where": self.where, "sent": self.sent,
-                "states": dict(sorted(self.states.items())), "credits_charged": _tidy(self.charged),
+                "states": dict(sorted(self.states.items())), "credits_charged": F.tidy(self.charged),
                 "events": self.events}
 
     def line(self) -> str:
         when = f"{self.started_at or '?'} .. {self.ended_at or '?'}"
-        states = ", ".join(f"{n:,} {s}" for s, n in sorted(self.states.items()))
+        states = ", ".join(f"{n:,} {F.word(s)}" for s, n in F.Jobs(self.states).ordered())
         return (f"run {when}  {self.where or 'before runs were logged'}: {self.sent:,} sent"
-                + (f" ({states})" if states else "") + f"; credits {credits_text(self.charged)} charged")
-
-
-def _tidy(x: float) -> float:
-    return int(x) if float(x).is_integer() else x
+                + (f" ({states})" if states else "") + f"; {F.CHARGED} {credits_text(self.charged)} credits")
 
 
 def runs_of(events: Iterable[Mapping[str, Any]], subs: Iterable[Submission]) -> list[RunRecord]:

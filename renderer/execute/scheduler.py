@@ -49,7 +49,6 @@ import anyio
 from anyio.abc import TaskGroup
 
 from renderer.errors import StateError
-from renderer.execute import records as J
 from renderer.execute.account import AccountGate
 from renderer.execute.approval import Approver
 from renderer.execute.budget import Budget
@@ -107,7 +106,7 @@ class Scheduler:
         self.gate = DagGate(self.jobs)
         self.runner = self._runner()
         self.started = clock()
-        self._committed_before = 0.0
+        self.spent_before = 0.0  # credits.spent of the manifest the run started from (set by run)
         self.on_done: Callable[[JobState], None] | None = None  # told as each job settles (downloads)
 
     def _runner(self) -> JobRunner:
@@ -172,7 +171,9 @@ class Scheduler:
         self.journal.clear_verdicts()
         self.runner.known = self.journal.current_all()
         self.budget.load(self.journal.all())
-        self._committed_before = self.budget.committed  # what earlier runs charged or hold
+        # credits.spent as the record (the manifest) had it when this run started: "spent by this run"
+        # is the manifest's figure less this one (renderer.figures)
+        self.spent_before = self.ctx.previous.charged_in_all()
         for st in self.jobs.values():
             settle_planned(st, self.ctx.previous)
         for st in self.jobs.values():
@@ -218,14 +219,3 @@ class Scheduler:
 
     def counts(self) -> dict[str, int]:
         return self.tally.counts()
-
-    def credits(self) -> tuple[float, float]:
-        """(charged so far as the API reported it, committed: charged or held estimates)."""
-        charged = sum(st.sub.credits_charged or 0.0 for st in self.jobs.values()
-                      if st.sub is not None and st.sub.state in J.SPENDING)
-        return charged, max(0.0, self.budget.committed - self._committed_before)
-
-    def unreported(self) -> float:
-        """Estimated credits of this run's finished submissions whose charge the API never said."""
-        return sum(st.sub.estimate_max or 0.0 for st in self.jobs.values()
-                   if st.sub is not None and st.sub.state in J.FINISHED and st.sub.credits_charged is None)

@@ -1,11 +1,20 @@
-"""What a run may spend, what earlier runs spent, and what a run stopped by the budget says."""
+"""What a run may spend, what earlier runs spent, what a run stopped by the budget says, and
+the question a run asks before paying.
+
+Ask before paying: `renderer run` on a terminal shows what it is about to send (how many
+jobs, the credits they may cost, the budget left) and asks, as ``terraform apply`` does. The
+command line decides whether there is anyone to ask (a terminal on both ends) and hands the
+run an ``Ask``; without one (CI, a pipe), or with ``--yes``, the run goes on as the reviewed
+plan said. A rehearsal (``--sandbox``) costs nothing and never asks, nor does a run with
+nothing left to send (it only polls what earlier runs sent).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from renderer.errors import BudgetExceeded, UsageError
+from renderer.errors import BudgetExceeded, Declined, UsageError
 from renderer.execute.account import AccountGate, check_fits, open_gate
 from renderer.execute import records as J
 from renderer.execute.budget import EPSILON, Budget
@@ -15,6 +24,8 @@ from renderer.manifest import Manifest
 from renderer.money import manifest_spent
 from renderer.plan.model import Plan
 from renderer.plan.views import Summary, summarise
+from renderer.money import BudgetCheck
+from renderer.targets import describe
 from renderer.text import credits as credits_text
 
 # States of a submission a run still polls or settles: its answer or its result is to come.
@@ -117,9 +128,9 @@ def ended_over(budget: Budget, spent: float) -> float:
     return spent - budget.limit
 
 
-def budget_lines(budget: Budget, charged_now: float) -> list[str]:
-    """What a run says about the budget: estimate misses, why it held jobs back, and by how
-    much (and why) it ended above the budget."""
+def budget_lines(budget: Budget, charged_now: float, ways: str = "") -> list[str]:
+    """What a run says about the budget: estimate misses, why it held jobs back (then ``ways``:
+    the ways out, ``money.ways_out``), and by how much (and why) it ended above the budget."""
     lines = []
     for miss in sorted(budget.misses.values(), key=lambda m: m.instance_id):
         lines.append(
@@ -133,7 +144,7 @@ def budget_lines(budget: Budget, charged_now: float) -> list[str]:
         lines.append(
             f"budget: stopped within budget.max_credits {credits_text(budget.limit)}: charged {credits_text(charged_now)} credits in all "
             f"(this run and earlier ones); held back {len(budget.refused):,} job(s){worth}: "
-            f"{first.instance_id}: {first.reason}")
+            f"{first.instance_id}: {first.reason}" + (f". {ways}" if ways else ""))
     over = ended_over(budget, charged_now)
     if over and budget.limit is not None:
         lines.append(f"budget: over budget: the campaign was charged {credits_text(charged_now)} credits in all, "
@@ -151,3 +162,39 @@ def _why_over(budget: Budget) -> str:
                 "(the probe itself, or every job with budget.probe: false) can pass the budget by their overcharge")
     return ("charges (or holds of charges the API never said) above what was admitted: what earlier runs were "
             "charged rose past the budget (another machine's run, or a lowered --max-credits)")
+
+
+Ask = Callable[[str], bool]  # shows the question, True when the answer is yes
+
+QUESTION = "Send them? Only 'y' or 'yes' sends [y/N]: "
+
+
+def preview(summary: BudgetCheck, targets: Mapping[str, str]) -> str:
+    """What the run will send, in a few lines ending with the question."""
+    cost = (credits_text(summary.new_min) if summary.new_min == summary.new_max
+            else f"{credits_text(summary.new_min)}-{credits_text(summary.new_max)}")
+    unknown = len(summary.unknown)
+    unpriced = f" (and {unknown:,} with no known price)" if unknown else ""
+    lines = [f"This run sends {summary.to_send:,} job(s) to {describe(targets)}, a paid API: they may cost "
+             f"{cost} credits{unpriced}."]
+    if summary.budget is not None:
+        left = summary.budget - summary.spent
+        lines.append(f"Budget: {credits_text(summary.budget)} credits; earlier runs spent {credits_text(summary.spent)}; "
+                     f"{credits_text(left)} left, {credits_text(left - summary.new_max)} after this run at most.")
+    else:
+        lines.append("Budget: none set (budget.max_credits); earlier runs spent "
+                     f"{credits_text(summary.spent)} credits.")
+    return "\n".join(lines) + "\n" + QUESTION
+
+
+def ask_before_paying(ask: Ask | None, summary: BudgetCheck, targets: Mapping[str, str], sandbox: bool) -> None:
+    """Raise ``Declined`` unless the answer is yes; ask only with someone to ask and something to pay for."""
+    if ask is None or sandbox or summary.to_send == 0:
+        return
+    if not ask(preview(summary, targets)):
+        raise Declined("not run: the answer was not yes, and nothing was sent (`renderer run --yes` skips the "
+                       "question; `renderer plan` shows the plan)")
+
+
+def is_yes(answer: str) -> bool:
+    return answer.strip().lower() in ("y", "yes")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from renderer.execute.records import parse_iso
+from renderer import figures as F
 from renderer.results.graph import Graph, job_of
 from renderer.results.svg import (
     STATUS_COLOURS,
@@ -105,14 +106,14 @@ def render(data: ReportInput) -> str:
 
 
 def _summary(page: _Page) -> str:
-    counts: dict[str, int] = {}
-    for st in page.status.values():
-        counts[st] = counts.get(st, 0) + 1
-    badges = " ".join(f'<span class="badge" data-status="{escape(k)}">{escape(k)}: {counts[k]:,}</span>'
-                      for k in _in_order(counts))
-    est = page.data.credits.get("estimated") or {}
-    return (f'<p id="summary">{len(page.data.jobs):,} job(s) in {len(page.groups):,} group(s) {badges}</p>'
-            f'<p>Credits: estimated {escape(_range(est))}; charged {escape(_num(page.data.credits.get("charged")))}</p>')
+    """Counts and credits, in ``renderer.figures``' words."""
+    jobs = F.Jobs.of_manifest({"jobs": page.data.jobs})
+    badges = " ".join(f'<span class="badge" data-status="{escape(k)}">{escape(F.word(k))}: {jobs.counts[k]:,}</span>'
+                      for k in _in_order(jobs.counts))
+    credits = " ".join(f"<tr><th>{escape(label)}</th><td>{escape(figure)}</td></tr>"
+                       for label, figure in F.Credits.of_block(page.data.credits).rows())
+    return (f'<p id="summary">{escape(jobs.text())} in {len(page.groups):,} group(s) {badges}</p>'
+            f'<table id="credits">{credits}</table>')
 
 
 def _in_order(counts: Mapping[str, int]) -> list[str]:

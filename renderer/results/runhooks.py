@@ -266,10 +266,10 @@ async def downloading(downloads: RunDownloads | None) -> AsyncIterator[None]:
         yield
 
 
-def write_junit(path: str, data: Mapping[str, Any]) -> None:
+def write_junit(path: str, data: Mapping[str, Any], wall_seconds: float | None = None) -> None:
     from renderer.results.junit import write_junit as write
 
     try:
-        write(path, data)
+        write(path, data, wall_seconds)
     except OSError as exc:
         raise ConfigError(f"cannot write JUnit XML to {path}: {exc.strerror or exc}") from None

@@ -36,7 +36,7 @@ BODY = {"image_url": "https://cdn.example.com/a.png", "resolution": "4k"}
 
 def fake_plan(ids, *, budget=None, credits=Range.exact(50), reuse=(), unknown=(), name="big",
               endpoint="samsar/image/enhance", body=lambda iid: BODY) -> Plan:
-    campaign = SimpleNamespace(name=name, budget=budget, pricing={}, providers={}, budget_probe=True)
+    campaign = SimpleNamespace(name=name, path=f"{name}.yaml", budget=budget, pricing={}, providers={}, budget_probe=True)
     instances = tuple(
         Instance(id=iid, job=iid.split("[")[0], endpoint=endpoint, matrix={}, needs=(),
                  body=body(iid), pending=False, input_sha256=f"sha-{iid}",

@@ -71,7 +71,7 @@ def test_plan_appends_its_markdown_whatever_it_prints(work: Path, fmt: list[str]
     assert r.code == 0, r.err
     text = target.read_text()
     assert text.startswith("before\n<!-- renderer-plan: spring-launch -->\n### renderer plan: `spring-launch`\n")
-    assert "**6,165 credits** for 12 job(s) to run" in text
+    assert "Estimated for this run: **6,165 credits** for 12 job(s) to run" in text
     if fmt == ["--markdown"]:
         assert text == "before\n" + r.out + "\n"
 
@@ -94,7 +94,9 @@ def test_run_appends_its_summary(work: Path):
     text = target.read_text()
     assert text.startswith("plan was here\n### renderer run: `spring-launch`")
     manifest = json.loads((work / "campaigns" / "spring-launch.sandbox.manifest.json").read_text())
-    assert f"credits charged: {manifest['credits']['charged']:,}" in text
+    assert f"| charged | {manifest['credits']['charged']:,} |" in text
+    assert f"| spent in all runs | {manifest['credits']['spent']:,} |" in text
+    assert f"| spent by this run | {manifest['credits']['spent']:,} |" in text  # the first run: all of it
     assert "| job | status | error |" not in text  # everything completed
 
 
@@ -107,7 +109,8 @@ def test_run_summary_names_the_jobs_that_did_not_complete():
     jobs["lost"] = {"status": "unknown", "error": "answer lost after sending"}
     text = _markdown({"campaign": "c", "counts": {"completed": 1, "failed": 53, "unknown": 1},
                       "credits": {"charged": 12500}, "jobs": jobs})
-    assert "| failed | 53 |" in text and "credits charged: 12,500" in text
+    assert "| failed | 53 |" in text and "| charged | 12,500 |" in text
+    assert "54/55 done (1 completed, 53 failed); 1 unknown" in text
     assert "| `clip[n=0]` | failed | `render failed \\| twice` |" in text
     assert "| `ok` |" not in text
     assert "… and 4 more in the manifest" in text  # 50 shown of 54 problems

@@ -39,7 +39,7 @@ def test_log_lists_each_run_with_its_figures_and_events(kind: str, tmp_path: Pat
     lines = text.splitlines()
     assert lines[0].startswith("shared  [") and lines[0].endswith(": 2 run(s)")
     assert lines[1].startswith(f"run {first['started_at']} .. ") and \
-        lines[1].endswith(f"{here}: 2 sent (2 completed); credits 100 charged")
+        lines[1].endswith(f"{here}: 2 sent (2 completed); charged 100 credits")
     assert len(lines) == 2 + 6 + 1 and "still[i=0]  intent  samsar/image/enhance" in text
     assert code_all == 0 and every.splitlines()[1:] == [lines[1], lines[-1]]
 

@@ -25,7 +25,7 @@ def test_plan_exits_0_and_shows_a_table(write) -> None:
     code, out, err = cli("plan", str(write(SPRING)))
     assert (code, err) == (0, "")
     assert "stills[city=lisbon]" in out
-    assert "credits: 5,820 of budget 60,000" in out
+    assert "estimated for this run: 5,820 credits of budget 60,000" in out
 
 
 def test_over_budget_exits_3_naming_the_costliest_jobs(write) -> None:
@@ -35,9 +35,11 @@ def test_over_budget_exits_3_naming_the_costliest_jobs(write) -> None:
     assert err == (
         "error: over budget: the plan may spend up to 5,820 credits; budget.max_credits is 5,000. "
         "Costliest: teaser[city=lima,language=en] (900), teaser[city=lima,language=es] (900), "
-        "teaser[city=lisbon,language=en] (900)\n"
+        f"teaser[city=lisbon,language=en] (900). Ways out: raise budget.max_credits in {p}; send fewer jobs "
+        "with --select PATTERN (`renderer plan --select PATTERN` prices them first); --max-credits N sets a lower "
+        "limit for one run.\n"
     )
-    assert "credits: 5,820 of budget 5,000" in out  # the plan is still shown
+    assert "estimated for this run: 5,820 credits of budget 5,000" in out  # the plan is still shown
 
 
 def test_over_budget_json_still_prints_the_plan(write) -> None:
@@ -157,7 +159,7 @@ def test_markdown(write) -> None:
     assert out.startswith(
         "<!-- renderer-plan: spring-launch -->\n"
         "### renderer plan: `spring-launch`\n\n"
-        "**5,820 credits** for 10 job(s) to run; 0 reused from the manifest.\n"
+        "Estimated for this run: **5,820 credits** for 10 job(s) to run; 0 reused from the manifest.\n"
         "Budget: 60,000 credits (within budget).\n"
         "Requests: at least 20 (10 submission(s) and their status reads).\n"
     )
@@ -232,7 +234,7 @@ def test_step_summary_gets_the_markdown_appended(write, tmp_path: Path) -> None:
     json.loads(out)  # stdout stays pure JSON
     text = summary.read_text()
     assert text.startswith("earlier step\n<!-- renderer-plan: spring-launch -->\n### renderer plan: `spring-launch`\n")
-    assert "**5,820 credits** for 10 job(s) to run" in text
+    assert "Estimated for this run: **5,820 credits** for 10 job(s) to run" in text
 
 
 def test_step_summary_also_when_over_budget(write, tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_a_balance_below_what_is_still_to_submit_is_noted(tmp_path: Path) -> Non
     mock = MockSamsar([answer])
     code, out, _ = go(tmp_path, mock)
     # the translation (5 s at 3/s) still to submit may cost 15; the API says 10 are left
-    assert "note: samsar says 10 credits are left (x-credits-remaining) and the jobs still to submit may cost " \
-           "up to 15: submissions will stop at the first 402" in out
+    assert "note: samsar said 10 credits were left (x-credits-remaining) while the jobs then still to submit might " \
+           "cost up to 15: submissions stop at the first 402" in out
     assert code == 0 and len(mock.posts) == 2
     assert mock.gets == ["/v1/credits", "/v1/status", "/v1/status"]

@@ -35,17 +35,17 @@ def test_every_flag_is_a_field_of_the_request(monkeypatch: pytest.MonkeyPatch) -
         "--detach", "--resubmit-unknown", "--rerun-cancelled", "--state-dir", "st", "--sandbox-credits", "7",
         "--job-timeout", "30m", "--run-timeout", "2h", "--plan", "p.json", "--max-credits", "12.5",
         "--outputs", "media", "--junit", "j.xml", "--max-instances", "9", "--moved-from", "old.yaml",
-        "--approve", "teaser[n=1]", "--approve", "clip*")
+        "--approve", "teaser[n=1]", "--approve", "clip*", "--yes")
     assert request == RunRequest(
         "camp.yaml", settings=request.settings, manifest="m.json", select=("a*", "b"), sandbox=True, detach=True,
         resubmit_unknown=True, rerun_cancelled=True, state_dir="st", sandbox_credits=7, job_timeout=1800.0,
         run_timeout=7200.0, reviewed_plan="p.json", max_credits=12.5, outputs="media", junit="j.xml",
-        moved_from="old.yaml", approve=("teaser[n=1]", "clip*"))
+        moved_from="old.yaml", approve=("teaser[n=1]", "clip*"), yes=True)
     assert request.settings.plan.matrix.max_instances == 9
     defaults = RunRequest("other.yaml")
     assert [f.name for f in dataclasses.fields(RunRequest)
             if getattr(request, f.name) == getattr(defaults, f.name)] == []  # the flags above set every field
-    assert list(kw) == ["warnings"]  # the rest is what tests inject
+    assert list(kw) == ["warnings", "ask"]  # the rest is what tests inject, and the terminal's question
 
 
 def test_without_flags_the_request_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:

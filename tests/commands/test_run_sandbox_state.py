@@ -174,15 +174,16 @@ def test_readers_take_sandbox_and_find_the_state_dir_the_run_used(tmp_path: Path
     code, shown, err = cli("results", str(path))
     assert code == 1 and "manifest not found: only a rehearsal ran (`run --sandbox`): add --sandbox" in err
     code, shown, err = cli("results", "--sandbox", str(path))
-    assert code == 0 and shown.count("completed") == JOBS, err
+    assert code == 0 and shown.count("    completed  ") == JOBS, err
+    assert shown.splitlines()[-1].startswith(f"{JOBS}/{JOBS} done ({JOBS} completed); spent in all runs ")
     code, shown, err = cli("report", "--sandbox", str(path))
     assert code == 0 and (repo / "spring-launch.sandbox.report.html").is_file(), err
     code, shown, err = cli("cancel", "--sandbox", str(path))
     assert code == 0 and "no pending video renders to cancel" in shown, err
     code, shown, err = cli("plan", "--sandbox", str(path))
-    assert code == 0 and "credits: 0 of budget 60,000" in shown and "target: the sandbox" in shown
+    assert code == 0 and "estimated for this run: 0 credits of budget 60,000" in shown and "target: the sandbox" in shown
     code, shown, err = cli("plan", str(path))
-    assert code == 0 and "credits: 6,165 of budget 60,000" in shown
+    assert code == 0 and "estimated for this run: 6,165 credits of budget 60,000" in shown
     assert (f"note: {repo / 'spring-launch.sandbox.manifest.json'} is a rehearsal's record (run --sandbox), not this "
             "plan's: this plan is for the real API; `plan --sandbox` shows the rehearsal's") in shown
     code, shown, err = cli("status", "--sandbox", "--state", "postgresql://u:pw@db.example/x", str(path))

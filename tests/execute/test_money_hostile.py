@@ -135,7 +135,7 @@ def test_charges_never_reported_count_at_their_hold_on_a_fresh_machine(tmp_path:
             assert entry["credits"]["charged"] is None and entry["credits"]["held"] == 50
         shutil.rmtree(tmp_path / ".renderer")  # a fresh machine
         path.write_text(images(6, budget=200), encoding="utf-8")  # two more stills
-        with pytest.raises(BudgetExceeded, match="earlier runs were charged 200"):
+        with pytest.raises(BudgetExceeded, match="earlier runs spent 200"):
             runner(path, env_for(sb))
         assert charged(sb) == 200 and counters(sb)["accepted_total"] == 4
 

@@ -83,7 +83,7 @@ def test_dependents_run_once_their_upstream_completes(tmp_path: Path) -> None:
     assert sched.counts() == {"completed": 3}
     assert told[0] == ("clip", "completed") and sorted(told[1:]) == [
         ("translated[language=es]", "completed"), ("translated[language=fr]", "completed")]
-    assert sched.credits() == (450, 450) and sched.notes == [] and not sched.timed_out
+    assert sched.budget.spent() - sched.spent_before == 450 and sched.notes == [] and not sched.timed_out
     assert {st.sub.request_id for st in sched.jobs.values() if st.sub} == {"vid_1", "vid_2", "vid_3"}
 
 

@@ -226,6 +226,6 @@ def test_results_of_a_hostile_manifest_cannot_steer_the_output(tmp_path: Path) -
     manifest_beside(path).write_text(json.dumps({"campaign": "c", "jobs": entries}))
     r = run_cli("results", path)
     assert r.code == 0
-    assert len(r.out.splitlines()) == 2 * len(STEERING) + 1  # one line per job, one per download error
+    assert len(r.out.splitlines()) == 2 * len(STEERING) + 2  # one line per job, one per download error, the figures
     assert not any(ch in r.out for ch in "\x1b\x07\r\x9b\u2028") and "\n::" not in r.out
     assert "      failed  j4  a\\r::error::fake\n" in r.out

@@ -60,7 +60,7 @@ def test_a_run_stops_at_the_gate_and_approve_continues_exactly_that_one(tmp_path
         assert one["status"] == "awaiting_approval" and one["credits"]["charged"] == 140
         assert [p["kind"] for p in one["previews"]] == ["image", "image", "audio"]
         assert one["previews"][0]["url"].endswith(f"/files/{one['request_id']}-scene-1.png")
-        assert "0/2 done (2 awaiting approval); credits 280 charged" in out
+        assert "0/2 done; 2 awaiting approval; spent in all runs 280 credits (charged 280); spent by this run 280" in out
         assert (f"  awaiting_approval  teaser[n=1]: {one['request_id']}, 3 preview(s) in the manifest\n"
                 f"  awaiting_approval  teaser[n=2]: {data['jobs']['teaser[n=2]']['request_id']}, 3 preview(s) in "
                 "the manifest\n") in out
@@ -138,7 +138,7 @@ def test_the_budget_is_admitted_at_approval(tmp_path: Path) -> None:
                     out=out, err=out, env=env)
         c = counters(sb)
     assert code == 3, out.getvalue()
-    assert ("over budget: the plan may spend up to 160 credits, and earlier runs were charged 440; "
+    assert ("over budget: the plan may spend up to 160 credits, and earlier runs spent 440; "
             "budget.max_credits is 500") in out.getvalue()
     assert c["requests"][NEXT] == 1 and c["credits_charged"]["samsar"] == 440
 
@@ -174,7 +174,7 @@ def test_a_kill_while_awaiting_approval_resumes_without_sending_again(tmp_path: 
     assert c["requests"][CREATE] == 2 and NEXT not in c["requests"]  # the paused ones: not sent again
     assert c["requests"]["POST /v1/video/text_to_video"] == 1 and c["duplicates_total"] == 0
     assert data["counts"] == {"awaiting_approval": 2, "unknown": 1}
-    assert "0/3 done (3 waiting)" in out and "1/3 done (1 unknown, 2 awaiting approval); credits 280 charged" in out
+    assert "0/3 done; 3 waiting" in out and "0/3 done; 2 awaiting approval, 1 unknown; spent in all runs " in out
 
 
 def test_an_approval_whose_post_was_cut_is_settled_by_reading_the_render(tmp_path: Path) -> None:
@@ -251,7 +251,7 @@ def test_status_results_report_and_summary_show_what_awaits_approval_and_cancel_
         code, out, data = go(path, env)
         rid = data["jobs"]["teaser[n=1]"]["request_id"]
         code, said, _ = cli("status", str(path), "--state-dir", str(tmp_path / ".renderer"), env=env)
-        assert code == 0 and said.startswith("2 awaiting approval; credits charged 280\n")
+        assert code == 0 and said.startswith("0/2 done; 2 awaiting approval; spent in all runs 280 credits\n")
         assert f"awaiting_approval  teaser[n=1]  {rid}" in said
         code, said, _ = cli("results", str(path), env=env)
         assert "awaiting_approval  teaser[n=1]  stopped at its approval point (3 preview(s) in the manifest)" in said

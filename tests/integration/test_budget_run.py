@@ -69,6 +69,7 @@ def test_twice_the_documented_price_stops_within_the_budget(tmp_path: Path, runn
                      "charged or held: that would pass budget.max_credits 300")] * 3
     assert "budget: stopped within budget.max_credits 300: charged 300 credits in all" in out
     assert "held back 3 job(s) that may cost 300 credits" in out
+    assert f"pass budget.max_credits 300. Ways out: raise budget.max_credits in {path}; send fewer jobs with --select" in out
     assert "above its estimate of 50; the other image_enhance jobs were held at 2x their estimate" in out
 
 
@@ -111,16 +112,17 @@ def test_a_second_run_counts_the_charges_of_a_partly_failed_first_run(tmp_path: 
         assert code == 1 and statuses(data) == ["completed", "completed", "failed", "failed"]
         assert data["credits"]["spent"] == 200  # the failed renders were paid too
         code, out, _ = cli(["plan", str(path), "--markdown"], env_for(sb))
-        assert code == 0 and "Budget: 300 credits (within budget; 200 charged by earlier runs)." in out
+        assert code == 0 and "Budget: 300 credits (within budget; earlier runs spent 200)." in out
         # 200 spent + 2 x 50 to render again passes a budget lowered to 250: nothing is sent
-        with pytest.raises(BudgetExceeded, match="the plan may spend up to 100 credits, and earlier runs were "
-                                                 "charged 200; budget.max_credits is 250"):
+        with pytest.raises(BudgetExceeded, match="the plan may spend up to 100 credits, and earlier runs spent 200; "
+                                                 r"budget.max_credits is 250\. .* raise --max-credits \(this run's "
+                                                 r"limit, 250; it never goes above budget.max_credits\) or drop it\."):
             runner(path, env_for(sb), max_credits=250)
         # the same with the journal gone (another machine): the manifest remembers what was spent
         shutil.move(tmp_path / ".renderer", tmp_path / "kept")
         code, _, err = cli(["run", str(path), "--max-credits", "250", "--state-dir", str(tmp_path / ".renderer")],
                            {**env_for(sb), "RENDERER_EXEC_SETTINGS": FAST_JSON})
-        assert code == 3 and "earlier runs were charged 200" in err
+        assert code == 3 and "earlier runs spent 200" in err
         assert counters(sb)["accepted_total"] == 4
         shutil.rmtree(tmp_path / ".renderer")
         shutil.move(tmp_path / "kept", tmp_path / ".renderer")

@@ -105,7 +105,7 @@ def test_a_budget_cannot_cover_an_unpublished_price_until_the_campaign_gives_it(
     out = io.StringIO()
     assert main(["plan", str(path)], out=out, err=io.StringIO(), env={}) == 0
     # 3 stories 900, Spanish 30, avatar 0, step 600, title 5, template 0, receipt 50, rebrand 50
-    assert "credits: 1,635 of budget 100,000" in out.getvalue()
+    assert "estimated for this run: 1,635 credits of budget 100,000" in out.getvalue()
 
 
 def test_a_lost_v2_answer_is_proven_by_the_request_list(tmp_path: Path, runner) -> None:

@@ -287,9 +287,9 @@ def test_status_all_lists_every_campaign_of_the_store(tmp_path: Path, pg_url: st
     assert code == 0, err
     assert out.splitlines() == [
         f"{parse_url(pg_url).label}: 2 campaign(s)",
-        f"autumn  campaigns/other.yaml  against {target}", out.splitlines()[2], "  1 pending; credits charged 50, held 0",
+        f"autumn  campaigns/other.yaml  against {target}", out.splitlines()[2], "  0/1 done; 1 pending; charged 50 credits, held 0",
         f"shared  campaigns/camp.yaml  against {target}", out.splitlines()[5],
-        "  3 completed, 1 unknown; credits charged 150, held 50",
+        "  3/4 done (3 completed); 1 unknown; charged 150 credits, held 50",
     ]
     assert out.splitlines()[5].startswith("  2 run(s), last 20")
     code, out, err = cli(["status", "--all"], {})

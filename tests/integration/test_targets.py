@@ -59,7 +59,7 @@ def test_switching_from_staging_to_production_sends_every_job_to_production_once
         assert code == 0, err
         assert f"not reused: {JOBS} rendered against {staging.base_urls['samsar']}" in table
         assert f"why: {why}" in table and f"target: {production.base_urls['samsar']}" in table
-        assert "credits: 6,165 of budget 60,000" in table
+        assert "estimated for this run: 6,165 credits of budget 60,000" in table
         code, comment, err = cli("plan", str(path), "--markdown", env=env_for(production))  # the pull request's
         assert code == 0, err
         assert "| target changed | 12 |" in comment and why in comment

@@ -370,7 +370,7 @@ def test_rollup() -> None:
 
 
 ROLLUP_ENHANCE = ["samsar/image/create_rollup_banner_with_enhance", "samsar/image/enhance_and_generate_rollup_banner"]
-TILE_NOTE = "enhanced tiles priced 30-60 each (1k-4k: the server picks)"
+TILE_NOTE = "enhanced images priced 30-60 each (1k-4k: the server picks)"
 
 
 @pytest.mark.parametrize("endpoint", ROLLUP_ENHANCE)
@@ -396,9 +396,22 @@ def test_rollup_with_enhance_default_range(key: str) -> None:
     p = price("samsar/image/create_rollup_banner_with_enhance", {key: images})
     assert credits(p) == (20, 260)  # 20 + 0 x 30 .. 20 + 4 x 60
     assert p.assumptions == (
-        "0-4 tile(s) assumed below 2020x2526 and enhanced; set estimate.low_res_images",
+        "0-4 of 4 tile(s) assumed below 2020x2526 and enhanced; set estimate.low_res_images",
         TILE_NOTE,
     )
+
+
+@pytest.mark.parametrize("endpoint", ROLLUP_ENHANCE)
+def test_rollup_with_enhance_prices_the_header_and_footer_images(endpoint: str) -> None:
+    """The docs' example (one tile, a header and a footer image) was charged 120: the header and
+    footer images are enhanced too, so the range covers 0-3 images, 20-200."""
+    body = {"images": [{"image_url": "https://x/t.png"}], "header_image_url": "https://x/h.png",
+            "footer_image_url": "https://x/f.png"}
+    p = price(endpoint, body)
+    assert credits(p) == (20, 200)
+    assert p.assumptions[0] == ("0-3 of 1 tile(s) + the header image + the footer image assumed below 2020x2526 "
+                                "and enhanced; set estimate.low_res_images")
+    assert credits(price(endpoint, {**body, "footer_image_url": ""})) == (20, 140)  # an empty URL is no image
 
 
 def test_rollup_with_enhance_unknown_tiles() -> None:

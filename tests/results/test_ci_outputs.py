@@ -103,6 +103,23 @@ def test_junit_escapes_what_xml_cannot_hold():
     assert case.get("name") == "a[x=\\x01]" and case.find("failure").get("message") == "failed: bad \\x00 <b>&"
 
 
+def test_junit_times_are_wall_times_the_suite_the_runs():
+    """Three jobs rendering side by side for 2 s each in a 3.8 s run: the suite took 3.8 s, not 6.
+    Without the run's time, the suite spans the first submission to the last final state."""
+    jobs = {f"j{i}": {"status": "completed", "elapsed_seconds": 2.0, "submitted_at": f"2026-01-01T00:00:0{i}+00:00",
+                      "finished_at": f"2026-01-01T00:00:0{i + 2}+00:00"} for i in range(3)}
+    data = {"campaign": "c", "jobs": jobs,
+            "credits": {"estimated": {"min": 90, "max": 90}, "charged": 90, "spent": 120}}
+    suites = ET.fromstring(junit_xml(data, 3.8).split("\n", 1)[1])
+    suite = suites.find("testsuite")
+    assert suites.get("time") == suite.get("time") == "3.800"
+    assert [c.get("time") for c in suite.iter("testcase")] == ["2.000"] * 3
+    assert {p.get("name"): p.get("value") for p in suite.iter("property")} == {
+        "jobs": "3/3 done (3 completed)", "estimated for the campaign": "90", "charged": "90", "held": "0",
+        "spent in all runs": "120"}
+    assert ET.fromstring(junit_xml(data).split("\n", 1)[1]).get("time") == "4.000"  # 00:00:00 to 00:00:04
+
+
 def test_plan_markdown_draws_the_dag_as_mermaid(tmp_path):
     path = write_campaign(tmp_path, CAMPAIGN.replace("city: [lisbon, tokyo, lima]", 'city: [lisbon, "to\\"k#yo<"]'))
     out = io.StringIO()
@@ -135,13 +152,14 @@ def test_results_lists_files_or_urls(tmp_path):
     out = io.StringIO()
     assert main(["results", str(path)], out, io.StringIO(), {}) == 0
     lines = out.getvalue().splitlines()
-    assert len(lines) == len(data["jobs"])
+    assert len(lines) == len(data["jobs"]) + 1  # one a job, then the figures (renderer.figures)
+    assert lines[-1].startswith("5/6 done (4 completed, 1 failed); 1 not submitted; ") and f"spent in all runs {data['credits']['spent']:,}" in lines[-1]
     city = next(iid for iid, e in data["jobs"].items() if iid.startswith("teaser") and e["status"] == "completed")[12:-1]
     done = next(line for line in lines if f"teaser[city={city}]" in line)
     status, iid, shown = done.split()
     assert (status, iid) == ("completed", f"teaser[city={city}]")
     assert Path(shown).resolve() == tmp_path / "media" / "teaser" / f"{city}.mp4"
-    failed = [line for line in lines if line.split()[0] != "completed"]
+    failed = [line for line in lines[:-1] if line.split()[0] != "completed"]
     assert len(failed) == 2
     out = io.StringIO()
     assert main(["results", str(path), "--json"], out, io.StringIO(), {}) == 0

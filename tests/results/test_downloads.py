@@ -243,11 +243,16 @@ def test_a_storage_key_is_not_a_url_and_not_an_error(tmp_path):
 
 def test_downloads_run_at_most_concurrency_at_once(tmp_path):
     active, most, served = 0, 0, 0
+    pair = anyio.Event()  # the first request waits for a second: under load, setup may not overlap by itself
 
     async def slow_cdn(request: httpx.Request) -> httpx.Response:
         nonlocal active, most, served
         active += 1
         most = max(most, active)
+        if active == 2:
+            pair.set()
+        with anyio.fail_after(30):
+            await pair.wait()
         for _ in range(20):  # checkpoints, not time: every other task gets to run meanwhile
             await anyio.lowlevel.checkpoint()
         active -= 1

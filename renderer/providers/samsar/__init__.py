@@ -42,6 +42,7 @@ from renderer.providers.samsar.routes import ENV_BASE_URL as ENV_BASE_URL
 from renderer.providers.samsar.routes import ENV_KEY as ENV_KEY
 from renderer.providers.samsar.routes import NAME as NAME
 from renderer.providers.samsar.routes import ROUTES as ROUTES
+from renderer.providers.samsar.routes import ROLLUP_FRAME_KEYS
 from renderer.providers.samsar.routes import SOURCE_KEYS as SOURCE_KEYS
 from renderer.providers.samsar.routes import STEP_CONTROLS, STEP_STATUS_PATH
 from renderer.providers.samsar.routes import TITLE as TITLE
@@ -243,21 +244,24 @@ def _image_add_image_set(route: Route, inp: Mapping[str, Any], ctx: PriceContext
 
 
 def _image_rollup_enhance(route: Route, inp: Mapping[str, Any], ctx: PriceContext) -> Price:
+    """20 per rollup + the enhance credits of every image below 2020x2526: the tiles and, as the
+    docs' own example shows (one tile with a header and a footer image charged 120), the header
+    and footer images too."""
     t = _table(ctx, route)
     flat = t["image_rollup_banner"]
-    per_tile = Range(min(t["image_enhance"].values()), max(t["image_enhance"].values()))
+    per_image = Range(min(t["image_enhance"].values()), max(t["image_enhance"].values()))
     low_res = _estimate_range(ctx.estimate.get("low_res_images"))
     notes: list[str] = []
     if low_res is None:
         images = next((inp[k] for k in ("images", "image_list", "image_urls") if k in inp), None)
         if not isinstance(images, list):
             return Price(None, None, ("tiles known at run time; set estimate.low_res_images",))
-        low_res = Range(0, len(images))
-        notes.append(
-            f"0-{len(images)} tile(s) assumed below 2020x2526 and enhanced; set estimate.low_res_images"
-        )
-    notes.append(f"enhanced tiles priced {per_tile.min}-{per_tile.max} each (1k-4k: the server picks)")
-    return Price(low_res.times(per_tile) + Range.exact(flat), None, tuple(notes))
+        frames = [k.split("_")[0] for k in ROLLUP_FRAME_KEYS if inp.get(k)]
+        low_res = Range(0, len(images) + len(frames))
+        counted = f"{len(images)} tile(s)" + "".join(f" + the {f} image" for f in frames)
+        notes.append(f"0-{low_res.max} of {counted} assumed below 2020x2526 and enhanced; set estimate.low_res_images")
+    notes.append(f"enhanced images priced {per_image.min}-{per_image.max} each (1k-4k: the server picks)")
+    return Price(low_res.times(per_image) + Range.exact(flat), None, tuple(notes))
 
 
 def _fixed(key: str) -> Pricer:

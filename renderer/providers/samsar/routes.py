@@ -112,6 +112,7 @@ ROUTES: tuple[Route, ...] = (
 )
 
 SOURCE_KEYS = ("videoSessionId", "request_id", "session_id")  # the session a follow-up acts on
+ROLLUP_FRAME_KEYS = ("header_image_url", "footer_image_url")  # rollup-with-enhance: enhanced like tiles when below the minimum
 # Models whose price prices.json takes from samsar-js (dist/express-video-pricing.js) because the
 # docs omit them: campaigns may name them, but GET /video/supported_models does not list them.
 CLIENT_ONLY_VIDEO_MODELS = ("COSMOS3SUPERI2V", "KLINGIMGTOVIDTURBO")

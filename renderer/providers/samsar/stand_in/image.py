@@ -1,8 +1,9 @@
 """Samsar's image routes: enhance, remove/replace branding, add_image_set, rollups, titles, /image/status, /image/list.
 
 A rollup-with-enhance tile counts as low resolution unless it already gives an
-`enhanced_url`; low-resolution tiles are enhanced at 1k (the cheapest tier), so the
-charge is exact and inside the planner's range.
+`enhanced_url`, and so do its header and footer images (the docs' example charges them);
+low-resolution images are enhanced at 1k (the cheapest tier), so the charge is exact and
+inside the planner's range.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
-from renderer.providers.samsar.routes import ROUTES
+from renderer.providers.samsar.routes import ROLLUP_FRAME_KEYS, ROUTES
 from renderer.providers.samsar.stand_in.common import gate, rollup_images
 from renderer.providers.samsar.stand_in.video import served, submit_route
 from renderer.sandbox.forms import is_multipart, parse_multipart
@@ -131,7 +132,8 @@ def _tile_url(item: Mapping[str, Any]) -> str:
 def _rollup_enhance(call: Call) -> Response | Accepted:
     images = rollup_images(call.inp)
     low_res = [not i.get("enhanced_url") for i in images]
-    made = _queued(call, "rollup_enh_", "rollup_banner_enhance", estimate={"low_res_images": sum(low_res)})
+    frames = sum(1 for k in ROLLUP_FRAME_KEYS if call.inp.get(k))
+    made = _queued(call, "rollup_enh_", "rollup_banner_enhance", estimate={"low_res_images": sum(low_res) + frames})
     if isinstance(made, Response):
         return made
     session, price = made
