@@ -203,7 +203,8 @@ def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup
     if account is not None:
         stack.callback(account.book.close)
         notes.append(account.status.line())
-    ask_before_paying(None if request.yes else ask, summary, targets, request.sandbox)
+    closed = account is not None and account.closed is not None  # it sends nothing new: nothing to ask
+    ask_before_paying(None if request.yes or closed else ask, summary, targets, request.sandbox)
     return journal, notes, budget, account
 
 
