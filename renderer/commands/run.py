@@ -203,8 +203,7 @@ def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup
     if account is not None:
         stack.callback(account.book.close)
         notes.append(account.status.line())
-    closed = account is not None and account.closed is not None  # it sends nothing new: nothing to ask
-    ask_before_paying(None if request.yes or closed else ask, summary, targets, request.sandbox)
+    ask_before_paying(None if request.yes else ask, summary, targets, request.sandbox, account)
     return journal, notes, budget, account
 
 

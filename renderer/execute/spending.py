@@ -187,9 +187,12 @@ def preview(summary: BudgetCheck, targets: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n" + QUESTION
 
 
-def ask_before_paying(ask: Ask | None, summary: BudgetCheck, targets: Mapping[str, str], sandbox: bool) -> None:
-    """Raise ``Declined`` unless the answer is yes; ask only with someone to ask and something to pay for."""
-    if ask is None or sandbox or summary.to_send == 0:
+def ask_before_paying(ask: Ask | None, summary: BudgetCheck, targets: Mapping[str, str], sandbox: bool,
+                      account: AccountGate | None = None) -> None:
+    """Raise ``Declined`` unless the answer is yes; ask only with someone to ask and something to pay for
+    (not when the account lets nothing new go: the run only polls what earlier runs sent)."""
+    closed = account is not None and account.closed is not None
+    if ask is None or sandbox or summary.to_send == 0 or closed:
         return
     if not ask(preview(summary, targets)):
         raise Declined("not run: the answer was not yes, and nothing was sent (`renderer run --yes` skips the "
