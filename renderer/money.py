@@ -102,8 +102,7 @@ def check_budget(plan: Plan, manifest: Manifest | Mapping[str, Any] | None = Non
 
 def family(inst: Instance) -> str:
     """An instance's pricing family (its endpoint, for a route no provider knows)."""
-    route = providers.route(inst.endpoint)
-    return route.family if route is not None else inst.endpoint
+    return providers.family(inst.endpoint)
 
 
 def manifest_spent(manifest: Manifest | Mapping[str, Any] | None) -> float:
@@ -159,7 +158,7 @@ def budget_message(plan: Plan, summary: BudgetCheck, name: Callable[[str], str] 
         held = "; ".join(f"{k} jobs were charged {v:g}x their estimate" for k, v in sorted(summary.factors.items()))
         held = f" (held at what the API charged: {held})" if held else ""
         parts.append(f"over budget: the plan may spend up to {summary.new_max:,} credits{held}{earlier}; "
-                     f"budget.max_credits is {summary.budget:,}. Costliest: {top}")
+                     f"{limit_name(plan.campaign.budget, summary.budget)} is {summary.budget:,}. Costliest: {top}")
     if summary.unpriced:
         shown = [plan.by_id[i] for i in summary.unpriced[:5]]
         fixes = "; ".join(f"{name(i.id)}: {' / '.join(i.price.assumptions) or 'no known price'}" for i in shown)
@@ -171,6 +170,11 @@ def budget_message(plan: Plan, summary: BudgetCheck, name: Callable[[str], str] 
         return ""
     said = " Also: ".join(parts)
     return f"{said}{'' if said.endswith('.') else '.'} {ways_out(plan.campaign.path, plan.campaign.budget, summary.budget)}"
+
+
+def limit_name(campaign: float | None, limit: float) -> str:
+    """Which limit binds: the campaign's ``budget.max_credits``, or ``--max-credits`` below it."""
+    return "budget.max_credits" if campaign is not None and limit >= campaign else "--max-credits"
 
 
 def ways_out(file: str, campaign: float | None, limit: float | None) -> str:

@@ -294,5 +294,4 @@ class Budget:
 
 def family_of(sub: Submission) -> str:
     """A submission's pricing family (its endpoint, for a route no provider knows any more)."""
-    route = providers.route(sub.endpoint)
-    return route.family if route is not None else sub.endpoint
+    return providers.family(sub.endpoint)

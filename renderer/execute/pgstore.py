@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from renderer import providers
 from renderer.errors import RunLocked, StateError
 from renderer.execute import cells, pgconn, pgschema
 from renderer.execute import records as J
@@ -39,6 +40,7 @@ from renderer.execute.pgaccount import PgDialect
 from renderer.execute.records import Adopted, Submission, Upload, Verdict, now_iso
 from renderer.execute.transitions import Transitions
 from renderer.execute.stateurl import StateUrl
+from renderer.figures import tidy
 from renderer.manifest import PricingFamily
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -468,10 +470,24 @@ FROM latest l FULL JOIN renderer.verdicts v ON v.campaign_id = l.campaign_id AND
 GROUP BY 1, 2, 3, 4
 """
 _CREDITS = """
-SELECT campaign_id, COALESCE(SUM(credits_charged), 0) AS charged,
+SELECT campaign_id, endpoint, COALESCE(SUM(credits_charged), 0) AS charged,
        COALESCE(SUM(estimate_max) FILTER (WHERE credits_charged IS NULL), 0) AS held
-FROM renderer.submissions WHERE state = ANY(%s) GROUP BY campaign_id
+FROM renderer.submissions WHERE state = ANY(%s) GROUP BY campaign_id, endpoint
 """
+_FACTORS = "SELECT campaign_id, family, factor FROM renderer.families"
+
+
+def _credits(conn: pgconn.Connection) -> dict[int, dict[str, float]]:
+    """Charged and held per campaign; held at estimate x the factor its pricing family was
+    charged, as the budget holds it (budget.counted)."""
+    factors = {(r["campaign_id"], cells.untext(r["family"])): float(r["factor"]) for r in conn.execute(_FACTORS)}
+    out: dict[int, dict[str, float]] = {}
+    for r in conn.execute(_CREDITS, (sorted(J.SPENDING),)):
+        money = out.setdefault(r["campaign_id"], {"charged": 0.0, "held": 0.0})
+        family = providers.family(cells.untext(r["endpoint"]))
+        money["charged"] += cells.num(r["charged"]) or 0
+        money["held"] += (cells.num(r["held"]) or 0) * factors.get((r["campaign_id"], family), 1.0)
+    return out
 _CAMPAIGNS = """
 SELECT c.id, c.name, c.identity, h.pid, h.hostname, h.acquired_at, h.backend_pid,
        (SELECT COUNT(*) FROM renderer.runs r WHERE r.campaign_id = c.id) AS runs,
@@ -494,7 +510,7 @@ def campaign_summaries(url: StateUrl) -> list[CampaignSummary]:
                 status = cells.untext(r["verdict"]) or J.public_status(r["state"], r["http_status"])
                 counts = jobs.setdefault(r["campaign_id"], {})
                 counts[status] = counts.get(status, 0) + int(r["n"])
-            credits = {r["campaign_id"]: r for r in conn.execute(_CREDITS, (sorted(J.SPENDING),))}
+            credits = _credits(conn)
             out = []
             for c in conn.execute(_CAMPAIGNS):
                 money = credits.get(c["id"]) or {"charged": 0, "held": 0}
@@ -507,7 +523,7 @@ def campaign_summaries(url: StateUrl) -> list[CampaignSummary]:
                     name=cells.untext(c["name"]), path=path, target=target.replace("\n", ", "),
                     runs=int(c["runs"]), last_run=c["last_run"],
                     holder=holder, jobs=dict(sorted(jobs.get(c["id"], {}).items())),
-                    charged=cells.num(money["charged"]) or 0, held=cells.num(money["held"]) or 0))
+                    charged=tidy(money["charged"]), held=tidy(money["held"])))
             return out
     finally:
         conn.close()

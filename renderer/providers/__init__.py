@@ -113,6 +113,13 @@ def route(endpoint: str) -> Route | None:
     return ROUTES.get(endpoint)
 
 
+def family(endpoint: str) -> str:
+    """An endpoint's pricing family: what learned price factors are kept by (the endpoint
+    itself, for a route no provider knows any more)."""
+    known = ROUTES.get(endpoint)
+    return known.family if known is not None else endpoint
+
+
 def provider_of(endpoint: str) -> str:
     """The provider of a known endpoint (a loaded campaign names known ones only)."""
     return ROUTES[endpoint].provider

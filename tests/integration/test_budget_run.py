@@ -115,7 +115,7 @@ def test_a_second_run_counts_the_charges_of_a_partly_failed_first_run(tmp_path: 
         assert code == 0 and "Budget: 300 credits (within budget; earlier runs spent 200)." in out
         # 200 spent + 2 x 50 to render again passes a budget lowered to 250: nothing is sent
         with pytest.raises(BudgetExceeded, match="the plan may spend up to 100 credits, and earlier runs spent 200; "
-                                                 r"budget.max_credits is 250\. .* raise --max-credits \(this run's "
+                                                 r"--max-credits is 250\. .* raise --max-credits \(this run's "
                                                  r"limit, 250; it never goes above budget.max_credits\) or drop it\."):
             runner(path, env_for(sb), max_credits=250)
         # the same with the journal gone (another machine): the manifest remembers what was spent
@@ -136,7 +136,7 @@ def test_a_second_run_counts_the_charges_of_a_partly_failed_first_run(tmp_path: 
 def test_max_credits_lowers_the_budget_for_one_run(tmp_path: Path, runner) -> None:
     path = write_campaign(tmp_path, images(3))
     with make_sandbox() as sb:
-        with pytest.raises(BudgetExceeded, match="the plan may spend up to 150 credits; budget.max_credits is 100"):
+        with pytest.raises(BudgetExceeded, match="the plan may spend up to 150 credits; --max-credits is 100"):
             runner(path, env_for(sb), max_credits=100)
         assert counters(sb)["requests_total"] == 0
 

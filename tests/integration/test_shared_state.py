@@ -38,8 +38,10 @@ from helpers.shared_store import (
     wait_unlocked,
 )
 
+from renderer import providers
 from renderer.execute.durable import RepositoryLock
 from renderer.execute.stateurl import parse_url
+from renderer.manifest import PricingFamily
 
 class IgnoresKeys(httpx.AsyncBaseTransport):
     """An API that ignores Idempotency-Key, as the issue measured: the header never reaches the sandbox,
@@ -209,6 +211,7 @@ HOLD = """
 import sys
 from renderer.execute.pgstore import PgJournal
 from renderer.execute.stateurl import parse_url
+from renderer.manifest import PricingFamily
 store = PgJournal(parse_url(sys.argv[1]), sys.argv[2], sys.argv[3])
 store.acquire_lock()
 print("holding", flush=True)
@@ -265,9 +268,10 @@ def test_status_all_lists_every_campaign_of_the_store(tmp_path: Path, pg_url: st
         assert run(a, env)[0] == 0
         assert run(a, env)[0] == 0  # a second run: nothing to send
         assert cli(["run", str(other), "--state-dir", str(tmp_path / "s"), "--detach"], env)[0] == 0
-    store = store_of(pg_url, a, sb)  # a POST whose answer never came: held at its estimate
+    store = store_of(pg_url, a, sb)  # a POST whose answer never came: held at its estimate x what its family
     store.begin(instance_id="still[i=9]", endpoint="samsar/image/enhance", provider="samsar", input_sha256="x",
-                generation=1, idempotency_key="k", body={}, estimate=(50, 50))
+                generation=1, idempotency_key="k", body={}, estimate=(50, 50))  # was charged: 3x, the budget's hold
+    store.set_family(PricingFamily(providers.family("samsar/image/enhance"), 3.0, "completion", None))
     store.close()
     code, out, err = cli(["status", "--all", "--json", "--state", pg_url], {})
     assert code == 0, err
@@ -280,7 +284,7 @@ def test_status_all_lists_every_campaign_of_the_store(tmp_path: Path, pg_url: st
         "autumn": {"path": "campaigns/other.yaml", "target": target, "runs": 1, "jobs": {"pending": 1}, "charged": 50,
                    "held": 0},
         "shared": {"path": "campaigns/camp.yaml", "target": target, "runs": 2, "jobs": {"completed": 3, "unknown": 1},
-                   "charged": 150, "held": 50},
+                   "charged": 150, "held": 150},
     }
     assert [c["holder"] for c in data["campaigns"]] == [None, None]  # both runs ended and let go
     code, out, err = cli(["status", "--all"], {"RENDERER_STATE": pg_url})
@@ -289,7 +293,7 @@ def test_status_all_lists_every_campaign_of_the_store(tmp_path: Path, pg_url: st
         f"{parse_url(pg_url).label}: 2 campaign(s)",
         f"autumn  campaigns/other.yaml  against {target}", out.splitlines()[2], "  0/1 done; 1 pending; charged 50 credits, held 0",
         f"shared  campaigns/camp.yaml  against {target}", out.splitlines()[5],
-        "  3/4 done (3 completed); 1 unknown; charged 150 credits, held 50",
+        "  3/4 done (3 completed); 1 unknown; charged 150 credits, held 150",
     ]
     assert out.splitlines()[5].startswith("  2 run(s), last 20")
     code, out, err = cli(["status", "--all"], {})
