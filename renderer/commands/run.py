@@ -21,7 +21,7 @@ from renderer import providers
 from renderer import targets as T
 from renderer.campaign.campaign import Campaign, load_campaign
 from renderer.commands.common import Settings
-from renderer.errors import BudgetExceeded, UsageError, UserError
+from renderer.errors import UsageError, UserError
 from renderer.execute import inflight, post_run, statedir
 from renderer.execute.budget import Budget
 from renderer.execute.console import RunOutput
@@ -37,7 +37,7 @@ from renderer.execute.scrub import Scrubber
 from renderer.execute.settings import SETTINGS_ENV, ExecSettings, all_provider_settings, settings_from_env, with_timeouts
 from renderer.execute.account import AccountGate
 from renderer.execute.identity import journal_key
-from renderer.execute.spending import Ask, ask_before_paying, open_account, opening, run_limit
+from renderer.execute.spending import Ask, ask_before_paying, close_if_over, open_account, opening, run_limit
 from renderer.execute.store import JournalStore
 from renderer.execute.stores import run_store, shared_rates
 from renderer.manifest import SANDBOX_SUFFIX
@@ -196,14 +196,14 @@ def _open_state(stack: contextlib.ExitStack, request: RunRequest, wrapup: Wrapup
                                        approvals.approves(options.approved, options.approve))
     notes += [adopted] if adopted else []
     if summary.over_budget:
-        raise BudgetExceeded(budget_message(plan, summary))
+        close_if_over(budget, budget_message(plan, summary))
     account = None if request.sandbox else open_account(  # a rehearsal spends from no account
         campaign.budget_account, journal, budget, env, state,
         journal_key(request.file, campaign.name, wrapup.manifest_path, T.key(targets)), summary.new_max)
     if account is not None:
         stack.callback(account.book.close)
         notes.append(account.status.line())
-    ask_before_paying(None if request.yes else ask, summary, targets, request.sandbox)
+    ask_before_paying(None if request.yes else ask, summary, targets, request.sandbox, account, budget.closed is not None)
     return journal, notes, budget, account
 
 

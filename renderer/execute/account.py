@@ -258,6 +258,9 @@ class AccountGate:
         self.mine = book.lines(account, owner)  # key -> (period, amount, final): this campaign's, kept in step
         self.refused: dict[str, str] = {}  # instance id -> why
         self.held_back = 0.0
+        # why no new POST may go at all (the jobs to send cannot fit what is left): the run
+        # still polls and settles what earlier runs sent (``spending.open_account``)
+        self.closed: str | None = None
 
     def sync(self, amounts: Mapping[str, tuple[float, bool]]) -> None:
         """At the start of a run: each of this campaign's lines at what the journal says it
@@ -271,7 +274,10 @@ class AccountGate:
 
     def admit(self, iid: str, key: str, hold: float | None) -> str | None:
         """None when the account takes ``hold`` for this POST (its line is written), else why not."""
-        if hold is None:
+        if self.closed is not None:
+            reason = self.closed
+            self.held_back += hold or 0.0
+        elif hold is None:
             reason = (f"its price is unknown and the campaign spends from account {self.account}; "
                       "add the price under `pricing`")
         else:

@@ -120,6 +120,9 @@ class Budget:
     families: dict[str, _Family] = field(default_factory=dict)
     misses: dict[str, Miss] = field(default_factory=dict)  # instance id -> its latest miss
     refused: dict[str, Refusal] = field(default_factory=dict)
+    # why no new POST may go at all (the jobs to send cannot fit the budget): the run still polls
+    # and settles what earlier runs sent (``spending.close_if_over``)
+    closed: str | None = None
     _sum: float = 0.0  # sum(ledger.values()), kept as lines change: admission is O(1)
 
     # -- figures -----------------------------------------------------------------------
@@ -199,6 +202,9 @@ class Budget:
             return None
         fam = self._family(family)
         hold = self.hold_for(family, estimate_max)
+        if self.closed is not None:
+            self.refused[iid] = Refusal(iid, hold, self.closed)
+            return self.closed
         if hold is None:
             reason = ("its price is unknown and the campaign sets budget.max_credits; "
                       "add the price under `pricing`")

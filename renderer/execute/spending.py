@@ -28,6 +28,9 @@ from renderer.money import BudgetCheck
 from renderer.targets import describe
 from renderer.text import credits as credits_text
 
+# States of a submission a run still polls or settles: its answer or its result is to come.
+SETTLING = frozenset({J.SENDING, J.ACCEPTED})
+
 
 def run_limit(campaign_budget: float | None, max_credits: float | None) -> float | None:
     """``budget.max_credits``, lowered for one run by ``--max-credits`` (never raised)."""
@@ -95,10 +98,26 @@ def open_account(account: str | None, journal: JournalStore, budget: Budget, env
         raise
     budget.shared = True  # a family's first job probes, as under a campaign budget
     why = check_fits(gate.status, new_max)
-    if why:
+    if why and not settling(budget):
         book.close()
         raise BudgetExceeded(why)
+    # jobs an earlier run (a killed one, another machine's) got accepted are still polled and
+    # settled, their lines kept in step; nothing new is sent, and the run ends over budget (exit 3)
+    gate.closed = why
     return gate
+
+
+def settling(budget: Budget) -> bool:
+    """Some submission on the ledger was sent and is not settled yet (an earlier run's, a killed one's)."""
+    return any(sub.state in SETTLING for sub in budget.subs.values())
+
+
+def close_if_over(budget: Budget, why: str) -> None:
+    """A plan over the budget: ``BudgetExceeded``, unless jobs earlier runs sent wait to be polled
+    and settled (a killed runner's): then the run does that and sends nothing new (exit 3)."""
+    if not settling(budget):
+        raise BudgetExceeded(why)
+    budget.closed = f"nothing new is sent: {why}"
 
 
 def sent_before(plan: Plan, journal: JournalStore, rerun_cancelled: bool) -> frozenset[str]:
@@ -181,9 +200,12 @@ def preview(summary: BudgetCheck, targets: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n" + QUESTION
 
 
-def ask_before_paying(ask: Ask | None, summary: BudgetCheck, targets: Mapping[str, str], sandbox: bool) -> None:
-    """Raise ``Declined`` unless the answer is yes; ask only with someone to ask and something to pay for."""
-    if ask is None or sandbox or summary.to_send == 0:
+def ask_before_paying(ask: Ask | None, summary: BudgetCheck, targets: Mapping[str, str], sandbox: bool,
+                      account: AccountGate | None = None, budget_closed: bool = False) -> None:
+    """Raise ``Declined`` unless the answer is yes; ask only with someone to ask and something to pay for
+    (not when the account lets nothing new go: the run only polls what earlier runs sent)."""
+    closed = (account is not None and account.closed is not None) or budget_closed
+    if ask is None or sandbox or summary.to_send == 0 or closed:
         return
     if not ask(preview(summary, targets)):
         raise Declined("not run: the answer was not yes, and nothing was sent (`renderer run --yes` skips the "

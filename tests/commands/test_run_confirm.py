@@ -14,12 +14,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from helpers.runs import FAST_JSON, counters, env_for, make_sandbox, manifest_of, write_campaign
 
+from renderer.execute.account import AccountGate
 from renderer.execute.spending import ask_before_paying, is_yes, preview
 from renderer.errors import Declined
 from renderer.money import BudgetCheck
@@ -154,6 +156,8 @@ def test_no_question_for_a_rehearsal_or_nothing_to_send() -> None:
     ask_before_paying(ask, _check(), {"samsar": "sandbox"}, sandbox=True)
     ask_before_paying(ask, _check(to_send=0), {"samsar": "https://x"}, sandbox=False)
     ask_before_paying(None, _check(), {"samsar": "https://x"}, sandbox=False)
+    full = SimpleNamespace(closed="over budget: ... account team has 0 of its 100 left")  # sends nothing new
+    ask_before_paying(ask, _check(), {"samsar": "https://x"}, sandbox=False, account=cast(AccountGate, full))
     assert asked == []
     with pytest.raises(Declined):
         ask_before_paying(ask, _check(), {"samsar": "https://x"}, sandbox=False)

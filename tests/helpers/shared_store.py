@@ -32,11 +32,19 @@ def images(ids: list[int], *, budget: int | None = None, keys: bool = False, pre
             f"    input: {{image_url: \"https://cdn.example.com/{prefix}{{{{ matrix.i }}}}.png\", resolution: 2k}}\n")
 
 
-def checkout(root: Path, text: str) -> Path:
-    """A checkout of the repository on some machine: ``<root>/.git``, ``<root>/campaigns/camp.yaml``."""
+def stills(name: str, n: int, account: str = "team", budget: int | None = None) -> str:
+    """``n`` image jobs of 50 credits each, spending from ``account``."""
+    money = f"budget: {{account: {account}" + (f", max_credits: {budget}" if budget is not None else "") + "}\n"
+    return (f"version: 1\nname: {name}\n{money}jobs:\n  still:\n    endpoint: samsar/image/enhance\n"
+            f"    matrix:\n      i: {list(range(n))}\n"
+            f"    input: {{image_url: \"https://cdn.example.com/{name}/{{{{ matrix.i }}}}.png\", resolution: 2k}}\n")
+
+
+def checkout(root: Path, text: str, file: str = "camp.yaml") -> Path:
+    """A checkout of the repository on some machine: ``<root>/.git``, ``<root>/campaigns/<file>``."""
     (root / ".git").mkdir(parents=True, exist_ok=True)
     (root / "campaigns").mkdir(exist_ok=True)
-    path = root / "campaigns" / "camp.yaml"
+    path = root / "campaigns" / file
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -61,18 +69,18 @@ def store_env(sb: Any, url: str) -> dict[str, str]:
     return {**env_for(sb), "RENDERER_STATE": url}
 
 
-def key_of(path: Path, sb: Any) -> str:
+def key_of(path: Path, sb: Any, name: str = NAME) -> str:
     """The store's key of the campaign's runs against the sandbox ``sb`` (its identity and that target)."""
-    return journal_key(path, NAME, path.with_name("camp.manifest.json"), f"samsar={sb.base_urls['samsar']}")
+    return journal_key(path, name, path.with_name(f"{path.stem}.manifest.json"), f"samsar={sb.base_urls['samsar']}")
 
 
-def store_of(url: str, path: Path, sb: Any) -> PgJournal:
-    return PgJournal(parse_url(url), key_of(path, sb), NAME, create=False)
+def store_of(url: str, path: Path, sb: Any, name: str = NAME) -> PgJournal:
+    return PgJournal(parse_url(url), key_of(path, sb, name), name, create=False)
 
 
-def wait_unlocked(url: str, path: Path, sb: Any, seconds: float = 30.0) -> None:
+def wait_unlocked(url: str, path: Path, sb: Any, seconds: float = 30.0, name: str = NAME) -> None:
     """Until the server has ended the session of a killed runner (and so released its lock)."""
-    store = store_of(url, path, sb)
+    store = store_of(url, path, sb, name)
     try:
         deadline = time.monotonic() + seconds
         while (store.holder() or {}).get("running"):
@@ -98,16 +106,18 @@ def waiting_on(url: str, table: str) -> int:
 
 
 def released_together(url: str, paths: list[Path], env: dict[str, str], table: str, where: str,
-                      params: tuple[Any, ...]) -> list[subprocess.Popen[str]]:
-    """A runner process per checkout, each held at its first write to the row of ``renderer.<table>``
-    that ``where`` names (the test holds it: SELECT ... FOR UPDATE) until all of them wait there;
-    then released at once (no sleep decides who goes first)."""
+                      params: tuple[Any, ...], refused: int = 0) -> list[subprocess.Popen[str]]:
+    """A runner process per campaign file (its state dir in its checkout), each held at its first
+    write to the row of ``renderer.<table>`` that ``where`` names (the test holds it: SELECT ...
+    FOR UPDATE) until all of them wait there, but for ``refused`` of them that end before it (a
+    second run of a campaign, refused by its lock); then released at once (no sleep decides who
+    goes first)."""
     with psycopg.connect(url) as gate:
         gate.execute(f"SELECT * FROM renderer.{table} WHERE {where} FOR UPDATE", params)
         procs = [subprocess_run(p, env, "--state-dir", str(p.parent.parent / ".renderer")) for p in paths]
         deadline = time.monotonic() + 60
-        while waiting_on(url, table) < len(paths):
-            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+        while waiting_on(url, table) < len(paths) - refused or sum(p.poll() is not None for p in procs) < refused:
+            assert time.monotonic() < deadline and sum(p.poll() is not None for p in procs) <= refused, \
                 [p.communicate()[0] for p in procs if p.poll() is not None]
             time.sleep(0.01)  # polling a condition, with a deadline
         gate.commit()

@@ -9,18 +9,10 @@ from pathlib import Path
 
 import pytest
 from helpers.runs import counters, make_sandbox
-from helpers.shared_store import checkout, cli, manifest, released_together, run, store_env
+from helpers.shared_store import checkout, cli, manifest, released_together, run, stills, store_env
 
 from renderer.execute.pgaccount import shared_accounts
 from renderer.execute.stateurl import parse_url
-
-
-def stills(name: str, n: int, account: str = "team", budget: int | None = None) -> str:
-    """``n`` image jobs of 50 credits each, spending from ``account``."""
-    money = f"budget: {{account: {account}" + (f", max_credits: {budget}" if budget is not None else "") + "}\n"
-    return (f"version: 1\nname: {name}\n{money}jobs:\n  still:\n    endpoint: samsar/image/enhance\n"
-            f"    matrix:\n      i: {list(range(n))}\n"
-            f"    input: {{image_url: \"https://cdn.example.com/{name}/{{{{ matrix.i }}}}.png\", resolution: 2k}}\n")
 
 
 def test_plan_and_run_agree_on_what_the_account_has_left_locally(tmp_path: Path,

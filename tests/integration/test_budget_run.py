@@ -255,3 +255,27 @@ def test_run_warns_when_the_plan_may_spend_more_than_the_balance(tmp_path: Path,
     assert out.index("warning: the plan") < out.index("note: samsar answered 402")
     assert c["requests"]["GET /v1/credits"] == 1 and c["accepted_total"] == 2
     assert code == 1
+
+
+# -- over the budget with jobs an earlier run sent ---------------------------------------------------
+
+
+def test_over_the_budget_a_run_still_collects_what_an_earlier_run_sent_and_sends_nothing_new(
+        tmp_path: Path, runner) -> None:
+    # run 1 sends 3 stills (150 held) and leaves them rendering; the 4th would pass the budget:
+    # run 2 polls and settles the 3 (paid for), sends nothing new, says why and the ways out (exit 3)
+    path = write_campaign(tmp_path, images(4, budget=180))
+    with make_sandbox() as sb:
+        code, _, first = runner(path, env_for(sb), detach=True, select=["still[i=0]", "still[i=1]", "still[i=2]"])
+        assert code == 0 and statuses(first).count("pending") == 3
+        with pytest.raises(BudgetExceeded):  # nothing to collect (no record of run 1): refused before anything starts
+            runner(path, env_for(sb), state_dir=str(tmp_path / "elsewhere"),
+                   manifest=str(tmp_path / "other.manifest.json"), max_credits=100)
+        code, out, data = runner(path, env_for(sb))
+        c = counters(sb)
+    assert code == 3
+    assert sorted(e["status"] for e in data["jobs"].values()) == ["completed", "completed", "completed",
+                                                                  "not_submitted"]
+    assert c["accepted"]["samsar/image/enhance"] == 3  # none sent twice, none new
+    assert data["credits"]["charged"] == 150
+    assert "nothing new is sent: over budget: the plan may spend up to 50 credits, and earlier runs spent 150" in out
