@@ -14,6 +14,10 @@ no request id, ``unknown``          ``unknown``: settles it (same key, or proof)
 request id, ``failed``/``cancelled`` that state: a re-render gets a new key
 ==================================  ==========================================
 
+and every POST ``<manifest>.inflight`` names that neither the manifest nor the journal
+accounts for: ``accepted`` with the request id its accepted line names (polled), else
+``unknown`` (settled by its key or by proof, never sent blindly).
+
 Nothing here talks to an API; the scheduler is unchanged.
 """
 
@@ -69,7 +73,8 @@ def adopt_from_manifest(plan: Plan, journal: JournalStore, previous: Manifest | 
 
 def _adopt_intents(journal: JournalStore, previous: Manifest | None, intents: Iterable[Intent]) -> tuple[str, ...]:
     """POSTs a killed run named before sending them, that the manifest does not account for:
-    ``unknown`` (they may have been processed), settled by the scheduler, never sent blindly."""
+    ``accepted`` with the request id an accepted line names (polled), else ``unknown`` (they
+    may have been processed), settled by the scheduler, never sent blindly."""
     pending = [i for i in latest(intents).values() if not i.accounted_for(previous)]
     if not pending:
         return ()
@@ -83,11 +88,19 @@ def _adopt_intents(journal: JournalStore, previous: Manifest | None, intents: It
         journal.record_adopted(J.Adopted(
             instance_id=i.instance_id, endpoint=i.endpoint, provider=route.provider, input_sha256=i.input_sha256,
             generation=i.generation,
-            idempotency_key=i.idempotency_key, state=J.UNKNOWN, body=i.body, estimate=i.estimate,
-            request_id=None, session_id=None, credits_charged=None, sent_at=i.sent_at or None,
-            error="sent by a run that was cut off before its answer was recorded; it may have been processed"))
+            idempotency_key=i.idempotency_key, body=i.body, estimate=i.estimate, sent_at=i.sent_at or None,
+            **_answer(i)))
         out.append(i.instance_id)
     return tuple(out)
+
+
+def _answer(i: Intent) -> dict[str, Any]:
+    """What the killed run knew of the POST's answer: its request id, or nothing."""
+    if i.request_id is not None:
+        return {"state": J.ACCEPTED, "request_id": i.request_id, "session_id": i.session_id or i.request_id,
+                "credits_charged": i.credits_charged, "error": None}
+    return {"state": J.UNKNOWN, "request_id": None, "session_id": None, "credits_charged": None,
+            "error": "sent by a run that was cut off before its answer was recorded; it may have been processed"}
 
 
 def _adopt_entries(plan: Plan, journal: JournalStore, previous: Manifest | None) -> Adoption:

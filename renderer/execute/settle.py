@@ -147,7 +147,7 @@ class Settler:
     async def adopt(self, st: JobState, route: Route, sub: Submission, finding: Finding) -> None:
         """Reconciliation found the session a lost answer created: it is accepted; poll it."""
         assert finding.request_id is not None
-        sub = self.tracker.track(self.ctx.journal.accepted(
+        sub = self.tracker.accepted(self.ctx.journal.accepted(
             sub, request_id=finding.request_id, session_id=finding.request_id, credits_charged=None,
             response=keep_fields(route.provider, finding.payload)))
         self.tracker.end_turn(st, route.family)

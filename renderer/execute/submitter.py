@@ -319,10 +319,10 @@ class Submitter:
             self.ctx.journal.note("replayed", f"the API answered {rid} for the Idempotency-Key again", st.inst.id)
         charge = read_charge(module, answer.headers, payload)
         self.tracker.charge_problem(st, charge.problem)
-        return self.tracker.track(self.ctx.journal.accepted(sub, request_id=rid, session_id=session_id,
-                                                            credits_charged=charge.credits,
-                                                            response=keep_fields(route.provider, payload),
-                                                            credits_reported=charge.reported))
+        return self.tracker.accepted(self.ctx.journal.accepted(sub, request_id=rid, session_id=session_id,
+                                                               credits_charged=charge.credits,
+                                                               response=keep_fields(route.provider, payload),
+                                                               credits_reported=charge.reported))
 
     def balance_told(self, provider: str, answer: Answer) -> None:
         """Note once per provider when its balance is below what is still to submit."""

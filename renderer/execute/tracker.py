@@ -10,7 +10,8 @@ disagree:
   the jobs whose entries changed are in ``Tally.changed``).
 - ``on_disk``: right before a POST leaves, a line beside the manifest names it
   (``inflight``, ``renderer.execute.inflight``); when it cannot be written nothing is
-  sent and submissions stop.
+  sent and submissions stop. ``accepted``: the request id the API answered is named
+  there too, at once (the manifest's full rewrite is spaced by its cost).
 - ``verdict`` / ``leave``: a job not sent (now), with the reason; ``finished``: a job
   whose submission is over; ``unknown``: one that may have been processed and no answer
   says what became of it; ``complete``: the API's last word on an accepted job, written
@@ -82,6 +83,19 @@ class Tracker:
             return False
         self.changed()  # and in the manifest within a second
         return True
+
+    def accepted(self, sub: Submission) -> Submission:
+        """``sub``, journaled as accepted, tracked, and its request id named beside the manifest
+        (``renderer.execute.inflight``): on disk now, the manifest follows. When the line cannot be
+        written the run goes on (the POST's intent line is there: a later run without the journal
+        settles it by its key or by proof) and says so."""
+        self.track(sub)
+        if self.inflight is not None:
+            try:
+                self.inflight.accepted(sub)
+            except StateError as exc:
+                self.ctx.control.notes.append(f"{sub.instance_id}: {exc}")
+        return sub
 
     def end_turn(self, st: JobState, family: str | None = None) -> None:
         """Its charge is known (``family``: only if so), or it is over: the other jobs of its

@@ -455,6 +455,79 @@ def test_a_post_cut_off_by_a_kill_is_named_beside_the_manifest_and_never_sent_ag
     assert not inflight.path_for(M.default_path(path)).exists()  # every POST it named is in the manifest now
 
 
+def test_an_accepted_id_named_beside_the_manifest_is_polled_after_a_kill_not_sent_again(tmp_path: Path) -> None:
+    """Killed right after the API accepted a POST, before any manifest write names it, with
+    `.renderer/` lost: the `.inflight` line written at acceptance is enough to poll it."""
+    import signal
+
+    from renderer.execute import inflight
+
+    path = write_campaign(tmp_path, images(1))
+    manifest = M.default_path(path)
+
+    def accepted() -> list[inflight.Intent]:
+        return [i for i in inflight.latest(inflight.read(manifest)).values() if i.request_id]
+
+    with make_sandbox(render_seconds=3, faults={"rates": {"ignore_keys": 1.0}}) as sb:  # a resend would pay again
+        proc = start_run(path, sb)
+        try:
+            until(lambda: bool(accepted()))  # on disk at acceptance, not a checkpoint later
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        (line,) = accepted()
+        assert line.instance_id == "still[i=0]" and line.request_id in sb.state.sessions and line.body is not None
+        manifest.unlink(missing_ok=True)  # no manifest checkpoint yet
+        shutil.rmtree(tmp_path / ".renderer")  # a CI runner: the checkout is all there is
+        posts = {k: v for k, v in counters(sb)["requests"].items() if k.startswith("POST")}
+        code, out = run_in(tmp_path, path, sb)
+        c = counters(sb)
+    assert {k: v for k, v in c["requests"].items() if k.startswith("POST")} == posts  # 0 new submissions
+    assert c["accepted_total"] == 1 and c["duplicates_total"] == 0 and charged(sb) == 50
+    assert c["status_reads_by_id"].get(line.request_id, 0) >= 1  # polled with that request id
+    assert code == 0 and "adopted 1 accepted job(s)" in out and "reconciled" not in out, out
+    written = load(manifest, required=True)
+    assert written is not None
+    entry = written.jobs["still[i=0]"]
+    assert entry.request_id == line.request_id and entry.status == "completed"
+    assert not inflight.path_for(manifest).exists()
+
+
+def test_an_accepted_line_adds_the_request_id_to_its_intent(tmp_path: Path) -> None:
+    """The intent line and the accepted line of one attempt read as one: the body sent, the
+    request id answered; adoption seeds it accepted (polled), a POST without one unknown."""
+    from renderer.execute import inflight
+    from renderer.execute.adoption import _adopt_intents
+    from renderer.execute.sqlitestore import SqliteJournal as Journal
+    from renderer.vocabulary import SubmissionState
+
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        book = inflight.Inflight(tmp_path / "m.json")
+        for iid in ("a", "b"):
+            sub = journal.begin(instance_id=iid, endpoint="samsar/image/enhance", provider="samsar",
+                                input_sha256="s" + iid, generation=1, idempotency_key="k" + iid,
+                                body={"image_url": iid}, estimate=(50.0, 50.0))
+            book.record(journal.sending(sub))
+        (a,) = [s for s in journal.current_all().values() if s.instance_id == "a"]
+        book.accepted(journal.accepted(a, request_id="req-a", session_id="sess-a", credits_charged=50.0, response={}))
+        with open(book.path, "a", encoding="utf-8") as f:
+            f.write('{"kind":"accepted","instance_id":"b"')  # a line cut by a kill: skipped
+        got = inflight.latest(inflight.read(tmp_path / "m.json"))
+    finally:
+        journal.close()
+    assert (got["a", "sa"].request_id, got["a", "sa"].session_id, got["a", "sa"].credits_charged) == ("req-a", "sess-a", 50.0)
+    assert got["a", "sa"].body == {"image_url": "a"} and got["b", "sb"].request_id is None
+    fresh = Journal(tmp_path / "fresh.sqlite")  # the journal was lost
+    try:
+        assert _adopt_intents(fresh, None, got.values()) == ("a", "b")
+        now = {k[0]: v for k, v in fresh.current_all().items()}
+        assert (now["a"].state, now["a"].request_id, now["a"].credits_charged) == (SubmissionState.ACCEPTED, "req-a", 50.0)
+        assert (now["b"].state, now["b"].request_id) == (SubmissionState.UNKNOWN, None)
+    finally:
+        fresh.close()
+
+
 def test_budgets_prices_and_estimates_past_float_range_are_located_errors_not_crashes(tmp_path: Path) -> None:
     huge = "1" + "0" * 400  # YAML reads it as an integer no float holds
     text = (images(1, budget=1).replace("max_credits: 1", f"max_credits: {huge}")
