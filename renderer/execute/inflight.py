@@ -137,7 +137,7 @@ def _intent(line: str) -> Intent | None:
         intent = Intent(str(d["instance_id"]), str(d["input_sha256"]), int(d["generation"]), int(d["attempt"]),
                         str(d["endpoint"]), str(d["idempotency_key"]), d.get("body"),
                         (est[0], est[1]), str(d.get("sent_at") or ""))
-        if d.get("kind") != "accepted":
+        if "request_id" not in d:  # an intent line (an accepted line names its request id)
             return intent
         charged, rid = d.get("credits_charged"), _text(d["request_id"])
         if rid is None:
