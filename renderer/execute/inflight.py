@@ -1,7 +1,7 @@
 """POSTs in flight, beside the manifest: what a killed run without its journal must not send again.
 
-The manifest reaches the disk within a second of every change (``checkpoint.py``),
-but a POST takes less than that, and the journal that records it before it leaves
+The manifest reaches the disk within a second of every change (a large one less often:
+``checkpoint.py``), but a POST takes less than that, and the journal that records it before it leaves
 lives in ``.renderer/``, which a CI runner loses. So right before each POST, one line
 naming it (instance, input hash, generation, attempt, Idempotency-Key, the body sent)
 is appended to ``<manifest>.inflight`` beside the manifest: a few hundred bytes, no

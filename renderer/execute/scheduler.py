@@ -25,9 +25,9 @@ Budget (``renderer.execute.budget``): every submission, of this run or an earlie
 one, counts what it was charged or may still be; a POST is admitted right before
 it is sent only if its hold still fits ``budget.max_credits``, and the first job of
 a pricing family keeps its turn until its charge is known. Before the POST leaves,
-a line beside the manifest names it (``renderer.execute.inflight``), and the manifest
-follows within a second (``renderer.execute.checkpoint``; ``changed``: the jobs whose
-entries it rebuilds). Until a provider answers clearly, one of its submissions is in
+a line beside the manifest names it (``renderer.execute.inflight``; another its request id
+when accepted), and the manifest follows within a second, a large one less often
+(``renderer.execute.checkpoint``; ``changed``: the jobs whose entries it rebuilds). Until a provider answers clearly, one of its submissions is in
 flight at a time (``renderer.execute.slowstart``). A 402 stops submissions to that
 provider, an interrupt (first Ctrl-C) stops all; what was accepted is still polled
 after a 402, and left pending after an interrupt (a later run resumes it).

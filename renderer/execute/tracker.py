@@ -6,7 +6,7 @@ disagree:
 
 - ``track``: every journal transition of a submission passes here: the budget sees it
   (its ledger line, what its charge teaches the pricing family, kept in the journal),
-  and the manifest on disk follows within a second (``checkpoint``, set by the driver;
+  and the manifest on disk follows within a second, a large one less often (``checkpoint``, set by the driver;
   the jobs whose entries changed are in ``Tally.changed``).
 - ``on_disk``: right before a POST leaves, a line beside the manifest names it
   (``inflight``, ``renderer.execute.inflight``); when it cannot be written nothing is
