@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from renderer import providers
 from renderer.execute import records as J
+from renderer.execute.account import account_atomic
 from renderer.execute.approvals import matches
 from renderer.execute.charges import read_charge
 from renderer.execute.client import route_url
@@ -111,11 +112,17 @@ class Approver:
             st.held_back = ctx.budget.admit(st.inst.id, route.family, sub.estimate_max, resend=sub.id)
             if st.held_back:
                 return False
-            if how == "flag" and ctx.options.on_approve is not None:
-                ctx.options.on_approve(st.inst.id, sub.request_id or "")  # recorded in the approvals file first
-            ctx.journal.note("approved", f"{sub.request_id} continues ({how})", st.inst.id)
-            if current.state != J.APPROVING:
-                current = self.tracker.track(ctx.journal.approving(current))
+            with account_atomic(ctx.account):  # the account admits the rest too, with the intent (as a submission)
+                if ctx.account is not None:
+                    st.held_back = ctx.account.admit(st.inst.id, sub.idempotency_key,
+                                                     ctx.budget.hold_for(route.family, sub.estimate_max))
+                    if st.held_back:
+                        return False
+                if how == "flag" and ctx.options.on_approve is not None:
+                    ctx.options.on_approve(st.inst.id, sub.request_id or "")  # recorded in the approvals file first
+                ctx.journal.note("approved", f"{sub.request_id} continues ({how})", st.inst.id)
+                if current.state != J.APPROVING:
+                    current = self.tracker.track(ctx.journal.approving(current))
             ctx.budget.hold(current, route.family)
             return True
 

@@ -283,3 +283,25 @@ def test_the_approvals_file_is_checked_where_it_goes_wrong(tmp_path: Path) -> No
     with pytest.raises(DataFileError) as caught:
         approvals.load(f)
     assert str(caught.value) == f"{f}:2:36: the approvals file is not JSON: Expecting property name enclosed in double quotes"
+
+
+def test_an_account_admits_the_rest_at_approval_not_only_at_the_start(tmp_path: Path, monkeypatch) -> None:
+    """Under ``budget.account`` the continuing POST is admitted by the account too, right before it
+    leaves (as a submission is): when the account cannot hold the rest then (another machine spent it
+    after the run's opening check, simulated by skipping that check), nothing is continued."""
+    from renderer.execute import spending
+
+    path = write_campaign(tmp_path, GATED.replace("{max_credits: BUDGET}", "{account: team}"))
+    state = str(tmp_path / ".renderer")
+    assert cli("account", "set", "team", "--max-credits", "600", "--state-dir", state)[0] == 0
+    with make_sandbox(pricing=PRICES) as sb:
+        env = env_for(sb)
+        code, out, data = go(path, env)
+        assert code == 0 and data["counts"] == {"awaiting_approval": 2}, out
+        assert cli("account", "set", "team", "--max-credits", "400", "--state-dir", state)[0] == 0
+        assert cli("approve", str(path), "teaser[n=1]")[0] == 0
+        monkeypatch.setattr(spending, "check_fits", lambda status, new_max: None)
+        code, out, data = go(path, env)
+        c = counters(sb)
+    assert NEXT not in c["requests"] and c["credits_charged"]["samsar"] == 280, out
+    assert data["jobs"]["teaser[n=1]"]["status"] == "awaiting_approval"
