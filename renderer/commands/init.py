@@ -9,6 +9,7 @@ from typing import TextIO
 
 from renderer.errors import ConfigError, UsageError
 from renderer.campaign import schemas
+from renderer.execute.identity import repository_root
 from renderer.starter import SCHEMA_FOLDER, STARTER
 
 
@@ -70,9 +71,9 @@ def project_root(target: Path) -> Path:
     file's own folder.
     """
     folder = target.resolve().parent
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
+    root = repository_root(folder)
+    if root is not None:
+        return root
     cwd = Path.cwd().resolve()
     return cwd if folder == cwd or cwd in folder.parents else folder
 

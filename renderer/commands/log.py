@@ -15,6 +15,7 @@ from renderer.execute.sqlitestore import SqliteJournal
 from renderer.execute.runlog import ALL, event_line, runs_of
 from renderer.execute.store import JournalStore
 from renderer.execute.stores import state_url
+from renderer.text import printable
 
 
 def log(file: str | None, out: TextIO, *, env: Mapping[str, str] | None = None, state_dir: str | None = None,
@@ -42,12 +43,12 @@ def log(file: str | None, out: TextIO, *, env: Mapping[str, str] | None = None, 
                                              for name, label, runs in found]}
         out.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         return 0
-    for name, label, runs in found:
-        out.write(f"{name}  [{label}]: {len(runs):,} run(s)\n")
+    for name, label, runs in found:  # an event's detail may be an API's error text: no escapes reach the terminal
+        out.write(printable(f"{name}  [{label}]: {len(runs):,} run(s)") + "\n")
         for run in runs:
-            out.write(run.line() + "\n")
+            out.write(printable(run.line()) + "\n")
             for e in run.events if events else ():
-                out.write(event_line(e) + "\n")
+                out.write(printable(event_line(e)) + "\n")
     return 0
 
 

@@ -16,6 +16,7 @@ from renderer.execute import records as J
 from renderer.execute.store import JournalStore
 from renderer.execute.stores import open_earlier_store, require_store
 from renderer.text import credits as credits_text
+from renderer.text import printable
 from renderer.vocabulary import JobStatus
 
 
@@ -102,7 +103,7 @@ def _show(out: TextIO, data: dict[str, Any], rows: dict[str, dict[str, Any]], ru
         extra = r.get("request_id") or ""
         if r.get("error") and r["status"] != JobStatus.COMPLETED:
             extra = (extra + "  " if extra else "") + r["error"]
-        out.write(f"{r['status']:>13}  {iid}  {extra}\n")
+        out.write(printable(f"{r['status']:>13}  {iid}  {extra}") + "\n")  # an error is an API's text: no escapes
 
 
 def _rows(journal: JournalStore) -> dict[str, dict[str, Any]]:

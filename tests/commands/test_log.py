@@ -49,3 +49,20 @@ def test_log_of_a_campaign_that_never_ran_says_where_it_looked(tmp_path: Path) -
     code, out, err = cli(["log", str(path), "--state-dir", str(tmp_path / "s")], {})
     assert code == 1 and "no run state for" in err and "nothing has run yet" in err
     assert cli(["log"], {})[0] == 2
+
+
+def test_an_api_error_with_terminal_escapes_is_printed_escaped(tmp_path: Path) -> None:
+    import io
+
+    from renderer.commands.log import log
+    from renderer.execute.sqlitestore import SqliteJournal
+
+    journal = SqliteJournal(tmp_path / "camp-0123456789ab.sqlite")
+    sub = journal.begin(instance_id="a", endpoint="samsar/image/enhance", provider="samsar", input_sha256="s",
+                        generation=0, idempotency_key="k", body={}, estimate=(1.0, 1.0))
+    journal.rejected(sub, "bad\x1b]0;owned\x07\x1b[2J", 422)
+    journal.close()
+    out = io.StringIO()
+    assert log(None, out, state_dir=str(tmp_path), all_campaigns=True) == 0
+    assert "\x1b" not in out.getvalue() and "\x07" not in out.getvalue()
+    assert "rejected  bad\\x1b]0;owned\\x07\\x1b[2J" in out.getvalue()
