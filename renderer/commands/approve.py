@@ -35,7 +35,8 @@ def approve(file: str, patterns: Sequence[str], out: TextIO, *, sandbox: bool = 
     for pattern in patterns:
         hits = [iid for iid in paused if approvals.matches(pattern, iid)]
         if not hits:
-            errors.append(DataFileError(_none_matches(pattern, sorted(paused)), Location(str(manifest_path))))
+            hint = "" if paused or manifest else _other_record_hint(file, sandbox)
+            errors.append(DataFileError(_none_matches(pattern, sorted(paused)) + hint, Location(str(manifest_path))))
         chosen.update((iid, paused[iid].request_id or "") for iid in hits)
     if errors:
         raise Invalid(errors)
@@ -45,6 +46,18 @@ def approve(file: str, patterns: Sequence[str], out: TextIO, *, sandbox: bool = 
         out.write(f"approved  {iid}: its render {chosen[iid]} continues on the next run\n")
     out.write(f"recorded in {path}: run again to continue them (in CI: commit it with the campaign)\n")
     return 0
+
+
+def _other_record_hint(file: str, sandbox: bool) -> str:
+    """Where the paused jobs are when they are in the other record (as `results` and `status` say it)."""
+    try:
+        other = M.load(M.default_path(file, not sandbox), required=False)
+    except UserError:
+        return ""  # that record's own command reports it
+    if other is None or not any(e.status == JobStatus.AWAITING_APPROVAL for e in other.jobs.values()):
+        return ""
+    return ("; a rehearsal's jobs await approval (`run --sandbox`): add --sandbox" if not sandbox
+            else "; the real record's jobs await approval: drop --sandbox")
 
 
 def _none_matches(pattern: str, paused: list[str]) -> str:

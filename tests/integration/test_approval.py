@@ -218,6 +218,17 @@ def test_approve_refusals(tmp_path: Path) -> None:
     assert err.strip() == (f"{tmp_path / 'camp.manifest.json'}: 'clip' matches no job awaiting approval "
                            "(awaiting approval: teaser[n=1], teaser[n=2])")
     assert not (tmp_path / "camp.approvals.json").exists()  # all or nothing
+    # only a rehearsal's jobs await approval: the error says where they are
+    other = tmp_path / "rehearsed"
+    other.mkdir()
+    shutil.copy(path, other / path.name)
+    shutil.copy(tmp_path / "camp.manifest.json", other / "camp.sandbox.manifest.json")
+    code, out, err = cli("approve", str(other / path.name), "teaser[n=1]")
+    assert code == 1
+    assert err.strip() == (f"{other / 'camp.manifest.json'}: no job awaits approval, so 'teaser[n=1]' matches none: "
+                           "jobs with `approve: manual` stop at their approval point when a run reaches it; "
+                           "a rehearsal's jobs await approval (`run --sandbox`): add --sandbox")
+    assert cli("approve", "--sandbox", str(other / path.name), "teaser[n=1]")[0] == 0
 
 
 def test_validate_refuses_approve_where_it_makes_no_sense(tmp_path: Path) -> None:
