@@ -116,7 +116,7 @@ def run(request: RunRequest, out: TextIO, env: Mapping[str, str], *, exec_settin
         execution = execute(ExecuteRequest(plan, journal, conf, xs, wrapup.options, wrapup.previous, notes,
                                            transports or {}, wrapup.downloads, budget, scrubber,
                                            record=post_run.checkpoints(wrapup),
-                                           inflight=inflight.Inflight(wrapup.manifest_path), account=account,
+                                           inflight=inflight.Inflight(wrapup.manifest_path, scrubber.value), account=account,
                                            rates=rates),
                             cast(TextIO, output))  # a TextIO in every way the run uses one
         figures = post_run.record(execution, wrapup)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -79,8 +79,9 @@ def path_for(manifest_path: Path) -> Path:
 class Inflight:
     """Appends one line per POST, before it leaves. Not thread-safe: the run's loop writes it."""
 
-    def __init__(self, manifest_path: Path) -> None:
+    def __init__(self, manifest_path: Path, scrub: Callable[[Any], Any] = lambda value: value) -> None:
         self.path = path_for(manifest_path)
+        self.scrub = scrub  # the run's Scrubber.value: the file sits beside the manifest, in the repository
 
     def record(self, sub: Submission) -> None:
         """``sub`` (journaled, about to be sent) is on disk here; ``StateError`` when it cannot be."""
@@ -93,7 +94,7 @@ class Inflight:
                           credits_charged=sub.credits_charged), "record an accepted request id")
 
     def _append(self, fields: dict[str, Any], what: str) -> None:
-        line = utf8_safe_json(json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)) + "\n"
+        line = utf8_safe_json(json.dumps(self.scrub(fields), sort_keys=True, separators=(",", ":"), ensure_ascii=False)) + "\n"
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:

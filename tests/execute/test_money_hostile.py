@@ -540,3 +540,27 @@ def test_budgets_prices_and_estimates_past_float_range_are_located_errors_not_cr
         assert f"{path}:16:11: pricing.samsar.image_enhance.2k is inf: renderer counts" in err
     code, out, err = cli(["run", str(write_campaign(tmp_path, images(1), "ok.yaml")), "--sandbox", "--max-credits", "nan"])
     assert code == 2 and "--max-credits must be a number from 0 to 2^53, not nan" in err
+
+
+def test_the_lines_beside_the_manifest_are_scrubbed_like_the_manifest(tmp_path: Path) -> None:
+    """The ``.inflight`` file sits beside the manifest, in the repository: a key a campaign's body
+    or an answer holds never reaches it."""
+    from renderer.execute import inflight
+    from renderer.execute.scrub import Scrubber
+    from renderer.execute.sqlitestore import SqliteJournal as Journal
+
+    key = "sk-live-0123456789abcdef"
+    scrubber = Scrubber.from_env({"SAMSAR_API_KEY": key})
+    journal = Journal(tmp_path / "j.sqlite")
+    try:
+        book = inflight.Inflight(tmp_path / "m.json", scrubber.value)
+        sub = journal.begin(instance_id="a", endpoint="samsar/image/enhance", provider="samsar", input_sha256="s",
+                            generation=1, idempotency_key="k", body={"image_url": f"https://x.example/{key}.png"},
+                            estimate=(50.0, 50.0))
+        book.record(journal.sending(sub))
+        book.accepted(journal.accepted(journal.sending(sub), request_id=f"req-{key}", session_id="s",
+                                       credits_charged=50.0, response={}))
+    finally:
+        journal.close()
+    text = book.path.read_text("utf-8")
+    assert key not in text and key[:8] not in text and text.count("\n") == 2
