@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, overload
 
-from renderer.manifest import Manifest, totals
+from renderer.manifest import Manifest, tidy, totals
 from renderer.text import credits as credits_text
 from renderer.vocabulary import Range
 
@@ -201,6 +201,3 @@ def _number(x: Any, default: float | None = 0) -> float | None:
     return x if isinstance(x, (int, float)) and not isinstance(x, bool) else default
 
 
-def tidy(x: float) -> float:
-    """A whole number of credits as an int (``100``, not ``100.0``), else rounded to 6 places."""
-    return int(x) if float(x).is_integer() else round(x, 6)

@@ -62,7 +62,7 @@ class PricingFamily:
     probe_seconds: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"factor": _tidy(self.factor)}
+        out: dict[str, Any] = {"factor": tidy(self.factor)}
         if self.charged_at is not None:
             out["charged_at"] = self.charged_at
         if self.probe_seconds is not None:
@@ -162,7 +162,7 @@ class ManifestEntry(Outputs):
         if miss is not None:
             out["credits"]["estimate_miss"] = miss
         if self.credits_held is not None:
-            out["credits"]["held"] = _tidy(self.credits_held)
+            out["credits"]["held"] = tidy(self.credits_held)
         if self.credits_reported is not None:
             out["credits"]["reported"] = dict(self.credits_reported)
         if self.submitted:
@@ -193,7 +193,7 @@ def estimate_miss(charged: float | None, estimated: Range | None) -> dict[str, A
     if charged is None or estimated is None or charged <= estimated.max:
         return None
     top = estimated.max
-    return {"above_estimate": _tidy(charged - top), "ratio": round(charged / top, 3) if top else None}
+    return {"above_estimate": tidy(charged - top), "ratio": round(charged / top, 3) if top else None}
 
 
 def _estimate_json(r: Range | None) -> dict[str, Any] | None:
@@ -221,7 +221,7 @@ class Manifest:
         """``spent``, or for an older manifest what its entries were charged (or held)."""
         if self.spent is not None:
             return self.spent
-        return _tidy(sum(_counted(e) for e in self.jobs.values()))
+        return tidy(sum(_counted(e) for e in self.jobs.values()))
 
     def reusable(self, instance_id: str, input_sha256: str | None) -> ManifestEntry | None:
         """The entry a job with this input reuses instead of running, if there is one."""
@@ -252,7 +252,7 @@ class Manifest:
         jobs = dict(shown) if shown is not None else {iid: e.to_json() for iid, e in self.jobs.items()}
         credits = sums.credits() if sums is not None else totals(self.jobs.values())
         if self.spent is not None:
-            credits["spent"] = _tidy(self.spent)
+            credits["spent"] = tidy(self.spent)
         if self.families:
             credits["families"] = {k: f.to_json() for k, f in sorted(self.families.items())}
         return {
@@ -289,12 +289,12 @@ def totals(entries: Iterable[ManifestEntry]) -> dict[str, Any]:
 
 
 def _credits_json(lo: float, hi: float, unknown: bool, charged: float, held: float) -> dict[str, Any]:
-    estimated: dict[str, Any] = Range(_tidy(lo), _tidy(hi)).as_dict()
+    estimated: dict[str, Any] = Range(tidy(lo), tidy(hi)).as_dict()
     if unknown:
         estimated["unknown"] = True
-    out: dict[str, Any] = {"estimated": estimated, "charged": _tidy(charged)}
+    out: dict[str, Any] = {"estimated": estimated, "charged": tidy(charged)}
     if held:
-        out["held"] = _tidy(held)  # charges the API never said, counted at their holds
+        out["held"] = tidy(held)  # charges the API never said, counted at their holds
     return out
 
 
@@ -360,7 +360,8 @@ def counts(entries: Iterable[ManifestEntry]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def _tidy(x: float) -> float:
+def tidy(x: float) -> float:
+    """A whole number of credits as an int (``100``, not ``100.0``), else rounded to 6 places."""
     return int(x) if float(x).is_integer() else round(x, 6)
 
 

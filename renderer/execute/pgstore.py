@@ -40,7 +40,7 @@ from renderer.execute.pgaccount import PgDialect
 from renderer.execute.records import Adopted, Submission, Upload, Verdict, now_iso
 from renderer.execute.transitions import Transitions
 from renderer.execute.stateurl import StateUrl
-from renderer.figures import tidy
+from renderer.manifest import tidy
 from renderer.manifest import PricingFamily
 
 _F = TypeVar("_F", bound=Callable[..., Any])

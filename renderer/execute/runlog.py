@@ -18,6 +18,7 @@ from typing import Any
 
 from renderer import figures as F
 from renderer.execute.records import Submission
+from renderer.manifest import tidy
 from renderer.text import credits as credits_text
 
 ALL = 10**12  # every event
@@ -35,7 +36,7 @@ class RunRecord:
 
     def as_json(self) -> dict[str, Any]:
         return {"started_at": self.started_at, "ended_at": self.ended_at, "where": self.where, "sent": self.sent,
-                "states": dict(sorted(self.states.items())), "credits_charged": F.tidy(self.charged),
+                "states": dict(sorted(self.states.items())), "credits_charged": tidy(self.charged),
                 "events": self.events}
 
     def line(self) -> str:
